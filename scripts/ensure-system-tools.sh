@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system tools the tests use when they are missing (Debian packages, as root or with sudo).
+set -euo pipefail
+need=()
+command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "ensure-system-tools: need ${need[*]} but cannot install without root; install them with apt-get" >&2; exit 1
+  fi
+fi
+echo "ensure-system-tools: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,71 @@
+import { HELP_FLAG, HOME_FLAG, UsageError } from '../args';
+import type { Command } from '../command';
+import { addUser } from '../../identity/user-admin';
+import { openInstance } from '../../instance/open-instance';
+import { resolveHome } from '../../instance/paths';
+import type { Claim } from '../../store/store';
+
+export const userAddCommand: Command = {
+  name: 'user add',
+  usage: 'sts user add NAME [--claim NAME=VALUE]... [--allow-digest] < password',
+  summary:
+    'Adds a user. The password is read from standard input (its first line) and stored as an scrypt hash.\n' +
+    '--allow-digest also keeps it sealed under the master key, which WS-Security PasswordDigest needs.',
+  flags: [
+    HOME_FLAG,
+    { name: 'claim', kind: 'repeatable', help: 'a claim NAME=VALUE the user carries' },
+    { name: 'allow-digest', kind: 'boolean', help: 'allow UsernameToken PasswordDigest for this user' },
+    HELP_FLAG,
+  ],
+  async run(args, io) {
+    const [name, ...extra] = args.positionals;
+    if (name === undefined || extra.length > 0) throw new UsageError('give exactly one user NAME');
+    const claims = (args.repeated.get('claim') ?? []).map(parseClaim);
+    const password = firstLine(await io.readStdin());
+    if (password === '') throw new UsageError('no password on standard input');
+    const instance = openInstance(resolveHome(args.strings.get('home')));
+    try {
+      await addUser(instance.store, instance.masterKey, {
+        name,
+        password,
+        claims,
+        allowPasswordDigest: args.booleans.has('allow-digest'),
+      });
+    } finally {
+      await instance.close();
+    }
+    io.out(`added user ${name}\n`);
+    return 0;
+  },
+};
+
+export const userListCommand: Command = {
+  name: 'user list',
+  usage: 'sts user list [--home DIR]',
+  summary: 'Lists the users and their claims (never their passwords).',
+  flags: [HOME_FLAG, HELP_FLAG],
+  async run(args, io) {
+    const instance = openInstance(resolveHome(args.strings.get('home')));
+    try {
+      for (const u of await instance.store.users.list()) {
+        const digest = u.sealedPassword === null ? '' : ' [PasswordDigest allowed]';
+        io.out(`${u.name}${digest}\n`);
+        for (const c of u.claims) io.out(`  ${c.name} = ${c.value}\n`);
+      }
+    } finally {
+      await instance.close();
+    }
+    return 0;
+  },
+};
+
+function parseClaim(text: string): Claim {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new UsageError(`--claim takes NAME=VALUE, not "${text}"`);
+  return { name: text.slice(0, eq), value: text.slice(eq + 1) };
+}
+
+function firstLine(input: string): string {
+  const end = input.search(/\r?\n/);
+  return end === -1 ? input : input.slice(0, end);
+}

@@ -1,0 +1,55 @@
+import { formatHelp, parseArgs, UsageError } from './args';
+import type { CliIo, Command } from './command';
+import { initCommand } from './commands/init';
+import { rpAddCommand, rpListCommand } from './commands/rp';
+import { serveCommand } from './commands/serve';
+import { userAddCommand, userListCommand } from './commands/user';
+
+const COMMANDS: readonly Command[] = [initCommand, serveCommand, userAddCommand, userListCommand, rpAddCommand, rpListCommand];
+
+const processIo: CliIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  readStdin: async () => {
+    if (process.stdin.isTTY) process.stderr.write('Password: ');
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+};
+
+function overview(): string {
+  const rows = COMMANDS.map((c) => `  sts ${c.name.padEnd(10)} ${c.summary.split('\n')[0]}`);
+  return `usage: sts COMMAND [options]   (sts COMMAND --help for each)\n\n${rows.join('\n')}\n`;
+}
+
+/** Runs one command line; resolves to the exit code. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  // Two-word commands first ("user add"), then one-word ones.
+  const command =
+    COMMANDS.find((c) => c.name === argv.slice(0, 2).join(' ')) ?? COMMANDS.find((c) => c.name === argv[0]);
+  if (!command) {
+    if (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help') {
+      io.out(overview());
+      return 0;
+    }
+    io.err(`sts: unknown command "${argv.slice(0, 2).join(' ')}"\n\n${overview()}`);
+    return 2;
+  }
+  const rest = argv.slice(command.name.split(' ').length);
+  try {
+    const args = parseArgs(rest, command.flags);
+    if (args.booleans.has('help')) {
+      io.out(formatHelp(command.usage, command.summary, command.flags));
+      return 0;
+    }
+    return await command.run(args, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`sts ${command.name}: ${err.message}\n\n${formatHelp(command.usage, command.summary, command.flags)}`);
+      return 2;
+    }
+    io.err(`sts ${command.name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

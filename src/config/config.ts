@@ -1,0 +1,136 @@
+// The instance's config file: its shape, its defaults and the checks that run at start-up.
+
+export interface StsConfig {
+  /** The entity ID in every token's Issuer and in the metadata. */
+  readonly issuer: string;
+  readonly listen: { readonly host: string; readonly port: number };
+  /** The HTTPS base URL clients reach us at, used in mex and metadata; derived from listen when empty. */
+  readonly publicBaseUrl: string;
+  readonly tls: { readonly certificateFile: string; readonly privateKeyFile: string };
+  readonly store: { readonly kind: 'sqlite'; readonly path: string };
+  readonly masterKeyFile: string;
+  readonly clockSkewSeconds: number;
+  /** How old a UsernameToken's Created may be; its nonce is remembered this long (plus skew). */
+  readonly usernameTokenMaxAgeSeconds: number;
+  readonly workers: number;
+  readonly limits: {
+    readonly maxBodyBytes: number;
+    readonly maxDepth: number;
+    readonly maxElements: number;
+    readonly maxAttributesPerElement: number;
+  };
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export const DEFAULT_CONFIG: StsConfig = {
+  issuer: 'http://trustbridge.localhost/adfs/services/trust',
+  listen: { host: '127.0.0.1', port: 9443 },
+  publicBaseUrl: '',
+  tls: { certificateFile: 'tls/localhost.crt.pem', privateKeyFile: 'tls/localhost.key.pem' },
+  store: { kind: 'sqlite', path: 'trustbridge.db' },
+  masterKeyFile: 'master.key',
+  clockSkewSeconds: 300,
+  usernameTokenMaxAgeSeconds: 300,
+  workers: 0,
+  limits: { maxBodyBytes: 256 * 1024, maxDepth: 48, maxElements: 4000, maxAttributesPerElement: 48 },
+  logLevel: 'info',
+};
+
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    problem: string,
+  ) {
+    super(`config key "${key}" ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Check = (key: string, value: unknown) => void;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const string =
+  (allowEmpty = false): Check =>
+  (key, v) => {
+    if (typeof v !== 'string' || (!allowEmpty && v.length === 0)) throw new ConfigError(key, 'must be a non-empty string');
+  };
+const integer =
+  (min: number, max: number): Check =>
+  (key, v) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new ConfigError(key, `must be an integer from ${min} to ${max} (found ${JSON.stringify(v)})`);
+    }
+  };
+const oneOf =
+  (...allowed: string[]): Check =>
+  (key, v) => {
+    if (typeof v !== 'string' || !allowed.includes(v)) {
+      throw new ConfigError(key, `must be one of ${allowed.join(', ')} (found ${JSON.stringify(v)})`);
+    }
+  };
+const url: Check = (key, v) => {
+  string()(key, v);
+  try {
+    new URL(v as string);
+  } catch {
+    throw new ConfigError(key, `must be an absolute URI (found ${JSON.stringify(v)})`);
+  }
+};
+const httpsBaseUrl: Check = (key, v) => {
+  string(true)(key, v);
+  if (v === '') return;
+  if (!/^https:\/\/[^/]+$/.test(v as string)) {
+    throw new ConfigError(key, `must be empty or an https:// URL with no path (found ${JSON.stringify(v)})`);
+  }
+};
+
+const SCHEMA: Record<string, Check | Record<string, Check>> = {
+  issuer: url,
+  listen: { host: string(), port: integer(0, 65535) },
+  publicBaseUrl: httpsBaseUrl,
+  tls: { certificateFile: string(), privateKeyFile: string() },
+  store: { kind: oneOf('sqlite'), path: string() },
+  masterKeyFile: string(),
+  clockSkewSeconds: integer(0, 3600),
+  usernameTokenMaxAgeSeconds: integer(1, 86400),
+  workers: integer(0, 256),
+  limits: {
+    maxBodyBytes: integer(1024, 16 * 1024 * 1024),
+    maxDepth: integer(8, 256),
+    maxElements: integer(16, 100000),
+    maxAttributesPerElement: integer(4, 1024),
+  },
+  logLevel: oneOf('debug', 'info', 'warn', 'error'),
+};
+
+/** Merges a parsed config file over the defaults, refusing unknown keys and bad values by name. */
+export function validateConfig(raw: unknown): StsConfig {
+  if (!isPlainObject(raw)) throw new ConfigError('(root)', 'must be a JSON object');
+  const merged: Record<string, unknown> = {};
+  for (const key of Object.keys(raw)) {
+    if (!(key in SCHEMA)) throw new ConfigError(key, 'is not a known setting');
+  }
+  for (const [key, check] of Object.entries(SCHEMA)) {
+    const given = raw[key];
+    const fallback = (DEFAULT_CONFIG as unknown as Record<string, unknown>)[key];
+    if (typeof check === 'function') {
+      const value = given === undefined ? fallback : given;
+      check(key, value);
+      merged[key] = value;
+      continue;
+    }
+    if (given !== undefined && !isPlainObject(given)) throw new ConfigError(key, 'must be an object');
+    const section: Record<string, unknown> = {};
+    for (const sub of Object.keys(given ?? {})) {
+      if (!(sub in check)) throw new ConfigError(`${key}.${sub}`, 'is not a known setting');
+    }
+    for (const [sub, subCheck] of Object.entries(check)) {
+      const value = given?.[sub] ?? (fallback as Record<string, unknown>)[sub];
+      subCheck(`${key}.${sub}`, value);
+      section[sub] = value;
+    }
+    merged[key] = section;
+  }
+  return merged as unknown as StsConfig;
+}

@@ -1,0 +1,79 @@
+// One class per protocol fault. The message is what the caller is told and must help them fix the
+// request without revealing anything secret; `logDetail` is for the operator's log only.
+
+export type FaultFamily = 'wst' | 'wsse' | 'wsa' | 'soap';
+
+export abstract class ProtocolError extends Error {
+  abstract readonly family: FaultFamily;
+  abstract readonly code: string;
+  constructor(
+    message: string,
+    readonly logDetail?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+// WS-Trust (1.3 section 11, February 2005 section 11: the same local names in each version's namespace).
+export class InvalidRequestError extends ProtocolError {
+  readonly family = 'wst';
+  readonly code = 'InvalidRequest';
+}
+export class BadRequestError extends ProtocolError {
+  readonly family = 'wst';
+  readonly code = 'BadRequest';
+}
+export class RequestFailedError extends ProtocolError {
+  readonly family = 'wst';
+  readonly code = 'RequestFailed';
+}
+export class InvalidScopeError extends ProtocolError {
+  readonly family = 'wst';
+  readonly code = 'InvalidScope';
+}
+export class InvalidTimeRangeError extends ProtocolError {
+  readonly family = 'wst';
+  readonly code = 'InvalidTimeRange';
+}
+
+// WS-Security 1.1 section 12.
+export class InvalidSecurityError extends ProtocolError {
+  readonly family = 'wsse';
+  readonly code = 'InvalidSecurity';
+}
+export class FailedAuthenticationError extends ProtocolError {
+  readonly family = 'wsse';
+  readonly code = 'FailedAuthentication';
+  constructor(logDetail: string) {
+    super('The security token could not be authenticated or authorized.', logDetail);
+  }
+}
+export class MessageExpiredError extends ProtocolError {
+  readonly family = 'wsse';
+  readonly code = 'MessageExpired';
+}
+export class UnsupportedSecurityTokenError extends ProtocolError {
+  readonly family = 'wsse';
+  readonly code = 'UnsupportedSecurityToken';
+}
+
+// WS-Addressing 1.0 SOAP binding section 6.
+export class ActionNotSupportedError extends ProtocolError {
+  readonly family = 'wsa';
+  readonly code = 'ActionNotSupported';
+}
+export class InvalidAddressingHeaderError extends ProtocolError {
+  readonly family = 'wsa';
+  readonly code = 'InvalidAddressingHeader';
+}
+
+// SOAP itself (the top-level code is the fault code; no subcode).
+export class VersionMismatchError extends ProtocolError {
+  readonly family = 'soap';
+  readonly code = 'VersionMismatch';
+}
+export class MustUnderstandError extends ProtocolError {
+  readonly family = 'soap';
+  readonly code = 'MustUnderstand';
+}

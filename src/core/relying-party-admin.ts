@@ -1,0 +1,41 @@
+import type { Store } from '../store/store';
+import { SAML2 } from '../xml/namespaces';
+
+export interface NewRelyingParty {
+  readonly appliesTo: string;
+  readonly displayName?: string;
+  readonly tokenLifetimeSeconds?: number;
+  readonly releasedClaims?: readonly string[];
+  readonly endpointUrl?: string;
+  readonly nameIdFormat?: string;
+}
+
+/** AD FS's default token lifetime for a relying party trust: 60 minutes. */
+export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;
+const MAX_TOKEN_LIFETIME_SECONDS = 7 * 24 * 3600;
+
+export async function addRelyingParty(store: Store, rp: NewRelyingParty): Promise<void> {
+  requireAbsoluteUri('AppliesTo', rp.appliesTo);
+  if (rp.endpointUrl !== undefined) requireAbsoluteUri('endpoint URL', rp.endpointUrl);
+  const lifetime = rp.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
+  if (!Number.isInteger(lifetime) || lifetime < 60 || lifetime > MAX_TOKEN_LIFETIME_SECONDS) {
+    throw new Error(`the token lifetime must be whole seconds from 60 to ${MAX_TOKEN_LIFETIME_SECONDS}`);
+  }
+  await store.relyingParties.add({
+    appliesTo: rp.appliesTo,
+    displayName: rp.displayName ?? rp.appliesTo,
+    tokenLifetimeSeconds: lifetime,
+    releasedClaims: rp.releasedClaims ?? [],
+    endpointUrl: rp.endpointUrl ?? null,
+    nameIdFormat: rp.nameIdFormat ?? SAML2.nameIdUnspecified,
+    createdAt: new Date(),
+  });
+}
+
+function requireAbsoluteUri(what: string, value: string): void {
+  try {
+    new URL(value);
+  } catch {
+    throw new Error(`the ${what} must be an absolute URI (got "${value}")`);
+  }
+}

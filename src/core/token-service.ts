@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { AuthenticatedSubject } from '../identity/subject';
+import type { SigningKey } from '../keys/signing-key';
+import { buildSaml2Assertion } from '../saml/saml2-assertion';
+import type { RelyingPartyRecord, Store } from '../store/store';
+import { signCanonicalElement } from '../xml/enveloped-signature';
+import { TOKEN_TYPE } from '../xml/namespaces';
+import { InvalidScopeError, InvalidTimeRangeError } from './errors';
+import { releasedClaims } from './released-claims';
+
+export type IssuableTokenType = 'saml2';
+
+export interface IssueTokenRequest {
+  readonly subject: AuthenticatedSubject;
+  readonly appliesTo: string;
+  readonly tokenType: IssuableTokenType;
+  /** When the requester wants the token to expire; it can only shorten the relying party's lifetime. */
+  readonly requestedExpires: Date | undefined;
+  readonly requestId: string;
+}
+
+export interface IssuedToken {
+  readonly id: string;
+  readonly xml: string;
+  readonly tokenTypeUri: string;
+  readonly appliesTo: string;
+  readonly created: Date;
+  readonly expires: Date;
+}
+
+export interface TokenServiceOptions {
+  readonly store: Store;
+  readonly issuer: string;
+  /** The key that signs now; a function because rotation (a later issue) changes it under us. */
+  readonly activeSigningKey: () => SigningKey;
+  readonly now?: () => Date;
+}
+
+/** The one place that decides what a token says and records it in the ledger before it leaves. */
+export class TokenService {
+  private readonly now: () => Date;
+
+  constructor(private readonly options: TokenServiceOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async issue(request: IssueTokenRequest): Promise<IssuedToken> {
+    const rp = await this.relyingParty(request.appliesTo);
+    const created = this.now();
+    const expires = lifetimeEnd(created, rp, request.requestedExpires);
+    const id = `_${randomUUID()}`;
+    const key = this.options.activeSigningKey();
+    const signed = signCanonicalElement(
+      buildSaml2Assertion({
+        id,
+        issueInstant: created,
+        issuer: this.options.issuer,
+        nameId: request.subject.name,
+        nameIdFormat: rp.nameIdFormat,
+        confirmationNotOnOrAfter: expires,
+        ...(rp.endpointUrl === null ? {} : { recipient: rp.endpointUrl }),
+        notBefore: created,
+        notOnOrAfter: expires,
+        audience: rp.appliesTo,
+        authnInstant: request.subject.authenticatedAt,
+        authnContextClassRef: request.subject.authnContextClassRef,
+        attributes: releasedClaims(request.subject.claims, rp),
+      }),
+      key,
+    );
+    await this.options.store.ledger.record({
+      tokenId: id,
+      tokenType: TOKEN_TYPE.saml20,
+      subject: request.subject.name,
+      audience: rp.appliesTo,
+      keyThumbprint: key.thumbprintSha256,
+      digest: signed.digest,
+      issuedAt: created,
+      notBefore: created,
+      notOnOrAfter: expires,
+      requestId: request.requestId,
+    });
+    return { id, xml: signed.xml, tokenTypeUri: TOKEN_TYPE.saml20, appliesTo: rp.appliesTo, created, expires };
+  }
+
+  private async relyingParty(appliesTo: string): Promise<RelyingPartyRecord> {
+    const rp = await this.options.store.relyingParties.get(appliesTo);
+    if (!rp) throw new InvalidScopeError(`No relying party is registered for AppliesTo "${appliesTo}".`);
+    return rp;
+  }
+}
+
+function lifetimeEnd(created: Date, rp: RelyingPartyRecord, requested: Date | undefined): Date {
+  const policyEnd = created.getTime() + rp.tokenLifetimeSeconds * 1000;
+  if (requested === undefined) return new Date(policyEnd);
+  if (requested.getTime() <= created.getTime()) {
+    throw new InvalidTimeRangeError('The requested Lifetime has already ended.');
+  }
+  return new Date(Math.min(policyEnd, requested.getTime()));
+}

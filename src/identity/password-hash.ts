@@ -1,0 +1,50 @@
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+
+export interface ScryptParameters {
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+}
+
+/** What `sts user add` uses: about 32 MiB and tens of milliseconds per hash. */
+export const STRONG_SCRYPT: ScryptParameters = { N: 2 ** 15, r: 8, p: 1 };
+/** The cheapest parameters a stored hash may carry; only the benchmark's user has them. */
+export const CHEAPEST_SCRYPT: ScryptParameters = { N: 2, r: 1, p: 1 };
+const MAX_N = 2 ** 20;
+const KEY_LENGTH = 32;
+
+function scryptAsync(password: string, salt: Buffer, params: ScryptParameters): Promise<Buffer> {
+  const maxmem = 256 * params.N * params.r + 16 * 1024 * 1024;
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, KEY_LENGTH, { ...params, maxmem }, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+}
+
+export async function hashPassword(password: string, params: ScryptParameters = STRONG_SCRYPT): Promise<string> {
+  checkParameters(params);
+  const salt = randomBytes(16);
+  const hash = await scryptAsync(password, salt, params);
+  return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+/** Constant-time check of a password against a stored `scrypt$N$r$p$salt$hash`. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const parsed = parseStoredHash(stored);
+  const actual = await scryptAsync(password, parsed.salt, parsed.params);
+  return actual.length === parsed.hash.length && timingSafeEqual(actual, parsed.hash);
+}
+
+function parseStoredHash(stored: string): { params: ScryptParameters; salt: Buffer; hash: Buffer } {
+  const [scheme, n, r, p, salt, hash] = stored.split('$');
+  if (scheme !== 'scrypt' || salt === undefined || hash === undefined) throw new Error('unknown password hash format');
+  const params = { N: Number(n), r: Number(r), p: Number(p) };
+  checkParameters(params);
+  return { params, salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') };
+}
+
+function checkParameters({ N, r, p }: ScryptParameters): void {
+  const powerOfTwo = Number.isInteger(N) && N >= CHEAPEST_SCRYPT.N && N <= MAX_N && (N & (N - 1)) === 0;
+  if (!powerOfTwo || !Number.isInteger(r) || r < 1 || r > 32 || !Number.isInteger(p) || p < 1 || p > 16) {
+    throw new Error('scrypt parameters out of the accepted range');
+  }
+}

@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_CONFIG } from '../config/config';
+import { addRelyingParty } from '../core/relying-party-admin';
+import { addUser } from '../identity/user-admin';
+import { generateSelfSignedCertificate } from '../keys/certificates';
+import { SAML2 } from '../xml/namespaces';
+import { openInstance } from './open-instance';
+import { CONFIG_FILE, DEMO_CREDENTIALS_FILE, SIGNING_CERTIFICATE_EXPORT, inHome } from './paths';
+import { createActiveSigningKey } from './signing-keys';
+
+export interface InitOptions {
+  /** Add the demo user and relying party (the development defaults). */
+  readonly demo: boolean;
+  readonly port?: number;
+}
+
+export interface InitResult {
+  readonly created: boolean;
+  readonly demoCredentialsFile?: string;
+}
+
+export const DEMO_USER = 'demo@trustbridge.localhost';
+export const DEMO_RELYING_PARTY = 'https://rp.example.com/';
+const CLAIM = {
+  email: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
+  name: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name',
+  role: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role',
+};
+
+/** Creates an instance directory (config, master key, TLS and signing keys, database); reuses an existing one. */
+export async function initInstance(home: string, options: InitOptions): Promise<InitResult> {
+  if (existsSync(join(home, CONFIG_FILE))) return { created: false };
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const config = { ...DEFAULT_CONFIG, listen: { ...DEFAULT_CONFIG.listen, port: options.port ?? DEFAULT_CONFIG.listen.port } };
+  writeSecret(inHome(home, config.masterKeyFile), randomBytes(32).toString('base64') + '\n');
+  mkdirSync(join(home, 'tls'), { recursive: true, mode: 0o700 });
+  const tls = generateSelfSignedCertificate({
+    commonName: 'localhost',
+    validDays: 825,
+    subjectAltNames: { dns: ['localhost'], ips: ['127.0.0.1', '::1'] },
+  });
+  writeFileSync(inHome(home, config.tls.certificateFile), tls.certificatePem);
+  writeSecret(inHome(home, config.tls.privateKeyFile), tls.privateKeyPem);
+  // The config goes last: its presence is what marks the instance as complete.
+  writeFileSync(join(home, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
+
+  const instance = openInstance(home);
+  try {
+    const key = await createActiveSigningKey(instance.store, instance.masterKey, 'Trustbridge Token Signing');
+    writeFileSync(join(home, SIGNING_CERTIFICATE_EXPORT), key.certificatePem);
+    if (!options.demo) return { created: true };
+    const password = randomBytes(12).toString('base64url');
+    await addUser(instance.store, instance.masterKey, {
+      name: DEMO_USER,
+      password,
+      claims: [
+        { name: CLAIM.email, value: DEMO_USER },
+        { name: CLAIM.name, value: 'Demo User' },
+        { name: CLAIM.role, value: 'Staff' },
+      ],
+      allowPasswordDigest: true,
+    });
+    await addRelyingParty(instance.store, {
+      appliesTo: DEMO_RELYING_PARTY,
+      displayName: 'Demo relying party',
+      releasedClaims: [CLAIM.email, CLAIM.name, CLAIM.role],
+      nameIdFormat: SAML2.nameIdEmail,
+    });
+    const credentialsFile = join(home, DEMO_CREDENTIALS_FILE);
+    writeSecret(
+      credentialsFile,
+      `user: ${DEMO_USER}\npassword: ${password}\nrelying party (AppliesTo): ${DEMO_RELYING_PARTY}\n`,
+    );
+    return { created: true, demoCredentialsFile: credentialsFile };
+  } finally {
+    await instance.close();
+  }
+}
+
+function writeSecret(path: string, content: string): void {
+  writeFileSync(path, content, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}

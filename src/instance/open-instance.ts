@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import type { StsConfig } from '../config/config';
+import type { SigningKey } from '../keys/signing-key';
+import { openSqliteStore } from '../store/sqlite/sqlite-store';
+import type { Store } from '../store/store';
+import { readConfigFile } from './config-file';
+import { loadMasterKey } from './master-key';
+import { inHome } from './paths';
+import { loadActiveSigningKey } from './signing-keys';
+
+/** A running instance's parts: everything the server and the CLI act on. */
+export interface Instance {
+  readonly home: string;
+  readonly config: StsConfig;
+  readonly store: Store;
+  readonly masterKey: Buffer;
+  close(): Promise<void>;
+}
+
+export interface ServingInstance extends Instance {
+  readonly signingKey: SigningKey;
+  readonly tls: { readonly key: string; readonly cert: string };
+}
+
+export function openInstance(home: string): Instance {
+  const config = readConfigFile(home);
+  const masterKey = loadMasterKey(inHome(home, config.masterKeyFile));
+  const store = openSqliteStore(inHome(home, config.store.path));
+  return { home, config, store, masterKey, close: () => store.close() };
+}
+
+export async function openServingInstance(home: string): Promise<ServingInstance> {
+  const instance = openInstance(home);
+  try {
+    const signingKey = await loadActiveSigningKey(instance.store, instance.masterKey);
+    const tls = {
+      cert: readRequired(inHome(home, instance.config.tls.certificateFile), 'tls.certificateFile'),
+      key: readRequired(inHome(home, instance.config.tls.privateKeyFile), 'tls.privateKeyFile'),
+    };
+    return { ...instance, signingKey, tls };
+  } catch (err) {
+    await instance.close();
+    throw err;
+  }
+}
+
+function readRequired(path: string, key: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw new Error(`config key "${key}" names ${path}, which cannot be read`);
+  }
+}

@@ -1,0 +1,46 @@
+// Schema versions, applied in order inside one transaction at open; PRAGMA user_version records
+// how far a database has come.
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE users (
+     name TEXT PRIMARY KEY,
+     password_hash TEXT NOT NULL,
+     sealed_password TEXT,
+     claims TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE relying_parties (
+     applies_to TEXT PRIMARY KEY,
+     display_name TEXT NOT NULL,
+     token_lifetime_seconds INTEGER NOT NULL,
+     released_claims TEXT NOT NULL,
+     endpoint_url TEXT,
+     name_id_format TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE issuance_ledger (
+     token_id TEXT PRIMARY KEY,
+     token_type TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     audience TEXT NOT NULL,
+     key_thumbprint TEXT NOT NULL,
+     digest TEXT NOT NULL,
+     issued_at INTEGER NOT NULL,
+     not_before INTEGER NOT NULL,
+     not_on_or_after INTEGER NOT NULL,
+     request_id TEXT NOT NULL
+   );
+   CREATE TABLE replay_cache (
+     scope TEXT NOT NULL,
+     key TEXT NOT NULL,
+     expires_at INTEGER NOT NULL,
+     PRIMARY KEY (scope, key)
+   ) WITHOUT ROWID;
+   CREATE INDEX replay_cache_expiry ON replay_cache (expires_at);
+   CREATE TABLE signing_keys (
+     thumbprint TEXT PRIMARY KEY,
+     state TEXT NOT NULL CHECK (state IN ('pending','active','retiring','retired','revoked')),
+     certificate_pem TEXT NOT NULL,
+     sealed_private_key TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );`,
+];

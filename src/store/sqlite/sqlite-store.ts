@@ -1,0 +1,226 @@
+import Database from 'better-sqlite3';
+import {
+  AlreadyExistsError,
+  type Claim,
+  type LedgerEntry,
+  type RelyingPartyRecord,
+  type SigningKeyRecord,
+  type SigningKeyState,
+  type Store,
+  type UserRecord,
+} from '../store';
+import { SQLITE_MIGRATIONS } from './migrations';
+
+// Expired replay entries are swept now and then rather than on every insert, to keep the hot path
+// to one statement.
+const REPLAY_SWEEP_EVERY = 500;
+
+interface UserRow {
+  name: string;
+  password_hash: string;
+  sealed_password: string | null;
+  claims: string;
+  created_at: number;
+}
+interface RelyingPartyRow {
+  applies_to: string;
+  display_name: string;
+  token_lifetime_seconds: number;
+  released_claims: string;
+  endpoint_url: string | null;
+  name_id_format: string;
+  created_at: number;
+}
+interface LedgerRow {
+  token_id: string;
+  token_type: string;
+  subject: string;
+  audience: string;
+  key_thumbprint: string;
+  digest: string;
+  issued_at: number;
+  not_before: number;
+  not_on_or_after: number;
+  request_id: string;
+}
+interface SigningKeyRow {
+  thumbprint: string;
+  state: SigningKeyState;
+  certificate_pem: string;
+  sealed_private_key: string;
+  created_at: number;
+}
+
+/** The embedded store: one SQLite file in WAL mode, shared safely by the worker processes of one host. */
+export function openSqliteStore(path: string): Store {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode is durable against process crashes (what we guard against: SIGKILL of a
+  // worker); only an OS crash could lose the last transactions.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+
+  const st = {
+    addUser: db.prepare(
+      'INSERT INTO users (name, password_hash, sealed_password, claims, created_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    getUser: db.prepare<[string], UserRow>('SELECT * FROM users WHERE name = ?'),
+    listUsers: db.prepare<[], UserRow>('SELECT * FROM users ORDER BY name'),
+    addRp: db.prepare(
+      `INSERT INTO relying_parties (applies_to, display_name, token_lifetime_seconds, released_claims,
+         endpoint_url, name_id_format, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    getRp: db.prepare<[string], RelyingPartyRow>('SELECT * FROM relying_parties WHERE applies_to = ?'),
+    listRps: db.prepare<[], RelyingPartyRow>('SELECT * FROM relying_parties ORDER BY applies_to'),
+    addLedger: db.prepare(
+      `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest,
+         issued_at, not_before, not_on_or_after, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    getLedger: db.prepare<[string], LedgerRow>('SELECT * FROM issuance_ledger WHERE token_id = ?'),
+    countLedger: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM issuance_ledger'),
+    remember: db.prepare('INSERT OR IGNORE INTO replay_cache (scope, key, expires_at) VALUES (?, ?, ?)'),
+    sweepReplay: db.prepare('DELETE FROM replay_cache WHERE expires_at < ?'),
+    addKey: db.prepare(
+      'INSERT INTO signing_keys (thumbprint, state, certificate_pem, sealed_private_key, created_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    listKeys: db.prepare<[], SigningKeyRow>('SELECT * FROM signing_keys ORDER BY created_at'),
+  };
+  let insertsSinceSweep = 0;
+
+  const insertOrExplain = (what: string, run: () => void): void => {
+    try {
+      run();
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AlreadyExistsError(what);
+      throw err;
+    }
+  };
+
+  return {
+    users: {
+      add: async (u) =>
+        insertOrExplain(`user ${u.name}`, () =>
+          st.addUser.run(u.name, u.passwordHash, u.sealedPassword, JSON.stringify(u.claims), u.createdAt.getTime()),
+        ),
+      get: async (name) => {
+        const row = st.getUser.get(name);
+        return row && toUser(row);
+      },
+      list: async () => st.listUsers.all().map(toUser),
+    },
+    relyingParties: {
+      add: async (rp) =>
+        insertOrExplain(`relying party ${rp.appliesTo}`, () =>
+          st.addRp.run(
+            rp.appliesTo,
+            rp.displayName,
+            rp.tokenLifetimeSeconds,
+            JSON.stringify(rp.releasedClaims),
+            rp.endpointUrl,
+            rp.nameIdFormat,
+            rp.createdAt.getTime(),
+          ),
+        ),
+      get: async (appliesTo) => {
+        const row = st.getRp.get(appliesTo);
+        return row && toRelyingParty(row);
+      },
+      list: async () => st.listRps.all().map(toRelyingParty),
+    },
+    ledger: {
+      record: async (e) =>
+        insertOrExplain(`token ${e.tokenId}`, () =>
+          st.addLedger.run(
+            e.tokenId,
+            e.tokenType,
+            e.subject,
+            e.audience,
+            e.keyThumbprint,
+            e.digest,
+            e.issuedAt.getTime(),
+            e.notBefore.getTime(),
+            e.notOnOrAfter.getTime(),
+            e.requestId,
+          ),
+        ),
+      get: async (tokenId) => {
+        const row = st.getLedger.get(tokenId);
+        return row && toLedgerEntry(row);
+      },
+      count: async () => st.countLedger.get()?.n ?? 0,
+    },
+    replay: {
+      rememberOnce: async (scope, key, expiresAt) => {
+        if (++insertsSinceSweep >= REPLAY_SWEEP_EVERY) {
+          insertsSinceSweep = 0;
+          st.sweepReplay.run(Date.now());
+        }
+        return st.remember.run(scope, key, expiresAt.getTime()).changes === 1;
+      },
+    },
+    signingKeys: {
+      add: async (k) =>
+        insertOrExplain(`signing key ${k.thumbprint}`, () =>
+          st.addKey.run(k.thumbprint, k.state, k.certificatePem, k.sealedPrivateKey, k.createdAt.getTime()),
+        ),
+      list: async () => st.listKeys.all().map(toSigningKey),
+    },
+    close: async () => {
+      db.close();
+    },
+  };
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SQLITE_MIGRATIONS.length) {
+    throw new Error(`the database schema (version ${current}) is newer than this Trustbridge understands`);
+  }
+  db.transaction(() => {
+    for (let v = current; v < SQLITE_MIGRATIONS.length; v++) {
+      db.exec(SQLITE_MIGRATIONS[v] ?? '');
+    }
+    db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`);
+  }).immediate();
+}
+
+const toUser = (r: UserRow): UserRecord => ({
+  name: r.name,
+  passwordHash: r.password_hash,
+  sealedPassword: r.sealed_password,
+  claims: JSON.parse(r.claims) as Claim[],
+  createdAt: new Date(r.created_at),
+});
+
+const toRelyingParty = (r: RelyingPartyRow): RelyingPartyRecord => ({
+  appliesTo: r.applies_to,
+  displayName: r.display_name,
+  tokenLifetimeSeconds: r.token_lifetime_seconds,
+  releasedClaims: JSON.parse(r.released_claims) as string[],
+  endpointUrl: r.endpoint_url,
+  nameIdFormat: r.name_id_format,
+  createdAt: new Date(r.created_at),
+});
+
+const toLedgerEntry = (r: LedgerRow): LedgerEntry => ({
+  tokenId: r.token_id,
+  tokenType: r.token_type,
+  subject: r.subject,
+  audience: r.audience,
+  keyThumbprint: r.key_thumbprint,
+  digest: r.digest,
+  issuedAt: new Date(r.issued_at),
+  notBefore: new Date(r.not_before),
+  notOnOrAfter: new Date(r.not_on_or_after),
+  requestId: r.request_id,
+});
+
+const toSigningKey = (r: SigningKeyRow): SigningKeyRecord => ({
+  thumbprint: r.thumbprint,
+  state: r.state,
+  certificatePem: r.certificate_pem,
+  sealedPrivateKey: r.sealed_private_key,
+  createdAt: new Date(r.created_at),
+});

@@ -1,0 +1,103 @@
+// The persistence boundary. Every implementation (SQLite now, PostgreSQL for several nodes) keeps
+// these contracts; nothing above this module knows which one is in use.
+
+export interface Claim {
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface UserRecord {
+  readonly name: string;
+  /** `scrypt$N$r$p$salt$hash`, base64 salt and hash: parameters travel with the hash. */
+  readonly passwordHash: string;
+  /** The password sealed under the master key, kept only for users allowed PasswordDigest. */
+  readonly sealedPassword: string | null;
+  readonly claims: readonly Claim[];
+  readonly createdAt: Date;
+}
+
+export interface RelyingPartyRecord {
+  /** The AppliesTo address clients ask for; also the SAML Audience. */
+  readonly appliesTo: string;
+  readonly displayName: string;
+  /** The lifetime of tokens issued for it, and the maximum a request may ask for. */
+  readonly tokenLifetimeSeconds: number;
+  /** Names of the user claims released to it; `*` releases every claim. */
+  readonly releasedClaims: readonly string[];
+  /** Where the relying party receives tokens: the bearer confirmation's Recipient. */
+  readonly endpointUrl: string | null;
+  readonly nameIdFormat: string;
+  readonly createdAt: Date;
+}
+
+/** One row of the issuance ledger: written before the token leaves, the proof we issued it. */
+export interface LedgerEntry {
+  readonly tokenId: string;
+  readonly tokenType: string;
+  readonly subject: string;
+  readonly audience: string;
+  readonly keyThumbprint: string;
+  readonly digest: string;
+  readonly issuedAt: Date;
+  readonly notBefore: Date;
+  readonly notOnOrAfter: Date;
+  readonly requestId: string;
+}
+
+export type SigningKeyState = 'pending' | 'active' | 'retiring' | 'retired' | 'revoked';
+
+export interface SigningKeyRecord {
+  readonly thumbprint: string;
+  readonly state: SigningKeyState;
+  readonly certificatePem: string;
+  /** The private key, sealed under the master key (never stored in clear). */
+  readonly sealedPrivateKey: string;
+  readonly createdAt: Date;
+}
+
+export interface UserRepository {
+  add(user: UserRecord): Promise<void>;
+  get(name: string): Promise<UserRecord | undefined>;
+  list(): Promise<UserRecord[]>;
+}
+
+export interface RelyingPartyRepository {
+  add(rp: RelyingPartyRecord): Promise<void>;
+  get(appliesTo: string): Promise<RelyingPartyRecord | undefined>;
+  list(): Promise<RelyingPartyRecord[]>;
+}
+
+export interface IssuanceLedger {
+  record(entry: LedgerEntry): Promise<void>;
+  get(tokenId: string): Promise<LedgerEntry | undefined>;
+  count(): Promise<number>;
+}
+
+export interface ReplayCache {
+  /**
+   * Remembers `key` in `scope` until `expiresAt`. Resolves true the first time, false for a replay.
+   * Atomic across processes: two nodes racing on one key see exactly one true.
+   */
+  rememberOnce(scope: string, key: string, expiresAt: Date): Promise<boolean>;
+}
+
+export interface SigningKeyRepository {
+  add(key: SigningKeyRecord): Promise<void>;
+  list(): Promise<SigningKeyRecord[]>;
+}
+
+export interface Store {
+  readonly users: UserRepository;
+  readonly relyingParties: RelyingPartyRepository;
+  readonly ledger: IssuanceLedger;
+  readonly replay: ReplayCache;
+  readonly signingKeys: SigningKeyRepository;
+  close(): Promise<void>;
+}
+
+export class AlreadyExistsError extends Error {
+  constructor(what: string) {
+    super(`${what} already exists`);
+    this.name = 'AlreadyExistsError';
+  }
+}

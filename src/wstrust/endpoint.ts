@@ -1,0 +1,159 @@
+import {
+  BadRequestError,
+  InvalidRequestError,
+  InvalidSecurityError,
+  ProtocolError,
+  RequestFailedError,
+} from '../core/errors';
+import type { TokenService } from '../core/token-service';
+import type { UsernameTokenAuthenticator } from '../identity/username-token';
+import { readAddressing, resolveAction, transportActionOf, type AddressingHeaders } from '../soap/addressing';
+import { checkTimestamp } from '../soap/check-timestamp';
+import { readEnvelope, soapVersionFromContentType, type SoapVersion } from '../soap/envelope';
+import { buildFault } from '../soap/fault';
+import { buildReplyEnvelope, soapContentType, type SoapReply } from '../soap/response';
+import { readSecurityHeader } from '../soap/security-header';
+import { NS } from '../xml/namespaces';
+import { parseXmlSafely, XmlRejectedError, type XmlLimits } from '../xml/safe-parse';
+import { issue } from './issue';
+import { operationOf, type TrustOperation } from './operations';
+import { buildIssueResponse } from './rstr';
+import { readRequestSecurityToken, type RequestSecurityToken } from './rst';
+import { trustUris, type TrustVersion } from './trust-version';
+
+export interface SoapHttpRequest {
+  readonly body: Buffer;
+  readonly contentType: string | undefined;
+  readonly soapAction: string | undefined;
+  readonly requestId: string;
+}
+
+/** What happened, for the log and (later) the audit trail; never holds a secret. */
+export interface WsTrustOutcome {
+  readonly operation?: TrustOperation;
+  readonly subject?: string;
+  readonly appliesTo?: string;
+  readonly tokenId?: string;
+  readonly fault?: { readonly code: string; readonly reason: string; readonly logDetail?: string };
+  readonly internalError?: unknown;
+}
+
+export interface WsTrustResult {
+  readonly reply: SoapReply;
+  readonly outcome: WsTrustOutcome;
+}
+
+export interface WsTrustEndpointDependencies {
+  readonly limits: XmlLimits;
+  readonly clockSkewMs: number;
+  readonly authenticator: UsernameTokenAuthenticator;
+  readonly tokens: TokenService;
+  readonly now: () => Date;
+}
+
+/**
+ * One usernamemixed endpoint (WS-Trust 1.3 or February 2005): hardened parse, SOAP envelope,
+ * WS-Addressing, WS-Security, then the RST, dispatched by RequestType. Every failure becomes the
+ * SOAP fault of the request's SOAP version.
+ */
+export class UsernameMixedEndpoint {
+  constructor(
+    private readonly version: TrustVersion,
+    private readonly deps: WsTrustEndpointDependencies,
+  ) {}
+
+  async handle(request: SoapHttpRequest): Promise<WsTrustResult> {
+    // Until the envelope is read, the Content-Type is our only hint of the SOAP version to fault in.
+    let soapVersion: SoapVersion = soapVersionFromContentType(request.contentType) ?? '1.2';
+    let addressing: AddressingHeaders | undefined;
+    const partial: { operation?: TrustOperation; subject?: string; appliesTo?: string } = {};
+    try {
+      const declaredVersion = soapVersionFromContentType(request.contentType);
+      if (!declaredVersion) {
+        throw new InvalidRequestError('The Content-Type must be application/soap+xml (SOAP 1.2) or text/xml (SOAP 1.1).');
+      }
+      const doc = parseXmlSafely(request.body, this.deps.limits);
+      const envelope = readEnvelope(doc, declaredVersion);
+      soapVersion = envelope.version;
+      addressing = readAddressing(envelope);
+      const action = resolveAction(addressing, transportActionOf(request.soapAction, request.contentType));
+      const security = readSecurityHeader(envelope);
+      if (!security) throw new InvalidSecurityError('The message has no wsse:Security header.');
+      const now = this.deps.now();
+      if (security.timestamp) checkTimestamp(security.timestamp, now, this.deps.clockSkewMs);
+      if (!security.usernameToken) {
+        throw new InvalidSecurityError('The wsse:Security header has no UsernameToken; this endpoint needs one.');
+      }
+      const rst = readRequestSecurityToken(envelope.payload, this.version);
+      partial.operation = operationOf(this.version, rst.requestType, action);
+      partial.appliesTo = rst.appliesTo;
+      const subject = await this.deps.authenticator.authenticate(security.usernameToken, now);
+      partial.subject = subject.name;
+      const body = await this.dispatch(partial.operation, rst, subject, request.requestId);
+      const reply = buildReplyEnvelope(
+        soapVersion,
+        { namespace: addressing.namespace, action: trustUris(this.version).issueResponseAction, relatesTo: addressing.messageId },
+        body.xml,
+        now,
+        true,
+      );
+      return {
+        reply: { status: 200, contentType: soapContentType(soapVersion), body: reply },
+        outcome: { ...partial, tokenId: body.tokenId },
+      };
+    } catch (err) {
+      return this.fail(err, soapVersion, addressing, request.requestId, partial);
+    }
+  }
+
+  private async dispatch(
+    operation: TrustOperation,
+    rst: RequestSecurityToken,
+    subject: Parameters<typeof issue>[1],
+    requestId: string,
+  ): Promise<{ xml: string; tokenId: string }> {
+    if (operation !== 'Issue') {
+      throw new BadRequestError(`RequestType ${operation} is not offered yet; this STS answers Issue.`);
+    }
+    const outcome = await issue(rst, subject, this.deps.tokens, requestId);
+    return {
+      xml: buildIssueResponse(this.version, outcome.token, outcome.keyTypeUri),
+      tokenId: outcome.token.id,
+    };
+  }
+
+  private fail(
+    err: unknown,
+    version: SoapVersion,
+    addressing: AddressingHeaders | undefined,
+    requestId: string,
+    partial: WsTrustOutcome,
+  ): WsTrustResult {
+    const known = toProtocolError(err);
+    const error = known ?? new RequestFailedError(`The request failed inside the STS (request id ${requestId}).`);
+    const reply = buildFault(
+      { family: error.family, code: error.code, reason: error.message, receiver: known === undefined },
+      {
+        version,
+        trustNamespace: trustUris(this.version).ns,
+        addressingNamespace: addressing?.namespace ?? NS.wsa10,
+        relatesTo: addressing?.messageId,
+        requestId,
+      },
+    );
+    return {
+      reply,
+      outcome: {
+        ...partial,
+        fault: { code: `${error.family}:${error.code}`, reason: error.message, ...(error.logDetail ? { logDetail: error.logDetail } : {}) },
+        ...(known === undefined ? { internalError: err } : {}),
+      },
+    };
+  }
+}
+
+function toProtocolError(err: unknown): ProtocolError | undefined {
+  if (err instanceof ProtocolError) return err;
+  if (err instanceof XmlRejectedError) return new InvalidRequestError(`The request was refused: ${err.message}.`);
+  return undefined;
+}

@@ -1,0 +1,11 @@
+// xsd:dateTime as WS-Security and SAML use it: a zone is required (WS-Security says UTC), so a
+// value without one is refused rather than read in the server's local time.
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+export function parseDateTime(value: string): Date | undefined {
+  if (!DATE_TIME.test(value)) return undefined;
+  // Date.parse accepts at most millisecond precision; truncate longer fractions first.
+  const normalised = value.replace(/(\.\d{3})\d+/, '$1');
+  const ms = Date.parse(normalised);
+  return Number.isNaN(ms) ? undefined : new Date(ms);
+}
