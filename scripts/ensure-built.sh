@@ -6,4 +6,5 @@ if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]
    { [ -f package-lock.json ] && [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
   npm install --no-audit --no-fund
 fi
+rm -rf dist
 npx tsc -p .

@@ -1,0 +1,71 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addRelyingParty, type NewRelyingParty } from '../../src/core/relying-party-admin';
+import { CHEAPEST_SCRYPT } from '../../src/identity/password-hash';
+import { addUser, type NewUser } from '../../src/identity/user-admin';
+import { initInstance } from '../../src/instance/init-instance';
+import { openServingInstance, type ServingInstance } from '../../src/instance/open-instance';
+import { SIGNING_CERTIFICATE_EXPORT } from '../../src/instance/paths';
+import { listen, type RunningServer } from '../../src/server/listen';
+import type { Logger, LogLevel } from '../../src/server/log';
+
+export interface LogRecord {
+  readonly level: LogLevel;
+  readonly msg: string;
+  readonly fields: Record<string, unknown>;
+}
+
+/** A real Trustbridge instance on a temporary home, served over HTTPS on a random loopback port. */
+export interface TestSts {
+  readonly home: string;
+  readonly baseUrl: string;
+  readonly port: number;
+  readonly instance: ServingInstance;
+  /** PEM of the token-signing certificate: what a relying party (and xmlsec1) trusts. */
+  readonly signingCertificatePem: string;
+  /** PEM of the TLS certificate, to trust as a CA in HTTPS clients. */
+  readonly tlsCertificatePem: string;
+  /** Every log line the server wrote, as records. */
+  readonly logs: LogRecord[];
+  addUser(user: Omit<NewUser, 'allowPasswordDigest' | 'scrypt'> & { allowPasswordDigest?: boolean }): Promise<void>;
+  addRelyingParty(rp: NewRelyingParty): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startTestSts(): Promise<TestSts> {
+  const home = mkdtempSync(join(tmpdir(), 'trustbridge-test-'));
+  await initInstance(home, { demo: false, port: 0 });
+  const instance = await openServingInstance(home);
+  const logs: LogRecord[] = [];
+  const logger: Logger = { log: (level, msg, fields) => logs.push({ level, msg, fields: fields ?? {} }) };
+  let server: RunningServer;
+  try {
+    server = await listen(instance, logger, { port: 0, host: '127.0.0.1' });
+  } catch (err) {
+    await instance.close();
+    throw err;
+  }
+  return {
+    home,
+    baseUrl: server.baseUrl,
+    port: server.port,
+    instance,
+    signingCertificatePem: readFileSync(join(home, SIGNING_CERTIFICATE_EXPORT), 'utf8'),
+    tlsCertificatePem: instance.tls.cert,
+    logs,
+    // Test users get the cheapest hash parameters so suites stay fast; strength is tested elsewhere.
+    addUser: (user) =>
+      addUser(instance.store, instance.masterKey, {
+        allowPasswordDigest: false,
+        ...user,
+        scrypt: CHEAPEST_SCRYPT,
+      }),
+    addRelyingParty: (rp) => addRelyingParty(instance.store, rp),
+    stop: async () => {
+      await server.close();
+      await instance.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
