@@ -1,0 +1,94 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addRelyingParty } from '../src/core/relying-party-admin';
+import { CHEAPEST_SCRYPT, type ScryptParameters } from '../src/identity/password-hash';
+import { addUser } from '../src/identity/user-admin';
+import { initInstance } from '../src/instance/init-instance';
+import { openInstance } from '../src/instance/open-instance';
+import { inHome } from '../src/instance/paths';
+import { SAML2 } from '../src/xml/namespaces';
+
+/** A throwaway instance with one benchmark user and one relying party. */
+export interface BenchInstance {
+  readonly home: string;
+  readonly userName: string;
+  readonly password: string;
+  readonly appliesTo: string;
+  /** The scrypt parameters actually stored with the user's hash (read back, not assumed). */
+  readonly storedScrypt: ScryptParameters;
+  /** PEM of the instance's self-signed TLS certificate, trusted as the only CA by the load generator. */
+  readonly tlsCertificatePem: string;
+  remove(): void;
+}
+
+const CLAIM = {
+  email: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
+  name: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name',
+  role: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role',
+};
+const USER = 'bench@trustbridge.localhost';
+const PASSWORD = 'bench-password-not-a-secret';
+const RELYING_PARTY = 'https://rp.example.com/';
+
+export async function createBenchInstance(): Promise<BenchInstance> {
+  const home = mkdtempSync(join(tmpdir(), 'trustbridge-bench-'));
+  try {
+    await initInstance(home, { demo: false });
+    const storedHash = await addBenchUserAndRelyingParty(home);
+    const instance = openInstance(home);
+    const tlsCertificatePem = readFileSync(inHome(home, instance.config.tls.certificateFile), 'utf8');
+    await instance.close();
+    return {
+      home,
+      userName: USER,
+      password: PASSWORD,
+      appliesTo: RELYING_PARTY,
+      storedScrypt: parseScryptParameters(storedHash),
+      tlsCertificatePem,
+      remove: () => rmSync(home, { recursive: true, force: true }),
+    };
+  } catch (err) {
+    rmSync(home, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * The user gets the cheapest scrypt parameters on purpose: with STRONG_SCRYPT every Issue would
+ * spend tens of milliseconds hashing and the benchmark would measure scrypt, not token issuance.
+ */
+async function addBenchUserAndRelyingParty(home: string): Promise<string> {
+  const instance = openInstance(home);
+  try {
+    await addUser(instance.store, instance.masterKey, {
+      name: USER,
+      password: PASSWORD,
+      claims: [
+        { name: CLAIM.email, value: USER },
+        { name: CLAIM.name, value: 'Bench User' },
+        { name: CLAIM.role, value: 'Staff' },
+      ],
+      allowPasswordDigest: false,
+      scrypt: CHEAPEST_SCRYPT,
+    });
+    await addRelyingParty(instance.store, {
+      appliesTo: RELYING_PARTY,
+      displayName: 'Benchmark relying party',
+      releasedClaims: [CLAIM.email, CLAIM.name],
+      nameIdFormat: SAML2.nameIdEmail,
+    });
+    const user = await instance.store.users.get(USER);
+    if (!user) throw new Error('the benchmark user was not stored');
+    return user.passwordHash;
+  } finally {
+    await instance.close();
+  }
+}
+
+/** Reads N, r, p out of a stored `scrypt$N$r$p$salt$hash`. */
+function parseScryptParameters(stored: string): ScryptParameters {
+  const [scheme, n, r, p] = stored.split('$');
+  if (scheme !== 'scrypt') throw new Error('the benchmark user has no scrypt hash');
+  return { N: Number(n), r: Number(r), p: Number(p) };
+}

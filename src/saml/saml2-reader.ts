@@ -1,0 +1,61 @@
+import { attribute, childrenNamed, DuplicateElementError, singleChild, textOf } from '../xml/dom';
+import { parseDateTime } from '../xml/datetime';
+import { NS } from '../xml/namespaces';
+import { MalformedTokenError, type SamlTokenView } from './token-view';
+
+/** Reads a SAML 2.0 Assertion whose signature has been verified; refuses repeated singletons. */
+export function readSaml2Assertion(assertion: Element): SamlTokenView {
+  try {
+    const ns = NS.saml2;
+    const issuer = required(singleChild(assertion, ns, 'Issuer'), 'Issuer');
+    const subject = required(singleChild(assertion, ns, 'Subject'), 'Subject');
+    const nameId = required(singleChild(subject, ns, 'NameID'), 'NameID');
+    const conditions = singleChild(assertion, ns, 'Conditions');
+    const authn = singleChild(assertion, ns, 'AuthnStatement');
+    const classRef = authn && singleChild(singleChild(authn, ns, 'AuthnContext') ?? authn, ns, 'AuthnContextClassRef');
+    const attributes = childrenNamed(assertion, ns, 'AttributeStatement').flatMap((statement) =>
+      childrenNamed(statement, ns, 'Attribute').map((a) => ({
+        name: attribute(a, 'Name') ?? '',
+        values: childrenNamed(a, ns, 'AttributeValue').map(textOf),
+      })),
+    );
+    return {
+      version: '2.0',
+      id: attribute(assertion, 'ID') ?? '',
+      issuer: textOf(issuer),
+      issueInstant: requiredDate(attribute(assertion, 'IssueInstant'), 'IssueInstant'),
+      nameId: textOf(nameId),
+      nameIdFormat: attribute(nameId, 'Format'),
+      notBefore: optionalDate(conditions && attribute(conditions, 'NotBefore'), 'NotBefore'),
+      notOnOrAfter: optionalDate(conditions && attribute(conditions, 'NotOnOrAfter'), 'NotOnOrAfter'),
+      audiences: conditions
+        ? childrenNamed(conditions, ns, 'AudienceRestriction').flatMap((r) => childrenNamed(r, ns, 'Audience').map(textOf))
+        : [],
+      confirmationMethods: childrenNamed(subject, ns, 'SubjectConfirmation').map((c) => attribute(c, 'Method') ?? ''),
+      authnInstant: optionalDate(authn && attribute(authn, 'AuthnInstant'), 'AuthnInstant'),
+      authnContextClassRef: classRef && textOf(classRef),
+      attributes,
+    };
+  } catch (err) {
+    if (err instanceof DuplicateElementError) throw new MalformedTokenError(`the assertion repeats ${err.localName}`);
+    throw err;
+  }
+}
+
+function required(el: Element | undefined, name: string): Element {
+  if (!el) throw new MalformedTokenError(`the assertion has no ${name}`);
+  return el;
+}
+
+function requiredDate(value: string | undefined, name: string): Date {
+  const d = optionalDate(value, name);
+  if (!d) throw new MalformedTokenError(`the assertion has no ${name}`);
+  return d;
+}
+
+function optionalDate(value: string | undefined, name: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const d = parseDateTime(value);
+  if (!d) throw new MalformedTokenError(`the assertion's ${name} is not a UTC dateTime`);
+  return d;
+}
