@@ -36,6 +36,10 @@ export class InvalidTimeRangeError extends ProtocolError {
   readonly family = 'wst';
   readonly code = 'InvalidTimeRange';
 }
+export class UnableToRenewError extends ProtocolError {
+  readonly family = 'wst';
+  readonly code = 'UnableToRenew';
+}
 
 // WS-Security 1.1 section 12.
 export class InvalidSecurityError extends ProtocolError {

@@ -8,6 +8,7 @@ export interface NewRelyingParty {
   readonly releasedClaims?: readonly string[];
   readonly endpointUrl?: string;
   readonly nameIdFormat?: string;
+  readonly expiredRenewalWindowSeconds?: number;
 }
 
 /** AD FS's default token lifetime for a relying party trust: 60 minutes. */
@@ -21,6 +22,10 @@ export async function addRelyingParty(store: Store, rp: NewRelyingParty): Promis
   if (!Number.isInteger(lifetime) || lifetime < 60 || lifetime > MAX_TOKEN_LIFETIME_SECONDS) {
     throw new Error(`the token lifetime must be whole seconds from 60 to ${MAX_TOKEN_LIFETIME_SECONDS}`);
   }
+  const window = rp.expiredRenewalWindowSeconds ?? 0;
+  if (!Number.isInteger(window) || window < 0 || window > MAX_TOKEN_LIFETIME_SECONDS) {
+    throw new Error(`the expired-token renewal window must be whole seconds from 0 to ${MAX_TOKEN_LIFETIME_SECONDS}`);
+  }
   await store.relyingParties.add({
     appliesTo: rp.appliesTo,
     displayName: rp.displayName ?? rp.appliesTo,
@@ -28,6 +33,7 @@ export async function addRelyingParty(store: Store, rp: NewRelyingParty): Promis
     releasedClaims: rp.releasedClaims ?? [],
     endpointUrl: rp.endpointUrl ?? null,
     nameIdFormat: rp.nameIdFormat ?? SAML2.nameIdUnspecified,
+    expiredRenewalWindowSeconds: window,
     createdAt: new Date(),
   });
 }

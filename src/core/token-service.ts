@@ -10,12 +10,22 @@ import { releasedClaims } from './released-claims';
 
 export type IssuableTokenType = 'saml2';
 
+/** WS-Trust Renewing: Allow (may be renewed) and OK (may be renewed after it expired); defaults per the spec. */
+export interface RenewingPolicy {
+  readonly allow: boolean;
+  readonly afterExpiry: boolean;
+}
+export const DEFAULT_RENEWING: RenewingPolicy = { allow: true, afterExpiry: false };
+
 export interface IssueTokenRequest {
   readonly subject: AuthenticatedSubject;
   readonly appliesTo: string;
   readonly tokenType: IssuableTokenType;
   /** When the requester wants the token to expire; it can only shorten the relying party's lifetime. */
   readonly requestedExpires: Date | undefined;
+  readonly renewing: RenewingPolicy;
+  /** Set by Renew: the token this one replaces, linked in the ledger. */
+  readonly renewedFrom?: string;
   readonly requestId: string;
 }
 
@@ -31,22 +41,24 @@ export interface IssuedToken {
 export interface TokenServiceOptions {
   readonly store: Store;
   readonly issuer: string;
-  /** The key that signs now; a function because rotation (a later issue) changes it under us. */
+  /** The key that signs now; a function because rotation changes it under us. */
   readonly activeSigningKey: () => SigningKey;
-  readonly now?: () => Date;
+  readonly now: () => Date;
 }
 
 /** The one place that decides what a token says and records it in the ledger before it leaves. */
 export class TokenService {
-  private readonly now: () => Date;
+  constructor(private readonly options: TokenServiceOptions) {}
 
-  constructor(private readonly options: TokenServiceOptions) {
-    this.now = options.now ?? (() => new Date());
+  async relyingParty(appliesTo: string): Promise<RelyingPartyRecord> {
+    const rp = await this.options.store.relyingParties.get(appliesTo);
+    if (!rp) throw new InvalidScopeError(`No relying party is registered for AppliesTo "${appliesTo}".`);
+    return rp;
   }
 
   async issue(request: IssueTokenRequest): Promise<IssuedToken> {
     const rp = await this.relyingParty(request.appliesTo);
-    const created = this.now();
+    const created = this.options.now();
     const expires = lifetimeEnd(created, rp, request.requestedExpires);
     const id = `_${randomUUID()}`;
     const key = this.options.activeSigningKey();
@@ -79,14 +91,11 @@ export class TokenService {
       notBefore: created,
       notOnOrAfter: expires,
       requestId: request.requestId,
+      renewedFrom: request.renewedFrom ?? null,
+      renewAllow: request.renewing.allow,
+      renewAfterExpiry: request.renewing.afterExpiry,
     });
     return { id, xml: signed.xml, tokenTypeUri: TOKEN_TYPE.saml20, appliesTo: rp.appliesTo, created, expires };
-  }
-
-  private async relyingParty(appliesTo: string): Promise<RelyingPartyRecord> {
-    const rp = await this.options.store.relyingParties.get(appliesTo);
-    if (!rp) throw new InvalidScopeError(`No relying party is registered for AppliesTo "${appliesTo}".`);
-    return rp;
   }
 }
 

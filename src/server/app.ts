@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import Koa from 'koa';
+import { OwnTokenValidator } from '../core/own-token-validator';
 import { TokenService } from '../core/token-service';
 import { EmbeddedUserDirectory } from '../identity/embedded-users';
 import { UsernameTokenAuthenticator } from '../identity/username-token';
 import type { ServingInstance } from '../instance/open-instance';
+import { OwnKeyRing } from '../keys/own-key-ring';
 import { renderFederationMetadata } from '../metadata/federation-metadata';
 import { renderMexWsdl } from '../metadata/mex';
 import { buildFault } from '../soap/fault';
@@ -53,7 +55,8 @@ export function createApp(options: AppOptions): Koa {
     maxElements: config.limits.maxElements,
     maxAttributesPerElement: config.limits.maxAttributesPerElement,
   };
-  const endpointDeps = { limits, clockSkewMs, authenticator, tokens, now };
+  const validator = new OwnTokenValidator({ store, keys: new OwnKeyRing(store.signingKeys), clockSkewMs, now });
+  const endpointDeps = { limits, clockSkewMs, authenticator, tokens, validator, now };
   const endpoints = {
     '1.3': new UsernameMixedEndpoint('1.3', endpointDeps),
     '2005': new UsernameMixedEndpoint('2005', endpointDeps),
@@ -97,7 +100,7 @@ export function createApp(options: AppOptions): Koa {
       } else if (fault) {
         logger.log('warn', 'request failed', { requestId, path: ctx.path, ...facts, fault: fault.code, reason: fault.reason, detail: fault.logDetail });
       } else {
-        logger.log('info', 'token issued', { requestId, path: ctx.path, ...facts });
+        logger.log('info', 'request served', { requestId, path: ctx.path, ...facts });
       }
     };
 

@@ -27,6 +27,8 @@ export interface RelyingPartyRecord {
   /** Where the relying party receives tokens: the bearer confirmation's Recipient. */
   readonly endpointUrl: string | null;
   readonly nameIdFormat: string;
+  /** How long after expiry a token may still be renewed (when issued with Renewing OK); 0 = never. */
+  readonly expiredRenewalWindowSeconds: number;
   readonly createdAt: Date;
 }
 
@@ -42,6 +44,12 @@ export interface LedgerEntry {
   readonly notBefore: Date;
   readonly notOnOrAfter: Date;
   readonly requestId: string;
+  /** The token this one renewed, if it came from Renew. */
+  readonly renewedFrom: string | null;
+  /** WS-Trust Renewing as issued: Allow (may be renewed at all) and OK (may be renewed after it expired). */
+  readonly renewAllow: boolean;
+  readonly renewAfterExpiry: boolean;
+  readonly cancelledAt: Date | null;
 }
 
 export type SigningKeyState = 'pending' | 'active' | 'retiring' | 'retired' | 'revoked';
@@ -68,9 +76,11 @@ export interface RelyingPartyRepository {
 }
 
 export interface IssuanceLedger {
-  record(entry: LedgerEntry): Promise<void>;
+  record(entry: Omit<LedgerEntry, 'cancelledAt'>): Promise<void>;
   get(tokenId: string): Promise<LedgerEntry | undefined>;
   count(): Promise<number>;
+  /** Marks a token cancelled; resolves false if it is unknown or was cancelled already. */
+  cancel(tokenId: string, at: Date): Promise<boolean>;
 }
 
 export interface ReplayCache {

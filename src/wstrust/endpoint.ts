@@ -1,10 +1,10 @@
 import {
-  BadRequestError,
   InvalidRequestError,
   InvalidSecurityError,
   ProtocolError,
   RequestFailedError,
 } from '../core/errors';
+import type { OwnTokenValidator } from '../core/own-token-validator';
 import type { TokenService } from '../core/token-service';
 import type { UsernameTokenAuthenticator } from '../identity/username-token';
 import { readAddressing, resolveAction, transportActionOf, type AddressingHeaders } from '../soap/addressing';
@@ -15,10 +15,13 @@ import { buildReplyEnvelope, soapContentType, type SoapReply } from '../soap/res
 import { readSecurityHeader } from '../soap/security-header';
 import { NS } from '../xml/namespaces';
 import { parseXmlSafely, XmlRejectedError, type XmlLimits } from '../xml/safe-parse';
+import { cancel } from './cancel';
 import { issue } from './issue';
+import type { Operation } from './operation';
 import { operationOf, type TrustOperation } from './operations';
-import { buildIssueResponse } from './rstr';
-import { readRequestSecurityToken, type RequestSecurityToken } from './rst';
+import { renew } from './renew';
+import { readRequestSecurityToken } from './rst';
+import { validate } from './validate';
 import { trustUris, type TrustVersion } from './trust-version';
 
 export interface SoapHttpRequest {
@@ -34,6 +37,8 @@ export interface WsTrustOutcome {
   readonly subject?: string;
   readonly appliesTo?: string;
   readonly tokenId?: string;
+  readonly targetTokenId?: string;
+  readonly status?: string;
   readonly fault?: { readonly code: string; readonly reason: string; readonly logDetail?: string };
   readonly internalError?: unknown;
 }
@@ -48,8 +53,11 @@ export interface WsTrustEndpointDependencies {
   readonly clockSkewMs: number;
   readonly authenticator: UsernameTokenAuthenticator;
   readonly tokens: TokenService;
+  readonly validator: OwnTokenValidator;
   readonly now: () => Date;
 }
+
+const OPERATIONS: Record<TrustOperation, Operation> = { Issue: issue, Validate: validate, Renew: renew, Cancel: cancel };
 
 /**
  * One usernamemixed endpoint (WS-Trust 1.3 or February 2005): hardened parse, SOAP envelope,
@@ -89,37 +97,29 @@ export class UsernameMixedEndpoint {
       partial.appliesTo = rst.appliesTo;
       const subject = await this.deps.authenticator.authenticate(security.usernameToken, now);
       partial.subject = subject.name;
-      const body = await this.dispatch(partial.operation, rst, subject, request.requestId);
+      const result = await OPERATIONS[partial.operation]({
+        rst,
+        caller: subject,
+        requestId: request.requestId,
+        tokens: this.deps.tokens,
+        validator: this.deps.validator,
+        now: this.deps.now,
+      });
       const reply = buildReplyEnvelope(
         soapVersion,
-        { namespace: addressing.namespace, action: trustUris(this.version).issueResponseAction, relatesTo: addressing.messageId },
-        body.xml,
+        { namespace: addressing.namespace, action: result.action, relatesTo: addressing.messageId },
+        result.body,
         now,
         true,
       );
+      const { body: _body, action: _action, ...facts } = result;
       return {
         reply: { status: 200, contentType: soapContentType(soapVersion), body: reply },
-        outcome: { ...partial, tokenId: body.tokenId },
+        outcome: { ...partial, ...facts },
       };
     } catch (err) {
       return this.fail(err, soapVersion, addressing, request.requestId, partial);
     }
-  }
-
-  private async dispatch(
-    operation: TrustOperation,
-    rst: RequestSecurityToken,
-    subject: Parameters<typeof issue>[1],
-    requestId: string,
-  ): Promise<{ xml: string; tokenId: string }> {
-    if (operation !== 'Issue') {
-      throw new BadRequestError(`RequestType ${operation} is not offered yet; this STS answers Issue.`);
-    }
-    const outcome = await issue(rst, subject, this.deps.tokens, requestId);
-    return {
-      xml: buildIssueResponse(this.version, outcome.token, outcome.keyTypeUri),
-      tokenId: outcome.token.id,
-    };
   }
 
   private fail(

@@ -1,25 +1,12 @@
 import { BadRequestError, InvalidRequestError } from '../core/errors';
-import type { IssuableTokenType, IssuedToken, TokenService } from '../core/token-service';
-import type { AuthenticatedSubject } from '../identity/subject';
-import { TOKEN_TYPE } from '../xml/namespaces';
-import type { RequestSecurityToken } from './rst';
+import { DEFAULT_RENEWING } from '../core/token-service';
+import type { Operation } from './operation';
+import { buildIssueResponse } from './rstr';
+import { issuableTokenType } from './token-type';
 import { trustUris } from './trust-version';
 
-// Token and key types later issues add are named here so the caller learns they are known but not yet offered.
-const NOT_YET_TOKEN_TYPES: readonly string[] = [TOKEN_TYPE.saml11, TOKEN_TYPE.saml11Profile];
-
-export interface IssueOutcome {
-  readonly token: IssuedToken;
-  readonly keyTypeUri: string;
-}
-
 /** WS-Trust Issue: turn the parsed RST into a token request for the core, refusing what we do not offer. */
-export async function issue(
-  rst: RequestSecurityToken,
-  subject: AuthenticatedSubject,
-  tokens: TokenService,
-  requestId: string,
-): Promise<IssueOutcome> {
+export const issue: Operation = async ({ rst, caller, tokens, requestId }) => {
   const uris = trustUris(rst.version);
   const tokenType = issuableTokenType(rst.tokenType);
   if (rst.keyType !== undefined && rst.keyType !== uris.keyTypeBearer) {
@@ -34,19 +21,16 @@ export async function issue(
     throw new InvalidRequestError('The RequestSecurityToken needs an AppliesTo naming the relying party.');
   }
   const token = await tokens.issue({
-    subject,
+    subject: caller,
     appliesTo: rst.appliesTo,
     tokenType,
     requestedExpires: rst.lifetime?.expires,
+    renewing: rst.renewing ?? DEFAULT_RENEWING,
     requestId,
   });
-  return { token, keyTypeUri: uris.keyTypeBearer };
-}
-
-function issuableTokenType(uri: string | undefined): IssuableTokenType {
-  if (uri === undefined || uri === TOKEN_TYPE.saml20 || uri === TOKEN_TYPE.saml20Profile) return 'saml2';
-  if (NOT_YET_TOKEN_TYPES.includes(uri)) {
-    throw new BadRequestError(`TokenType ${uri} (SAML 1.1) is not offered yet; request ${TOKEN_TYPE.saml20}.`);
-  }
-  throw new BadRequestError(`The TokenType "${uri}" is not supported; request ${TOKEN_TYPE.saml20}.`);
-}
+  return {
+    body: buildIssueResponse(rst.version, token, uris.keyTypeBearer, uris.requestTypeIssue, 'collection'),
+    action: uris.issueResponseAction,
+    tokenId: token.id,
+  };
+};

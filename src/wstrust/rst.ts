@@ -1,7 +1,8 @@
 import { BadRequestError, InvalidRequestError, InvalidTimeRangeError } from '../core/errors';
-import { DuplicateElementError, childElements, singleChild, textOf } from '../xml/dom';
+import { DuplicateElementError, attribute, childElements, singleChild, textOf } from '../xml/dom';
 import { parseDateTime } from '../xml/datetime';
-import { NS } from '../xml/namespaces';
+import type { RenewingPolicy } from '../core/token-service';
+import { NS, SAML11_ASSERTION_ID_VALUE_TYPE, SAML2_SAMLID_VALUE_TYPE } from '../xml/namespaces';
 import { trustUris, type TrustVersion } from './trust-version';
 
 /** A RequestSecurityToken parsed once, up front, into the values the operations act on. */
@@ -13,7 +14,19 @@ export interface RequestSecurityToken {
   readonly appliesTo: string | undefined;
   readonly lifetime: { readonly created: Date | undefined; readonly expires: Date | undefined } | undefined;
   readonly context: string | undefined;
+  readonly renewing: RenewingPolicy | undefined;
+  /** The token named by ValidateTarget, RenewTarget or CancelTarget, whichever the request type uses. */
+  readonly validateTarget: TokenTarget | undefined;
+  readonly renewTarget: TokenTarget | undefined;
+  readonly cancelTarget: TokenTarget | undefined;
 }
+
+/** A token given inline, or named by a SecurityTokenReference KeyIdentifier (its assertion ID). */
+export type TokenTarget =
+  | { readonly kind: 'inline'; readonly element: Element }
+  | { readonly kind: 'reference'; readonly tokenId: string };
+
+const SAML_ID_VALUE_TYPES: readonly string[] = [SAML2_SAMLID_VALUE_TYPE, SAML11_ASSERTION_ID_VALUE_TYPE];
 
 const POLICY_NAMESPACES: readonly string[] = [NS.wsp, NS.wsp15];
 const ADDRESSING_NAMESPACES: readonly string[] = [NS.wsa10, NS.wsa200408];
@@ -40,6 +53,10 @@ export function readRequestSecurityToken(payload: Element, version: TrustVersion
       appliesTo: readAppliesTo(payload),
       lifetime: readLifetime(payload, ns),
       context: payload.getAttribute('Context') || undefined,
+      renewing: readRenewing(payload, ns),
+      validateTarget: readTarget(payload, ns, 'ValidateTarget'),
+      renewTarget: readTarget(payload, ns, 'RenewTarget'),
+      cancelTarget: readTarget(payload, ns, 'CancelTarget'),
     };
   } catch (err) {
     if (err instanceof DuplicateElementError) {
@@ -73,4 +90,34 @@ function readLifetime(rst: Element, ns: string): RequestSecurityToken['lifetime'
     return d;
   };
   return { created: read('Created'), expires: read('Expires') };
+}
+
+function readRenewing(rst: Element, ns: string): RenewingPolicy | undefined {
+  const renewing = singleChild(rst, ns, 'Renewing');
+  if (!renewing) return undefined;
+  const flag = (name: string, fallback: boolean): boolean => {
+    const value = attribute(renewing, name);
+    if (value === undefined) return fallback;
+    if (value === 'true' || value === '1') return true;
+    if (value === 'false' || value === '0') return false;
+    throw new InvalidRequestError(`Renewing/@${name} must be true or false.`);
+  };
+  return { allow: flag('Allow', true), afterExpiry: flag('OK', false) };
+}
+
+function readTarget(rst: Element, ns: string, name: string): TokenTarget | undefined {
+  const target = singleChild(rst, ns, name);
+  if (!target) return undefined;
+  const [content, ...rest] = childElements(target);
+  if (!content || rest.length > 0) throw new InvalidRequestError(`${name} must hold exactly one token or token reference.`);
+  if (content.namespaceURI !== NS.wsse || content.localName !== 'SecurityTokenReference') {
+    return { kind: 'inline', element: content };
+  }
+  const keyIdentifier = singleChild(content, NS.wsse, 'KeyIdentifier');
+  if (!keyIdentifier || !SAML_ID_VALUE_TYPES.includes(attribute(keyIdentifier, 'ValueType') ?? '')) {
+    throw new InvalidRequestError(`${name} references a token by something other than its SAML assertion ID.`);
+  }
+  const tokenId = textOf(keyIdentifier);
+  if (tokenId === '') throw new InvalidRequestError(`${name} references an empty token ID.`);
+  return { kind: 'reference', tokenId };
 }

@@ -4,20 +4,21 @@ import { NS, SAML2_SAMLID_VALUE_TYPE, TOKEN_TYPE } from '../xml/namespaces';
 import { trustUris, type TrustVersion } from './trust-version';
 
 /**
- * The RequestSecurityTokenResponse for an issued token, in AD FS's element order; WS-Trust 1.3
- * wraps it in a RequestSecurityTokenResponseCollection, February 2005 sends it alone.
+ * A RequestSecurityTokenResponse carrying a token, in AD FS's element order. WS-Trust 1.3 wraps
+ * Issue's final response in a RequestSecurityTokenResponseCollection; Renew and every February 2005
+ * response travel as a bare RSTR.
  */
 export function buildIssueResponse(
   version: TrustVersion,
   token: IssuedToken,
   keyTypeUri: string,
+  requestTypeUri: string,
+  wrapping: 'collection' | 'bare',
+  extra = '',
 ): string {
   const uris = trustUris(version);
   const reference = tokenReference(token);
-  // February 2005 sends the response alone, so it declares the namespace itself.
-  const declaration = version === '2005' ? ` xmlns:t="${uris.ns}"` : '';
-  const rstr =
-    `<t:RequestSecurityTokenResponse${declaration}>` +
+  const content =
     `<t:Lifetime><wsu:Created xmlns:wsu="${NS.wsu}">${token.created.toISOString()}</wsu:Created>` +
     `<wsu:Expires xmlns:wsu="${NS.wsu}">${token.expires.toISOString()}</wsu:Expires></t:Lifetime>` +
     `<wsp:AppliesTo xmlns:wsp="${NS.wsp}"><wsa:EndpointReference xmlns:wsa="${NS.wsa10}">` +
@@ -26,11 +27,33 @@ export function buildIssueResponse(
     `<t:RequestedAttachedReference>${reference}</t:RequestedAttachedReference>` +
     `<t:RequestedUnattachedReference>${reference}</t:RequestedUnattachedReference>` +
     `<t:TokenType>${token.tokenTypeUri}</t:TokenType>` +
-    `<t:RequestType>${uris.requestTypeIssue}</t:RequestType>` +
+    `<t:RequestType>${requestTypeUri}</t:RequestType>` +
     `<t:KeyType>${keyTypeUri}</t:KeyType>` +
-    `</t:RequestSecurityTokenResponse>`;
-  if (version === '2005') return rstr;
-  return `<t:RequestSecurityTokenResponseCollection xmlns:t="${uris.ns}">${rstr}</t:RequestSecurityTokenResponseCollection>`;
+    extra;
+  if (version === '1.3' && wrapping === 'collection') {
+    return (
+      `<t:RequestSecurityTokenResponseCollection xmlns:t="${uris.ns}">` +
+      `<t:RequestSecurityTokenResponse>${content}</t:RequestSecurityTokenResponse>` +
+      `</t:RequestSecurityTokenResponseCollection>`
+    );
+  }
+  return `<t:RequestSecurityTokenResponse xmlns:t="${uris.ns}">${content}</t:RequestSecurityTokenResponse>`;
+}
+
+/** Validate's answer: TokenType Status and a Status with code and reason (plus a new token when transforming). */
+export function buildStatusResponse(version: TrustVersion, valid: boolean, reason: string, transformed = ''): string {
+  const uris = trustUris(version);
+  return (
+    `<t:RequestSecurityTokenResponse xmlns:t="${uris.ns}">` +
+    `<t:TokenType>${uris.statusTokenType}</t:TokenType>` +
+    `<t:Status><t:Code>${valid ? uris.statusValid : uris.statusInvalid}</t:Code>` +
+    `<t:Reason>${escapeText(reason)}</t:Reason></t:Status>${transformed}` +
+    `</t:RequestSecurityTokenResponse>`
+  );
+}
+
+export function buildCancelResponse(version: TrustVersion): string {
+  return `<t:RequestSecurityTokenResponse xmlns:t="${trustUris(version).ns}"><t:RequestedTokenCancelled></t:RequestedTokenCancelled></t:RequestSecurityTokenResponse>`;
 }
 
 /** A SecurityTokenReference to a SAML 2.0 assertion by its ID (SAML token profile 1.1, section 3.4.2). */

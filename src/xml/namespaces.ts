@@ -38,6 +38,14 @@ export interface TrustVersionUris {
   readonly ns: string;
   readonly issueAction: string;
   readonly issueResponseAction: string;
+  /** The final-response actions of Validate, Renew and Cancel. */
+  readonly validateResponseAction: string;
+  readonly renewResponseAction: string;
+  readonly cancelResponseAction: string;
+  /** Validate's TokenType for a status-only answer, and its two status codes. */
+  readonly statusTokenType: string;
+  readonly statusValid: string;
+  readonly statusInvalid: string;
   readonly requestTypeIssue: string;
   readonly requestTypeValidate: string;
   readonly requestTypeRenew: string;
@@ -51,6 +59,12 @@ export const TRUST13: TrustVersionUris = {
   ns: NS.wst13,
   issueAction: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue',
   issueResponseAction: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTRC/IssueFinal',
+  validateResponseAction: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTR/ValidateFinal',
+  renewResponseAction: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTR/RenewFinal',
+  cancelResponseAction: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTR/CancelFinal',
+  statusTokenType: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTR/Status',
+  statusValid: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/status/valid',
+  statusInvalid: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/status/invalid',
   requestTypeIssue: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue',
   requestTypeValidate: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/Validate',
   requestTypeRenew: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/Renew',
@@ -64,6 +78,12 @@ export const TRUST2005: TrustVersionUris = {
   ns: NS.wst2005,
   issueAction: 'http://schemas.xmlsoap.org/ws/2005/02/trust/RST/Issue',
   issueResponseAction: 'http://schemas.xmlsoap.org/ws/2005/02/trust/RSTR/Issue',
+  validateResponseAction: 'http://schemas.xmlsoap.org/ws/2005/02/trust/RSTR/Validate',
+  renewResponseAction: 'http://schemas.xmlsoap.org/ws/2005/02/trust/RSTR/Renew',
+  cancelResponseAction: 'http://schemas.xmlsoap.org/ws/2005/02/trust/RSTR/Cancel',
+  statusTokenType: 'http://schemas.xmlsoap.org/ws/2005/02/trust/RSTR/Status',
+  statusValid: 'http://schemas.xmlsoap.org/ws/2005/02/trust/status/valid',
+  statusInvalid: 'http://schemas.xmlsoap.org/ws/2005/02/trust/status/invalid',
   requestTypeIssue: 'http://schemas.xmlsoap.org/ws/2005/02/trust/Issue',
   requestTypeValidate: 'http://schemas.xmlsoap.org/ws/2005/02/trust/Validate',
   requestTypeRenew: 'http://schemas.xmlsoap.org/ws/2005/02/trust/Renew',
@@ -82,6 +102,8 @@ export const TOKEN_TYPE = {
 } as const;
 
 export const SAML2_SAMLID_VALUE_TYPE = 'http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID';
+export const SAML11_ASSERTION_ID_VALUE_TYPE =
+  'http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.0#SAMLAssertionID';
 
 export const ALG = {
   rsaSha256: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',

@@ -43,4 +43,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      sealed_private_key TEXT NOT NULL,
      created_at INTEGER NOT NULL
    );`,
+  `ALTER TABLE issuance_ledger ADD COLUMN renewed_from TEXT;
+   ALTER TABLE issuance_ledger ADD COLUMN renew_allow INTEGER NOT NULL DEFAULT 1;
+   ALTER TABLE issuance_ledger ADD COLUMN renew_after_expiry INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE issuance_ledger ADD COLUMN cancelled_at INTEGER;
+   ALTER TABLE relying_parties ADD COLUMN expired_renewal_window_seconds INTEGER NOT NULL DEFAULT 0;`,
 ];

@@ -29,6 +29,7 @@ interface RelyingPartyRow {
   released_claims: string;
   endpoint_url: string | null;
   name_id_format: string;
+  expired_renewal_window_seconds: number;
   created_at: number;
 }
 interface LedgerRow {
@@ -42,6 +43,10 @@ interface LedgerRow {
   not_before: number;
   not_on_or_after: number;
   request_id: string;
+  renewed_from: string | null;
+  renew_allow: number;
+  renew_after_expiry: number;
+  cancelled_at: number | null;
 }
 interface SigningKeyRow {
   thumbprint: string;
@@ -70,14 +75,16 @@ export function openSqliteStore(path: string): Store {
     listUsers: db.prepare<[], UserRow>('SELECT * FROM users ORDER BY name'),
     addRp: db.prepare(
       `INSERT INTO relying_parties (applies_to, display_name, token_lifetime_seconds, released_claims,
-         endpoint_url, name_id_format, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+         endpoint_url, name_id_format, expired_renewal_window_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     getRp: db.prepare<[string], RelyingPartyRow>('SELECT * FROM relying_parties WHERE applies_to = ?'),
     listRps: db.prepare<[], RelyingPartyRow>('SELECT * FROM relying_parties ORDER BY applies_to'),
     addLedger: db.prepare(
       `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest,
-         issued_at, not_before, not_on_or_after, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         issued_at, not_before, not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    cancelLedger: db.prepare('UPDATE issuance_ledger SET cancelled_at = ? WHERE token_id = ? AND cancelled_at IS NULL'),
     getLedger: db.prepare<[string], LedgerRow>('SELECT * FROM issuance_ledger WHERE token_id = ?'),
     countLedger: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM issuance_ledger'),
     remember: db.prepare('INSERT OR IGNORE INTO replay_cache (scope, key, expires_at) VALUES (?, ?, ?)'),
@@ -120,6 +127,7 @@ export function openSqliteStore(path: string): Store {
             JSON.stringify(rp.releasedClaims),
             rp.endpointUrl,
             rp.nameIdFormat,
+            rp.expiredRenewalWindowSeconds,
             rp.createdAt.getTime(),
           ),
         ),
@@ -143,8 +151,12 @@ export function openSqliteStore(path: string): Store {
             e.notBefore.getTime(),
             e.notOnOrAfter.getTime(),
             e.requestId,
+            e.renewedFrom,
+            e.renewAllow ? 1 : 0,
+            e.renewAfterExpiry ? 1 : 0,
           ),
         ),
+      cancel: async (tokenId, at) => st.cancelLedger.run(at.getTime(), tokenId).changes === 1,
       get: async (tokenId) => {
         const row = st.getLedger.get(tokenId);
         return row && toLedgerEntry(row);
@@ -201,6 +213,7 @@ const toRelyingParty = (r: RelyingPartyRow): RelyingPartyRecord => ({
   releasedClaims: JSON.parse(r.released_claims) as string[],
   endpointUrl: r.endpoint_url,
   nameIdFormat: r.name_id_format,
+  expiredRenewalWindowSeconds: r.expired_renewal_window_seconds,
   createdAt: new Date(r.created_at),
 });
 
@@ -215,6 +228,10 @@ const toLedgerEntry = (r: LedgerRow): LedgerEntry => ({
   notBefore: new Date(r.not_before),
   notOnOrAfter: new Date(r.not_on_or_after),
   requestId: r.request_id,
+  renewedFrom: r.renewed_from,
+  renewAllow: r.renew_allow === 1,
+  renewAfterExpiry: r.renew_after_expiry === 1,
+  cancelledAt: r.cancelled_at === null ? null : new Date(r.cancelled_at),
 });
 
 const toSigningKey = (r: SigningKeyRow): SigningKeyRecord => ({

@@ -53,6 +53,9 @@ function xmlCryptoVerifies(xml: string, certificatePem: string): { ok: boolean; 
   const signature = doc.getElementsByTagNameNS(NS.ds, 'Signature')[0];
   if (!signature) return { ok: false, error: 'no Signature', references: [] };
   const sig = new SignedXml({ idAttribute: 'ID', publicCert: certificatePem });
+  // xml-crypto 6.3 prepends idAttribute to its defaults ["Id", "ID", "id"], so "ID" is listed twice
+  // and its wrapping check counts our one Assertion twice ("multiple elements with the same ID").
+  sig.idAttributes = [...new Set(sig.idAttributes)];
   // Only the certificate we hand it: never the one in KeyInfo.
   sig.getCertFromKeyInfo = () => null;
   try {

@@ -1,0 +1,25 @@
+import type { OwnTokenValidator } from '../core/own-token-validator';
+import type { TokenService } from '../core/token-service';
+import type { AuthenticatedSubject } from '../identity/subject';
+import type { RequestSecurityToken } from './rst';
+
+/** What every WS-Trust operation receives: the parsed request, who asks, and the core services. */
+export interface OperationContext {
+  readonly rst: RequestSecurityToken;
+  readonly caller: AuthenticatedSubject;
+  readonly requestId: string;
+  readonly tokens: TokenService;
+  readonly validator: OwnTokenValidator;
+  readonly now: () => Date;
+}
+
+/** The body of the reply, its WS-Addressing action, and facts for the log. */
+export interface OperationResult {
+  readonly body: string;
+  readonly action: string;
+  readonly tokenId?: string;
+  readonly targetTokenId?: string;
+  readonly status?: string;
+}
+
+export type Operation = (ctx: OperationContext) => Promise<OperationResult>;

@@ -1,0 +1,62 @@
+import { InvalidRequestError } from '../core/errors';
+import { DEFAULT_RENEWING } from '../core/token-service';
+import { escapeText } from '../xml/escape';
+import type { Operation } from './operation';
+import { buildIssueResponse, buildStatusResponse } from './rstr';
+import { subjectOfToken } from './subject-of-token';
+import { issuableTokenType } from './token-type';
+import { trustUris } from './trust-version';
+
+/**
+ * WS-Trust Validate: a Status of valid or invalid with the reason. When the RST asks for a token type
+ * other than Status, a valid target is exchanged for a new token of that type for the same subject.
+ */
+export const validate: Operation = async ({ rst, tokens, validator, requestId }) => {
+  const uris = trustUris(rst.version);
+  const target = rst.validateTarget;
+  if (!target) throw new InvalidRequestError('A Validate request needs a ValidateTarget.');
+  const transformTo =
+    rst.tokenType === undefined || rst.tokenType === uris.statusTokenType ? undefined : issuableTokenType(rst.tokenType);
+
+  if (target.kind === 'reference') {
+    if (transformTo) throw new InvalidRequestError('Token transformation needs the token itself in ValidateTarget.');
+    const verdict = await validator.checkReference(target.tokenId);
+    const reason = verdict.valid ? 'the token is valid' : verdict.reason;
+    return {
+      body: buildStatusResponse(rst.version, verdict.valid, reason),
+      action: uris.validateResponseAction,
+      targetTokenId: target.tokenId,
+      status: verdict.valid ? 'valid' : `invalid: ${reason}`,
+    };
+  }
+
+  const verdict = await validator.check(target.element);
+  const targetTokenId = verdict.valid ? verdict.token.id : verdict.token?.id;
+  if (!verdict.valid || !transformTo) {
+    const reason = verdict.valid ? 'the token is valid' : verdict.reason;
+    return {
+      body: buildStatusResponse(rst.version, verdict.valid, reason),
+      action: uris.validateResponseAction,
+      ...(targetTokenId ? { targetTokenId } : {}),
+      status: verdict.valid ? 'valid' : `invalid: ${reason}`,
+    };
+  }
+  const token = await tokens.issue({
+    subject: subjectOfToken(verdict.token),
+    appliesTo: rst.appliesTo ?? verdict.token.audiences[0] ?? '',
+    tokenType: transformTo,
+    requestedExpires: rst.lifetime?.expires,
+    renewing: DEFAULT_RENEWING,
+    requestId,
+  });
+  const status =
+    `<t:Status><t:Code>${uris.statusValid}</t:Code>` +
+    `<t:Reason>${escapeText('the token is valid; a new token was issued for its subject')}</t:Reason></t:Status>`;
+  return {
+    body: buildIssueResponse(rst.version, token, uris.keyTypeBearer, uris.requestTypeValidate, 'bare', status),
+    action: uris.validateResponseAction,
+    tokenId: token.id,
+    targetTokenId: verdict.token.id,
+    status: 'valid',
+  };
+};

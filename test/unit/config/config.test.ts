@@ -1,0 +1,121 @@
+import { strict as assert } from 'node:assert';
+import { ConfigError, DEFAULT_CONFIG, validateConfig } from '../../../src/config/config';
+
+/** Expects validateConfig to refuse `raw`, naming `key` in both the error's key and its message. */
+function refusedNaming(raw: unknown, key: string): ConfigError {
+  let caught: unknown;
+  try {
+    validateConfig(raw);
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof ConfigError, `expected a ConfigError naming ${key}, got ${String(caught)}`);
+  assert.equal(caught.key, key);
+  assert.ok(caught.message.includes(`"${key}"`), caught.message);
+  return caught;
+}
+
+describe('config/config validateConfig', () => {
+  it('an empty object gives the defaults', () => {
+    assert.deepEqual(validateConfig({}), DEFAULT_CONFIG);
+  });
+
+  it('the defaults are what the design says', () => {
+    const c = validateConfig({});
+    assert.equal(c.listen.host, '127.0.0.1');
+    assert.equal(c.listen.port, 9443);
+    assert.equal(c.publicBaseUrl, '');
+    assert.equal(c.store.kind, 'sqlite');
+    assert.equal(c.workers, 0);
+    assert.equal(c.logLevel, 'info');
+    assert.equal(c.limits.maxBodyBytes, 256 * 1024);
+  });
+
+  it('the defaults validate as a whole file (what sts init writes)', () => {
+    assert.deepEqual(validateConfig(JSON.parse(JSON.stringify(DEFAULT_CONFIG))), DEFAULT_CONFIG);
+  });
+
+  it('a partial section is merged over the section defaults', () => {
+    const c = validateConfig({ listen: { port: 8443 }, limits: { maxDepth: 64 } });
+    assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8443 });
+    assert.equal(c.limits.maxDepth, 64);
+    assert.equal(c.limits.maxElements, DEFAULT_CONFIG.limits.maxElements);
+  });
+
+  it('accepts good non-default values', () => {
+    const c = validateConfig({
+      issuer: 'urn:example:sts',
+      publicBaseUrl: 'https://sts.example.com:8443',
+      logLevel: 'debug',
+      workers: 4,
+      clockSkewSeconds: 0,
+      listen: { host: '0.0.0.0', port: 0 },
+    });
+    assert.equal(c.issuer, 'urn:example:sts');
+    assert.equal(c.publicBaseUrl, 'https://sts.example.com:8443');
+    assert.equal(c.listen.port, 0);
+  });
+
+  it('does not change DEFAULT_CONFIG when merging', () => {
+    const before = JSON.stringify(DEFAULT_CONFIG);
+    validateConfig({ listen: { port: 1 }, limits: { maxDepth: 9 } });
+    assert.equal(JSON.stringify(DEFAULT_CONFIG), before);
+  });
+
+  describe('refuses, naming the key', () => {
+    const cases: Array<[string, unknown, string]> = [
+      ['a root that is not an object', [], '(root)'],
+      ['a null root', null, '(root)'],
+      ['an unknown top-level key', { lissten: {} }, 'lissten'],
+      ['an unknown nested key', { listen: { prot: 1 } }, 'listen.prot'],
+      ['an unknown key in limits', { limits: { maxDepht: 10 } }, 'limits.maxDepht'],
+      ['a section that is not an object', { listen: 9443 }, 'listen'],
+      ['a null section', { limits: null }, 'limits'],
+      ['listen.port "abc"', { listen: { port: 'abc' } }, 'listen.port'],
+      ['listen.port "9443" (a string)', { listen: { port: '9443' } }, 'listen.port'],
+      ['listen.port 65536', { listen: { port: 65536 } }, 'listen.port'],
+      ['listen.port -1', { listen: { port: -1 } }, 'listen.port'],
+      ['listen.port 1.5', { listen: { port: 1.5 } }, 'listen.port'],
+      ['listen.port null', { listen: { port: null } }, 'listen.port'],
+      ['listen.host ""', { listen: { host: '' } }, 'listen.host'],
+      ['listen.host 127', { listen: { host: 127 } }, 'listen.host'],
+      ['limits.maxDepth 0', { limits: { maxDepth: 0 } }, 'limits.maxDepth'],
+      ['limits.maxDepth 1000', { limits: { maxDepth: 1000 } }, 'limits.maxDepth'],
+      ['limits.maxBodyBytes 10', { limits: { maxBodyBytes: 10 } }, 'limits.maxBodyBytes'],
+      ['limits.maxElements "many"', { limits: { maxElements: 'many' } }, 'limits.maxElements'],
+      ['limits.maxAttributesPerElement 0', { limits: { maxAttributesPerElement: 0 } }, 'limits.maxAttributesPerElement'],
+      ['logLevel "loud"', { logLevel: 'loud' }, 'logLevel'],
+      ['logLevel "INFO"', { logLevel: 'INFO' }, 'logLevel'],
+      ['logLevel null', { logLevel: null }, 'logLevel'],
+      ['publicBaseUrl with a path', { publicBaseUrl: 'https://sts.example.com/adfs' }, 'publicBaseUrl'],
+      ['publicBaseUrl with a trailing slash', { publicBaseUrl: 'https://sts.example.com/' }, 'publicBaseUrl'],
+      ['publicBaseUrl over http', { publicBaseUrl: 'http://sts.example.com' }, 'publicBaseUrl'],
+      ['publicBaseUrl not a string', { publicBaseUrl: 443 }, 'publicBaseUrl'],
+      ['issuer not a URI', { issuer: 'not a uri' }, 'issuer'],
+      ['issuer empty', { issuer: '' }, 'issuer'],
+      ['tls.certificateFile empty', { tls: { certificateFile: '' } }, 'tls.certificateFile'],
+      ['tls.privateKeyFile a number', { tls: { privateKeyFile: 1 } }, 'tls.privateKeyFile'],
+      ['store.kind "postgres"', { store: { kind: 'postgres' } }, 'store.kind'],
+      ['store.path empty', { store: { path: '' } }, 'store.path'],
+      ['masterKeyFile empty', { masterKeyFile: '' }, 'masterKeyFile'],
+      ['clockSkewSeconds -1', { clockSkewSeconds: -1 }, 'clockSkewSeconds'],
+      ['clockSkewSeconds 3601', { clockSkewSeconds: 3601 }, 'clockSkewSeconds'],
+      ['usernameTokenMaxAgeSeconds 0', { usernameTokenMaxAgeSeconds: 0 }, 'usernameTokenMaxAgeSeconds'],
+      ['workers 1.5', { workers: 1.5 }, 'workers'],
+      ['workers 257', { workers: 257 }, 'workers'],
+      ['workers "2"', { workers: '2' }, 'workers'],
+    ];
+    for (const [what, raw, key] of cases) {
+      it(what, () => {
+        refusedNaming(raw, key);
+      });
+    }
+  });
+
+  it('the message shows the value found, to help fix it', () => {
+    const err = refusedNaming({ listen: { port: 'abc' } }, 'listen.port');
+    assert.match(err.message, /"abc"/);
+    assert.match(err.message, /0 to 65535/);
+    assert.match(refusedNaming({ logLevel: 'loud' }, 'logLevel').message, /debug, info, warn, error/);
+  });
+});
