@@ -1,14 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthenticatedSubject } from '../identity/subject';
 import type { SigningKey } from '../keys/signing-key';
+import type { AssertionContent } from '../saml/assertion-content';
+import { buildSaml11Assertion } from '../saml/saml11-assertion';
 import { buildSaml2Assertion } from '../saml/saml2-assertion';
 import type { RelyingPartyRecord, Store } from '../store/store';
-import { signCanonicalElement } from '../xml/enveloped-signature';
+import { signCanonicalElement, type CanonicalElement } from '../xml/enveloped-signature';
 import { TOKEN_TYPE } from '../xml/namespaces';
 import { InvalidScopeError, InvalidTimeRangeError } from './errors';
 import { releasedClaims } from './released-claims';
 
-export type IssuableTokenType = 'saml2';
+export type IssuableTokenType = 'saml2' | 'saml11';
+
+const TOKEN_FORMATS: Record<IssuableTokenType, { build: (c: AssertionContent) => CanonicalElement; typeUri: string }> = {
+  saml2: { build: buildSaml2Assertion, typeUri: TOKEN_TYPE.saml20 },
+  saml11: { build: buildSaml11Assertion, typeUri: TOKEN_TYPE.saml11 },
+};
 
 /** WS-Trust Renewing: Allow (may be renewed) and OK (may be renewed after it expired); defaults per the spec. */
 export interface RenewingPolicy {
@@ -31,6 +38,7 @@ export interface IssueTokenRequest {
 
 export interface IssuedToken {
   readonly id: string;
+  readonly tokenType: IssuableTokenType;
   readonly xml: string;
   readonly tokenTypeUri: string;
   readonly appliesTo: string;
@@ -62,8 +70,9 @@ export class TokenService {
     const expires = lifetimeEnd(created, rp, request.requestedExpires);
     const id = `_${randomUUID()}`;
     const key = this.options.activeSigningKey();
+    const format = TOKEN_FORMATS[request.tokenType];
     const signed = signCanonicalElement(
-      buildSaml2Assertion({
+      format.build({
         id,
         issueInstant: created,
         issuer: this.options.issuer,
@@ -82,7 +91,7 @@ export class TokenService {
     );
     await this.options.store.ledger.record({
       tokenId: id,
-      tokenType: TOKEN_TYPE.saml20,
+      tokenType: format.typeUri,
       subject: request.subject.name,
       audience: rp.appliesTo,
       keyThumbprint: key.thumbprintSha256,
@@ -95,7 +104,15 @@ export class TokenService {
       renewAllow: request.renewing.allow,
       renewAfterExpiry: request.renewing.afterExpiry,
     });
-    return { id, xml: signed.xml, tokenTypeUri: TOKEN_TYPE.saml20, appliesTo: rp.appliesTo, created, expires };
+    return {
+      id,
+      tokenType: request.tokenType,
+      xml: signed.xml,
+      tokenTypeUri: format.typeUri,
+      appliesTo: rp.appliesTo,
+      created,
+      expires,
+    };
   }
 }
 

@@ -1,29 +1,7 @@
 import { escapeAttribute as attr, escapeText as text } from '../xml/escape';
 import type { CanonicalElement } from '../xml/enveloped-signature';
 import { NS, SAML2 } from '../xml/namespaces';
-
-export interface SamlAttribute {
-  readonly name: string;
-  readonly values: readonly string[];
-}
-
-/** Everything a SAML 2.0 bearer assertion states; the policy that chose these values lives in the core. */
-export interface Saml2AssertionContent {
-  readonly id: string;
-  readonly issueInstant: Date;
-  readonly issuer: string;
-  readonly nameId: string;
-  readonly nameIdFormat: string;
-  readonly confirmationNotOnOrAfter: Date;
-  /** The relying party's endpoint URL; SAML service providers require it on bearer confirmations. */
-  readonly recipient?: string;
-  readonly notBefore: Date;
-  readonly notOnOrAfter: Date;
-  readonly audience: string;
-  readonly authnInstant: Date;
-  readonly authnContextClassRef: string;
-  readonly attributes: readonly SamlAttribute[];
-}
+import type { AssertionContent } from './assertion-content';
 
 const iso = (d: Date): string => d.toISOString();
 
@@ -32,7 +10,7 @@ const iso = (d: Date): string => d.toISOString();
  * on the root, attributes in canonical order (all unqualified, so alphabetical), every element
  * written with an explicit end tag and no whitespace between elements.
  */
-export function buildSaml2Assertion(c: Saml2AssertionContent): CanonicalElement {
+export function buildSaml2Assertion(c: AssertionContent): CanonicalElement {
   const beforeSignature =
     `<Assertion xmlns="${NS.saml2}" ID="${c.id}" IssueInstant="${iso(c.issueInstant)}" Version="2.0">` +
     `<Issuer>${text(c.issuer)}</Issuer>`;
@@ -61,3 +39,5 @@ export function buildSaml2Assertion(c: Saml2AssertionContent): CanonicalElement 
     `</AuthnStatement></Assertion>`;
   return { id: c.id, beforeSignature, afterSignature };
 }
+
+export type { AssertionContent as Saml2AssertionContent } from './assertion-content';

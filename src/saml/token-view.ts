@@ -1,4 +1,4 @@
-import type { SamlAttribute } from './saml2-assertion';
+import type { SamlAttribute } from './assertion-content';
 
 /** What a verified SAML assertion says, whatever its version: read only from the signed element. */
 export interface SamlTokenView {

@@ -32,7 +32,7 @@ export const renew: Operation = async ({ rst, caller, tokens, validator, request
   const renewed = await tokens.issue({
     subject: subjectOfToken(token),
     appliesTo: ledger.audience,
-    tokenType: 'saml2',
+    tokenType: token.version === '1.1' ? 'saml11' : 'saml2',
     requestedExpires: rst.lifetime?.expires,
     renewing: { allow: ledger.renewAllow, afterExpiry: ledger.renewAfterExpiry },
     renewedFrom: token.id,

@@ -1,6 +1,6 @@
 import type { IssuedToken } from '../core/token-service';
 import { escapeText } from '../xml/escape';
-import { NS, SAML2_SAMLID_VALUE_TYPE, TOKEN_TYPE } from '../xml/namespaces';
+import { NS, SAML11_ASSERTION_ID_VALUE_TYPE, SAML2_SAMLID_VALUE_TYPE, TOKEN_TYPE } from '../xml/namespaces';
 import { trustUris, type TrustVersion } from './trust-version';
 
 /**
@@ -56,11 +56,17 @@ export function buildCancelResponse(version: TrustVersion): string {
   return `<t:RequestSecurityTokenResponse xmlns:t="${trustUris(version).ns}"><t:RequestedTokenCancelled></t:RequestedTokenCancelled></t:RequestSecurityTokenResponse>`;
 }
 
-/** A SecurityTokenReference to a SAML 2.0 assertion by its ID (SAML token profile 1.1, section 3.4.2). */
+const REFERENCE_TYPES = {
+  saml2: { tokenType: TOKEN_TYPE.saml20Profile, valueType: SAML2_SAMLID_VALUE_TYPE },
+  saml11: { tokenType: TOKEN_TYPE.saml11Profile, valueType: SAML11_ASSERTION_ID_VALUE_TYPE },
+};
+
+/** A SecurityTokenReference to an assertion by its ID (SAML token profile 1.1, sections 3.4.1 and 3.4.2). */
 function tokenReference(token: IssuedToken): string {
+  const types = REFERENCE_TYPES[token.tokenType];
   return (
-    `<o:SecurityTokenReference xmlns:o="${NS.wsse}" xmlns:k="${NS.wsse11}" k:TokenType="${TOKEN_TYPE.saml20Profile}">` +
-    `<o:KeyIdentifier ValueType="${SAML2_SAMLID_VALUE_TYPE}">${token.id}</o:KeyIdentifier>` +
+    `<o:SecurityTokenReference xmlns:o="${NS.wsse}" xmlns:k="${NS.wsse11}" k:TokenType="${types.tokenType}">` +
+    `<o:KeyIdentifier ValueType="${types.valueType}">${token.id}</o:KeyIdentifier>` +
     `</o:SecurityTokenReference>`
   );
 }
