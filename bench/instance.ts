@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addRelyingParty } from '../src/core/relying-party-admin';
@@ -6,7 +6,7 @@ import { CHEAPEST_SCRYPT, type ScryptParameters } from '../src/identity/password
 import { addUser } from '../src/identity/user-admin';
 import { initInstance } from '../src/instance/init-instance';
 import { openInstance } from '../src/instance/open-instance';
-import { inHome } from '../src/instance/paths';
+import { CONFIG_FILE, inHome } from '../src/instance/paths';
 import { SAML2 } from '../src/xml/namespaces';
 
 /** A throwaway instance with one benchmark user and one relying party. */
@@ -31,10 +31,12 @@ const USER = 'bench@trustbridge.localhost';
 const PASSWORD = 'bench-password-not-a-secret';
 const RELYING_PARTY = 'https://rp.example.com/';
 
-export async function createBenchInstance(): Promise<BenchInstance> {
+/** `logLevel`, when given, replaces the config's (validated again when the server starts). */
+export async function createBenchInstance(logLevel?: string): Promise<BenchInstance> {
   const home = mkdtempSync(join(tmpdir(), 'trustbridge-bench-'));
   try {
     await initInstance(home, { demo: false });
+    if (logLevel !== undefined) setLogLevel(home, logLevel);
     const storedHash = await addBenchUserAndRelyingParty(home);
     const instance = openInstance(home);
     const tlsCertificatePem = readFileSync(inHome(home, instance.config.tls.certificateFile), 'utf8');
@@ -84,6 +86,12 @@ async function addBenchUserAndRelyingParty(home: string): Promise<string> {
   } finally {
     await instance.close();
   }
+}
+
+function setLogLevel(home: string, logLevel: string): void {
+  const file = join(home, CONFIG_FILE);
+  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  writeFileSync(file, JSON.stringify({ ...config, logLevel }, null, 2) + '\n');
 }
 
 /** Reads N, r, p out of a stored `scrypt$N$r$p$salt$hash`. */

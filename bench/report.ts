@@ -32,7 +32,7 @@ export interface BenchReport {
   readonly machine: { readonly cores: number; readonly cpuModel: string; readonly node: string; readonly platform: string };
   readonly benchUserScrypt: ScryptParameters;
   readonly rawRsa: RawRsaRates & { readonly seconds: number };
-  readonly settings: { readonly seconds: number; readonly warmupSeconds: number; readonly concurrencyPerWorker: number };
+  readonly settings: { readonly seconds: number; readonly warmupSeconds: number; readonly concurrencyPerWorker: number; readonly logLevel: string };
   readonly runs: readonly RunFigures[];
   readonly target: { readonly oneWorkerRatioAtLeast: number; readonly oneWorkerRatio: number | null; readonly verdict: 'PASS' | 'BELOW' | 'NOT RUN' };
 }

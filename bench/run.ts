@@ -20,6 +20,10 @@ interface Settings {
   readonly warmupSeconds: number;
   readonly rawSeconds: number;
   readonly concurrencyPerWorker: number;
+  /** Worker counts to run; by default one, then one per core. */
+  readonly workerCounts: readonly number[];
+  /** Overrides the instance's logLevel (one JSON line per token at the default "info"), to measure logging's share. */
+  readonly logLevel: string | undefined;
 }
 
 function readSettings(): Settings {
@@ -29,7 +33,18 @@ function readSettings(): Settings {
     rawSeconds: envNumber('BENCH_RAW_SECONDS', 3),
     // Enough requests queued that a worker never waits on the network, few enough to keep p50 honest.
     concurrencyPerWorker: Math.round(envNumber('BENCH_CONCURRENCY_PER_WORKER', 8)),
+    workerCounts: envWorkerCounts(),
+    logLevel: process.env['BENCH_LOG_LEVEL'] || undefined,
   };
+}
+
+/** BENCH_WORKERS="1" or "1,2"; by default 1 then every core (os.availableParallelism()). */
+function envWorkerCounts(): number[] {
+  const raw = process.env['BENCH_WORKERS'];
+  if (raw === undefined || raw === '') return [...new Set([1, availableParallelism()])];
+  const counts = raw.split(',').map((w) => Number(w.trim()));
+  if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_WORKERS must list positive integers (got "${raw}")`);
+  return counts;
 }
 
 function envNumber(name: string, fallback: number): number {
@@ -51,7 +66,7 @@ async function main(): Promise<void> {
   console.log('Trustbridge benchmark: WS-Trust 1.3 Issue (usernamemixed, SOAP 1.2, PasswordText) over HTTPS keep-alive');
   console.log(`machine: ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${process.platform}/${process.arch}`);
 
-  instance = await createBenchInstance();
+  instance = await createBenchInstance(settings.logLevel);
   const s = instance.storedScrypt;
   console.log(`instance: ${instance.home} (throwaway)`);
   console.log(
@@ -67,9 +82,10 @@ async function main(): Promise<void> {
   );
 
   const runs: RunFigures[] = [];
-  for (const workers of [...new Set([1, cores])]) {
+  if (settings.logLevel !== undefined) console.log(`log level: ${settings.logLevel} (BENCH_LOG_LEVEL; the instance default is info, one line per token)`);
+  for (const workers of settings.workerCounts) {
     console.log(`\n--- sts serve --workers ${workers} ---`);
-    if (workers === cores && cores <= 2) {
+    if (workers >= cores) {
       console.log(
         `  caveat: on ${cores} cores the load generator competes with the workers for CPU, so this run` +
           ` understates what ${workers} workers do when clients are elsewhere; its own CPU use is shown below.`,
@@ -86,7 +102,12 @@ async function main(): Promise<void> {
     machine: { cores, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}/${process.arch}` },
     benchUserScrypt: s,
     rawRsa: { ...raw, seconds: settings.rawSeconds },
-    settings: { seconds: settings.seconds, warmupSeconds: settings.warmupSeconds, concurrencyPerWorker: settings.concurrencyPerWorker },
+    settings: {
+      seconds: settings.seconds,
+      warmupSeconds: settings.warmupSeconds,
+      concurrencyPerWorker: settings.concurrencyPerWorker,
+      logLevel: settings.logLevel ?? 'instance default',
+    },
     runs,
     target: {
       oneWorkerRatioAtLeast: 0.5,
@@ -97,7 +118,9 @@ async function main(): Promise<void> {
   console.log(`\nsummary (raw RSA ${fmt(raw.signsPerSecond)} signs/s per core; Node ${process.version}; ${cores} cores)`);
   console.log(summaryTable(report));
   console.log(`target: per-core ratio on one worker ≥ 0.5 → ${report.target.verdict}`);
-  if (cores <= 2) console.log(`caveat: the ${cores}-worker row shares the machine with the load generator (see "loadgen cores").`);
+  if (runs.some((r) => r.workers >= cores)) {
+    console.log(`caveat: the ${cores}-worker row shares the machine with the load generator (see "loadgen cores").`);
+  }
   console.log(`figures written to ${writeResults(REPO_ROOT, report)}`);
 }
 
@@ -196,7 +219,7 @@ class PeakMemory {
 /** The benchmark stops by itself: a hung server or client cannot keep it (or the server) alive. */
 function armWatchdog(settings: Settings): void {
   const perRunSeconds = settings.warmupSeconds + settings.seconds + 20;
-  const limitMs = (settings.rawSeconds * 2 + perRunSeconds * 2 + 60) * 1000;
+  const limitMs = (settings.rawSeconds * 2 + perRunSeconds * settings.workerCounts.length + 60) * 1000;
   const timer = setTimeout(() => {
     console.error(`bench: still running after ${Math.round(limitMs / 1000)} s; stopping`);
     void cleanUp().finally(() => process.exit(2));

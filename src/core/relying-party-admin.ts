@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import type { Store } from '../store/store';
 import { SAML2 } from '../xml/namespaces';
 
@@ -9,6 +10,8 @@ export interface NewRelyingParty {
   readonly endpointUrl?: string;
   readonly nameIdFormat?: string;
   readonly expiredRenewalWindowSeconds?: number;
+  readonly encryptionCertificatePem?: string;
+  readonly tokenEncryption?: 'aes256-cbc' | 'aes256-gcm';
 }
 
 /** AD FS's default token lifetime for a relying party trust: 60 minutes. */
@@ -26,6 +29,7 @@ export async function addRelyingParty(store: Store, rp: NewRelyingParty): Promis
   if (!Number.isInteger(window) || window < 0 || window > MAX_TOKEN_LIFETIME_SECONDS) {
     throw new Error(`the expired-token renewal window must be whole seconds from 0 to ${MAX_TOKEN_LIFETIME_SECONDS}`);
   }
+  if (rp.encryptionCertificatePem !== undefined) requireRsaCertificate(rp.encryptionCertificatePem);
   await store.relyingParties.add({
     appliesTo: rp.appliesTo,
     displayName: rp.displayName ?? rp.appliesTo,
@@ -34,6 +38,8 @@ export async function addRelyingParty(store: Store, rp: NewRelyingParty): Promis
     endpointUrl: rp.endpointUrl ?? null,
     nameIdFormat: rp.nameIdFormat ?? SAML2.nameIdUnspecified,
     expiredRenewalWindowSeconds: window,
+    encryptionCertificatePem: rp.encryptionCertificatePem ?? null,
+    tokenEncryption: rp.tokenEncryption ?? 'aes256-cbc',
     createdAt: new Date(),
   });
 }
@@ -43,5 +49,17 @@ function requireAbsoluteUri(what: string, value: string): void {
     new URL(value);
   } catch {
     throw new Error(`the ${what} must be an absolute URI (got "${value}")`);
+  }
+}
+
+function requireRsaCertificate(pem: string): void {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(pem);
+  } catch {
+    throw new Error('the encryption certificate is not a PEM X.509 certificate');
+  }
+  if (certificate.publicKey.asymmetricKeyType !== 'rsa') {
+    throw new Error('the encryption certificate must carry an RSA key (RSA-OAEP key transport)');
   }
 }

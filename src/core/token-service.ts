@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
 import type { AuthenticatedSubject } from '../identity/subject';
 import type { SigningKey } from '../keys/signing-key';
 import type { AssertionContent } from '../saml/assertion-content';
@@ -7,7 +7,10 @@ import { buildSaml2Assertion } from '../saml/saml2-assertion';
 import type { RelyingPartyRecord, Store } from '../store/store';
 import { signCanonicalElement, type CanonicalElement } from '../xml/enveloped-signature';
 import { TOKEN_TYPE } from '../xml/namespaces';
-import { InvalidScopeError, InvalidTimeRangeError } from './errors';
+import { encryptElementXml } from '../xml/encryption';
+import { NS } from '../xml/namespaces';
+import { BadRequestError, InvalidScopeError, InvalidTimeRangeError } from './errors';
+import { proofKeyInfo, type ProofKey } from './proof-key';
 import { releasedClaims } from './released-claims';
 
 export type IssuableTokenType = 'saml2' | 'saml11';
@@ -33,6 +36,8 @@ export interface IssueTokenRequest {
   readonly renewing: RenewingPolicy;
   /** Set by Renew: the token this one replaces, linked in the ledger. */
   readonly renewedFrom?: string;
+  /** The key a holder-of-key token is bound to; a bearer token when absent. */
+  readonly proofKey?: ProofKey;
   readonly requestId: string;
 }
 
@@ -71,6 +76,10 @@ export class TokenService {
     const id = `_${randomUUID()}`;
     const key = this.options.activeSigningKey();
     const format = TOKEN_FORMATS[request.tokenType];
+    const encryptFor = rp.encryptionCertificatePem === null ? undefined : new X509Certificate(rp.encryptionCertificatePem);
+    if (encryptFor && request.tokenType !== 'saml2') {
+      throw new BadRequestError('This relying party receives encrypted tokens, which only SAML 2.0 (EncryptedAssertion) offers here.');
+    }
     const signed = signCanonicalElement(
       format.build({
         id,
@@ -86,9 +95,13 @@ export class TokenService {
         authnInstant: request.subject.authenticatedAt,
         authnContextClassRef: request.subject.authnContextClassRef,
         attributes: releasedClaims(request.subject.claims, rp),
+        ...(request.proofKey ? { holderOfKey: proofKeyInfo(request.proofKey, encryptFor) } : {}),
       }),
       key,
     );
+    const xml = encryptFor
+      ? `<EncryptedAssertion xmlns="${NS.saml2}">${encryptElementXml(signed.xml, encryptFor, rp.tokenEncryption)}</EncryptedAssertion>`
+      : signed.xml;
     await this.options.store.ledger.record({
       tokenId: id,
       tokenType: format.typeUri,
@@ -107,7 +120,7 @@ export class TokenService {
     return {
       id,
       tokenType: request.tokenType,
-      xml: signed.xml,
+      xml,
       tokenTypeUri: format.typeUri,
       appliesTo: rp.appliesTo,
       created,

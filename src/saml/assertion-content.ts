@@ -19,4 +19,6 @@ export interface AssertionContent {
   readonly authnInstant: Date;
   readonly authnContextClassRef: string;
   readonly attributes: readonly SamlAttribute[];
+  /** A canonical ds:KeyInfo (declaring ds itself) for a holder-of-key confirmation; bearer when absent. */
+  readonly holderOfKey?: string;
 }

@@ -5,6 +5,7 @@ import type { AssertionContent } from './assertion-content';
 
 export const SAML11 = {
   bearer: 'urn:oasis:names:tc:SAML:1.0:cm:bearer',
+  holderOfKey: 'urn:oasis:names:tc:SAML:1.0:cm:holder-of-key',
   passwordMethod: 'urn:oasis:names:tc:SAML:1.0:am:password',
   unspecifiedMethod: 'urn:oasis:names:tc:SAML:1.0:am:unspecified',
   /** AttributeNamespace for claim names that are not URIs. */
@@ -21,8 +22,8 @@ const iso = (d: Date): string => d.toISOString();
 export function buildSaml11Assertion(c: AssertionContent): CanonicalElement {
   const subject =
     `<saml:Subject><saml:NameIdentifier Format="${attr(c.nameIdFormat)}">${text(c.nameId)}</saml:NameIdentifier>` +
-    `<saml:SubjectConfirmation><saml:ConfirmationMethod>${SAML11.bearer}</saml:ConfirmationMethod>` +
-    `</saml:SubjectConfirmation></saml:Subject>`;
+    `<saml:SubjectConfirmation><saml:ConfirmationMethod>${c.holderOfKey === undefined ? SAML11.bearer : SAML11.holderOfKey}` +
+    `</saml:ConfirmationMethod>${c.holderOfKey ?? ''}</saml:SubjectConfirmation></saml:Subject>`;
   const attributes = c.attributes
     .map((a) => {
       const { namespace, name } = splitClaimName(a.name);

@@ -5,6 +5,23 @@ import type { AssertionContent } from './assertion-content';
 
 const iso = (d: Date): string => d.toISOString();
 
+// A holder-of-key confirmation names its key with KeyInfoConfirmationDataType; the unprefixed QName
+// resolves to the SAML namespace, the default one here.
+function confirmation(c: AssertionContent, recipient: string): string {
+  if (c.holderOfKey === undefined) {
+    return (
+      `<SubjectConfirmation Method="${SAML2.bearer}">` +
+      `<SubjectConfirmationData NotOnOrAfter="${iso(c.confirmationNotOnOrAfter)}"${recipient}></SubjectConfirmationData>` +
+      `</SubjectConfirmation>`
+    );
+  }
+  return (
+    `<SubjectConfirmation Method="${SAML2.holderOfKey}">` +
+    `<SubjectConfirmationData xmlns:xsi="${NS.xsi}" NotOnOrAfter="${iso(c.confirmationNotOnOrAfter)}"${recipient} ` +
+    `xsi:type="KeyInfoConfirmationDataType">${c.holderOfKey}</SubjectConfirmationData></SubjectConfirmation>`
+  );
+}
+
 /**
  * Writes the assertion directly in exclusive-c14n canonical form: a default namespace declared once
  * on the root, attributes in canonical order (all unqualified, so alphabetical), every element
@@ -28,9 +45,8 @@ export function buildSaml2Assertion(c: AssertionContent): CanonicalElement {
           .join('')}</AttributeStatement>`;
   const afterSignature =
     `<Subject><NameID Format="${attr(c.nameIdFormat)}">${text(c.nameId)}</NameID>` +
-    `<SubjectConfirmation Method="${SAML2.bearer}">` +
-    `<SubjectConfirmationData NotOnOrAfter="${iso(c.confirmationNotOnOrAfter)}"${recipient}></SubjectConfirmationData>` +
-    `</SubjectConfirmation></Subject>` +
+    confirmation(c, recipient) +
+    `</Subject>` +
     `<Conditions NotBefore="${iso(c.notBefore)}" NotOnOrAfter="${iso(c.notOnOrAfter)}">` +
     `<AudienceRestriction><Audience>${text(c.audience)}</Audience></AudienceRestriction></Conditions>` +
     attributeStatement +

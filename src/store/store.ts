@@ -29,6 +29,10 @@ export interface RelyingPartyRecord {
   readonly nameIdFormat: string;
   /** How long after expiry a token may still be renewed (when issued with Renewing OK); 0 = never. */
   readonly expiredRenewalWindowSeconds: number;
+  /** PEM of the certificate tokens and proof keys are encrypted for; tokens go out encrypted when set. */
+  readonly encryptionCertificatePem: string | null;
+  /** The data encryption of its tokens: AES-256-CBC (what AD FS and .NET decrypt) or AES-256-GCM. */
+  readonly tokenEncryption: 'aes256-cbc' | 'aes256-gcm';
   readonly createdAt: Date;
 }
 

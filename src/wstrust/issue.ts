@@ -1,6 +1,7 @@
-import { BadRequestError, InvalidRequestError } from '../core/errors';
+import { InvalidRequestError } from '../core/errors';
 import { DEFAULT_RENEWING } from '../core/token-service';
 import type { Operation } from './operation';
+import { planProofKey } from './proof-key-request';
 import { buildIssueResponse } from './rstr';
 import { issuableTokenType } from './token-type';
 import { trustUris } from './trust-version';
@@ -9,14 +10,7 @@ import { trustUris } from './trust-version';
 export const issue: Operation = async ({ rst, caller, tokens, requestId }) => {
   const uris = trustUris(rst.version);
   const tokenType = issuableTokenType(rst.tokenType);
-  if (rst.keyType !== undefined && rst.keyType !== uris.keyTypeBearer) {
-    if (rst.keyType === uris.keyTypeSymmetric || rst.keyType === uris.keyTypePublic) {
-      throw new BadRequestError(
-        `KeyType ${rst.keyType} (proof-of-possession) is not offered yet; request KeyType ${uris.keyTypeBearer}.`,
-      );
-    }
-    throw new BadRequestError(`The KeyType "${rst.keyType}" is not supported; request ${uris.keyTypeBearer}.`);
-  }
+  const proof = planProofKey(rst);
   if (rst.appliesTo === undefined) {
     throw new InvalidRequestError('The RequestSecurityToken needs an AppliesTo naming the relying party.');
   }
@@ -26,10 +20,11 @@ export const issue: Operation = async ({ rst, caller, tokens, requestId }) => {
     tokenType,
     requestedExpires: rst.lifetime?.expires,
     renewing: rst.renewing ?? DEFAULT_RENEWING,
+    ...(proof.proofKey ? { proofKey: proof.proofKey } : {}),
     requestId,
   });
   return {
-    body: buildIssueResponse(rst.version, token, uris.keyTypeBearer, uris.requestTypeIssue, 'collection'),
+    body: buildIssueResponse(rst.version, token, proof.keyTypeUri, uris.requestTypeIssue, 'collection', proof.responseXml),
     action: uris.issueResponseAction,
     tokenId: token.id,
   };

@@ -20,6 +20,9 @@ export const renew: Operation = async ({ rst, caller, tokens, validator, request
   const ledger = verdict.ledger;
   if (!token || !ledger) throw new UnableToRenewError(`The token cannot be renewed: ${verdict.valid ? '' : verdict.reason}.`);
   if (token.nameId !== caller.name) throw new UnableToRenewError('Only the token\'s own subject may renew it.');
+  if (token.confirmationMethods.some((m) => m.endsWith(':holder-of-key'))) {
+    throw new UnableToRenewError('A holder-of-key token cannot be renewed (its proof key is not kept); request a new token.');
+  }
   if (!ledger.renewAllow) throw new UnableToRenewError('The token was issued with Renewing Allow="false".');
   if (!verdict.valid) {
     if (!verdict.expired) throw new UnableToRenewError(`The token cannot be renewed: ${verdict.reason}.`);

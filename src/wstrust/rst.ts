@@ -19,6 +19,13 @@ export interface RequestSecurityToken {
   readonly validateTarget: TokenTarget | undefined;
   readonly renewTarget: TokenTarget | undefined;
   readonly cancelTarget: TokenTarget | undefined;
+  /** KeySize in bits, when given. */
+  readonly keySize: number | undefined;
+  /** The requestor's entropy (an Entropy/BinarySecret), for a computed symmetric proof key. */
+  readonly clientEntropy: Buffer | undefined;
+  readonly computedKeyAlgorithm: string | undefined;
+  /** UseKey's ds:KeyInfo, for a public-key proof. */
+  readonly useKey: Element | undefined;
 }
 
 /** A token given inline, or named by a SecurityTokenReference KeyIdentifier (its assertion ID). */
@@ -57,6 +64,10 @@ export function readRequestSecurityToken(payload: Element, version: TrustVersion
       validateTarget: readTarget(payload, ns, 'ValidateTarget'),
       renewTarget: readTarget(payload, ns, 'RenewTarget'),
       cancelTarget: readTarget(payload, ns, 'CancelTarget'),
+      keySize: readKeySize(payload, ns),
+      clientEntropy: readEntropy(payload, ns),
+      computedKeyAlgorithm: optionalText('ComputedKeyAlgorithm'),
+      useKey: readUseKey(payload, ns),
     };
   } catch (err) {
     if (err instanceof DuplicateElementError) {
@@ -120,4 +131,35 @@ function readTarget(rst: Element, ns: string, name: string): TokenTarget | undef
   const tokenId = textOf(keyIdentifier);
   if (tokenId === '') throw new InvalidRequestError(`${name} references an empty token ID.`);
   return { kind: 'reference', tokenId };
+}
+
+const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function readKeySize(rst: Element, ns: string): number | undefined {
+  const el = singleChild(rst, ns, 'KeySize');
+  if (!el) return undefined;
+  const text = textOf(el);
+  if (!/^\d{1,5}$/.test(text)) throw new InvalidRequestError('KeySize must be a whole number of bits.');
+  return Number(text);
+}
+
+function readEntropy(rst: Element, ns: string): Buffer | undefined {
+  const entropy = singleChild(rst, ns, 'Entropy');
+  if (!entropy) return undefined;
+  const secret = singleChild(entropy, ns, 'BinarySecret');
+  const text = secret ? textOf(secret).replace(/\s+/g, '') : '';
+  if (!secret || childElements(entropy).length !== 1 || text === '' || !STRICT_BASE64.test(text)) {
+    throw new InvalidRequestError('Entropy must hold one base64 BinarySecret (encrypted entropy is not accepted).');
+  }
+  return Buffer.from(text, 'base64');
+}
+
+function readUseKey(rst: Element, ns: string): Element | undefined {
+  const useKey = singleChild(rst, ns, 'UseKey');
+  if (!useKey) return undefined;
+  const [keyInfo, ...rest] = childElements(useKey);
+  if (!keyInfo || rest.length || keyInfo.namespaceURI !== NS.ds || keyInfo.localName !== 'KeyInfo') {
+    throw new InvalidRequestError('UseKey must hold one ds:KeyInfo with the key to use.');
+  }
+  return keyInfo;
 }

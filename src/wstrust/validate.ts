@@ -41,6 +41,9 @@ export const validate: Operation = async ({ rst, tokens, validator, requestId })
       status: verdict.valid ? 'valid' : `invalid: ${reason}`,
     };
   }
+  if (verdict.token.confirmationMethods.some((m) => m.endsWith(':holder-of-key'))) {
+    throw new InvalidRequestError('A holder-of-key token cannot be exchanged for a bearer token by Validate.');
+  }
   const token = await tokens.issue({
     subject: subjectOfToken(verdict.token),
     appliesTo: rst.appliesTo ?? verdict.token.audiences[0] ?? '',

@@ -92,7 +92,7 @@ describe('security: hostile XML', function () {
     assert.equal(await sts.instance.store.ledger.count(), before, 'nothing issued');
     // The server is still alive and serving.
     const after = await post(valid());
-    assert.equal(after.status, 200, after.body);
+    assert.equal(after.status, 200, after.body.slice(0, 600));
     return res;
   }
 

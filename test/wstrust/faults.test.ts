@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { NS, TOKEN_TYPE } from '../../src/xml/namespaces';
+import { NS } from '../../src/xml/namespaces';
 import { recordLogs, recordPassword } from '../support/observed-traffic';
 import { parseFault, type ParsedFault } from '../support/soap-reply';
 import { postToSts, type PostResult } from '../support/sts-post';
@@ -74,6 +74,13 @@ const CASES: readonly FaultCase[] = [
       buildRst({ soap, trust, usernameToken: { ...ut, nonce: randomBytes(16), created: isoSeconds(-30 * MINUTE) } }),
   },
   {
+    name: 'UsernameToken Created in the future beyond the clock skew',
+    family: 'wsse',
+    code: 'MessageExpired',
+    request: (soap, trust) =>
+      buildRst({ soap, trust, usernameToken: { ...ut, nonce: randomBytes(16), created: isoSeconds(30 * MINUTE) } }),
+  },
+  {
     name: 'PasswordDigest for a user not allowed digest',
     family: 'wsse',
     code: 'FailedAuthentication',
@@ -81,11 +88,14 @@ const CASES: readonly FaultCase[] = [
   },
   { name: 'unknown AppliesTo', family: 'wst', code: 'InvalidScope', request: rst({ appliesTo: 'https://unknown.example.com/' }) },
   { name: 'missing AppliesTo', family: 'wst', code: 'InvalidRequest', request: rst({ appliesTo: null }) },
+  // Validate, Renew and Cancel were "not offered yet" (t:BadRequest) when this suite was specified; since
+  // commit 7998df4 they are served, and a request without its ValidateTarget/RenewTarget/CancelTarget is an
+  // incomplete request: t:InvalidRequest.
   ...(['Validate', 'Renew', 'Cancel'] as const).map(
     (op): FaultCase => ({
-      name: `RequestType ${op} (not offered yet)`,
+      name: `RequestType ${op} without its ${op}Target`,
       family: 'wst',
-      code: 'BadRequest',
+      code: 'InvalidRequest',
       request: (soap, trust) =>
         buildRst({ soap, trust, usernameToken: ut, requestType: `${trustOf(trust).ns}/${op}`, action: `${trustOf(trust).ns}/RST/${op}` }),
     }),
@@ -96,7 +106,8 @@ const CASES: readonly FaultCase[] = [
     code: 'BadRequest',
     request: rst({ requestType: 'urn:example:request-type:Frobnicate' }),
   },
-  { name: 'TokenType SAML 1.1', family: 'wst', code: 'BadRequest', request: rst({ tokenType: TOKEN_TYPE.saml11 }) },
+  // SAML 1.1 was refused when this suite was specified; since commit 5e0666b it is issued. JWT stays unsupported.
+  { name: 'TokenType JWT (a real token type we do not issue)', family: 'wst', code: 'BadRequest', request: rst({ tokenType: 'urn:ietf:params:oauth:token-type:jwt' }) },
   { name: 'made-up TokenType', family: 'wst', code: 'BadRequest', request: rst({ tokenType: 'urn:example:token:made-up' }) },
   {
     name: 'KeyType PublicKey',
@@ -222,7 +233,7 @@ describe('wstrust: faults', function () {
   ): Promise<ParsedFault> {
     const { family, code, soap, trust } = expected;
     const sender = family !== 'soap';
-    assert.equal(res.status, soap === '1.1' ? 500 : sender ? 400 : 500, `HTTP status; body: ${res.body}`);
+    assert.equal(res.status, soap === '1.1' ? 500 : sender ? 400 : 500, `HTTP status; body starts: ${res.body.slice(0, 300)}`);
     assert.match(String(res.headers['content-type']), soap === '1.2' ? /^application\/soap\+xml/ : /^text\/xml/);
     const fault = parseFault(res.body);
     assert.equal(fault.soapVersion, soap, 'the fault is in the SOAP version of the request');
@@ -276,7 +287,7 @@ describe('wstrust: faults', function () {
       it('a reused UsernameToken Nonce: the first request is served, the identical second one is refused with o:InvalidSecurity', async () => {
         const req = buildRst({ soap, trust, usernameToken: { ...ut, nonce: randomBytes(16), created: isoSeconds() } });
         const first = await send(req);
-        assert.equal(first.status, 200, first.body);
+        assert.equal(first.status, 200, first.body.slice(0, 600));
         const before = await sts.instance.store.ledger.count();
         const second = await send(req);
         await expectFault(second, { family: 'wsse', code: 'InvalidSecurity', soap, trust });
@@ -285,7 +296,7 @@ describe('wstrust: faults', function () {
 
       it('the valid request these cases vary is served (control)', async () => {
         const res = await send(buildRst({ soap, trust, usernameToken: ut }));
-        assert.equal(res.status, 200, res.body);
+        assert.equal(res.status, 200, res.body.slice(0, 600));
         assert.equal(res.headers['content-type']?.toString().startsWith(soap === '1.2' ? 'application/soap+xml' : 'text/xml'), true);
       });
     });

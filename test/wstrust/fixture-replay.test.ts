@@ -233,7 +233,7 @@ describe('wstrust: replaying captured third-party client requests', function () 
             headers: replayHeaders(f, body),
             body,
           });
-          assert.equal(res.status, 200, res.body);
+          assert.equal(res.status, 200, res.body.slice(0, 600));
           const soap12 = f.soapNs === NS.soap12;
           assert.match(String(res.headers['content-type']), soap12 ? /^application\/soap\+xml/ : /^text\/xml/);
 

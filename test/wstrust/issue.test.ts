@@ -96,7 +96,7 @@ describe('wstrust: Issue', function () {
 
   async function issueOk(spec: RstSpec): Promise<ReturnType<typeof parseIssueResponse> & { res: PostResult }> {
     const res = await send(spec);
-    assert.equal(res.status, 200, res.body);
+    assert.equal(res.status, 200, res.body.slice(0, 600));
     const reply = parseIssueResponse(res.body, spec.trust ?? '1.3');
     const digestValue = text(
       path(reply.assertion, [[NS.ds, 'Signature'], [NS.ds, 'SignedInfo'], [NS.ds, 'Reference'], [NS.ds, 'DigestValue']]),

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { HELP_FLAG, HOME_FLAG, UsageError, integerFlag } from '../args';
 import type { Command } from '../command';
 import { addRelyingParty, DEFAULT_TOKEN_LIFETIME_SECONDS } from '../../core/relying-party-admin';
@@ -6,7 +7,9 @@ import { resolveHome } from '../../instance/paths';
 
 export const rpAddCommand: Command = {
   name: 'rp add',
-  usage: 'sts rp add APPLIES_TO [--name TEXT] [--lifetime SECONDS] [--claim NAME]... [--endpoint URL] [--name-id-format URI]',
+  usage:
+    'sts rp add APPLIES_TO [--name TEXT] [--lifetime SECONDS] [--claim NAME]... [--endpoint URL] [--name-id-format URI]\n' +
+    '              [--encryption-cert PEM_FILE] [--encryption-algorithm aes256-cbc|aes256-gcm] [--expired-renewal-window SECONDS]',
   summary:
     'Registers a relying party. APPLIES_TO is the address clients put in wsp:AppliesTo and the token\'s Audience.\n' +
     'Only the claims named with --claim are released to it (--claim "*" releases all).',
@@ -17,10 +20,19 @@ export const rpAddCommand: Command = {
     { name: 'claim', kind: 'repeatable', help: 'a claim name to release' },
     { name: 'endpoint', kind: 'string', help: 'the URL that receives tokens (the bearer Recipient)' },
     { name: 'name-id-format', kind: 'string', help: 'NameID Format URI (default unspecified)' },
+    { name: 'encryption-cert', kind: 'string', help: 'PEM certificate to encrypt tokens and proof keys for (tokens then go out encrypted)' },
+    { name: 'encryption-algorithm', kind: 'string', help: 'aes256-cbc (default: what AD FS and .NET decrypt) or aes256-gcm' },
+    { name: 'expired-renewal-window', kind: 'string', help: 'seconds after expiry a token issued with Renewing OK may still be renewed (default 0: never)' },
     HELP_FLAG,
   ],
   async run(args, io) {
     const [appliesTo, ...extra] = args.positionals;
+    const algorithm = args.strings.get('encryption-algorithm');
+    if (algorithm !== undefined && algorithm !== 'aes256-cbc' && algorithm !== 'aes256-gcm') {
+      throw new UsageError('--encryption-algorithm must be aes256-cbc or aes256-gcm');
+    }
+    const certificateFile = args.strings.get('encryption-cert');
+    const encryptionCertificatePem = certificateFile === undefined ? undefined : readFileSync(certificateFile, 'utf8');
     if (appliesTo === undefined || extra.length > 0) throw new UsageError('give exactly one APPLIES_TO');
     const lifetime = integerFlag(args, 'lifetime');
     const optional = <T>(key: string, value: T | undefined): Record<string, T> => (value === undefined ? {} : { [key]: value });
@@ -33,6 +45,9 @@ export const rpAddCommand: Command = {
         ...optional('tokenLifetimeSeconds', lifetime),
         ...optional('endpointUrl', args.strings.get('endpoint')),
         ...optional('nameIdFormat', args.strings.get('name-id-format')),
+        ...optional('encryptionCertificatePem', encryptionCertificatePem),
+        ...optional('tokenEncryption', algorithm),
+        ...optional('expiredRenewalWindowSeconds', integerFlag(args, 'expired-renewal-window')),
       });
     } finally {
       await instance.close();
@@ -54,6 +69,8 @@ export const rpListCommand: Command = {
         io.out(`${rp.appliesTo}  (${rp.displayName})\n`);
         io.out(`  lifetime ${rp.tokenLifetimeSeconds}s, NameID format ${rp.nameIdFormat}\n`);
         if (rp.endpointUrl) io.out(`  endpoint ${rp.endpointUrl}\n`);
+        if (rp.encryptionCertificatePem) io.out(`  tokens encrypted (${rp.tokenEncryption})\n`);
+        if (rp.expiredRenewalWindowSeconds > 0) io.out(`  expired tokens renewable for ${rp.expiredRenewalWindowSeconds}s\n`);
         io.out(`  releases ${rp.releasedClaims.length === 0 ? '(no claims)' : rp.releasedClaims.join(', ')}\n`);
       }
     } finally {

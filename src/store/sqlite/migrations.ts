@@ -47,5 +47,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    ALTER TABLE issuance_ledger ADD COLUMN renew_allow INTEGER NOT NULL DEFAULT 1;
    ALTER TABLE issuance_ledger ADD COLUMN renew_after_expiry INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE issuance_ledger ADD COLUMN cancelled_at INTEGER;
-   ALTER TABLE relying_parties ADD COLUMN expired_renewal_window_seconds INTEGER NOT NULL DEFAULT 0;`,
+   ALTER TABLE relying_parties ADD COLUMN expired_renewal_window_seconds INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE relying_parties ADD COLUMN encryption_certificate_pem TEXT;
+   ALTER TABLE relying_parties ADD COLUMN token_encryption TEXT NOT NULL DEFAULT 'aes256-cbc'
+     CHECK (token_encryption IN ('aes256-cbc', 'aes256-gcm'));`,
 ];

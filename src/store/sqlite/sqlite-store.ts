@@ -30,6 +30,8 @@ interface RelyingPartyRow {
   endpoint_url: string | null;
   name_id_format: string;
   expired_renewal_window_seconds: number;
+  encryption_certificate_pem: string | null;
+  token_encryption: 'aes256-cbc' | 'aes256-gcm';
   created_at: number;
 }
 interface LedgerRow {
@@ -75,7 +77,8 @@ export function openSqliteStore(path: string): Store {
     listUsers: db.prepare<[], UserRow>('SELECT * FROM users ORDER BY name'),
     addRp: db.prepare(
       `INSERT INTO relying_parties (applies_to, display_name, token_lifetime_seconds, released_claims,
-         endpoint_url, name_id_format, expired_renewal_window_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+         endpoint_url, name_id_format, expired_renewal_window_seconds, encryption_certificate_pem, token_encryption,
+         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     getRp: db.prepare<[string], RelyingPartyRow>('SELECT * FROM relying_parties WHERE applies_to = ?'),
     listRps: db.prepare<[], RelyingPartyRow>('SELECT * FROM relying_parties ORDER BY applies_to'),
@@ -128,6 +131,8 @@ export function openSqliteStore(path: string): Store {
             rp.endpointUrl,
             rp.nameIdFormat,
             rp.expiredRenewalWindowSeconds,
+            rp.encryptionCertificatePem,
+            rp.tokenEncryption,
             rp.createdAt.getTime(),
           ),
         ),
@@ -214,6 +219,8 @@ const toRelyingParty = (r: RelyingPartyRow): RelyingPartyRecord => ({
   endpointUrl: r.endpoint_url,
   nameIdFormat: r.name_id_format,
   expiredRenewalWindowSeconds: r.expired_renewal_window_seconds,
+  encryptionCertificatePem: r.encryption_certificate_pem,
+  tokenEncryption: r.token_encryption,
   createdAt: new Date(r.created_at),
 });
 

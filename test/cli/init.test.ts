@@ -1,0 +1,126 @@
+import { strict as assert } from 'node:assert';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { runSts } from '../support/unit-cli';
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)],
+  );
+}
+
+const mode = (path: string): number => statSync(path).mode & 0o777;
+
+describe('cli: sts init', function () {
+  this.timeout(60_000);
+  let parent: string;
+  let home: string;
+
+  before(() => {
+    parent = mkdtempSync(join(tmpdir(), 'trustbridge-cli-init-'));
+    home = join(parent, 'instance'); // does not exist yet: init creates it
+  });
+  after(() => {
+    rmSync(parent, { recursive: true, force: true });
+  });
+
+  it('sts init --home D --demo creates the instance', () => {
+    const r = runSts(['init', '--home', home, '--demo']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.stdout.includes(`created the instance in ${home}`), r.stdout);
+    assert.ok(r.stdout.includes(`demo credentials: ${join(home, 'demo-credentials.txt')}`), r.stdout);
+  });
+
+  it('writes a config.json that is the validated default config', () => {
+    const config = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(config['listen'], { host: '127.0.0.1', port: 9443 });
+    assert.equal(config['masterKeyFile'], 'master.key');
+  });
+
+  it('the instance directory is private (0700)', () => {
+    assert.equal(mode(home), 0o700);
+  });
+
+  it('master.key holds 32 random bytes in base64 and is mode 0600', () => {
+    const path = join(home, 'master.key');
+    assert.equal(mode(path), 0o600);
+    assert.equal(Buffer.from(readFileSync(path, 'utf8').trim(), 'base64').length, 32);
+  });
+
+  it('the TLS key is mode 0600 and the TLS certificate is for localhost', () => {
+    assert.equal(mode(join(home, 'tls', 'localhost.key.pem')), 0o600);
+    assert.match(readFileSync(join(home, 'tls', 'localhost.key.pem'), 'utf8'), /BEGIN (RSA )?PRIVATE KEY/);
+    const cert = new X509Certificate(readFileSync(join(home, 'tls', 'localhost.crt.pem')));
+    assert.ok(cert.checkHost('localhost'));
+    assert.ok(cert.checkIP('127.0.0.1'));
+  });
+
+  it('exports the token-signing certificate (a certificate, not a key) and keeps no private key file beside it', () => {
+    const pem = readFileSync(join(home, 'token-signing.crt.pem'), 'utf8');
+    assert.doesNotMatch(pem, /PRIVATE KEY/);
+    const cert = new X509Certificate(pem);
+    assert.equal(cert.ca, false);
+    assert.equal(cert.publicKey.asymmetricKeyDetails?.modulusLength, 2048);
+    // The signing key lives sealed in the database only: no PEM private key anywhere but the TLS key.
+    const keyFiles = listFiles(home).filter((f) => /PRIVATE KEY/.test(readFileSync(f, 'latin1')));
+    assert.deepEqual(keyFiles.map((f) => relative(home, f)), [join('tls', 'localhost.key.pem')]);
+  });
+
+  it('creates the database', () => {
+    assert.ok(existsSync(join(home, 'trustbridge.db')));
+    assert.equal(readFileSync(join(home, 'trustbridge.db')).subarray(0, 15).toString('latin1'), 'SQLite format 3');
+  });
+
+  it('writes demo-credentials.txt with mode 0600, naming the demo user, a password and the relying party', () => {
+    const path = join(home, 'demo-credentials.txt');
+    assert.equal(mode(path), 0o600);
+    const text = readFileSync(path, 'utf8');
+    assert.match(text, /^user: demo@trustbridge\.localhost$/m);
+    assert.match(text, /^password: \S{12,}$/m);
+    assert.match(text, /^relying party \(AppliesTo\): https:\/\/rp\.example\.com\/$/m);
+  });
+
+  it('the demo user and relying party are listed', () => {
+    const users = runSts(['user', 'list', '--home', home]);
+    assert.equal(users.status, 0, users.stderr);
+    assert.match(users.stdout, /^demo@trustbridge\.localhost \[PasswordDigest allowed\]$/m);
+    const password = /^password: (\S+)$/m.exec(readFileSync(join(home, 'demo-credentials.txt'), 'utf8'))?.[1];
+    assert.ok(password && !users.stdout.includes(password));
+    const rps = runSts(['rp', 'list', '--home', home]);
+    assert.equal(rps.status, 0, rps.stderr);
+    assert.match(rps.stdout, /^https:\/\/rp\.example\.com\/ /m);
+  });
+
+  it('running it again leaves the instance unchanged, and says so', () => {
+    const files = listFiles(home).filter((f) => !/-(wal|shm)$/.test(f));
+    const before = new Map(files.map((f) => [f, { mtime: statSync(f).mtimeMs, content: readFileSync(f) }]));
+    const r = runSts(['init', '--home', home, '--demo']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /already exists .*left unchanged/);
+    assert.doesNotMatch(r.stdout, /created/);
+    const after = listFiles(home).filter((f) => !/-(wal|shm)$/.test(f));
+    assert.deepEqual(after.sort(), [...before.keys()].sort());
+    for (const [file, was] of before) {
+      assert.equal(statSync(file).mtimeMs, was.mtime, `${relative(home, file)} was touched`);
+      assert.ok(readFileSync(file).equals(was.content), `${relative(home, file)} changed`);
+    }
+  });
+
+  it('--port writes the port into the config', () => {
+    const other = join(parent, 'ported');
+    const r = runSts(['init', '--home', other, '--port', '18443']);
+    assert.equal(r.status, 0, r.stderr);
+    const config = JSON.parse(readFileSync(join(other, 'config.json'), 'utf8')) as { listen: { port: number } };
+    assert.equal(config.listen.port, 18443);
+    assert.ok(!existsSync(join(other, 'demo-credentials.txt')), 'no demo credentials without --demo');
+  });
+
+  it('--port with a non-number exits 2', () => {
+    const r = runSts(['init', '--home', join(parent, 'bad-port'), '--port', 'abc']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--port must be a whole number/);
+    assert.ok(!existsSync(join(parent, 'bad-port')), 'a refused command must not create anything');
+  });
+});

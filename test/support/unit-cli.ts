@@ -1,0 +1,160 @@
+// Runs the real `sts` command (bin/sts.js over dist/) as a child process, for the CLI tests.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { basename, resolve } from 'node:path';
+
+/** bin/sts.js, found from dist/test/support/ (compiled) or test/support/ (source). */
+export const STS_BIN = resolve(__dirname, basename(resolve(__dirname, '../..')) === 'dist' ? '../../../bin/sts.js' : '../../bin/sts.js');
+
+export interface CliResult {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The environment a child gets: ours, without anything that would point it at another instance or key. */
+export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env['STS_HOME'];
+  delete env['STS_MASTER_KEY'];
+  delete env['NODE_OPTIONS'];
+  return env;
+}
+
+/** Runs `sts ARGS` to completion (bounded), with `input` on stdin. */
+export function runSts(args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): CliResult {
+  const run = spawnSync(process.execPath, [STS_BIN, ...args], {
+    input: options.input ?? '',
+    encoding: 'utf8',
+    env: cliEnv(),
+    timeout: options.timeoutMs ?? 30_000,
+    killSignal: 'SIGKILL',
+  });
+  if (run.error) throw run.error;
+  return { status: run.status, signal: run.signal, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** A free TCP port on loopback (closed again before it is returned). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** The direct children of a process, by pgrep -P. */
+export function childPids(pid: number): number[] {
+  const run = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' });
+  return run.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .map(Number);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A running `sts serve` (or any long-lived sts command). */
+export class StsProcess {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly exited: Promise<void>;
+  private readonly watchers: Array<() => void> = [];
+
+  constructor(args: readonly string[]) {
+    this.child = spawn(process.execPath, [STS_BIN, ...args], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      this.stdout += d;
+      this.notify();
+    });
+    this.child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr += d;
+      this.notify();
+    });
+    this.exited = new Promise((done) => {
+      this.child.once('close', (code, signal) => {
+        this.exit = { code, signal };
+        this.notify();
+        done();
+      });
+    });
+    LIVE.add(this);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  private notify(): void {
+    for (const w of this.watchers.splice(0)) w();
+  }
+
+  /** Resolves when stdout matches `pattern`; rejects on exit or timeout, with what was printed. */
+  async waitForOutput(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = this.stdout.match(pattern);
+      if (match) return match;
+      if (this.exit) throw new Error(`sts exited (${JSON.stringify(this.exit)}) before printing ${pattern}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${pattern}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      await new Promise<void>((wake) => {
+        const timer = setTimeout(wake, Math.min(left, 250));
+        this.watchers.push(() => {
+          clearTimeout(timer);
+          wake();
+        });
+      });
+    }
+  }
+
+  /** Resolves with the exit once the process has ended; rejects after `timeoutMs`. */
+  async waitForExit(timeoutMs = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.exited,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`sts did not exit within ${timeoutMs} ms\nstdout: ${this.stdout}\nstderr: ${this.stderr}`)), timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    return this.exit as { code: number | null; signal: NodeJS.Signals | null };
+  }
+
+  /** SIGKILLs the process and its children (workers), whatever state they are in. */
+  forceKill(): void {
+    if (this.exit) return;
+    for (const pid of childPids(this.pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    this.child.kill('SIGKILL');
+  }
+}
+
+const LIVE = new Set<StsProcess>();
+
+/** Kills every StsProcess still running and waits for them; for after/afterEach hooks. */
+export async function killAllStsProcesses(): Promise<void> {
+  const running = [...LIVE];
+  LIVE.clear();
+  for (const p of running) p.forceKill();
+  await Promise.all(running.map((p) => p.waitForExit(5_000).catch(() => undefined)));
+}
