@@ -22,16 +22,26 @@ export interface RunFigures {
   readonly processes: number;
   /** Cores the server processes kept busy in the window (CPU seconds / wall seconds). */
   readonly serverCpuCores: number;
+  /** Server CPU time per token (all processes, threads included). */
+  readonly serverCpuMsPerToken: number;
   readonly generatorCpuCores: number;
+  /** Cores kept busy by everything else on the machine in the window (from /proc/stat). */
+  readonly otherCpuCores: number;
+  readonly stealCores: number;
   /** tokens/s ÷ (raw signs/s × workers). */
   readonly ratioPerCore: number;
+  /**
+   * Raw sign time ÷ server CPU time per token: the ratio the server would reach with every worker on
+   * a core of its own. Less sensitive than ratioPerCore to other load on a shared machine.
+   */
+  readonly cpuBoundRatio: number;
 }
 
 export interface BenchReport {
   readonly when: string;
   readonly machine: { readonly cores: number; readonly cpuModel: string; readonly node: string; readonly platform: string };
   readonly benchUserScrypt: ScryptParameters;
-  readonly rawRsa: RawRsaRates & { readonly seconds: number };
+  readonly rawRsa: RawRsaRates & { readonly seconds: number; readonly otherCpuCores: number };
   readonly settings: { readonly seconds: number; readonly warmupSeconds: number; readonly concurrencyPerWorker: number; readonly logLevel: string };
   readonly runs: readonly RunFigures[];
   readonly target: { readonly oneWorkerRatioAtLeast: number; readonly oneWorkerRatio: number | null; readonly verdict: 'PASS' | 'BELOW' | 'NOT RUN' };
@@ -45,8 +55,11 @@ export function verdict(ratio: number): 'PASS' | 'BELOW' {
 }
 
 /** The block printed after each worker count's run. */
+/** Above this, other processes took a noticeable share of the machine and the run should be repeated. */
+const NOISY_OTHER_CORES = 0.25;
+
 export function describeRun(r: RunFigures, raw: RawRsaRates, cores: number): string {
-  const cpuPerTokenMs = (r.serverCpuCores * 1000) / r.tokensPerSecond;
+  const cpuPerTokenMs = r.serverCpuMsPerToken;
   const signMs = 1000 / raw.signsPerSecond;
   const lines = [
     `  tokens/s:              ${fmt(r.tokensPerSecond, 1)}  (${fmt(r.completed)} tokens in ${fmt(r.seconds, 1)} s, ${r.concurrency} in flight)`,
@@ -55,14 +68,17 @@ export function describeRun(r: RunFigures, raw: RawRsaRates, cores: number): str
     `  peak RSS (server):     ${fmt(r.peakRssMiB, 1)} MiB over ${r.processes} process${r.processes === 1 ? '' : 'es'} (sum of VmHWM)`,
     `  server CPU:            ${fmt(r.serverCpuCores, 2)} cores busy; ${fmt(cpuPerTokenMs, 3)} ms CPU per token, of which one RSA sign is ${fmt(signMs, 3)} ms (${fmt((100 * signMs) / cpuPerTokenMs, 0)}%)`,
     `  load generator CPU:    ${fmt(r.generatorCpuCores, 2)} cores (of ${cores} on the machine)`,
+    `  other processes:       ${fmt(r.otherCpuCores, 2)} cores busy, steal ${fmt(r.stealCores, 2)}` +
+      (r.otherCpuCores > NOISY_OTHER_CORES ? '  ← the machine was not quiet: figures understate the server; rerun' : ''),
     `  per core used:         ${fmt(r.ratioPerCore, 3)} = tokens/s ÷ (${fmt(raw.signsPerSecond)} raw signs/s × ${r.workers})` +
       (r.workers === 1 ? `   target ≥ ${ONE_WORKER_RATIO_TARGET}: ${verdict(r.ratioPerCore)}` : ''),
+    `  CPU-bound ratio:       ${fmt(r.cpuBoundRatio, 3)} = raw sign time ÷ server CPU per token (what a whole core per worker would give)`,
   ];
   return lines.join('\n');
 }
 
 export function summaryTable(report: BenchReport): string {
-  const header = ['workers', 'C', 'tokens/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'server cores', 'loadgen cores', 'per core', 'target'];
+  const header = ['workers', 'C', 'tokens/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'server cores', 'CPU ms/token', 'loadgen cores', 'other cores', 'per core', 'target', 'CPU-bound'];
   const rows = report.runs.map((r) => [
     String(r.workers),
     String(r.concurrency),
@@ -72,9 +88,12 @@ export function summaryTable(report: BenchReport): string {
     String(r.errors),
     fmt(r.peakRssMiB, 1),
     fmt(r.serverCpuCores, 2),
+    fmt(r.serverCpuMsPerToken, 3),
     fmt(r.generatorCpuCores, 2),
+    fmt(r.otherCpuCores, 2),
     fmt(r.ratioPerCore, 3),
     r.workers === 1 ? `≥${ONE_WORKER_RATIO_TARGET} ${verdict(r.ratioPerCore)}` : '-',
+    fmt(r.cpuBoundRatio, 3),
   ]);
   return table([header, ...rows]);
 }

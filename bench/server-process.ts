@@ -169,7 +169,13 @@ export function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number | un
   }
 }
 
-let clockTicksPerSecond: number | undefined;
+let ticksPerSecond: number | undefined;
+
+/** The kernel's clock tick (USER_HZ) that /proc CPU times are counted in; asked once. */
+export function clockTicksPerSecond(): number {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  return ticksPerSecond;
+}
 
 /** User + system CPU seconds a process has used so far, from /proc/PID/stat (fields 14 and 15). */
 export function procCpuSeconds(pid: number): number | undefined {
@@ -177,8 +183,7 @@ export function procCpuSeconds(pid: number): number | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces; the numeric fields start after its closing parenthesis.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    clockTicksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
+    return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond();
   } catch {
     return undefined;
   }

@@ -3,9 +3,20 @@ import type { CliIo, Command } from './command';
 import { initCommand } from './commands/init';
 import { rpAddCommand, rpListCommand } from './commands/rp';
 import { serveCommand } from './commands/serve';
+import { trustListCommand, trustPinCommand, trustUnpinCommand } from './commands/trust';
 import { userAddCommand, userListCommand } from './commands/user';
 
-const COMMANDS: readonly Command[] = [initCommand, serveCommand, userAddCommand, userListCommand, rpAddCommand, rpListCommand];
+const COMMANDS: readonly Command[] = [
+  initCommand,
+  serveCommand,
+  userAddCommand,
+  userListCommand,
+  rpAddCommand,
+  rpListCommand,
+  trustPinCommand,
+  trustUnpinCommand,
+  trustListCommand,
+];
 
 const processIo: CliIo = {
   out: (t) => process.stdout.write(t),
@@ -19,7 +30,7 @@ const processIo: CliIo = {
 };
 
 function overview(): string {
-  const rows = COMMANDS.map((c) => `  sts ${c.name.padEnd(10)} ${c.summary.split('\n')[0]}`);
+  const rows = COMMANDS.map((c) => `  sts ${c.name.padEnd(12)} ${c.summary.split('\n')[0]}`);
   return `usage: sts COMMAND [options]   (sts COMMAND --help for each)\n\n${rows.join('\n')}\n`;
 }
 

@@ -36,6 +36,11 @@ export class InvalidTimeRangeError extends ProtocolError {
   readonly family = 'wst';
   readonly code = 'InvalidTimeRange';
 }
+/** WS-Trust's own FailedAuthentication: a token presented inside the request (OnBehalfOf, ActAs) is not accepted. */
+export class TrustFailedAuthenticationError extends ProtocolError {
+  readonly family = 'wst';
+  readonly code = 'FailedAuthentication';
+}
 export class UnableToRenewError extends ProtocolError {
   readonly family = 'wst';
   readonly code = 'UnableToRenew';

@@ -1,15 +1,9 @@
 import type { OwnKeyRing } from '../keys/own-key-ring';
-import { readSaml11Assertion } from '../saml/saml11-reader';
-import { readSaml2Assertion } from '../saml/saml2-reader';
+import { samlFormatOf } from '../saml/formats';
 import { MalformedTokenError, type SamlTokenView } from '../saml/token-view';
 import type { LedgerEntry, Store } from '../store/store';
-import { NS } from '../xml/namespaces';
 import { SignatureRejectedError, verifyEnvelopedSignature } from '../xml/verify-signature';
 
-const FORMATS: Record<string, { idAttribute: string; read: (e: Element) => SamlTokenView }> = {
-  [NS.saml2]: { idAttribute: 'ID', read: readSaml2Assertion },
-  [NS.saml1]: { idAttribute: 'AssertionID', read: readSaml11Assertion },
-};
 
 /** Why a token of ours is no longer good, if it is not. */
 export interface LifecycleProblem {
@@ -49,7 +43,7 @@ export class OwnTokenValidator {
   constructor(private readonly options: OwnTokenValidatorOptions) {}
 
   async check(assertion: Element): Promise<OwnTokenVerdict> {
-    const format = assertion.localName === 'Assertion' ? FORMATS[assertion.namespaceURI ?? ''] : undefined;
+    const format = samlFormatOf(assertion);
     if (!format) return { valid: false, reason: 'the token is not a SAML 2.0 or SAML 1.1 assertion' };
     let digest: string;
     let token: SamlTokenView;

@@ -12,6 +12,7 @@ export interface NewRelyingParty {
   readonly expiredRenewalWindowSeconds?: number;
   readonly encryptionCertificatePem?: string;
   readonly tokenEncryption?: 'aes256-cbc' | 'aes256-gcm';
+  readonly delegates?: readonly string[];
 }
 
 /** AD FS's default token lifetime for a relying party trust: 60 minutes. */
@@ -40,6 +41,7 @@ export async function addRelyingParty(store: Store, rp: NewRelyingParty): Promis
     expiredRenewalWindowSeconds: window,
     encryptionCertificatePem: rp.encryptionCertificatePem ?? null,
     tokenEncryption: rp.tokenEncryption ?? 'aes256-cbc',
+    delegates: rp.delegates ?? [],
     createdAt: new Date(),
   });
 }

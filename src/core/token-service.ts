@@ -15,6 +15,9 @@ import { releasedClaims } from './released-claims';
 
 export type IssuableTokenType = 'saml2' | 'saml11';
 
+/** WIF's actor claim type: who acts for the subject in a delegated token. */
+export const ACTOR_CLAIM = 'http://schemas.xmlsoap.org/ws/2009/09/identity/claims/actor';
+
 const TOKEN_FORMATS: Record<IssuableTokenType, { build: (c: AssertionContent) => CanonicalElement; typeUri: string }> = {
   saml2: { build: buildSaml2Assertion, typeUri: TOKEN_TYPE.saml20 },
   saml11: { build: buildSaml11Assertion, typeUri: TOKEN_TYPE.saml11 },
@@ -38,6 +41,8 @@ export interface IssueTokenRequest {
   readonly renewedFrom?: string;
   /** The key a holder-of-key token is bound to; a bearer token when absent. */
   readonly proofKey?: ProofKey;
+  /** Set for OnBehalfOf/ActAs: the caller who asked on the subject's behalf, stated in the token and the ledger. */
+  readonly actor?: string;
   readonly requestId: string;
 }
 
@@ -94,7 +99,10 @@ export class TokenService {
         audience: rp.appliesTo,
         authnInstant: request.subject.authenticatedAt,
         authnContextClassRef: request.subject.authnContextClassRef,
-        attributes: releasedClaims(request.subject.claims, rp),
+        attributes: [
+          ...releasedClaims(request.subject.claims, rp),
+          ...(request.actor === undefined ? [] : [{ name: ACTOR_CLAIM, values: [request.actor] }]),
+        ],
         ...(request.proofKey ? { holderOfKey: proofKeyInfo(request.proofKey, encryptFor) } : {}),
       }),
       key,
@@ -116,6 +124,7 @@ export class TokenService {
       renewedFrom: request.renewedFrom ?? null,
       renewAllow: request.renewing.allow,
       renewAfterExpiry: request.renewing.afterExpiry,
+      actor: request.actor ?? null,
     });
     return {
       id,

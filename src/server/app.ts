@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Koa from 'koa';
+import { Delegation } from '../core/delegation';
 import { OwnTokenValidator } from '../core/own-token-validator';
 import { TokenService } from '../core/token-service';
 import { EmbeddedUserDirectory } from '../identity/embedded-users';
@@ -56,7 +57,8 @@ export function createApp(options: AppOptions): Koa {
     maxAttributesPerElement: config.limits.maxAttributesPerElement,
   };
   const validator = new OwnTokenValidator({ store, keys: new OwnKeyRing(store.signingKeys), clockSkewMs, now });
-  const endpointDeps = { limits, clockSkewMs, authenticator, tokens, validator, now };
+  const delegation = new Delegation({ store, validator, clockSkewMs, now });
+  const endpointDeps = { limits, clockSkewMs, authenticator, tokens, validator, delegation, now };
   const endpoints = {
     '1.3': new UsernameMixedEndpoint('1.3', endpointDeps),
     '2005': new UsernameMixedEndpoint('2005', endpointDeps),

@@ -33,6 +33,8 @@ export interface RelyingPartyRecord {
   readonly encryptionCertificatePem: string | null;
   /** The data encryption of its tokens: AES-256-CBC (what AD FS and .NET decrypt) or AES-256-GCM. */
   readonly tokenEncryption: 'aes256-cbc' | 'aes256-gcm';
+  /** Callers (user names) allowed to ask for tokens for it on behalf of someone else (OnBehalfOf, ActAs). */
+  readonly delegates: readonly string[];
   readonly createdAt: Date;
 }
 
@@ -54,6 +56,8 @@ export interface LedgerEntry {
   readonly renewAllow: boolean;
   readonly renewAfterExpiry: boolean;
   readonly cancelledAt: Date | null;
+  /** Who asked for the token on the subject's behalf (OnBehalfOf/ActAs), if anyone. */
+  readonly actor: string | null;
 }
 
 export type SigningKeyState = 'pending' | 'active' | 'retiring' | 'retired' | 'revoked';
@@ -65,6 +69,20 @@ export interface SigningKeyRecord {
   /** The private key, sealed under the master key (never stored in clear). */
   readonly sealedPrivateKey: string;
   readonly createdAt: Date;
+}
+
+/** A certificate pinned for an external token issuer: its signatures are accepted for tokens it names as issuer. */
+export interface TrustedIssuerPin {
+  readonly issuer: string;
+  readonly thumbprint: string;
+  readonly certificatePem: string;
+  readonly createdAt: Date;
+}
+
+export interface TrustedIssuerRepository {
+  pin(pin: TrustedIssuerPin): Promise<void>;
+  unpin(thumbprint: string): Promise<boolean>;
+  list(): Promise<TrustedIssuerPin[]>;
 }
 
 export interface UserRepository {
@@ -106,6 +124,7 @@ export interface Store {
   readonly ledger: IssuanceLedger;
   readonly replay: ReplayCache;
   readonly signingKeys: SigningKeyRepository;
+  readonly trustedIssuers: TrustedIssuerRepository;
   close(): Promise<void>;
 }
 

@@ -4,6 +4,7 @@ import {
   ProtocolError,
   RequestFailedError,
 } from '../core/errors';
+import type { Delegation } from '../core/delegation';
 import type { OwnTokenValidator } from '../core/own-token-validator';
 import type { TokenService } from '../core/token-service';
 import type { UsernameTokenAuthenticator } from '../identity/username-token';
@@ -54,6 +55,7 @@ export interface WsTrustEndpointDependencies {
   readonly authenticator: UsernameTokenAuthenticator;
   readonly tokens: TokenService;
   readonly validator: OwnTokenValidator;
+  readonly delegation: Delegation;
   readonly now: () => Date;
 }
 
@@ -103,6 +105,7 @@ export class UsernameMixedEndpoint {
         requestId: request.requestId,
         tokens: this.deps.tokens,
         validator: this.deps.validator,
+        delegation: this.deps.delegation,
         now: this.deps.now,
       });
       const reply = buildReplyEnvelope(

@@ -7,15 +7,23 @@ import { issuableTokenType } from './token-type';
 import { trustUris } from './trust-version';
 
 /** WS-Trust Issue: turn the parsed RST into a token request for the core, refusing what we do not offer. */
-export const issue: Operation = async ({ rst, caller, tokens, requestId }) => {
+export const issue: Operation = async ({ rst, caller, tokens, delegation, requestId }) => {
   const uris = trustUris(rst.version);
   const tokenType = issuableTokenType(rst.tokenType);
   const proof = planProofKey(rst);
   if (rst.appliesTo === undefined) {
     throw new InvalidRequestError('The RequestSecurityToken needs an AppliesTo naming the relying party.');
   }
+  // OnBehalfOf/ActAs: the token speaks for the presented token's subject, with the caller as actor.
+  let subject = caller;
+  if (rst.delegation) {
+    const rp = await tokens.relyingParty(rst.appliesTo);
+    delegation.authorise(caller.name, rp.delegates, rp.appliesTo);
+    subject = await delegation.subjectOf(rst.delegation.token);
+  }
   const token = await tokens.issue({
-    subject: caller,
+    subject,
+    ...(rst.delegation ? { actor: caller.name } : {}),
     appliesTo: rst.appliesTo,
     tokenType,
     requestedExpires: rst.lifetime?.expires,

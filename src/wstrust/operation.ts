@@ -1,3 +1,4 @@
+import type { Delegation } from '../core/delegation';
 import type { OwnTokenValidator } from '../core/own-token-validator';
 import type { TokenService } from '../core/token-service';
 import type { AuthenticatedSubject } from '../identity/subject';
@@ -10,6 +11,7 @@ export interface OperationContext {
   readonly requestId: string;
   readonly tokens: TokenService;
   readonly validator: OwnTokenValidator;
+  readonly delegation: Delegation;
   readonly now: () => Date;
 }
 

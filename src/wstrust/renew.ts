@@ -1,7 +1,7 @@
 import { InvalidRequestError, UnableToRenewError } from '../core/errors';
 import type { Operation } from './operation';
 import { buildIssueResponse } from './rstr';
-import { subjectOfToken } from './subject-of-token';
+import { subjectOfToken } from '../core/subject-of-token';
 import { trustUris } from './trust-version';
 
 /**
@@ -39,6 +39,7 @@ export const renew: Operation = async ({ rst, caller, tokens, validator, request
     requestedExpires: rst.lifetime?.expires,
     renewing: { allow: ledger.renewAllow, afterExpiry: ledger.renewAfterExpiry },
     renewedFrom: token.id,
+    ...(ledger.actor === null ? {} : { actor: ledger.actor }),
     requestId,
   });
   return {

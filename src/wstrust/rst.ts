@@ -26,6 +26,8 @@ export interface RequestSecurityToken {
   readonly computedKeyAlgorithm: string | undefined;
   /** UseKey's ds:KeyInfo, for a public-key proof. */
   readonly useKey: Element | undefined;
+  /** The token of the subject a delegated request speaks for (OnBehalfOf or ActAs), inline. */
+  readonly delegation: { readonly kind: 'OnBehalfOf' | 'ActAs'; readonly token: Element } | undefined;
 }
 
 /** A token given inline, or named by a SecurityTokenReference KeyIdentifier (its assertion ID). */
@@ -68,6 +70,7 @@ export function readRequestSecurityToken(payload: Element, version: TrustVersion
       clientEntropy: readEntropy(payload, ns),
       computedKeyAlgorithm: optionalText('ComputedKeyAlgorithm'),
       useKey: readUseKey(payload, ns),
+      delegation: readDelegation(payload, ns),
     };
   } catch (err) {
     if (err instanceof DuplicateElementError) {
@@ -162,4 +165,18 @@ function readUseKey(rst: Element, ns: string): Element | undefined {
     throw new InvalidRequestError('UseKey must hold one ds:KeyInfo with the key to use.');
   }
   return keyInfo;
+}
+
+function readDelegation(rst: Element, ns: string): RequestSecurityToken['delegation'] {
+  const onBehalfOf = singleChild(rst, ns, 'OnBehalfOf');
+  const actAs = singleChild(rst, [NS.wst14, ns], 'ActAs');
+  if (onBehalfOf && actAs) throw new InvalidRequestError('A request may carry OnBehalfOf or ActAs, not both.');
+  const holder = onBehalfOf ?? actAs;
+  if (!holder) return undefined;
+  const kind = onBehalfOf ? 'OnBehalfOf' : 'ActAs';
+  const [token, ...rest] = childElements(holder);
+  if (!token || rest.length > 0 || (token.namespaceURI === NS.wsse && token.localName === 'SecurityTokenReference')) {
+    throw new InvalidRequestError(`${kind} must hold exactly one token, inline.`);
+  }
+  return { kind, token };
 }

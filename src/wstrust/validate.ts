@@ -3,7 +3,7 @@ import { DEFAULT_RENEWING } from '../core/token-service';
 import { escapeText } from '../xml/escape';
 import type { Operation } from './operation';
 import { buildIssueResponse, buildStatusResponse } from './rstr';
-import { subjectOfToken } from './subject-of-token';
+import { subjectOfToken } from '../core/subject-of-token';
 import { issuableTokenType } from './token-type';
 import { trustUris } from './trust-version';
 

@@ -10,6 +10,8 @@ export const NS = {
   wsu: 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd',
   wst13: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512',
   wst2005: 'http://schemas.xmlsoap.org/ws/2005/02/trust',
+  /** WS-Trust 1.4, where ActAs is defined; WCF and CXF send it inside 1.3 requests. */
+  wst14: 'http://docs.oasis-open.org/ws-sx/ws-trust/200802',
   wsp: 'http://schemas.xmlsoap.org/ws/2004/09/policy',
   wsp15: 'http://www.w3.org/ns/ws-policy',
   ds: 'http://www.w3.org/2000/09/xmldsig#',

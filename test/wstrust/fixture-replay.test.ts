@@ -1,11 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { randomBytes } from 'node:crypto';
+import { constants, createHmac, privateDecrypt, randomBytes } from 'node:crypto';
+import { XMLSerializer } from '@xmldom/xmldom';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
-import { NS, SAML2_SAMLID_VALUE_TYPE, TOKEN_TYPE, TRUST13, TRUST2005, WSSE_PASSWORD_TEXT } from '../../src/xml/namespaces';
+import { NS, SAML2, SAML2_SAMLID_VALUE_TYPE, TOKEN_TYPE, TRUST13, TRUST2005, WSSE_PASSWORD_TEXT } from '../../src/xml/namespaces';
 import { recordLogs, recordPassword } from '../support/observed-traffic';
-import { children, only, parseFault, parseIssueResponse, path, text } from '../support/soap-reply';
+import { children, only, parseFault, parseIssueResponse, parseStrict, path, text } from '../support/soap-reply';
 import { postToSts } from '../support/sts-post';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import { passwordDigest, PATH_13, PATH_2005 } from '../support/wstrust-request';
@@ -163,6 +164,32 @@ function replayHeaders(f: PreparedFixture, body: Buffer): Record<string, string>
   return headers;
 }
 
+const PSHA1 = 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/CK/PSHA1';
+
+/** P_SHA-1 (TLS 1.0 P_hash): WS-Trust's computed key from requestor entropy (secret) and issuer entropy (seed). */
+function pSha1(secret: Buffer, seed: Buffer, length: number): Buffer {
+  const out: Buffer[] = [];
+  let a = seed;
+  for (let produced = 0; produced < length; produced += 20) {
+    a = createHmac('sha1', secret).update(a).digest();
+    out.push(createHmac('sha1', secret).update(a).update(seed).digest());
+  }
+  return Buffer.concat(out).subarray(0, length);
+}
+
+interface XmlEncryptionModule {
+  decrypt(xml: string, options: { key: string }, callback: (err: Error | null, result?: string) => void): void;
+}
+// xml-encryption ships no types; it is the relying-party side here, independent of our encryption code.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const xmlenc = require('xml-encryption') as XmlEncryptionModule;
+
+function decryptXml(encryptedDataXml: string, privateKeyPem: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    xmlenc.decrypt(encryptedDataXml, { key: privateKeyPem }, (err, result) => (err ? reject(err) : resolve(result ?? ''))),
+  );
+}
+
 describe('wstrust: replaying captured third-party client requests', function () {
   this.timeout(30_000);
   const prepared = FIXTURES.map(describeCapture);
@@ -205,7 +232,10 @@ describe('wstrust: replaying captured third-party client requests', function () 
 
       for (const f of group) {
         if (f.name === PROOF_KEY_FIXTURE) {
-          it(`${f.name}: refused with the proof-key fault (SOAP 1.2 Sender, t:BadRequest in WS-Trust 1.3, naming SymmetricKey)`, async () => {
+          // Specified as "the proof-key fault this build gives, naming SymmetricKey". Since commit 75d1737 proof keys are
+          // offered and the refusal is for a relying party without an encryption certificate (as here); its reason says
+          // "symmetric proof key". The served case is the describe block below.
+          it(`${f.name}: for a relying party without encryption certificate, refused with SOAP 1.2 Sender, t:BadRequest (WS-Trust 1.3), naming the symmetric proof key`, async () => {
             const body = freshBody(f);
             const before = await sts.instance.store.ledger.count();
             const res = await postToSts(`${sts.baseUrl}${f.path}`, {
@@ -219,7 +249,7 @@ describe('wstrust: replaying captured third-party client requests', function () 
             assert.equal(fault.soapVersion, '1.2');
             assert.deepEqual(fault.code, { ns: NS.soap12, local: 'Sender' });
             assert.deepEqual(fault.subcode, { ns: NS.wst13, local: 'BadRequest' });
-            assert.match(fault.reason, /SymmetricKey/);
+            assert.match(fault.reason, /SymmetricKey|symmetric proof key/i);
             assert.equal(fault.relatesTo, f.messageId);
             assert.equal(await sts.instance.store.ledger.count(), before);
           });
@@ -284,4 +314,69 @@ describe('wstrust: replaying captured third-party client requests', function () 
       }
     });
   }
+
+  describe('mono-c-custom-symkey-1 against a relying party with an encryption certificate (proof keys offered)', () => {
+    let sts: TestSts;
+    const rpKeys = generateSelfSignedCertificate({ commonName: 'rp.example.com encryption', validDays: 1 });
+    const f = prepared.find((p) => p.name === PROOF_KEY_FIXTURE) as PreparedFixture;
+
+    before(async () => {
+      sts = await startTestSts();
+      recordLogs(sts.logs);
+      recordPassword(f.password);
+      await sts.addUser({ name: USER, password: f.password, claims: [] });
+      await sts.addRelyingParty({
+        appliesTo: 'https://rp.example.com/',
+        encryptionCertificatePem: rpKeys.certificatePem,
+        tokenEncryption: 'aes256-gcm',
+      });
+    });
+
+    after(async () => {
+      await sts?.stop();
+    });
+
+    it('gets a computed PSHA1 proof key (server Entropy, RequestedProofToken/ComputedKey) and an EncryptedAssertion whose holder-of-key is P_SHA1(client, server entropy)', async () => {
+      const body = freshBody(f);
+      const res = await postToSts(`${sts.baseUrl}${f.path}`, { ca: sts.tlsCertificatePem, headers: replayHeaders(f, body), body });
+      assert.equal(res.status, 200, res.body.slice(0, 600));
+      const doc = parseStrict(res.body);
+      const env = doc.documentElement;
+      assert.equal(env.namespaceURI, NS.soap12);
+      const relatesTo = children(only(env, NS.soap12, 'Header'), NS.wsa10, 'RelatesTo')[0];
+      assert.equal(relatesTo && text(relatesTo), f.messageId);
+      const rstr = path(env, [
+        [NS.soap12, 'Body'],
+        [NS.wst13, 'RequestSecurityTokenResponseCollection'],
+        [NS.wst13, 'RequestSecurityTokenResponse'],
+      ]);
+      assert.equal(text(only(rstr, NS.wst13, 'KeyType')), TRUST13.keyTypeSymmetric);
+      assert.equal(text(path(rstr, [[NS.wst13, 'RequestedProofToken'], [NS.wst13, 'ComputedKey']])), PSHA1);
+      const serverEntropy = Buffer.from(text(path(rstr, [[NS.wst13, 'Entropy'], [NS.wst13, 'BinarySecret']])), 'base64');
+      assert.ok(serverEntropy.length >= 16, 'server entropy');
+      const clientEntropyText = /<trust:BinarySecret[^>]*>([^<]*)</.exec(f.capture.body.toString('utf8'))?.[1] ?? '';
+      const expectedKey = pSha1(Buffer.from(clientEntropyText, 'base64'), serverEntropy, 256 / 8);
+
+      const encrypted = path(rstr, [[NS.wst13, 'RequestedSecurityToken'], [NS.saml2, 'EncryptedAssertion']]);
+      const encryptedData = only(encrypted, NS.xenc, 'EncryptedData');
+      const assertionXml = await decryptXml(new XMLSerializer().serializeToString(encryptedData), rpKeys.privateKeyPem);
+      const verified = verifyWithXmlsec1(assertionXml, sts.signingCertificatePem, SAML2_ASSERTION_ID_ATTRIBUTE);
+      assert.ok(verified.ok, `the decrypted assertion verifies: ${verified.output}`);
+
+      const assertion = parseStrict(assertionXml).documentElement;
+      const confirmation = path(assertion, [[NS.saml2, 'Subject'], [NS.saml2, 'SubjectConfirmation']]);
+      assert.equal(confirmation.getAttribute('Method'), SAML2.holderOfKey);
+      const encryptedKey = path(confirmation, [
+        [NS.saml2, 'SubjectConfirmationData'],
+        [NS.ds, 'KeyInfo'],
+        [NS.xenc, 'EncryptedKey'],
+      ]);
+      const wrapped = Buffer.from(text(path(encryptedKey, [[NS.xenc, 'CipherData'], [NS.xenc, 'CipherValue']])), 'base64');
+      const proofKey = privateDecrypt(
+        { key: rpKeys.privateKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' },
+        wrapped,
+      );
+      assert.ok(proofKey.equals(expectedKey), 'the holder-of-key is P_SHA1(client entropy, server entropy)');
+    });
+  });
 });

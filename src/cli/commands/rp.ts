@@ -22,6 +22,7 @@ export const rpAddCommand: Command = {
     { name: 'name-id-format', kind: 'string', help: 'NameID Format URI (default unspecified)' },
     { name: 'encryption-cert', kind: 'string', help: 'PEM certificate to encrypt tokens and proof keys for (tokens then go out encrypted)' },
     { name: 'encryption-algorithm', kind: 'string', help: 'aes256-cbc (default: what AD FS and .NET decrypt) or aes256-gcm' },
+    { name: 'delegate', kind: 'repeatable', help: 'a user allowed to ask for tokens on behalf of others (OnBehalfOf/ActAs)' },
     { name: 'expired-renewal-window', kind: 'string', help: 'seconds after expiry a token issued with Renewing OK may still be renewed (default 0: never)' },
     HELP_FLAG,
   ],
@@ -41,6 +42,7 @@ export const rpAddCommand: Command = {
       await addRelyingParty(instance.store, {
         appliesTo,
         releasedClaims: args.repeated.get('claim') ?? [],
+        delegates: args.repeated.get('delegate') ?? [],
         ...optional('displayName', args.strings.get('name')),
         ...optional('tokenLifetimeSeconds', lifetime),
         ...optional('endpointUrl', args.strings.get('endpoint')),
@@ -70,6 +72,7 @@ export const rpListCommand: Command = {
         io.out(`  lifetime ${rp.tokenLifetimeSeconds}s, NameID format ${rp.nameIdFormat}\n`);
         if (rp.endpointUrl) io.out(`  endpoint ${rp.endpointUrl}\n`);
         if (rp.encryptionCertificatePem) io.out(`  tokens encrypted (${rp.tokenEncryption})\n`);
+        if (rp.delegates.length > 0) io.out(`  delegation allowed to ${rp.delegates.join(', ')}\n`);
         if (rp.expiredRenewalWindowSeconds > 0) io.out(`  expired tokens renewable for ${rp.expiredRenewalWindowSeconds}s\n`);
         io.out(`  releases ${rp.releasedClaims.length === 0 ? '(no claims)' : rp.releasedClaims.join(', ')}\n`);
       }

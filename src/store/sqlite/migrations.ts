@@ -50,5 +50,13 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    ALTER TABLE relying_parties ADD COLUMN expired_renewal_window_seconds INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE relying_parties ADD COLUMN encryption_certificate_pem TEXT;
    ALTER TABLE relying_parties ADD COLUMN token_encryption TEXT NOT NULL DEFAULT 'aes256-cbc'
-     CHECK (token_encryption IN ('aes256-cbc', 'aes256-gcm'));`,
+     CHECK (token_encryption IN ('aes256-cbc', 'aes256-gcm'));
+   ALTER TABLE relying_parties ADD COLUMN delegates TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE issuance_ledger ADD COLUMN actor TEXT;
+   CREATE TABLE trusted_issuers (
+     thumbprint TEXT PRIMARY KEY,
+     issuer TEXT NOT NULL,
+     certificate_pem TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );`,
 ];

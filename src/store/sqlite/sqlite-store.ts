@@ -32,6 +32,7 @@ interface RelyingPartyRow {
   expired_renewal_window_seconds: number;
   encryption_certificate_pem: string | null;
   token_encryption: 'aes256-cbc' | 'aes256-gcm';
+  delegates: string;
   created_at: number;
 }
 interface LedgerRow {
@@ -49,6 +50,13 @@ interface LedgerRow {
   renew_allow: number;
   renew_after_expiry: number;
   cancelled_at: number | null;
+  actor: string | null;
+}
+interface TrustedIssuerRow {
+  thumbprint: string;
+  issuer: string;
+  certificate_pem: string;
+  created_at: number;
 }
 interface SigningKeyRow {
   thumbprint: string;
@@ -78,14 +86,14 @@ export function openSqliteStore(path: string): Store {
     addRp: db.prepare(
       `INSERT INTO relying_parties (applies_to, display_name, token_lifetime_seconds, released_claims,
          endpoint_url, name_id_format, expired_renewal_window_seconds, encryption_certificate_pem, token_encryption,
-         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         delegates, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     getRp: db.prepare<[string], RelyingPartyRow>('SELECT * FROM relying_parties WHERE applies_to = ?'),
     listRps: db.prepare<[], RelyingPartyRow>('SELECT * FROM relying_parties ORDER BY applies_to'),
     addLedger: db.prepare(
       `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest,
-         issued_at, not_before, not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         issued_at, not_before, not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     cancelLedger: db.prepare('UPDATE issuance_ledger SET cancelled_at = ? WHERE token_id = ? AND cancelled_at IS NULL'),
     getLedger: db.prepare<[string], LedgerRow>('SELECT * FROM issuance_ledger WHERE token_id = ?'),
@@ -96,6 +104,9 @@ export function openSqliteStore(path: string): Store {
       'INSERT INTO signing_keys (thumbprint, state, certificate_pem, sealed_private_key, created_at) VALUES (?, ?, ?, ?, ?)',
     ),
     listKeys: db.prepare<[], SigningKeyRow>('SELECT * FROM signing_keys ORDER BY created_at'),
+    pinIssuer: db.prepare('INSERT INTO trusted_issuers (thumbprint, issuer, certificate_pem, created_at) VALUES (?, ?, ?, ?)'),
+    unpinIssuer: db.prepare('DELETE FROM trusted_issuers WHERE thumbprint = ?'),
+    listIssuers: db.prepare<[], TrustedIssuerRow>('SELECT * FROM trusted_issuers ORDER BY issuer, created_at'),
   };
   let insertsSinceSweep = 0;
 
@@ -133,6 +144,7 @@ export function openSqliteStore(path: string): Store {
             rp.expiredRenewalWindowSeconds,
             rp.encryptionCertificatePem,
             rp.tokenEncryption,
+            JSON.stringify(rp.delegates),
             rp.createdAt.getTime(),
           ),
         ),
@@ -159,6 +171,7 @@ export function openSqliteStore(path: string): Store {
             e.renewedFrom,
             e.renewAllow ? 1 : 0,
             e.renewAfterExpiry ? 1 : 0,
+            e.actor,
           ),
         ),
       cancel: async (tokenId, at) => st.cancelLedger.run(at.getTime(), tokenId).changes === 1,
@@ -183,6 +196,20 @@ export function openSqliteStore(path: string): Store {
           st.addKey.run(k.thumbprint, k.state, k.certificatePem, k.sealedPrivateKey, k.createdAt.getTime()),
         ),
       list: async () => st.listKeys.all().map(toSigningKey),
+    },
+    trustedIssuers: {
+      pin: async (p) =>
+        insertOrExplain(`pin ${p.thumbprint}`, () =>
+          st.pinIssuer.run(p.thumbprint, p.issuer, p.certificatePem, p.createdAt.getTime()),
+        ),
+      unpin: async (thumbprint) => st.unpinIssuer.run(thumbprint).changes === 1,
+      list: async () =>
+        st.listIssuers.all().map((r) => ({
+          thumbprint: r.thumbprint,
+          issuer: r.issuer,
+          certificatePem: r.certificate_pem,
+          createdAt: new Date(r.created_at),
+        })),
     },
     close: async () => {
       db.close();
@@ -221,6 +248,7 @@ const toRelyingParty = (r: RelyingPartyRow): RelyingPartyRecord => ({
   expiredRenewalWindowSeconds: r.expired_renewal_window_seconds,
   encryptionCertificatePem: r.encryption_certificate_pem,
   tokenEncryption: r.token_encryption,
+  delegates: JSON.parse(r.delegates) as string[],
   createdAt: new Date(r.created_at),
 });
 
@@ -239,6 +267,7 @@ const toLedgerEntry = (r: LedgerRow): LedgerEntry => ({
   renewAllow: r.renew_allow === 1,
   renewAfterExpiry: r.renew_after_expiry === 1,
   cancelledAt: r.cancelled_at === null ? null : new Date(r.cancelled_at),
+  actor: r.actor,
 });
 
 const toSigningKey = (r: SigningKeyRow): SigningKeyRecord => ({

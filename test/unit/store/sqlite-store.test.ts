@@ -39,6 +39,8 @@ function relyingParty(appliesTo: string, extra: Partial<RelyingPartyRecord> = {}
     endpointUrl: 'https://app.example/acs',
     nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
     expiredRenewalWindowSeconds: 0,
+    encryptionCertificatePem: null,
+    tokenEncryption: 'aes256-cbc',
     createdAt: T0,
     ...extra,
   };

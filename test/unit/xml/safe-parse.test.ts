@@ -152,6 +152,12 @@ describe('xml/safe-parse parseXmlSafely', () => {
     it('a mismatched end tag', () => {
       refused('<a></b>', 'malformed');
     });
+    it('content after the root element', () => {
+      refused('<a/>junk', 'malformed');
+    });
+    it('a bare "&" in text', () => {
+      refused('<a>fish & chips</a>', 'malformed');
+    });
     it('an unterminated start tag or attribute value', () => {
       refused('<a x="1></a>', 'malformed');
       refused('<a', 'malformed');

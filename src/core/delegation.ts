@@ -1,0 +1,73 @@
+import { createPublicKey, X509Certificate } from 'node:crypto';
+import type { AuthenticatedSubject } from '../identity/subject';
+import { certificateThumbprintSha256 } from '../keys/signing-key';
+import { samlFormatOf } from '../saml/formats';
+import { MalformedTokenError, type SamlTokenView } from '../saml/token-view';
+import type { Store, TrustedIssuerPin } from '../store/store';
+import { SignatureRejectedError, verifyEnvelopedSignature, type TrustedKey } from '../xml/verify-signature';
+import { RequestFailedError, TrustFailedAuthenticationError } from './errors';
+import type { OwnTokenValidator } from './own-token-validator';
+import { subjectOfToken } from './subject-of-token';
+
+
+export interface DelegationOptions {
+  readonly store: Store;
+  readonly validator: OwnTokenValidator;
+  readonly clockSkewMs: number;
+  readonly now: () => Date;
+}
+
+/**
+ * OnBehalfOf and ActAs: the caller must be allowed to delegate for the relying party, and the token
+ * it presents must be one of ours that is still good, or one signed by a certificate pinned for the
+ * issuer that token names.
+ */
+export class Delegation {
+  constructor(private readonly options: DelegationOptions) {}
+
+  authorise(caller: string, delegates: readonly string[], appliesTo: string): void {
+    if (!delegates.includes(caller)) {
+      throw new RequestFailedError(`The caller may not request tokens for others for "${appliesTo}".`, `delegation refused for ${caller}`);
+    }
+  }
+
+  async subjectOf(token: Element): Promise<AuthenticatedSubject> {
+    const own = await this.options.validator.check(token);
+    if (own.valid) return subjectOfToken(own.token);
+    if (own.ledger) throw new TrustFailedAuthenticationError(`The delegated token is not valid: ${own.reason}.`);
+    return subjectOfToken(await this.external(token));
+  }
+
+  private async external(token: Element): Promise<SamlTokenView> {
+    const format = samlFormatOf(token);
+    if (!format) throw new TrustFailedAuthenticationError('The delegated token is not a SAML assertion.');
+    const pins = await this.options.store.trustedIssuers.list();
+    let view: SamlTokenView;
+    let pin: TrustedIssuerPin | undefined;
+    try {
+      const verified = verifyEnvelopedSignature(token, pins.map(toTrustedKey), { idAttribute: format.idAttribute, allowSha1: false });
+      view = format.read(token);
+      pin = pins.find((p) => p.thumbprint === verified.keyThumbprint);
+    } catch (err) {
+      if (err instanceof SignatureRejectedError || err instanceof MalformedTokenError) {
+        throw new TrustFailedAuthenticationError(`The delegated token is not accepted: ${err.message}.`);
+      }
+      throw err;
+    }
+    // A pin vouches for one issuer only: a key pinned for A cannot sign tokens that claim to come from B.
+    if (!pin || pin.issuer !== view.issuer) {
+      throw new TrustFailedAuthenticationError('The delegated token is signed by a certificate not pinned for its issuer.');
+    }
+    const now = this.options.now().getTime();
+    const skew = this.options.clockSkewMs;
+    if ((view.notBefore && view.notBefore.getTime() - skew > now) || (view.notOnOrAfter && view.notOnOrAfter.getTime() + skew <= now)) {
+      throw new TrustFailedAuthenticationError('The delegated token is outside its validity period.');
+    }
+    return view;
+  }
+}
+
+function toTrustedKey(pin: TrustedIssuerPin): TrustedKey {
+  const der = new X509Certificate(pin.certificatePem).raw;
+  return { thumbprintSha256: certificateThumbprintSha256(der), publicKey: createPublicKey(pin.certificatePem) };
+}
