@@ -3,6 +3,7 @@ import type { CliIo, Command } from './command';
 import { initCommand } from './commands/init';
 import { rpAddCommand, rpListCommand } from './commands/rp';
 import { serveCommand } from './commands/serve';
+import { tokenCommand } from './commands/token';
 import { trustListCommand, trustPinCommand, trustUnpinCommand } from './commands/trust';
 import { userAddCommand, userListCommand } from './commands/user';
 
@@ -16,6 +17,7 @@ const COMMANDS: readonly Command[] = [
   trustPinCommand,
   trustUnpinCommand,
   trustListCommand,
+  tokenCommand,
 ];
 
 const processIo: CliIo = {
