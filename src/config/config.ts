@@ -20,6 +20,8 @@ export interface StsConfig {
     readonly maxAttributesPerElement: number;
   };
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Who may authenticate at certificatemixed: certificates issued by these CAs, or pinned by SHA-256 thumbprint. */
+  readonly clientCertificates: { readonly caFiles: readonly string[]; readonly pinnedThumbprints: readonly string[] };
 }
 
 export const DEFAULT_CONFIG: StsConfig = {
@@ -34,6 +36,7 @@ export const DEFAULT_CONFIG: StsConfig = {
   workers: 0,
   limits: { maxBodyBytes: 256 * 1024, maxDepth: 48, maxElements: 4000, maxAttributesPerElement: 48 },
   logLevel: 'info',
+  clientCertificates: { caFiles: [], pinnedThumbprints: [] },
 };
 
 export class ConfigError extends Error {
@@ -69,6 +72,13 @@ const oneOf =
       throw new ConfigError(key, `must be one of ${allowed.join(', ')} (found ${JSON.stringify(v)})`);
     }
   };
+const stringList =
+  (pattern?: RegExp): Check =>
+  (key, v) => {
+    if (!Array.isArray(v) || v.some((e) => typeof e !== 'string' || e === '' || (pattern !== undefined && !pattern.test(e)))) {
+      throw new ConfigError(key, `must be a list of ${pattern ? 'SHA-256 thumbprints (64 hex digits)' : 'non-empty strings'}`);
+    }
+  };
 const url: Check = (key, v) => {
   string()(key, v);
   try {
@@ -102,6 +112,7 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     maxAttributesPerElement: integer(4, 1024),
   },
   logLevel: oneOf('debug', 'info', 'warn', 'error'),
+  clientCertificates: { caFiles: stringList(), pinnedThumbprints: stringList(/^[0-9a-fA-F]{64}$/) },
 };
 
 /** Merges a parsed config file over the defaults, refusing unknown keys and bad values by name. */

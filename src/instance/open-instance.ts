@@ -1,4 +1,6 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { ClientCertificatePolicy } from '../identity/client-certificate';
 import type { StsConfig } from '../config/config';
 import type { SigningKey } from '../keys/signing-key';
 import { openSqliteStore } from '../store/sqlite/sqlite-store';
@@ -20,6 +22,7 @@ export interface Instance {
 export interface ServingInstance extends Instance {
   readonly signingKey: SigningKey;
   readonly tls: { readonly key: string; readonly cert: string };
+  readonly clientCertificates: ClientCertificatePolicy;
 }
 
 export function openInstance(home: string): Instance {
@@ -37,7 +40,7 @@ export async function openServingInstance(home: string): Promise<ServingInstance
       cert: readRequired(inHome(home, instance.config.tls.certificateFile), 'tls.certificateFile'),
       key: readRequired(inHome(home, instance.config.tls.privateKeyFile), 'tls.privateKeyFile'),
     };
-    return { ...instance, signingKey, tls };
+    return { ...instance, signingKey, tls, clientCertificates: loadClientCertificatePolicy(home, instance.config) };
   } catch (err) {
     await instance.close();
     throw err;
@@ -51,3 +54,16 @@ function readRequired(path: string, key: string): string {
     throw new Error(`config key "${key}" names ${path}, which cannot be read`);
   }
 }
+
+function loadClientCertificatePolicy(home: string, config: StsConfig): ClientCertificatePolicy {
+  const authorities = config.clientCertificates.caFiles.map((file, i) => {
+    const key = `clientCertificates.caFiles[${i}]`;
+    try {
+      return new X509Certificate(readRequired(inHome(home, file), key));
+    } catch (err) {
+      throw new Error(`config key "${key}" does not name a PEM certificate: ${(err as Error).message}`);
+    }
+  });
+  return { authorities, pinned: new Set(config.clientCertificates.pinnedThumbprints.map((t) => t.toLowerCase())) };
+}
+

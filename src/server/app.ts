@@ -12,13 +12,15 @@ import { renderMexWsdl } from '../metadata/mex';
 import { buildFault } from '../soap/fault';
 import { soapVersionFromContentType } from '../soap/envelope';
 import { TRUST13, TRUST2005 } from '../xml/namespaces';
-import { UsernameMixedEndpoint } from '../wstrust/endpoint';
+import { WsTrustEndpoint } from '../wstrust/endpoint';
+import { certificateAuthentication, usernameTokenAuthentication } from '../wstrust/message-authentication';
 import { describeError, type Logger } from './log';
 import { BodyTooLargeError, readBody } from './read-body';
 
 export const PATHS = {
   usernameMixed13: '/adfs/services/trust/13/usernamemixed',
   usernameMixed2005: '/adfs/services/trust/2005/usernamemixed',
+  certificateMixed13: '/adfs/services/trust/13/certificatemixed',
   mex: '/adfs/services/trust/mex',
   federationMetadata: '/FederationMetadata/2007-06/FederationMetadata.xml',
   health: '/healthz',
@@ -58,14 +60,17 @@ export function createApp(options: AppOptions): Koa {
   };
   const validator = new OwnTokenValidator({ store, keys: new OwnKeyRing(store.signingKeys), clockSkewMs, now });
   const delegation = new Delegation({ store, validator, clockSkewMs, now });
-  const endpointDeps = { limits, clockSkewMs, authenticator, tokens, validator, delegation, now };
+  const endpointDeps = { limits, clockSkewMs, tokens, validator, delegation, now };
+  const byUsername = usernameTokenAuthentication(authenticator);
+  const byCertificate = certificateAuthentication(() => instance.clientCertificates);
   const endpoints = {
-    '1.3': new UsernameMixedEndpoint('1.3', endpointDeps),
-    '2005': new UsernameMixedEndpoint('2005', endpointDeps),
+    usernameMixed13: new WsTrustEndpoint('1.3', byUsername, endpointDeps),
+    usernameMixed2005: new WsTrustEndpoint('2005', byUsername, endpointDeps),
+    certificateMixed13: new WsTrustEndpoint('1.3', byCertificate, endpointDeps),
   };
 
   const wsTrust =
-    (version: '1.3' | '2005'): Handler =>
+    (endpoint: keyof typeof endpoints, version: '1.3' | '2005'): Handler =>
     async (ctx, requestId) => {
       const contentType = ctx.get('content-type') || undefined;
       let body: Buffer;
@@ -89,7 +94,7 @@ export function createApp(options: AppOptions): Koa {
         logger.log('warn', 'request refused', { requestId, path: ctx.path, fault: 'wst:InvalidRequest', reason: err.message });
         return;
       }
-      const result = await endpoints[version].handle({
+      const result = await endpoints[endpoint].handle({
         body,
         contentType,
         soapAction: ctx.get('soapaction') || undefined,
@@ -108,8 +113,9 @@ export function createApp(options: AppOptions): Koa {
 
   let metadataCache: { xml: string; baseUrl: string; until: number } | undefined;
   const routes: Record<string, Handler> = {
-    [`POST ${PATHS.usernameMixed13}`]: wsTrust('1.3'),
-    [`POST ${PATHS.usernameMixed2005}`]: wsTrust('2005'),
+    [`POST ${PATHS.usernameMixed13}`]: wsTrust('usernameMixed13', '1.3'),
+    [`POST ${PATHS.usernameMixed2005}`]: wsTrust('usernameMixed2005', '2005'),
+    [`POST ${PATHS.certificateMixed13}`]: wsTrust('certificateMixed13', '1.3'),
     [`GET ${PATHS.mex}`]: async (ctx) => send(ctx, 200, 'text/xml; charset=utf-8', renderMexWsdl(options.baseUrl())),
     [`GET ${PATHS.federationMetadata}`]: async (ctx) => {
       const baseUrl = options.baseUrl();

@@ -7,6 +7,7 @@ export type SoapVersion = '1.1' | '1.2';
 export interface SoapEnvelope {
   readonly version: SoapVersion;
   readonly header: Element | undefined;
+  readonly body: Element;
   /** The one element inside soap:Body: the operation's request. */
   readonly payload: Element;
 }
@@ -47,7 +48,7 @@ export function readEnvelope(doc: Document, expected: SoapVersion): SoapEnvelope
   if (payload.length !== 1 || !payload[0]) {
     throw new InvalidRequestError('The SOAP Body must hold exactly one element.');
   }
-  return { version, header, payload: payload[0] };
+  return { version, header, body, payload: payload[0] };
 }
 
 /** True when a header block carries mustUnderstand="1"/"true" in its envelope's namespace. */

@@ -11,6 +11,8 @@ export interface SecurityTimestamp {
 }
 
 export interface SecurityHeader {
+  readonly element: Element;
+  readonly timestampElement: Element | undefined;
   readonly timestamp: SecurityTimestamp | undefined;
   readonly usernameToken: UsernameToken | undefined;
 }
@@ -34,6 +36,8 @@ export function readSecurityHeader(envelope: SoapEnvelope): SecurityHeader | und
     const timestamp = singleChild(security, NS.wsu, 'Timestamp');
     const usernameToken = singleChild(security, NS.wsse, 'UsernameToken');
     return {
+      element: security,
+      timestampElement: timestamp,
       timestamp: timestamp && readTimestamp(timestamp),
       usernameToken: usernameToken && readUsernameToken(usernameToken),
     };

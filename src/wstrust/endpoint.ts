@@ -7,7 +7,6 @@ import {
 import type { Delegation } from '../core/delegation';
 import type { OwnTokenValidator } from '../core/own-token-validator';
 import type { TokenService } from '../core/token-service';
-import type { UsernameTokenAuthenticator } from '../identity/username-token';
 import { readAddressing, resolveAction, transportActionOf, type AddressingHeaders } from '../soap/addressing';
 import { checkTimestamp } from '../soap/check-timestamp';
 import { readEnvelope, soapVersionFromContentType, type SoapVersion } from '../soap/envelope';
@@ -17,6 +16,7 @@ import { readSecurityHeader } from '../soap/security-header';
 import { NS } from '../xml/namespaces';
 import { parseXmlSafely, XmlRejectedError, type XmlLimits } from '../xml/safe-parse';
 import { cancel } from './cancel';
+import type { MessageAuthenticator } from './message-authentication';
 import { issue } from './issue';
 import type { Operation } from './operation';
 import { operationOf, type TrustOperation } from './operations';
@@ -52,7 +52,6 @@ export interface WsTrustResult {
 export interface WsTrustEndpointDependencies {
   readonly limits: XmlLimits;
   readonly clockSkewMs: number;
-  readonly authenticator: UsernameTokenAuthenticator;
   readonly tokens: TokenService;
   readonly validator: OwnTokenValidator;
   readonly delegation: Delegation;
@@ -62,13 +61,14 @@ export interface WsTrustEndpointDependencies {
 const OPERATIONS: Record<TrustOperation, Operation> = { Issue: issue, Validate: validate, Renew: renew, Cancel: cancel };
 
 /**
- * One usernamemixed endpoint (WS-Trust 1.3 or February 2005): hardened parse, SOAP envelope,
- * WS-Addressing, WS-Security, then the RST, dispatched by RequestType. Every failure becomes the
- * SOAP fault of the request's SOAP version.
+ * One WS-Trust endpoint (1.3 or February 2005, with its way of authenticating the caller): hardened
+ * parse, SOAP envelope, WS-Addressing, WS-Security, then the RST, dispatched by RequestType. Every
+ * failure becomes the SOAP fault of the request's SOAP version.
  */
-export class UsernameMixedEndpoint {
+export class WsTrustEndpoint {
   constructor(
     private readonly version: TrustVersion,
+    private readonly authenticate: MessageAuthenticator,
     private readonly deps: WsTrustEndpointDependencies,
   ) {}
 
@@ -91,13 +91,10 @@ export class UsernameMixedEndpoint {
       if (!security) throw new InvalidSecurityError('The message has no wsse:Security header.');
       const now = this.deps.now();
       if (security.timestamp) checkTimestamp(security.timestamp, now, this.deps.clockSkewMs);
-      if (!security.usernameToken) {
-        throw new InvalidSecurityError('The wsse:Security header has no UsernameToken; this endpoint needs one.');
-      }
       const rst = readRequestSecurityToken(envelope.payload, this.version);
       partial.operation = operationOf(this.version, rst.requestType, action);
       partial.appliesTo = rst.appliesTo;
-      const subject = await this.deps.authenticator.authenticate(security.usernameToken, now);
+      const subject = await this.authenticate({ envelope, security, now });
       partial.subject = subject.name;
       const result = await OPERATIONS[partial.operation]({
         rst,

@@ -9,9 +9,10 @@ import { trustUris } from './trust-version';
 
 /**
  * WS-Trust Validate: a Status of valid or invalid with the reason. When the RST asks for a token type
- * other than Status, a valid target is exchanged for a new token of that type for the same subject.
+ * other than Status, a valid target is exchanged for a new token of that type for the same subject
+ * (by the subject itself, or by a caller allowed to delegate for the new relying party).
  */
-export const validate: Operation = async ({ rst, tokens, validator, requestId }) => {
+export const validate: Operation = async ({ rst, caller, tokens, validator, delegation, requestId }) => {
   const uris = trustUris(rst.version);
   const target = rst.validateTarget;
   if (!target) throw new InvalidRequestError('A Validate request needs a ValidateTarget.');
@@ -44,9 +45,17 @@ export const validate: Operation = async ({ rst, tokens, validator, requestId })
   if (verdict.token.confirmationMethods.some((m) => m.endsWith(':holder-of-key'))) {
     throw new InvalidRequestError('A holder-of-key token cannot be exchanged for a bearer token by Validate.');
   }
+  // Exchanging someone else's token is acting on their behalf: only callers allowed to delegate may.
+  const appliesTo = rst.appliesTo ?? verdict.token.audiences[0] ?? '';
+  const actingForOther = verdict.token.nameId !== caller.name;
+  if (actingForOther) {
+    const rp = await tokens.relyingParty(appliesTo);
+    delegation.authorise(caller.name, rp.delegates, rp.appliesTo);
+  }
   const token = await tokens.issue({
     subject: subjectOfToken(verdict.token),
-    appliesTo: rst.appliesTo ?? verdict.token.audiences[0] ?? '',
+    ...(actingForOther ? { actor: caller.name } : {}),
+    appliesTo,
     tokenType: transformTo,
     requestedExpires: rst.lifetime?.expires,
     renewing: DEFAULT_RENEWING,

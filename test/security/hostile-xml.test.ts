@@ -165,6 +165,16 @@ describe('security: hostile XML', function () {
     await refused({ ...req, body: `${req.body}${ENVELOPE_OPEN}<s:Body/></s:Envelope>` }, invalidRequest);
   });
 
+  it('text after the root element (not well-formed)', async () => {
+    const req = valid();
+    await refused({ ...req, body: `${req.body}trailing-garbage` }, invalidRequest);
+  });
+
+  it('an unescaped "&" in text (not well-formed)', async () => {
+    const req = valid();
+    await refused({ ...req, body: req.body.replace('<wsa:MessageID>', '<wsa:MessageID>a & b ') }, invalidRequest);
+  });
+
   it('a non-UTF-8 encoding declaration (ISO-8859-1)', async () => {
     const req = valid();
     await refused(

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addRelyingParty, type NewRelyingParty } from '../../src/core/relying-party-admin';
@@ -33,9 +33,18 @@ export interface TestSts {
   stop(): Promise<void>;
 }
 
-export async function startTestSts(): Promise<TestSts> {
+export interface TestStsOptions {
+  /** Settings written over the generated config.json before the server starts. */
+  readonly config?: Record<string, unknown>;
+}
+
+export async function startTestSts(options: TestStsOptions = {}): Promise<TestSts> {
   const home = mkdtempSync(join(tmpdir(), 'trustbridge-test-'));
   await initInstance(home, { demo: false, port: 0 });
+  if (options.config) {
+    const path = join(home, 'config.json');
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), ...options.config }, null, 2));
+  }
   const instance = await openServingInstance(home);
   const logs: LogRecord[] = [];
   const logger: Logger = { log: (level, msg, fields) => logs.push({ level, msg, fields: fields ?? {} }) };
