@@ -18,6 +18,13 @@ export const MEX_NAMES = {
     operation: 'Trust13IssueAsync',
     path: '/adfs/services/trust/13/usernamemixed',
   },
+  certificate13: {
+    portType: 'IWSTrust13Async',
+    binding: 'CertificateWSTrustBinding_IWSTrust13Async',
+    port: 'CertificateWSTrustBinding_IWSTrust13Async',
+    operation: 'Trust13IssueAsync',
+    path: '/adfs/services/trust/13/certificatemixed',
+  },
   trust2005: {
     portType: 'IWSTrustFeb2005Async',
     binding: 'UserNameWSTrustBinding_IWSTrustFeb2005Async',

@@ -259,7 +259,10 @@ describe('metadata/mex', () => {
       assert.equal(service.length, 1);
       assert.equal(service[0]?.getAttribute('name'), MEX_NAMES.service);
       const portNames = childElements(service[0] as Element, WSDL, 'port').map((p) => p.getAttribute('name'));
-      assert.deepEqual(portNames.sort(), [MEX_NAMES.trust13.port, MEX_NAMES.trust2005.port].sort());
+      assert.deepEqual(
+        portNames.sort(),
+        [MEX_NAMES.trust13.port, MEX_NAMES.certificate13.port, MEX_NAMES.trust2005.port].sort(),
+      );
     });
 
     it('puts the base URL in front of every port address, in soap12:address and wsa10:Address', () => {
@@ -269,12 +272,13 @@ describe('metadata/mex', () => {
         childElements(port, WSDL_SOAP12, 'address')[0]?.getAttribute('location') ?? '',
         textOf(descend([port], [[NS.wsa10, 'EndpointReference'], [NS.wsa10, 'Address']])[0]),
       ]);
-      assert.equal(addresses.length, 4);
+      assert.equal(addresses.length, 6);
       for (const address of addresses) {
         assert.ok(address.startsWith(`${BASE_URL}/adfs/services/trust/`), address);
       }
       assert.ok(addresses.includes(`${BASE_URL}${MEX_NAMES.trust13.path}`));
       assert.ok(addresses.includes(`${BASE_URL}${MEX_NAMES.trust2005.path}`));
+      assert.ok(addresses.includes(`${BASE_URL}${MEX_NAMES.certificate13.path}`));
     });
 
     it('drops a trailing slash and XML-escapes the base URL', () => {

@@ -41,6 +41,7 @@ function relyingParty(appliesTo: string, extra: Partial<RelyingPartyRecord> = {}
     expiredRenewalWindowSeconds: 0,
     encryptionCertificatePem: null,
     tokenEncryption: 'aes256-cbc',
+    delegates: [],
     createdAt: T0,
     ...extra,
   };
@@ -61,6 +62,7 @@ function ledgerEntry(tokenId: string): Omit<LedgerEntry, 'cancelledAt'> {
     renewedFrom: null,
     renewAllow: true,
     renewAfterExpiry: false,
+    actor: null,
   };
 }
 
