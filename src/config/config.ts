@@ -137,7 +137,8 @@ export function validateConfig(raw: unknown): StsConfig {
       if (!(sub in check)) throw new ConfigError(`${key}.${sub}`, 'is not a known setting');
     }
     for (const [sub, subCheck] of Object.entries(check)) {
-      const value = given?.[sub] ?? (fallback as Record<string, unknown>)[sub];
+      const explicit = given?.[sub];
+      const value = explicit === undefined ? (fallback as Record<string, unknown>)[sub] : explicit;
       subCheck(`${key}.${sub}`, value);
       section[sub] = value;
     }

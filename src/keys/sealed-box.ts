@@ -5,6 +5,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 // copied into another row or field does not open.
 
 const VERSION = 'v1';
+const TAG_BYTES = 16;
 
 export function seal(plaintext: Buffer, masterKey: Buffer, associatedData: string): string {
   requireKeyLength(masterKey);
@@ -21,9 +22,12 @@ export function open(envelope: string, masterKey: Buffer, associatedData: string
   if (version !== VERSION || iv === undefined || tag === undefined || ciphertext === undefined) {
     throw new Error('a sealed secret is not in a format this version understands');
   }
-  const decipher = createDecipheriv('aes-256-gcm', masterKey, Buffer.from(iv, 'base64url'));
+  const authTag = Buffer.from(tag, 'base64url');
+  // A shortened tag would weaken the authentication; only the full 16 bytes are accepted.
+  if (authTag.length !== TAG_BYTES) throw new Error('a sealed secret could not be opened: wrong master key, or the value was altered');
+  const decipher = createDecipheriv('aes-256-gcm', masterKey, Buffer.from(iv, 'base64url'), { authTagLength: TAG_BYTES });
   decipher.setAAD(Buffer.from(associatedData));
-  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  decipher.setAuthTag(authTag);
   try {
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]);
   } catch {

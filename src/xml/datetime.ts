@@ -7,5 +7,11 @@ export function parseDateTime(value: string): Date | undefined {
   // Date.parse accepts at most millisecond precision; truncate longer fractions first.
   const normalised = value.replace(/(\.\d{3})\d+/, '$1');
   const ms = Date.parse(normalised);
-  return Number.isNaN(ms) ? undefined : new Date(ms);
+  if (Number.isNaN(ms)) return undefined;
+  // Date.parse rolls impossible days forward (February 30th becomes March 1st); refuse them instead.
+  const year = Number(value.slice(0, 4));
+  const month = Number(value.slice(5, 7));
+  const day = Number(value.slice(8, 10));
+  if (month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return undefined;
+  return new Date(ms);
 }

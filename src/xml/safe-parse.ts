@@ -80,15 +80,22 @@ function buildDom(text: string): Document {
   return doc;
 }
 
+// An ampersand must start an entity or character reference; the five predefined entities are the
+// only names that can resolve, since DTDs are refused.
+const BARE_AMPERSAND = /&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9A-Fa-f]+);)/;
+const NAME_END = /[\s/>]/;
+
 /**
- * One linear pass over the text that counts elements, depth and attributes without building
- * anything, so a hostile document is refused in microseconds whatever its shape.
+ * One linear pass over the text that checks well-formedness of the tag structure (matching end
+ * tags, one root, nothing but white space outside it, no stray ampersand) and counts elements,
+ * depth and attributes, without building anything: a hostile document is refused in microseconds.
  */
 function checkShape(text: string, limits: XmlLimits): void {
-  let depth = 0;
+  const open: string[] = [];
   let elements = 0;
   let roots = 0;
   let i = text.indexOf('<');
+  checkText(text.slice(0, i === -1 ? text.length : i), true);
   while (i !== -1) {
     const next = text.charCodeAt(i + 1);
     if (next === 0x21 /* ! */) {
@@ -96,13 +103,14 @@ function checkShape(text: string, limits: XmlLimits): void {
     } else if (next === 0x3f /* ? */) {
       i = requireEnd(text, i, '?>');
     } else if (next === 0x2f /* / */) {
-      depth--;
-      if (depth < 0) throw new XmlRejectedError('malformed', 'the XML is not well-formed');
-      i = requireEnd(text, i, '>');
+      const end = requireEnd(text, i, '>');
+      if (text.slice(i + 2, end - 1).trim() !== open.pop()) throw malformed();
+      i = end;
     } else {
       const tag = scanStartTag(text, i);
+      const name = tagName(text, i + 1);
       elements++;
-      if (depth === 0) roots++;
+      if (open.length === 0) roots++;
       if (roots > 1) throw new XmlRejectedError('malformed', 'the XML has more than one root element');
       if (elements > limits.maxElements) {
         throw new XmlRejectedError('too-many-elements', `the XML has more than ${limits.maxElements} elements`);
@@ -113,29 +121,46 @@ function checkShape(text: string, limits: XmlLimits): void {
           `an element has more than ${limits.maxAttributesPerElement} attributes`,
         );
       }
+      if (BARE_AMPERSAND.test(text.slice(i, tag.end))) throw malformed();
       if (!tag.selfClosing) {
-        depth++;
-        if (depth > limits.maxDepth) {
+        open.push(name);
+        if (open.length > limits.maxDepth) {
           throw new XmlRejectedError('too-deep', `the XML is nested deeper than ${limits.maxDepth} levels`);
         }
       }
       i = tag.end;
     }
-    i = text.indexOf('<', i);
+    const following = text.indexOf('<', i);
+    checkText(text.slice(i, following === -1 ? text.length : following), open.length === 0);
+    i = following;
   }
   if (roots === 0) throw new XmlRejectedError('malformed', 'the XML has no root element');
+  if (open.length > 0) throw malformed();
 }
+
+function checkText(segment: string, outsideRoot: boolean): void {
+  if (outsideRoot ? segment.trim() !== '' : BARE_AMPERSAND.test(segment)) throw malformed();
+}
+
+function tagName(text: string, from: number): string {
+  let end = from;
+  while (end < text.length && !NAME_END.test(text.charAt(end))) end++;
+  if (end === from) throw malformed();
+  return text.slice(from, end);
+}
+
+const malformed = (): XmlRejectedError => new XmlRejectedError('malformed', 'the XML is not well-formed');
 
 function requireEnd(text: string, from: number, terminator: string): number {
   const end = text.indexOf(terminator, from);
-  if (end === -1) throw new XmlRejectedError('malformed', 'the XML is not well-formed');
+  if (end === -1) throw malformed();
   return end + terminator.length;
 }
 
 function skipMarkup(text: string, i: number): number {
   if (text.startsWith('<!--', i)) return requireEnd(text, i + 4, '-->');
   if (text.startsWith('<![CDATA[', i)) return requireEnd(text, i + 9, ']]>');
-  throw new XmlRejectedError('malformed', 'the XML is not well-formed');
+  throw malformed();
 }
 
 function scanStartTag(text: string, start: number): { end: number; attributes: number; selfClosing: boolean } {
@@ -153,5 +178,5 @@ function scanStartTag(text: string, start: number): { end: number; attributes: n
       return { end: i + 1, attributes, selfClosing: text.charCodeAt(i - 1) === 0x2f };
     }
   }
-  throw new XmlRejectedError('malformed', 'the XML is not well-formed');
+  throw malformed();
 }
