@@ -3,6 +3,7 @@
 set -euo pipefail
 need=()
 command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
