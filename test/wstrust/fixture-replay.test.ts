@@ -1,3 +1,4 @@
+import { CLIENT_FIXTURES_DIR } from '../support/fixtures';
 import { strict as assert } from 'node:assert';
 import { constants, createHmac, privateDecrypt, randomBytes } from 'node:crypto';
 import { XMLSerializer } from '@xmldom/xmldom';
@@ -15,7 +16,7 @@ import { SAML2_ASSERTION_ID_ATTRIBUTE, verifyWithXmlsec1 } from '../support/xmls
 // Replays what real WS-Trust clients sent (captured in /work/shared/fixtures/clients) against a
 // live server, made fresh (timestamps, nonce, digest) and given credentials where the client sent none.
 
-const FIXTURE_DIR = '/work/shared/fixtures/clients';
+const FIXTURE_DIR = CLIENT_FIXTURES_DIR;
 const USER = 'alice@example.com';
 const FIXTURES = [
   'adal-mex-2',
