@@ -55,5 +55,3 @@ export function buildSaml2Assertion(c: AssertionContent): CanonicalElement {
     `</AuthnStatement></Assertion>`;
   return { id: c.id, beforeSignature, afterSignature };
 }
-
-export type { AssertionContent as Saml2AssertionContent } from './assertion-content';

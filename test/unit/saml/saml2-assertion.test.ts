@@ -4,7 +4,8 @@ import { DOMParser } from '@xmldom/xmldom';
 import { ExclusiveCanonicalization, SignedXml } from 'xml-crypto';
 import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
 import { loadSigningKey, type SigningKey } from '../../../src/keys/signing-key';
-import { buildSaml2Assertion, type Saml2AssertionContent } from '../../../src/saml/saml2-assertion';
+import type { AssertionContent } from '../../../src/saml/assertion-content';
+import { buildSaml2Assertion } from '../../../src/saml/saml2-assertion';
 import { signCanonicalElement, type SignedElement } from '../../../src/xml/enveloped-signature';
 import { escapeAttribute } from '../../../src/xml/escape';
 import { ALG, NS, SAML2 } from '../../../src/xml/namespaces';
@@ -15,7 +16,7 @@ const LIMITS = { maxBytes: 1024 * 1024, maxDepth: 48, maxElements: 4000, maxAttr
 // Every character canonical XML treats specially, plus non-ASCII in three planes.
 const NASTY = `A&B <c> "d" 'e'\tf\ng\rh é€中 𝄞`;
 
-function content(overrides: Partial<Saml2AssertionContent> = {}): Saml2AssertionContent {
+function content(overrides: Partial<AssertionContent> = {}): AssertionContent {
   const now = new Date('2030-01-01T00:00:00.000Z');
   const later = new Date(now.getTime() + 3600_000);
   return {
@@ -72,7 +73,7 @@ describe('saml/saml2-assertion + xml/enveloped-signature', function () {
   let key: SigningKey;
   let stranger: SigningKey;
   let signed: SignedElement;
-  let values: Saml2AssertionContent;
+  let values: AssertionContent;
 
   before(() => {
     const generated = generateSelfSignedCertificate({ commonName: 'Unit Test Token Signing', validDays: 2 });
