@@ -1,8 +1,7 @@
 import { attribute, childrenNamed, DuplicateElementError, singleChild, textOf } from '../xml/dom';
-import { parseDateTime } from '../xml/datetime';
 import { NS, SAML2 } from '../xml/namespaces';
 import { joinClaimName, SAML11 } from './saml11-assertion';
-import { MalformedTokenError, type SamlTokenView } from './token-view';
+import { MalformedTokenError, optionalTokenDate, requiredTokenDate, type SamlTokenView } from './token-view';
 
 /** Reads a SAML 1.1 Assertion whose signature has been verified. */
 export function readSaml11Assertion(assertion: Element): SamlTokenView {
@@ -24,18 +23,18 @@ export function readSaml11Assertion(assertion: Element): SamlTokenView {
       version: '1.1',
       id: attribute(assertion, 'AssertionID') ?? '',
       issuer: attribute(assertion, 'Issuer') ?? '',
-      issueInstant: date(attribute(assertion, 'IssueInstant'), 'IssueInstant') ?? missing('IssueInstant'),
+      issueInstant: requiredTokenDate(attribute(assertion, 'IssueInstant'), 'IssueInstant'),
       nameId: textOf(first),
       nameIdFormat: attribute(first, 'Format'),
-      notBefore: date(conditions && attribute(conditions, 'NotBefore'), 'NotBefore'),
-      notOnOrAfter: date(conditions && attribute(conditions, 'NotOnOrAfter'), 'NotOnOrAfter'),
+      notBefore: optionalTokenDate(conditions && attribute(conditions, 'NotBefore'), 'NotBefore'),
+      notOnOrAfter: optionalTokenDate(conditions && attribute(conditions, 'NotOnOrAfter'), 'NotOnOrAfter'),
       audiences: conditions
         ? childrenNamed(conditions, ns, 'AudienceRestrictionCondition').flatMap((r) => childrenNamed(r, ns, 'Audience').map(textOf))
         : [],
       confirmationMethods: subjects.flatMap((s) =>
         childrenNamed(s, ns, 'SubjectConfirmation').flatMap((c) => childrenNamed(c, ns, 'ConfirmationMethod').map(textOf)),
       ),
-      authnInstant: date(authn && attribute(authn, 'AuthenticationInstant'), 'AuthenticationInstant'),
+      authnInstant: optionalTokenDate(authn && attribute(authn, 'AuthenticationInstant'), 'AuthenticationInstant'),
       authnContextClassRef:
         authn && attribute(authn, 'AuthenticationMethod') === SAML11.passwordMethod ? SAML2.passwordProtectedTransport : undefined,
       attributes: childrenNamed(assertion, ns, 'AttributeStatement').flatMap((st) =>
@@ -49,15 +48,4 @@ export function readSaml11Assertion(assertion: Element): SamlTokenView {
     if (err instanceof DuplicateElementError) throw new MalformedTokenError(`the assertion repeats ${err.localName}`);
     throw err;
   }
-}
-
-function date(value: string | undefined, name: string): Date | undefined {
-  if (value === undefined) return undefined;
-  const d = parseDateTime(value);
-  if (!d) throw new MalformedTokenError(`the assertion's ${name} is not a UTC dateTime`);
-  return d;
-}
-
-function missing(name: string): never {
-  throw new MalformedTokenError(`the assertion has no ${name}`);
 }

@@ -1,7 +1,6 @@
 import { attribute, childrenNamed, DuplicateElementError, singleChild, textOf } from '../xml/dom';
-import { parseDateTime } from '../xml/datetime';
 import { NS } from '../xml/namespaces';
-import { MalformedTokenError, type SamlTokenView } from './token-view';
+import { MalformedTokenError, optionalTokenDate, requiredTokenDate, type SamlTokenView } from './token-view';
 
 /** Reads a SAML 2.0 Assertion whose signature has been verified; refuses repeated singletons. */
 export function readSaml2Assertion(assertion: Element): SamlTokenView {
@@ -23,16 +22,16 @@ export function readSaml2Assertion(assertion: Element): SamlTokenView {
       version: '2.0',
       id: attribute(assertion, 'ID') ?? '',
       issuer: textOf(issuer),
-      issueInstant: requiredDate(attribute(assertion, 'IssueInstant'), 'IssueInstant'),
+      issueInstant: requiredTokenDate(attribute(assertion, 'IssueInstant'), 'IssueInstant'),
       nameId: textOf(nameId),
       nameIdFormat: attribute(nameId, 'Format'),
-      notBefore: optionalDate(conditions && attribute(conditions, 'NotBefore'), 'NotBefore'),
-      notOnOrAfter: optionalDate(conditions && attribute(conditions, 'NotOnOrAfter'), 'NotOnOrAfter'),
+      notBefore: optionalTokenDate(conditions && attribute(conditions, 'NotBefore'), 'NotBefore'),
+      notOnOrAfter: optionalTokenDate(conditions && attribute(conditions, 'NotOnOrAfter'), 'NotOnOrAfter'),
       audiences: conditions
         ? childrenNamed(conditions, ns, 'AudienceRestriction').flatMap((r) => childrenNamed(r, ns, 'Audience').map(textOf))
         : [],
       confirmationMethods: childrenNamed(subject, ns, 'SubjectConfirmation').map((c) => attribute(c, 'Method') ?? ''),
-      authnInstant: optionalDate(authn && attribute(authn, 'AuthnInstant'), 'AuthnInstant'),
+      authnInstant: optionalTokenDate(authn && attribute(authn, 'AuthnInstant'), 'AuthnInstant'),
       authnContextClassRef: classRef && textOf(classRef),
       attributes,
     };
@@ -45,17 +44,4 @@ export function readSaml2Assertion(assertion: Element): SamlTokenView {
 function required(el: Element | undefined, name: string): Element {
   if (!el) throw new MalformedTokenError(`the assertion has no ${name}`);
   return el;
-}
-
-function requiredDate(value: string | undefined, name: string): Date {
-  const d = optionalDate(value, name);
-  if (!d) throw new MalformedTokenError(`the assertion has no ${name}`);
-  return d;
-}
-
-function optionalDate(value: string | undefined, name: string): Date | undefined {
-  if (value === undefined) return undefined;
-  const d = parseDateTime(value);
-  if (!d) throw new MalformedTokenError(`the assertion's ${name} is not a UTC dateTime`);
-  return d;
 }

@@ -1,3 +1,4 @@
+import { parseDateTime } from '../xml/datetime';
 import type { SamlAttribute } from './assertion-content';
 
 /** What a verified SAML assertion says, whatever its version: read only from the signed element. */
@@ -22,4 +23,18 @@ export class MalformedTokenError extends Error {
     super(message);
     this.name = 'MalformedTokenError';
   }
+}
+
+/** Reading helpers shared by the SAML 2.0 and 1.1 readers: each refusal says what is wrong with the token. */
+export function optionalTokenDate(value: string | undefined, name: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const d = parseDateTime(value);
+  if (!d) throw new MalformedTokenError(`the assertion's ${name} is not a UTC dateTime`);
+  return d;
+}
+
+export function requiredTokenDate(value: string | undefined, name: string): Date {
+  const d = optionalTokenDate(value, name);
+  if (!d) throw new MalformedTokenError(`the assertion has no ${name}`);
+  return d;
 }
