@@ -10,7 +10,7 @@ import { buildIssueRequest, ISSUE_PATH } from './issue-request';
 import { runLoad } from './load';
 import { measureRawRsa } from './raw-rsa';
 import { machineCpu, otherCores, type MachineCpu } from './machine';
-import { describeRun, fmt, summaryTable, verdict, writeResults, type BenchReport, type RunFigures } from './report';
+import { describeRun, fmt, ONE_WORKER_RATIO_TARGET, summaryTable, verdict, writeResults, type BenchReport, type RunFigures } from './report';
 import { procCpuSeconds, procStatusKb, startSts, type StsProcess } from './server-process';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     },
     runs,
     target: {
-      oneWorkerRatioAtLeast: 0.5,
+      oneWorkerRatioAtLeast: ONE_WORKER_RATIO_TARGET,
       oneWorkerRatio: oneWorker ? oneWorker.ratioPerCore : null,
       verdict: oneWorker ? verdict(oneWorker.ratioPerCore) : 'NOT RUN',
     },
