@@ -64,13 +64,24 @@ export interface TokenServiceOptions {
   readonly now: () => Date;
 }
 
+/**
+ * How long a relying party read from the store is reused: a change made with `sts rp` (on any node)
+ * applies within this time. Unknown AppliesTo values are never cached, so a new one works at once.
+ */
+const RELYING_PARTY_CACHE_MS = 5000;
+
 /** The one place that decides what a token says and records it in the ledger before it leaves. */
 export class TokenService {
+  private readonly relyingParties = new Map<string, { rp: RelyingPartyRecord; until: number }>();
+
   constructor(private readonly options: TokenServiceOptions) {}
 
   async relyingParty(appliesTo: string): Promise<RelyingPartyRecord> {
+    const cached = this.relyingParties.get(appliesTo);
+    if (cached && cached.until > Date.now()) return cached.rp;
     const rp = await this.options.store.relyingParties.get(appliesTo);
     if (!rp) throw new InvalidScopeError(`No relying party is registered for AppliesTo "${appliesTo}".`);
+    this.relyingParties.set(appliesTo, { rp, until: Date.now() + RELYING_PARTY_CACHE_MS });
     return rp;
   }
 

@@ -1,4 +1,4 @@
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 
 export interface ScryptParameters {
   readonly N: number;
@@ -13,8 +13,14 @@ export const CHEAPEST_SCRYPT: ScryptParameters = { N: 2, r: 1, p: 1 };
 const MAX_N = 2 ** 20;
 const KEY_LENGTH = 32;
 
+// Below this much work (N·r·p) a hash takes microseconds, less than handing it to the thread pool costs.
+const SYNC_WORK_LIMIT = 256;
+
 function scryptAsync(password: string, salt: Buffer, params: ScryptParameters): Promise<Buffer> {
   const maxmem = 256 * params.N * params.r + 16 * 1024 * 1024;
+  if (params.N * params.r * params.p <= SYNC_WORK_LIMIT) {
+    return Promise.resolve(scryptSync(password, salt, KEY_LENGTH, { ...params, maxmem }));
+  }
   return new Promise((resolve, reject) =>
     scrypt(password, salt, KEY_LENGTH, { ...params, maxmem }, (err, key) => (err ? reject(err) : resolve(key))),
   );

@@ -1,4 +1,4 @@
-import { createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
+import { createPublicKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { BadRequestError } from '../core/errors';
 import type { ProofKey } from '../core/proof-key';
 import { pSha1 } from '../keys/p-sha1';
@@ -18,6 +18,7 @@ export interface ProofKeyPlan {
 const MIN_KEY_BITS = 128;
 const MAX_KEY_BITS = 512;
 const DEFAULT_KEY_BITS = 256;
+const MIN_RSA_BITS = 2048;
 
 /** Turns KeyType, KeySize, Entropy, ComputedKeyAlgorithm and UseKey into a proof key, or a precise fault. */
 export function planProofKey(rst: RequestSecurityToken): ProofKeyPlan {
@@ -76,11 +77,11 @@ function readPublicKey(keyInfo: Element): ProofKey {
   if (certificateEl) {
     try {
       const certificate = new X509Certificate(Buffer.from(textOf(certificateEl).replace(/\s+/g, ''), 'base64'));
-      if (certificate.publicKey.asymmetricKeyType === 'rsa') return { kind: 'public', certificate };
+      if (isStrongRsa(certificate.publicKey)) return { kind: 'public', certificate };
     } catch {
       // fall through to the fault below
     }
-    throw new BadRequestError('UseKey holds a certificate that is not a valid X.509 certificate with an RSA key.');
+    throw new BadRequestError(`UseKey must hold an X.509 certificate with an RSA key of at least ${MIN_RSA_BITS} bits.`);
   }
   const rsa = singleChild(singleChild(keyInfo, NS.ds, 'KeyValue') ?? keyInfo, NS.ds, 'RSAKeyValue');
   const modulus = rsa && singleChild(rsa, NS.ds, 'Modulus');
@@ -89,10 +90,14 @@ function readPublicKey(keyInfo: Element): ProofKey {
     const b64url = (el: Element): string => Buffer.from(textOf(el).replace(/\s+/g, ''), 'base64').toString('base64url');
     try {
       const rsaKey = createPublicKey({ key: { kty: 'RSA', n: b64url(modulus), e: b64url(exponent) }, format: 'jwk' });
-      if ((rsaKey.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048) return { kind: 'public', rsaKey };
+      if (isStrongRsa(rsaKey)) return { kind: 'public', rsaKey };
     } catch {
       // fall through to the fault below
     }
   }
-  throw new BadRequestError('UseKey must hold an X.509 certificate or an RSA key of at least 2048 bits.');
+  throw new BadRequestError(`UseKey must hold an X.509 certificate or an RSA key of at least ${MIN_RSA_BITS} bits.`);
+}
+
+function isStrongRsa(key: KeyObject): boolean {
+  return key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= MIN_RSA_BITS;
 }

@@ -74,7 +74,7 @@ export type FaultFamily = 'wst' | 'wsse';
 
 /** Checks a sender fault with the given WS-Trust (in the version's namespace) or WS-Security code; returns the reason. */
 export function expectFault(sent: Sent, combo: Combo, family: FaultFamily, code: string, reason?: RegExp): string {
-  assert.equal(sent.res.status, combo.soap === '1.2' ? 400 : 500, sent.res.body);
+  assert.equal(sent.res.status, combo.soap === '1.2' ? 400 : 500, `expected a ${code} fault, got: ${sent.res.body.slice(0, 600)}`);
   const fault = parseFault(sent.res.body);
   assert.equal(fault.soapVersion, combo.soap);
   if (combo.soap === '1.2') assert.deepEqual(fault.code, { ns: NS.soap12, local: 'Sender' }, fault.reason);
@@ -82,13 +82,13 @@ export function expectFault(sent: Sent, combo: Combo, family: FaultFamily, code:
   assert.deepEqual(fault.subcode, { ns, local: code }, `fault reason: ${fault.reason}`);
   assert.equal(fault.relatesTo, sent.messageId);
   if (reason) assert.match(fault.reason, reason);
-  assert.doesNotMatch(sent.res.body, /<(?:saml:)?Assertion[\s>]|EncryptedAssertion/, 'no token in a fault');
+  assert.doesNotMatch(sent.res.body, /<(?:\w+:)?(?:Encrypted)?Assertion[\s>]/, 'no token in a fault');
   return fault.reason;
 }
 
 /** The RSTR of a successful reply: in a Collection for a 1.3 Issue, bare otherwise. */
 export function rstrOf(sent: Sent, combo: Combo, op: 'Issue' | 'Validate' | 'Renew' = 'Issue'): Element {
-  assert.equal(sent.res.status, 200, sent.res.body);
+  assert.equal(sent.res.status, 200, sent.res.body.slice(0, 1500));
   const doc = parseStrict(sent.res.body);
   const env = doc.documentElement;
   const s = combo.soap === '1.2' ? NS.soap12 : NS.soap11;

@@ -13,7 +13,7 @@ import { startTestSts, type TestSts } from '../support/test-sts';
 import { passwordDigest, PATH_13, PATH_2005 } from '../support/wstrust-request';
 import { SAML2_ASSERTION_ID_ATTRIBUTE, verifyWithXmlsec1 } from '../support/xmlsec1';
 
-// Replays what real WS-Trust clients sent (captured in /work/shared/fixtures/clients) against a
+// Replays what real WS-Trust clients sent (captured in shared/fixtures/clients beside the repository) against a
 // live server, made fresh (timestamps, nonce, digest) and given credentials where the client sent none.
 
 const FIXTURE_DIR = CLIENT_FIXTURES_DIR;
