@@ -33,8 +33,9 @@ export const serveCommand: Command = {
       onReady: (baseUrl, count) => {
         io.out(
           `Trustbridge STS listening on ${baseUrl} (${count} worker${count === 1 ? '' : 's'}), instance ${home}\n` +
-            `  WS-Trust 1.3 Issue:        ${baseUrl}${PATHS.usernameMixed13}\n` +
-            `  WS-Trust Feb 2005 Issue:   ${baseUrl}${PATHS.usernameMixed2005}\n` +
+            `  WS-Trust 1.3 (password):   ${baseUrl}${PATHS.usernameMixed13}\n` +
+            `  WS-Trust Feb 2005:         ${baseUrl}${PATHS.usernameMixed2005}\n` +
+            `  WS-Trust 1.3 (X.509):      ${baseUrl}${PATHS.certificateMixed13}\n` +
             `  mex (WSDL + WS-Policy):    ${baseUrl}${PATHS.mex}\n` +
             `  Federation metadata:       ${baseUrl}${PATHS.federationMetadata}\n` +
             `  token-signing certificate: ${join(home, SIGNING_CERTIFICATE_EXPORT)}\n` +
