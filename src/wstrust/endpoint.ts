@@ -74,11 +74,11 @@ export class WsTrustEndpoint {
 
   async handle(request: SoapHttpRequest): Promise<WsTrustResult> {
     // Until the envelope is read, the Content-Type is our only hint of the SOAP version to fault in.
-    let soapVersion: SoapVersion = soapVersionFromContentType(request.contentType) ?? '1.2';
+    const declaredVersion = soapVersionFromContentType(request.contentType);
+    let soapVersion: SoapVersion = declaredVersion ?? '1.2';
     let addressing: AddressingHeaders | undefined;
     const partial: { operation?: TrustOperation; subject?: string; appliesTo?: string } = {};
     try {
-      const declaredVersion = soapVersionFromContentType(request.contentType);
       if (!declaredVersion) {
         throw new InvalidRequestError('The Content-Type must be application/soap+xml (SOAP 1.2) or text/xml (SOAP 1.1).');
       }
