@@ -7,6 +7,8 @@ export interface LoadOptions {
   readonly port: number;
   readonly path: string;
   readonly body: Buffer;
+  /** Byte strings every successful reply contains (all of them); by default the Issue reply's RSTRC. */
+  readonly successMarkers?: readonly Buffer[];
   /** The server's TLS certificate, trusted as the only CA. */
   readonly ca: string;
   readonly concurrency: number;
@@ -19,15 +21,16 @@ export interface LoadOptions {
 }
 
 export interface LoadResult {
-  /** Successful Issues completed inside the measured window. */
+  /** Successful requests completed inside the measured window. */
   readonly completed: number;
-  /** Failures (non-200, no RSTRC in the body, socket errors, timeouts) completed inside the window. */
+  /** Failures (non-200, a success marker missing from the body, socket errors, timeouts) completed inside the window. */
   readonly errors: number;
   readonly warmupErrors: number;
   /** A few distinct failure descriptions, to tell what went wrong without a log. */
   readonly errorSamples: readonly string[];
   readonly seconds: number;
-  readonly tokensPerSecond: number;
+  /** Successful requests per second in the window (tokens for Issue and Renew, verdicts for Validate). */
+  readonly perSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   /** CPU the load generator itself used in the window, as a fraction of one core (user + system). */
@@ -39,14 +42,15 @@ const OK = '';
 const MAX_ERROR_SAMPLES = 3;
 
 /**
- * Closed-loop load: `concurrency` loops each keep one Issue in flight over their own keep-alive
- * connection. Kept deliberately cheap (prebuilt Buffer body, one status check and one byte search
- * per reply) because it shares the machine's cores with the server.
+ * Closed-loop load: `concurrency` loops each keep one request in flight over their own keep-alive
+ * connection. Kept deliberately cheap (prebuilt Buffer body, one status check and a byte search
+ * per success marker per reply) because it shares the machine's cores with the server.
  */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: o.concurrency, ca: o.ca, servername: 'localhost' });
   const headers = { 'content-type': SOAP12_CONTENT_TYPE, 'content-length': String(o.body.length) };
-  const send = (): Promise<string> => issueOnce(agent, o, headers);
+  const markers = o.successMarkers ?? [SUCCESS_MARKER];
+  const send = (): Promise<string> => sendOnce(agent, o, headers, markers);
   const stats = { phase: 'warmup' as Phase, completed: 0, errors: 0, warmupErrors: 0, samples: new Set<string>(), latencies: [] as number[] };
   let windowStart = 0;
   let windowEnd = 0;
@@ -81,7 +85,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     warmupErrors: stats.warmupErrors,
     errorSamples: [...stats.samples],
     seconds,
-    tokensPerSecond: stats.completed / seconds,
+    perSecond: stats.completed / seconds,
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
     generatorCpuCores: (cpuInWindow.user + cpuInWindow.system) / 1e6 / seconds,
@@ -114,21 +118,52 @@ async function loop(send: () => Promise<string>, stats: LoopStats): Promise<void
   }
 }
 
-/** Sends one Issue; resolves with '' on success or a short description of the failure (never rejects). */
-function issueOnce(agent: Agent, o: LoadOptions, headers: Record<string, string>): Promise<string> {
+/** Sends one request; resolves with '' on success or a short description of the failure (never rejects). */
+function sendOnce(agent: Agent, o: LoadOptions, headers: Record<string, string>, markers: readonly Buffer[]): Promise<string> {
   return new Promise((resolve) => {
     const req = request({ agent, host: o.host, port: o.port, path: o.path, method: 'POST', headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        if (res.statusCode !== 200) resolve(`HTTP ${res.statusCode}`);
-        else if (!Buffer.concat(chunks).includes(SUCCESS_MARKER)) resolve('HTTP 200 without an RSTR collection');
-        else resolve(OK);
+        const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        if (res.statusCode !== 200) resolve(`HTTP ${res.statusCode}${failureDetail(body)}`);
+        else {
+          const missing = markers.find((m) => !body.includes(m));
+          resolve(missing === undefined ? OK : `HTTP 200 without "${missing.toString()}"${failureDetail(body)}`);
+        }
       });
       res.on('error', (err) => resolve(`response: ${err.message}`));
     });
     req.setTimeout(o.requestTimeoutMs, () => req.destroy(new Error(`no answer within ${o.requestTimeoutMs} ms`)));
     req.on('error', (err) => resolve(`request: ${err.message}`));
+    req.end(o.body);
+  });
+}
+
+/** The fault's or status's reason text, if the body has one (only read for failures, so cost does not matter). */
+function failureDetail(body: Buffer): string {
+  const match = /<(?:[\w-]+:)?(?:Reason|Text)\b[^>]*>([^<]{1,200})</.exec(body.toString('utf8'));
+  return match ? `: ${match[1]}` : '';
+}
+
+/**
+ * One POST outside any load run (e.g. to get a token to validate): status and whole body.
+ * Rejects on a network error.
+ */
+export function postOnce(o: Pick<LoadOptions, 'host' | 'port' | 'path' | 'body' | 'ca' | 'requestTimeoutMs'>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = { 'content-type': SOAP12_CONTENT_TYPE, 'content-length': String(o.body.length) };
+    const req = request(
+      { host: o.host, port: o.port, path: o.path, method: 'POST', headers, ca: o.ca, servername: 'localhost', agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(o.requestTimeoutMs, () => req.destroy(new Error(`no answer within ${o.requestTimeoutMs} ms`)));
+    req.on('error', reject);
     req.end(o.body);
   });
 }

@@ -1,18 +1,29 @@
 // `node dist/bench/profile.js`: runs a one-worker `sts serve` under `node --cpu-prof` while the
 // benchmark's load runs, then prints where the server's CPU went. Not part of `npm run bench`:
-// profiling slows the server, so its tokens/s are not the benchmark's.
+// profiling slows the server, so its tokens/s are not the benchmark's. BENCH_PROFILE_OP=validate or
+// renew profiles that operation instead of Issue (against a token the server issued just before).
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { summarizeProfile, type Entry } from './cpu-profile';
 import { createBenchInstance } from './instance';
-import { buildIssueRequest, ISSUE_PATH } from './issue-request';
-import { runLoad } from './load';
+import {
+  buildIssueRequest,
+  buildRenewRequest,
+  buildValidateRequest,
+  cutAssertion,
+  ISSUE_PATH,
+  RENEW_SUCCESS_MARKERS,
+  SUCCESS_MARKER,
+  VALID_STATUS_MARKER,
+} from './issue-request';
+import { postOnce, runLoad } from './load';
 import { fmt } from './report';
 import { startSts } from './server-process';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 const TOP = Number(process.env['BENCH_PROFILE_TOP'] ?? 30);
+const OP = (process.env['BENCH_PROFILE_OP'] ?? 'issue').toLowerCase();
 
 async function main(): Promise<void> {
   const seconds = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -29,18 +40,29 @@ async function main(): Promise<void> {
       nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '100'],
     });
     try {
+      const caller = { to: `https://localhost:${sts.port}${ISSUE_PATH}`, userName: instance.userName, password: instance.password };
+      const issueBody = buildIssueRequest({ ...caller, appliesTo: instance.appliesTo });
+      let body = issueBody;
+      let successMarkers: readonly Buffer[] = [SUCCESS_MARKER];
+      if (OP === 'validate' || OP === 'renew') {
+        const reply = await postOnce({ host: '127.0.0.1', port: sts.port, path: ISSUE_PATH, body: issueBody, ca: instance.tlsCertificatePem, requestTimeoutMs: 10_000 });
+        const assertion = cutAssertion(reply.body);
+        body = OP === 'validate' ? buildValidateRequest(caller, assertion) : buildRenewRequest(caller, assertion);
+        successMarkers = OP === 'validate' ? [VALID_STATUS_MARKER] : RENEW_SUCCESS_MARKERS;
+      } else if (OP !== 'issue') throw new Error(`BENCH_PROFILE_OP must be issue, validate or renew (got "${OP}")`);
       const load = await runLoad({
         host: '127.0.0.1',
         port: sts.port,
         path: ISSUE_PATH,
-        body: buildIssueRequest({ to: `https://localhost:${sts.port}${ISSUE_PATH}`, userName: instance.userName, password: instance.password, appliesTo: instance.appliesTo }),
+        body,
+        successMarkers,
         ca: instance.tlsCertificatePem,
         concurrency: 8,
         warmupMs: 2000,
         durationMs: seconds * 1000,
         requestTimeoutMs: 10_000,
       });
-      console.log(`under the profiler: ${fmt(load.tokensPerSecond, 1)} tokens/s, ${load.errors} errors`);
+      console.log(`under the profiler: ${OP} ${fmt(load.perSecond, 1)}/s, ${load.errors} errors${load.errorSamples.length ? ` e.g. ${load.errorSamples.join(' | ')}` : ''}`);
     } finally {
       // The profile is written when the server exits cleanly (SIGTERM → process.exit).
       await sts.stop(15_000);

@@ -6,33 +6,58 @@ import type { RawRsaRates } from './raw-rsa';
 /** The issue's target: one worker must turn at least half of the raw signing rate into tokens. */
 export const ONE_WORKER_RATIO_TARGET = 0.5;
 
+/** The WS-Trust 1.3 operations the benchmark drives, each against one server in turn. */
+export type BenchOperation = 'Issue' | 'Validate' | 'Renew';
+
+/**
+ * The raw RSA operation each request costs at least once, and is compared against: Issue and Renew
+ * sign one new token (Renew also verifies the old one), Validate verifies one signature.
+ */
+export const OPERATION_INFO: Readonly<Record<BenchOperation, { readonly unit: string; readonly units: string; readonly ceiling: 'sign' | 'verify'; readonly rsaWork: string }>> = {
+  Issue: { unit: 'token', units: 'tokens', ceiling: 'sign', rsaWork: 'one RSA sign is' },
+  Validate: { unit: 'validation', units: 'validations', ceiling: 'verify', rsaWork: 'one RSA verify is' },
+  Renew: { unit: 'renewal', units: 'renewals', ceiling: 'sign', rsaWork: 'one RSA verify + one sign are' },
+};
+
+const RAW_UNITS = { sign: 'signs', verify: 'verifies' } as const;
+
 export interface RunFigures {
+  readonly operation: BenchOperation;
   readonly workers: number;
   readonly concurrency: number;
   readonly seconds: number;
   readonly completed: number;
-  readonly tokensPerSecond: number;
+  /** Successful operations per second (tokens/s, validations/s, renewals/s). */
+  readonly perSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly errors: number;
   readonly warmupErrors: number;
   readonly errorSamples: readonly string[];
-  /** Sum over the primary and workers of each process's peak resident set (VmHWM). */
+  /**
+   * Sum over the primary and workers of each process's peak resident set (VmHWM): a high-water mark
+   * since the server started, so for Validate and Renew it includes the earlier operations on it.
+   */
   readonly peakRssMiB: number;
+  /** Sum over processes of the largest VmRSS sampled during this operation's load (every 500 ms). */
+  readonly maxRssDuringMiB: number;
   readonly processes: number;
   /** Cores the server processes kept busy in the window (CPU seconds / wall seconds). */
   readonly serverCpuCores: number;
-  /** Server CPU time per token (all processes, threads included). */
-  readonly serverCpuMsPerToken: number;
+  /** Server CPU time per operation (all processes, threads included). */
+  readonly serverCpuMsPerOp: number;
   readonly generatorCpuCores: number;
   /** Cores kept busy by everything else on the machine in the window (from /proc/stat). */
   readonly otherCpuCores: number;
   readonly stealCores: number;
-  /** tokens/s ÷ (raw signs/s × workers). */
+  /** Which raw RSA rate the ratios use (signs for Issue and Renew, verifies for Validate), and its value. */
+  readonly ratioAgainst: 'sign' | 'verify';
+  readonly rawPerSecond: number;
+  /** operations/s ÷ (raw signs or verifies/s × workers). */
   readonly ratioPerCore: number;
   /**
-   * Raw sign time ÷ server CPU time per token: the ratio the server would reach with every worker on
-   * a core of its own. Less sensitive than ratioPerCore to other load on a shared machine.
+   * Raw sign (or verify) time ÷ server CPU time per operation: the ratio the server would reach with
+   * every worker on a core of its own. Less sensitive than ratioPerCore to other load on a shared machine.
    */
   readonly cpuBoundRatio: number;
 }
@@ -42,8 +67,19 @@ export interface BenchReport {
   readonly machine: { readonly cores: number; readonly cpuModel: string; readonly node: string; readonly platform: string };
   readonly benchUserScrypt: ScryptParameters;
   readonly rawRsa: RawRsaRates & { readonly seconds: number; readonly otherCpuCores: number };
-  readonly settings: { readonly seconds: number; readonly warmupSeconds: number; readonly concurrencyPerWorker: number; readonly logLevel: string };
+  readonly settings: {
+    /** Issue's measured window and warm-up. */
+    readonly seconds: number;
+    readonly warmupSeconds: number;
+    /** Validate's and Renew's (the server is already warm from Issue). */
+    readonly opSeconds: number;
+    readonly opWarmupSeconds: number;
+    readonly operations: readonly BenchOperation[];
+    readonly concurrencyPerWorker: number;
+    readonly logLevel: string;
+  };
   readonly runs: readonly RunFigures[];
+  /** About Issue on one worker. */
   readonly target: { readonly oneWorkerRatioAtLeast: number; readonly oneWorkerRatio: number | null; readonly verdict: 'PASS' | 'BELOW' | 'NOT RUN' };
 }
 
@@ -54,45 +90,52 @@ export function verdict(ratio: number): 'PASS' | 'BELOW' {
   return ratio >= ONE_WORKER_RATIO_TARGET ? 'PASS' : 'BELOW';
 }
 
-/** The block printed after each worker count's run. */
 /** Above this, other processes took a noticeable share of the machine and the run should be repeated. */
 const NOISY_OTHER_CORES = 0.25;
 
+/** The block printed after each operation's run. */
 export function describeRun(r: RunFigures, raw: RawRsaRates, cores: number): string {
-  const cpuPerTokenMs = r.serverCpuMsPerToken;
+  const info = OPERATION_INFO[r.operation];
+  const rate = `${info.units}/s:`;
   const signMs = 1000 / raw.signsPerSecond;
+  const verifyMs = 1000 / raw.verifiesPerSecond;
+  const rsaMs = r.operation === 'Issue' ? signMs : r.operation === 'Validate' ? verifyMs : signMs + verifyMs;
+  const rawMs = 1000 / r.rawPerSecond;
+  const isTarget = r.operation === 'Issue' && r.workers === 1;
   const lines = [
-    `  tokens/s:              ${fmt(r.tokensPerSecond, 1)}  (${fmt(r.completed)} tokens in ${fmt(r.seconds, 1)} s, ${r.concurrency} in flight)`,
+    `  ${rate.padEnd(22)} ${fmt(r.perSecond, 1)}  (${fmt(r.completed)} ${info.units} in ${fmt(r.seconds, 1)} s, ${r.concurrency} in flight)`,
     `  latency:               p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms`,
     `  errors:                ${r.errors} in the window (${r.warmupErrors} during warm-up)${r.errorSamples.length ? ` e.g. ${r.errorSamples.join(' | ')}` : ''}`,
-    `  peak RSS (server):     ${fmt(r.peakRssMiB, 1)} MiB over ${r.processes} process${r.processes === 1 ? '' : 'es'} (sum of VmHWM)`,
-    `  server CPU:            ${fmt(r.serverCpuCores, 2)} cores busy; ${fmt(cpuPerTokenMs, 3)} ms CPU per token, of which one RSA sign is ${fmt(signMs, 3)} ms (${fmt((100 * signMs) / cpuPerTokenMs, 0)}%)`,
+    `  RSS (server):          peak ${fmt(r.peakRssMiB, 1)} MiB since start (sum of VmHWM over ${r.processes} process${r.processes === 1 ? '' : 'es'}); at most ${fmt(r.maxRssDuringMiB, 1)} MiB during this load`,
+    `  server CPU:            ${fmt(r.serverCpuCores, 2)} cores busy; ${fmt(r.serverCpuMsPerOp, 3)} ms CPU per ${info.unit}, of which ${info.rsaWork} ${fmt(rsaMs, 3)} ms (${fmt((100 * rsaMs) / r.serverCpuMsPerOp, 0)}%)`,
     `  load generator CPU:    ${fmt(r.generatorCpuCores, 2)} cores (of ${cores} on the machine)`,
     `  other processes:       ${fmt(r.otherCpuCores, 2)} cores busy, steal ${fmt(r.stealCores, 2)}` +
       (r.otherCpuCores > NOISY_OTHER_CORES ? '  ← the machine was not quiet: figures understate the server; rerun' : ''),
-    `  per core used:         ${fmt(r.ratioPerCore, 3)} = tokens/s ÷ (${fmt(raw.signsPerSecond)} raw signs/s × ${r.workers})` +
-      (r.workers === 1 ? `   target ≥ ${ONE_WORKER_RATIO_TARGET}: ${verdict(r.ratioPerCore)}` : ''),
-    `  CPU-bound ratio:       ${fmt(r.cpuBoundRatio, 3)} = raw sign time ÷ server CPU per token (what a whole core per worker would give)`,
+    `  per core used:         ${fmt(r.ratioPerCore, 3)} = ${info.units}/s ÷ (${fmt(r.rawPerSecond)} raw ${RAW_UNITS[r.ratioAgainst]}/s × ${r.workers})` +
+      (isTarget ? `   target ≥ ${ONE_WORKER_RATIO_TARGET}: ${verdict(r.ratioPerCore)}` : ''),
+    `  CPU-bound ratio:       ${fmt(r.cpuBoundRatio, 3)} = raw ${r.ratioAgainst} time (${fmt(rawMs, 3)} ms) ÷ server CPU per ${info.unit} (what a whole core per worker would give)`,
   ];
   return lines.join('\n');
 }
 
 export function summaryTable(report: BenchReport): string {
-  const header = ['workers', 'C', 'tokens/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'server cores', 'CPU ms/token', 'loadgen cores', 'other cores', 'per core', 'target', 'CPU-bound'];
+  const header = ['operation', 'workers', 'C', 'per s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'server cores', 'CPU ms/op', 'loadgen cores', 'other cores', 'per core', 'of raw', 'target', 'CPU-bound'];
   const rows = report.runs.map((r) => [
+    r.operation,
     String(r.workers),
     String(r.concurrency),
-    fmt(r.tokensPerSecond, 1),
+    fmt(r.perSecond, 1),
     fmt(r.p50Ms, 2),
     fmt(r.p99Ms, 2),
     String(r.errors),
     fmt(r.peakRssMiB, 1),
     fmt(r.serverCpuCores, 2),
-    fmt(r.serverCpuMsPerToken, 3),
+    fmt(r.serverCpuMsPerOp, 3),
     fmt(r.generatorCpuCores, 2),
     fmt(r.otherCpuCores, 2),
     fmt(r.ratioPerCore, 3),
-    r.workers === 1 ? `≥${ONE_WORKER_RATIO_TARGET} ${verdict(r.ratioPerCore)}` : '-',
+    RAW_UNITS[r.ratioAgainst],
+    r.operation === 'Issue' && r.workers === 1 ? `≥${ONE_WORKER_RATIO_TARGET} ${verdict(r.ratioPerCore)}` : '-',
     fmt(r.cpuBoundRatio, 3),
   ]);
   return table([header, ...rows]);

@@ -1,24 +1,53 @@
 // `npm run bench`: how many WS-Trust 1.3 Issues per second Trustbridge turns out on this machine,
 // against the ceiling that matters (Node's raw RSA-2048 signing rate, one signature per token),
-// first on one worker, then on every core (DESIGN.md decisions 12 and 14).
+// first on one worker, then on every core (DESIGN.md decisions 12 and 14). On the same server it
+// then measures Validate (against the raw verification rate: one signature checked per request)
+// and Renew (against the raw signing rate: one new token per request, after checking the old one).
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { STRONG_SCRYPT } from '../src/identity/password-hash';
 import { createBenchInstance, type BenchInstance } from './instance';
-import { buildIssueRequest, ISSUE_PATH } from './issue-request';
-import { runLoad } from './load';
+import {
+  buildIssueRequest,
+  buildRenewRequest,
+  buildValidateRequest,
+  cutAssertion,
+  ISSUE_PATH,
+  RENEW_SUCCESS_MARKERS,
+  SUCCESS_MARKER,
+  VALID_STATUS_MARKER,
+} from './issue-request';
+import { postOnce, runLoad } from './load';
 import { measureRawRsa } from './raw-rsa';
 import { machineCpu, otherCores, type MachineCpu } from './machine';
-import { describeRun, fmt, ONE_WORKER_RATIO_TARGET, summaryTable, verdict, writeResults, type BenchReport, type RunFigures } from './report';
+import {
+  describeRun,
+  fmt,
+  ONE_WORKER_RATIO_TARGET,
+  OPERATION_INFO,
+  summaryTable,
+  verdict,
+  writeResults,
+  type BenchOperation,
+  type BenchReport,
+  type RunFigures,
+} from './report';
+import type { RawRsaRates } from './raw-rsa';
 import { procCpuSeconds, procStatusKb, startSts, type StsProcess } from './server-process';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 const HOST = '127.0.0.1';
 
 interface Settings {
+  /** Issue's measured window and warm-up (the server's first load, so it also warms the JIT). */
   readonly seconds: number;
   readonly warmupSeconds: number;
+  /** Validate's and Renew's: shorter, so both worker counts still fit in about two minutes. */
+  readonly opSeconds: number;
+  readonly opWarmupSeconds: number;
+  /** Operations to run on each server, in this order (BENCH_OPERATIONS="issue,validate,renew"). */
+  readonly operations: readonly BenchOperation[];
   readonly rawSeconds: number;
   readonly concurrencyPerWorker: number;
   /** Worker counts to run; by default one, then one per core. */
@@ -31,6 +60,9 @@ function readSettings(): Settings {
   return {
     seconds: envNumber('BENCH_SECONDS', 12),
     warmupSeconds: envNumber('BENCH_WARMUP_SECONDS', 3),
+    opSeconds: envNumber('BENCH_OP_SECONDS', 10),
+    opWarmupSeconds: envNumber('BENCH_OP_WARMUP_SECONDS', 2),
+    operations: envOperations(),
     rawSeconds: envNumber('BENCH_RAW_SECONDS', 3),
     // Enough requests queued that a worker never waits on the network, few enough to keep p50 honest.
     concurrencyPerWorker: Math.round(envNumber('BENCH_CONCURRENCY_PER_WORKER', 8)),
@@ -48,6 +80,18 @@ function envWorkerCounts(): number[] {
   return counts;
 }
 
+const ALL_OPERATIONS: readonly BenchOperation[] = ['Issue', 'Validate', 'Renew'];
+
+/** BENCH_OPERATIONS="validate" or "issue,renew" (any case); always run in the order Issue, Validate, Renew. */
+function envOperations(): BenchOperation[] {
+  const raw = process.env['BENCH_OPERATIONS'];
+  if (raw === undefined || raw === '') return [...ALL_OPERATIONS];
+  const wanted = raw.split(',').map((o) => o.trim().toLowerCase());
+  const unknown = wanted.filter((w) => !ALL_OPERATIONS.some((op) => op.toLowerCase() === w));
+  if (unknown.length > 0 || wanted.length === 0) throw new Error(`BENCH_OPERATIONS must list issue, validate and/or renew (got "${raw}")`);
+  return ALL_OPERATIONS.filter((op) => wanted.includes(op.toLowerCase()));
+}
+
 function envNumber(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -63,8 +107,16 @@ let instance: BenchInstance | undefined;
 async function main(): Promise<void> {
   const settings = readSettings();
   armWatchdog(settings);
+  const benchStarted = performance.now();
   const cores = availableParallelism();
-  console.log('Trustbridge benchmark: WS-Trust 1.3 Issue (usernamemixed, SOAP 1.2, PasswordText) over HTTPS keep-alive');
+  console.log(
+    `Trustbridge benchmark: WS-Trust 1.3 ${settings.operations.join(', ')} (usernamemixed, SOAP 1.2, PasswordText) over HTTPS keep-alive`,
+  );
+  console.log(
+    `durations: Issue ${settings.warmupSeconds} s warm-up + ${settings.seconds} s measured (BENCH_WARMUP_SECONDS, BENCH_SECONDS);` +
+      ` Validate and Renew ${settings.opWarmupSeconds} s + ${settings.opSeconds} s each on the same, already warm server` +
+      ` (BENCH_OP_WARMUP_SECONDS, BENCH_OP_SECONDS)`,
+  );
   console.log(`machine: ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${process.platform}/${process.arch}`);
 
   instance = await createBenchInstance(settings.logLevel);
@@ -92,12 +144,10 @@ async function main(): Promise<void> {
           ` understates what ${workers} workers do when clients are elsewhere; its own CPU use is shown below.`,
       );
     }
-    const figures = await benchWorkers(instance, workers, settings, raw.signsPerSecond);
-    runs.push(figures);
-    console.log(describeRun(figures, raw, cores));
+    runs.push(...(await benchWorkers(instance, workers, settings, raw, cores)));
   }
 
-  const oneWorker = runs.find((r) => r.workers === 1);
+  const oneWorker = runs.find((r) => r.operation === 'Issue' && r.workers === 1);
   const report: BenchReport = {
     when: new Date().toISOString(),
     machine: { cores, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}/${process.arch}` },
@@ -106,6 +156,9 @@ async function main(): Promise<void> {
     settings: {
       seconds: settings.seconds,
       warmupSeconds: settings.warmupSeconds,
+      opSeconds: settings.opSeconds,
+      opWarmupSeconds: settings.opWarmupSeconds,
+      operations: settings.operations,
       concurrencyPerWorker: settings.concurrencyPerWorker,
       logLevel: settings.logLevel ?? 'instance default',
     },
@@ -116,13 +169,19 @@ async function main(): Promise<void> {
       verdict: oneWorker ? verdict(oneWorker.ratioPerCore) : 'NOT RUN',
     },
   };
-  console.log(`\nsummary (raw RSA ${fmt(raw.signsPerSecond)} signs/s per core; Node ${process.version}; ${cores} cores)`);
+  console.log(
+    `\nsummary (raw RSA ${fmt(raw.signsPerSecond)} signs/s and ${fmt(raw.verifiesPerSecond)} verifies/s per core; Node ${process.version}; ${cores} cores)`,
+  );
   console.log(summaryTable(report));
-  console.log(`target: per-core ratio on one worker ≥ 0.5 → ${report.target.verdict}`);
+  console.log(
+    `"per core" = operations/s ÷ (raw rate in "of raw" × workers): Issue and Renew against signs, Validate against verifies.`,
+  );
+  console.log(`target: Issue's per-core ratio on one worker ≥ ${ONE_WORKER_RATIO_TARGET} → ${report.target.verdict}`);
   if (runs.some((r) => r.workers >= cores)) {
-    console.log(`caveat: the ${cores}-worker row shares the machine with the load generator (see "loadgen cores").`);
+    console.log(`caveat: the ${cores}-worker rows share the machine with the load generator (see "loadgen cores").`);
   }
   console.log(`figures written to ${writeResults(REPO_ROOT, report)}`);
+  console.log(`bench took ${fmt((performance.now() - benchStarted) / 1000, 0)} s`);
 }
 
 /**
@@ -140,8 +199,12 @@ function measureRawRsaWatched(seconds: number): ReturnType<typeof measureRawRsa>
   return { ...raw, otherCpuCores: other };
 }
 
-/** One server, one load run: start, warm up, measure, sample memory and CPU, stop. */
-async function benchWorkers(inst: BenchInstance, workers: number, settings: Settings, signsPerSecond: number): Promise<RunFigures> {
+/**
+ * One server, one load run per operation (Issue, then Validate, then Renew): start, take one token
+ * for Validate and Renew to present, then for each operation warm up, measure, sample memory and
+ * CPU, print; stop.
+ */
+async function benchWorkers(inst: BenchInstance, workers: number, settings: Settings, raw: RawRsaRates, cores: number): Promise<RunFigures[]> {
   const sts = await startSts({
     repoRoot: REPO_ROOT,
     home: inst.home,
@@ -151,92 +214,150 @@ async function benchWorkers(inst: BenchInstance, workers: number, settings: Sett
   });
   current = sts;
   try {
-    const body = buildIssueRequest({
-      to: `https://localhost:${sts.port}${ISSUE_PATH}`,
-      userName: inst.userName,
-      password: inst.password,
-      appliesTo: inst.appliesTo,
-    });
-    const memory = new PeakMemory(sts);
-    const sampler = setInterval(() => memory.sample(), 500);
-    const serverCpu = { start: 0, end: 0, wallStart: 0, wallEnd: 0 };
-    const machine: { start?: MachineCpu; end?: MachineCpu } = {};
-    const concurrency = settings.concurrencyPerWorker * workers;
-    let load;
-    try {
-      load = await runLoad({
-        host: HOST,
-        port: sts.port,
-        path: ISSUE_PATH,
-        body,
-        ca: inst.tlsCertificatePem,
-        concurrency,
-        warmupMs: settings.warmupSeconds * 1000,
-        durationMs: settings.seconds * 1000,
-        requestTimeoutMs: 10_000,
-        onWindowStart: () => {
-          machine.start = machineCpu();
-          serverCpu.start = cpuSecondsOf(sts);
-          serverCpu.wallStart = performance.now();
-        },
-        onWindowEnd: () => {
-          serverCpu.end = cpuSecondsOf(sts);
-          serverCpu.wallEnd = performance.now();
-          machine.end = machineCpu();
-        },
-      });
-    } finally {
-      clearInterval(sampler);
-    }
-    memory.sample();
-    const wallSeconds = (serverCpu.wallEnd - serverCpu.wallStart) / 1000;
-    const serverCpuCores = (serverCpu.end - serverCpu.start) / wallSeconds;
-    const serverCpuMsPerToken = (serverCpuCores * 1000) / load.tokensPerSecond;
-    const rest = otherCores(machine.start, machine.end, wallSeconds, serverCpuCores + load.generatorCpuCores);
-    return {
-      workers,
-      concurrency,
-      seconds: load.seconds,
-      completed: load.completed,
-      tokensPerSecond: load.tokensPerSecond,
-      p50Ms: load.p50Ms,
-      p99Ms: load.p99Ms,
-      errors: load.errors,
-      warmupErrors: load.warmupErrors,
-      errorSamples: load.errorSamples,
-      peakRssMiB: memory.totalKb() / 1024,
-      processes: memory.processes(),
-      serverCpuCores,
-      serverCpuMsPerToken,
-      generatorCpuCores: load.generatorCpuCores,
-      otherCpuCores: rest.other,
-      stealCores: rest.steal,
-      ratioPerCore: load.tokensPerSecond / (signsPerSecond * workers),
-      cpuBoundRatio: 1000 / signsPerSecond / serverCpuMsPerToken,
+    const caller = { to: `https://localhost:${sts.port}${ISSUE_PATH}`, userName: inst.userName, password: inst.password };
+    const issueBody = buildIssueRequest({ ...caller, appliesTo: inst.appliesTo });
+    const needsToken = settings.operations.some((op) => op !== 'Issue');
+    const assertion = needsToken ? await issueOneToken(sts.port, inst, issueBody) : '';
+    if (needsToken) console.log(`  token for Validate and Renew: one SAML 2.0 assertion of ${fmt(Buffer.byteLength(assertion))} bytes, issued by this server`);
+    const requests: Record<BenchOperation, { body: Buffer; markers: readonly Buffer[] }> = {
+      Issue: { body: issueBody, markers: [SUCCESS_MARKER] },
+      Validate: { body: needsToken ? buildValidateRequest(caller, assertion) : Buffer.alloc(0), markers: [VALID_STATUS_MARKER] },
+      Renew: { body: needsToken ? buildRenewRequest(caller, assertion) : Buffer.alloc(0), markers: RENEW_SUCCESS_MARKERS },
     };
+    const runs: RunFigures[] = [];
+    for (const operation of settings.operations) {
+      const { body, markers } = requests[operation];
+      const isIssue = operation === 'Issue';
+      console.log(`  ${operation}${isIssue ? '' : ` (${fmt(body.length)}-byte request)`}:`);
+      const figures = await measureOperation(sts, inst, {
+        operation,
+        workers,
+        body,
+        markers,
+        concurrency: settings.concurrencyPerWorker * workers,
+        warmupSeconds: isIssue ? settings.warmupSeconds : settings.opWarmupSeconds,
+        seconds: isIssue ? settings.seconds : settings.opSeconds,
+        rawPerSecond: OPERATION_INFO[operation].ceiling === 'verify' ? raw.verifiesPerSecond : raw.signsPerSecond,
+      });
+      console.log(describeRun(figures, raw, cores));
+      runs.push(figures);
+    }
+    return runs;
   } finally {
     current = undefined;
     await sts.stop();
   }
 }
 
+/** One Issue outside the measured runs; its assertion, exactly as the server sent it. */
+async function issueOneToken(port: number, inst: BenchInstance, issueBody: Buffer): Promise<string> {
+  const reply = await postOnce({ host: HOST, port, path: ISSUE_PATH, body: issueBody, ca: inst.tlsCertificatePem, requestTimeoutMs: 10_000 });
+  if (reply.status !== 200) throw new Error(`the Issue for the Validate/Renew token failed with HTTP ${reply.status}: ${reply.body.slice(0, 500)}`);
+  return cutAssertion(reply.body);
+}
+
+interface OperationRun {
+  readonly operation: BenchOperation;
+  readonly workers: number;
+  readonly body: Buffer;
+  readonly markers: readonly Buffer[];
+  readonly concurrency: number;
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+  /** The raw RSA rate (signs or verifies per second on one core) the ratios are taken against. */
+  readonly rawPerSecond: number;
+}
+
+async function measureOperation(sts: StsProcess, inst: BenchInstance, run: OperationRun): Promise<RunFigures> {
+  const memory = new PeakMemory(sts);
+  const sampler = setInterval(() => memory.sample(), 500);
+  const serverCpu = { start: 0, end: 0, wallStart: 0, wallEnd: 0 };
+  const machine: { start?: MachineCpu; end?: MachineCpu } = {};
+  let load;
+  try {
+    load = await runLoad({
+      host: HOST,
+      port: sts.port,
+      path: ISSUE_PATH,
+      body: run.body,
+      successMarkers: run.markers,
+      ca: inst.tlsCertificatePem,
+      concurrency: run.concurrency,
+      warmupMs: run.warmupSeconds * 1000,
+      durationMs: run.seconds * 1000,
+      requestTimeoutMs: 10_000,
+      onWindowStart: () => {
+        machine.start = machineCpu();
+        serverCpu.start = cpuSecondsOf(sts);
+        serverCpu.wallStart = performance.now();
+      },
+      onWindowEnd: () => {
+        serverCpu.end = cpuSecondsOf(sts);
+        serverCpu.wallEnd = performance.now();
+        machine.end = machineCpu();
+      },
+    });
+  } finally {
+    clearInterval(sampler);
+  }
+  memory.sample();
+  const wallSeconds = (serverCpu.wallEnd - serverCpu.wallStart) / 1000;
+  const serverCpuCores = (serverCpu.end - serverCpu.start) / wallSeconds;
+  const serverCpuMsPerOp = (serverCpuCores * 1000) / load.perSecond;
+  const rest = otherCores(machine.start, machine.end, wallSeconds, serverCpuCores + load.generatorCpuCores);
+  return {
+    operation: run.operation,
+    workers: run.workers,
+    concurrency: run.concurrency,
+    seconds: load.seconds,
+    completed: load.completed,
+    perSecond: load.perSecond,
+    p50Ms: load.p50Ms,
+    p99Ms: load.p99Ms,
+    errors: load.errors,
+    warmupErrors: load.warmupErrors,
+    errorSamples: load.errorSamples,
+    peakRssMiB: memory.totalKb() / 1024,
+    maxRssDuringMiB: memory.maxRssKb() / 1024,
+    processes: memory.processes(),
+    serverCpuCores,
+    serverCpuMsPerOp,
+    generatorCpuCores: load.generatorCpuCores,
+    otherCpuCores: rest.other,
+    stealCores: rest.steal,
+    ratioAgainst: OPERATION_INFO[run.operation].ceiling,
+    rawPerSecond: run.rawPerSecond,
+    ratioPerCore: load.perSecond / (run.rawPerSecond * run.workers),
+    cpuBoundRatio: 1000 / run.rawPerSecond / serverCpuMsPerOp,
+  };
+}
+
 function cpuSecondsOf(sts: StsProcess): number {
   return sts.pids().reduce((sum, pid) => sum + (procCpuSeconds(pid) ?? 0), 0);
 }
 
-/** Each server process's peak resident set (VmHWM, already a high-water mark), summed over processes. */
+/**
+ * Each server process's peak resident set (VmHWM, a high-water mark since the process started) and
+ * the largest current resident set (VmRSS) seen while sampling, each summed over processes.
+ */
 class PeakMemory {
   private readonly peaks = new Map<number, number>();
+  private readonly sampled = new Map<number, number>();
   constructor(private readonly sts: StsProcess) {}
 
   sample(): void {
     for (const pid of this.sts.pids()) {
-      const kb = procStatusKb(pid, 'VmHWM') ?? procStatusKb(pid, 'VmRSS');
+      const rss = procStatusKb(pid, 'VmRSS');
+      const kb = procStatusKb(pid, 'VmHWM') ?? rss;
       if (kb !== undefined) this.peaks.set(pid, Math.max(kb, this.peaks.get(pid) ?? 0));
+      if (rss !== undefined) this.sampled.set(pid, Math.max(rss, this.sampled.get(pid) ?? 0));
     }
   }
   totalKb(): number {
     return [...this.peaks.values()].reduce((a, b) => a + b, 0);
+  }
+  maxRssKb(): number {
+    return [...this.sampled.values()].reduce((a, b) => a + b, 0);
   }
   processes(): number {
     return this.peaks.size;
@@ -245,7 +366,11 @@ class PeakMemory {
 
 /** The benchmark stops by itself: a hung server or client cannot keep it (or the server) alive. */
 function armWatchdog(settings: Settings): void {
-  const perRunSeconds = settings.warmupSeconds + settings.seconds + 20;
+  const opCount = settings.operations.filter((op) => op !== 'Issue').length;
+  const perRunSeconds =
+    (settings.operations.includes('Issue') ? settings.warmupSeconds + settings.seconds : 0) +
+    opCount * (settings.opWarmupSeconds + settings.opSeconds + 10) +
+    20;
   const limitMs = (settings.rawSeconds * 2 + perRunSeconds * settings.workerCounts.length + 60) * 1000;
   const timer = setTimeout(() => {
     console.error(`bench: still running after ${Math.round(limitMs / 1000)} s; stopping`);
