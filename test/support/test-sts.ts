@@ -36,10 +36,16 @@ export interface TestSts {
 export interface TestStsOptions {
   /** Settings written over the generated config.json before the server starts. */
   readonly config?: Record<string, unknown>;
+  /**
+   * An instance directory to serve (initialised if empty) that outlives the server: stop() leaves it,
+   * so another server can start on it (durability across restarts). Default: a fresh temporary one,
+   * removed by stop().
+   */
+  readonly home?: string;
 }
 
 export async function startTestSts(options: TestStsOptions = {}): Promise<TestSts> {
-  const home = mkdtempSync(join(tmpdir(), 'trustbridge-test-'));
+  const home = options.home ?? mkdtempSync(join(tmpdir(), 'trustbridge-test-'));
   await initInstance(home, { demo: false, port: 0 });
   if (options.config) {
     const path = join(home, 'config.json');
@@ -55,6 +61,7 @@ export async function startTestSts(options: TestStsOptions = {}): Promise<TestSt
     await instance.close();
     throw err;
   }
+  let stopped = false;
   return {
     home,
     baseUrl: server.baseUrl,
@@ -72,9 +79,11 @@ export async function startTestSts(options: TestStsOptions = {}): Promise<TestSt
       }),
     addRelyingParty: (rp) => addRelyingParty(instance.store, rp),
     stop: async () => {
+      if (stopped) return;
+      stopped = true;
       await server.close();
       await instance.close();
-      rmSync(home, { recursive: true, force: true });
+      if (options.home === undefined) rmSync(home, { recursive: true, force: true });
     },
   };
 }
