@@ -1,10 +1,8 @@
-import { createPublicKey, X509Certificate } from 'node:crypto';
 import type { AuthenticatedSubject } from '../identity/subject';
-import { certificateThumbprintSha256 } from '../keys/signing-key';
-import { samlFormatOf } from '../saml/formats';
-import { MalformedTokenError, type SamlTokenView } from '../saml/token-view';
+import { trustedKeyFromCertificate } from '../keys/trusted-key';
+import type { SamlTokenView } from '../saml/token-view';
+import { isTokenRejection, verifySamlToken } from '../saml/verify-token';
 import type { Store, TrustedIssuerPin } from '../store/store';
-import { SignatureRejectedError, verifyEnvelopedSignature, type TrustedKey } from '../xml/verify-signature';
 import { RequestFailedError, TrustFailedAuthenticationError } from './errors';
 import type { OwnTokenValidator } from './own-token-validator';
 import { subjectOfToken } from './subject-of-token';
@@ -39,19 +37,19 @@ export class Delegation {
   }
 
   private async external(token: Element): Promise<SamlTokenView> {
-    const format = samlFormatOf(token);
-    if (!format) throw new TrustFailedAuthenticationError('The delegated token is not a SAML assertion.');
-    const pins = await this.options.store.trustedIssuers.list();
+    // Read on every request, not cached: an unpinned certificate must stop counting at once.
+    const pins = (await this.options.store.trustedIssuers.list()).map((pin) => ({
+      pin,
+      key: trustedKeyFromCertificate(pin.certificatePem),
+    }));
     let view: SamlTokenView;
     let pin: TrustedIssuerPin | undefined;
     try {
-      const verified = verifyEnvelopedSignature(token, pins.map(toTrustedKey), { idAttribute: format.idAttribute, allowSha1: false });
-      view = format.read(token);
-      pin = pins.find((p) => p.thumbprint === verified.keyThumbprint);
+      const verified = verifySamlToken(token, pins.map((p) => p.key));
+      view = verified.token;
+      pin = pins.find((p) => p.key.thumbprintSha256 === verified.keyThumbprint)?.pin;
     } catch (err) {
-      if (err instanceof SignatureRejectedError || err instanceof MalformedTokenError) {
-        throw new TrustFailedAuthenticationError(`The delegated token is not accepted: ${err.message}.`);
-      }
+      if (isTokenRejection(err)) throw new TrustFailedAuthenticationError(`The delegated token is not accepted: ${err.message}.`);
       throw err;
     }
     // A pin vouches for one issuer only: a key pinned for A cannot sign tokens that claim to come from B.
@@ -65,9 +63,4 @@ export class Delegation {
     }
     return view;
   }
-}
-
-function toTrustedKey(pin: TrustedIssuerPin): TrustedKey {
-  const der = new X509Certificate(pin.certificatePem).raw;
-  return { thumbprintSha256: certificateThumbprintSha256(der), publicKey: createPublicKey(pin.certificatePem) };
 }

@@ -1,8 +1,7 @@
 import type { OwnKeyRing } from '../keys/own-key-ring';
-import { samlFormatOf } from '../saml/formats';
-import { MalformedTokenError, type SamlTokenView } from '../saml/token-view';
+import type { SamlTokenView } from '../saml/token-view';
+import { isTokenRejection, verifySamlToken } from '../saml/verify-token';
 import type { LedgerEntry, Store } from '../store/store';
-import { SignatureRejectedError, verifyEnvelopedSignature } from '../xml/verify-signature';
 
 
 /** Why a token of ours is no longer good, if it is not. */
@@ -43,18 +42,12 @@ export class OwnTokenValidator {
   constructor(private readonly options: OwnTokenValidatorOptions) {}
 
   async check(assertion: Element): Promise<OwnTokenVerdict> {
-    const format = samlFormatOf(assertion);
-    if (!format) return { valid: false, reason: 'the token is not a SAML 2.0 or SAML 1.1 assertion' };
     let digest: string;
     let token: SamlTokenView;
     try {
-      const profile = { idAttribute: format.idAttribute, allowSha1: false };
-      digest = verifyEnvelopedSignature(assertion, await this.options.keys.trusted(), profile).digest;
-      token = format.read(assertion);
+      ({ token, digest } = verifySamlToken(assertion, await this.options.keys.trusted()));
     } catch (err) {
-      if (err instanceof SignatureRejectedError || err instanceof MalformedTokenError) {
-        return { valid: false, reason: err.message };
-      }
+      if (isTokenRejection(err)) return { valid: false, reason: err.message };
       throw err;
     }
     const ledger = await this.options.store.ledger.get(token.id);

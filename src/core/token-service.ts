@@ -73,6 +73,8 @@ const RELYING_PARTY_CACHE_MS = 5000;
 /** The one place that decides what a token says and records it in the ledger before it leaves. */
 export class TokenService {
   private readonly relyingParties = new Map<string, { rp: RelyingPartyRecord; until: number }>();
+  // Parsed once per cached relying-party record, not on every Issue.
+  private readonly encryptionCertificates = new WeakMap<RelyingPartyRecord, X509Certificate>();
 
   constructor(private readonly options: TokenServiceOptions) {}
 
@@ -85,6 +87,16 @@ export class TokenService {
     return rp;
   }
 
+  private encryptionCertificate(rp: RelyingPartyRecord): X509Certificate | undefined {
+    if (rp.encryptionCertificatePem === null) return undefined;
+    let certificate = this.encryptionCertificates.get(rp);
+    if (!certificate) {
+      certificate = new X509Certificate(rp.encryptionCertificatePem);
+      this.encryptionCertificates.set(rp, certificate);
+    }
+    return certificate;
+  }
+
   async issue(request: IssueTokenRequest): Promise<IssuedToken> {
     const rp = await this.relyingParty(request.appliesTo);
     const created = this.options.now();
@@ -92,7 +104,7 @@ export class TokenService {
     const id = `_${randomUUID()}`;
     const key = this.options.activeSigningKey();
     const format = TOKEN_FORMATS[request.tokenType];
-    const encryptFor = rp.encryptionCertificatePem === null ? undefined : new X509Certificate(rp.encryptionCertificatePem);
+    const encryptFor = this.encryptionCertificate(rp);
     if (encryptFor && request.tokenType !== 'saml2') {
       throw new BadRequestError('This relying party receives encrypted tokens, which only SAML 2.0 (EncryptedAssertion) offers here.');
     }

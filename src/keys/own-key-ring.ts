@@ -1,7 +1,6 @@
-import { createPublicKey, X509Certificate } from 'node:crypto';
-import type { SigningKeyRecord, SigningKeyRepository } from '../store/store';
+import type { SigningKeyRepository } from '../store/store';
 import type { TrustedKey } from '../xml/verify-signature';
-import { certificateThumbprintSha256 } from './signing-key';
+import { trustedKeyFromCertificate } from './trusted-key';
 
 /** Our own signing keys, as the verifier needs them; re-read from the store now and then, so a rotation on any node is seen. */
 export class OwnKeyRing {
@@ -16,13 +15,9 @@ export class OwnKeyRing {
   async trusted(): Promise<TrustedKey[]> {
     if (!this.cached || this.cached.until < Date.now()) {
       const records = await this.repository.list();
-      this.cached = { keys: records.filter((r) => r.state !== 'revoked').map(toTrustedKey), until: Date.now() + this.refreshMs };
+      const keys = records.filter((r) => r.state !== 'revoked').map((r) => trustedKeyFromCertificate(r.certificatePem));
+      this.cached = { keys, until: Date.now() + this.refreshMs };
     }
     return this.cached.keys;
   }
-}
-
-function toTrustedKey(record: SigningKeyRecord): TrustedKey {
-  const der = new X509Certificate(record.certificatePem).raw;
-  return { thumbprintSha256: certificateThumbprintSha256(der), publicKey: createPublicKey(record.certificatePem) };
 }

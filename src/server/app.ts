@@ -9,10 +9,8 @@ import type { ServingInstance } from '../instance/open-instance';
 import { OwnKeyRing } from '../keys/own-key-ring';
 import { renderFederationMetadata } from '../metadata/federation-metadata';
 import { renderMexWsdl } from '../metadata/mex';
-import { buildFault } from '../soap/fault';
-import { soapVersionFromContentType } from '../soap/envelope';
-import { TRUST13, TRUST2005 } from '../xml/namespaces';
-import { WsTrustEndpoint } from '../wstrust/endpoint';
+import { InvalidRequestError } from '../core/errors';
+import { WsTrustEndpoint, type WsTrustResult } from '../wstrust/endpoint';
 import { certificateAuthentication, usernameTokenAuthentication } from '../wstrust/message-authentication';
 import { describeError, type Logger } from './log';
 import { BodyTooLargeError, readBody } from './read-body';
@@ -63,43 +61,21 @@ export function createApp(options: AppOptions): Koa {
   const endpointDeps = { limits, clockSkewMs, tokens, validator, delegation, now };
   const byUsername = usernameTokenAuthentication(authenticator);
   const byCertificate = certificateAuthentication(() => instance.clientCertificates);
-  const endpoints = {
-    usernameMixed13: new WsTrustEndpoint('1.3', byUsername, endpointDeps),
-    usernameMixed2005: new WsTrustEndpoint('2005', byUsername, endpointDeps),
-    certificateMixed13: new WsTrustEndpoint('1.3', byCertificate, endpointDeps),
-  };
 
   const wsTrust =
-    (endpoint: keyof typeof endpoints, version: '1.3' | '2005'): Handler =>
+    (endpoint: WsTrustEndpoint): Handler =>
     async (ctx, requestId) => {
       const contentType = ctx.get('content-type') || undefined;
-      let body: Buffer;
+      let result: WsTrustResult;
       try {
-        body = await readBody(ctx.req, config.limits.maxBodyBytes);
+        const body = await readBody(ctx.req, config.limits.maxBodyBytes);
+        result = await endpoint.handle({ body, contentType, soapAction: ctx.get('soapaction') || undefined, requestId });
       } catch (err) {
         if (!(err instanceof BodyTooLargeError)) throw err;
         // The rest of the body is never read, so this connection cannot carry another request.
         ctx.set('Connection', 'close');
-        const reply = buildFault(
-          { family: 'wst', code: 'InvalidRequest', reason: `The request was refused: ${err.message}.`, receiver: false },
-          {
-            version: soapVersionFromContentType(contentType) ?? '1.2',
-            trustNamespace: (version === '1.3' ? TRUST13 : TRUST2005).ns,
-            addressingNamespace: 'http://www.w3.org/2005/08/addressing',
-            relatesTo: undefined,
-            requestId,
-          },
-        );
-        send(ctx, reply.status, reply.contentType, reply.body);
-        logger.log('warn', 'request refused', { requestId, path: ctx.path, fault: 'wst:InvalidRequest', reason: err.message });
-        return;
+        result = endpoint.refuse(new InvalidRequestError(`The request was refused: ${err.message}.`), contentType, requestId);
       }
-      const result = await endpoints[endpoint].handle({
-        body,
-        contentType,
-        soapAction: ctx.get('soapaction') || undefined,
-        requestId,
-      });
       send(ctx, result.reply.status, result.reply.contentType, result.reply.body);
       const { fault, internalError, ...facts } = result.outcome;
       if (internalError !== undefined) {
@@ -113,9 +89,9 @@ export function createApp(options: AppOptions): Koa {
 
   let metadataCache: { xml: string; baseUrl: string; until: number } | undefined;
   const routes: Record<string, Handler> = {
-    [`POST ${PATHS.usernameMixed13}`]: wsTrust('usernameMixed13', '1.3'),
-    [`POST ${PATHS.usernameMixed2005}`]: wsTrust('usernameMixed2005', '2005'),
-    [`POST ${PATHS.certificateMixed13}`]: wsTrust('certificateMixed13', '1.3'),
+    [`POST ${PATHS.usernameMixed13}`]: wsTrust(new WsTrustEndpoint('1.3', byUsername, endpointDeps)),
+    [`POST ${PATHS.usernameMixed2005}`]: wsTrust(new WsTrustEndpoint('2005', byUsername, endpointDeps)),
+    [`POST ${PATHS.certificateMixed13}`]: wsTrust(new WsTrustEndpoint('1.3', byCertificate, endpointDeps)),
     [`GET ${PATHS.mex}`]: async (ctx) => send(ctx, 200, 'text/xml; charset=utf-8', renderMexWsdl(options.baseUrl())),
     [`GET ${PATHS.federationMetadata}`]: async (ctx) => {
       const baseUrl = options.baseUrl();

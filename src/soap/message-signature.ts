@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual, verify, X509Certificate } from 'node:crypt
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { InvalidSecurityError, UnsupportedSecurityTokenError } from '../core/errors';
 import { attribute, attributeNS, childElements, textOf } from '../xml/dom';
+import { isDsElement } from '../xml/verify-signature';
 import { ALG, NS } from '../xml/namespaces';
 import type { SoapEnvelope } from './envelope';
 
@@ -26,14 +27,14 @@ export function verifyMessageSignature(envelope: SoapEnvelope, security: Element
   if (signatures.length !== 1) throw new InvalidSecurityError('The wsse:Security header must hold exactly one ds:Signature.');
   const signature = signatures[0] as Element;
   const [signedInfo, signatureValue, keyInfo, ...rest] = childElements(signature);
-  if (!isDs(signedInfo, 'SignedInfo') || !isDs(signatureValue, 'SignatureValue') || !isDs(keyInfo, 'KeyInfo') || rest.length) {
+  if (!isDsElement(signedInfo, 'SignedInfo') || !isDsElement(signatureValue, 'SignatureValue') || !isDsElement(keyInfo, 'KeyInfo') || rest.length) {
     throw new InvalidSecurityError('The signature must hold SignedInfo, SignatureValue and KeyInfo.');
   }
   const [c14n, method, ...references] = childElements(signedInfo);
-  if (!isDs(c14n, 'CanonicalizationMethod') || attribute(c14n, 'Algorithm') !== ALG.excC14n || childElements(c14n).length) {
+  if (!isDsElement(c14n, 'CanonicalizationMethod') || attribute(c14n, 'Algorithm') !== ALG.excC14n || childElements(c14n).length) {
     throw new InvalidSecurityError('The signature must use exclusive canonicalisation.');
   }
-  const hash = isDs(method, 'SignatureMethod') ? SIGNATURE_HASH[attribute(method, 'Algorithm') ?? ''] : undefined;
+  const hash = isDsElement(method, 'SignatureMethod') ? SIGNATURE_HASH[attribute(method, 'Algorithm') ?? ''] : undefined;
   if (!hash) throw new InvalidSecurityError('The signature algorithm must be RSA-SHA256.');
 
   const targets = new Map([
@@ -42,7 +43,7 @@ export function verifyMessageSignature(envelope: SoapEnvelope, security: Element
   ]);
   if (references.length !== 2) throw new InvalidSecurityError('The signature must cover exactly the Timestamp and the Body.');
   for (const reference of references) {
-    const uri = isDs(reference, 'Reference') ? attribute(reference, 'URI') : undefined;
+    const uri = isDsElement(reference, 'Reference') ? attribute(reference, 'URI') : undefined;
     const target = uri?.startsWith('#') ? targets.get(uri.slice(1)) : undefined;
     if (!target) throw new InvalidSecurityError('A signature reference points at something other than the Timestamp or the Body.');
     targets.delete(uri?.slice(1) ?? '');
@@ -63,14 +64,14 @@ export function verifyMessageSignature(envelope: SoapEnvelope, security: Element
 
 function checkReference(reference: Element, target: Element): void {
   const [transforms, digestMethod, digestValue, ...rest] = childElements(reference);
-  const transformList = transforms && isDs(transforms, 'Transforms') ? childElements(transforms) : [];
+  const transformList = transforms && isDsElement(transforms, 'Transforms') ? childElements(transforms) : [];
   if (
     rest.length ||
     transformList.length !== 1 ||
     attribute(transformList[0] as Element, 'Algorithm') !== ALG.excC14n ||
     childElements(transformList[0] as Element).length ||
-    !isDs(digestMethod, 'DigestMethod') ||
-    !isDs(digestValue, 'DigestValue')
+    !isDsElement(digestMethod, 'DigestMethod') ||
+    !isDsElement(digestValue, 'DigestValue')
   ) {
     throw new InvalidSecurityError('Each signature reference must use exactly the exclusive-c14n transform.');
   }
@@ -125,8 +126,4 @@ function countWsuIds(envelope: SoapEnvelope, timestamp: Element, body: Element):
     stack.push(...childElements(el));
   }
   return count;
-}
-
-function isDs(el: Element | undefined, localName: string): el is Element {
-  return el !== undefined && el.namespaceURI === NS.ds && el.localName === localName;
 }

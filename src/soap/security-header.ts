@@ -1,5 +1,6 @@
 import { InvalidSecurityError, UnsupportedSecurityTokenError } from '../core/errors';
 import { attribute, childElements, DuplicateElementError, singleChild, textOf } from '../xml/dom';
+import { decodeStrictBase64 } from '../xml/base64';
 import { parseDateTime } from '../xml/datetime';
 import { NS, WSSE_BASE64_BINARY, WSSE_PASSWORD_DIGEST, WSSE_PASSWORD_TEXT } from '../xml/namespaces';
 import type { UsernameToken } from '../identity/username-token';
@@ -16,8 +17,6 @@ export interface SecurityHeader {
   readonly timestamp: SecurityTimestamp | undefined;
   readonly usernameToken: UsernameToken | undefined;
 }
-
-const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** Reads the wsse:Security header meant for us (no actor/role), refusing duplicates and unknown token forms. */
 export function readSecurityHeader(envelope: SoapEnvelope): SecurityHeader | undefined {
@@ -78,11 +77,8 @@ function readUsernameToken(el: Element): UsernameToken {
   let nonce: Buffer | undefined;
   if (nonceEl) {
     const encoding = attribute(nonceEl, 'EncodingType') ?? WSSE_BASE64_BINARY;
-    const text = textOf(nonceEl);
-    if (encoding !== WSSE_BASE64_BINARY || !STRICT_BASE64.test(text) || text.length === 0) {
-      throw new InvalidSecurityError('The wsse:Nonce must be non-empty Base64Binary.');
-    }
-    nonce = Buffer.from(text, 'base64');
+    nonce = encoding === WSSE_BASE64_BINARY ? decodeStrictBase64(textOf(nonceEl)) : undefined;
+    if (!nonce) throw new InvalidSecurityError('The wsse:Nonce must be non-empty Base64Binary.');
   }
   const createdEl = singleChild(el, NS.wsu, 'Created');
   const createdText = createdEl && textOf(createdEl);

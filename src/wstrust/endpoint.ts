@@ -122,6 +122,11 @@ export class WsTrustEndpoint {
     }
   }
 
+  /** Answers a request the transport refused before the endpoint could read it (a body over the limit). */
+  refuse(error: ProtocolError, contentType: string | undefined, requestId: string): WsTrustResult {
+    return this.fail(error, soapVersionFromContentType(contentType) ?? '1.2', undefined, requestId, {});
+  }
+
   private fail(
     err: unknown,
     version: SoapVersion,

@@ -1,5 +1,6 @@
 import { BadRequestError, InvalidRequestError, InvalidTimeRangeError } from '../core/errors';
 import { DuplicateElementError, attribute, childElements, singleChild, textOf } from '../xml/dom';
+import { decodeStrictBase64 } from '../xml/base64';
 import { parseDateTime } from '../xml/datetime';
 import type { RenewingPolicy } from '../core/token-service';
 import { NS, SAML11_ASSERTION_ID_VALUE_TYPE, SAML2_SAMLID_VALUE_TYPE } from '../xml/namespaces';
@@ -136,8 +137,6 @@ function readTarget(rst: Element, ns: string, name: string): TokenTarget | undef
   return { kind: 'reference', tokenId };
 }
 
-const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 function readKeySize(rst: Element, ns: string): number | undefined {
   const el = singleChild(rst, ns, 'KeySize');
   if (!el) return undefined;
@@ -150,11 +149,9 @@ function readEntropy(rst: Element, ns: string): Buffer | undefined {
   const entropy = singleChild(rst, ns, 'Entropy');
   if (!entropy) return undefined;
   const secret = singleChild(entropy, ns, 'BinarySecret');
-  const text = secret ? textOf(secret).replace(/\s+/g, '') : '';
-  if (!secret || childElements(entropy).length !== 1 || text === '' || !STRICT_BASE64.test(text)) {
-    throw new InvalidRequestError('Entropy must hold one base64 BinarySecret (encrypted entropy is not accepted).');
-  }
-  return Buffer.from(text, 'base64');
+  const bytes = secret && childElements(entropy).length === 1 ? decodeStrictBase64(textOf(secret)) : undefined;
+  if (!bytes) throw new InvalidRequestError('Entropy must hold one base64 BinarySecret (encrypted entropy is not accepted).');
+  return bytes;
 }
 
 function readUseKey(rst: Element, ns: string): Element | undefined {

@@ -14,8 +14,8 @@ export function childElements(parent: Element): Element[] {
   return out;
 }
 
-export function isElement(node: Element, ns: string, localName: string): boolean {
-  return node.namespaceURI === ns && node.localName === localName;
+export function isElement(node: Element | undefined, ns: string, localName: string): node is Element {
+  return node !== undefined && node.namespaceURI === ns && node.localName === localName;
 }
 
 /** The children named (ns, localName); `ns` may list several accepted namespaces. */

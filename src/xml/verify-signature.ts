@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { ExclusiveCanonicalization } from 'xml-crypto';
-import { attribute, childElements, textOf } from './dom';
+import { attribute, childElements, isElement, textOf } from './dom';
 import { ALG, NS } from './namespaces';
 
 /** A key a signature may be checked against: chosen by us (pinned), never taken from the message. */
@@ -114,7 +114,7 @@ interface SignedInfoProfile {
 
 function readSignedInfo(signedInfo: Element, profile: SignatureProfile): SignedInfoProfile {
   const [c14n, method, reference, ...rest] = childElements(signedInfo);
-  if (!isDs(c14n, 'CanonicalizationMethod') || !isDs(method, 'SignatureMethod') || !isDs(reference, 'Reference') || rest.length) {
+  if (!isDsElement(c14n, 'CanonicalizationMethod') || !isDsElement(method, 'SignatureMethod') || !isDsElement(reference, 'Reference') || rest.length) {
     throw new SignatureRejectedError('profile', 'SignedInfo must hold one CanonicalizationMethod, SignatureMethod and Reference');
   }
   if (attribute(c14n, 'Algorithm') !== ALG.excC14n) {
@@ -125,15 +125,15 @@ function readSignedInfo(signedInfo: Element, profile: SignatureProfile): SignedI
     throw new SignatureRejectedError('profile', 'the signature algorithm is not allowed');
   }
   const [transforms, digestMethod, digestValue, ...extra] = childElements(reference);
-  if (!isDs(transforms, 'Transforms') || !isDs(digestMethod, 'DigestMethod') || !isDs(digestValue, 'DigestValue') || extra.length) {
+  if (!isDsElement(transforms, 'Transforms') || !isDsElement(digestMethod, 'DigestMethod') || !isDsElement(digestValue, 'DigestValue') || extra.length) {
     throw new SignatureRejectedError('profile', 'the Reference must hold Transforms, DigestMethod and DigestValue');
   }
   const [enveloped, exclusive, ...moreTransforms] = childElements(transforms);
   if (
-    !isDs(enveloped, 'Transform') ||
+    !isDsElement(enveloped, 'Transform') ||
     attribute(enveloped, 'Algorithm') !== ALG.envelopedSignature ||
     childElements(enveloped).length ||
-    !isDs(exclusive, 'Transform') ||
+    !isDsElement(exclusive, 'Transform') ||
     attribute(exclusive, 'Algorithm') !== ALG.excC14n ||
     moreTransforms.length
   ) {
@@ -153,9 +153,6 @@ function readSignedInfo(signedInfo: Element, profile: SignatureProfile): SignedI
   };
 }
 
-function isDs(el: Element | undefined, localName: string): el is Element {
-  return el !== undefined && el.namespaceURI === NS.ds && el.localName === localName;
-}
 
 // Exclusive c14n's InclusiveNamespaces PrefixList (Shibboleth and others send one); nothing else may sit inside.
 function inclusivePrefixes(method: Element): string[] {
@@ -216,8 +213,8 @@ function* candidateKeys(keyInfo: Element | undefined, trusted: readonly TrustedK
 // Only its thumbprint matters (it selects a trusted key or none), so the certificate is never parsed:
 // a malformed one simply matches nothing.
 function embeddedCertificate(keyInfo: Element): Buffer | undefined {
-  const data = childElements(keyInfo).find((e) => isDs(e, 'X509Data'));
-  const cert = data && childElements(data).find((e) => isDs(e, 'X509Certificate'));
+  const data = childElements(keyInfo).find((e) => isDsElement(e, 'X509Data'));
+  const cert = data && childElements(data).find((e) => isDsElement(e, 'X509Certificate'));
   return cert && Buffer.from(textOf(cert).replace(/\s+/g, ''), 'base64');
 }
 
@@ -232,3 +229,6 @@ function countElementsWithId(doc: Document, id: string): number {
   }
   return count;
 }
+
+/** An XML-DSig element with this local name. */
+export const isDsElement = (el: Element | undefined, localName: string): el is Element => isElement(el, NS.ds, localName);

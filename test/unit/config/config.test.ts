@@ -104,6 +104,11 @@ describe('config/config validateConfig', () => {
       ['workers 1.5', { workers: 1.5 }, 'workers'],
       ['workers 257', { workers: 257 }, 'workers'],
       ['workers "2"', { workers: '2' }, 'workers'],
+      ['clientCertificates.caFiles a string', { clientCertificates: { caFiles: 'ca.pem' } }, 'clientCertificates.caFiles'],
+      ['clientCertificates.caFiles with an empty entry', { clientCertificates: { caFiles: [''] } }, 'clientCertificates.caFiles'],
+      ['clientCertificates.pinnedThumbprints a SHA-1 thumbprint', { clientCertificates: { pinnedThumbprints: ['AB'.repeat(20)] } }, 'clientCertificates.pinnedThumbprints'],
+      ['clientCertificates.pinnedThumbprints not hex', { clientCertificates: { pinnedThumbprints: ['zz'.repeat(32)] } }, 'clientCertificates.pinnedThumbprints'],
+      ['an unknown key in clientCertificates', { clientCertificates: { cas: [] } }, 'clientCertificates.cas'],
     ];
     for (const [what, raw, key] of cases) {
       it(what, () => {

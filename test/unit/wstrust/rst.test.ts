@@ -181,4 +181,53 @@ describe('wstrust/rst readRequestSecurityToken', () => {
       expectFault(rst13(requestType13 + '<t:Lifetime><u:Expires>soon</u:Expires></t:Lifetime>'), '1.3', InvalidTimeRangeError, 'InvalidTimeRange');
     });
   });
+
+  describe('refuses malformed Renewing, KeySize, Entropy, UseKey, delegation and targets as InvalidRequest', () => {
+    const str = (valueType: string, id: string): string =>
+      `<o:SecurityTokenReference xmlns:o="${NS.wsse}"><o:KeyIdentifier ValueType="${valueType}">${id}</o:KeyIdentifier></o:SecurityTokenReference>`;
+    const samlId = 'http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID';
+    const cases: Array<[string, string]> = [
+      ['Renewing Allow="maybe"', '<t:Renewing Allow="maybe"/>'],
+      ['Renewing OK="yes"', '<t:Renewing OK="yes"/>'],
+      ['KeySize "256bits"', '<t:KeySize>256bits</t:KeySize>'],
+      ['KeySize negative', '<t:KeySize>-256</t:KeySize>'],
+      ['Entropy with invalid base64', '<t:Entropy><t:BinarySecret>not*base64</t:BinarySecret></t:Entropy>'],
+      ['Entropy that is empty', '<t:Entropy><t:BinarySecret></t:BinarySecret></t:Entropy>'],
+      ['Entropy with encrypted content instead of a BinarySecret', `<t:Entropy><x:EncryptedKey xmlns:x="${NS.xenc}"/></t:Entropy>`],
+      ['UseKey without a ds:KeyInfo', '<t:UseKey><t:Other/></t:UseKey>'],
+      ['UseKey with two children', `<t:UseKey><ds:KeyInfo xmlns:ds="${NS.ds}"/><ds:KeyInfo xmlns:ds="${NS.ds}"/></t:UseKey>`],
+      ['OnBehalfOf and ActAs together', `<t:OnBehalfOf><a/></t:OnBehalfOf><w:ActAs xmlns:w="${NS.wst14}"><a/></w:ActAs>`],
+      ['OnBehalfOf holding a reference, not a token', `<t:OnBehalfOf>${str(samlId, '_1')}</t:OnBehalfOf>`],
+      ['OnBehalfOf holding two tokens', '<t:OnBehalfOf><a/><b/></t:OnBehalfOf>'],
+      ['a ValidateTarget holding two tokens', '<t:ValidateTarget><a/><b/></t:ValidateTarget>'],
+      ['an empty CancelTarget', '<t:CancelTarget></t:CancelTarget>'],
+      ['a RenewTarget reference by an unknown ValueType', `<t:RenewTarget>${str('urn:x-thumbprint', '_1')}</t:RenewTarget>`],
+      ['a ValidateTarget reference to an empty ID', `<t:ValidateTarget>${str(samlId, '')}</t:ValidateTarget>`],
+    ];
+    for (const [what, inner] of cases) {
+      it(what, () => {
+        expectFault(rst13(requestType13 + inner), '1.3', InvalidRequestError, 'InvalidRequest');
+      });
+    }
+
+    it('reads the well-formed forms of the same elements', () => {
+      const rst = readRequestSecurityToken(
+        unitElement(
+          rst13(
+            requestType13 +
+              '<t:Renewing Allow="false" OK="true"/><t:KeySize>384</t:KeySize>' +
+              '<t:Entropy><t:BinarySecret>AAEC\nAw==</t:BinarySecret></t:Entropy>' +
+              `<t:ValidateTarget>${str(samlId, '_abc')}</t:ValidateTarget>`,
+          ),
+        ),
+        '1.3',
+      );
+      assertFields(rst, {
+        renewing: { allow: false, afterExpiry: true },
+        keySize: 384,
+        clientEntropy: Buffer.from([0, 1, 2, 3]),
+        validateTarget: { kind: 'reference', tokenId: '_abc' },
+      });
+    });
+  });
 });
