@@ -4,6 +4,8 @@ set -euo pipefail
 need=()
 command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The AWS CLI v2 from Debian, at its Debian path: an `aws` elsewhere on PATH (pip's v1) is not it.
+[ -x /usr/bin/aws ] || need+=(awscli)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

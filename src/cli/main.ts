@@ -1,5 +1,7 @@
 import { formatHelp, parseArgs, UsageError } from './args';
 import type { CliIo, Command } from './command';
+import { awsLoginCommand } from './commands/aws-login';
+import { awsProviderAddCommand, awsProviderListCommand, awsRoleAddCommand, awsRoleListCommand } from './commands/aws';
 import { initCommand } from './commands/init';
 import { rpAddCommand, rpListCommand } from './commands/rp';
 import { serveCommand } from './commands/serve';
@@ -18,6 +20,11 @@ const COMMANDS: readonly Command[] = [
   trustUnpinCommand,
   trustListCommand,
   tokenCommand,
+  awsProviderAddCommand,
+  awsProviderListCommand,
+  awsRoleAddCommand,
+  awsRoleListCommand,
+  awsLoginCommand,
 ];
 
 const processIo: CliIo = {
@@ -32,15 +39,16 @@ const processIo: CliIo = {
 };
 
 function overview(): string {
-  const rows = COMMANDS.map((c) => `  sts ${c.name.padEnd(12)} ${c.summary.split('\n')[0]}`);
+  const rows = COMMANDS.map((c) => `  sts ${c.name.padEnd(18)} ${c.summary.split('\n')[0]}`);
   return `usage: sts COMMAND [options]   (sts COMMAND --help for each)\n\n${rows.join('\n')}\n`;
 }
 
 /** Runs one command line; resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
-  // Two-word commands first ("user add"), then one-word ones.
-  const command =
-    COMMANDS.find((c) => c.name === argv.slice(0, 2).join(' ')) ?? COMMANDS.find((c) => c.name === argv[0]);
+  // The longest name first: "aws role add" before "user add" before "init".
+  const command = [3, 2, 1]
+    .map((words) => COMMANDS.find((c) => c.name === argv.slice(0, words).join(' ')))
+    .find((c) => c !== undefined);
   if (!command) {
     if (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help') {
       io.out(overview());

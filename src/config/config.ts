@@ -22,6 +22,17 @@ export interface StsConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Who may authenticate at certificatemixed: certificates issued by these CAs, or pinned by SHA-256 thumbprint. */
   readonly clientCertificates: { readonly caFiles: readonly string[]; readonly pinnedThumbprints: readonly string[] };
+  readonly aws: {
+    /** The 12-digit account every role and provider ARN is in. */
+    readonly accountId: string;
+    /** The name Trustbridge itself is registered under as a SAML provider (arn:aws:iam::ACCOUNT:saml-provider/NAME). */
+    readonly providerName: string;
+    /** Replay rule for Trustbridge's own assertions: off (as AWS), once-per-role or once. */
+    readonly replay: 'off' | 'once-per-role' | 'once';
+    /** Which derived key seals new session tokens; tokens sealed under earlier ids still open. */
+    readonly sessionTokenKeyId: string;
+    readonly previousSessionTokenKeyIds: readonly string[];
+  };
 }
 
 export const DEFAULT_CONFIG: StsConfig = {
@@ -37,6 +48,13 @@ export const DEFAULT_CONFIG: StsConfig = {
   limits: { maxBodyBytes: 256 * 1024, maxDepth: 48, maxElements: 4000, maxAttributesPerElement: 48 },
   logLevel: 'info',
   clientCertificates: { caFiles: [], pinnedThumbprints: [] },
+  aws: {
+    accountId: '123456789012',
+    providerName: 'trustbridge',
+    replay: 'once-per-role',
+    sessionTokenKeyId: '1',
+    previousSessionTokenKeyIds: [],
+  },
 };
 
 export class ConfigError extends Error {
@@ -73,11 +91,16 @@ const oneOf =
     }
   };
 const stringList =
-  (pattern?: RegExp): Check =>
+  (pattern?: RegExp, what = 'non-empty strings'): Check =>
   (key, v) => {
     if (!Array.isArray(v) || v.some((e) => typeof e !== 'string' || e === '' || (pattern !== undefined && !pattern.test(e)))) {
-      throw new ConfigError(key, `must be a list of ${pattern ? 'SHA-256 thumbprints (64 hex digits)' : 'non-empty strings'}`);
+      throw new ConfigError(key, `must be a list of ${what}`);
     }
+  };
+const matching =
+  (pattern: RegExp, what: string): Check =>
+  (key, v) => {
+    if (typeof v !== 'string' || !pattern.test(v)) throw new ConfigError(key, `must be ${what} (found ${JSON.stringify(v)})`);
   };
 const url: Check = (key, v) => {
   string()(key, v);
@@ -112,7 +135,14 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     maxAttributesPerElement: integer(4, 1024),
   },
   logLevel: oneOf('debug', 'info', 'warn', 'error'),
-  clientCertificates: { caFiles: stringList(), pinnedThumbprints: stringList(/^[0-9a-fA-F]{64}$/) },
+  clientCertificates: { caFiles: stringList(), pinnedThumbprints: stringList(/^[0-9a-fA-F]{64}$/, 'SHA-256 thumbprints (64 hex digits)') },
+  aws: {
+    accountId: matching(/^\d{12}$/, 'a 12-digit AWS account ID'),
+    providerName: matching(/^[\w._-]{1,128}$/, 'an IAM SAML provider name (letters, digits, . _ -)'),
+    replay: oneOf('off', 'once-per-role', 'once'),
+    sessionTokenKeyId: matching(/^[A-Za-z0-9]{1,16}$/, 'a key id of 1 to 16 letters or digits'),
+    previousSessionTokenKeyIds: stringList(/^[A-Za-z0-9]{1,16}$/, 'key ids of 1 to 16 letters or digits'),
+  },
 };
 
 /** Merges a parsed config file over the defaults, refusing unknown keys and bad values by name. */

@@ -1,4 +1,5 @@
 import type { Claim, RelyingPartyRecord } from '../store/store';
+import { AWS_SAML } from './aws-saml';
 
 export interface ReleasedAttribute {
   readonly name: string;
@@ -10,7 +11,12 @@ export function releasedClaims(claims: readonly Claim[], rp: RelyingPartyRecord)
   const releaseAll = rp.releasedClaims.includes('*');
   const byName = new Map<string, string[]>();
   for (const claim of claims) {
-    if (!releaseAll && !rp.releasedClaims.includes(claim.name)) continue;
+    const released =
+      releaseAll ||
+      rp.releasedClaims.includes(claim.name) ||
+      // The AWS profile always releases the user's AWS attributes (Role, PrincipalTag:…, SourceIdentity).
+      (rp.profile === 'aws' && claim.name.startsWith(AWS_SAML.attributePrefix));
+    if (!released) continue;
     const values = byName.get(claim.name);
     if (values) values.push(claim.value);
     else byName.set(claim.name, [claim.value]);

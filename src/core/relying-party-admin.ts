@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import type { Store } from '../store/store';
+import type { RelyingPartyProfile, Store } from '../store/store';
 import { SAML2 } from '../xml/namespaces';
 
 export interface NewRelyingParty {
@@ -13,6 +13,9 @@ export interface NewRelyingParty {
   readonly encryptionCertificatePem?: string;
   readonly tokenEncryption?: 'aes256-cbc' | 'aes256-gcm';
   readonly delegates?: readonly string[];
+  readonly audience?: string;
+  readonly profile?: RelyingPartyProfile;
+  readonly sessionDurationSeconds?: number;
 }
 
 /** AD FS's default token lifetime for a relying party trust: 60 minutes. */
@@ -31,6 +34,11 @@ export async function addRelyingParty(store: Store, rp: NewRelyingParty): Promis
     throw new Error(`the expired-token renewal window must be whole seconds from 0 to ${MAX_TOKEN_LIFETIME_SECONDS}`);
   }
   if (rp.encryptionCertificatePem !== undefined) requireRsaCertificate(rp.encryptionCertificatePem);
+  if (rp.audience !== undefined) requireAbsoluteUri('audience', rp.audience);
+  const sessionDuration = rp.sessionDurationSeconds;
+  if (sessionDuration !== undefined && (!Number.isInteger(sessionDuration) || sessionDuration < 900 || sessionDuration > 43200)) {
+    throw new Error('the session duration must be whole seconds from 900 to 43200, as AWS accepts');
+  }
   await store.relyingParties.add({
     appliesTo: rp.appliesTo,
     displayName: rp.displayName ?? rp.appliesTo,
@@ -42,6 +50,9 @@ export async function addRelyingParty(store: Store, rp: NewRelyingParty): Promis
     encryptionCertificatePem: rp.encryptionCertificatePem ?? null,
     tokenEncryption: rp.tokenEncryption ?? 'aes256-cbc',
     delegates: rp.delegates ?? [],
+    audience: rp.audience ?? null,
+    profile: rp.profile ?? 'generic',
+    sessionDurationSeconds: sessionDuration ?? null,
     createdAt: new Date(),
   });
 }

@@ -11,6 +11,7 @@ import { encryptElementXml } from '../xml/encryption';
 import { NS } from '../xml/namespaces';
 import { BadRequestError, InvalidScopeError, InvalidTimeRangeError } from './errors';
 import { proofKeyInfo, type ProofKey } from './proof-key';
+import { profileAttributes } from './profile-attributes';
 import { releasedClaims } from './released-claims';
 
 export type IssuableTokenType = 'saml2' | 'saml11';
@@ -119,11 +120,12 @@ export class TokenService {
         ...(rp.endpointUrl === null ? {} : { recipient: rp.endpointUrl }),
         notBefore: created,
         notOnOrAfter: expires,
-        audience: rp.appliesTo,
+        audience: rp.audience ?? rp.appliesTo,
         authnInstant: request.subject.authenticatedAt,
         authnContextClassRef: request.subject.authnContextClassRef,
         attributes: [
           ...releasedClaims(request.subject.claims, rp),
+          ...profileAttributes(rp, request.subject),
           ...(request.actor === undefined ? [] : [{ name: ACTOR_CLAIM, values: [request.actor] }]),
         ],
         ...(request.proofKey ? { holderOfKey: proofKeyInfo(request.proofKey, encryptFor) } : {}),

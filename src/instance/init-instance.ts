@@ -6,6 +6,11 @@ import { addRelyingParty } from '../core/relying-party-admin';
 import { addUser } from '../identity/user-admin';
 import { generateSelfSignedCertificate } from '../keys/certificates';
 import { SAML2 } from '../xml/namespaces';
+import { addAwsRole, samlTrustPolicy } from '../aws/aws-admin';
+import { roleArn, samlProviderArn } from '../aws/arn';
+import { awsRoleClaim } from '../aws/role-claim';
+import { AWS_SAML } from '../core/aws-saml';
+import type { Store } from '../store/store';
 import { openInstance } from './open-instance';
 import { CONFIG_FILE, DEMO_CREDENTIALS_FILE, SIGNING_CERTIFICATE_EXPORT, inHome } from './paths';
 import { createActiveSigningKey } from './signing-keys';
@@ -23,6 +28,7 @@ export interface InitResult {
 
 export const DEMO_USER = 'demo@trustbridge.localhost';
 export const DEMO_RELYING_PARTY = 'https://rp.example.com/';
+export const DEMO_AWS_ROLE = 'TrustbridgeDemo';
 const CLAIM = {
   email: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
   name: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name',
@@ -50,7 +56,13 @@ export async function initInstance(home: string, options: InitOptions): Promise<
   try {
     const key = await createActiveSigningKey(instance.store, instance.masterKey, 'Trustbridge Token Signing');
     writeFileSync(join(home, SIGNING_CERTIFICATE_EXPORT), key.certificatePem);
+    await addAwsRelyingParty(instance.store);
     if (!options.demo) return { created: true };
+    const { accountId, providerName } = instance.config.aws;
+    await addAwsRole(instance.store, accountId, {
+      name: DEMO_AWS_ROLE,
+      trustPolicy: samlTrustPolicy(samlProviderArn(accountId, providerName)),
+    });
     const password = randomBytes(12).toString('base64url');
     await addUser(instance.store, instance.masterKey, {
       name: DEMO_USER,
@@ -59,6 +71,7 @@ export async function initInstance(home: string, options: InitOptions): Promise<
         { name: CLAIM.email, value: DEMO_USER },
         { name: CLAIM.name, value: 'Demo User' },
         { name: CLAIM.role, value: 'Staff' },
+        awsRoleClaim(instance.config.aws, DEMO_AWS_ROLE),
       ],
       allowPasswordDigest: true,
     });
@@ -71,7 +84,8 @@ export async function initInstance(home: string, options: InitOptions): Promise<
     const credentialsFile = join(home, DEMO_CREDENTIALS_FILE);
     writeSecret(
       credentialsFile,
-      `user: ${DEMO_USER}\npassword: ${password}\nrelying party (AppliesTo): ${DEMO_RELYING_PARTY}\n`,
+      `user: ${DEMO_USER}\npassword: ${password}\nrelying party (AppliesTo): ${DEMO_RELYING_PARTY}\n` +
+        `AWS role: ${roleArn(accountId, DEMO_AWS_ROLE)} (sts aws login)\n`,
     );
     return { created: true, demoCredentialsFile: credentialsFile };
   } finally {
@@ -82,4 +96,16 @@ export async function initInstance(home: string, options: InitOptions): Promise<
 function writeSecret(path: string, content: string): void {
   writeFileSync(path, content, { mode: 0o600 });
   chmodSync(path, 0o600);
+}
+
+/** AWS as a relying party, the trust AD FS administrators create as urn:amazon:webservices. */
+async function addAwsRelyingParty(store: Store): Promise<void> {
+  await addRelyingParty(store, {
+    appliesTo: AWS_SAML.appliesTo,
+    displayName: 'Amazon Web Services',
+    audience: AWS_SAML.signinUrl,
+    endpointUrl: AWS_SAML.signinUrl,
+    profile: 'aws',
+    nameIdFormat: SAML2.nameIdPersistent,
+  });
 }

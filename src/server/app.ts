@@ -9,6 +9,9 @@ import type { ServingInstance } from '../instance/open-instance';
 import { OwnKeyRing } from '../keys/own-key-ring';
 import { renderFederationMetadata } from '../metadata/federation-metadata';
 import { renderMexWsdl } from '../metadata/mex';
+import { createAwsApi } from '../aws/aws-api';
+import { awsErrors } from '../aws/aws-error';
+import type { AwsQueryReply } from '../aws/query/endpoint';
 import { InvalidRequestError } from '../core/errors';
 import { WsTrustEndpoint, type WsTrustResult } from '../wstrust/endpoint';
 import { certificateAuthentication, usernameTokenAuthentication } from '../wstrust/message-authentication';
@@ -22,6 +25,7 @@ export const PATHS = {
   mex: '/adfs/services/trust/mex',
   federationMetadata: '/FederationMetadata/2007-06/FederationMetadata.xml',
   health: '/healthz',
+  awsQuery: '/',
 } as const;
 
 export interface AppOptions {
@@ -56,11 +60,41 @@ export function createApp(options: AppOptions): Koa {
     maxElements: config.limits.maxElements,
     maxAttributesPerElement: config.limits.maxAttributesPerElement,
   };
-  const validator = new OwnTokenValidator({ store, keys: new OwnKeyRing(store.signingKeys), clockSkewMs, now });
+  const ownKeys = new OwnKeyRing(store.signingKeys);
+  const validator = new OwnTokenValidator({ store, keys: ownKeys, clockSkewMs, now });
   const delegation = new Delegation({ store, validator, clockSkewMs, now });
   const endpointDeps = { limits, clockSkewMs, tokens, validator, delegation, now };
   const byUsername = usernameTokenAuthentication(authenticator);
   const byCertificate = certificateAuthentication(() => instance.clientCertificates);
+  const awsApi = createAwsApi({ config, store, masterKey: instance.masterKey, ownKeys, xmlLimits: limits, now });
+
+  const awsQuery: Handler = async (ctx, requestId) => {
+    const request = {
+      method: ctx.method,
+      path: ctx.path,
+      rawQuery: ctx.querystring,
+      headers: ctx.req.headersDistinct,
+      sourceIp: ctx.req.socket.remoteAddress ?? '',
+      userAgent: ctx.get('user-agent'),
+      requestId,
+    };
+    let reply: AwsQueryReply;
+    try {
+      const body = ctx.method === 'POST' ? await readBody(ctx.req, config.limits.maxBodyBytes) : Buffer.alloc(0);
+      reply = await awsApi.handle({ ...request, body });
+    } catch (err) {
+      if (!(err instanceof BodyTooLargeError)) throw err;
+      ctx.set('Connection', 'close');
+      reply = awsApi.refuse(awsErrors.invalidParameterValue(`The request was refused: ${err.message}.`), requestId);
+    }
+    ctx.set('x-amzn-RequestId', requestId);
+    send(ctx, reply.status, reply.contentType, reply.body);
+    const { action, error, internalError, facts } = reply.outcome;
+    const base = { requestId, path: ctx.path, api: 'aws', action, sourceIp: request.sourceIp, ...facts };
+    if (internalError !== undefined) logger.log('error', 'internal error', { ...base, ...describeError(internalError) });
+    else if (error) logger.log(facts['alert'] ? 'error' : 'warn', 'request failed', { ...base, error: error.code, reason: error.message, detail: error.logDetail });
+    else logger.log('info', 'request served', base);
+  };
 
   const wsTrust =
     (endpoint: WsTrustEndpoint): Handler =>
@@ -107,6 +141,9 @@ export function createApp(options: AppOptions): Koa {
       send(ctx, 200, 'text/xml; charset=utf-8', metadataCache.xml);
     },
     [`GET ${PATHS.health}`]: async (ctx) => send(ctx, 200, 'application/json', '{"status":"ok"}'),
+    // AWS STS's Query API at the root, as AWS serves it: POST with a form body, or GET for presigned URLs.
+    [`POST ${PATHS.awsQuery}`]: awsQuery,
+    [`GET ${PATHS.awsQuery}`]: awsQuery,
   };
   const knownPaths = new Set(Object.keys(routes).map((r) => r.slice(r.indexOf(' ') + 1)));
 

@@ -35,8 +35,16 @@ export interface RelyingPartyRecord {
   readonly tokenEncryption: 'aes256-cbc' | 'aes256-gcm';
   /** Callers (user names) allowed to ask for tokens for it on behalf of someone else (OnBehalfOf, ActAs). */
   readonly delegates: readonly string[];
+  /** The SAML Audience of its tokens when it differs from AppliesTo (AWS: the sign-in URL); null = AppliesTo. */
+  readonly audience: string | null;
+  /** `aws` adds what AWS requires of an assertion (RoleSessionName, SessionDuration) to the released claims. */
+  readonly profile: RelyingPartyProfile;
+  /** AWS profile: the SessionDuration attribute, in seconds; null leaves it out (AWS then uses one hour). */
+  readonly sessionDurationSeconds: number | null;
   readonly createdAt: Date;
 }
+
+export type RelyingPartyProfile = 'generic' | 'aws';
 
 /** One row of the issuance ledger: written before the token leaves, the proof we issued it. */
 export interface LedgerEntry {
@@ -118,6 +126,43 @@ export interface SigningKeyRepository {
   list(): Promise<SigningKeyRecord[]>;
 }
 
+export type SamlReplayMode = 'off' | 'once-per-role' | 'once';
+
+/** A SAML identity provider registered for AssumeRoleWithSAML (IAM's saml-provider). */
+export interface SamlProviderRecord {
+  readonly name: string;
+  /** The entityID of its metadata: assertions must name it as their Issuer. */
+  readonly entityId: string;
+  /** Its signing certificates (PEM), taken from its metadata; at most 10, as IAM allows. */
+  readonly certificatesPem: readonly string[];
+  readonly replay: SamlReplayMode;
+  readonly createdAt: Date;
+}
+
+/** An IAM-style role that federated users assume. */
+export interface AwsRoleRecord {
+  readonly name: string;
+  /** AROA…, the unique id AWS puts before the session name in an assumed role's user id. */
+  readonly roleId: string;
+  readonly trustPolicy: string;
+  readonly maxSessionDurationSeconds: number;
+  /** The role's permissions policy, kept for what calls are allowed with its credentials. */
+  readonly permissionsPolicy: string | null;
+  readonly createdAt: Date;
+}
+
+export interface SamlProviderRepository {
+  add(provider: SamlProviderRecord): Promise<void>;
+  get(name: string): Promise<SamlProviderRecord | undefined>;
+  list(): Promise<SamlProviderRecord[]>;
+}
+
+export interface AwsRoleRepository {
+  add(role: AwsRoleRecord): Promise<void>;
+  get(name: string): Promise<AwsRoleRecord | undefined>;
+  list(): Promise<AwsRoleRecord[]>;
+}
+
 export interface Store {
   readonly users: UserRepository;
   readonly relyingParties: RelyingPartyRepository;
@@ -125,6 +170,8 @@ export interface Store {
   readonly replay: ReplayCache;
   readonly signingKeys: SigningKeyRepository;
   readonly trustedIssuers: TrustedIssuerRepository;
+  readonly samlProviders: SamlProviderRepository;
+  readonly awsRoles: AwsRoleRepository;
   close(): Promise<void>;
 }
 

@@ -122,5 +122,6 @@ export const SAML2 = {
   passwordProtectedTransport: 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport',
   nameIdUnspecified: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
   nameIdEmail: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+  nameIdPersistent: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
   attrNameFormatUri: 'urn:oasis:names:tc:SAML:2.0:attrname-format:uri',
 } as const;

@@ -9,10 +9,13 @@ export const rpAddCommand: Command = {
   name: 'rp add',
   usage:
     'sts rp add APPLIES_TO [--name TEXT] [--lifetime SECONDS] [--claim NAME]... [--endpoint URL] [--name-id-format URI]\n' +
-    '              [--encryption-cert PEM_FILE] [--encryption-algorithm aes256-cbc|aes256-gcm] [--expired-renewal-window SECONDS]',
+    '              [--encryption-cert PEM_FILE] [--encryption-algorithm aes256-cbc|aes256-gcm] [--expired-renewal-window SECONDS]\n' +
+    '              [--audience URI] [--profile generic|aws] [--session-duration SECONDS]',
   summary:
     'Registers a relying party. APPLIES_TO is the address clients put in wsp:AppliesTo and the token\'s Audience.\n' +
-    'Only the claims named with --claim are released to it (--claim "*" releases all).',
+    'Only the claims named with --claim are released to it (--claim "*" releases all). --profile aws adds what AWS\n' +
+    'requires (RoleSessionName, SessionDuration, the user\'s AWS Role attributes); `sts init` creates that trust\n' +
+    'as urn:amazon:webservices.',
   flags: [
     HOME_FLAG,
     { name: 'name', kind: 'string', help: 'display name' },
@@ -24,6 +27,9 @@ export const rpAddCommand: Command = {
     { name: 'encryption-algorithm', kind: 'string', help: 'aes256-cbc (default: what AD FS and .NET decrypt) or aes256-gcm' },
     { name: 'delegate', kind: 'repeatable', help: 'a user allowed to ask for tokens on behalf of others (OnBehalfOf/ActAs)' },
     { name: 'expired-renewal-window', kind: 'string', help: 'seconds after expiry a token issued with Renewing OK may still be renewed (default 0: never)' },
+    { name: 'audience', kind: 'string', help: 'the tokens\' Audience when it is not APPLIES_TO' },
+    { name: 'profile', kind: 'string', help: 'generic (default) or aws' },
+    { name: 'session-duration', kind: 'string', help: 'aws profile: the SessionDuration attribute in seconds (900 to 43200)' },
     HELP_FLAG,
   ],
   async run(args, io) {
@@ -35,6 +41,8 @@ export const rpAddCommand: Command = {
     const certificateFile = args.strings.get('encryption-cert');
     const encryptionCertificatePem = certificateFile === undefined ? undefined : readFileSync(certificateFile, 'utf8');
     if (appliesTo === undefined || extra.length > 0) throw new UsageError('give exactly one APPLIES_TO');
+    const profile = args.strings.get('profile');
+    if (profile !== undefined && profile !== 'generic' && profile !== 'aws') throw new UsageError('--profile must be generic or aws');
     const lifetime = integerFlag(args, 'lifetime');
     const optional = <T>(key: string, value: T | undefined): Record<string, T> => (value === undefined ? {} : { [key]: value });
     const instance = openInstance(resolveHome(args.strings.get('home')));
@@ -50,6 +58,9 @@ export const rpAddCommand: Command = {
         ...optional('encryptionCertificatePem', encryptionCertificatePem),
         ...optional('tokenEncryption', algorithm),
         ...optional('expiredRenewalWindowSeconds', integerFlag(args, 'expired-renewal-window')),
+        ...optional('audience', args.strings.get('audience')),
+        ...optional('profile', profile),
+        ...optional('sessionDurationSeconds', integerFlag(args, 'session-duration')),
       });
     } finally {
       await instance.close();
@@ -71,6 +82,8 @@ export const rpListCommand: Command = {
         io.out(`${rp.appliesTo}  (${rp.displayName})\n`);
         io.out(`  lifetime ${rp.tokenLifetimeSeconds}s, NameID format ${rp.nameIdFormat}\n`);
         if (rp.endpointUrl) io.out(`  endpoint ${rp.endpointUrl}\n`);
+        if (rp.audience) io.out(`  audience ${rp.audience}\n`);
+        if (rp.profile !== 'generic') io.out(`  profile ${rp.profile}${rp.sessionDurationSeconds === null ? '' : `, session ${rp.sessionDurationSeconds}s`}\n`);
         if (rp.encryptionCertificatePem) io.out(`  tokens encrypted (${rp.tokenEncryption})\n`);
         if (rp.delegates.length > 0) io.out(`  delegation allowed to ${rp.delegates.join(', ')}\n`);
         if (rp.expiredRenewalWindowSeconds > 0) io.out(`  expired tokens renewable for ${rp.expiredRenewalWindowSeconds}s\n`);

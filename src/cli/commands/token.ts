@@ -1,16 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
-import * as soap from 'soap';
 import { HELP_FLAG, UsageError } from '../args';
 import type { Command } from '../command';
-import { TOKEN_TYPE, TRUST13, TRUST2005 } from '../../xml/namespaces';
+import { TOKEN_TYPE } from '../../xml/namespaces';
+import { requestTokenOverWsTrust } from '../clients/ws-trust-client';
 
 const TOKEN_TYPES: Record<string, string> = { saml2: TOKEN_TYPE.saml20, saml11: TOKEN_TYPE.saml11 };
 
-/**
- * Asks a running STS for a token the way a WSDL-driven client does: the `soap` package loads the
- * mex WSDL and calls Issue with a WS-Security UsernameToken. The assertion is printed as received.
- */
+/** Asks a running STS for a token over WS-Trust, as a WSDL-driven client does, and prints it as received. */
 export const tokenCommand: Command = {
   name: 'token',
   usage: 'sts token --sts URL --applies-to URI --user NAME [--version 1.3|2005] [--token-type saml2|saml11] [--ca PEM_FILE] < password',
@@ -39,42 +36,23 @@ export const tokenCommand: Command = {
     const caFile = args.strings.get('ca');
     const agent = new Agent({ ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}), keepAlive: false });
     try {
-      const client = await soap.createClientAsync(`${base.replace(/\/$/, '')}/adfs/services/trust/mex`, {
-        wsdl_options: { httpsAgent: agent },
-        forceSoap12Headers: true,
+      const token = await requestTokenOverWsTrust({
+        sts: base,
+        appliesTo,
+        user,
+        password,
+        version,
+        tokenTypeUri: tokenType,
+        passwordDigest: args.booleans.has('digest'),
+        agent,
       });
-      client.setSecurity(new soap.WSSecurity(user, password, { passwordType: args.booleans.has('digest') ? 'PasswordDigest' : 'PasswordText' }));
-      const uris = version === '1.3' ? TRUST13 : TRUST2005;
-      const operation = version === '1.3' ? 'Trust13IssueAsyncAsync' : 'TrustFeb2005IssueAsyncAsync';
-      const call = client[operation] as (a: object, o: object) => Promise<[unknown, string]>;
-      const [, raw] = await call(
-        {
-          RequestType: uris.requestTypeIssue,
-          TokenType: tokenType,
-          KeyType: uris.keyTypeBearer,
-          AppliesTo: { EndpointReference: { Address: appliesTo } },
-        },
-        { httpsAgent: agent },
-      );
-      io.out(`${extractToken(raw)}\n`);
+      io.out(`${token}\n`);
       return 0;
     } catch (err) {
-      // soap rejects with the fault's body: show the fault's reason, not a stack.
-      const body = (err as { body?: unknown }).body;
-      const reason = typeof body === 'string' ? /<(?:s:Text|faultstring)[^>]*>([^<]*)</.exec(body)?.[1] : undefined;
-      io.err(`sts token: ${reason ?? (err instanceof Error ? err.message : String(err))}\n`);
+      io.err(`sts token: ${(err as Error).message}\n`);
       return 1;
     } finally {
       agent.destroy();
     }
   },
 };
-
-/** The token exactly as the STS sent it (the soap package's parsed object would lose the signed bytes). */
-function extractToken(raw: string): string {
-  const start = raw.indexOf('RequestedSecurityToken>');
-  const end = raw.indexOf('RequestedSecurityToken>', start + 1);
-  if (start === -1 || end === -1) throw new Error('the response holds no RequestedSecurityToken');
-  const inner = raw.slice(start + 'RequestedSecurityToken>'.length, raw.lastIndexOf('<', end));
-  return inner;
-}

@@ -4,16 +4,20 @@ import { addUser } from '../../identity/user-admin';
 import { openInstance } from '../../instance/open-instance';
 import { resolveHome } from '../../instance/paths';
 import type { Claim } from '../../store/store';
+import { awsRoleClaim } from '../../aws/role-claim';
 
 export const userAddCommand: Command = {
   name: 'user add',
-  usage: 'sts user add NAME [--claim NAME=VALUE]... [--allow-digest] < password',
+  usage: 'sts user add NAME [--claim NAME=VALUE]... [--aws-role ROLE]... [--allow-digest] < password',
   summary:
     'Adds a user. The password is read from standard input (its first line) and stored as an scrypt hash.\n' +
-    '--allow-digest also keeps it sealed under the master key, which WS-Security PasswordDigest needs.',
+    '--allow-digest also keeps it sealed under the master key, which WS-Security PasswordDigest needs.\n' +
+    '--aws-role grants an AWS role (a name or ARN): the AWS relying party\'s assertions then carry it in\n' +
+    'their Role attribute, paired with Trustbridge\'s own SAML provider.',
   flags: [
     HOME_FLAG,
     { name: 'claim', kind: 'repeatable', help: 'a claim NAME=VALUE the user carries' },
+    { name: 'aws-role', kind: 'repeatable', help: 'an AWS role (name or ARN) the user may assume' },
     { name: 'allow-digest', kind: 'boolean', help: 'allow UsernameToken PasswordDigest for this user' },
     HELP_FLAG,
   ],
@@ -25,10 +29,11 @@ export const userAddCommand: Command = {
     if (password === '') throw new UsageError('no password on standard input');
     const instance = openInstance(resolveHome(args.strings.get('home')));
     try {
+      const roles = (args.repeated.get('aws-role') ?? []).map((role) => awsRoleClaim(instance.config.aws, role));
       await addUser(instance.store, instance.masterKey, {
         name,
         password,
-        claims,
+        claims: [...claims, ...roles],
         allowPasswordDigest: args.booleans.has('allow-digest'),
       });
     } finally {

@@ -59,4 +59,22 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      certificate_pem TEXT NOT NULL,
      created_at INTEGER NOT NULL
    );`,
+  `ALTER TABLE relying_parties ADD COLUMN audience TEXT;
+   ALTER TABLE relying_parties ADD COLUMN profile TEXT NOT NULL DEFAULT 'generic' CHECK (profile IN ('generic', 'aws'));
+   ALTER TABLE relying_parties ADD COLUMN session_duration_seconds INTEGER;
+   CREATE TABLE saml_providers (
+     name TEXT PRIMARY KEY,
+     entity_id TEXT NOT NULL,
+     certificates TEXT NOT NULL,
+     replay TEXT NOT NULL CHECK (replay IN ('off', 'once-per-role', 'once')),
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE aws_roles (
+     name TEXT PRIMARY KEY,
+     role_id TEXT NOT NULL UNIQUE,
+     trust_policy TEXT NOT NULL,
+     max_session_duration_seconds INTEGER NOT NULL,
+     permissions_policy TEXT,
+     created_at INTEGER NOT NULL
+   );`,
 ];

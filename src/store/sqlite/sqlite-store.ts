@@ -3,12 +3,14 @@ import {
   AlreadyExistsError,
   type Claim,
   type LedgerEntry,
+  type RelyingPartyProfile,
   type RelyingPartyRecord,
   type SigningKeyRecord,
   type SigningKeyState,
   type Store,
   type UserRecord,
 } from '../store';
+import { awsRepositories } from './aws-repositories';
 import { SQLITE_MIGRATIONS } from './migrations';
 
 // Expired replay entries are swept now and then rather than on every insert, to keep the hot path
@@ -33,6 +35,9 @@ interface RelyingPartyRow {
   encryption_certificate_pem: string | null;
   token_encryption: 'aes256-cbc' | 'aes256-gcm';
   delegates: string;
+  audience: string | null;
+  profile: RelyingPartyProfile;
+  session_duration_seconds: number | null;
   created_at: number;
 }
 interface LedgerRow {
@@ -86,7 +91,8 @@ export function openSqliteStore(path: string): Store {
     addRp: db.prepare(
       `INSERT INTO relying_parties (applies_to, display_name, token_lifetime_seconds, released_claims,
          endpoint_url, name_id_format, expired_renewal_window_seconds, encryption_certificate_pem, token_encryption,
-         delegates, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         delegates, audience, profile, session_duration_seconds, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     getRp: db.prepare<[string], RelyingPartyRow>('SELECT * FROM relying_parties WHERE applies_to = ?'),
     listRps: db.prepare<[], RelyingPartyRow>('SELECT * FROM relying_parties ORDER BY applies_to'),
@@ -145,6 +151,9 @@ export function openSqliteStore(path: string): Store {
             rp.encryptionCertificatePem,
             rp.tokenEncryption,
             JSON.stringify(rp.delegates),
+            rp.audience,
+            rp.profile,
+            rp.sessionDurationSeconds,
             rp.createdAt.getTime(),
           ),
         ),
@@ -211,6 +220,7 @@ export function openSqliteStore(path: string): Store {
           createdAt: new Date(r.created_at),
         })),
     },
+    ...awsRepositories(db, insertOrExplain),
     close: async () => {
       db.close();
     },
@@ -249,6 +259,9 @@ const toRelyingParty = (r: RelyingPartyRow): RelyingPartyRecord => ({
   encryptionCertificatePem: r.encryption_certificate_pem,
   tokenEncryption: r.token_encryption,
   delegates: JSON.parse(r.delegates) as string[],
+  audience: r.audience,
+  profile: r.profile,
+  sessionDurationSeconds: r.session_duration_seconds,
   createdAt: new Date(r.created_at),
 });
 

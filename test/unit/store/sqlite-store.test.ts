@@ -42,6 +42,9 @@ function relyingParty(appliesTo: string, extra: Partial<RelyingPartyRecord> = {}
     encryptionCertificatePem: null,
     tokenEncryption: 'aes256-cbc',
     delegates: [],
+    audience: null,
+    profile: 'generic',
+    sessionDurationSeconds: null,
     createdAt: T0,
     ...extra,
   };

@@ -1,0 +1,250 @@
+import type { AwsRoleRecord, Store } from '../../store/store';
+import { MalformedTokenError } from '../../saml/token-view';
+import { verifySaml2ResponseOrAssertion, type VerifiedSamlAssertion } from '../../saml/verify-response';
+import { decodeStrictBase64 } from '../../xml/base64';
+import { parseXmlSafely, XmlRejectedError, type XmlLimits } from '../../xml/safe-parse';
+import { SignatureRejectedError } from '../../xml/verify-signature';
+import { assumedRoleArn, parseIamArn } from '../arn';
+import { AwsError, awsErrors } from '../aws-error';
+import type { SessionTokenSealer } from '../credentials/session-token';
+import { newTemporaryCredentials } from '../credentials/temporary-credentials';
+import { readFederatedAssertion, type FederatedAssertion } from '../federated-assertion';
+import { evaluateTrustPolicy } from '../policy/evaluate-trust-policy';
+import { parsePolicyDocument } from '../policy/parse-policy';
+import type { TrustPolicyDocument } from '../policy/policy-document';
+import { checkSessionPolicyParameter, packedPolicySizePercent } from '../policy/session-policy-size';
+import { memberList, optionalInteger, requiredString } from '../query/parameter-checks';
+import type { SamlProvider, SamlProviderDirectory } from '../saml-provider-directory';
+import { trustPolicyContext } from '../trust-context';
+import type { ActionFacts, ActionRequest, AwsAction } from './action';
+
+export interface AssumeRoleWithSamlOptions {
+  readonly store: Store;
+  readonly accountId: string;
+  readonly providers: SamlProviderDirectory;
+  readonly sealer: SessionTokenSealer;
+  readonly xmlLimits: XmlLimits;
+  readonly clockSkewMs: number;
+  readonly now: () => Date;
+}
+
+const DEFAULT_DURATION_SECONDS = 3600;
+const POLICY_ARN = /^arn:aws:iam::(aws|\d{12}):policy\/[\w+=,.@/-]{1,512}$/;
+// A role's trust policy is parsed once per stored version, not per call.
+const parsedTrustPolicies = new WeakMap<AwsRoleRecord, TrustPolicyDocument>();
+
+const notAuthorized = (detail: string) => awsErrors.accessDenied('Not authorized to perform sts:AssumeRoleWithSAML', detail);
+const invalidToken = (message: string, detail?: string) => new AwsError('InvalidIdentityToken', 400, message, detail);
+
+/** AssumeRoleWithSAML: a verified SAML assertion and a role's trust policy in, temporary credentials out. */
+export function assumeRoleWithSaml(options: AssumeRoleWithSamlOptions): AwsAction {
+  return {
+    name: 'AssumeRoleWithSAML',
+    requiresSignature: false,
+    async run(request, facts) {
+      const params = readParameters(request);
+      facts.roleArn = params.roleArn;
+      facts.principalArn = params.principalArn;
+      const now = options.now();
+
+      const role = await findRole(options, params.roleArn);
+      const provider = await findProvider(options, params.principalArn);
+      const verified = verifyAssertion(params.samlAssertion, provider, options.xmlLimits);
+      facts.assertionId = verified.token.id;
+      facts.keyThumbprint = verified.keyThumbprint;
+      if (provider.isSelf) await requireOwnIssuance(options.store, verified, facts);
+      const assertion = readFederatedAssertion(verified, provider, options.accountId, now, options.clockSkewMs);
+      facts.subject = assertion.subject;
+      facts.roleSessionName = assertion.roleSessionName;
+
+      if (!assertion.roles.some((r) => r.roleArn === params.roleArn && r.providerArn === params.principalArn)) {
+        throw notAuthorized('the assertion\'s Role attribute does not pair this RoleArn with this PrincipalArn');
+      }
+      authorise(role, provider, assertion, request, now, params.principalArn);
+
+      const durationSeconds = sessionSeconds(params.durationSeconds, role, assertion, now);
+      if (params.policy !== undefined) {
+        checkSessionPolicyParameter(params.policy);
+        parsePolicyDocument(params.policy, 'session');
+      }
+      const packedPolicySize =
+        params.policy !== undefined || params.policyArns.length > 0 || assertion.tags.length > 0
+          ? packedPolicySizePercent(params.policy, assertion.tags)
+          : undefined;
+
+      await refuseReplay(options.store, provider, assertion, params.roleArn, facts);
+
+      const expiration = new Date(now.getTime() + durationSeconds * 1000);
+      const { claims, sessionToken } = newTemporaryCredentials(options.sealer, {
+        accountId: options.accountId,
+        roleArn: params.roleArn,
+        roleId: role.roleId,
+        roleSessionName: assertion.roleSessionName,
+        providerArn: provider.arn,
+        issuedAt: now,
+        expiration,
+        sourceIdentity: assertion.sourceIdentity ?? null,
+        tags: assertion.tags,
+        transitiveTagKeys: assertion.transitiveTagKeys,
+        sessionPolicy: params.policy ?? null,
+        policyArns: params.policyArns,
+      });
+      facts.accessKeyId = claims.accessKeyId;
+      facts.durationSeconds = durationSeconds;
+      return {
+          Credentials: {
+            AccessKeyId: claims.accessKeyId,
+            SecretAccessKey: claims.secretAccessKey,
+            SessionToken: sessionToken,
+            Expiration: isoSeconds(expiration),
+          },
+          AssumedRoleUser: {
+            AssumedRoleId: `${role.roleId}:${assertion.roleSessionName}`,
+            Arn: assumedRoleArn(options.accountId, role.name, assertion.roleSessionName),
+          },
+          PackedPolicySize: packedPolicySize,
+          Subject: assertion.subject,
+          SubjectType: assertion.subjectType,
+          Issuer: assertion.issuer,
+          Audience: assertion.recipient,
+          NameQualifier: assertion.nameQualifier,
+          SourceIdentity: assertion.sourceIdentity,
+      };
+    },
+  };
+}
+
+interface AssumeRoleWithSamlParameters {
+  readonly roleArn: string;
+  readonly principalArn: string;
+  readonly samlAssertion: string;
+  readonly durationSeconds: number | undefined;
+  readonly policy: string | undefined;
+  readonly policyArns: readonly string[];
+}
+
+function readParameters({ params }: ActionRequest): AssumeRoleWithSamlParameters {
+  const policyArns = memberList(params, 'PolicyArns', 'arn', 10);
+  for (const arn of policyArns) {
+    if (!POLICY_ARN.test(arn)) throw awsErrors.invalidParameterValue('Each PolicyArns member must be an IAM managed policy ARN.');
+  }
+  return {
+    roleArn: requiredString(params, 'RoleArn', 20, 2048),
+    principalArn: requiredString(params, 'PrincipalArn', 20, 2048),
+    samlAssertion: requiredString(params, 'SAMLAssertion', 4, 100000),
+    durationSeconds: optionalInteger(params, 'DurationSeconds', 900, 43200),
+    policy: params.get('Policy'),
+    policyArns,
+  };
+}
+
+async function findRole(options: AssumeRoleWithSamlOptions, arn: string): Promise<AwsRoleRecord> {
+  const parsed = parseIamArn(arn);
+  if (!parsed || parsed.resourceType !== 'role') throw awsErrors.validationError('RoleArn is not a valid IAM role ARN.');
+  const role = parsed.accountId === options.accountId ? await options.store.awsRoles.get(parsed.name) : undefined;
+  if (!role) throw notAuthorized(`no role ${arn} in account ${options.accountId}`);
+  return role;
+}
+
+async function findProvider(options: AssumeRoleWithSamlOptions, arn: string): Promise<SamlProvider> {
+  const parsed = parseIamArn(arn);
+  if (!parsed || parsed.resourceType !== 'saml-provider') {
+    throw awsErrors.validationError('PrincipalArn is not a valid IAM SAML provider ARN.');
+  }
+  const provider = parsed.accountId === options.accountId ? await options.providers.byName(parsed.name) : undefined;
+  if (!provider) throw invalidToken('The SAML provider named by PrincipalArn does not exist in this account.');
+  return provider;
+}
+
+function verifyAssertion(base64: string, provider: SamlProvider, limits: XmlLimits): VerifiedSamlAssertion {
+  const bytes = decodeStrictBase64(base64);
+  if (!bytes) throw invalidToken('SAMLAssertion is not valid base64.');
+  try {
+    const document = parseXmlSafely(bytes, limits);
+    if (!document.documentElement) throw new MalformedTokenError('the SAML document is empty');
+    return verifySaml2ResponseOrAssertion(document.documentElement, provider.trustedKeys);
+  } catch (err) {
+    if (err instanceof XmlRejectedError) throw invalidToken(`The SAML document was refused: ${err.message}.`);
+    if (err instanceof SignatureRejectedError) {
+      const message =
+        err.rejection === 'untrusted-key'
+          ? 'The SAML assertion is not signed by a certificate registered for this SAML provider.'
+          : `The SAML assertion's signature is not valid: ${err.message}.`;
+      throw invalidToken(message, `signature rejected (${err.rejection}): ${err.message}`);
+    }
+    if (err instanceof MalformedTokenError) throw invalidToken(`The SAML assertion is malformed: ${err.message}.`);
+    throw err;
+  }
+}
+
+/**
+ * Trustbridge's own assertions must be in its issuance ledger with the digest they were signed with:
+ * one signed with our key but never issued is a forgery made with a stolen key (Golden SAML).
+ */
+async function requireOwnIssuance(store: Store, verified: VerifiedSamlAssertion, facts: ActionFacts): Promise<void> {
+  const entry = await store.ledger.get(verified.token.id);
+  if (!entry || verified.assertionDigest === undefined || entry.digest !== verified.assertionDigest) {
+    facts.alert = 'forged-token';
+    throw invalidToken('The SAML assertion was not issued by this STS.', 'signed by our key but not in the issuance ledger');
+  }
+  if (entry.cancelledAt !== null) throw invalidToken('The SAML assertion was cancelled.');
+}
+
+function authorise(
+  role: AwsRoleRecord,
+  provider: SamlProvider,
+  assertion: FederatedAssertion,
+  request: ActionRequest,
+  now: Date,
+  principalArn: string,
+): void {
+  let policy = parsedTrustPolicies.get(role);
+  if (!policy) {
+    policy = parsePolicyDocument(role.trustPolicy, 'trust');
+    parsedTrustPolicies.set(role, policy);
+  }
+  const actions = [
+    'sts:AssumeRoleWithSAML',
+    ...(assertion.tags.length > 0 ? ['sts:TagSession'] : []),
+    ...(assertion.sourceIdentity !== undefined ? ['sts:SetSourceIdentity'] : []),
+  ];
+  const context = trustPolicyContext(assertion, { now, sourceIp: request.sourceIp, userAgent: request.userAgent, principalArn });
+  const decision = evaluateTrustPolicy(policy, { principal: { federated: provider.arn }, actions, context });
+  if (decision.effect === 'explicit-deny') throw notAuthorized(`explicitly denied by the trust policy of ${role.name} for ${decision.action}`);
+  if (decision.effect === 'implicit-deny') throw notAuthorized(`the trust policy of ${role.name} does not allow ${decision.action}`);
+}
+
+/** DurationSeconds (default one hour) within the role's maximum; the assertion may only shorten it. */
+function sessionSeconds(requested: number | undefined, role: AwsRoleRecord, assertion: FederatedAssertion, now: Date): number {
+  const seconds = requested ?? DEFAULT_DURATION_SECONDS;
+  if (seconds > role.maxSessionDurationSeconds) {
+    throw awsErrors.validationError('The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
+  }
+  let limit = Math.min(seconds, assertion.sessionDurationSeconds ?? seconds);
+  if (assertion.sessionNotOnOrAfter) {
+    limit = Math.min(limit, Math.floor((assertion.sessionNotOnOrAfter.getTime() - now.getTime()) / 1000));
+  }
+  return limit;
+}
+
+async function refuseReplay(
+  store: Store,
+  provider: SamlProvider,
+  assertion: FederatedAssertion,
+  roleArn: string,
+  facts: ActionFacts,
+): Promise<void> {
+  if (provider.replay === 'off') return;
+  const key = provider.replay === 'once' ? assertion.assertionId : `${assertion.assertionId} ${roleArn}`;
+  if (!(await store.replay.rememberOnce(`aws-saml:${provider.name}`, key, assertion.usableUntil))) {
+    facts.replay = true;
+    throw invalidToken(
+      provider.replay === 'once'
+        ? 'This SAML assertion has already been exchanged for credentials.'
+        : 'This SAML assertion has already been exchanged for credentials for this role.',
+    );
+  }
+}
+
+// AWS writes credential expirations as ISO 8601 without fractional seconds.
+const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');

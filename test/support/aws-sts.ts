@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { addAwsRole, addSamlProvider } from '../../src/aws/aws-admin';
+import { roleArn, samlProviderArn } from '../../src/aws/arn';
+import { awsRoleClaim } from '../../src/aws/role-claim';
+import { AWS_SAML } from '../../src/core/aws-saml';
+import { generateSelfSignedCertificate } from '../../src/keys/certificates';
+import { loadSigningKey, type SigningKey } from '../../src/keys/signing-key';
+import type { SamlAttribute } from '../../src/saml/assertion-content';
+import { buildSaml2Assertion } from '../../src/saml/saml2-assertion';
+import type { SamlReplayMode } from '../../src/store/store';
+import { signCanonicalElement } from '../../src/xml/enveloped-signature';
+import { SAML2 } from '../../src/xml/namespaces';
+import { postToSts, type PostResult } from './sts-post';
+import { startTestSts, type TestSts } from './test-sts';
+import { appliesTo, assertionText, trustRequest } from './trust-messages';
+
+export const ACCOUNT = '123456789012';
+export const USER = 'alice@example.com';
+export const PASSWORD = 'aws-test-password-7';
+export const ROLE = 'Developers';
+export const OTHER_ROLE = 'Auditors';
+export const SELF_PROVIDER = 'trustbridge';
+export const EXTERNAL_PROVIDER = 'PartnerIdP';
+export const EXTERNAL_ISSUER = 'https://idp.partner.example/saml';
+export const ROLE_ARN = roleArn(ACCOUNT, ROLE);
+export const OTHER_ROLE_ARN = roleArn(ACCOUNT, OTHER_ROLE);
+export const SELF_PROVIDER_ARN = samlProviderArn(ACCOUNT, SELF_PROVIDER);
+export const EXTERNAL_PROVIDER_ARN = samlProviderArn(ACCOUNT, EXTERNAL_PROVIDER);
+
+/** What the IAM console writes for SAML federation, for both providers, with the audience condition. */
+export const ROLE_TRUST_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Principal: { Federated: [SELF_PROVIDER_ARN, EXTERNAL_PROVIDER_ARN] },
+      Action: ['sts:AssumeRoleWithSAML', 'sts:TagSession', 'sts:SetSourceIdentity'],
+      Condition: { StringEquals: { 'SAML:aud': AWS_SAML.signinUrl } },
+    },
+  ],
+});
+
+/** A Trustbridge serving the AWS API, with a user granted two roles and an external IdP whose key the test holds. */
+export interface AwsTestSts extends TestSts {
+  /** The external identity provider's signing key: tests mint any assertion they like with it. */
+  readonly externalKey: SigningKey;
+  /** Asks the STS over WS-Trust for a token for AWS (urn:amazon:webservices); resolves to the assertion text. */
+  issueAwsToken(user?: string, password?: string): Promise<string>;
+  /** POSTs Query API parameters to `/`. */
+  query(params: Record<string, string>, headers?: Record<string, string>): Promise<PostResult>;
+}
+
+export interface AwsTestStsOptions {
+  readonly externalReplay?: SamlReplayMode;
+  readonly config?: Record<string, unknown>;
+}
+
+export async function startAwsTestSts(options: AwsTestStsOptions = {}): Promise<AwsTestSts> {
+  const sts = await startTestSts(options.config ? { config: options.config } : {});
+  const store = sts.instance.store;
+  const aws = sts.instance.config.aws;
+  await addAwsRole(store, ACCOUNT, { name: ROLE, trustPolicy: ROLE_TRUST_POLICY, maxSessionDurationSeconds: 7200 });
+  await addAwsRole(store, ACCOUNT, {
+    name: OTHER_ROLE,
+    trustPolicy: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { Federated: [SELF_PROVIDER_ARN, EXTERNAL_PROVIDER_ARN] }, Action: ['sts:AssumeRoleWithSAML', 'sts:TagSession'] },
+      ],
+    }),
+  });
+  await sts.addUser({ name: USER, password: PASSWORD, claims: [awsRoleClaim(aws, ROLE), awsRoleClaim(aws, OTHER_ROLE)] });
+
+  const external = generateSelfSignedCertificate({ commonName: 'partner-idp-signing', validDays: 2 });
+  await addSamlProvider(store, ACCOUNT, SELF_PROVIDER, {
+    name: EXTERNAL_PROVIDER,
+    metadataXml: idpMetadata(EXTERNAL_ISSUER, external.certificatePem),
+    replay: options.externalReplay ?? 'once-per-role',
+  });
+
+  return {
+    ...sts,
+    externalKey: loadSigningKey(external.privateKeyPem, external.certificatePem),
+    async issueAwsToken(user = USER, password = PASSWORD) {
+      const { body, headers } = trustRequest({
+        version: '1.3',
+        username: user,
+        password,
+        requestType: 'Issue',
+        rstBody: appliesTo(AWS_SAML.appliesTo),
+      });
+      const reply = await postToSts(`${sts.baseUrl}/adfs/services/trust/13/usernamemixed`, { ca: sts.tlsCertificatePem, headers, body });
+      if (reply.status !== 200) throw new Error(`Issue failed: ${reply.status} ${reply.body.slice(0, 400)}`);
+      return assertionText(reply.body);
+    },
+    query(params, headers = {}) {
+      return postToSts(`${sts.baseUrl}/`, {
+        ca: sts.tlsCertificatePem,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8', ...headers },
+        body: new URLSearchParams({ Version: '2011-06-15', ...params }).toString(),
+      });
+    },
+  };
+}
+
+export const b64 = (xml: string): string => Buffer.from(xml, 'utf8').toString('base64');
+
+/** A minimal SAML 2.0 IdP metadata document naming one signing certificate. */
+export function idpMetadata(entityId: string, certificatePem: string): string {
+  const base64 = certificatePem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  return (
+    `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${entityId}">` +
+    `<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">` +
+    `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${base64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>` +
+    `<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${entityId}/sso"/>` +
+    `</md:IDPSSODescriptor></md:EntityDescriptor>`
+  );
+}
+
+export interface MintOptions {
+  readonly key: SigningKey;
+  readonly issuer?: string;
+  readonly id?: string;
+  readonly nameId?: string;
+  readonly nameIdFormat?: string;
+  readonly issueInstant?: Date;
+  readonly notOnOrAfter?: Date;
+  readonly audience?: string;
+  readonly recipient?: string;
+  /** Role attribute values; default: both test roles paired with the external provider. */
+  readonly roles?: readonly string[];
+  readonly roleSessionName?: string | null;
+  readonly extraAttributes?: readonly SamlAttribute[];
+}
+
+/** A signed SAML 2.0 assertion as an external IdP would send AWS (what the test chooses, signed for real). */
+export function mintAssertion(o: MintOptions): { xml: string; id: string; digest: string } {
+  const now = o.issueInstant ?? new Date();
+  const end = o.notOnOrAfter ?? new Date(now.getTime() + 5 * 60 * 1000);
+  const id = o.id ?? `_${randomUUID()}`;
+  const roles = o.roles ?? [`${ROLE_ARN},${EXTERNAL_PROVIDER_ARN}`, `${EXTERNAL_PROVIDER_ARN},${OTHER_ROLE_ARN}`];
+  const attributes: SamlAttribute[] = [
+    { name: AWS_SAML.role, values: roles },
+    ...(o.roleSessionName === null ? [] : [{ name: AWS_SAML.roleSessionName, values: [o.roleSessionName ?? 'alice'] }]),
+    ...(o.extraAttributes ?? []),
+  ];
+  const signed = signCanonicalElement(
+    buildSaml2Assertion({
+      id,
+      issueInstant: now,
+      issuer: o.issuer ?? EXTERNAL_ISSUER,
+      nameId: o.nameId ?? 'alice',
+      nameIdFormat: o.nameIdFormat ?? SAML2.nameIdPersistent,
+      confirmationNotOnOrAfter: end,
+      recipient: o.recipient ?? AWS_SAML.signinUrl,
+      notBefore: now,
+      notOnOrAfter: end,
+      audience: o.audience ?? AWS_SAML.signinUrl,
+      authnInstant: now,
+      authnContextClassRef: SAML2.passwordProtectedTransport,
+      attributes,
+    }),
+    o.key,
+  );
+  return { xml: signed.xml, id, digest: signed.digest };
+}
+
+/** The assertion wrapped in a samlp:Response, as a browser posts it to AWS sign-in (the Response unsigned). */
+export function inResponse(assertionXml: string, issueInstant = new Date()): string {
+  return (
+    `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r${randomUUID()}" Version="2.0" ` +
+    `IssueInstant="${issueInstant.toISOString()}" Destination="${AWS_SAML.signinUrl}">` +
+    `<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">${EXTERNAL_ISSUER}</saml:Issuer>` +
+    `<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` +
+    `${assertionXml}</samlp:Response>`
+  );
+}
+
+/** The ErrorResponse's Code, Message and Type, read strictly. */
+export function awsError(body: string): { code: string; message: string; type: string; requestId: string } {
+  const field = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(body)?.[1] ?? '';
+  if (!body.startsWith('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">')) throw new Error(`not an ErrorResponse: ${body.slice(0, 200)}`);
+  return { code: field('Code'), message: field('Message'), type: field('Type'), requestId: field('RequestId') };
+}
