@@ -1,6 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { addAwsRole, samlTrustPolicy } from '../src/aws/aws-admin';
+import { roleArn, samlProviderArn } from '../src/aws/arn';
+import { awsRoleClaim } from '../src/aws/role-claim';
 import { addRelyingParty } from '../src/core/relying-party-admin';
 import { CHEAPEST_SCRYPT, type ScryptParameters } from '../src/identity/password-hash';
 import { addUser } from '../src/identity/user-admin';
@@ -15,6 +18,9 @@ export interface BenchInstance {
   readonly userName: string;
   readonly password: string;
   readonly appliesTo: string;
+  /** The AWS role the user is granted, and Trustbridge's own SAML provider, for AssumeRoleWithSAML. */
+  readonly awsRoleArn: string;
+  readonly awsProviderArn: string;
   /** The scrypt parameters actually stored with the user's hash (read back, not assumed). */
   readonly storedScrypt: ScryptParameters;
   /** PEM of the instance's self-signed TLS certificate, trusted as the only CA by the load generator. */
@@ -30,13 +36,15 @@ const CLAIM = {
 const USER = 'bench@trustbridge.localhost';
 const PASSWORD = 'bench-password-not-a-secret';
 const RELYING_PARTY = 'https://rp.example.com/';
+const AWS_ROLE = 'BenchRole';
 
 /** `logLevel`, when given, replaces the config's (validated again when the server starts). */
 export async function createBenchInstance(logLevel?: string): Promise<BenchInstance> {
   const home = mkdtempSync(join(tmpdir(), 'trustbridge-bench-'));
   try {
     await initInstance(home, { demo: false });
-    if (logLevel !== undefined) setLogLevel(home, logLevel);
+    // One assertion is exchanged over and over; AWS itself has no replay rule, so measure that way.
+    updateConfig(home, { ...(logLevel === undefined ? {} : { logLevel }), aws: { replay: 'off' } });
     const storedHash = await addBenchUserAndRelyingParty(home);
     const instance = openInstance(home);
     const tlsCertificatePem = readFileSync(inHome(home, instance.config.tls.certificateFile), 'utf8');
@@ -46,6 +54,8 @@ export async function createBenchInstance(logLevel?: string): Promise<BenchInsta
       userName: USER,
       password: PASSWORD,
       appliesTo: RELYING_PARTY,
+      awsRoleArn: roleArn(instance.config.aws.accountId, AWS_ROLE),
+      awsProviderArn: samlProviderArn(instance.config.aws.accountId, instance.config.aws.providerName),
       storedScrypt: parseScryptParameters(storedHash),
       tlsCertificatePem,
       remove: () => rmSync(home, { recursive: true, force: true }),
@@ -70,6 +80,7 @@ async function addBenchUserAndRelyingParty(home: string): Promise<string> {
         { name: CLAIM.email, value: USER },
         { name: CLAIM.name, value: 'Bench User' },
         { name: CLAIM.role, value: 'Staff' },
+        awsRoleClaim(instance.config.aws, AWS_ROLE),
       ],
       allowPasswordDigest: false,
       scrypt: CHEAPEST_SCRYPT,
@@ -80,6 +91,8 @@ async function addBenchUserAndRelyingParty(home: string): Promise<string> {
       releasedClaims: [CLAIM.email, CLAIM.name],
       nameIdFormat: SAML2.nameIdEmail,
     });
+    const { accountId, providerName } = instance.config.aws;
+    await addAwsRole(instance.store, accountId, { name: AWS_ROLE, trustPolicy: samlTrustPolicy(samlProviderArn(accountId, providerName)) });
     const user = await instance.store.users.get(USER);
     if (!user) throw new Error('the benchmark user was not stored');
     return user.passwordHash;
@@ -88,10 +101,10 @@ async function addBenchUserAndRelyingParty(home: string): Promise<string> {
   }
 }
 
-function setLogLevel(home: string, logLevel: string): void {
+function updateConfig(home: string, settings: Record<string, unknown>): void {
   const file = join(home, CONFIG_FILE);
   const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  writeFileSync(file, JSON.stringify({ ...config, logLevel }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ ...config, ...settings }, null, 2) + '\n');
 }
 
 /** Reads N, r, p out of a stored `scrypt$N$r$p$salt$hash`. */

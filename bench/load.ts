@@ -7,6 +7,8 @@ export interface LoadOptions {
   readonly port: number;
   readonly path: string;
   readonly body: Buffer;
+  /** Request headers besides content-length; by default a SOAP 1.2 content type. */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Byte strings every successful reply contains (all of them); by default the Issue reply's RSTRC. */
   readonly successMarkers?: readonly Buffer[];
   /** The server's TLS certificate, trusted as the only CA. */
@@ -48,7 +50,7 @@ const MAX_ERROR_SAMPLES = 3;
  */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: o.concurrency, ca: o.ca, servername: 'localhost' });
-  const headers = { 'content-type': SOAP12_CONTENT_TYPE, 'content-length': String(o.body.length) };
+  const headers = requestHeaders(o);
   const markers = o.successMarkers ?? [SUCCESS_MARKER];
   const send = (): Promise<string> => sendOnce(agent, o, headers, markers);
   const stats = { phase: 'warmup' as Phase, completed: 0, errors: 0, warmupErrors: 0, samples: new Set<string>(), latencies: [] as number[] };
@@ -142,7 +144,7 @@ function sendOnce(agent: Agent, o: LoadOptions, headers: Record<string, string>,
 
 /** The fault's or status's reason text, if the body has one (only read for failures, so cost does not matter). */
 function failureDetail(body: Buffer): string {
-  const match = /<(?:[\w-]+:)?(?:Reason|Text)\b[^>]*>([^<]{1,200})</.exec(body.toString('utf8'));
+  const match = /<(?:[\w-]+:)?(?:Reason|Text|Message)\b[^>]*>([^<]{1,200})</.exec(body.toString('utf8'));
   return match ? `: ${match[1]}` : '';
 }
 
@@ -150,9 +152,11 @@ function failureDetail(body: Buffer): string {
  * One POST outside any load run (e.g. to get a token to validate): status and whole body.
  * Rejects on a network error.
  */
-export function postOnce(o: Pick<LoadOptions, 'host' | 'port' | 'path' | 'body' | 'ca' | 'requestTimeoutMs'>): Promise<{ status: number; body: string }> {
+export function postOnce(
+  o: Pick<LoadOptions, 'host' | 'port' | 'path' | 'body' | 'ca' | 'requestTimeoutMs' | 'headers'>,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const headers = { 'content-type': SOAP12_CONTENT_TYPE, 'content-length': String(o.body.length) };
+    const headers = requestHeaders(o);
     const req = request(
       { host: o.host, port: o.port, path: o.path, method: 'POST', headers, ca: o.ca, servername: 'localhost', agent: false },
       (res) => {
@@ -166,6 +170,10 @@ export function postOnce(o: Pick<LoadOptions, 'host' | 'port' | 'path' | 'body' 
     req.on('error', reject);
     req.end(o.body);
   });
+}
+
+function requestHeaders(o: Pick<LoadOptions, 'body' | 'headers'>): Record<string, string> {
+  return { 'content-type': SOAP12_CONTENT_TYPE, ...o.headers, 'content-length': String(o.body.length) };
 }
 
 /** Nearest-rank percentile of an ascending array, in the array's unit (NaN when empty). */

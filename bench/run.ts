@@ -1,8 +1,10 @@
 // `npm run bench`: how many WS-Trust 1.3 Issues per second Trustbridge turns out on this machine,
 // against the ceiling that matters (Node's raw RSA-2048 signing rate, one signature per token),
 // first on one worker, then on every core (DESIGN.md decisions 12 and 14). On the same server it
-// then measures Validate (against the raw verification rate: one signature checked per request)
-// and Renew (against the raw signing rate: one new token per request, after checking the old one).
+// then measures Validate (against the raw verification rate: one signature checked per request),
+// Renew (against the raw signing rate: one new token per request, after checking the old one), and
+// the AWS Query API: AssumeRoleWithSAML (one assertion signature verified per exchange) and
+// GetCallerIdentity (SigV4 over a sealed session token, no RSA), both against the verification rate.
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,6 +20,16 @@ import {
   SUCCESS_MARKER,
   VALID_STATUS_MARKER,
 } from './issue-request';
+import { AWS_SAML } from '../src/core/aws-saml';
+import {
+  ASSUME_ROLE_SUCCESS_MARKERS,
+  AWS_QUERY_PATH,
+  buildAssumeRoleWithSamlBody,
+  CALLER_IDENTITY_SUCCESS_MARKERS,
+  FORM_CONTENT_TYPE,
+  readCredentials,
+  signedGetCallerIdentity,
+} from './aws-requests';
 import { postOnce, runLoad } from './load';
 import { measureRawRsa } from './raw-rsa';
 import { machineCpu, otherCores, type MachineCpu } from './machine';
@@ -80,15 +92,15 @@ function envWorkerCounts(): number[] {
   return counts;
 }
 
-const ALL_OPERATIONS: readonly BenchOperation[] = ['Issue', 'Validate', 'Renew'];
+const ALL_OPERATIONS: readonly BenchOperation[] = ['Issue', 'Validate', 'Renew', 'AssumeRoleWithSAML', 'GetCallerIdentity'];
 
-/** BENCH_OPERATIONS="validate" or "issue,renew" (any case); always run in the order Issue, Validate, Renew. */
+/** BENCH_OPERATIONS="validate" or "issue,assumerolewithsaml" (any case); always run in ALL_OPERATIONS' order. */
 function envOperations(): BenchOperation[] {
   const raw = process.env['BENCH_OPERATIONS'];
   if (raw === undefined || raw === '') return [...ALL_OPERATIONS];
   const wanted = raw.split(',').map((o) => o.trim().toLowerCase());
   const unknown = wanted.filter((w) => !ALL_OPERATIONS.some((op) => op.toLowerCase() === w));
-  if (unknown.length > 0 || wanted.length === 0) throw new Error(`BENCH_OPERATIONS must list issue, validate and/or renew (got "${raw}")`);
+  if (unknown.length > 0 || wanted.length === 0) throw new Error(`BENCH_OPERATIONS must list some of ${ALL_OPERATIONS.join(', ')} (got "${raw}")`);
   return ALL_OPERATIONS.filter((op) => wanted.includes(op.toLowerCase()));
 }
 
@@ -110,11 +122,11 @@ async function main(): Promise<void> {
   const benchStarted = performance.now();
   const cores = availableParallelism();
   console.log(
-    `Trustbridge benchmark: WS-Trust 1.3 ${settings.operations.join(', ')} (usernamemixed, SOAP 1.2, PasswordText) over HTTPS keep-alive`,
+    `Trustbridge benchmark: ${settings.operations.join(', ')} (WS-Trust 1.3 usernamemixed, SOAP 1.2, PasswordText; AWS Query API at /) over HTTPS keep-alive`,
   );
   console.log(
     `durations: Issue ${settings.warmupSeconds} s warm-up + ${settings.seconds} s measured (BENCH_WARMUP_SECONDS, BENCH_SECONDS);` +
-      ` Validate and Renew ${settings.opWarmupSeconds} s + ${settings.opSeconds} s each on the same, already warm server` +
+      ` the others ${settings.opWarmupSeconds} s + ${settings.opSeconds} s each on the same, already warm server` +
       ` (BENCH_OP_WARMUP_SECONDS, BENCH_OP_SECONDS)`,
   );
   console.log(`machine: ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${process.platform}/${process.arch}`);
@@ -174,7 +186,7 @@ async function main(): Promise<void> {
   );
   console.log(summaryTable(report));
   console.log(
-    `"per core" = operations/s ÷ (raw rate in "of raw" × workers): Issue and Renew against signs, Validate against verifies.`,
+    `"per core" = operations/s ÷ (raw rate in "of raw" × workers): Issue and Renew against signs; Validate, AssumeRoleWithSAML and GetCallerIdentity against verifies.`,
   );
   console.log(`target: Issue's per-core ratio on one worker ≥ ${ONE_WORKER_RATIO_TARGET} → ${report.target.verdict}`);
   if (runs.some((r) => r.workers >= cores)) {
@@ -216,22 +228,20 @@ async function benchWorkers(inst: BenchInstance, workers: number, settings: Sett
   try {
     const caller = { to: `https://localhost:${sts.port}${ISSUE_PATH}`, userName: inst.userName, password: inst.password };
     const issueBody = buildIssueRequest({ ...caller, appliesTo: inst.appliesTo });
-    const needsToken = settings.operations.some((op) => op !== 'Issue');
+    const needsToken = settings.operations.some((op) => op === 'Validate' || op === 'Renew');
     const assertion = needsToken ? await issueOneToken(sts.port, inst, issueBody) : '';
     if (needsToken) console.log(`  token for Validate and Renew: one SAML 2.0 assertion of ${fmt(Buffer.byteLength(assertion))} bytes, issued by this server`);
-    const requests: Record<BenchOperation, { body: Buffer; markers: readonly Buffer[] }> = {
-      Issue: { body: issueBody, markers: [SUCCESS_MARKER] },
-      Validate: { body: needsToken ? buildValidateRequest(caller, assertion) : Buffer.alloc(0), markers: [VALID_STATUS_MARKER] },
-      Renew: { body: needsToken ? buildRenewRequest(caller, assertion) : Buffer.alloc(0), markers: RENEW_SUCCESS_MARKERS },
-    };
+    const requests = await operationRequests(sts.port, inst, settings.operations, caller, issueBody, assertion);
     const runs: RunFigures[] = [];
     for (const operation of settings.operations) {
-      const { body, markers } = requests[operation];
+      const { body, markers, path, headers } = requests[operation];
       const isIssue = operation === 'Issue';
       console.log(`  ${operation}${isIssue ? '' : ` (${fmt(body.length)}-byte request)`}:`);
       const figures = await measureOperation(sts, inst, {
         operation,
         workers,
+        path,
+        headers,
         body,
         markers,
         concurrency: settings.concurrencyPerWorker * workers,
@@ -249,6 +259,49 @@ async function benchWorkers(inst: BenchInstance, workers: number, settings: Sett
   }
 }
 
+interface OperationRequest {
+  readonly path: string;
+  readonly headers: Record<string, string> | undefined;
+  readonly body: Buffer;
+  readonly markers: readonly Buffer[];
+}
+
+/**
+ * The request each operation replays. Validate and Renew present one token this server issued; the
+ * AWS operations exchange one token issued for urn:amazon:webservices, and GetCallerIdentity is
+ * signed by the credentials of one such exchange.
+ */
+async function operationRequests(
+  port: number,
+  inst: BenchInstance,
+  operations: readonly BenchOperation[],
+  caller: { to: string; userName: string; password: string },
+  issueBody: Buffer,
+  assertion: string,
+): Promise<Record<BenchOperation, OperationRequest>> {
+  const none: OperationRequest = { path: ISSUE_PATH, headers: undefined, body: Buffer.alloc(0), markers: [] };
+  const soap = (body: Buffer, markers: readonly Buffer[]): OperationRequest => ({ path: ISSUE_PATH, headers: undefined, body, markers });
+  const form = { 'content-type': FORM_CONTENT_TYPE };
+  let assumeRole = none;
+  let callerIdentity = none;
+  if (operations.includes('AssumeRoleWithSAML') || operations.includes('GetCallerIdentity')) {
+    const awsToken = await issueOneToken(port, inst, buildIssueRequest({ ...caller, appliesTo: AWS_SAML.appliesTo }));
+    const body = buildAssumeRoleWithSamlBody(awsToken, inst.awsRoleArn, inst.awsProviderArn);
+    assumeRole = { path: AWS_QUERY_PATH, headers: form, body, markers: ASSUME_ROLE_SUCCESS_MARKERS };
+    const reply = await postOnce({ host: HOST, port, path: AWS_QUERY_PATH, headers: form, body, ca: inst.tlsCertificatePem, requestTimeoutMs: 10_000 });
+    if (reply.status !== 200) throw new Error(`AssumeRoleWithSAML for the GetCallerIdentity credentials failed with HTTP ${reply.status}: ${reply.body.slice(0, 500)}`);
+    const signed = await signedGetCallerIdentity(port, readCredentials(reply.body));
+    callerIdentity = { path: AWS_QUERY_PATH, headers: signed.headers, body: signed.body, markers: CALLER_IDENTITY_SUCCESS_MARKERS };
+  }
+  return {
+    Issue: soap(issueBody, [SUCCESS_MARKER]),
+    Validate: assertion === '' ? none : soap(buildValidateRequest(caller, assertion), [VALID_STATUS_MARKER]),
+    Renew: assertion === '' ? none : soap(buildRenewRequest(caller, assertion), RENEW_SUCCESS_MARKERS),
+    AssumeRoleWithSAML: assumeRole,
+    GetCallerIdentity: callerIdentity,
+  };
+}
+
 /** One Issue outside the measured runs; its assertion, exactly as the server sent it. */
 async function issueOneToken(port: number, inst: BenchInstance, issueBody: Buffer): Promise<string> {
   const reply = await postOnce({ host: HOST, port, path: ISSUE_PATH, body: issueBody, ca: inst.tlsCertificatePem, requestTimeoutMs: 10_000 });
@@ -259,6 +312,8 @@ async function issueOneToken(port: number, inst: BenchInstance, issueBody: Buffe
 interface OperationRun {
   readonly operation: BenchOperation;
   readonly workers: number;
+  readonly path: string;
+  readonly headers: Record<string, string> | undefined;
   readonly body: Buffer;
   readonly markers: readonly Buffer[];
   readonly concurrency: number;
@@ -278,7 +333,8 @@ async function measureOperation(sts: StsProcess, inst: BenchInstance, run: Opera
     load = await runLoad({
       host: HOST,
       port: sts.port,
-      path: ISSUE_PATH,
+      path: run.path,
+      ...(run.headers ? { headers: run.headers } : {}),
       body: run.body,
       successMarkers: run.markers,
       ca: inst.tlsCertificatePem,
