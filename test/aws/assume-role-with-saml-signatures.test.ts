@@ -20,6 +20,7 @@ import {
   OTHER_ROLE_ARN,
   ROLE_ARN,
   SELF_PROVIDER_ARN,
+  signedResponse,
   startAwsTestSts,
   type AwsTestSts,
 } from '../support/aws-sts';
@@ -42,22 +43,6 @@ function response(inner: string, o: { status?: string; issueInstant?: Date } = {
     `<samlp:Status><samlp:StatusCode Value="${o.status ?? SUCCESS}"/></samlp:Status>` +
     `${inner}</samlp:Response>`
   );
-}
-
-/** A samlp:Response written in canonical form and signed itself (enveloped, exclusive c14n, RSA-SHA256). */
-function signedResponse(innerCanonical: string, key: SigningKey, issueInstant = new Date()): string {
-  const id = `_r${randomUUID()}`;
-  return signCanonicalElement(
-    {
-      id,
-      beforeSignature:
-        `<samlp:Response xmlns:samlp="${NS.samlp2}" Destination="${AWS_SAML.signinUrl}" ID="${id}" IssueInstant="${issueInstant.toISOString()}" Version="2.0">` +
-        `<saml:Issuer xmlns:saml="${NS.saml2}">${EXTERNAL_ISSUER}</saml:Issuer>`,
-      afterSignature:
-        `<samlp:Status><samlp:StatusCode Value="${SUCCESS}"></samlp:StatusCode></samlp:Status>` + `${innerCanonical}</samlp:Response>`,
-    },
-    key,
-  ).xml;
 }
 
 const unsignedText = (c: { beforeSignature: string; afterSignature: string }): string => c.beforeSignature + c.afterSignature;

@@ -332,3 +332,24 @@ export function expectCredentials(res: PostResult): IssuedCredentials {
     fields,
   };
 }
+
+/**
+ * A samlp:Response written in canonical form around `innerCanonical` (an assertion in canonical form,
+ * signed or not) and signed itself: enveloped, exclusive c14n, RSA-SHA256, referencing the Response ID.
+ */
+export function signedResponse(innerCanonical: string, key: SigningKey, issueInstant = new Date()): string {
+  const id = `_r${randomUUID()}`;
+  const protocolNs = 'urn:oasis:names:tc:SAML:2.0:protocol';
+  return signCanonicalElement(
+    {
+      id,
+      beforeSignature:
+        `<samlp:Response xmlns:samlp="${protocolNs}" Destination="${AWS_SAML.signinUrl}" ID="${id}" IssueInstant="${issueInstant.toISOString()}" Version="2.0">` +
+        `<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">${EXTERNAL_ISSUER}</saml:Issuer>`,
+      afterSignature:
+        `<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"></samlp:StatusCode></samlp:Status>` +
+        `${innerCanonical}</samlp:Response>`,
+    },
+    key,
+  ).xml;
+}
