@@ -54,6 +54,30 @@ describe('aws: AssumeRoleWithSAML applies AWS\'s rules to a verified assertion',
       expectAwsRefusal(sts, res, invalid("The SAML assertion's Audience must be https://signin.aws.amazon.com/saml or urn:amazon:webservices."));
     });
 
+    // BUG: SAML core 2.5.1.4: each AudienceRestriction is evaluated on its own (audiences within one are
+    // OR-ed, several restrictions are AND-ed), so an assertion restricted to AWS *and* to another service
+    // provider is valid for neither alone. federated-assertion.ts flattens every Audience of every
+    // restriction and accepts when any one is AWS's. Expected: InvalidIdentityToken (Audience); actual: 200.
+    it.skip('a second AudienceRestriction naming only another service provider is InvalidIdentityToken', async () => {
+      const g = mintEdited((c) => ({
+        ...c,
+        afterSignature: c.afterSignature.replace(
+          '</AudienceRestriction>',
+          '</AudienceRestriction><AudienceRestriction><Audience>https://other-sp.example/</Audience></AudienceRestriction>',
+        ),
+      }));
+      const res = await exchange(sts, g.xml);
+      expectAwsRefusal(sts, res, invalid("The SAML assertion's Audience must be https://signin.aws.amazon.com/saml or urn:amazon:webservices."));
+    });
+
+    it('positive control: one AudienceRestriction listing another audience beside AWS\'s is accepted (audiences in one restriction are OR-ed)', async () => {
+      const g = mintEdited((c) => ({
+        ...c,
+        afterSignature: c.afterSignature.replace('</Audience></AudienceRestriction>', '</Audience><Audience>https://other-sp.example/</Audience></AudienceRestriction>'),
+      }));
+      expectCredentials(await exchange(sts, g.xml));
+    });
+
     it('positive control: Audience urn:amazon:webservices and a regional sign-in Recipient are accepted', async () => {
       // OTHER_ROLE: ROLE's trust policy requires SAML:aud (the Recipient) to be the global sign-in URL.
       const xml = mint({ audience: AWS_SAML.appliesTo, recipient: 'https://us-east-1.signin.aws.amazon.com/saml' }).xml;

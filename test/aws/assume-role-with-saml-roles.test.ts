@@ -170,6 +170,11 @@ describe('aws: AssumeRoleWithSAML refuses the wrong role, a trust policy that sa
 
   describe('DurationSeconds and the session length', () => {
     const expiresIn = (expiration: Date, started: number) => Math.round((expiration.getTime() - started) / 1000);
+    /** Expiration is written in whole seconds (up to 1 s early) and counted from the server's now (after `started`). */
+    const lastsAbout = (expiration: Date, started: number, seconds: number) => {
+      const actual = expiresIn(expiration, started);
+      assert.ok(actual >= seconds - 1 && actual <= seconds + 10, `expires in ${actual} s, expected about ${seconds} s`);
+    };
 
     for (const [value, constraint] of [
       ['899', 'greater than or equal to 900'],
@@ -203,7 +208,7 @@ describe('aws: AssumeRoleWithSAML refuses the wrong role, a trust policy that sa
       );
       const started = Date.now();
       const c = expectCredentials(await exchange(sts, g.xml, { extra: { DurationSeconds: '7200' } }));
-      assert.ok(Math.abs(expiresIn(c.expiration, started) - 7200) <= 2, `expires in ${expiresIn(c.expiration, started)} s`);
+      lastsAbout(c.expiration, started, 7200);
     });
 
     it('the default MaxSessionDuration is one hour: 3601 is refused for a role created without one', async () => {
@@ -217,21 +222,21 @@ describe('aws: AssumeRoleWithSAML refuses the wrong role, a trust policy that sa
     it('without DurationSeconds the session lasts one hour', async () => {
       const started = Date.now();
       const c = expectCredentials(await exchange(sts, mint().xml));
-      assert.ok(Math.abs(expiresIn(c.expiration, started) - 3600) <= 2);
+      lastsAbout(c.expiration, started, 3600);
     });
 
     it('a SessionDuration attribute shorter than DurationSeconds shortens the session to it', async () => {
       const started = Date.now();
       const g = mint({ extraAttributes: [{ name: AWS_SAML.sessionDuration, values: ['1200'] }] });
       const c = expectCredentials(await exchange(sts, g.xml, { extra: { DurationSeconds: '3600' } }));
-      assert.ok(Math.abs(expiresIn(c.expiration, started) - 1200) <= 2, `expires in ${expiresIn(c.expiration, started)} s`);
+      lastsAbout(c.expiration, started, 1200);
     });
 
     it('a SessionDuration attribute longer than DurationSeconds does not lengthen it', async () => {
       const started = Date.now();
       const g = mint({ roles: [pair('Long')], extraAttributes: [{ name: AWS_SAML.sessionDuration, values: ['43200'] }] });
       const c = expectCredentials(await exchange(sts, g.xml, { roleArn: roleArn(ACCOUNT, 'Long'), extra: { DurationSeconds: '1000' } }));
-      assert.ok(Math.abs(expiresIn(c.expiration, started) - 1000) <= 2);
+      lastsAbout(c.expiration, started, 1000);
     });
 
     it('AuthnStatement SessionNotOnOrAfter shortens the session to it', async () => {
@@ -278,6 +283,30 @@ describe('aws: AssumeRoleWithSAML refuses the wrong role, a trust policy that sa
         await exchange(sts, mint().xml, { extra: { Policy: long } }),
         validation("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048"),
       );
+    });
+
+    it('an empty Policy is ValidationError (at least 1 character)', async () => {
+      expectAwsRefusal(
+        sts,
+        await exchange(sts, mint().xml, { extra: { Policy: '' } }),
+        validation("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length greater than or equal to 1"),
+      );
+    });
+
+    it('a Policy with a character outside U+0009–U+00FF is ValidationError', async () => {
+      const policyText = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'Ω', Effect: 'Allow', Action: 's3:*', Resource: '*' }] });
+      expectAwsRefusal(
+        sts,
+        await exchange(sts, mint().xml, { extra: { Policy: policyText } }),
+        validation("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"),
+      );
+    });
+
+    it('session tags over the packed size are PackedPolicyTooLarge with the percentage', async () => {
+      // 50 tags of a 128-character key and a 256-character value: 19200 of 2048 → 938 %.
+      const tags = Array.from({ length: 50 }, (_, i) => tag(`${String(i).padStart(2, '0')}${'k'.repeat(126)}`, 'v'.repeat(256)));
+      const g = mint({ extraAttributes: tags });
+      expectAwsRefusal(sts, await exchange(sts, g.xml), { status: 400, code: 'PackedPolicyTooLarge', message: 'Packed size of session tags consumes 938% of allotted space.' });
     });
 
     it('a valid Policy is accepted and PackedPolicySize reports its packed size (whitespace does not count)', async () => {

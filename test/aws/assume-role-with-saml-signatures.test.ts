@@ -118,6 +118,17 @@ describe('aws: AssumeRoleWithSAML refuses assertions whose signature does not ho
       await stillUsable(signed.xml);
     });
 
+    it('a comment inserted into a signed NameID (c14n drops it) does not truncate the subject: the whole text is read', async () => {
+      const g = mintAssertion({ key: sts.externalKey, nameId: 'admin@victim.example.evil.example', roleSessionName: 'admin@victim.example.evil.example' });
+      const commented = g.xml
+        .replace('>admin@victim.example.evil.example</NameID>', '>admin@victim.example<!---->.evil.example</NameID>')
+        .replace('>admin@victim.example.evil.example</AttributeValue>', '>admin@victim.example<!---->.evil.example</AttributeValue>');
+      assert.notEqual(commented, g.xml);
+      const c = expectCredentials(await exchange(sts, commented));
+      assert.equal(c.fields['Subject'], 'admin@victim.example.evil.example');
+      assert.ok(c.assumedRoleArn.endsWith('/admin@victim.example.evil.example'), c.assumedRoleArn);
+    });
+
     it('SignedInfo altered alone (its Reference URI points elsewhere) is InvalidIdentityToken', async () => {
       const g = genuine();
       const res = await exchange(sts, g.xml.replace(`URI="#${g.id}"`, 'URI="#_elsewhere"'));
