@@ -4,6 +4,8 @@ export interface IamArn {
   readonly accountId: string;
   /** `role` or `saml-provider`. */
   readonly resourceType: string;
+  /** The IAM path between the type and the name, `/` when none (`/division/` for role/division/Name). */
+  readonly path: string;
   readonly name: string;
 }
 
@@ -14,7 +16,7 @@ const IAM_ARN = /^arn:aws:iam::(\d{12}):(role|saml-provider)\/((?:[\w+=,.@-]+\/)
 export function parseIamArn(arn: string): IamArn | undefined {
   const m = IAM_ARN.exec(arn);
   if (!m) return undefined;
-  return { accountId: m[1] as string, resourceType: m[2] as string, name: m[4] as string };
+  return { accountId: m[1] as string, resourceType: m[2] as string, path: `/${m[3] ?? ''}`, name: m[4] as string };
 }
 
 export const roleArn = (accountId: string, name: string): string => `arn:aws:iam::${accountId}:role/${name}`;

@@ -64,12 +64,15 @@ export function readFederatedAssertion(
   if (token.issuer !== provider.entityId) {
     throw invalidToken('The Issuer of the SAML assertion does not match the SAML provider named by PrincipalArn.');
   }
-  const issued = (verified.responseIssueInstant ?? token.issueInstant).getTime();
-  if (issued - clockSkewMs > t) throw invalidToken('The SAML response was issued in the future (IssueInstant).');
-  if (t - issued > MAX_RESPONSE_AGE_MS + clockSkewMs) throw expiredToken('Token must be redeemed within 5 minutes of issuance');
+  // Only signed instants count: an unsigned Response's IssueInstant is the sender's say-so.
+  const issueInstants = [token.issueInstant, verified.responseIssueInstant].filter((d): d is Date => d !== undefined);
+  if (issueInstants.some((d) => d.getTime() - clockSkewMs > t)) throw invalidToken('The SAML response was issued in the future (IssueInstant).');
   if (token.notBefore && token.notBefore.getTime() - clockSkewMs > t) throw invalidToken('The SAML assertion is not yet valid (Conditions NotBefore).');
   if (token.notOnOrAfter && token.notOnOrAfter.getTime() <= t - clockSkewMs) throw expiredToken('The SAML assertion has expired (Conditions NotOnOrAfter).');
-  if (!token.audiences.some((a) => AWS_AUDIENCES.includes(a))) {
+  // AWS's five minutes, with no skew added on the old side.
+  if (issueInstants.some((d) => t - d.getTime() > MAX_RESPONSE_AGE_MS)) throw expiredToken('Token must be redeemed within 5 minutes of issuance');
+  const restrictions = bearer.audienceRestrictions;
+  if (restrictions.length === 0 || !restrictions.every((audiences) => audiences.some((a) => AWS_AUDIENCES.includes(a)))) {
     throw invalidToken(`The SAML assertion's Audience must be ${AWS_AUDIENCES.join(' or ')}.`);
   }
 

@@ -11,7 +11,7 @@ export interface VerifiedSamlAssertion {
   /** Read from the assertion, which a verified signature covers (its own, or the Response's). */
   readonly token: SamlTokenView;
   readonly bearer: Saml2BearerDetails;
-  /** The Response's IssueInstant when the assertion came in one. */
+  /** The Response's IssueInstant when the assertion came in a signed one (an unsigned Response's says nothing). */
   readonly responseIssueInstant: Date | undefined;
   readonly keyThumbprint: string;
   /** The digest of the assertion's own signature when it has one (what an issuance ledger records). */
@@ -38,8 +38,10 @@ export function verifySaml2ResponseOrAssertion(root: Element, trusted: readonly 
       const assertions = childrenNamed(root, NS.saml2, 'Assertion');
       if (assertions.length !== 1) throw new MalformedTokenError('the Response must carry exactly one Assertion');
       assertion = assertions[0] as Element;
-      responseIssueInstant = optionalTokenDate(attribute(root, 'IssueInstant'), 'Response IssueInstant');
-      if (hasSignature(root)) responseSignature = verifyEnvelopedSignature(root, trusted, profile);
+      if (hasSignature(root)) {
+        responseSignature = verifyEnvelopedSignature(root, trusted, profile);
+        responseIssueInstant = optionalTokenDate(attribute(root, 'IssueInstant'), 'Response IssueInstant');
+      }
     } else if (root.namespaceURI !== NS.saml2 || root.localName !== 'Assertion') {
       throw new MalformedTokenError('the SAML document is neither a SAML 2.0 Response nor a SAML 2.0 Assertion');
     }

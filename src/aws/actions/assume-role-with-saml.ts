@@ -30,8 +30,9 @@ export interface AssumeRoleWithSamlOptions {
 
 const DEFAULT_DURATION_SECONDS = 3600;
 const POLICY_ARN = /^arn:aws:iam::(aws|\d{12}):policy\/[\w+=,.@/-]{1,512}$/;
-// A role's trust policy is parsed once per stored version, not per call.
-const parsedTrustPolicies = new WeakMap<AwsRoleRecord, TrustPolicyDocument>();
+// A role's trust policy is parsed once per distinct text, not per call; bounded, as roles are few.
+const parsedTrustPolicies = new Map<string, TrustPolicyDocument>();
+const MAX_PARSED_TRUST_POLICIES = 256;
 
 const notAuthorized = (detail: string) => awsErrors.accessDenied('Not authorized to perform sts:AssumeRoleWithSAML', detail);
 const invalidToken = (message: string, detail?: string) => new AwsError('InvalidIdentityToken', 400, message, detail);
@@ -141,7 +142,8 @@ function readParameters({ params }: ActionRequest): AssumeRoleWithSamlParameters
 async function findRole(options: AssumeRoleWithSamlOptions, arn: string): Promise<AwsRoleRecord> {
   const parsed = parseIamArn(arn);
   if (!parsed || parsed.resourceType !== 'role') throw awsErrors.validationError('RoleArn is not a valid IAM role ARN.');
-  const role = parsed.accountId === options.accountId ? await options.store.awsRoles.get(parsed.name) : undefined;
+  // Roles here have no IAM path, so an ARN with one names a role that does not exist.
+  const role = parsed.accountId === options.accountId && parsed.path === '/' ? await options.store.awsRoles.get(parsed.name) : undefined;
   if (!role) throw notAuthorized(`no role ${arn} in account ${options.accountId}`);
   return role;
 }
@@ -198,10 +200,11 @@ function authorise(
   now: Date,
   principalArn: string,
 ): void {
-  let policy = parsedTrustPolicies.get(role);
+  let policy = parsedTrustPolicies.get(role.trustPolicy);
   if (!policy) {
     policy = parsePolicyDocument(role.trustPolicy, 'trust');
-    parsedTrustPolicies.set(role, policy);
+    if (parsedTrustPolicies.size >= MAX_PARSED_TRUST_POLICIES) parsedTrustPolicies.clear();
+    parsedTrustPolicies.set(role.trustPolicy, policy);
   }
   const actions = [
     'sts:AssumeRoleWithSAML',
@@ -222,7 +225,8 @@ function sessionSeconds(requested: number | undefined, role: AwsRoleRecord, asse
   }
   let limit = Math.min(seconds, assertion.sessionDurationSeconds ?? seconds);
   if (assertion.sessionNotOnOrAfter) {
-    limit = Math.min(limit, Math.floor((assertion.sessionNotOnOrAfter.getTime() - now.getTime()) / 1000));
+    // Rounded up: the session may end with the IdP's, never yield credentials that are already over.
+    limit = Math.min(limit, Math.ceil((assertion.sessionNotOnOrAfter.getTime() - now.getTime()) / 1000));
   }
   return limit;
 }

@@ -120,7 +120,8 @@ export function openSqliteStore(path: string): Store {
     try {
       run();
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AlreadyExistsError(what);
+      const code = (err as { code?: string }).code;
+      if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') throw new AlreadyExistsError(what);
       throw err;
     }
   };

@@ -3,10 +3,11 @@ import { assumedRoleArn, parseIamArn, roleArn, samlProviderArn } from '../../../
 
 describe('aws/arn', () => {
   it('parses a role ARN, with or without a path, to its account and name', () => {
-    assert.deepEqual(parseIamArn('arn:aws:iam::123456789012:role/Developers'), { accountId: '123456789012', resourceType: 'role', name: 'Developers' });
+    assert.deepEqual(parseIamArn('arn:aws:iam::123456789012:role/Developers'), { accountId: '123456789012', resourceType: 'role', path: '/', name: 'Developers' });
     assert.deepEqual(parseIamArn('arn:aws:iam::123456789012:role/teams/eng/Dev+Ops=1,a.b@c-d_e'), {
       accountId: '123456789012',
       resourceType: 'role',
+      path: '/teams/eng/',
       name: 'Dev+Ops=1,a.b@c-d_e',
     });
   });
@@ -15,6 +16,7 @@ describe('aws/arn', () => {
     assert.deepEqual(parseIamArn('arn:aws:iam::000000000001:saml-provider/PartnerIdP'), {
       accountId: '000000000001',
       resourceType: 'saml-provider',
+      path: '/',
       name: 'PartnerIdP',
     });
   });
@@ -50,6 +52,6 @@ describe('aws/arn', () => {
     assert.equal(roleArn('123456789012', 'R'), 'arn:aws:iam::123456789012:role/R');
     assert.equal(samlProviderArn('123456789012', 'trustbridge'), 'arn:aws:iam::123456789012:saml-provider/trustbridge');
     assert.equal(assumedRoleArn('123456789012', 'R', 'alice@example.com'), 'arn:aws:sts::123456789012:assumed-role/R/alice@example.com');
-    assert.deepEqual(parseIamArn(roleArn('123456789012', 'R')), { accountId: '123456789012', resourceType: 'role', name: 'R' });
+    assert.deepEqual(parseIamArn(roleArn('123456789012', 'R')), { accountId: '123456789012', resourceType: 'role', path: '/', name: 'R' });
   });
 });

@@ -106,7 +106,8 @@ describe('store/sqlite AWS repositories (SAML providers, roles)', () => {
     it('a role id is unique: a second role with the same role_id is refused and not stored', async () => {
       await store.awsRoles.add(role('Developers', { roleId: 'AROASAMESAMESAMESAM' }));
       await assert.rejects(store.awsRoles.add(role('Auditors', { roleId: 'AROASAMESAMESAMESAM' })), (err: unknown) => {
-        assert.equal((err as { code?: string }).code, 'SQLITE_CONSTRAINT_UNIQUE');
+        assert.ok(err instanceof AlreadyExistsError);
+        assert.equal(err.message, 'role Auditors already exists');
         return true;
       });
       assert.equal(await store.awsRoles.get('Auditors'), undefined);
