@@ -3,6 +3,7 @@ import type { CliIo, Command } from './command';
 import { awsLoginCommand } from './commands/aws-login';
 import { awsProviderAddCommand, awsProviderListCommand, awsRoleAddCommand, awsRoleListCommand } from './commands/aws';
 import { initCommand } from './commands/init';
+import { keysImportCommand, keysListCommand, keysPromoteCommand, keysRevokeCommand, keysRotateCommand } from './commands/keys';
 import { rpAddCommand, rpListCommand } from './commands/rp';
 import { serveCommand } from './commands/serve';
 import { tokenCommand } from './commands/token';
@@ -19,6 +20,11 @@ const COMMANDS: readonly Command[] = [
   trustPinCommand,
   trustUnpinCommand,
   trustListCommand,
+  keysListCommand,
+  keysRotateCommand,
+  keysPromoteCommand,
+  keysRevokeCommand,
+  keysImportCommand,
   tokenCommand,
   awsProviderAddCommand,
   awsProviderListCommand,

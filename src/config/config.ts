@@ -33,6 +33,17 @@ export interface StsConfig {
     readonly sessionTokenKeyId: string;
     readonly previousSessionTokenKeyIds: readonly string[];
   };
+  /** Automatic token-signing key rollover (AD FS's AutoCertificateRollover and its timings). */
+  readonly keyRollover: {
+    /** Generate and promote keys automatically; retiring keys are retired either way. */
+    readonly enabled: boolean;
+    /** Validity of the certificates `sts keys rotate` and the rollover generate. */
+    readonly certificateDays: number;
+    /** A new pending key is generated this many days before the active certificate expires. */
+    readonly generateDaysBeforeExpiry: number;
+    /** ...and promoted this many days after it was generated (relying parties read it from the metadata meanwhile). */
+    readonly promoteAfterDays: number;
+  };
 }
 
 export const DEFAULT_CONFIG: StsConfig = {
@@ -55,6 +66,7 @@ export const DEFAULT_CONFIG: StsConfig = {
     sessionTokenKeyId: '1',
     previousSessionTokenKeyIds: [],
   },
+  keyRollover: { enabled: true, certificateDays: 365, generateDaysBeforeExpiry: 20, promoteAfterDays: 5 },
 };
 
 export class ConfigError extends Error {
@@ -102,6 +114,9 @@ const matching =
   (key, v) => {
     if (typeof v !== 'string' || !pattern.test(v)) throw new ConfigError(key, `must be ${what} (found ${JSON.stringify(v)})`);
   };
+const boolean: Check = (key, v) => {
+  if (typeof v !== 'boolean') throw new ConfigError(key, `must be true or false (found ${JSON.stringify(v)})`);
+};
 const url: Check = (key, v) => {
   string()(key, v);
   try {
@@ -143,7 +158,30 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     sessionTokenKeyId: matching(/^[A-Za-z0-9]{1,16}$/, 'a key id of 1 to 16 letters or digits'),
     previousSessionTokenKeyIds: stringList(/^[A-Za-z0-9]{1,16}$/, 'key ids of 1 to 16 letters or digits'),
   },
+  keyRollover: {
+    enabled: boolean,
+    certificateDays: integer(2, 3650),
+    generateDaysBeforeExpiry: integer(1, 3649),
+    promoteAfterDays: integer(0, 3648),
+  },
 };
+
+// Checks between keys of one section, after each key passed its own.
+function checkRelations(config: StsConfig): void {
+  const r = config.keyRollover;
+  if (r.generateDaysBeforeExpiry >= r.certificateDays) {
+    throw new ConfigError(
+      'keyRollover.generateDaysBeforeExpiry',
+      `must be less than keyRollover.certificateDays (${r.certificateDays}), or every new key would be due for replacement at once`,
+    );
+  }
+  if (r.promoteAfterDays >= r.generateDaysBeforeExpiry) {
+    throw new ConfigError(
+      'keyRollover.promoteAfterDays',
+      `must be less than keyRollover.generateDaysBeforeExpiry (${r.generateDaysBeforeExpiry}), or the active certificate expires before its successor is promoted`,
+    );
+  }
+}
 
 /** Merges a parsed config file over the defaults, refusing unknown keys and bad values by name. */
 export function validateConfig(raw: unknown): StsConfig {
@@ -174,5 +212,6 @@ export function validateConfig(raw: unknown): StsConfig {
     }
     merged[key] = section;
   }
+  checkRelations(merged as unknown as StsConfig);
   return merged as unknown as StsConfig;
 }

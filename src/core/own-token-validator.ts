@@ -2,6 +2,7 @@ import type { OwnKeyRing } from '../keys/own-key-ring';
 import type { SamlTokenView } from '../saml/token-view';
 import { isTokenRejection, verifySamlToken } from '../saml/verify-token';
 import type { LedgerEntry, Store } from '../store/store';
+import { SignatureRejectedError } from '../xml/verify-signature';
 
 
 /** Why a token of ours is no longer good, if it is not. */
@@ -45,7 +46,7 @@ export class OwnTokenValidator {
     let digest: string;
     let token: SamlTokenView;
     try {
-      ({ token, digest } = verifySamlToken(assertion, await this.options.keys.trusted()));
+      ({ token, digest } = await this.verify(assertion));
     } catch (err) {
       if (isTokenRejection(err)) return { valid: false, reason: err.message };
       throw err;
@@ -57,6 +58,17 @@ export class OwnTokenValidator {
     const problem = this.lifecycleProblem(ledger);
     if (problem) return { valid: false, reason: problem.reason, expired: problem.expired, token, ledger };
     return { valid: true, token, ledger };
+  }
+
+  // A key just promoted on another node may be missing from the cached list: re-read once and retry.
+  private async verify(assertion: Element): Promise<{ token: SamlTokenView; digest: string }> {
+    try {
+      return verifySamlToken(assertion, await this.options.keys.trusted());
+    } catch (err) {
+      if (!(err instanceof SignatureRejectedError && err.rejection === 'untrusted-key')) throw err;
+      if (!(await this.options.keys.refreshAfterMiss())) throw err;
+      return verifySamlToken(assertion, await this.options.keys.trusted());
+    }
   }
 
   /** Checks only the ledger: for a token named by reference, whose content we do not have. */

@@ -8,7 +8,7 @@ import type { Store } from '../store/store';
 import { readConfigFile } from './config-file';
 import { loadMasterKey } from './master-key';
 import { inHome } from './paths';
-import { loadActiveSigningKey } from './signing-keys';
+import { SigningKeyRing, type SigningKeyRingOptions } from '../keys/signing-key-ring';
 
 /** A running instance's parts: everything the server and the CLI act on. */
 export interface Instance {
@@ -20,6 +20,9 @@ export interface Instance {
 }
 
 export interface ServingInstance extends Instance {
+  /** The active key and the published certificates, kept fresh from the store (rotation needs no restart). */
+  readonly signingKeys: SigningKeyRing;
+  /** The key that signs now: signingKeys.current(), read at each use. */
   readonly signingKey: SigningKey;
   readonly tls: { readonly key: string; readonly cert: string };
   readonly clientCertificates: ClientCertificatePolicy;
@@ -32,15 +35,29 @@ export function openInstance(home: string): Instance {
   return { home, config, store, masterKey, close: () => store.close() };
 }
 
-export async function openServingInstance(home: string): Promise<ServingInstance> {
+export async function openServingInstance(home: string, keyRing: SigningKeyRingOptions = {}): Promise<ServingInstance> {
   const instance = openInstance(home);
   try {
-    const signingKey = await loadActiveSigningKey(instance.store, instance.masterKey);
+    const signingKeys = await SigningKeyRing.open(instance.store.signingKeys, instance.masterKey, keyRing);
     const tls = {
       cert: readRequired(inHome(home, instance.config.tls.certificateFile), 'tls.certificateFile'),
       key: readRequired(inHome(home, instance.config.tls.privateKeyFile), 'tls.privateKeyFile'),
     };
-    return { ...instance, signingKey, tls, clientCertificates: loadClientCertificatePolicy(home, instance.config) };
+    const clientCertificates = loadClientCertificatePolicy(home, instance.config);
+    signingKeys.start();
+    return {
+      ...instance,
+      signingKeys,
+      get signingKey() {
+        return signingKeys.current();
+      },
+      tls,
+      clientCertificates,
+      close: () => {
+        signingKeys.stop();
+        return instance.close();
+      },
+    };
   } catch (err) {
     await instance.close();
     throw err;

@@ -1,23 +1,63 @@
 import type { SigningKeyRepository } from '../store/store';
 import type { TrustedKey } from '../xml/verify-signature';
+import { certificateNotAfter } from './key-material';
+import { VERIFYING_STATES } from './key-lifecycle';
 import { trustedKeyFromCertificate } from './trusted-key';
 
-/** Our own signing keys, as the verifier needs them; re-read from the store now and then, so a rotation on any node is seen. */
+export interface OwnKeyRingOptions {
+  /** How long the key list is reused: an emergency revocation anywhere bites within this time. */
+  readonly refreshMs?: number;
+  /** The least time between two re-reads forced by a signature from a key we do not know. */
+  readonly missRefreshMs?: number;
+  readonly now?: () => Date;
+}
+
+/**
+ * Our own signing keys, as the verifier needs them: active and retiring keys whose certificates have
+ * not expired. Pending keys are refused (a key not yet promoted has signed nothing of ours), retired
+ * and revoked ones too. Re-read from the store every few seconds, so a rotation on any node is seen.
+ */
 export class OwnKeyRing {
   private cached: { keys: TrustedKey[]; until: number } | undefined;
+  private lastMissRefresh = 0;
+  private readonly refreshMs: number;
+  private readonly missRefreshMs: number;
 
   constructor(
     private readonly repository: SigningKeyRepository,
-    private readonly refreshMs = 30_000,
-  ) {}
+    options: OwnKeyRingOptions | number = {},
+  ) {
+    const o = typeof options === 'number' ? { refreshMs: options } : options;
+    this.refreshMs = Math.min(o.refreshMs ?? 5000, 5000);
+    this.missRefreshMs = o.missRefreshMs ?? 1000;
+    this.now = o.now ?? (() => new Date());
+  }
 
-  /** Keys whose signatures still count: every state but revoked. */
+  private readonly now: () => Date;
+
+  /** Keys whose signatures count now. */
   async trusted(): Promise<TrustedKey[]> {
-    if (!this.cached || this.cached.until < Date.now()) {
-      const records = await this.repository.list();
-      const keys = records.filter((r) => r.state !== 'revoked').map((r) => trustedKeyFromCertificate(r.certificatePem));
-      this.cached = { keys, until: Date.now() + this.refreshMs };
-    }
-    return this.cached.keys;
+    if (!this.cached || this.cached.until < Date.now()) await this.reload();
+    return (this.cached as { keys: TrustedKey[] }).keys;
+  }
+
+  /**
+   * Re-reads the store after a signature by a key not in the cached list (another node may have just
+   * promoted it), at most once per missRefreshMs; resolves false when it did not re-read.
+   */
+  async refreshAfterMiss(): Promise<boolean> {
+    if (Date.now() - this.lastMissRefresh < this.missRefreshMs) return false;
+    this.lastMissRefresh = Date.now();
+    await this.reload();
+    return true;
+  }
+
+  private async reload(): Promise<void> {
+    const now = this.now().getTime();
+    const records = await this.repository.list();
+    const keys = records
+      .filter((r) => VERIFYING_STATES.includes(r.state) && certificateNotAfter(r).getTime() > now)
+      .map((r) => trustedKeyFromCertificate(r.certificatePem));
+    this.cached = { keys, until: Date.now() + this.refreshMs };
   }
 }

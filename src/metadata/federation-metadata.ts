@@ -26,7 +26,7 @@ export interface FederationMetadataOptions {
   /** Scheme, host and port the endpoints are reached at, e.g. https://sts.example.com. */
   readonly baseUrl: string;
   /** Every certificate to publish for signing: the active one and any pending or retiring ones. */
-  readonly certificates: readonly SigningKey[];
+  readonly certificates: readonly Pick<SigningKey, 'certificateBase64'>[];
   /** The key that signs the metadata document itself. */
   readonly signWith: SigningKey;
   /** Claim type URIs to list in fed:ClaimTypesOffered. */
@@ -75,7 +75,7 @@ function securityTokenServiceRole(opts: FederationMetadataOptions, baseUrl: stri
 }
 
 // The SAML 2.0 role. Element order follows the metadata schema: KeyDescriptor, NameIDFormat, SingleSignOnService.
-function identityProviderRole(certificates: readonly SigningKey[], baseUrl: string): string {
+function identityProviderRole(certificates: FederationMetadataOptions['certificates'], baseUrl: string): string {
   const sso = escapeXmlAttribute(baseUrl + FEDERATION_METADATA_PATHS.singleSignOn);
   return (
     `<IDPSSODescriptor protocolSupportEnumeration="${NS.samlp2}">` +
@@ -90,7 +90,7 @@ function identityProviderRole(certificates: readonly SigningKey[], baseUrl: stri
 }
 
 // One KeyDescriptor per certificate so relying parties trust pending and retiring keys during a rollover.
-function signingKeyDescriptors(certificates: readonly SigningKey[]): string {
+function signingKeyDescriptors(certificates: FederationMetadataOptions['certificates']): string {
   return certificates
     .map(
       (key) =>

@@ -46,21 +46,22 @@ const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 export function createApp(options: AppOptions): Koa {
   const { instance, logger } = options;
   const now = options.now ?? (() => new Date());
-  const { config, store, signingKey } = instance;
+  const { config, store, signingKeys } = instance;
   const clockSkewMs = config.clockSkewSeconds * 1000;
   const authenticator = new UsernameTokenAuthenticator(
     new EmbeddedUserDirectory(store.users, instance.masterKey),
     store.replay,
     { clockSkewMs, maxAgeMs: config.usernameTokenMaxAgeSeconds * 1000 },
   );
-  const tokens = new TokenService({ store, issuer: config.issuer, activeSigningKey: () => signingKey, now });
+  const tokens = new TokenService({ store, issuer: config.issuer, activeSigningKey: () => signingKeys.current(), now });
   const limits = {
     maxBytes: config.limits.maxBodyBytes,
     maxDepth: config.limits.maxDepth,
     maxElements: config.limits.maxElements,
     maxAttributesPerElement: config.limits.maxAttributesPerElement,
   };
-  const ownKeys = new OwnKeyRing(store.signingKeys);
+  // Re-read every 5 s: an emergency revocation on any node stops its tokens validating here within that.
+  const ownKeys = new OwnKeyRing(store.signingKeys, { refreshMs: 5000, now });
   const validator = new OwnTokenValidator({ store, keys: ownKeys, clockSkewMs, now });
   const delegation = new Delegation({ store, validator, clockSkewMs, now });
   const endpointDeps = { limits, clockSkewMs, tokens, validator, delegation, now };
@@ -121,7 +122,8 @@ export function createApp(options: AppOptions): Koa {
       }
     };
 
-  let metadataCache: { xml: string; baseUrl: string; until: number } | undefined;
+  // Keyed on the published thumbprints (active first): a rotation seen by the key ring re-renders at once.
+  let metadataCache: { xml: string; key: string; until: number } | undefined;
   const routes: Record<string, Handler> = {
     [`POST ${PATHS.usernameMixed13}`]: wsTrust(new WsTrustEndpoint('1.3', byUsername, endpointDeps)),
     [`POST ${PATHS.usernameMixed2005}`]: wsTrust(new WsTrustEndpoint('2005', byUsername, endpointDeps)),
@@ -129,14 +131,16 @@ export function createApp(options: AppOptions): Koa {
     [`GET ${PATHS.mex}`]: async (ctx) => send(ctx, 200, 'text/xml; charset=utf-8', renderMexWsdl(options.baseUrl())),
     [`GET ${PATHS.federationMetadata}`]: async (ctx) => {
       const baseUrl = options.baseUrl();
-      if (!metadataCache || metadataCache.baseUrl !== baseUrl || metadataCache.until < Date.now()) {
-        const xml = renderFederationMetadata({
-          entityId: config.issuer,
-          baseUrl,
-          certificates: [signingKey],
-          signWith: signingKey,
-        });
-        metadataCache = { xml, baseUrl, until: Date.now() + METADATA_CACHE_MS };
+      const signWith = signingKeys.current();
+      const published = signingKeys.publishedCertificates();
+      // The signing key is always published, even if the ring's list is a moment behind it.
+      const certificates = published.some((c) => c.thumbprint === signWith.thumbprintSha256)
+        ? published
+        : [{ thumbprint: signWith.thumbprintSha256, certificateBase64: signWith.certificateBase64 }, ...published];
+      const key = [baseUrl, signWith.thumbprintSha256, ...certificates.map((c) => c.thumbprint)].join(' ');
+      if (!metadataCache || metadataCache.key !== key || metadataCache.until < Date.now()) {
+        const xml = renderFederationMetadata({ entityId: config.issuer, baseUrl, certificates, signWith });
+        metadataCache = { xml, key, until: Date.now() + METADATA_CACHE_MS };
       }
       send(ctx, 200, 'text/xml; charset=utf-8', metadataCache.xml);
     },

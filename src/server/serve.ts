@@ -3,7 +3,8 @@ import { availableParallelism } from 'node:os';
 import { openServingInstance } from '../instance/open-instance';
 import { readConfigFile } from '../instance/config-file';
 import { listen } from './listen';
-import { createJsonLogger } from './log';
+import { startKeyRolloverTask } from './key-rollover-task';
+import { createJsonLogger, describeError } from './log';
 
 export interface ServeOptions {
   readonly home: string;
@@ -28,12 +29,20 @@ export async function serve(options: ServeOptions): Promise<void> {
 }
 
 async function serveInProcess(options: ServeOptions, workers: number): Promise<void> {
-  const instance = await openServingInstance(options.home);
-  const logger = createJsonLogger(instance.config.logLevel);
+  const logger = createJsonLogger(readConfigFile(options.home).logLevel);
+  const instance = await openServingInstance(options.home, {
+    onEvent: (e) =>
+      e.kind === 'changed'
+        ? logger.log('info', 'token-signing key changed', { from: e.from, to: e.to })
+        : logger.log('error', 'token-signing key refresh failed; the previous key keeps signing', describeError(e.error)),
+  });
   const running = await listen(instance, logger, options.port === undefined ? {} : { port: options.port });
   if (cluster.isWorker) process.send?.({ ready: running.baseUrl });
   else options.onReady?.(running.baseUrl, workers);
+  // Key rollover runs in one process per host: this one when it serves alone, else the primary.
+  const rollover = cluster.isWorker ? undefined : startKeyRolloverTask(options.home, logger);
   const shutdown = async (): Promise<void> => {
+    await rollover?.stop();
     await running.close();
     await instance.close();
     process.exit(0);
@@ -46,6 +55,8 @@ async function serveInProcess(options: ServeOptions, workers: number): Promise<v
 async function superviseWorkers(options: ServeOptions, workers: number): Promise<void> {
   let ready = 0;
   let stopping = false;
+  const config = readConfigFile(options.home);
+  const rollover = startKeyRolloverTask(options.home, createJsonLogger(config.logLevel));
   const fork = (): void => {
     // A worker runs the same command line, so it reads the same options.
     const worker = cluster.fork();
@@ -60,6 +71,7 @@ async function superviseWorkers(options: ServeOptions, workers: number): Promise
   });
   const stop = (): void => {
     stopping = true;
+    void rollover.stop();
     for (const w of Object.values(cluster.workers ?? {})) w?.disconnect();
   };
   process.once('SIGTERM', stop);

@@ -77,6 +77,14 @@ export interface SigningKeyRecord {
   /** The private key, sealed under the master key (never stored in clear). */
   readonly sealedPrivateKey: string;
   readonly createdAt: Date;
+  // The lifecycle's timestamps and the certificate's expiry. Optional so records written before the
+  // lifecycle existed still type-check; a repository leaves a field out when it has no value.
+  /** The certificate's notAfter; when absent, read it from certificatePem. */
+  readonly notAfter?: Date;
+  readonly activatedAt?: Date;
+  readonly retiringAt?: Date;
+  readonly retiredAt?: Date;
+  readonly revokedAt?: Date;
 }
 
 /** A certificate pinned for an external token issuer: its signatures are accepted for tokens it names as issuer. */
@@ -121,9 +129,32 @@ export interface ReplayCache {
   rememberOnce(scope: string, key: string, expiresAt: Date): Promise<boolean>;
 }
 
+export interface PromoteOptions {
+  /** Revoke the key that was active instead of retiring it (an emergency rotation). */
+  readonly revokePrevious?: boolean;
+}
+
+export type PromoteResult =
+  | { readonly promoted: true; readonly previous: string | null }
+  | { readonly promoted: false; readonly state: SigningKeyState | null };
+
 export interface SigningKeyRepository {
   add(key: SigningKeyRecord): Promise<void>;
+  /** Every key, oldest first. */
   list(): Promise<SigningKeyRecord[]>;
+  get(thumbprint: string): Promise<SigningKeyRecord | undefined>;
+  /**
+   * Moves a key to `to` if (and only if) it is in one of `from`, atomically, stamping the state's
+   * timestamp with `at`; false when the key is unknown or in another state. Refuses (throws) to make a
+   * second key active: use promote.
+   */
+  setState(thumbprint: string, from: readonly SigningKeyState[], to: SigningKeyState, at: Date): Promise<boolean>;
+  /**
+   * In one transaction: the active key becomes retiring (or revoked), and the pending key `thumbprint`
+   * becomes active; there is never a moment with no active key or two. Not promoted (and nothing
+   * changed) when the key is not pending; `state` says what it is (null: unknown).
+   */
+  promote(thumbprint: string, at: Date, options?: PromoteOptions): Promise<PromoteResult>;
 }
 
 export type SamlReplayMode = 'off' | 'once-per-role' | 'once';

@@ -8,6 +8,11 @@ const COMMANDS: Array<[string, string[]]> = [
   ['user list', ['--home', '--help']],
   ['rp add', ['--home', '--name', '--lifetime', '--claim', '--endpoint', '--name-id-format', '--help']],
   ['rp list', ['--home', '--help']],
+  ['keys list', ['--home', '--help']],
+  ['keys rotate', ['--home', '--now', '--emergency', '--help']],
+  ['keys promote', ['--home', '--help']],
+  ['keys revoke', ['--home', '--help']],
+  ['keys import', ['--home', '--cert', '--key', '--i-understand-the-risk', '--help']],
 ];
 
 describe('cli: sts --help, unknown commands and options', function () {

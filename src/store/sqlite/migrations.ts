@@ -77,4 +77,13 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      permissions_policy TEXT,
      created_at INTEGER NOT NULL
    );`,
+  // The key lifecycle (pending → active → retiring → retired, revoked at any time). The partial unique
+  // index makes "exactly one active key" a property of the database, whatever process writes.
+  `ALTER TABLE signing_keys ADD COLUMN not_after INTEGER;
+   ALTER TABLE signing_keys ADD COLUMN activated_at INTEGER;
+   ALTER TABLE signing_keys ADD COLUMN retiring_at INTEGER;
+   ALTER TABLE signing_keys ADD COLUMN retired_at INTEGER;
+   ALTER TABLE signing_keys ADD COLUMN revoked_at INTEGER;
+   UPDATE signing_keys SET activated_at = created_at WHERE state = 'active';
+   CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (state) WHERE state = 'active';`,
 ];

@@ -5,12 +5,11 @@ import {
   type LedgerEntry,
   type RelyingPartyProfile,
   type RelyingPartyRecord,
-  type SigningKeyRecord,
-  type SigningKeyState,
   type Store,
   type UserRecord,
 } from '../store';
 import { awsRepositories } from './aws-repositories';
+import { signingKeyRepository } from './signing-key-repository';
 import { SQLITE_MIGRATIONS } from './migrations';
 
 // Expired replay entries are swept now and then rather than on every insert, to keep the hot path
@@ -63,13 +62,6 @@ interface TrustedIssuerRow {
   certificate_pem: string;
   created_at: number;
 }
-interface SigningKeyRow {
-  thumbprint: string;
-  state: SigningKeyState;
-  certificate_pem: string;
-  sealed_private_key: string;
-  created_at: number;
-}
 
 /** The embedded store: one SQLite file in WAL mode, shared safely by the worker processes of one host. */
 export function openSqliteStore(path: string): Store {
@@ -106,10 +98,6 @@ export function openSqliteStore(path: string): Store {
     countLedger: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM issuance_ledger'),
     remember: db.prepare('INSERT OR IGNORE INTO replay_cache (scope, key, expires_at) VALUES (?, ?, ?)'),
     sweepReplay: db.prepare('DELETE FROM replay_cache WHERE expires_at < ?'),
-    addKey: db.prepare(
-      'INSERT INTO signing_keys (thumbprint, state, certificate_pem, sealed_private_key, created_at) VALUES (?, ?, ?, ?, ?)',
-    ),
-    listKeys: db.prepare<[], SigningKeyRow>('SELECT * FROM signing_keys ORDER BY created_at'),
     pinIssuer: db.prepare('INSERT INTO trusted_issuers (thumbprint, issuer, certificate_pem, created_at) VALUES (?, ?, ?, ?)'),
     unpinIssuer: db.prepare('DELETE FROM trusted_issuers WHERE thumbprint = ?'),
     listIssuers: db.prepare<[], TrustedIssuerRow>('SELECT * FROM trusted_issuers ORDER BY issuer, created_at'),
@@ -200,13 +188,7 @@ export function openSqliteStore(path: string): Store {
         return st.remember.run(scope, key, expiresAt.getTime()).changes === 1;
       },
     },
-    signingKeys: {
-      add: async (k) =>
-        insertOrExplain(`signing key ${k.thumbprint}`, () =>
-          st.addKey.run(k.thumbprint, k.state, k.certificatePem, k.sealedPrivateKey, k.createdAt.getTime()),
-        ),
-      list: async () => st.listKeys.all().map(toSigningKey),
-    },
+    signingKeys: signingKeyRepository(db, insertOrExplain),
     trustedIssuers: {
       pin: async (p) =>
         insertOrExplain(`pin ${p.thumbprint}`, () =>
@@ -282,12 +264,4 @@ const toLedgerEntry = (r: LedgerRow): LedgerEntry => ({
   renewAfterExpiry: r.renew_after_expiry === 1,
   cancelledAt: r.cancelled_at === null ? null : new Date(r.cancelled_at),
   actor: r.actor,
-});
-
-const toSigningKey = (r: SigningKeyRow): SigningKeyRecord => ({
-  thumbprint: r.thumbprint,
-  state: r.state,
-  certificatePem: r.certificate_pem,
-  sealedPrivateKey: r.sealed_private_key,
-  createdAt: new Date(r.created_at),
 });

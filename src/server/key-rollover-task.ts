@@ -1,0 +1,50 @@
+import { openInstance } from '../instance/open-instance';
+import { exportActiveCertificate } from '../instance/signing-keys';
+import { runRolloverCheck } from '../keys/key-rollover';
+import { describeError, type Logger } from './log';
+
+export const ROLLOVER_CHECK_MS = 3600 * 1000;
+
+/**
+ * The automatic key rollover of `sts serve`: a check at start and every hour, run by one process per
+ * host (the primary). Workers pick up what it changes through their key rings.
+ */
+export function startKeyRolloverTask(home: string, logger: Logger, intervalMs = ROLLOVER_CHECK_MS): { stop(): Promise<void>; check(): Promise<void> } {
+  const instance = openInstance(home);
+  let running: Promise<void> = Promise.resolve();
+  const check = (): Promise<void> => {
+    running = running.then(async () => {
+      try {
+        const outcomes = await runRolloverCheck({
+          store: instance.store,
+          masterKey: instance.masterKey,
+          settings: instance.config.keyRollover,
+          clockSkewSeconds: instance.config.clockSkewSeconds,
+          now: new Date(),
+        });
+        for (const o of outcomes) {
+          logger.log('info', `key rollover: ${o.action.kind}${o.done ? '' : ' (already done elsewhere)'}`, {
+            thumbprint: o.thumbprint,
+            reason: o.action.reason,
+            ...(o.previous ? { previous: o.previous } : {}),
+          });
+        }
+        if (outcomes.some((o) => o.action.kind === 'promote' && o.done)) await exportActiveCertificate(home, instance.store);
+      } catch (err) {
+        logger.log('error', 'key rollover check failed', describeError(err));
+      }
+    });
+    return running;
+  };
+  void check();
+  const timer = setInterval(() => void check(), intervalMs);
+  timer.unref();
+  return {
+    check,
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+      await instance.close();
+    },
+  };
+}
