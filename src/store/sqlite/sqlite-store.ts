@@ -9,6 +9,7 @@ import {
   type Store,
   type UserRecord,
 } from '../store';
+import { GroupCommit } from './group-commit';
 import { SQLITE_MIGRATIONS } from './migrations';
 
 // Expired replay entries are swept now and then rather than on every insert, to keep the hot path
@@ -110,14 +111,37 @@ export function openSqliteStore(path: string): Store {
   };
   let insertsSinceSweep = 0;
 
+  const explain = (what: string, err: unknown): unknown =>
+    (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ? new AlreadyExistsError(what) : err;
   const insertOrExplain = (what: string, run: () => void): void => {
     try {
       run();
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AlreadyExistsError(what);
-      throw err;
+      throw explain(what, err);
     }
   };
+  // Every Issue and Renew writes one ledger row before its reply leaves: concurrent requests share a transaction.
+  const ledgerWrites = new GroupCommit<Omit<LedgerEntry, 'cancelledAt'>>(
+    db,
+    (e) =>
+      st.addLedger.run(
+        e.tokenId,
+        e.tokenType,
+        e.subject,
+        e.audience,
+        e.keyThumbprint,
+        e.digest,
+        e.issuedAt.getTime(),
+        e.notBefore.getTime(),
+        e.notOnOrAfter.getTime(),
+        e.requestId,
+        e.renewedFrom,
+        e.renewAllow ? 1 : 0,
+        e.renewAfterExpiry ? 1 : 0,
+        e.actor,
+      ),
+    (e, err) => explain(`token ${e.tokenId}`, err),
+  );
 
   return {
     users: {
@@ -155,25 +179,7 @@ export function openSqliteStore(path: string): Store {
       list: async () => st.listRps.all().map(toRelyingParty),
     },
     ledger: {
-      record: async (e) =>
-        insertOrExplain(`token ${e.tokenId}`, () =>
-          st.addLedger.run(
-            e.tokenId,
-            e.tokenType,
-            e.subject,
-            e.audience,
-            e.keyThumbprint,
-            e.digest,
-            e.issuedAt.getTime(),
-            e.notBefore.getTime(),
-            e.notOnOrAfter.getTime(),
-            e.requestId,
-            e.renewedFrom,
-            e.renewAllow ? 1 : 0,
-            e.renewAfterExpiry ? 1 : 0,
-            e.actor,
-          ),
-        ),
+      record: (e) => ledgerWrites.add(e),
       cancel: async (tokenId, at) => st.cancelLedger.run(at.getTime(), tokenId).changes === 1,
       get: async (tokenId) => {
         const row = st.getLedger.get(tokenId);
@@ -212,6 +218,7 @@ export function openSqliteStore(path: string): Store {
         })),
     },
     close: async () => {
+      ledgerWrites.flush();
       db.close();
     },
   };
