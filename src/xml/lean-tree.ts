@@ -93,7 +93,9 @@ export interface LeanDocument {
 // treats its script and textarea specially), a character reference above U+10FFFF, CDATA outside
 // the root. Line ends xmldom rewrites (CR, NEL, LS) are sent to xmldom before the pass starts.
 
-const QNAME = /^[A-Za-z_][-.\w]*(?::[A-Za-z_][-.\w]*)?$/;
+const KNOWN_NAMESPACES = new Map<string, string>(
+  [...Object.values(NS), NS.wst13, NS.wst2005].map((uri): [string, string] => [uri, uri]),
+);
 const REFERENCE = /&(?:(amp)|(lt)|(gt)|(quot)|(apos)|#(\d+)|#x([0-9A-Fa-f]+));/g;
 const PREDEFINED = ['&', '<', '>', '"', "'"];
 const ATTRIBUTE_WHITE_SPACE = /[\t\n]/g;
@@ -122,10 +124,10 @@ export class LeanBuilder {
     return { documentElement: this.root, hasSignature: this.hasSignature };
   }
 
-  startTag(start: number, nameEnd: number, end: number, selfClosing: boolean): void {
+  startTag(start: number, tagName: string, end: number, selfClosing: boolean): void {
     if (this.failed) return;
     try {
-      const element = this.readStartTag(start, nameEnd, end, selfClosing);
+      const element = this.readStartTag(start, tagName, end, selfClosing);
       const parent = this.stack[this.stack.length - 1];
       if (parent) parent.appendChild(element);
       else this.root = element;
@@ -171,24 +173,25 @@ export class LeanBuilder {
     }
   }
 
-  private readStartTag(start: number, nameEnd: number, end: number, selfClosing: boolean): LeanElement {
+  private readStartTag(start: number, tagName: string, end: number, selfClosing: boolean): LeanElement {
     const text = this.source;
-    const tagName = text.slice(start + 1, nameEnd);
-    if (!QNAME.test(tagName)) throw giveUp;
+    const tagColon = qualifiedNameColon(text, start + 1, start + 1 + tagName.length);
     // Attributes: (white space, name, white space?, "=", white space?, quoted value)*, white space?, "/"? ">".
     const names: string[] = [];
     const values: string[] = [];
-    let p = nameEnd;
+    let declarations = 0;
+    let p = start + 1 + tagName.length;
     const last = selfClosing ? end - 2 : end - 1;
     for (;;) {
       const spaceFrom = p;
       p = skipWhiteSpace(text, p);
       if (p >= last) break;
       if (p === spaceFrom) throw giveUp;
-      const attrStart = p;
+      const nameStart = p;
       while (p < last && !isAttributeNameEnd(text.charCodeAt(p))) p++;
-      const name = text.slice(attrStart, p);
-      if (!QNAME.test(name) || names.includes(name)) throw giveUp;
+      qualifiedNameColon(text, nameStart, p);
+      const name = text.slice(nameStart, p);
+      if (names.includes(name)) throw giveUp;
       p = skipWhiteSpace(text, p);
       if (text.charCodeAt(p) !== 0x3d /* = */) throw giveUp;
       p = skipWhiteSpace(text, p + 1);
@@ -201,6 +204,7 @@ export class LeanBuilder {
       const normalised = raw.includes('\t') || raw.includes('\n') ? raw.replace(ATTRIBUTE_WHITE_SPACE, ' ') : raw;
       const value = normalised.includes('&') ? decodeReferences(normalised) : normalised;
       if (value === undefined) throw giveUp;
+      if (name.startsWith('xmlns') && (name.length === 5 || name.charCodeAt(5) === 0x3a)) declarations++;
       names.push(name);
       values.push(value);
       p = close + 1;
@@ -208,18 +212,21 @@ export class LeanBuilder {
     if (p !== last) throw giveUp;
 
     // Namespace declarations first: they apply to the element's own name and attributes.
-    let added = 0;
-    for (let k = 0; k < names.length; k++) {
-      const name = names[k] as string;
-      if (name !== 'xmlns' && !name.startsWith('xmlns:')) continue;
-      const prefix = name === 'xmlns' ? '' : name.slice(6);
-      const uri = values[k] as string;
-      if (uri === '' || prefix === 'xml' || prefix === 'xmlns' || uri === NS.xml || uri === NS.xmlns) throw giveUp;
-      this.prefixes.push(prefix);
-      this.uris.push(uri);
-      added++;
+    if (declarations > 0) {
+      for (let k = 0; k < names.length; k++) {
+        const name = names[k] as string;
+        if (!name.startsWith('xmlns') || (name.length !== 5 && name.charCodeAt(5) !== 0x3a)) continue;
+        const prefix = name.length === 5 ? '' : name.slice(6);
+        const value = values[k] as string;
+        if (value === '' || prefix === 'xml' || prefix === 'xmlns' || value === NS.xml || value === NS.xmlns) throw giveUp;
+        // The protocol's own namespaces as the very constants the readers compare with (=== is then a pointer check).
+        const uri = KNOWN_NAMESPACES.get(value) ?? value;
+        this.prefixes.push(prefix);
+        this.uris.push(uri);
+
+      }
     }
-    this.declared.push(added);
+    this.declared.push(declarations);
 
     const attributes: LeanAttribute[] = [];
     for (let k = 0; k < names.length; k++) {
@@ -241,13 +248,12 @@ export class LeanBuilder {
       attributes.push(new LeanAttribute(name, namespaceURI, localName, values[k] as string));
     }
 
-    const colon = tagName.indexOf(':');
-    const prefix = colon > 0 ? tagName.slice(0, colon) : '';
+    const prefix = tagColon > 0 ? tagName.slice(0, tagColon) : '';
     if (prefix === 'xmlns' || prefix === 'xml') throw giveUp;
     const namespaceURI = this.resolve(prefix);
     if (namespaceURI === undefined && prefix !== '') throw giveUp;
     if (namespaceURI === NS.xhtml) throw giveUp;
-    const localName = colon > 0 ? tagName.slice(colon + 1) : tagName;
+    const localName = tagColon > 0 ? tagName.slice(tagColon + 1) : tagName;
     if (namespaceURI === NS.ds && localName === 'Signature') this.hasSignature = true;
     return new LeanElement(tagName, localName, namespaceURI ?? null, attributes, start);
   }
@@ -258,11 +264,36 @@ export class LeanBuilder {
   }
 
   private popScope(): void {
-    const added = this.declared.pop() ?? 0;
-    if (added === 0) return;
-    this.prefixes.length -= added;
-    this.uris.length -= added;
+    let added = this.declared.pop() ?? 0;
+    for (; added > 0; added--) {
+      this.prefixes.pop();
+      this.uris.pop();
+    }
   }
+}
+
+/**
+ * Checks that `text[from, to)` is an ASCII qualified name (`[A-Za-z_][-.0-9A-Za-z_]*`, optionally
+ * `:` and another such part; a subset of what xmldom accepts) and returns the colon's index
+ * relative to `from`, or -1; gives up on anything else.
+ */
+function qualifiedNameColon(text: string, from: number, to: number): number {
+  let colon = -1;
+  let partStart = from;
+  for (let k = from; k < to; k++) {
+    const c = text.charCodeAt(k);
+    if (k === partStart) {
+      if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f)) throw giveUp;
+    } else if (c === 0x3a /* : */) {
+      if (colon !== -1) throw giveUp;
+      colon = k - from;
+      partStart = k + 1;
+    } else if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2d || c === 0x2e)) {
+      throw giveUp;
+    }
+  }
+  if (partStart >= to) throw giveUp;
+  return colon;
 }
 
 function skipWhiteSpace(text: string, p: number): number {

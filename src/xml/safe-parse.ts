@@ -119,10 +119,22 @@ function hasLineEndsXmldomRewrites(text: string): boolean {
   return text.includes('\r') || text.includes('\u0085') || text.includes('\u2028');
 }
 
-/** Whether `text[from, to)` holds an ampersand that starts no entity or character reference. */
-function hasBareAmpersand(text: string, from: number, to: number): boolean {
-  const amp = text.indexOf('&', from);
-  return amp !== -1 && amp < to && BARE_AMPERSAND.test(text.slice(amp, to));
+/**
+ * Finds stray ampersands in one forward sweep: remembers where the next "&" is, so each tag or text
+ * segment costs its own length, however few ampersands the document has.
+ */
+class AmpersandScan {
+  private next = -1;
+  constructor(private readonly text: string) {}
+
+  /** Whether `text[from, to)` holds an ampersand that starts no entity or character reference. */
+  bareIn(from: number, to: number): boolean {
+    if (this.next < from) {
+      this.next = this.text.indexOf('&', from);
+      if (this.next === -1) this.next = this.text.length;
+    }
+    return this.next < to && BARE_AMPERSAND.test(this.text.slice(this.next, to));
+  }
 }
 
 /**
@@ -133,6 +145,7 @@ function hasBareAmpersand(text: string, from: number, to: number): boolean {
  */
 function checkShape(text: string, limits: XmlLimits, builder: LeanBuilder | undefined): void {
   const open: string[] = [];
+  const ampersands = new AmpersandScan(text);
   let elements = 0;
   let roots = 0;
   let i = text.indexOf('<');
@@ -148,8 +161,8 @@ function checkShape(text: string, limits: XmlLimits, builder: LeanBuilder | unde
     } else if (next === 0x2f /* / */) {
       const end = requireEnd(text, i, '>');
       const name = open.pop();
-      if (text.slice(i + 2, end - 1).trim() !== name) throw malformed();
-      builder?.endTag(i, end, name);
+      if (!endTagNames(text, i, end, name)) throw malformed();
+      builder?.endTag(i, end, name as string);
       i = end;
     } else {
       const tag = scanStartTag(text, i);
@@ -166,27 +179,35 @@ function checkShape(text: string, limits: XmlLimits, builder: LeanBuilder | unde
           `an element has more than ${limits.maxAttributesPerElement} attributes`,
         );
       }
-      if (hasBareAmpersand(text, i, tag.end)) throw malformed();
+      if (ampersands.bareIn(i, tag.end)) throw malformed();
+      const name = text.slice(i + 1, nameEnd);
       if (!tag.selfClosing) {
-        open.push(text.slice(i + 1, nameEnd));
+        open.push(name);
         if (open.length > limits.maxDepth) {
           throw new XmlRejectedError('too-deep', `the XML is nested deeper than ${limits.maxDepth} levels`);
         }
       }
-      builder?.startTag(i, nameEnd, tag.end, tag.selfClosing);
+      builder?.startTag(i, name, tag.end, tag.selfClosing);
       i = tag.end;
     }
     const following = text.indexOf('<', i);
     const segmentEnd = following === -1 ? text.length : following;
     if (open.length === 0) checkOutsideText(text, i, segmentEnd);
     else {
-      if (hasBareAmpersand(text, i, segmentEnd)) throw malformed();
+      if (ampersands.bareIn(i, segmentEnd)) throw malformed();
       if (segmentEnd > i) builder?.text(i, segmentEnd);
     }
     i = following;
   }
   if (roots === 0) throw new XmlRejectedError('malformed', 'the XML has no root element');
   if (open.length > 0) throw malformed();
+}
+
+/** Whether the end tag `text[start, end)` names `name` (white space around the name allowed). */
+function endTagNames(text: string, start: number, end: number, name: string | undefined): boolean {
+  if (name === undefined) return false;
+  if (end - 1 === start + 2 + name.length && text.startsWith(name, start + 2)) return true;
+  return text.slice(start + 2, end - 1).trim() === name;
 }
 
 /** Outside the root element only white space may appear. */
