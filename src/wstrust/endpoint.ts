@@ -101,12 +101,12 @@ export class WsTrustEndpoint {
         throw new InvalidRequestError('The Content-Type must be application/soap+xml (SOAP 1.2) or text/xml (SOAP 1.1).');
       }
       // A plain request (no signature anywhere, no token or key inside the RST) is read from the
-      // lean tree the hardened parser builds in its checking pass; every other one, and every one
-      // whose authentication verifies a signature, from xmldom's DOM. The readers are the same and
-      // the trees read alike, so both give the same values and the same faults.
+      // lean tree the hardened parser builds in its checking pass (it builds none for any other);
+      // every other one, and every one whose authentication verifies a signature, from xmldom's
+      // DOM. The readers are the same and the trees read alike: same values, same faults.
       const authentication = this.authenticate;
       const xml = checkXmlSafely(request.body, this.deps.limits, !authentication.verifiesSignature);
-      const lean = xml.lean && !xml.lean.hasSignature ? this.read(xml.lean.documentElement, declaredVersion, request, progress) : undefined;
+      const lean = xml.lean && this.read(xml.lean.documentElement, declaredVersion, request, progress);
       const leanRst = lean && withoutElements(lean.rst);
       let rst: RequestSecurityToken;
       let subject: AuthenticatedSubject;

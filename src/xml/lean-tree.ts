@@ -77,8 +77,6 @@ export class LeanElement implements XmlElementLike {
 /** A parsed request as a lean tree. */
 export interface LeanDocument {
   readonly documentElement: LeanElement;
-  /** True when some element is a ds:Signature: such a request is always read from xmldom. */
-  readonly hasSignature: boolean;
 }
 
 // The builder. It is handed only what the hardened parser's checking pass has already accepted,
@@ -92,7 +90,11 @@ export interface LeanDocument {
 // undeclaration (`xmlns:p=""`, `xmlns=""`), `xml` or `xmlns` rebound, the XHTML namespace (xmldom
 // treats its script and textarea specially), a character reference above U+10FFFF, CDATA outside
 // the root. Line ends xmldom rewrites (CR, NEL, LS) are sent to xmldom before the pass starts.
+// It also stops at a ds:Signature and at WS-Trust's token and key holders (ValidateTarget,
+// RenewTarget, CancelTarget, OnBehalfOf, ActAs, UseKey): such requests are read from xmldom.
 
+// WS-Trust's elements that hold a token or a key (whatever their namespace, to be safe).
+const TOKEN_HOLDERS = new Set(['ValidateTarget', 'RenewTarget', 'CancelTarget', 'OnBehalfOf', 'ActAs', 'UseKey']);
 const KNOWN_NAMESPACES = new Map<string, string>(
   [...Object.values(NS), NS.wst13, NS.wst2005].map((uri): [string, string] => [uri, uri]),
 );
@@ -111,7 +113,6 @@ export class LeanBuilder {
   private readonly stack: LeanElement[] = [];
   private root: LeanElement | undefined;
   private failed = false;
-  private hasSignature = false;
   // In-scope namespace declarations, innermost last; each element records how many it added.
   private readonly prefixes: string[] = ['xml'];
   private readonly uris: string[] = [NS.xml];
@@ -121,7 +122,7 @@ export class LeanBuilder {
 
   result(): LeanDocument | undefined {
     if (this.failed || this.root === undefined) return undefined;
-    return { documentElement: this.root, hasSignature: this.hasSignature };
+    return { documentElement: this.root };
   }
 
   startTag(start: number, tagName: string, end: number, selfClosing: boolean): void {
@@ -254,7 +255,8 @@ export class LeanBuilder {
     if (namespaceURI === undefined && prefix !== '') throw giveUp;
     if (namespaceURI === NS.xhtml) throw giveUp;
     const localName = tagColon > 0 ? tagName.slice(tagColon + 1) : tagName;
-    if (namespaceURI === NS.ds && localName === 'Signature') this.hasSignature = true;
+    // What is signed or carries a token is read from xmldom: stop building at its first sign.
+    if ((namespaceURI === NS.ds && localName === 'Signature') || TOKEN_HOLDERS.has(localName)) throw giveUp;
     return new LeanElement(tagName, localName, namespaceURI ?? null, attributes, start);
   }
 

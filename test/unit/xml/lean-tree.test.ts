@@ -200,10 +200,12 @@ describe('xml/lean-tree: the lean tree reads as xmldom does', () => {
     }
   });
 
-  it('flags a ds:Signature anywhere, so that request is read from xmldom', () => {
-    const signed = `<a><b><ds:Signature xmlns:ds="${NS.ds}"/></b></a>`;
-    assert.equal(checkXmlSafely(signed, LIMITS, true).lean?.hasSignature, true);
-    assert.equal(checkXmlSafely('<a><Signature/></a>', LIMITS, true).lean?.hasSignature, false);
+  it('builds none for a request with a ds:Signature anywhere, or a token or key holder', () => {
+    assert.equal(checkXmlSafely(`<a><b><ds:Signature xmlns:ds="${NS.ds}"/></b></a>`, LIMITS, true).lean, undefined);
+    for (const holder of ['ValidateTarget', 'RenewTarget', 'CancelTarget', 'OnBehalfOf', 'ActAs', 'UseKey']) {
+      assert.equal(checkXmlSafely(`<a><t:${holder} xmlns:t="${NS.wst13}"/></a>`, LIMITS, true).lean, undefined, holder);
+    }
+    assert.ok(checkXmlSafely('<a><Signature/></a>', LIMITS, true).lean, 'a Signature outside xmldsig is only a name');
   });
 
   it('records where each element is in the text', () => {
