@@ -1,4 +1,4 @@
-import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 export interface ScryptParameters {
   readonly N: number;
@@ -16,13 +16,16 @@ const KEY_LENGTH = 32;
 // Below this much work (N·r·p) a hash takes microseconds, less than handing it to the thread pool costs.
 const SYNC_WORK_LIMIT = 256;
 
-function scryptAsync(password: string, salt: Buffer, params: ScryptParameters): Promise<Buffer> {
-  const maxmem = 256 * params.N * params.r + 16 * 1024 * 1024;
+function scryptOptions(params: ScryptParameters): ScryptOptions {
+  return { ...params, maxmem: 256 * params.N * params.r + 16 * 1024 * 1024 };
+}
+
+function scryptAsync(password: string, salt: Buffer, params: ScryptParameters, options = scryptOptions(params)): Promise<Buffer> {
   if (params.N * params.r * params.p <= SYNC_WORK_LIMIT) {
-    return Promise.resolve(scryptSync(password, salt, KEY_LENGTH, { ...params, maxmem }));
+    return Promise.resolve(scryptSync(password, salt, KEY_LENGTH, options));
   }
   return new Promise((resolve, reject) =>
-    scrypt(password, salt, KEY_LENGTH, { ...params, maxmem }, (err, key) => (err ? reject(err) : resolve(key))),
+    scrypt(password, salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key))),
   );
 }
 
@@ -36,16 +39,34 @@ export async function hashPassword(password: string, params: ScryptParameters = 
 /** Constant-time check of a password against a stored `scrypt$N$r$p$salt$hash`. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parsed = parseStoredHash(stored);
-  const actual = await scryptAsync(password, parsed.salt, parsed.params);
+  const actual = await scryptAsync(password, parsed.salt, parsed.params, parsed.options);
   return actual.length === parsed.hash.length && timingSafeEqual(actual, parsed.hash);
 }
 
-function parseStoredHash(stored: string): { params: ScryptParameters; salt: Buffer; hash: Buffer } {
+interface ParsedHash {
+  readonly params: ScryptParameters;
+  readonly salt: Buffer;
+  readonly hash: Buffer;
+  /** scrypt's options for these parameters, built once. */
+  readonly options: ScryptOptions;
+}
+
+// Stored hashes parsed before, by their text: a user's hash is parsed once, not on every request.
+// Bounded; emptied when full (an entry costs about 200 bytes).
+const parsedHashes = new Map<string, ParsedHash>();
+const PARSED_HASHES_MAX = 10_000;
+
+function parseStoredHash(stored: string): ParsedHash {
+  const known = parsedHashes.get(stored);
+  if (known) return known;
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || salt === undefined || hash === undefined) throw new Error('unknown password hash format');
   const params = { N: Number(n), r: Number(r), p: Number(p) };
   checkParameters(params);
-  return { params, salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') };
+  const parsed = { params, salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64'), options: scryptOptions(params) };
+  if (parsedHashes.size >= PARSED_HASHES_MAX) parsedHashes.clear();
+  parsedHashes.set(stored, parsed);
+  return parsed;
 }
 
 function checkParameters({ N, r, p }: ScryptParameters): void {

@@ -170,10 +170,19 @@ export function createApp(options: AppOptions): Koa {
   return app;
 }
 
+/**
+ * Writes the whole response in one end() (headers and body leave in one TLS record), bypassing
+ * Koa's body and type setters and its respond step: every body here is a string whose media type
+ * we know, so they would only redo (per request) what is written out below.
+ */
 function send(ctx: Koa.Context, status: number, contentType: string, body: string): void {
-  ctx.status = status;
-  ctx.type = contentType;
-  ctx.body = body;
+  ctx.respond = false;
+  if (!ctx.writable) return;
+  const res = ctx.res;
+  res.statusCode = status;
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 // ADAL asks AD FS to echo its correlation id; we do the same, for well-formed GUIDs only.

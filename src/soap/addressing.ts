@@ -1,5 +1,5 @@
 import { InvalidAddressingHeaderError, MustUnderstandError } from '../core/errors';
-import { childElements, textOf } from '../xml/dom';
+import { childElements, textOf, type XmlElementLike } from '../xml/dom';
 import { NS } from '../xml/namespaces';
 import { mustUnderstand, type SoapEnvelope } from './envelope';
 
@@ -16,7 +16,7 @@ const ADDRESSING_NAMESPACES: readonly string[] = [NS.wsa10, NS.wsa200408];
 // Header blocks we process; a mustUnderstand block from any other namespace is refused, as SOAP requires.
 const UNDERSTOOD_NAMESPACES: readonly string[] = [...ADDRESSING_NAMESPACES, NS.wsse];
 
-export function readAddressing(envelope: SoapEnvelope): AddressingHeaders {
+export function readAddressing(envelope: SoapEnvelope<XmlElementLike>): AddressingHeaders {
   const found: Record<string, string> = {};
   let namespace: string = NS.wsa10;
   for (const block of envelope.header ? childElements(envelope.header) : []) {

@@ -1,15 +1,16 @@
 import { InvalidRequestError, VersionMismatchError } from '../core/errors';
-import { childElements, isElement } from '../xml/dom';
+import { childElements, isElement, type XmlElementLike } from '../xml/dom';
 import { NS } from '../xml/namespaces';
 
 export type SoapVersion = '1.1' | '1.2';
 
-export interface SoapEnvelope {
+/** A SOAP envelope read from xmldom's DOM (E = Element) or from the hardened parser's lean tree. */
+export interface SoapEnvelope<E extends XmlElementLike = Element> {
   readonly version: SoapVersion;
-  readonly header: Element | undefined;
-  readonly body: Element;
+  readonly header: E | undefined;
+  readonly body: E;
   /** The one element inside soap:Body: the operation's request. */
-  readonly payload: Element;
+  readonly payload: E;
 }
 
 export const soapNamespace = (v: SoapVersion): string => (v === '1.2' ? NS.soap12 : NS.soap11);
@@ -23,7 +24,7 @@ export function soapVersionFromContentType(contentType: string | undefined): Soa
 }
 
 /** Checks the envelope's structure and that its namespace agrees with the Content-Type. */
-export function readEnvelope(doc: Document, expected: SoapVersion): SoapEnvelope {
+export function readEnvelope<E extends XmlElementLike>(doc: { readonly documentElement: E }, expected: SoapVersion): SoapEnvelope<E> {
   const root = doc.documentElement;
   if (root.localName !== 'Envelope' || (root.namespaceURI !== NS.soap12 && root.namespaceURI !== NS.soap11)) {
     throw new VersionMismatchError('The message is not a SOAP 1.1 or SOAP 1.2 envelope.');
@@ -36,8 +37,8 @@ export function readEnvelope(doc: Document, expected: SoapVersion): SoapEnvelope
   }
   const ns = soapNamespace(version);
   const children = childElements(root);
-  let header: Element | undefined;
-  let body: Element | undefined;
+  let header: E | undefined;
+  let body: E | undefined;
   for (const [i, child] of children.entries()) {
     if (isElement(child, ns, 'Header') && i === 0) header = child;
     else if (isElement(child, ns, 'Body') && body === undefined && i === children.length - 1) body = child;
@@ -52,7 +53,7 @@ export function readEnvelope(doc: Document, expected: SoapVersion): SoapEnvelope
 }
 
 /** True when a header block carries mustUnderstand="1"/"true" in its envelope's namespace. */
-export function mustUnderstand(block: Element, version: SoapVersion): boolean {
+export function mustUnderstand(block: XmlElementLike, version: SoapVersion): boolean {
   const value = block.getAttributeNS(soapNamespace(version), 'mustUnderstand');
   return value === '1' || value === 'true';
 }

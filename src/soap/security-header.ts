@@ -1,5 +1,5 @@
 import { InvalidSecurityError, UnsupportedSecurityTokenError } from '../core/errors';
-import { attribute, childElements, DuplicateElementError, singleChild, textOf } from '../xml/dom';
+import { attribute, childElements, DuplicateElementError, singleChild, textOf, type XmlElementLike } from '../xml/dom';
 import { decodeStrictBase64 } from '../xml/base64';
 import { parseDateTime } from '../xml/datetime';
 import { NS, WSSE_BASE64_BINARY, WSSE_PASSWORD_DIGEST, WSSE_PASSWORD_TEXT } from '../xml/namespaces';
@@ -11,15 +11,15 @@ export interface SecurityTimestamp {
   readonly expires: Date | undefined;
 }
 
-export interface SecurityHeader {
-  readonly element: Element;
-  readonly timestampElement: Element | undefined;
+export interface SecurityHeader<E extends XmlElementLike = Element> {
+  readonly element: E;
+  readonly timestampElement: E | undefined;
   readonly timestamp: SecurityTimestamp | undefined;
   readonly usernameToken: UsernameToken | undefined;
 }
 
 /** Reads the wsse:Security header meant for us (no actor/role), refusing duplicates and unknown token forms. */
-export function readSecurityHeader(envelope: SoapEnvelope): SecurityHeader | undefined {
+export function readSecurityHeader<E extends XmlElementLike>(envelope: SoapEnvelope<E>): SecurityHeader<E> | undefined {
   if (!envelope.header) return undefined;
   const soapNs = soapNamespace(envelope.version);
   const ours = childElements(envelope.header).filter(
@@ -30,7 +30,7 @@ export function readSecurityHeader(envelope: SoapEnvelope): SecurityHeader | und
   );
   if (ours.length === 0) return undefined;
   if (ours.length > 1) throw new InvalidSecurityError('The message carries more than one wsse:Security header.');
-  const security = ours[0] as Element;
+  const security = ours[0] as E;
   try {
     const timestamp = singleChild(security, NS.wsu, 'Timestamp');
     const usernameToken = singleChild(security, NS.wsse, 'UsernameToken');
@@ -48,7 +48,7 @@ export function readSecurityHeader(envelope: SoapEnvelope): SecurityHeader | und
   }
 }
 
-function readTimestamp(el: Element): SecurityTimestamp {
+function readTimestamp(el: XmlElementLike): SecurityTimestamp {
   const createdEl = singleChild(el, NS.wsu, 'Created');
   if (!createdEl) throw new InvalidSecurityError('The wsu:Timestamp has no Created.');
   const created = parseDateTime(textOf(createdEl));
@@ -62,7 +62,7 @@ function readTimestamp(el: Element): SecurityTimestamp {
   return { created, expires };
 }
 
-function readUsernameToken(el: Element): UsernameToken {
+function readUsernameToken(el: XmlElementLike): UsernameToken {
   const usernameEl = singleChild(el, NS.wsse, 'Username');
   const passwordEl = singleChild(el, NS.wsse, 'Password');
   if (!usernameEl || !passwordEl) {
@@ -101,7 +101,7 @@ function readUsernameToken(el: Element): UsernameToken {
 }
 
 // A password's spaces are part of it: take the text exactly, without trimming.
-function passwordText(el: Element): string {
+function passwordText(el: XmlElementLike): string {
   let s = '';
   for (let n = el.firstChild; n !== null; n = n.nextSibling) {
     if (n.nodeType === 3 || n.nodeType === 4) s += n.nodeValue ?? '';

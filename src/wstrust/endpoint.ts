@@ -9,19 +9,21 @@ import type { OwnTokenValidator } from '../core/own-token-validator';
 import type { TokenService } from '../core/token-service';
 import { readAddressing, resolveAction, transportActionOf, type AddressingHeaders } from '../soap/addressing';
 import { checkTimestamp } from '../soap/check-timestamp';
-import { readEnvelope, soapVersionFromContentType, type SoapVersion } from '../soap/envelope';
+import { readEnvelope, soapVersionFromContentType, type SoapEnvelope, type SoapVersion } from '../soap/envelope';
 import { buildFault } from '../soap/fault';
 import { buildReplyEnvelope, soapContentType, type SoapReply } from '../soap/response';
-import { readSecurityHeader } from '../soap/security-header';
+import { readSecurityHeader, type SecurityHeader } from '../soap/security-header';
 import { NS } from '../xml/namespaces';
-import { parseXmlSafely, XmlRejectedError, type XmlLimits } from '../xml/safe-parse';
+import type { XmlElementLike } from '../xml/dom';
+import { checkXmlSafely, XmlRejectedError, type XmlLimits } from '../xml/safe-parse';
+import type { AuthenticatedSubject } from '../identity/subject';
 import { cancel } from './cancel';
 import type { MessageAuthenticator } from './message-authentication';
 import { issue } from './issue';
 import type { Operation } from './operation';
 import { operationOf, type TrustOperation } from './operations';
 import { renew } from './renew';
-import { readRequestSecurityToken } from './rst';
+import { readRequestSecurityToken, withoutElements, type RequestSecurityToken } from './rst';
 import { validate } from './validate';
 import { trustUris, type TrustVersion } from './trust-version';
 
@@ -60,6 +62,23 @@ export interface WsTrustEndpointDependencies {
 
 const OPERATIONS: Record<TrustOperation, Operation> = { Issue: issue, Validate: validate, Renew: renew, Cancel: cancel };
 
+/** What a fault needs to know, filled in as the request is read. */
+interface Progress {
+  soapVersion: SoapVersion;
+  addressing: AddressingHeaders | undefined;
+  readonly partial: { operation?: TrustOperation; subject?: string; appliesTo?: string };
+}
+
+/** A request read from one of the two trees. */
+interface ReadMessage<E extends XmlElementLike> {
+  readonly envelope: SoapEnvelope<E>;
+  readonly addressing: AddressingHeaders;
+  readonly security: SecurityHeader<E>;
+  readonly now: Date;
+  readonly rst: RequestSecurityToken<E>;
+  readonly operation: TrustOperation;
+}
+
 /**
  * One WS-Trust endpoint (1.3 or February 2005, with its way of authenticating the caller): hardened
  * parse, SOAP envelope, WS-Addressing, WS-Security, then the RST, dispatched by RequestType. Every
@@ -75,28 +94,35 @@ export class WsTrustEndpoint {
   async handle(request: SoapHttpRequest): Promise<WsTrustResult> {
     // Until the envelope is read, the Content-Type is our only hint of the SOAP version to fault in.
     const declaredVersion = soapVersionFromContentType(request.contentType);
-    let soapVersion: SoapVersion = declaredVersion ?? '1.2';
-    let addressing: AddressingHeaders | undefined;
-    const partial: { operation?: TrustOperation; subject?: string; appliesTo?: string } = {};
+    const progress: Progress = { soapVersion: declaredVersion ?? '1.2', addressing: undefined, partial: {} };
+    const { partial } = progress;
     try {
       if (!declaredVersion) {
         throw new InvalidRequestError('The Content-Type must be application/soap+xml (SOAP 1.2) or text/xml (SOAP 1.1).');
       }
-      const doc = parseXmlSafely(request.body, this.deps.limits);
-      const envelope = readEnvelope(doc, declaredVersion);
-      soapVersion = envelope.version;
-      addressing = readAddressing(envelope);
-      const action = resolveAction(addressing, transportActionOf(request.soapAction, request.contentType));
-      const security = readSecurityHeader(envelope);
-      if (!security) throw new InvalidSecurityError('The message has no wsse:Security header.');
-      const now = this.deps.now();
-      if (security.timestamp) checkTimestamp(security.timestamp, now, this.deps.clockSkewMs);
-      const rst = readRequestSecurityToken(envelope.payload, this.version);
-      partial.operation = operationOf(this.version, rst.requestType, action);
-      partial.appliesTo = rst.appliesTo;
-      const subject = await this.authenticate({ envelope, security, now });
+      // A plain request (no signature anywhere, no token or key inside the RST) is read from the
+      // lean tree the hardened parser builds in its checking pass (it builds none for any other);
+      // every other one, and every one whose authentication verifies a signature, from xmldom's
+      // DOM. The readers are the same and the trees read alike: same values, same faults.
+      const authentication = this.authenticate;
+      const xml = checkXmlSafely(request.body, this.deps.limits, !authentication.verifiesSignature);
+      const lean = xml.lean && this.read(xml.lean.documentElement, declaredVersion, request, progress);
+      const leanRst = lean && withoutElements(lean.rst);
+      let rst: RequestSecurityToken;
+      let subject: AuthenticatedSubject;
+      let message: ReadMessage<XmlElementLike>;
+      if (lean && leanRst && !authentication.verifiesSignature) {
+        message = lean;
+        rst = leanRst;
+        subject = await authentication.authenticate({ envelope: lean.envelope, security: lean.security, now: lean.now });
+      } else {
+        const dom = this.read<Element>(xml.dom().documentElement, declaredVersion, request, progress);
+        message = dom;
+        rst = dom.rst;
+        subject = await authentication.authenticate({ envelope: dom.envelope, security: dom.security, now: dom.now });
+      }
       partial.subject = subject.name;
-      const result = await OPERATIONS[partial.operation]({
+      const result = await OPERATIONS[message.operation]({
         rst,
         caller: subject,
         requestId: request.requestId,
@@ -106,20 +132,46 @@ export class WsTrustEndpoint {
         now: this.deps.now,
       });
       const reply = buildReplyEnvelope(
-        soapVersion,
-        { namespace: addressing.namespace, action: result.action, relatesTo: addressing.messageId },
+        message.envelope.version,
+        { namespace: message.addressing.namespace, action: result.action, relatesTo: message.addressing.messageId },
         result.body,
-        now,
+        message.now,
         true,
       );
       const { body: _body, action: _action, ...facts } = result;
       return {
-        reply: { status: 200, contentType: soapContentType(soapVersion), body: reply },
+        reply: { status: 200, contentType: soapContentType(message.envelope.version), body: reply },
         outcome: { ...partial, ...facts },
       };
     } catch (err) {
-      return this.fail(err, soapVersion, addressing, request.requestId, partial);
+      return this.fail(err, progress.soapVersion, progress.addressing, request.requestId, partial);
     }
+  }
+
+  /**
+   * Reads the envelope, WS-Addressing, the Security header (checking its Timestamp) and the RST,
+   * recording in `progress` what a fault needs as soon as it is known.
+   */
+  private read<E extends XmlElementLike>(
+    root: E,
+    declaredVersion: SoapVersion,
+    request: SoapHttpRequest,
+    progress: Progress,
+  ): ReadMessage<E> {
+    const envelope = readEnvelope({ documentElement: root }, declaredVersion);
+    progress.soapVersion = envelope.version;
+    const addressing = readAddressing(envelope);
+    progress.addressing = addressing;
+    const action = resolveAction(addressing, transportActionOf(request.soapAction, request.contentType));
+    const security = readSecurityHeader(envelope);
+    if (!security) throw new InvalidSecurityError('The message has no wsse:Security header.');
+    const now = this.deps.now();
+    if (security.timestamp) checkTimestamp(security.timestamp, now, this.deps.clockSkewMs);
+    const rst = readRequestSecurityToken(envelope.payload, this.version);
+    const operation = operationOf(this.version, rst.requestType, action);
+    progress.partial.operation = operation;
+    progress.partial.appliesTo = rst.appliesTo;
+    return { envelope, addressing, security, now, rst, operation };
   }
 
   /** Answers a request the transport refused before the endpoint could read it (a body over the limit). */

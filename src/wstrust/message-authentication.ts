@@ -5,32 +5,52 @@ import type { UsernameTokenAuthenticator } from '../identity/username-token';
 import type { SoapEnvelope } from '../soap/envelope';
 import { verifyMessageSignature } from '../soap/message-signature';
 import type { SecurityHeader } from '../soap/security-header';
+import type { XmlElementLike } from '../xml/dom';
 
-export interface SecuredMessage {
-  readonly envelope: SoapEnvelope;
-  readonly security: SecurityHeader;
+/** A request's envelope and Security header, read from xmldom's DOM (E = Element) or from the lean tree. */
+export interface SecuredMessage<E extends XmlElementLike = Element> {
+  readonly envelope: SoapEnvelope<E>;
+  readonly security: SecurityHeader<E>;
   readonly now: Date;
 }
 
-/** How an endpoint learns who is asking: one strategy per AD FS endpoint family (usernamemixed, certificatemixed). */
-export type MessageAuthenticator = (message: SecuredMessage) => Promise<AuthenticatedSubject>;
+/**
+ * How an endpoint learns who is asking: one strategy per AD FS endpoint family (usernamemixed,
+ * certificatemixed). One that verifies a signature over parts of the message gets them from the
+ * hardened xmldom DOM, always; one that reads only values may get a plain request's lean tree.
+ */
+export type MessageAuthenticator =
+  | {
+      readonly verifiesSignature: false;
+      authenticate(message: SecuredMessage<XmlElementLike>): Promise<AuthenticatedSubject>;
+    }
+  | {
+      readonly verifiesSignature: true;
+      authenticate(message: SecuredMessage): Promise<AuthenticatedSubject>;
+    };
 
 export function usernameTokenAuthentication(authenticator: UsernameTokenAuthenticator): MessageAuthenticator {
-  return async ({ security, now }) => {
-    if (!security.usernameToken) {
-      throw new InvalidSecurityError('The wsse:Security header has no UsernameToken; this endpoint needs one.');
-    }
-    return authenticator.authenticate(security.usernameToken, now);
+  return {
+    verifiesSignature: false,
+    authenticate: async ({ security, now }) => {
+      if (!security.usernameToken) {
+        throw new InvalidSecurityError('The wsse:Security header has no UsernameToken; this endpoint needs one.');
+      }
+      return authenticator.authenticate(security.usernameToken, now);
+    },
   };
 }
 
 /** certificatemixed: a signature over the Timestamp and the Body by a client certificate we accept. */
 export function certificateAuthentication(policy: () => ClientCertificatePolicy): MessageAuthenticator {
-  return async ({ envelope, security, now }) => {
-    if (!security.timestampElement) {
-      throw new InvalidSecurityError('The wsse:Security header needs a signed wsu:Timestamp on this endpoint.');
-    }
-    const { certificate } = verifyMessageSignature(envelope, security.element, envelope.body, security.timestampElement);
-    return authenticateClientCertificate(certificate, policy(), now);
+  return {
+    verifiesSignature: true,
+    authenticate: async ({ envelope, security, now }) => {
+      if (!security.timestampElement) {
+        throw new InvalidSecurityError('The wsse:Security header needs a signed wsu:Timestamp on this endpoint.');
+      }
+      const { certificate } = verifyMessageSignature(envelope, security.element, envelope.body, security.timestampElement);
+      return authenticateClientCertificate(certificate, policy(), now);
+    },
   };
 }

@@ -1,13 +1,17 @@
 import { BadRequestError, InvalidRequestError, InvalidTimeRangeError } from '../core/errors';
-import { DuplicateElementError, attribute, childElements, singleChild, textOf } from '../xml/dom';
+import { DuplicateElementError, attribute, childElements, singleChild, textOf, type XmlElementLike } from '../xml/dom';
 import { decodeStrictBase64 } from '../xml/base64';
 import { parseDateTime } from '../xml/datetime';
 import type { RenewingPolicy } from '../core/token-service';
 import { NS, SAML11_ASSERTION_ID_VALUE_TYPE, SAML2_SAMLID_VALUE_TYPE } from '../xml/namespaces';
 import { trustUris, type TrustVersion } from './trust-version';
 
-/** A RequestSecurityToken parsed once, up front, into the values the operations act on. */
-export interface RequestSecurityToken {
+/**
+ * A RequestSecurityToken parsed once, up front, into the values the operations act on. Its
+ * elements (UseKey's KeyInfo, inline tokens) are xmldom's (E = Element) except while a plain
+ * request is read from the lean tree; see withoutElements.
+ */
+export interface RequestSecurityToken<E extends XmlElementLike = Element> {
   readonly version: TrustVersion;
   readonly requestType: string;
   readonly tokenType: string | undefined;
@@ -17,23 +21,23 @@ export interface RequestSecurityToken {
   readonly context: string | undefined;
   readonly renewing: RenewingPolicy | undefined;
   /** The token named by ValidateTarget, RenewTarget or CancelTarget, whichever the request type uses. */
-  readonly validateTarget: TokenTarget | undefined;
-  readonly renewTarget: TokenTarget | undefined;
-  readonly cancelTarget: TokenTarget | undefined;
+  readonly validateTarget: TokenTarget<E> | undefined;
+  readonly renewTarget: TokenTarget<E> | undefined;
+  readonly cancelTarget: TokenTarget<E> | undefined;
   /** KeySize in bits, when given. */
   readonly keySize: number | undefined;
   /** The requestor's entropy (an Entropy/BinarySecret), for a computed symmetric proof key. */
   readonly clientEntropy: Buffer | undefined;
   readonly computedKeyAlgorithm: string | undefined;
   /** UseKey's ds:KeyInfo, for a public-key proof. */
-  readonly useKey: Element | undefined;
+  readonly useKey: E | undefined;
   /** The token of the subject a delegated request speaks for (OnBehalfOf or ActAs), inline. */
-  readonly delegation: { readonly kind: 'OnBehalfOf' | 'ActAs'; readonly token: Element } | undefined;
+  readonly delegation: { readonly kind: 'OnBehalfOf' | 'ActAs'; readonly token: E } | undefined;
 }
 
 /** A token given inline, or named by a SecurityTokenReference KeyIdentifier (its assertion ID). */
-export type TokenTarget =
-  | { readonly kind: 'inline'; readonly element: Element }
+export type TokenTarget<E extends XmlElementLike = Element> =
+  | { readonly kind: 'inline'; readonly element: E }
   | { readonly kind: 'reference'; readonly tokenId: string };
 
 const SAML_ID_VALUE_TYPES: readonly string[] = [SAML2_SAMLID_VALUE_TYPE, SAML11_ASSERTION_ID_VALUE_TYPE];
@@ -41,7 +45,7 @@ const SAML_ID_VALUE_TYPES: readonly string[] = [SAML2_SAMLID_VALUE_TYPE, SAML11_
 const POLICY_NAMESPACES: readonly string[] = [NS.wsp, NS.wsp15];
 const ADDRESSING_NAMESPACES: readonly string[] = [NS.wsa10, NS.wsa200408];
 
-export function readRequestSecurityToken(payload: Element, version: TrustVersion): RequestSecurityToken {
+export function readRequestSecurityToken<E extends XmlElementLike>(payload: E, version: TrustVersion): RequestSecurityToken<E> {
   const ns = trustUris(version).ns;
   if (payload.localName !== 'RequestSecurityToken' || payload.namespaceURI !== ns) {
     throw new BadRequestError(
@@ -81,7 +85,19 @@ export function readRequestSecurityToken(payload: Element, version: TrustVersion
   }
 }
 
-function readAppliesTo(rst: Element): string | undefined {
+/**
+ * The RST when it holds no element at all (no inline token, UseKey or OnBehalfOf/ActAs token), so
+ * nothing in it is read further or verified: then it does not matter which tree it was read from.
+ * Undefined otherwise, and the request must be read from xmldom's DOM.
+ */
+export function withoutElements<E extends XmlElementLike>(rst: RequestSecurityToken<E>): RequestSecurityToken<never> | undefined {
+  const { validateTarget, renewTarget, cancelTarget } = rst;
+  if (rst.useKey !== undefined || rst.delegation !== undefined) return undefined;
+  if (validateTarget?.kind === 'inline' || renewTarget?.kind === 'inline' || cancelTarget?.kind === 'inline') return undefined;
+  return { ...rst, useKey: undefined, delegation: undefined, validateTarget, renewTarget, cancelTarget };
+}
+
+function readAppliesTo(rst: XmlElementLike): string | undefined {
   const appliesTo = singleChild(rst, POLICY_NAMESPACES, 'AppliesTo');
   if (!appliesTo) return undefined;
   const epr = singleChild(appliesTo, ADDRESSING_NAMESPACES, 'EndpointReference');
@@ -94,7 +110,7 @@ function readAppliesTo(rst: Element): string | undefined {
   return value;
 }
 
-function readLifetime(rst: Element, ns: string): RequestSecurityToken['lifetime'] {
+function readLifetime(rst: XmlElementLike, ns: string): RequestSecurityToken['lifetime'] {
   const lifetime = singleChild(rst, ns, 'Lifetime');
   if (!lifetime) return undefined;
   const read = (name: string): Date | undefined => {
@@ -107,7 +123,7 @@ function readLifetime(rst: Element, ns: string): RequestSecurityToken['lifetime'
   return { created: read('Created'), expires: read('Expires') };
 }
 
-function readRenewing(rst: Element, ns: string): RenewingPolicy | undefined {
+function readRenewing(rst: XmlElementLike, ns: string): RenewingPolicy | undefined {
   const renewing = singleChild(rst, ns, 'Renewing');
   if (!renewing) return undefined;
   const flag = (name: string, fallback: boolean): boolean => {
@@ -120,7 +136,7 @@ function readRenewing(rst: Element, ns: string): RenewingPolicy | undefined {
   return { allow: flag('Allow', true), afterExpiry: flag('OK', false) };
 }
 
-function readTarget(rst: Element, ns: string, name: string): TokenTarget | undefined {
+function readTarget<E extends XmlElementLike>(rst: E, ns: string, name: string): TokenTarget<E> | undefined {
   const target = singleChild(rst, ns, name);
   if (!target) return undefined;
   const [content, ...rest] = childElements(target);
@@ -137,7 +153,7 @@ function readTarget(rst: Element, ns: string, name: string): TokenTarget | undef
   return { kind: 'reference', tokenId };
 }
 
-function readKeySize(rst: Element, ns: string): number | undefined {
+function readKeySize(rst: XmlElementLike, ns: string): number | undefined {
   const el = singleChild(rst, ns, 'KeySize');
   if (!el) return undefined;
   const text = textOf(el);
@@ -145,7 +161,7 @@ function readKeySize(rst: Element, ns: string): number | undefined {
   return Number(text);
 }
 
-function readEntropy(rst: Element, ns: string): Buffer | undefined {
+function readEntropy(rst: XmlElementLike, ns: string): Buffer | undefined {
   const entropy = singleChild(rst, ns, 'Entropy');
   if (!entropy) return undefined;
   const secret = singleChild(entropy, ns, 'BinarySecret');
@@ -154,7 +170,7 @@ function readEntropy(rst: Element, ns: string): Buffer | undefined {
   return bytes;
 }
 
-function readUseKey(rst: Element, ns: string): Element | undefined {
+function readUseKey<E extends XmlElementLike>(rst: E, ns: string): E | undefined {
   const useKey = singleChild(rst, ns, 'UseKey');
   if (!useKey) return undefined;
   const [keyInfo, ...rest] = childElements(useKey);
@@ -164,7 +180,7 @@ function readUseKey(rst: Element, ns: string): Element | undefined {
   return keyInfo;
 }
 
-function readDelegation(rst: Element, ns: string): RequestSecurityToken['delegation'] {
+function readDelegation<E extends XmlElementLike>(rst: E, ns: string): RequestSecurityToken<E>['delegation'] {
   const onBehalfOf = singleChild(rst, ns, 'OnBehalfOf');
   const actAs = singleChild(rst, [NS.wst14, ns], 'ActAs');
   if (onBehalfOf && actAs) throw new InvalidRequestError('A request may carry OnBehalfOf or ActAs, not both.');

@@ -1,31 +1,65 @@
 // Small, namespace-aware DOM helpers. They look only at direct children, never search the whole
 // tree, so a value is always read from the place the protocol puts it and never from a copy
 // an attacker planted elsewhere.
+//
+// They read through XmlElementLike, the few DOM members they need, so the same readers work on
+// xmldom's Document and on the lean tree the hardened parser builds for plain requests
+// (src/xml/lean-tree.ts). Anything whose signature is verified is always read from xmldom.
 
 const ELEMENT_NODE = 1;
 const TEXT_NODE = 3;
 const CDATA_SECTION_NODE = 4;
 
-export function childElements(parent: Element): Element[] {
-  const out: Element[] = [];
+/** The members of a DOM Node the readers use. */
+export interface XmlNodeLike {
+  readonly nodeType: number;
+  readonly nodeValue: string | null;
+  readonly firstChild: XmlNodeLike | null;
+  readonly nextSibling: XmlNodeLike | null;
+}
+
+/** The members of a DOM Element the readers use; xmldom's Element and LeanElement both have them. */
+export interface XmlElementLike extends XmlNodeLike {
+  readonly namespaceURI: string | null;
+  readonly localName: string | null;
+  getAttribute(qualifiedName: string): string | null;
+  hasAttribute(qualifiedName: string): boolean;
+  getAttributeNS(namespace: string | null, localName: string): string | null;
+  hasAttributeNS(namespace: string | null, localName: string): boolean;
+}
+
+/** The element children of `parent`; an element's element children are of its own kind (both trees). */
+export function childElements<E extends XmlElementLike>(parent: E): E[] {
+  const out: E[] = [];
   for (let n = parent.firstChild; n !== null; n = n.nextSibling) {
-    if (n.nodeType === ELEMENT_NODE) out.push(n as Element);
+    if (n.nodeType === ELEMENT_NODE) out.push(n as E);
   }
   return out;
 }
 
-export function isElement(node: Element | undefined, ns: string, localName: string): node is Element {
+export function isElement<E extends XmlElementLike>(node: E | undefined, ns: string, localName: string): node is E {
   return node !== undefined && node.namespaceURI === ns && node.localName === localName;
 }
 
 /** The children named (ns, localName); `ns` may list several accepted namespaces. */
-export function childrenNamed(parent: Element, ns: string | readonly string[], localName: string): Element[] {
-  const accepted = typeof ns === 'string' ? [ns] : ns;
-  return childElements(parent).filter((e) => e.localName === localName && accepted.includes(e.namespaceURI ?? ''));
+export function childrenNamed<E extends XmlElementLike>(parent: E, ns: string | readonly string[], localName: string): E[] {
+  const out: E[] = [];
+  for (let n = parent.firstChild; n !== null; n = n.nextSibling) {
+    if (n.nodeType !== ELEMENT_NODE) continue;
+    const e = n as E;
+    if (e.localName !== localName) continue;
+    const uri = e.namespaceURI ?? '';
+    if (typeof ns === 'string' ? uri === ns : ns.includes(uri)) out.push(e);
+  }
+  return out;
 }
 
 /** The single child named (ns, localName), undefined if absent; throws DuplicateElementError if repeated. */
-export function singleChild(parent: Element, ns: string | readonly string[], localName: string): Element | undefined {
+export function singleChild<E extends XmlElementLike>(
+  parent: E,
+  ns: string | readonly string[],
+  localName: string,
+): E | undefined {
   const found = childrenNamed(parent, ns, localName);
   if (found.length > 1) throw new DuplicateElementError(localName);
   return found[0];
@@ -39,7 +73,7 @@ export class DuplicateElementError extends Error {
 }
 
 /** Concatenated text and CDATA of an element's direct children, trimmed. */
-export function textOf(el: Element): string {
+export function textOf(el: XmlNodeLike): string {
   let s = '';
   for (let n = el.firstChild; n !== null; n = n.nextSibling) {
     if (n.nodeType === TEXT_NODE || n.nodeType === CDATA_SECTION_NODE) s += n.nodeValue ?? '';
@@ -47,10 +81,10 @@ export function textOf(el: Element): string {
   return s.trim();
 }
 
-export function attributeNS(el: Element, ns: string, localName: string): string | undefined {
+export function attributeNS(el: XmlElementLike, ns: string, localName: string): string | undefined {
   return el.hasAttributeNS(ns, localName) ? el.getAttributeNS(ns, localName) ?? undefined : undefined;
 }
 
-export function attribute(el: Element, name: string): string | undefined {
+export function attribute(el: XmlElementLike, name: string): string | undefined {
   return el.hasAttribute(name) ? el.getAttribute(name) ?? undefined : undefined;
 }

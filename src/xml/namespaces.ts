@@ -23,6 +23,9 @@ export const NS = {
   fed: 'http://docs.oasis-open.org/wsfed/federation/200706',
   xsi: 'http://www.w3.org/2001/XMLSchema-instance',
   xml: 'http://www.w3.org/XML/1998/namespace',
+  /** Namespace declarations' own namespace, and XHTML's (which xmldom parses by HTML rules). */
+  xmlns: 'http://www.w3.org/2000/xmlns/',
+  xhtml: 'http://www.w3.org/1999/xhtml',
 } as const;
 
 export const WSA_ANONYMOUS = 'http://www.w3.org/2005/08/addressing/anonymous';

@@ -1,4 +1,5 @@
 import { DOMParser } from '@xmldom/xmldom';
+import { LeanBuilder, type LeanDocument } from './lean-tree';
 
 export interface XmlLimits {
   readonly maxBytes: number;
@@ -38,21 +39,51 @@ const ENCODING_DECLARATION = /^<\?xml[^>]*\bencoding\s*=\s*["']([^"']+)["']/;
  * that it has no DTD and stays within the size, depth, element and attribute limits.
  */
 export function parseXmlSafely(input: Buffer | string, limits: XmlLimits): Document {
+  return checkXmlSafely(input, limits, false).dom();
+}
+
+/**
+ * XML that passed every check of the hardened parser (no DTD, UTF-8, within the limits,
+ * well-formed tag structure), with its lean tree when one was asked for and the document is
+ * plain enough for it (otherwise `lean` is undefined), and its xmldom DOM on demand.
+ */
+export interface CheckedXml {
+  /** The text every check ran on, and the one the DOM is parsed from (a leading BOM removed). */
+  readonly text: string;
+  readonly lean: LeanDocument | undefined;
+  /** The hardened xmldom DOM of `text`, built on first use. */
+  dom(): Document;
+}
+
+/**
+ * The hardened parser's checks, in one linear pass over the text that can also build the lean tree
+ * (`lean`). A lean tree is returned only when it reads exactly as xmldom's DOM would: anything
+ * outside the plain subset it handles (see LeanBuilder) leaves it undefined, and the caller reads
+ * the DOM instead, so the same documents are accepted and refused either way.
+ */
+export function checkXmlSafely(input: Buffer | string, limits: XmlLimits, lean: boolean): CheckedXml {
   const byteLength = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
   if (byteLength > limits.maxBytes) {
     throw new XmlRejectedError('too-large', `the XML is larger than ${limits.maxBytes} bytes`);
   }
   let text = typeof input === 'string' ? input : input.toString('utf8');
   if (text.startsWith(UTF8_BOM)) text = text.slice(1);
-  if (DTD_MARKERS.test(text)) {
+  if (text.includes('<!') && DTD_MARKERS.test(text)) {
     throw new XmlRejectedError('doctype', 'a DOCTYPE or entity declaration is not allowed');
   }
   const encoding = ENCODING_DECLARATION.exec(text)?.[1]?.toLowerCase();
   if (encoding !== undefined && encoding !== 'utf-8' && encoding !== 'utf8') {
     throw new XmlRejectedError('unsupported-encoding', `only UTF-8 is accepted, not ${encoding}`);
   }
-  checkShape(text, limits);
-  return buildDom(text);
+  // xmldom normalises line ends before parsing; the lean tree does not, so such text goes to xmldom.
+  const builder = lean && !hasLineEndsXmldomRewrites(text) ? new LeanBuilder(text) : undefined;
+  checkShape(text, limits, builder);
+  let doc: Document | undefined;
+  return {
+    text,
+    lean: builder?.result(),
+    dom: () => (doc ??= buildDom(text)),
+  };
 }
 
 function buildDom(text: string): Document {
@@ -83,32 +114,59 @@ function buildDom(text: string): Document {
 // An ampersand must start an entity or character reference; the five predefined entities are the
 // only names that can resolve, since DTDs are refused.
 const BARE_AMPERSAND = /&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9A-Fa-f]+);)/;
-const NAME_END = /[\s/>]/;
+
+function hasLineEndsXmldomRewrites(text: string): boolean {
+  return text.includes('\r') || text.includes('\u0085') || text.includes('\u2028');
+}
+
+/**
+ * Finds stray ampersands in one forward sweep: remembers where the next "&" is, so each tag or text
+ * segment costs its own length, however few ampersands the document has.
+ */
+class AmpersandScan {
+  private next = -1;
+  constructor(private readonly text: string) {}
+
+  /** Whether `text[from, to)` holds an ampersand that starts no entity or character reference. */
+  bareIn(from: number, to: number): boolean {
+    if (this.next < from) {
+      this.next = this.text.indexOf('&', from);
+      if (this.next === -1) this.next = this.text.length;
+    }
+    return this.next < to && BARE_AMPERSAND.test(this.text.slice(this.next, to));
+  }
+}
 
 /**
  * One linear pass over the text that checks well-formedness of the tag structure (matching end
  * tags, one root, nothing but white space outside it, no stray ampersand) and counts elements,
- * depth and attributes, without building anything: a hostile document is refused in microseconds.
+ * depth and attributes: a hostile document is refused in microseconds. With a builder it also
+ * hands each start tag, end tag, text and CDATA inside the root to it, after that item's checks.
  */
-function checkShape(text: string, limits: XmlLimits): void {
+function checkShape(text: string, limits: XmlLimits, builder: LeanBuilder | undefined): void {
   const open: string[] = [];
+  const ampersands = new AmpersandScan(text);
   let elements = 0;
   let roots = 0;
   let i = text.indexOf('<');
-  checkText(text.slice(0, i === -1 ? text.length : i), true);
+  checkOutsideText(text, 0, i === -1 ? text.length : i);
   while (i !== -1) {
     const next = text.charCodeAt(i + 1);
     if (next === 0x21 /* ! */) {
+      const start = i;
       i = skipMarkup(text, i);
+      builder?.markup(start, i, open.length > 0);
     } else if (next === 0x3f /* ? */) {
       i = requireEnd(text, i, '?>');
     } else if (next === 0x2f /* / */) {
       const end = requireEnd(text, i, '>');
-      if (text.slice(i + 2, end - 1).trim() !== open.pop()) throw malformed();
+      const name = open.pop();
+      if (!endTagNames(text, i, end, name)) throw malformed();
+      builder?.endTag(i, end, name as string);
       i = end;
     } else {
       const tag = scanStartTag(text, i);
-      const name = tagName(text, i + 1);
+      const nameEnd = tagNameEnd(text, i + 1);
       elements++;
       if (open.length === 0) roots++;
       if (roots > 1) throw new XmlRejectedError('malformed', 'the XML has more than one root element');
@@ -121,32 +179,59 @@ function checkShape(text: string, limits: XmlLimits): void {
           `an element has more than ${limits.maxAttributesPerElement} attributes`,
         );
       }
-      if (BARE_AMPERSAND.test(text.slice(i, tag.end))) throw malformed();
+      if (ampersands.bareIn(i, tag.end)) throw malformed();
+      const name = text.slice(i + 1, nameEnd);
       if (!tag.selfClosing) {
         open.push(name);
         if (open.length > limits.maxDepth) {
           throw new XmlRejectedError('too-deep', `the XML is nested deeper than ${limits.maxDepth} levels`);
         }
       }
+      builder?.startTag(i, name, tag.end, tag.selfClosing);
       i = tag.end;
     }
     const following = text.indexOf('<', i);
-    checkText(text.slice(i, following === -1 ? text.length : following), open.length === 0);
+    const segmentEnd = following === -1 ? text.length : following;
+    if (open.length === 0) checkOutsideText(text, i, segmentEnd);
+    else {
+      if (ampersands.bareIn(i, segmentEnd)) throw malformed();
+      if (segmentEnd > i) builder?.text(i, segmentEnd);
+    }
     i = following;
   }
   if (roots === 0) throw new XmlRejectedError('malformed', 'the XML has no root element');
   if (open.length > 0) throw malformed();
 }
 
-function checkText(segment: string, outsideRoot: boolean): void {
-  if (outsideRoot ? segment.trim() !== '' : BARE_AMPERSAND.test(segment)) throw malformed();
+/** Whether the end tag `text[start, end)` names `name` (white space around the name allowed). */
+function endTagNames(text: string, start: number, end: number, name: string | undefined): boolean {
+  if (name === undefined) return false;
+  if (end - 1 === start + 2 + name.length && text.startsWith(name, start + 2)) return true;
+  return text.slice(start + 2, end - 1).trim() === name;
 }
 
-function tagName(text: string, from: number): string {
+/** Outside the root element only white space may appear. */
+function checkOutsideText(text: string, from: number, to: number): void {
+  for (let k = from; k < to; k++) {
+    const c = text.charCodeAt(k);
+    if (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d) continue;
+    if (text.slice(k, to).trim() !== '') throw malformed();
+    return;
+  }
+}
+
+/** Where the tag name starting at `from` ends (at white space, "/" or ">"); throws if it is empty. */
+function tagNameEnd(text: string, from: number): number {
   let end = from;
-  while (end < text.length && !NAME_END.test(text.charAt(end))) end++;
+  while (end < text.length && !isNameEnd(text.charCodeAt(end))) end++;
   if (end === from) throw malformed();
-  return text.slice(from, end);
+  return end;
+}
+
+const NAME_END = /[\s/>]/;
+function isNameEnd(c: number): boolean {
+  if (c < 0x80) return c === 0x2f || c === 0x3e || c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  return NAME_END.test(String.fromCharCode(c));
 }
 
 const malformed = (): XmlRejectedError => new XmlRejectedError('malformed', 'the XML is not well-formed');

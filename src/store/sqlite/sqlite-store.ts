@@ -9,6 +9,7 @@ import {
   type UserRecord,
 } from '../store';
 import { awsRepositories } from './aws-repositories';
+import { GroupCommit } from './group-commit';
 import { signingKeyRepository } from './signing-key-repository';
 import { SQLITE_MIGRATIONS } from './migrations';
 
@@ -104,15 +105,39 @@ export function openSqliteStore(path: string): Store {
   };
   let insertsSinceSweep = 0;
 
+  const explain = (what: string, err: unknown): unknown => {
+    const code = (err as { code?: string }).code;
+    return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' ? new AlreadyExistsError(what) : err;
+  };
   const insertOrExplain = (what: string, run: () => void): void => {
     try {
       run();
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') throw new AlreadyExistsError(what);
-      throw err;
+      throw explain(what, err);
     }
   };
+  // Every Issue and Renew writes one ledger row before its reply leaves: concurrent requests share a transaction.
+  const ledgerWrites = new GroupCommit<Omit<LedgerEntry, 'cancelledAt'>>(
+    db,
+    (e) =>
+      st.addLedger.run(
+        e.tokenId,
+        e.tokenType,
+        e.subject,
+        e.audience,
+        e.keyThumbprint,
+        e.digest,
+        e.issuedAt.getTime(),
+        e.notBefore.getTime(),
+        e.notOnOrAfter.getTime(),
+        e.requestId,
+        e.renewedFrom,
+        e.renewAllow ? 1 : 0,
+        e.renewAfterExpiry ? 1 : 0,
+        e.actor,
+      ),
+    (e, err) => explain(`token ${e.tokenId}`, err),
+  );
 
   return {
     users: {
@@ -153,25 +178,7 @@ export function openSqliteStore(path: string): Store {
       list: async () => st.listRps.all().map(toRelyingParty),
     },
     ledger: {
-      record: async (e) =>
-        insertOrExplain(`token ${e.tokenId}`, () =>
-          st.addLedger.run(
-            e.tokenId,
-            e.tokenType,
-            e.subject,
-            e.audience,
-            e.keyThumbprint,
-            e.digest,
-            e.issuedAt.getTime(),
-            e.notBefore.getTime(),
-            e.notOnOrAfter.getTime(),
-            e.requestId,
-            e.renewedFrom,
-            e.renewAllow ? 1 : 0,
-            e.renewAfterExpiry ? 1 : 0,
-            e.actor,
-          ),
-        ),
+      record: (e) => ledgerWrites.add(e),
       cancel: async (tokenId, at) => st.cancelLedger.run(at.getTime(), tokenId).changes === 1,
       get: async (tokenId) => {
         const row = st.getLedger.get(tokenId);
@@ -205,6 +212,7 @@ export function openSqliteStore(path: string): Store {
     },
     ...awsRepositories(db, insertOrExplain),
     close: async () => {
+      ledgerWrites.flush();
       db.close();
     },
   };

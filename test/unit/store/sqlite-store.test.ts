@@ -172,6 +172,55 @@ describe('store/sqlite openSqliteStore', () => {
       assert.equal((await store.ledger.get('_dup'))?.subject, 'alice');
     });
 
+    it('concurrent records are committed together after the turn that made them, each visible to another connection once its promise resolves', async () => {
+      const other = new Database(path, { readonly: true });
+      try {
+        const countOther = (): number => (other.prepare('SELECT COUNT(*) AS n FROM issuance_ledger').get() as { n: number }).n;
+        const ids = Array.from({ length: 6 }, (_, i) => `_g${i}`);
+        const settled = ids.map((id) =>
+          store.ledger.record(ledgerEntry(id)).then(() => {
+            assert.ok(countOther() >= 1, `${id} resolved before its row was committed`);
+            assert.ok(other.prepare('SELECT 1 FROM issuance_ledger WHERE token_id = ?').get(id), `${id} is committed when it resolves`);
+          }),
+        );
+        assert.equal(countOther(), 0, 'nothing is written before the batch commits');
+        await Promise.all(settled);
+        assert.equal(countOther(), 6);
+      } finally {
+        other.close();
+      }
+    });
+
+    it('a duplicate in a batch fails alone: the others of its batch are recorded', async () => {
+      await store.ledger.record(ledgerEntry('_old'));
+      const results = await Promise.allSettled([
+        store.ledger.record(ledgerEntry('_b1')),
+        store.ledger.record({ ...ledgerEntry('_old'), subject: 'mallory' }),
+        store.ledger.record(ledgerEntry('_b2')),
+        store.ledger.record(ledgerEntry('_b2')),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled', 'rejected'],
+      );
+      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof AlreadyExistsError);
+      assert.equal(await store.ledger.count(), 3);
+      assert.equal((await store.ledger.get('_old'))?.subject, 'alice');
+    });
+
+    it('close() commits what is waiting before the database closes', async () => {
+      const waiting = store.ledger.record(ledgerEntry('_last'));
+      await store.close();
+      await waiting;
+      const db = new Database(path, { readonly: true });
+      try {
+        assert.ok(db.prepare('SELECT 1 FROM issuance_ledger WHERE token_id = ?').get('_last'));
+      } finally {
+        db.close();
+      }
+      store = openSqliteStore(path);
+    });
+
     it('cancel: true once, false after, false for an unknown token', async () => {
       await store.ledger.record(ledgerEntry('_c'));
       const at = new Date(T0.getTime() + 1000);

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { BadRequestError, InvalidRequestError, InvalidTimeRangeError, ProtocolError } from '../../../src/core/errors';
-import { readRequestSecurityToken } from '../../../src/wstrust/rst';
-import { NS, TOKEN_TYPE, TRUST13, TRUST2005 } from '../../../src/xml/namespaces';
+import { readRequestSecurityToken, withoutElements } from '../../../src/wstrust/rst';
+import { NS, SAML2_SAMLID_VALUE_TYPE, TOKEN_TYPE, TRUST13, TRUST2005 } from '../../../src/xml/namespaces';
 import { thrownBy, unitElement } from '../../support/unit-soap';
 
 const RP = 'https://app.example/';
@@ -228,6 +228,31 @@ describe('wstrust/rst readRequestSecurityToken', () => {
         clientEntropy: Buffer.from([0, 1, 2, 3]),
         validateTarget: { kind: 'reference', tokenId: '_abc' },
       });
+    });
+  });
+
+  describe('withoutElements: only an RST that holds no element may be read from the lean tree', () => {
+    const target = (name: string, content: string): string => rst13(`${requestType13}<t:${name}>${content}</t:${name}>`);
+    const reference = `<o:SecurityTokenReference xmlns:o="${NS.wsse}"><o:KeyIdentifier ValueType="${SAML2_SAMLID_VALUE_TYPE}">_x</o:KeyIdentifier></o:SecurityTokenReference>`;
+    const assertion = `<saml:Assertion xmlns:saml="${NS.saml2}" ID="_x"/>`;
+    it('values only (Issue, Renewing, Lifetime): kept', () => {
+      const rst = readRequestSecurityToken(unitElement(rst13(appliesTo() + requestType13 + '<t:Renewing Allow="false"/>')), '1.3');
+      assert.deepEqual(withoutElements(rst), rst);
+    });
+    for (const name of ['ValidateTarget', 'RenewTarget', 'CancelTarget']) {
+      it(`an inline token in ${name}: refused`, () => {
+        assert.equal(withoutElements(readRequestSecurityToken(unitElement(target(name, assertion)), '1.3')), undefined);
+      });
+    }
+    it('a token reference in ValidateTarget: kept (nothing to verify)', () => {
+      const rst = readRequestSecurityToken(unitElement(target('ValidateTarget', reference)), '1.3');
+      assert.deepEqual(withoutElements(rst)?.validateTarget, { kind: 'reference', tokenId: '_x' });
+    });
+    it('OnBehalfOf, ActAs and UseKey: refused', () => {
+      assert.equal(withoutElements(readRequestSecurityToken(unitElement(target('OnBehalfOf', assertion)), '1.3')), undefined);
+      assert.equal(withoutElements(readRequestSecurityToken(unitElement(target('ActAs', assertion)), '1.3')), undefined);
+      const useKey = target('UseKey', `<ds:KeyInfo xmlns:ds="${NS.ds}"/>`);
+      assert.equal(withoutElements(readRequestSecurityToken(unitElement(useKey), '1.3')), undefined);
     });
   });
 });
