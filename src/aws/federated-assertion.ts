@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { AWS_AUDIENCES, AWS_SAML, isAwsSigninRecipient } from '../core/aws-saml';
 import type { SamlAttribute } from '../saml/assertion-content';
 import type { VerifiedSamlAssertion } from '../saml/verify-response';
-import { parseIamArn } from './arn';
 import { AwsError } from './aws-error';
+import { parseRoleAttributeValue } from './role-claim';
 import type { SamlProvider } from './saml-provider-directory';
 
 /** AWS's rule: a SAML response is redeemed within five minutes of its IssueInstant. */
@@ -149,16 +149,7 @@ function singleValue(attributes: readonly SamlAttribute[], name: string): string
 
 /** Role values are "role ARN,provider ARN" in either order; malformed pairs name no role. */
 function rolePairs(attributes: readonly SamlAttribute[]): RolePair[] {
-  const pairs: RolePair[] = [];
-  for (const value of allValues(attributes, AWS_SAML.role)) {
-    const parts = value.split(',').map((p) => p.trim());
-    if (parts.length !== 2) continue;
-    const [a, b] = parts.map((p) => ({ text: p, arn: parseIamArn(p) }));
-    const role = [a, b].find((p) => p?.arn?.resourceType === 'role');
-    const provider = [a, b].find((p) => p?.arn?.resourceType === 'saml-provider');
-    if (role && provider) pairs.push({ roleArn: role.text, providerArn: provider.text });
-  }
-  return pairs;
+  return allValues(attributes, AWS_SAML.role).flatMap((value) => parseRoleAttributeValue(value) ?? []);
 }
 
 function sessionDuration(attributes: readonly SamlAttribute[]): number | undefined {

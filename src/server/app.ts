@@ -11,9 +11,8 @@ import { renderFederationMetadata } from '../metadata/federation-metadata';
 import { renderMexWsdl } from '../metadata/mex';
 import { createAwsApi } from '../aws/aws-api';
 import { awsErrors } from '../aws/aws-error';
-import type { AwsQueryReply } from '../aws/query/endpoint';
 import { InvalidRequestError } from '../core/errors';
-import { WsTrustEndpoint, type WsTrustResult } from '../wstrust/endpoint';
+import { WsTrustEndpoint } from '../wstrust/endpoint';
 import { certificateAuthentication, usernameTokenAuthentication } from '../wstrust/message-authentication';
 import { describeError, type Logger } from './log';
 import { BodyTooLargeError, readBody } from './read-body';
@@ -69,6 +68,20 @@ export function createApp(options: AppOptions): Koa {
   const byCertificate = certificateAuthentication(() => instance.clientCertificates);
   const awsApi = createAwsApi({ config, store, masterKey: instance.masterKey, ownKeys, xmlLimits: limits, now });
 
+  /** Reads the body within the size limit and hands it on; a larger one gets `refuse` with the reason instead. */
+  const withBody = async <T>(ctx: Koa.Context, handle: (body: Buffer) => Promise<T>, refuse: (reason: string) => T): Promise<T> => {
+    let body: Buffer;
+    try {
+      body = await readBody(ctx.req, config.limits.maxBodyBytes);
+    } catch (err) {
+      if (!(err instanceof BodyTooLargeError)) throw err;
+      // The rest of the body is never read, so this connection cannot carry another request.
+      ctx.set('Connection', 'close');
+      return refuse(`The request was refused: ${err.message}.`);
+    }
+    return handle(body);
+  };
+
   const awsQuery: Handler = async (ctx, requestId) => {
     const request = {
       method: ctx.method,
@@ -79,15 +92,14 @@ export function createApp(options: AppOptions): Koa {
       userAgent: ctx.get('user-agent'),
       requestId,
     };
-    let reply: AwsQueryReply;
-    try {
-      const body = ctx.method === 'POST' ? await readBody(ctx.req, config.limits.maxBodyBytes) : Buffer.alloc(0);
-      reply = await awsApi.handle({ ...request, body });
-    } catch (err) {
-      if (!(err instanceof BodyTooLargeError)) throw err;
-      ctx.set('Connection', 'close');
-      reply = awsApi.refuse(awsErrors.invalidParameterValue(`The request was refused: ${err.message}.`), requestId);
-    }
+    const reply =
+      ctx.method === 'POST'
+        ? await withBody(
+            ctx,
+            (body) => awsApi.handle({ ...request, body }),
+            (reason) => awsApi.refuse(awsErrors.invalidParameterValue(reason), requestId),
+          )
+        : await awsApi.handle({ ...request, body: Buffer.alloc(0) });
     ctx.set('x-amzn-RequestId', requestId);
     send(ctx, reply.status, reply.contentType, reply.body);
     const { action, error, internalError, facts } = reply.outcome;
@@ -101,16 +113,11 @@ export function createApp(options: AppOptions): Koa {
     (endpoint: WsTrustEndpoint): Handler =>
     async (ctx, requestId) => {
       const contentType = ctx.get('content-type') || undefined;
-      let result: WsTrustResult;
-      try {
-        const body = await readBody(ctx.req, config.limits.maxBodyBytes);
-        result = await endpoint.handle({ body, contentType, soapAction: ctx.get('soapaction') || undefined, requestId });
-      } catch (err) {
-        if (!(err instanceof BodyTooLargeError)) throw err;
-        // The rest of the body is never read, so this connection cannot carry another request.
-        ctx.set('Connection', 'close');
-        result = endpoint.refuse(new InvalidRequestError(`The request was refused: ${err.message}.`), contentType, requestId);
-      }
+      const result = await withBody(
+        ctx,
+        (body) => endpoint.handle({ body, contentType, soapAction: ctx.get('soapaction') || undefined, requestId }),
+        (reason) => endpoint.refuse(new InvalidRequestError(reason), contentType, requestId),
+      );
       send(ctx, result.reply.status, result.reply.contentType, result.reply.body);
       const { fault, internalError, ...facts } = result.outcome;
       if (internalError !== undefined) {

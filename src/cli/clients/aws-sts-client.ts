@@ -1,5 +1,5 @@
 import { request, type Agent } from 'node:https';
-import { childElements, singleChild, textOf } from '../../xml/dom';
+import { singleChild, textOf } from '../../xml/dom';
 import { parseXmlSafely } from '../../xml/safe-parse';
 
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -42,7 +42,10 @@ export async function assumeRoleWithSaml(
   if (!root) throw new Error('the STS sent an empty answer');
   if (root.localName === 'ErrorResponse') {
     const error = singleChild(root, STS_NS, 'Error');
-    const field = (name: string) => (error && singleChild(error, STS_NS, name) ? textOf(singleChild(error, STS_NS, name)!) : '');
+    const field = (name: string): string => {
+      const el = error && singleChild(error, STS_NS, name);
+      return el ? textOf(el) : '';
+    };
     throw new AwsServiceError(field('Code') || 'UnknownError', field('Message'));
   }
   const result = singleChild(root, STS_NS, 'AssumeRoleWithSAMLResult');
@@ -50,7 +53,7 @@ export async function assumeRoleWithSaml(
   const user = result && singleChild(result, STS_NS, 'AssumedRoleUser');
   if (!credentials || !user) throw new Error('the STS answer holds no credentials');
   const value = (parent: Element, name: string): string => {
-    const el = childElements(parent).find((e) => e.namespaceURI === STS_NS && e.localName === name);
+    const el = singleChild(parent, STS_NS, name);
     if (!el) throw new Error(`the STS answer has no ${name}`);
     return textOf(el);
   };

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { Agent } from 'node:https';
+import { parseRoleAttributeValue } from '../../aws/role-claim';
 import { AWS_SAML } from '../../core/aws-saml';
 import { attribute, childrenNamed, textOf } from '../../xml/dom';
 import { NS, TOKEN_TYPE } from '../../xml/namespaces';
@@ -8,7 +7,8 @@ import { HELP_FLAG, integerFlag, UsageError } from '../args';
 import { writeAwsProfile } from '../clients/aws-credentials-file';
 import { assumeRoleWithSaml, type AwsCredentials } from '../clients/aws-sts-client';
 import { requestTokenOverWsTrust } from '../clients/ws-trust-client';
-import type { Command } from '../command';
+import { readPassword, type Command } from '../command';
+import { CA_FLAG, STS_FLAG, stsAgent } from '../clients/client-options';
 
 /**
  * What saml2aws does for AD FS: a token for AWS over WS-Trust, exchanged with AssumeRoleWithSAML for
@@ -22,14 +22,14 @@ export const awsLoginCommand: Command = {
     'read from standard input), exchanges it with AssumeRoleWithSAML and prints `export AWS_...` lines, or writes\n' +
     'them to the AWS CLI profile named by --profile. Without --role and with several roles granted, lists them.',
   flags: [
-    { name: 'sts', kind: 'string', help: 'base URL of the STS, e.g. https://localhost:9443' },
+    STS_FLAG,
     { name: 'user', kind: 'string', help: 'user name' },
     { name: 'role', kind: 'string', help: 'the role ARN to assume (one of those the assertion grants)' },
     { name: 'aws-endpoint', kind: 'string', help: 'the AWS STS endpoint for AssumeRoleWithSAML (default: the --sts URL)' },
     { name: 'profile', kind: 'string', help: 'write the credentials to this AWS CLI profile instead of printing them' },
     { name: 'credentials-file', kind: 'string', help: 'the AWS credentials file (default $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials)' },
     { name: 'duration', kind: 'string', help: 'session length in seconds (900 to the role\'s maximum; default 3600)' },
-    { name: 'ca', kind: 'string', help: 'PEM certificate(s) to trust for the STS\'s TLS certificate (default: the system store)' },
+    CA_FLAG,
     HELP_FLAG,
   ],
   async run(args, io) {
@@ -37,10 +37,9 @@ export const awsLoginCommand: Command = {
     const user = args.strings.get('user');
     if (!sts || !user) throw new UsageError('--sts and --user are required');
     const duration = integerFlag(args, 'duration');
-    const password = (await io.readStdin()).split(/\r?\n/, 1)[0] ?? '';
-    if (password === '') throw new UsageError('no password on standard input');
+    const password = await readPassword(io);
     const caFile = args.strings.get('ca');
-    const agent = new Agent({ ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}), keepAlive: false });
+    const agent = stsAgent(caFile);
     try {
       const token = await requestTokenOverWsTrust({
         sts,
@@ -95,10 +94,8 @@ function grantedRoles(token: string): { roleArn: string; principalArn: string }[
     .filter((a) => attribute(a, 'Name') === AWS_SAML.role)
     .flatMap((a) => childrenNamed(a, NS.saml2, 'AttributeValue').map(textOf));
   return values.flatMap((value) => {
-    const parts = value.split(',');
-    const roleArn = parts.find((p) => p.includes(':role/'));
-    const principalArn = parts.find((p) => p.includes(':saml-provider/'));
-    return parts.length === 2 && roleArn && principalArn ? [{ roleArn, principalArn }] : [];
+    const pair = parseRoleAttributeValue(value);
+    return pair ? [{ roleArn: pair.roleArn, principalArn: pair.providerArn }] : [];
   });
 }
 

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { addAwsRole, addSamlProvider } from '../../aws/aws-admin';
 import { roleArn, samlProviderArn } from '../../aws/arn';
-import { openInstance } from '../../instance/open-instance';
-import { resolveHome } from '../../instance/paths';
 import type { SamlReplayMode } from '../../store/store';
 import { HELP_FLAG, HOME_FLAG, integerFlag, UsageError } from '../args';
 import type { Command } from '../command';
+import { withInstance } from '../with-instance';
 
 const REPLAY_MODES: readonly SamlReplayMode[] = ['off', 'once-per-role', 'once'];
 
@@ -28,14 +27,11 @@ export const awsProviderAddCommand: Command = {
     if (name === undefined || extra.length > 0 || file === undefined) throw new UsageError('give one NAME and --metadata');
     const replay = (args.strings.get('replay') ?? 'once-per-role') as SamlReplayMode;
     if (!REPLAY_MODES.includes(replay)) throw new UsageError(`--replay must be one of ${REPLAY_MODES.join(', ')}`);
-    const instance = openInstance(resolveHome(args.strings.get('home')));
-    try {
+    await withInstance(args, async (instance) => {
       const { accountId, providerName } = instance.config.aws;
       const arn = await addSamlProvider(instance.store, accountId, providerName, { name, metadataXml: readFileSync(file, 'utf8'), replay });
       io.out(`added SAML provider ${arn}\n`);
-    } finally {
-      await instance.close();
-    }
+    });
     return 0;
   },
 };
@@ -46,16 +42,13 @@ export const awsProviderListCommand: Command = {
   summary: 'Lists the SAML providers AssumeRoleWithSAML accepts, Trustbridge itself first.',
   flags: [HOME_FLAG, HELP_FLAG],
   async run(args, io) {
-    const instance = openInstance(resolveHome(args.strings.get('home')));
-    try {
+    await withInstance(args, async (instance) => {
       const { accountId, providerName, replay } = instance.config.aws;
       io.out(`${samlProviderArn(accountId, providerName)}\n  issuer ${instance.config.issuer} (Trustbridge itself), replay ${replay}\n`);
       for (const p of await instance.store.samlProviders.list()) {
         io.out(`${samlProviderArn(accountId, p.name)}\n  issuer ${p.entityId}, ${p.certificatesPem.length} certificate(s), replay ${p.replay}\n`);
       }
-    } finally {
-      await instance.close();
-    }
+    });
     return 0;
   },
 };
@@ -79,8 +72,7 @@ export const awsRoleAddCommand: Command = {
     if (name === undefined || extra.length > 0 || trustFile === undefined) throw new UsageError('give one NAME and --trust-policy');
     const policyFile = args.strings.get('policy');
     const maxSession = integerFlag(args, 'max-session-duration');
-    const instance = openInstance(resolveHome(args.strings.get('home')));
-    try {
+    await withInstance(args, async (instance) => {
       const arn = await addAwsRole(instance.store, instance.config.aws.accountId, {
         name,
         trustPolicy: readFileSync(trustFile, 'utf8'),
@@ -88,9 +80,7 @@ export const awsRoleAddCommand: Command = {
         ...(policyFile === undefined ? {} : { permissionsPolicy: readFileSync(policyFile, 'utf8') }),
       });
       io.out(`added role ${arn}\n`);
-    } finally {
-      await instance.close();
-    }
+    });
     return 0;
   },
 };
@@ -101,14 +91,11 @@ export const awsRoleListCommand: Command = {
   summary: 'Lists the roles with their ids and maximum session durations.',
   flags: [HOME_FLAG, HELP_FLAG],
   async run(args, io) {
-    const instance = openInstance(resolveHome(args.strings.get('home')));
-    try {
+    await withInstance(args, async (instance) => {
       for (const r of await instance.store.awsRoles.list()) {
         io.out(`${roleArn(instance.config.aws.accountId, r.name)}\n  id ${r.roleId}, max session ${r.maxSessionDurationSeconds} s\n`);
       }
-    } finally {
-      await instance.close();
-    }
+    });
     return 0;
   },
 };

@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { HELP_FLAG, HOME_FLAG, UsageError, type ParsedArgs } from '../args';
+import { HELP_FLAG, HOME_FLAG, UsageError } from '../args';
 import type { CliIo, Command } from '../command';
-import { openInstance, type Instance } from '../../instance/open-instance';
-import { resolveHome } from '../../instance/paths';
+import { withInstance } from '../with-instance';
+import type { Instance } from '../../instance/open-instance';
 import { exportActiveCertificate } from '../../instance/signing-keys';
 import { certificateNotAfter, generateSigningKey, importSigningKey } from '../../keys/key-material';
 import { REVOCABLE, retirementDelayMs, retirementDue } from '../../keys/key-lifecycle';
@@ -13,15 +13,6 @@ import type { SigningKeyRecord } from '../../store/store';
 // `sts serve` (every worker, every node) picks the change up within seconds, without a restart.
 
 const PICKUP = 'running servers pick this up within seconds';
-
-async function withInstance<T>(args: ParsedArgs, fn: (instance: Instance) => Promise<T>): Promise<T> {
-  const instance = openInstance(resolveHome(args.strings.get('home')));
-  try {
-    return await fn(instance);
-  } finally {
-    await instance.close();
-  }
-}
 
 /** A key named by its full SHA-256 thumbprint or an unambiguous prefix of at least 8 hex digits. */
 function findKey(keys: readonly SigningKeyRecord[], given: string): SigningKeyRecord {

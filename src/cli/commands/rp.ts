@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { HELP_FLAG, HOME_FLAG, UsageError, integerFlag } from '../args';
 import type { Command } from '../command';
+import { withInstance } from '../with-instance';
 import { addRelyingParty, DEFAULT_TOKEN_LIFETIME_SECONDS } from '../../core/relying-party-admin';
-import { openInstance } from '../../instance/open-instance';
-import { resolveHome } from '../../instance/paths';
 
 export const rpAddCommand: Command = {
   name: 'rp add',
@@ -45,8 +44,7 @@ export const rpAddCommand: Command = {
     if (profile !== undefined && profile !== 'generic' && profile !== 'aws') throw new UsageError('--profile must be generic or aws');
     const lifetime = integerFlag(args, 'lifetime');
     const optional = <T>(key: string, value: T | undefined): Record<string, T> => (value === undefined ? {} : { [key]: value });
-    const instance = openInstance(resolveHome(args.strings.get('home')));
-    try {
+    await withInstance(args, async (instance) => {
       await addRelyingParty(instance.store, {
         appliesTo,
         releasedClaims: args.repeated.get('claim') ?? [],
@@ -62,9 +60,7 @@ export const rpAddCommand: Command = {
         ...optional('profile', profile),
         ...optional('sessionDurationSeconds', integerFlag(args, 'session-duration')),
       });
-    } finally {
-      await instance.close();
-    }
+    });
     io.out(`added relying party ${appliesTo}\n`);
     return 0;
   },
@@ -76,8 +72,7 @@ export const rpListCommand: Command = {
   summary: 'Lists the relying parties with their token lifetime and released claims.',
   flags: [HOME_FLAG, HELP_FLAG],
   async run(args, io) {
-    const instance = openInstance(resolveHome(args.strings.get('home')));
-    try {
+    await withInstance(args, async (instance) => {
       for (const rp of await instance.store.relyingParties.list()) {
         io.out(`${rp.appliesTo}  (${rp.displayName})\n`);
         io.out(`  lifetime ${rp.tokenLifetimeSeconds}s, NameID format ${rp.nameIdFormat}\n`);
@@ -89,9 +84,7 @@ export const rpListCommand: Command = {
         if (rp.expiredRenewalWindowSeconds > 0) io.out(`  expired tokens renewable for ${rp.expiredRenewalWindowSeconds}s\n`);
         io.out(`  releases ${rp.releasedClaims.length === 0 ? '(no claims)' : rp.releasedClaims.join(', ')}\n`);
       }
-    } finally {
-      await instance.close();
-    }
+    });
     return 0;
   },
 };

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { Agent } from 'node:https';
 import { HELP_FLAG, UsageError } from '../args';
-import type { Command } from '../command';
+import { readPassword, type Command } from '../command';
+import { CA_FLAG, STS_FLAG, stsAgent } from '../clients/client-options';
 import { TOKEN_TYPE } from '../../xml/namespaces';
 import { requestTokenOverWsTrust } from '../clients/ws-trust-client';
 
@@ -13,12 +12,12 @@ export const tokenCommand: Command = {
   usage: 'sts token --sts URL --applies-to URI --user NAME [--version 1.3|2005] [--token-type saml2|saml11] [--ca PEM_FILE] < password',
   summary: 'Requests a token from a running STS over WS-Trust (the password is read from standard input) and prints it.',
   flags: [
-    { name: 'sts', kind: 'string', help: 'base URL of the STS, e.g. https://localhost:9443' },
+    STS_FLAG,
     { name: 'applies-to', kind: 'string', help: 'the relying party (wsp:AppliesTo)' },
     { name: 'user', kind: 'string', help: 'user name for the UsernameToken' },
     { name: 'version', kind: 'string', help: 'WS-Trust version: 1.3 (default) or 2005' },
     { name: 'token-type', kind: 'string', help: 'saml2 (default) or saml11' },
-    { name: 'ca', kind: 'string', help: 'PEM certificate(s) to trust for the STS\'s TLS certificate (default: the system store)' },
+    CA_FLAG,
     { name: 'digest', kind: 'boolean', help: 'send a PasswordDigest instead of PasswordText' },
     HELP_FLAG,
   ],
@@ -31,10 +30,9 @@ export const tokenCommand: Command = {
     if (version !== '1.3' && version !== '2005') throw new UsageError('--version must be 1.3 or 2005');
     const tokenType = TOKEN_TYPES[args.strings.get('token-type') ?? 'saml2'];
     if (!tokenType) throw new UsageError('--token-type must be saml2 or saml11');
-    const password = (await io.readStdin()).split(/\r?\n/, 1)[0] ?? '';
-    if (password === '') throw new UsageError('no password on standard input');
+    const password = await readPassword(io);
     const caFile = args.strings.get('ca');
-    const agent = new Agent({ ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}), keepAlive: false });
+    const agent = stsAgent(caFile);
     try {
       const token = await requestTokenOverWsTrust({
         sts: base,

@@ -2,8 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { HELP_FLAG, HOME_FLAG, UsageError } from '../args';
 import type { Command } from '../command';
-import { openInstance } from '../../instance/open-instance';
-import { resolveHome } from '../../instance/paths';
+import { withInstance } from '../with-instance';
 import { certificateThumbprintSha256 } from '../../keys/signing-key';
 
 export const trustPinCommand: Command = {
@@ -24,12 +23,9 @@ export const trustPinCommand: Command = {
     } catch {
       throw new UsageError(`${file} is not a PEM X.509 certificate`);
     }
-    const instance = openInstance(resolveHome(args.strings.get('home')));
-    try {
+    await withInstance(args, async (instance) => {
       await instance.store.trustedIssuers.pin({ issuer, thumbprint, certificatePem, createdAt: new Date() });
-    } finally {
-      await instance.close();
-    }
+    });
     io.out(`pinned ${thumbprint} for ${issuer}\n`);
     return 0;
   },
@@ -43,14 +39,10 @@ export const trustUnpinCommand: Command = {
   async run(args, io) {
     const [thumbprint, ...extra] = args.positionals;
     if (thumbprint === undefined || extra.length > 0) throw new UsageError('give one THUMBPRINT');
-    const instance = openInstance(resolveHome(args.strings.get('home')));
-    try {
-      if (!(await instance.store.trustedIssuers.unpin(thumbprint.toLowerCase()))) {
-        io.err(`no pinned certificate has thumbprint ${thumbprint}\n`);
-        return 1;
-      }
-    } finally {
-      await instance.close();
+    const unpinned = await withInstance(args, (instance) => instance.store.trustedIssuers.unpin(thumbprint.toLowerCase()));
+    if (!unpinned) {
+      io.err(`no pinned certificate has thumbprint ${thumbprint}\n`);
+      return 1;
     }
     io.out(`unpinned ${thumbprint}\n`);
     return 0;
@@ -63,15 +55,12 @@ export const trustListCommand: Command = {
   summary: 'Lists the pinned certificates of external token issuers.',
   flags: [HOME_FLAG, HELP_FLAG],
   async run(args, io) {
-    const instance = openInstance(resolveHome(args.strings.get('home')));
-    try {
+    await withInstance(args, async (instance) => {
       for (const pin of await instance.store.trustedIssuers.list()) {
         const cert = new X509Certificate(pin.certificatePem);
         io.out(`${pin.issuer}\n  ${pin.thumbprint}  ${cert.subject.replace(/\n/g, ', ')}  valid to ${cert.validTo}\n`);
       }
-    } finally {
-      await instance.close();
-    }
+    });
     return 0;
   },
 };

@@ -1,8 +1,7 @@
 import { HELP_FLAG, HOME_FLAG, UsageError } from '../args';
-import type { Command } from '../command';
+import { readPassword, type Command } from '../command';
+import { withInstance } from '../with-instance';
 import { addUser } from '../../identity/user-admin';
-import { openInstance } from '../../instance/open-instance';
-import { resolveHome } from '../../instance/paths';
 import type { Claim } from '../../store/store';
 import { awsRoleClaim } from '../../aws/role-claim';
 
@@ -25,10 +24,8 @@ export const userAddCommand: Command = {
     const [name, ...extra] = args.positionals;
     if (name === undefined || extra.length > 0) throw new UsageError('give exactly one user NAME');
     const claims = (args.repeated.get('claim') ?? []).map(parseClaim);
-    const password = firstLine(await io.readStdin());
-    if (password === '') throw new UsageError('no password on standard input');
-    const instance = openInstance(resolveHome(args.strings.get('home')));
-    try {
+    const password = await readPassword(io);
+    await withInstance(args, async (instance) => {
       const roles = (args.repeated.get('aws-role') ?? []).map((role) => awsRoleClaim(instance.config.aws, role));
       await addUser(instance.store, instance.masterKey, {
         name,
@@ -36,9 +33,7 @@ export const userAddCommand: Command = {
         claims: [...claims, ...roles],
         allowPasswordDigest: args.booleans.has('allow-digest'),
       });
-    } finally {
-      await instance.close();
-    }
+    });
     io.out(`added user ${name}\n`);
     return 0;
   },
@@ -50,16 +45,13 @@ export const userListCommand: Command = {
   summary: 'Lists the users and their claims (never their passwords).',
   flags: [HOME_FLAG, HELP_FLAG],
   async run(args, io) {
-    const instance = openInstance(resolveHome(args.strings.get('home')));
-    try {
+    await withInstance(args, async (instance) => {
       for (const u of await instance.store.users.list()) {
         const digest = u.sealedPassword === null ? '' : ' [PasswordDigest allowed]';
         io.out(`${u.name}${digest}\n`);
         for (const c of u.claims) io.out(`  ${c.name} = ${c.value}\n`);
       }
-    } finally {
-      await instance.close();
-    }
+    });
     return 0;
   },
 };
@@ -68,9 +60,4 @@ function parseClaim(text: string): Claim {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new UsageError(`--claim takes NAME=VALUE, not "${text}"`);
   return { name: text.slice(0, eq), value: text.slice(eq + 1) };
-}
-
-function firstLine(input: string): string {
-  const end = input.search(/\r?\n/);
-  return end === -1 ? input : input.slice(0, end);
 }

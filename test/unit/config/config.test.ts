@@ -123,4 +123,31 @@ describe('config/config validateConfig', () => {
     assert.match(err.message, /0 to 65535/);
     assert.match(refusedNaming({ logLevel: 'loud' }, 'logLevel').message, /debug, info, warn, error/);
   });
+
+  describe('the aws section', () => {
+    it('defaults: account 123456789012, provider trustbridge, replay once-per-role, session token key id 1', () => {
+      assert.deepEqual(validateConfig({}).aws, {
+        accountId: '123456789012',
+        providerName: 'trustbridge',
+        replay: 'once-per-role',
+        sessionTokenKeyId: '1',
+        previousSessionTokenKeyIds: [],
+      });
+    });
+
+    const refusals: ReadonlyArray<[string, Record<string, unknown>, string, RegExp]> = [
+      ['an account id that is not 12 digits', { accountId: '12345' }, 'aws.accountId', /12-digit AWS account ID/],
+      ['a provider name with a slash', { providerName: 'a/b' }, 'aws.providerName', /IAM SAML provider name/],
+      ['an unknown replay rule', { replay: 'twice' }, 'aws.replay', /off, once-per-role, once/],
+      ['a session token key id with punctuation', { sessionTokenKeyId: 'k-1' }, 'aws.sessionTokenKeyId', /1 to 16 letters or digits/],
+      ['earlier key ids that are not a list of ids', { previousSessionTokenKeyIds: ['ok', ''] }, 'aws.previousSessionTokenKeyIds', /key ids/],
+      ['an unknown key in the section', { region: 'us-east-1' }, 'aws.region', /not a known setting/],
+    ];
+    for (const [what, aws, key, message] of refusals) {
+      it(`refuses ${what}, naming ${key}`, () => {
+        assert.match(refusedNaming({ aws }, key).message, message);
+      });
+    }
+  });
 });
+
