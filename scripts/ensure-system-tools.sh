@@ -6,6 +6,13 @@ command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The AWS CLI v2 from Debian, at its Debian path: an `aws` elsewhere on PATH (pip's v1) is not it.
 [ -x /usr/bin/aws ] || need+=(awscli)
+# PostgreSQL's server binaries (the tests start a private cluster with initdb and pg_ctl; no service is used).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# OpenLDAP's slapd and its tools, started by the LDAP tests on loopback.
+[ -x /usr/sbin/slapd ] || need+=(slapd)
+command -v ldapadd >/dev/null 2>&1 || need+=(ldap-utils)
+# SoftHSM2: a PKCS#11 token in software, for keys that never enter the process.
+[ -e /usr/lib/softhsm/libsofthsm2.so ] || need+=(softhsm2)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
