@@ -1,4 +1,4 @@
-import type { OwnKeyRing } from '../keys/own-key-ring';
+import type { OwnKeyRing, WithheldKey } from '../keys/own-key-ring';
 import { trustedKeyFromCertificate } from '../keys/trusted-key';
 import type { SamlProviderRecord, SamlReplayMode, Store } from '../store/store';
 import type { TrustedKey } from '../xml/verify-signature';
@@ -11,6 +11,8 @@ export interface SamlProvider {
   /** The Issuer its assertions must carry. */
   readonly entityId: string;
   readonly trustedKeys: readonly TrustedKey[];
+  /** Trustbridge's own keys that do not sign now, to tell a forgery with one of them; empty for others. */
+  readonly withheldKeys: readonly WithheldKey[];
   readonly replay: SamlReplayMode;
   /** Trustbridge itself: its assertions must also match the issuance ledger. */
   readonly isSelf: boolean;
@@ -36,7 +38,13 @@ export class SamlProviderDirectory {
   async byName(name: string): Promise<SamlProvider | undefined> {
     const { self, accountId, ownKeys } = this.options;
     if (name === self.name) {
-      return { ...self, arn: samlProviderArn(accountId, name), trustedKeys: await ownKeys.trusted(), isSelf: true };
+      return {
+        ...self,
+        arn: samlProviderArn(accountId, name),
+        trustedKeys: await ownKeys.trusted(),
+        withheldKeys: await ownKeys.withheld(),
+        isSelf: true,
+      };
     }
     const cached = this.cache.get(name);
     if (cached && cached.until > Date.now()) return cached.provider;
@@ -54,6 +62,7 @@ function fromRecord(record: SamlProviderRecord, accountId: string): SamlProvider
     arn: samlProviderArn(accountId, record.name),
     entityId: record.entityId,
     trustedKeys: record.certificatesPem.map(trustedKeyFromCertificate),
+    withheldKeys: [],
     replay: record.replay,
     isSelf: false,
   };

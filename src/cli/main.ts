@@ -7,7 +7,14 @@ import { keysImportCommand, keysListCommand, keysPromoteCommand, keysRevokeComma
 import { rpAddCommand, rpListCommand } from './commands/rp';
 import { serveCommand } from './commands/serve';
 import { tokenCommand } from './commands/token';
-import { trustListCommand, trustPinCommand, trustUnpinCommand } from './commands/trust';
+import {
+  trustListCommand,
+  trustPinCommand,
+  trustPromoteCommand,
+  trustRetireCommand,
+  trustRevokeCommand,
+  trustUnpinCommand,
+} from './commands/trust';
 import { userAddCommand, userListCommand } from './commands/user';
 
 const COMMANDS: readonly Command[] = [
@@ -19,6 +26,9 @@ const COMMANDS: readonly Command[] = [
   rpListCommand,
   trustPinCommand,
   trustUnpinCommand,
+  trustPromoteCommand,
+  trustRetireCommand,
+  trustRevokeCommand,
   trustListCommand,
   keysListCommand,
   keysRotateCommand,

@@ -44,6 +44,18 @@ export interface StsConfig {
     /** ...and promoted this many days after it was generated (relying parties read it from the metadata meanwhile). */
     readonly promoteAfterDays: number;
   };
+  readonly audit: {
+    /** The JSON lines file every audit event is appended to (relative to the instance); empty: the store only. */
+    readonly file: string;
+  };
+  /** The burst detector: more Issue or AssumeRoleWithSAML requests than this in a window raises request-burst. */
+  readonly burstDetector: {
+    readonly windowSeconds: number;
+    /** Per authenticated principal (user, federated subject); 0 turns the check off. */
+    readonly maxPerPrincipal: number;
+    /** Per source address; 0 turns the check off. */
+    readonly maxPerAddress: number;
+  };
 }
 
 export const DEFAULT_CONFIG: StsConfig = {
@@ -67,6 +79,8 @@ export const DEFAULT_CONFIG: StsConfig = {
     previousSessionTokenKeyIds: [],
   },
   keyRollover: { enabled: true, certificateDays: 365, generateDaysBeforeExpiry: 20, promoteAfterDays: 5 },
+  audit: { file: 'audit.jsonl' },
+  burstDetector: { windowSeconds: 60, maxPerPrincipal: 600, maxPerAddress: 3000 },
 };
 
 export class ConfigError extends Error {
@@ -164,6 +178,8 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     generateDaysBeforeExpiry: integer(1, 3649),
     promoteAfterDays: integer(0, 3648),
   },
+  audit: { file: string(true) },
+  burstDetector: { windowSeconds: integer(1, 86400), maxPerPrincipal: integer(0, 10_000_000), maxPerAddress: integer(0, 10_000_000) },
 };
 
 // Checks between keys of one section, after each key passed its own.

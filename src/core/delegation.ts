@@ -1,10 +1,12 @@
 import type { AuthenticatedSubject } from '../identity/subject';
+import { pinVerdictAt } from '../keys/pin-policy';
 import { trustedKeyFromCertificate } from '../keys/trusted-key';
 import type { SamlTokenView } from '../saml/token-view';
 import { isTokenRejection, verifySamlToken } from '../saml/verify-token';
 import type { Store, TrustedIssuerPin } from '../store/store';
 import { RequestFailedError, TrustFailedAuthenticationError } from './errors';
 import type { OwnTokenValidator } from './own-token-validator';
+import type { TokenAlert } from './token-forensics';
 import { subjectOfToken } from './subject-of-token';
 
 
@@ -29,15 +31,19 @@ export class Delegation {
     }
   }
 
-  async subjectOf(token: Element): Promise<AuthenticatedSubject> {
+  async subjectOf(token: Element, raiseAlert: (alert: TokenAlert) => void): Promise<AuthenticatedSubject> {
     const own = await this.options.validator.check(token);
+    if (own.alert) raiseAlert(own.alert);
     if (own.valid) return subjectOfToken(own.token);
-    if (own.ledger) throw new TrustFailedAuthenticationError(`The delegated token is not valid: ${own.reason}.`);
+    // Signed by a key of ours: refused here, never tried against the pins of external issuers.
+    if (own.ledger || own.alert) throw new TrustFailedAuthenticationError(`The delegated token is not valid: ${own.reason}.`);
     return subjectOfToken(await this.external(token));
   }
 
   private async external(token: Element): Promise<SamlTokenView> {
-    // Read on every request, not cached: an unpinned certificate must stop counting at once.
+    // Read on every request, not cached: an unpinned or revoked certificate must stop counting at
+    // once. Every pin is offered to the verifier (KeyInfo only selects among them), and the one that
+    // verified must then be allowed by its lifecycle, so a refusal can say which rule refused it.
     const pins = (await this.options.store.trustedIssuers.list()).map((pin) => ({
       pin,
       key: trustedKeyFromCertificate(pin.certificatePem),
@@ -55,6 +61,13 @@ export class Delegation {
     // A pin vouches for one issuer only: a key pinned for A cannot sign tokens that claim to come from B.
     if (!pin || pin.issuer !== view.issuer) {
       throw new TrustFailedAuthenticationError('The delegated token is signed by a certificate not pinned for its issuer.');
+    }
+    const verdict = pinVerdictAt(pin, this.options.now(), this.options.clockSkewMs);
+    if (!verdict.accepted) {
+      throw new TrustFailedAuthenticationError(
+        `The delegated token is signed by a pinned certificate that is not accepted now (${verdict.reason}).`,
+        `pin ${pin.thumbprint} of ${pin.issuer}: ${verdict.reason}`,
+      );
     }
     const now = this.options.now().getTime();
     const skew = this.options.clockSkewMs;

@@ -3,6 +3,7 @@ import type { SamlTokenView } from '../saml/token-view';
 import { isTokenRejection, verifySamlToken } from '../saml/verify-token';
 import type { LedgerEntry, Store } from '../store/store';
 import { SignatureRejectedError } from '../xml/verify-signature';
+import { ledgerDiscrepancy, lifetimeAlert, withheldKeyAlert, type TokenAlert } from './token-forensics';
 
 
 /** Why a token of ours is no longer good, if it is not. */
@@ -12,7 +13,13 @@ export interface LifecycleProblem {
 }
 
 export type OwnTokenVerdict =
-  | { readonly valid: true; readonly token: SamlTokenView; readonly ledger: LedgerEntry }
+  | {
+      readonly valid: true;
+      readonly token: SamlTokenView;
+      readonly ledger: LedgerEntry;
+      /** Genuine, but something a responder should see (a lifetime beyond its relying party's policy). */
+      readonly alert?: TokenAlert;
+    }
   | {
       readonly valid: false;
       readonly reason: string;
@@ -20,8 +27,11 @@ export type OwnTokenVerdict =
       readonly token?: SamlTokenView;
       readonly ledger?: LedgerEntry;
       readonly expired?: boolean;
-      /** A valid signature by our key with no matching ledger entry: a forgery made with our key. */
-      readonly forged?: boolean;
+      /**
+       * Set when the token was signed by one of our keys but is not what we issued (no or another
+       * ledger entry: a forgery made with our key), or was signed by a key of ours that no longer signs.
+       */
+      readonly alert?: TokenAlert;
     };
 
 export type ReferenceVerdict =
@@ -33,6 +43,8 @@ export interface OwnTokenValidatorOptions {
   readonly keys: OwnKeyRing;
   readonly clockSkewMs: number;
   readonly now: () => Date;
+  /** The token lifetime its relying party allows, by audience; undefined when no relying party has it. */
+  readonly policyLifetimeSeconds?: (audience: string) => Promise<number | undefined>;
 }
 
 /**
@@ -45,23 +57,43 @@ export class OwnTokenValidator {
   async check(assertion: Element): Promise<OwnTokenVerdict> {
     let digest: string;
     let token: SamlTokenView;
+    let keyThumbprint: string;
     try {
-      ({ token, digest } = await this.verify(assertion));
+      ({ token, digest, keyThumbprint } = await this.verify(assertion));
     } catch (err) {
-      if (isTokenRejection(err)) return { valid: false, reason: err.message };
-      throw err;
+      if (!isTokenRejection(err)) throw err;
+      const alert = await this.signedByWithheldKey(assertion, err);
+      return alert ? { valid: false, reason: 'the token is signed by a key of this STS that no longer signs tokens', alert } : { valid: false, reason: err.message };
     }
     const ledger = await this.options.store.ledger.get(token.id);
-    if (!ledger || ledger.digest !== digest) {
-      return { valid: false, reason: 'the token was not issued by this STS (no matching issuance record)', forged: true };
+    const discrepancy = ledgerDiscrepancy(token, keyThumbprint, digest, ledger);
+    if (!ledger || discrepancy) {
+      return { valid: false, reason: 'the token was not issued by this STS (no matching issuance record)', ...(discrepancy ? { alert: discrepancy } : {}) };
     }
     const problem = this.lifecycleProblem(ledger);
     if (problem) return { valid: false, reason: problem.reason, expired: problem.expired, token, ledger };
-    return { valid: true, token, ledger };
+    const policySeconds = await this.options.policyLifetimeSeconds?.(ledger.audience);
+    const alert = policySeconds === undefined ? undefined : lifetimeAlert(token, keyThumbprint, digest, policySeconds, this.options.clockSkewMs);
+    return { valid: true, token, ledger, ...(alert ? { alert } : {}) };
+  }
+
+  /** After our live keys refused a signature: did one of our pending, retired or revoked keys make it? */
+  private async signedByWithheldKey(assertion: Element, rejection: Error): Promise<TokenAlert | undefined> {
+    if (!(rejection instanceof SignatureRejectedError && rejection.rejection === 'untrusted-key')) return undefined;
+    const withheld = await this.options.keys.withheld();
+    if (withheld.length === 0) return undefined;
+    try {
+      const { token, digest, keyThumbprint } = verifySamlToken(assertion, withheld.map((w) => w.key));
+      const state = withheld.find((w) => w.key.thumbprintSha256 === keyThumbprint)?.state ?? 'revoked';
+      return withheldKeyAlert(token, keyThumbprint, digest, state);
+    } catch (err) {
+      if (isTokenRejection(err)) return undefined;
+      throw err;
+    }
   }
 
   // A key just promoted on another node may be missing from the cached list: re-read once and retry.
-  private async verify(assertion: Element): Promise<{ token: SamlTokenView; digest: string }> {
+  private async verify(assertion: Element): Promise<{ token: SamlTokenView; digest: string; keyThumbprint: string }> {
     try {
       return verifySamlToken(assertion, await this.options.keys.trusted());
     } catch (err) {

@@ -9,6 +9,8 @@ import { readConfigFile } from './config-file';
 import { loadMasterKey } from './master-key';
 import { inHome } from './paths';
 import { SigningKeyRing, type SigningKeyRingOptions } from '../keys/signing-key-ring';
+import { AuditTrail } from '../audit/audit-trail';
+import { SILENT_LOGGER, type Logger } from '../server/log';
 
 /** A running instance's parts: everything the server and the CLI act on. */
 export interface Instance {
@@ -16,7 +18,14 @@ export interface Instance {
   readonly config: StsConfig;
   readonly store: Store;
   readonly masterKey: Buffer;
+  /** Where this process records audit events (the JSON lines file and the store). */
+  readonly audit: AuditTrail;
   close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Where the audit trail logs its alerts; the CLI's default says nothing (its events are in the trail). */
+  readonly logger?: Logger;
 }
 
 export interface ServingInstance extends Instance {
@@ -28,15 +37,35 @@ export interface ServingInstance extends Instance {
   readonly clientCertificates: ClientCertificatePolicy;
 }
 
-export function openInstance(home: string): Instance {
+export function openInstance(home: string, options: OpenOptions = {}): Instance {
   const config = readConfigFile(home);
   const masterKey = loadMasterKey(inHome(home, config.masterKeyFile));
   const store = openSqliteStore(inHome(home, config.store.path));
-  return { home, config, store, masterKey, close: () => store.close() };
+  const audit = new AuditTrail({
+    repository: store.audit,
+    file: config.audit.file === '' ? null : inHome(home, config.audit.file),
+    logger: options.logger ?? SILENT_LOGGER,
+    now: () => new Date(),
+  });
+  return {
+    home,
+    config,
+    store,
+    masterKey,
+    audit,
+    close: async () => {
+      await audit.close();
+      await store.close();
+    },
+  };
 }
 
-export async function openServingInstance(home: string, keyRing: SigningKeyRingOptions = {}): Promise<ServingInstance> {
-  const instance = openInstance(home);
+export async function openServingInstance(
+  home: string,
+  keyRing: SigningKeyRingOptions = {},
+  options: OpenOptions = {},
+): Promise<ServingInstance> {
+  const instance = openInstance(home, options);
   try {
     const signingKeys = await SigningKeyRing.open(instance.store.signingKeys, instance.masterKey, keyRing);
     const tls = {

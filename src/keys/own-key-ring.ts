@@ -1,4 +1,4 @@
-import type { SigningKeyRepository } from '../store/store';
+import type { SigningKeyRepository, SigningKeyState } from '../store/store';
 import type { TrustedKey } from '../xml/verify-signature';
 import { certificateNotAfter } from './key-material';
 import { VERIFYING_STATES } from './key-lifecycle';
@@ -17,8 +17,14 @@ export interface OwnKeyRingOptions {
  * not expired. Pending keys are refused (a key not yet promoted has signed nothing of ours), retired
  * and revoked ones too. Re-read from the store every few seconds, so a rotation on any node is seen.
  */
+/** One of our keys whose signatures do not count now: kept to recognise, and alert on, what it signed. */
+export interface WithheldKey {
+  readonly key: TrustedKey;
+  readonly state: SigningKeyState;
+}
+
 export class OwnKeyRing {
-  private cached: { keys: TrustedKey[]; until: number } | undefined;
+  private cached: { keys: TrustedKey[]; withheld: WithheldKey[]; until: number } | undefined;
   private lastMissRefresh = 0;
   private readonly refreshMs: number;
   private readonly missRefreshMs: number;
@@ -42,6 +48,15 @@ export class OwnKeyRing {
   }
 
   /**
+   * Our keys whose signatures do not count now (pending, retired, revoked, or with an expired
+   * certificate): a token that verifies only against one of these is refused and raises an alert.
+   */
+  async withheld(): Promise<WithheldKey[]> {
+    if (!this.cached || this.cached.until < Date.now()) await this.reload();
+    return (this.cached as { withheld: WithheldKey[] }).withheld;
+  }
+
+  /**
    * Re-reads the store after a signature by a key not in the cached list (another node may have just
    * promoted it), at most once per missRefreshMs; resolves false when it did not re-read.
    */
@@ -55,9 +70,13 @@ export class OwnKeyRing {
   private async reload(): Promise<void> {
     const now = this.now().getTime();
     const records = await this.repository.list();
-    const keys = records
-      .filter((r) => VERIFYING_STATES.includes(r.state) && certificateNotAfter(r).getTime() > now)
-      .map((r) => trustedKeyFromCertificate(r.certificatePem));
-    this.cached = { keys, until: Date.now() + this.refreshMs };
+    const keys: TrustedKey[] = [];
+    const withheld: WithheldKey[] = [];
+    for (const r of records) {
+      const key = trustedKeyFromCertificate(r.certificatePem);
+      if (VERIFYING_STATES.includes(r.state) && certificateNotAfter(r).getTime() > now) keys.push(key);
+      else withheld.push({ key, state: r.state });
+    }
+    this.cached = { keys, withheld, until: Date.now() + this.refreshMs };
   }
 }

@@ -16,6 +16,10 @@ import { WsTrustEndpoint } from '../wstrust/endpoint';
 import { certificateAuthentication, usernameTokenAuthentication } from '../wstrust/message-authentication';
 import { describeError, type Logger } from './log';
 import { BodyTooLargeError, readBody } from './read-body';
+import type { RequestObserver, RequestRecord } from '../audit/request-record';
+import { awsRecordFields, wsTrustRecordFields } from '../audit/record-fields';
+import { requestAuditObserver } from '../audit/request-audit';
+import { burstDetector } from '../audit/burst-detector';
 
 export const PATHS = {
   usernameMixed13: '/adfs/services/trust/13/usernamemixed',
@@ -30,12 +34,14 @@ export const PATHS = {
 export interface AppOptions {
   readonly instance: ServingInstance;
   readonly logger: Logger;
+  /** Told of every answered request (the audit trail, metrics, detectors). */
+  readonly observers?: readonly RequestObserver[];
   /** The HTTPS base URL clients use, for mex and metadata; known only once the listener is bound. */
   readonly baseUrl: () => string;
   readonly now?: () => Date;
 }
 
-type Handler = (ctx: Koa.Context, requestId: string) => Promise<void>;
+type Handler = (ctx: Koa.Context, requestId: string, startedAt: bigint) => Promise<void>;
 
 // Metadata is signed with xml-crypto (slow, off the hot path), so a rendering is reused for a while.
 const METADATA_CACHE_MS = 5 * 60 * 1000;
@@ -61,11 +67,34 @@ export function createApp(options: AppOptions): Koa {
   };
   // Re-read every 5 s: an emergency revocation on any node stops its tokens validating here within that.
   const ownKeys = new OwnKeyRing(store.signingKeys, { refreshMs: 5000, now });
-  const validator = new OwnTokenValidator({ store, keys: ownKeys, clockSkewMs, now });
+  const validator = new OwnTokenValidator({
+    store,
+    keys: ownKeys,
+    clockSkewMs,
+    now,
+    // The ledger records the relying party's AppliesTo as a token's audience.
+    policyLifetimeSeconds: (appliesTo) => tokens.relyingParty(appliesTo).then((rp) => rp.tokenLifetimeSeconds, () => undefined),
+  });
   const delegation = new Delegation({ store, validator, clockSkewMs, now });
   const endpointDeps = { limits, clockSkewMs, tokens, validator, delegation, now };
   const byUsername = usernameTokenAuthentication(authenticator);
   const byCertificate = certificateAuthentication(() => instance.clientCertificates);
+  // The audit trail and the burst detector see every request; callers may add more (metrics).
+  const observers = [
+    requestAuditObserver(instance.audit),
+    burstDetector(config.burstDetector, instance.audit, now),
+    ...(options.observers ?? []),
+  ];
+  /** Hands the record to every observer; one that throws is logged and never fails the request. */
+  const observe = (record: RequestRecord): void => {
+    for (const observer of observers) {
+      try {
+        observer.observe(record);
+      } catch (err) {
+        logger.log('error', 'request observer failed', { requestId: record.requestId, ...describeError(err) });
+      }
+    }
+  };
   const awsApi = createAwsApi({ config, store, masterKey: instance.masterKey, ownKeys, xmlLimits: limits, now });
 
   /** Reads the body within the size limit and hands it on; a larger one gets `refuse` with the reason instead. */
@@ -82,7 +111,7 @@ export function createApp(options: AppOptions): Koa {
     return handle(body);
   };
 
-  const awsQuery: Handler = async (ctx, requestId) => {
+  const awsQuery: Handler = async (ctx, requestId, startedAt) => {
     const request = {
       method: ctx.method,
       path: ctx.path,
@@ -102,16 +131,26 @@ export function createApp(options: AppOptions): Koa {
         : await awsApi.handle({ ...request, body: Buffer.alloc(0) });
     ctx.set('x-amzn-RequestId', requestId);
     send(ctx, reply.status, reply.contentType, reply.body);
-    const { action, error, internalError, facts } = reply.outcome;
-    const base = { requestId, path: ctx.path, api: 'aws', action, sourceIp: request.sourceIp, ...facts };
+    const { action, error, internalError, facts, alerts } = reply.outcome;
+    const base = { requestId, path: ctx.path, api: 'aws', action, sourceIp: request.sourceIp, ...facts, ...alertNames(alerts) };
     if (internalError !== undefined) logger.log('error', 'internal error', { ...base, ...describeError(internalError) });
-    else if (error) logger.log(facts['alert'] ? 'error' : 'warn', 'request failed', { ...base, error: error.code, reason: error.message, detail: error.logDetail });
+    else if (error) logger.log(reply.outcome.alerts.length > 0 ? 'error' : 'warn', 'request failed', { ...base, error: error.code, reason: error.message, detail: error.logDetail });
     else logger.log('info', 'request served', base);
+    observe({
+      ...awsRecordFields(reply.outcome),
+      requestId,
+      path: ctx.path,
+      sourceAddress: request.sourceIp || null,
+      userAgent: request.userAgent || null,
+      status: reply.status,
+      internalError: internalError !== undefined,
+      durationMs: elapsedMs(startedAt),
+    });
   };
 
   const wsTrust =
     (endpoint: WsTrustEndpoint): Handler =>
-    async (ctx, requestId) => {
+    async (ctx, requestId, startedAt) => {
       const contentType = ctx.get('content-type') || undefined;
       const result = await withBody(
         ctx,
@@ -119,14 +158,25 @@ export function createApp(options: AppOptions): Koa {
         (reason) => endpoint.refuse(new InvalidRequestError(reason), contentType, requestId),
       );
       send(ctx, result.reply.status, result.reply.contentType, result.reply.body);
-      const { fault, internalError, ...facts } = result.outcome;
+      const { fault, internalError, alerts, ...facts } = result.outcome;
+      Object.assign(facts, alertNames(alerts ?? []));
       if (internalError !== undefined) {
         logger.log('error', 'internal error', { requestId, path: ctx.path, ...facts, ...describeError(internalError) });
       } else if (fault) {
-        logger.log('warn', 'request failed', { requestId, path: ctx.path, ...facts, fault: fault.code, reason: fault.reason, detail: fault.logDetail });
+        logger.log(alerts?.length ? 'error' : 'warn', 'request failed', { requestId, path: ctx.path, ...facts, fault: fault.code, reason: fault.reason, detail: fault.logDetail });
       } else {
         logger.log('info', 'request served', { requestId, path: ctx.path, ...facts });
       }
+      observe({
+        ...wsTrustRecordFields(result.outcome),
+        requestId,
+        path: ctx.path,
+        sourceAddress: ctx.req.socket.remoteAddress ?? null,
+        userAgent: ctx.get('user-agent') || null,
+        status: result.reply.status,
+        internalError: internalError !== undefined,
+        durationMs: elapsedMs(startedAt),
+      });
     };
 
   // Keyed on the published thumbprints (active first): a rotation seen by the key ring re-renders at once.
@@ -161,12 +211,13 @@ export function createApp(options: AppOptions): Koa {
   const app = new Koa();
   app.silent = true;
   app.use(async (ctx) => {
+    const startedAt = process.hrtime.bigint();
     const requestId = randomUUID();
     ctx.set('X-Request-Id', requestId);
     echoClientRequestId(ctx);
     const handler = routes[`${ctx.method} ${ctx.path}`];
     try {
-      if (handler) await handler(ctx, requestId);
+      if (handler) await handler(ctx, requestId, startedAt);
       else if (knownPaths.has(ctx.path)) send(ctx, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n');
       else send(ctx, 404, 'text/plain; charset=utf-8', 'Not Found\n');
     } catch (err) {
@@ -191,6 +242,12 @@ function send(ctx: Koa.Context, status: number, contentType: string, body: strin
   res.setHeader('Content-Length', Buffer.byteLength(body));
   res.end(body);
 }
+
+/** The request's log line names its alerts (the alert lines themselves carry the details). */
+const alertNames = (alerts: readonly { readonly name: string }[]): { alert?: string } =>
+  alerts.length === 0 ? {} : { alert: alerts.map((a) => a.name).join(',') };
+
+const elapsedMs = (startedAt: bigint): number => Number(process.hrtime.bigint() - startedAt) / 1e6;
 
 // ADAL asks AD FS to echo its correlation id; we do the same, for well-formed GUIDs only.
 function echoClientRequestId(ctx: Koa.Context): void {

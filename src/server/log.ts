@@ -16,6 +16,9 @@ export function createJsonLogger(minimum: LogLevel, write: (line: string) => voi
   };
 }
 
+/** A logger that writes nothing. */
+export const SILENT_LOGGER: Logger = { log: () => undefined };
+
 /** An error as a log may show it: its kind and message, without a stack (stacks go to debug only). */
 export function describeError(err: unknown): Record<string, unknown> {
   if (err instanceof Error) return { errorName: err.name, errorMessage: err.message };

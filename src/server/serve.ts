@@ -30,12 +30,16 @@ export async function serve(options: ServeOptions): Promise<void> {
 
 async function serveInProcess(options: ServeOptions, workers: number): Promise<void> {
   const logger = createJsonLogger(readConfigFile(options.home).logLevel);
-  const instance = await openServingInstance(options.home, {
-    onEvent: (e) =>
-      e.kind === 'changed'
-        ? logger.log('info', 'token-signing key changed', { from: e.from, to: e.to })
-        : logger.log('error', 'token-signing key refresh failed; the previous key keeps signing', describeError(e.error)),
-  });
+  const instance = await openServingInstance(
+    options.home,
+    {
+      onEvent: (e) =>
+        e.kind === 'changed'
+          ? logger.log('info', 'token-signing key changed', { from: e.from, to: e.to })
+          : logger.log('error', 'token-signing key refresh failed; the previous key keeps signing', describeError(e.error)),
+    },
+    { logger },
+  );
   const running = await listen(instance, logger, options.port === undefined ? {} : { port: options.port });
   if (cluster.isWorker) process.send?.({ ready: running.baseUrl });
   else options.onReady?.(running.baseUrl, workers);

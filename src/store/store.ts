@@ -47,7 +47,15 @@ export interface RelyingPartyRecord {
 export type RelyingPartyProfile = 'generic' | 'aws';
 
 /** One row of the issuance ledger: written before the token leaves, the proof we issued it. */
-export interface LedgerEntry {
+export interface LedgerEntry extends LedgerEntryInput {
+  readonly cancelledAt: Date | null;
+}
+
+/**
+ * What a caller records. The store adds the chain fields: every entry is chained by hash to the one
+ * before it (see ledger-chain.ts), so a row altered, removed or slipped in afterwards breaks the chain.
+ */
+export interface LedgerEntryInput {
   readonly tokenId: string;
   readonly tokenType: string;
   readonly subject: string;
@@ -63,7 +71,6 @@ export interface LedgerEntry {
   /** WS-Trust Renewing as issued: Allow (may be renewed at all) and OK (may be renewed after it expired). */
   readonly renewAllow: boolean;
   readonly renewAfterExpiry: boolean;
-  readonly cancelledAt: Date | null;
   /** Who asked for the token on the subject's behalf (OnBehalfOf/ActAs), if anyone. */
   readonly actor: string | null;
 }
@@ -87,18 +94,44 @@ export interface SigningKeyRecord {
   readonly revokedAt?: Date;
 }
 
+/** A ledger entry as the chain stores it: its place, the hash of the entry before it, and its own. */
+export interface ChainedLedgerEntry extends LedgerEntry {
+  /** 1, 2, 3…: the order entries were appended in, without gaps. */
+  readonly sequence: number;
+  /** The entryHash of entry sequence - 1 (LEDGER_GENESIS_HASH for the first). */
+  readonly previousHash: string;
+  /** ledgerEntryHash(previousHash, entry), hex SHA-256. */
+  readonly entryHash: string;
+}
+
+/**
+ * A pin's lifecycle, as for our own keys: pending pins are published ahead of a partner's rollover
+ * and accepted only once promoted (or from activateAt); retired and revoked pins are refused.
+ */
+export type PinState = 'pending' | 'active' | 'retired' | 'revoked';
+
 /** A certificate pinned for an external token issuer: its signatures are accepted for tokens it names as issuer. */
 export interface TrustedIssuerPin {
   readonly issuer: string;
   readonly thumbprint: string;
   readonly certificatePem: string;
   readonly createdAt: Date;
+  readonly state: PinState;
+  /** A pending pin is accepted from this time on without a promote (a scheduled rollover); null: only once promoted. */
+  readonly activateAt: Date | null;
+  /** An active pin is refused from this time on (a scheduled retirement); null: until its certificate expires. */
+  readonly retireAt: Date | null;
+  /** When the state last changed (createdAt for a new pin). */
+  readonly stateChangedAt: Date;
 }
 
 export interface TrustedIssuerRepository {
+  /** Adds a pin; AlreadyExistsError when the thumbprint is pinned already (for any issuer). */
   pin(pin: TrustedIssuerPin): Promise<void>;
   unpin(thumbprint: string): Promise<boolean>;
   list(): Promise<TrustedIssuerPin[]>;
+  /** Moves a pin to `to` if (and only if) it is in one of `from`, atomically; false when unknown or in another state. */
+  setState(thumbprint: string, from: readonly PinState[], to: PinState, at: Date): Promise<boolean>;
 }
 
 export interface UserRepository {
@@ -114,11 +147,66 @@ export interface RelyingPartyRepository {
 }
 
 export interface IssuanceLedger {
-  record(entry: Omit<LedgerEntry, 'cancelledAt'>): Promise<void>;
+  /**
+   * Appends an entry, chained to the last one. Concurrent writers (worker processes, other nodes)
+   * are serialised so that the chain has no fork: each entry's previousHash is the hash of the one
+   * appended just before it.
+   */
+  record(entry: LedgerEntryInput): Promise<void>;
   get(tokenId: string): Promise<LedgerEntry | undefined>;
   count(): Promise<number>;
-  /** Marks a token cancelled; resolves false if it is unknown or was cancelled already. */
+  /**
+   * Marks a token cancelled; resolves false if it is unknown or was cancelled already. Cancellation
+   * is state beside the chain (cancelledAt is not hashed); the audit trail records who cancelled.
+   */
   cancel(tokenId: string, at: Date): Promise<boolean>;
+  /** Entries with sequence > afterSequence, in order, at most `limit` of them: for walking the chain. */
+  chain(afterSequence: number, limit: number): Promise<ChainedLedgerEntry[]>;
+}
+
+/** One audit event, shaped after CloudTrail's records. Never carries a secret, a password or a token. */
+export interface AuditEvent {
+  /** Unique, random (UUID). */
+  readonly eventId: string;
+  readonly eventTime: Date;
+  /** Issue, Validate, Renew, Cancel, AssumeRoleWithSAML, GetCallerIdentity, RotateSigningKey, PinCertificate, …, or an alert's name. */
+  readonly eventName: string;
+  /** Where it happened: wstrust, aws, admin (the CLI) or detector. */
+  readonly eventSource: 'wstrust' | 'aws' | 'admin' | 'detector';
+  /** The request that caused it (x-amzn-RequestId / the WS-Trust request id); null for admin events. */
+  readonly requestId: string | null;
+  readonly sourceAddress: string | null;
+  readonly userAgent: string | null;
+  /** Who: the authenticated user, the federated subject, the access key's session, or the OS user of an admin command. */
+  readonly principal: string | null;
+  readonly requestParameters: Readonly<Record<string, unknown>> | null;
+  readonly responseElements: Readonly<Record<string, unknown>> | null;
+  /** More about the event, for alerts: everything a responder needs (token id, key, times, what differs). */
+  readonly additionalEventData: Readonly<Record<string, unknown>> | null;
+  /** The fault or AWS error code when it failed; null when it succeeded. */
+  readonly errorCode: string | null;
+  readonly errorMessage: string | null;
+  /** Set on alerts (eventSource detector, or an admin change that is one): its name, e.g. forged-token. */
+  readonly alert: string | null;
+  /** info for ordinary events; high and critical for alerts. */
+  readonly severity: 'info' | 'warning' | 'high' | 'critical';
+}
+
+export interface AuditQuery {
+  /** Inclusive lower and exclusive upper bound on eventTime. */
+  readonly from?: Date;
+  readonly to?: Date;
+  readonly principal?: string;
+  readonly eventName?: string;
+  readonly alertsOnly?: boolean;
+  /** The newest `limit` matching events are returned, oldest first. */
+  readonly limit: number;
+}
+
+export interface AuditRepository {
+  /** Appends events (one transaction); order within the batch is kept. */
+  append(events: readonly AuditEvent[]): Promise<void>;
+  query(query: AuditQuery): Promise<AuditEvent[]>;
 }
 
 export interface ReplayCache {
@@ -203,6 +291,7 @@ export interface Store {
   readonly trustedIssuers: TrustedIssuerRepository;
   readonly samlProviders: SamlProviderRepository;
   readonly awsRoles: AwsRoleRepository;
+  readonly audit: AuditRepository;
   close(): Promise<void>;
 }
 

@@ -7,7 +7,7 @@ import { trustUris } from './trust-version';
  * WS-Trust Cancel: marks one of our tokens cancelled in the ledger (durable; every node sees it).
  * Only the token's own subject may cancel it.
  */
-export const cancel: Operation = async ({ rst, caller, validator, now }) => {
+export const cancel: Operation = async ({ rst, caller, validator, now, raiseAlert }) => {
   const uris = trustUris(rst.version);
   const target = rst.cancelTarget;
   if (!target) throw new InvalidRequestError('A Cancel request needs a CancelTarget.');
@@ -19,6 +19,7 @@ export const cancel: Operation = async ({ rst, caller, validator, now }) => {
     subject = verdict.ledger?.subject;
   } else {
     const verdict = await validator.check(target.element);
+    if (verdict.alert) raiseAlert(verdict.alert);
     tokenId = verdict.token?.id ?? '';
     subject = verdict.ledger?.subject;
   }

@@ -18,6 +18,7 @@ import type { XmlElementLike } from '../xml/dom';
 import { checkXmlSafely, XmlRejectedError, type XmlLimits } from '../xml/safe-parse';
 import type { AuthenticatedSubject } from '../identity/subject';
 import { cancel } from './cancel';
+import type { TokenAlert } from '../core/token-forensics';
 import type { MessageAuthenticator } from './message-authentication';
 import { issue } from './issue';
 import type { Operation } from './operation';
@@ -42,6 +43,8 @@ export interface WsTrustOutcome {
   readonly tokenId?: string;
   readonly targetTokenId?: string;
   readonly status?: string;
+  /** Alerts raised while serving it, whether it succeeded or failed. */
+  readonly alerts?: readonly TokenAlert[];
   readonly fault?: { readonly code: string; readonly reason: string; readonly logDetail?: string };
   readonly internalError?: unknown;
 }
@@ -66,7 +69,7 @@ const OPERATIONS: Record<TrustOperation, Operation> = { Issue: issue, Validate: 
 interface Progress {
   soapVersion: SoapVersion;
   addressing: AddressingHeaders | undefined;
-  readonly partial: { operation?: TrustOperation; subject?: string; appliesTo?: string };
+  readonly partial: { operation?: TrustOperation; subject?: string; appliesTo?: string; alerts?: TokenAlert[] };
 }
 
 /** A request read from one of the two trees. */
@@ -130,6 +133,7 @@ export class WsTrustEndpoint {
         validator: this.deps.validator,
         delegation: this.deps.delegation,
         now: this.deps.now,
+        raiseAlert: (alert) => (partial.alerts ??= []).push(alert),
       });
       const reply = buildReplyEnvelope(
         message.envelope.version,

@@ -7,7 +7,7 @@ import { issuableTokenType } from './token-type';
 import { trustUris } from './trust-version';
 
 /** WS-Trust Issue: turn the parsed RST into a token request for the core, refusing what we do not offer. */
-export const issue: Operation = async ({ rst, caller, tokens, delegation, requestId }) => {
+export const issue: Operation = async ({ rst, caller, tokens, delegation, requestId, raiseAlert }) => {
   const uris = trustUris(rst.version);
   const tokenType = issuableTokenType(rst.tokenType);
   const proof = planProofKey(rst);
@@ -19,7 +19,7 @@ export const issue: Operation = async ({ rst, caller, tokens, delegation, reques
   if (rst.delegation) {
     const rp = await tokens.relyingParty(rst.appliesTo);
     delegation.authorise(caller.name, rp.delegates, rp.appliesTo);
-    subject = await delegation.subjectOf(rst.delegation.token);
+    subject = await delegation.subjectOf(rst.delegation.token, raiseAlert);
   }
   const token = await tokens.issue({
     subject,

@@ -1,5 +1,6 @@
 import type { Delegation } from '../core/delegation';
 import type { OwnTokenValidator } from '../core/own-token-validator';
+import type { TokenAlert } from '../core/token-forensics';
 import type { TokenService } from '../core/token-service';
 import type { AuthenticatedSubject } from '../identity/subject';
 import type { RequestSecurityToken } from './rst';
@@ -13,6 +14,8 @@ export interface OperationContext {
   readonly validator: OwnTokenValidator;
   readonly delegation: Delegation;
   readonly now: () => Date;
+  /** Reports what a presented token revealed (a forgery, a revoked key…); the transport audits and logs it. */
+  readonly raiseAlert: (alert: TokenAlert) => void;
 }
 
 /** The body of the reply, its WS-Addressing action, and facts for the log. */

@@ -10,12 +10,13 @@ import { trustUris } from './trust-version';
  * Renewing Allow; an expired one only if it was issued with Renewing OK and its relying party
  * allows renewal within a window after expiry.
  */
-export const renew: Operation = async ({ rst, caller, tokens, validator, requestId, now }) => {
+export const renew: Operation = async ({ rst, caller, tokens, validator, requestId, now, raiseAlert }) => {
   const uris = trustUris(rst.version);
   const target = rst.renewTarget;
   if (!target) throw new InvalidRequestError('A Renew request needs a RenewTarget.');
   if (target.kind !== 'inline') throw new InvalidRequestError('Renew needs the token itself in RenewTarget, not a reference.');
   const verdict = await validator.check(target.element);
+  if (verdict.alert) raiseAlert(verdict.alert);
   const token = verdict.token;
   const ledger = verdict.ledger;
   if (!token || !ledger) throw new UnableToRenewError(`The token cannot be renewed: ${verdict.valid ? '' : verdict.reason}.`);

@@ -12,7 +12,7 @@ import { trustUris } from './trust-version';
  * other than Status, a valid target is exchanged for a new token of that type for the same subject
  * (by the subject itself, or by a caller allowed to delegate for the new relying party).
  */
-export const validate: Operation = async ({ rst, caller, tokens, validator, delegation, requestId }) => {
+export const validate: Operation = async ({ rst, caller, tokens, validator, delegation, requestId, raiseAlert }) => {
   const uris = trustUris(rst.version);
   const target = rst.validateTarget;
   if (!target) throw new InvalidRequestError('A Validate request needs a ValidateTarget.');
@@ -32,6 +32,7 @@ export const validate: Operation = async ({ rst, caller, tokens, validator, dele
   }
 
   const verdict = await validator.check(target.element);
+  if (verdict.alert) raiseAlert(verdict.alert);
   const targetTokenId = verdict.valid ? verdict.token.id : verdict.token?.id;
   if (!verdict.valid || !transformTo) {
     const reason = verdict.valid ? 'the token is valid' : verdict.reason;

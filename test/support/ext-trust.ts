@@ -6,9 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { generateSelfSignedCertificate, type GeneratedCertificate } from '../../src/keys/certificates';
-import { inHome } from '../../src/instance/paths';
 import type { ServingInstance } from '../../src/instance/open-instance';
 import { NS } from '../../src/xml/namespaces';
 import { children, only, parseFault, parseStrict, text } from './soap-reply';
@@ -155,16 +153,7 @@ export function decryptWithXmlsec1(xml: string, privateKeyPem: string): XmlsecRu
 /** An RSA-2048 key with a self-signed certificate (node-forge via src/keys/certificates.ts). */
 export const newKeyPair = (commonName: string): GeneratedCertificate => generateSelfSignedCertificate({ commonName, validDays: 2 });
 
-/** Sets a ledger row's end of lifetime in the instance's SQLite database. */
-export function setLedgerNotOnOrAfter(server: ServerLike, tokenId: string, when: Date): void {
-  const db = new Database(inHome(server.home, server.instance.config.store.path), { timeout: 5000 });
-  try {
-    const changed = db.prepare('UPDATE issuance_ledger SET not_on_or_after = ? WHERE token_id = ?').run(when.getTime(), tokenId);
-    assert.equal(changed.changes, 1, `no ledger row for ${tokenId}`);
-  } finally {
-    db.close();
-  }
-}
+export { setLedgerNotOnOrAfter } from './ledger-tamper';
 
 /** Runs openssl with these arguments (bounded), failing the test on a non-zero exit. */
 export function openssl(args: readonly string[], cwd: string): string {

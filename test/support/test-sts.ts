@@ -51,9 +51,9 @@ export async function startTestSts(options: TestStsOptions = {}): Promise<TestSt
     const path = join(home, 'config.json');
     writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), ...options.config }, null, 2));
   }
-  const instance = await openServingInstance(home);
   const logs: LogRecord[] = [];
   const logger: Logger = { log: (level, msg, fields) => logs.push({ level, msg, fields: fields ?? {} }) };
+  const instance = await openServingInstance(home, {}, { logger });
   let server: RunningServer;
   try {
     server = await listen(instance, logger, { port: 0, host: '127.0.0.1' });

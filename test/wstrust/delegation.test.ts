@@ -302,7 +302,17 @@ describe('wstrust delegation: tokens of an external issuer (pinned certificates)
   });
 
   async function withPin<T>(fn: () => Promise<T>): Promise<T> {
-    await sts.instance.store.trustedIssuers.pin({ issuer: PARTNER, thumbprint, certificatePem: partner.certificatePem, createdAt: new Date() });
+    const at = new Date();
+    await sts.instance.store.trustedIssuers.pin({
+      issuer: PARTNER,
+      thumbprint,
+      certificatePem: partner.certificatePem,
+      createdAt: at,
+      state: 'active',
+      activateAt: null,
+      retireAt: null,
+      stateChangedAt: at,
+    });
     try {
       return await fn();
     } finally {
@@ -401,7 +411,7 @@ describe('cli: sts trust pin / list / unpin', function () {
   it('pin ISSUER --cert FILE pins by SHA-256 thumbprint; list shows issuer and thumbprint; unpin removes it', () => {
     const pin = runSts(['trust', 'pin', PARTNER, '--cert', certFile, '--home', home]);
     assert.equal(pin.status, 0, pin.stderr);
-    assert.equal(pin.stdout.trim(), `pinned ${thumbprint} for ${PARTNER}`);
+    assert.equal(pin.stdout.trim(), `pinned ${thumbprint} for ${PARTNER} (active)`);
 
     const list = runSts(['trust', 'list', '--home', home]);
     assert.equal(list.status, 0, list.stderr);

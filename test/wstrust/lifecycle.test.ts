@@ -1,9 +1,8 @@
+import { setLedgerNotOnOrAfter } from '../support/ledger-tamper';
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 import { loadSigningKey, type SigningKey } from '../../src/keys/signing-key';
-import { inHome } from '../../src/instance/paths';
 import type { ServingInstance } from '../../src/instance/open-instance';
 import { buildSaml2Assertion } from '../../src/saml/saml2-assertion';
 import { signCanonicalElement } from '../../src/xml/enveloped-signature';
@@ -122,16 +121,6 @@ function parseAssertion(xml: string): Element {
   return parseStrict(xml).documentElement;
 }
 
-/** Sets a ledger row's end of lifetime directly in the instance's SQLite database (the validator reads the ledger's times). */
-function setLedgerNotOnOrAfter(server: Server, tokenId: string, when: Date): void {
-  const db = new Database(inHome(server.home, server.instance.config.store.path), { timeout: 5000 });
-  try {
-    const changed = db.prepare('UPDATE issuance_ledger SET not_on_or_after = ? WHERE token_id = ?').run(when.getTime(), tokenId);
-    assert.equal(changed.changes, 1, `no ledger row for ${tokenId}`);
-  } finally {
-    db.close();
-  }
-}
 
 /** The wire helpers every suite uses, bound to one server. */
 function client(server: () => Server) {

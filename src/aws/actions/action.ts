@@ -1,3 +1,4 @@
+import type { TokenAlert } from '../../core/token-forensics';
 import type { ResultFields } from '../query/query-response';
 import type { QueryParams } from '../query/query-params';
 import type { SessionClaims } from '../credentials/session-claims';
@@ -10,6 +11,8 @@ export interface ActionRequest {
   readonly userAgent: string;
   /** The verified signer, for actions that require SigV4. */
   readonly caller: SessionClaims | undefined;
+  /** Reports what a presented assertion revealed (a forgery made with our key…); audited and logged. */
+  readonly raiseAlert: (alert: TokenAlert) => void;
 }
 
 /** Facts for the log and the audit trail: never a secret, a token or an assertion. */

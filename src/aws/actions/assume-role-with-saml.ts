@@ -17,6 +17,9 @@ import { memberList, optionalInteger, requiredString } from '../query/parameter-
 import type { SamlProvider, SamlProviderDirectory } from '../saml-provider-directory';
 import { trustPolicyContext } from '../trust-context';
 import type { ActionFacts, ActionRequest, AwsAction } from './action';
+import { ALERTS } from '../../audit/alerts';
+import { ledgerDiscrepancy, tokenFacts, withheldKeyAlert, type TokenAlert } from '../../core/token-forensics';
+import { isTokenRejection } from '../../saml/verify-token';
 
 export interface AssumeRoleWithSamlOptions {
   readonly store: Store;
@@ -50,10 +53,10 @@ export function assumeRoleWithSaml(options: AssumeRoleWithSamlOptions): AwsActio
 
       const role = await findRole(options, params.roleArn);
       const provider = await findProvider(options, params.principalArn);
-      const verified = verifyAssertion(params.samlAssertion, provider, options.xmlLimits);
+      const verified = verifyAssertion(params.samlAssertion, provider, options.xmlLimits, request.raiseAlert);
       facts.assertionId = verified.token.id;
       facts.keyThumbprint = verified.keyThumbprint;
-      if (provider.isSelf) await requireOwnIssuance(options.store, verified, facts);
+      if (provider.isSelf) await requireOwnIssuance(options.store, verified, request.raiseAlert);
       const assertion = readFederatedAssertion(verified, provider, options.accountId, now, options.clockSkewMs);
       facts.subject = assertion.subject;
       facts.roleSessionName = assertion.roleSessionName;
@@ -158,15 +161,29 @@ async function findProvider(options: AssumeRoleWithSamlOptions, arn: string): Pr
   return provider;
 }
 
-function verifyAssertion(base64: string, provider: SamlProvider, limits: XmlLimits): VerifiedSamlAssertion {
+function verifyAssertion(
+  base64: string,
+  provider: SamlProvider,
+  limits: XmlLimits,
+  raiseAlert: (alert: TokenAlert) => void,
+): VerifiedSamlAssertion {
   const bytes = decodeStrictBase64(base64);
   if (!bytes) throw invalidToken('SAMLAssertion is not valid base64.');
+  let root: Element | undefined;
   try {
     const document = parseXmlSafely(bytes, limits);
     if (!document.documentElement) throw new MalformedTokenError('the SAML document is empty');
-    return verifySaml2ResponseOrAssertion(document.documentElement, provider.trustedKeys);
+    root = document.documentElement;
+    return verifySaml2ResponseOrAssertion(root, provider.trustedKeys);
   } catch (err) {
     if (err instanceof XmlRejectedError) throw invalidToken(`The SAML document was refused: ${err.message}.`);
+    if (err instanceof SignatureRejectedError && err.rejection === 'untrusted-key' && root) {
+      const alert = signedByWithheldOwnKey(root, provider);
+      if (alert) {
+        raiseAlert(alert);
+        throw invalidToken('The SAML assertion is signed by a key this STS no longer signs with.', `${alert.name}: ${alert.facts['signingKeyThumbprint']}`);
+      }
+    }
     if (err instanceof SignatureRejectedError) {
       const message =
         err.rejection === 'untrusted-key'
@@ -179,14 +196,30 @@ function verifyAssertion(base64: string, provider: SamlProvider, limits: XmlLimi
   }
 }
 
+/** For our own provider: an assertion only a pending, retired or revoked key of ours verifies is an alert. */
+function signedByWithheldOwnKey(root: Element, provider: SamlProvider): TokenAlert | undefined {
+  if (provider.withheldKeys.length === 0) return undefined;
+  try {
+    const verified = verifySaml2ResponseOrAssertion(root, provider.withheldKeys.map((w) => w.key));
+    const state = provider.withheldKeys.find((w) => w.key.thumbprintSha256 === verified.keyThumbprint)?.state ?? 'revoked';
+    return withheldKeyAlert(verified.token, verified.keyThumbprint, verified.assertionDigest ?? '', state);
+  } catch (err) {
+    if (isTokenRejection(err)) return undefined;
+    throw err;
+  }
+}
+
 /**
  * Trustbridge's own assertions must be in its issuance ledger with the digest they were signed with:
  * one signed with our key but never issued is a forgery made with a stolen key (Golden SAML).
  */
-async function requireOwnIssuance(store: Store, verified: VerifiedSamlAssertion, facts: ActionFacts): Promise<void> {
+async function requireOwnIssuance(store: Store, verified: VerifiedSamlAssertion, raiseAlert: (alert: TokenAlert) => void): Promise<void> {
   const entry = await store.ledger.get(verified.token.id);
-  if (!entry || verified.assertionDigest === undefined || entry.digest !== verified.assertionDigest) {
-    facts.alert = 'forged-token';
+  const discrepancy = ledgerDiscrepancy(verified.token, verified.keyThumbprint, verified.assertionDigest, entry);
+  if (!entry || discrepancy) {
+    // An assertion signed only inside a signed Response has no digest of its own to compare: the
+    // ledger records assertions, so that is not one we issued either.
+    raiseAlert(discrepancy ?? { name: ALERTS.forgedToken, facts: { ...tokenFacts(verified.token, verified.keyThumbprint, undefined), ledger: 'the assertion itself is not signed' } });
     throw invalidToken('The SAML assertion was not issued by this STS.', 'signed by our key but not in the issuance ledger');
   }
   if (entry.cancelledAt !== null) throw invalidToken('The SAML assertion was cancelled.');

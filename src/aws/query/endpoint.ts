@@ -1,3 +1,4 @@
+import type { TokenAlert } from '../../core/token-forensics';
 import type { ActionFacts, AwsAction } from '../actions/action';
 import { AwsError, awsErrors } from '../aws-error';
 import type { SessionClaims } from '../credentials/session-claims';
@@ -27,6 +28,8 @@ export interface AwsQueryOutcome {
   /** An unexpected failure: logged in full, answered with a bare InternalFailure. */
   readonly internalError: unknown;
   readonly facts: ActionFacts;
+  /** Alerts raised while serving it, whether it succeeded or failed. */
+  readonly alerts: readonly TokenAlert[];
 }
 
 export interface AwsQueryReply {
@@ -53,6 +56,7 @@ export class AwsQueryEndpoint {
   async handle(request: AwsQueryRequest): Promise<AwsQueryReply> {
     let actionName: string | undefined;
     const facts: ActionFacts = {};
+    const alerts: TokenAlert[] = [];
     try {
       const params = parseQueryParams(this.parameterText(request));
       actionName = params.get('Action');
@@ -64,29 +68,39 @@ export class AwsQueryEndpoint {
       }
       const caller = action.requiresSignature ? this.authenticate(request) : undefined;
       const result = await action.run(
-        { params, requestId: request.requestId, sourceIp: request.sourceIp, userAgent: request.userAgent, caller },
+        {
+          params,
+          requestId: request.requestId,
+          sourceIp: request.sourceIp,
+          userAgent: request.userAgent,
+          caller,
+          raiseAlert: (alert) => alerts.push(alert),
+        },
         facts,
       );
       return {
         status: 200,
         contentType: 'text/xml',
         body: renderQueryResult(action.name, result, request.requestId),
-        outcome: { action: action.name, error: undefined, internalError: undefined, facts },
+        outcome: { action: action.name, error: undefined, internalError: undefined, facts, alerts },
       };
     } catch (err) {
       // Facts gathered before a refusal (alerts, the assertion's id) are kept for the log.
-      if (err instanceof AwsError) return this.refuse(err, request.requestId, actionName, facts);
-      return { ...this.refuse(awsErrors.internalFailure(), request.requestId, actionName, facts), outcome: { action: actionName, error: undefined, internalError: err, facts } };
+      if (err instanceof AwsError) return this.refuse(err, request.requestId, actionName, facts, alerts);
+      return {
+        ...this.refuse(awsErrors.internalFailure(), request.requestId, actionName, facts, alerts),
+        outcome: { action: actionName, error: undefined, internalError: err, facts, alerts },
+      };
     }
   }
 
   /** An error reply without running anything (for example a body over the size limit). */
-  refuse(error: AwsError, requestId: string, action?: string, facts: ActionFacts = {}): AwsQueryReply {
+  refuse(error: AwsError, requestId: string, action?: string, facts: ActionFacts = {}, alerts: readonly TokenAlert[] = []): AwsQueryReply {
     return {
       status: error.status,
       contentType: 'text/xml',
       body: renderQueryError(error, requestId),
-      outcome: { action, error, internalError: undefined, facts },
+      outcome: { action, error, internalError: undefined, facts, alerts },
     };
   }
 

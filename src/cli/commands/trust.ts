@@ -1,35 +1,133 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { HELP_FLAG, HOME_FLAG, UsageError } from '../args';
+import { ALERTS } from '../../audit/alerts';
+import { recordAdminEvent } from '../../audit/admin-audit';
+import { effectivePinState } from '../../keys/pin-policy';
+import type { PinState } from '../../store/store';
+import { AlreadyExistsError } from '../../store/store';
+import { HELP_FLAG, HOME_FLAG, UsageError, type ParsedArgs } from '../args';
 import type { Command } from '../command';
 import { withInstance } from '../with-instance';
 import { certificateThumbprintSha256 } from '../../keys/signing-key';
 
+function instantFlag(args: ParsedArgs, name: string): Date | null {
+  const text = args.strings.get(name);
+  if (text === undefined) return null;
+  const at = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(at.getTime())) {
+    throw new UsageError(`--${name} must be an ISO 8601 time such as 2026-12-01T00:00:00Z`);
+  }
+  return at;
+}
+
 export const trustPinCommand: Command = {
   name: 'trust pin',
-  usage: 'sts trust pin ISSUER --cert PEM_FILE',
+  usage: 'sts trust pin ISSUER --cert PEM_FILE [--pending [--activate-at TIME]] [--retire-at TIME]',
   summary:
     'Pins a certificate for an external token issuer: tokens that name ISSUER as their issuer are accepted (for\n' +
-    'OnBehalfOf and ActAs) only when signed by a certificate pinned for it, by SHA-256 thumbprint.',
-  flags: [HOME_FLAG, { name: 'cert', kind: 'string', help: 'the issuer\'s signing certificate (PEM)' }, HELP_FLAG],
+    'OnBehalfOf and ActAs) only when signed by a certificate pinned for it, by SHA-256 thumbprint, whose pin is\n' +
+    'active. --pending pins a partner\'s next certificate ahead of its rollover: it counts once promoted\n' +
+    '(`sts trust promote`) or from --activate-at. --retire-at stops it counting at that time. Pinning is an alert\n' +
+    'in the audit trail (trusted-issuer-pinned): it is what an attacker would do to be trusted.',
+  flags: [
+    HOME_FLAG,
+    { name: 'cert', kind: 'string', help: 'the issuer\'s signing certificate (PEM)' },
+    { name: 'pending', kind: 'boolean', help: 'pin it as pending: not accepted until promoted or --activate-at' },
+    { name: 'activate-at', kind: 'string', help: 'with --pending: accepted from this time (ISO 8601) without a promote' },
+    { name: 'retire-at', kind: 'string', help: 'refused from this time (ISO 8601)' },
+    HELP_FLAG,
+  ],
   async run(args, io) {
     const [issuer, ...extra] = args.positionals;
     const file = args.strings.get('cert');
     if (issuer === undefined || extra.length > 0 || file === undefined) throw new UsageError('give one ISSUER and --cert');
-    const certificatePem = readFileSync(file, 'utf8');
+    const pending = args.booleans.has('pending');
+    const activateAt = instantFlag(args, 'activate-at');
+    const retireAt = instantFlag(args, 'retire-at');
+    if (activateAt && !pending) throw new UsageError('--activate-at goes with --pending');
+    if (activateAt && retireAt && retireAt <= activateAt) throw new UsageError('--retire-at must be after --activate-at');
+    let certificatePem: string;
     let thumbprint: string;
     try {
+      certificatePem = readFileSync(file, 'utf8');
       thumbprint = certificateThumbprintSha256(new X509Certificate(certificatePem).raw);
     } catch {
-      throw new UsageError(`${file} is not a PEM X.509 certificate`);
+      throw new UsageError(`${file} is not a PEM X.509 certificate (or cannot be read)`);
     }
-    await withInstance(args, async (instance) => {
-      await instance.store.trustedIssuers.pin({ issuer, thumbprint, certificatePem, createdAt: new Date() });
+    const state: PinState = pending ? 'pending' : 'active';
+    const pinned = await withInstance(args, async (instance) => {
+      const now = new Date();
+      try {
+        await instance.store.trustedIssuers.pin({ issuer, thumbprint, certificatePem, createdAt: now, state, activateAt, retireAt, stateChangedAt: now });
+      } catch (err) {
+        if (err instanceof AlreadyExistsError) return false;
+        throw err;
+      }
+      recordAdminEvent(
+        instance,
+        'PinCertificate',
+        { issuer, thumbprint, state, activateAt: activateAt?.toISOString(), retireAt: retireAt?.toISOString() },
+        { alert: ALERTS.trustedIssuerPinned },
+      );
+      return true;
     });
-    io.out(`pinned ${thumbprint} for ${issuer}\n`);
+    if (!pinned) {
+      io.err(`${thumbprint} is pinned already; \`sts trust list\` shows for which issuer\n`);
+      return 1;
+    }
+    io.out(`pinned ${thumbprint} for ${issuer} (${state})\n`);
     return 0;
   },
 };
+
+/** `sts trust promote|retire|revoke THUMBPRINT`: one lifecycle move each. */
+function pinStateCommand(name: string, from: readonly PinState[], to: PinState, summary: string, eventName: string): Command {
+  return {
+    name: `trust ${name}`,
+    usage: `sts trust ${name} THUMBPRINT`,
+    summary,
+    flags: [HOME_FLAG, HELP_FLAG],
+    async run(args, io) {
+      const [given, ...extra] = args.positionals;
+      if (given === undefined || extra.length > 0) throw new UsageError('give one THUMBPRINT');
+      const thumbprint = given.toLowerCase();
+      const moved = await withInstance(args, async (instance) => {
+        const ok = await instance.store.trustedIssuers.setState(thumbprint, from, to, new Date());
+        if (ok) recordAdminEvent(instance, eventName, { thumbprint, state: to });
+        return ok;
+      });
+      if (!moved) {
+        io.err(`no pin ${thumbprint} in state ${from.join(' or ')}; \`sts trust list\` shows the pins\n`);
+        return 1;
+      }
+      io.out(`${thumbprint} is now ${to}\n`);
+      return 0;
+    },
+  };
+}
+
+export const trustPromoteCommand = pinStateCommand(
+  'promote',
+  ['pending'],
+  'active',
+  'Makes a pending pin active: the issuer\'s tokens signed with it are accepted from now on.',
+  'PromotePin',
+);
+export const trustRetireCommand = pinStateCommand(
+  'retire',
+  ['pending', 'active'],
+  'retired',
+  'Retires a pin: tokens signed with it are refused from now on (the end of a partner\'s rollover).',
+  'RetirePin',
+);
+export const trustRevokeCommand = pinStateCommand(
+  'revoke',
+  ['pending', 'active', 'retired'],
+  'revoked',
+  'Revokes a pin (the partner\'s key was compromised): tokens signed with it are refused at once, and the\n' +
+    'record stays so `sts trust list` shows it was revoked.',
+  'RevokePin',
+);
 
 export const trustUnpinCommand: Command = {
   name: 'trust unpin',
@@ -37,9 +135,14 @@ export const trustUnpinCommand: Command = {
   summary: 'Removes a pinned certificate (by its SHA-256 thumbprint, as `sts trust list` shows it).',
   flags: [HOME_FLAG, HELP_FLAG],
   async run(args, io) {
-    const [thumbprint, ...extra] = args.positionals;
-    if (thumbprint === undefined || extra.length > 0) throw new UsageError('give one THUMBPRINT');
-    const unpinned = await withInstance(args, (instance) => instance.store.trustedIssuers.unpin(thumbprint.toLowerCase()));
+    const [given, ...extra] = args.positionals;
+    if (given === undefined || extra.length > 0) throw new UsageError('give one THUMBPRINT');
+    const thumbprint = given.toLowerCase();
+    const unpinned = await withInstance(args, async (instance) => {
+      const ok = await instance.store.trustedIssuers.unpin(thumbprint);
+      if (ok) recordAdminEvent(instance, 'UnpinCertificate', { thumbprint });
+      return ok;
+    });
     if (!unpinned) {
       io.err(`no pinned certificate has thumbprint ${thumbprint}\n`);
       return 1;
@@ -52,13 +155,22 @@ export const trustUnpinCommand: Command = {
 export const trustListCommand: Command = {
   name: 'trust list',
   usage: 'sts trust list',
-  summary: 'Lists the pinned certificates of external token issuers.',
+  summary: 'Lists the pinned certificates of external token issuers, with the state each is in now.',
   flags: [HOME_FLAG, HELP_FLAG],
   async run(args, io) {
     await withInstance(args, async (instance) => {
+      const now = new Date();
       for (const pin of await instance.store.trustedIssuers.list()) {
         const cert = new X509Certificate(pin.certificatePem);
-        io.out(`${pin.issuer}\n  ${pin.thumbprint}  ${cert.subject.replace(/\n/g, ', ')}  valid to ${cert.validTo}\n`);
+        const schedule = [
+          pin.activateAt ? `activates ${pin.activateAt.toISOString()}` : '',
+          pin.retireAt ? `retires ${pin.retireAt.toISOString()}` : '',
+        ].filter((s) => s !== '');
+        const when = schedule.length > 0 ? ` (${schedule.join(', ')})` : '';
+        io.out(
+          `${pin.issuer}\n  ${pin.thumbprint}  ${cert.subject.replace(/\n/g, ', ')}  valid to ${cert.validTo}\n` +
+            `    ${effectivePinState(pin, now)}${when}\n`,
+        );
       }
     });
     return 0;

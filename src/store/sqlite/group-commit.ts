@@ -14,6 +14,9 @@ interface Waiting<T> {
  * transaction per row; what is saved is the per-transaction cost (locks, WAL frames and the
  * checkpoints they lead to), paid once per batch instead of once per row.
  *
+ * The write may read as well (the ledger reads its chain's head): BEGIN IMMEDIATE holds the write
+ * lock across the batch, so what it read cannot change before it commits.
+ *
  * If the batch fails, every row is tried again in its own transaction, so each caller gets its own
  * outcome (one duplicate key fails that caller alone) and nothing is half-written.
  */
@@ -21,6 +24,7 @@ export class GroupCommit<T> {
   private waiting: Waiting<T>[] = [];
   private scheduled = false;
   private readonly writeAll: Database.Transaction<(batch: readonly Waiting<T>[]) => void>;
+  private readonly writeOne: Database.Transaction<(item: T) => void>;
 
   constructor(
     db: Database.Database,
@@ -32,6 +36,9 @@ export class GroupCommit<T> {
     this.writeAll = db.transaction((batch: readonly Waiting<T>[]) => {
       for (const w of batch) this.write(w.item);
     });
+    // A row on its own still gets a transaction: a write may read before it inserts (the ledger
+    // reads its chain's head), and that must be atomic against other processes.
+    this.writeOne = db.transaction((item: T) => this.write(item));
   }
 
   add(item: T): Promise<void> {
@@ -67,7 +74,7 @@ export class GroupCommit<T> {
   private oneByOne(batch: readonly Waiting<T>[]): void {
     for (const w of batch) {
       try {
-        this.write(w.item);
+        this.writeOne.immediate(w.item);
       } catch (err) {
         w.reject(this.explain(w.item, err));
         continue;

@@ -86,4 +86,45 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    ALTER TABLE signing_keys ADD COLUMN revoked_at INTEGER;
    UPDATE signing_keys SET activated_at = created_at WHERE state = 'active';
    CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (state) WHERE state = 'active';`,
+  // The ledger's hash chain (ledger-chain.ts), made append-only by triggers: rows cannot be deleted,
+  // and a chained row's recorded fields cannot change (cancelled_at, state beside the chain, can).
+  // Rows from before the chain get their links at open (chainUnlinkedLedgerRows). Pins gain the
+  // key lifecycle; the audit trail gets its table, indexed for the queries `sts audit` makes.
+  `ALTER TABLE issuance_ledger ADD COLUMN sequence INTEGER;
+   ALTER TABLE issuance_ledger ADD COLUMN previous_hash TEXT;
+   ALTER TABLE issuance_ledger ADD COLUMN entry_hash TEXT;
+   CREATE UNIQUE INDEX issuance_ledger_sequence ON issuance_ledger (sequence);
+   CREATE TRIGGER issuance_ledger_no_delete BEFORE DELETE ON issuance_ledger
+     BEGIN SELECT RAISE(ABORT, 'the issuance ledger is append-only'); END;
+   CREATE TRIGGER issuance_ledger_immutable BEFORE UPDATE OF token_id, token_type, subject, audience, key_thumbprint,
+       digest, issued_at, not_before, not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor,
+       sequence, previous_hash, entry_hash ON issuance_ledger WHEN OLD.sequence IS NOT NULL
+     BEGIN SELECT RAISE(ABORT, 'issuance ledger entries cannot be changed'); END;
+   ALTER TABLE trusted_issuers ADD COLUMN state TEXT NOT NULL DEFAULT 'active'
+     CHECK (state IN ('pending', 'active', 'retired', 'revoked'));
+   ALTER TABLE trusted_issuers ADD COLUMN activate_at INTEGER;
+   ALTER TABLE trusted_issuers ADD COLUMN retire_at INTEGER;
+   ALTER TABLE trusted_issuers ADD COLUMN state_changed_at INTEGER;
+   UPDATE trusted_issuers SET state_changed_at = created_at;
+   CREATE TABLE audit_events (
+     event_id TEXT PRIMARY KEY,
+     event_time INTEGER NOT NULL,
+     event_name TEXT NOT NULL,
+     event_source TEXT NOT NULL,
+     request_id TEXT,
+     source_address TEXT,
+     user_agent TEXT,
+     principal TEXT,
+     request_parameters TEXT,
+     response_elements TEXT,
+     additional_event_data TEXT,
+     error_code TEXT,
+     error_message TEXT,
+     alert TEXT,
+     severity TEXT NOT NULL
+   );
+   CREATE INDEX audit_events_time ON audit_events (event_time);
+   CREATE INDEX audit_events_principal ON audit_events (principal, event_time);
+   CREATE INDEX audit_events_name ON audit_events (event_name, event_time);
+   CREATE INDEX audit_events_alert ON audit_events (event_time) WHERE alert IS NOT NULL;`,
 ];

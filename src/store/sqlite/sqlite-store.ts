@@ -2,15 +2,16 @@ import Database from 'better-sqlite3';
 import {
   AlreadyExistsError,
   type Claim,
-  type LedgerEntry,
   type RelyingPartyProfile,
   type RelyingPartyRecord,
   type Store,
   type UserRecord,
 } from '../store';
 import { awsRepositories } from './aws-repositories';
-import { GroupCommit } from './group-commit';
+import { sqliteAudit } from './audit-repository';
+import { sqliteLedger } from './ledger-repository';
 import { signingKeyRepository } from './signing-key-repository';
+import { sqliteTrustedIssuers } from './trusted-issuer-repository';
 import { SQLITE_MIGRATIONS } from './migrations';
 
 // Expired replay entries are swept now and then rather than on every insert, to keep the hot path
@@ -40,29 +41,6 @@ interface RelyingPartyRow {
   session_duration_seconds: number | null;
   created_at: number;
 }
-interface LedgerRow {
-  token_id: string;
-  token_type: string;
-  subject: string;
-  audience: string;
-  key_thumbprint: string;
-  digest: string;
-  issued_at: number;
-  not_before: number;
-  not_on_or_after: number;
-  request_id: string;
-  renewed_from: string | null;
-  renew_allow: number;
-  renew_after_expiry: number;
-  cancelled_at: number | null;
-  actor: string | null;
-}
-interface TrustedIssuerRow {
-  thumbprint: string;
-  issuer: string;
-  certificate_pem: string;
-  created_at: number;
-}
 
 /** The embedded store: one SQLite file in WAL mode, shared safely by the worker processes of one host. */
 export function openSqliteStore(path: string): Store {
@@ -89,19 +67,8 @@ export function openSqliteStore(path: string): Store {
     ),
     getRp: db.prepare<[string], RelyingPartyRow>('SELECT * FROM relying_parties WHERE applies_to = ?'),
     listRps: db.prepare<[], RelyingPartyRow>('SELECT * FROM relying_parties ORDER BY applies_to'),
-    addLedger: db.prepare(
-      `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest,
-         issued_at, not_before, not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    cancelLedger: db.prepare('UPDATE issuance_ledger SET cancelled_at = ? WHERE token_id = ? AND cancelled_at IS NULL'),
-    getLedger: db.prepare<[string], LedgerRow>('SELECT * FROM issuance_ledger WHERE token_id = ?'),
-    countLedger: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM issuance_ledger'),
     remember: db.prepare('INSERT OR IGNORE INTO replay_cache (scope, key, expires_at) VALUES (?, ?, ?)'),
     sweepReplay: db.prepare('DELETE FROM replay_cache WHERE expires_at < ?'),
-    pinIssuer: db.prepare('INSERT INTO trusted_issuers (thumbprint, issuer, certificate_pem, created_at) VALUES (?, ?, ?, ?)'),
-    unpinIssuer: db.prepare('DELETE FROM trusted_issuers WHERE thumbprint = ?'),
-    listIssuers: db.prepare<[], TrustedIssuerRow>('SELECT * FROM trusted_issuers ORDER BY issuer, created_at'),
   };
   let insertsSinceSweep = 0;
 
@@ -116,28 +83,7 @@ export function openSqliteStore(path: string): Store {
       throw explain(what, err);
     }
   };
-  // Every Issue and Renew writes one ledger row before its reply leaves: concurrent requests share a transaction.
-  const ledgerWrites = new GroupCommit<Omit<LedgerEntry, 'cancelledAt'>>(
-    db,
-    (e) =>
-      st.addLedger.run(
-        e.tokenId,
-        e.tokenType,
-        e.subject,
-        e.audience,
-        e.keyThumbprint,
-        e.digest,
-        e.issuedAt.getTime(),
-        e.notBefore.getTime(),
-        e.notOnOrAfter.getTime(),
-        e.requestId,
-        e.renewedFrom,
-        e.renewAllow ? 1 : 0,
-        e.renewAfterExpiry ? 1 : 0,
-        e.actor,
-      ),
-    (e, err) => explain(`token ${e.tokenId}`, err),
-  );
+  const ledger = sqliteLedger(db, explain);
 
   return {
     users: {
@@ -177,15 +123,7 @@ export function openSqliteStore(path: string): Store {
       },
       list: async () => st.listRps.all().map(toRelyingParty),
     },
-    ledger: {
-      record: (e) => ledgerWrites.add(e),
-      cancel: async (tokenId, at) => st.cancelLedger.run(at.getTime(), tokenId).changes === 1,
-      get: async (tokenId) => {
-        const row = st.getLedger.get(tokenId);
-        return row && toLedgerEntry(row);
-      },
-      count: async () => st.countLedger.get()?.n ?? 0,
-    },
+    ledger,
     replay: {
       rememberOnce: async (scope, key, expiresAt) => {
         if (++insertsSinceSweep >= REPLAY_SWEEP_EVERY) {
@@ -196,23 +134,11 @@ export function openSqliteStore(path: string): Store {
       },
     },
     signingKeys: signingKeyRepository(db, insertOrExplain),
-    trustedIssuers: {
-      pin: async (p) =>
-        insertOrExplain(`pin ${p.thumbprint}`, () =>
-          st.pinIssuer.run(p.thumbprint, p.issuer, p.certificatePem, p.createdAt.getTime()),
-        ),
-      unpin: async (thumbprint) => st.unpinIssuer.run(thumbprint).changes === 1,
-      list: async () =>
-        st.listIssuers.all().map((r) => ({
-          thumbprint: r.thumbprint,
-          issuer: r.issuer,
-          certificatePem: r.certificate_pem,
-          createdAt: new Date(r.created_at),
-        })),
-    },
+    trustedIssuers: sqliteTrustedIssuers(db, insertOrExplain),
+    audit: sqliteAudit(db),
     ...awsRepositories(db, insertOrExplain),
     close: async () => {
-      ledgerWrites.flush();
+      ledger.flush();
       db.close();
     },
   };
@@ -254,22 +180,4 @@ const toRelyingParty = (r: RelyingPartyRow): RelyingPartyRecord => ({
   profile: r.profile,
   sessionDurationSeconds: r.session_duration_seconds,
   createdAt: new Date(r.created_at),
-});
-
-const toLedgerEntry = (r: LedgerRow): LedgerEntry => ({
-  tokenId: r.token_id,
-  tokenType: r.token_type,
-  subject: r.subject,
-  audience: r.audience,
-  keyThumbprint: r.key_thumbprint,
-  digest: r.digest,
-  issuedAt: new Date(r.issued_at),
-  notBefore: new Date(r.not_before),
-  notOnOrAfter: new Date(r.not_on_or_after),
-  requestId: r.request_id,
-  renewedFrom: r.renewed_from,
-  renewAllow: r.renew_allow === 1,
-  renewAfterExpiry: r.renew_after_expiry === 1,
-  cancelledAt: r.cancelled_at === null ? null : new Date(r.cancelled_at),
-  actor: r.actor,
 });

@@ -44,6 +44,7 @@ describe('aws/federated-assertion readFederatedAssertion', function () {
       trustedKeys: [trustedKeyFromCertificate(generated.certificatePem)],
       replay: 'once-per-role',
       isSelf: false,
+      withheldKeys: [],
     };
   });
 

@@ -1,0 +1,34 @@
+// The alerts Trustbridge raises: each is an audit event with eventSource "detector" (or an admin
+// change that is one), an error-level log line with an `alert` field, and a metric.
+
+import type { AuditEvent } from '../store/store';
+
+export const ALERTS = {
+  /** A token signed by our key with no issuance-ledger entry: Golden SAML. */
+  forgedToken: 'forged-token',
+  /** A token whose ID is in the ledger but whose signed content (or claims) differ from what was recorded. */
+  tokenClaimsMismatch: 'token-claims-mismatch',
+  /** A token signed by one of our keys that is retired or revoked. */
+  tokenFromRetiredKey: 'token-from-retired-key',
+  tokenFromRevokedKey: 'token-from-revoked-key',
+  /** A token of ours whose lifetime is longer than its relying party allows. */
+  tokenLifetimeExceedsPolicy: 'token-lifetime-exceeds-policy',
+  /** More Issue or AssumeRoleWithSAML requests from one principal or address than the configured rate. */
+  requestBurst: 'request-burst',
+  /** Trust changes an attacker would make: a pin or trusted issuer added, a signing key imported. */
+  trustedIssuerPinned: 'trusted-issuer-pinned',
+  signingKeyImported: 'signing-key-imported',
+} as const;
+
+export type AlertName = (typeof ALERTS)[keyof typeof ALERTS];
+
+export const ALERT_SEVERITY: Readonly<Record<AlertName, AuditEvent['severity']>> = {
+  'forged-token': 'critical',
+  'token-claims-mismatch': 'critical',
+  'token-from-retired-key': 'high',
+  'token-from-revoked-key': 'critical',
+  'token-lifetime-exceeds-policy': 'high',
+  'request-burst': 'high',
+  'trusted-issuer-pinned': 'high',
+  'signing-key-imported': 'high',
+};

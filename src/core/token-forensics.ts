@@ -1,0 +1,86 @@
+// What a token signed with one of our keys tells a responder when it is not what we issued. A valid
+// signature proves only that someone holds the key; the issuance ledger says what we really issued.
+
+import { ALERTS, type AlertName } from '../audit/alerts';
+import type { SamlTokenView } from '../saml/token-view';
+import type { LedgerEntry, SigningKeyState } from '../store/store';
+
+export interface TokenAlert {
+  readonly name: AlertName;
+  /** Everything a responder needs to act on it: the token's identity, times, key, and what differs. */
+  readonly facts: Readonly<Record<string, unknown>>;
+}
+
+/** The token as the alert describes it: never the token itself, only what identifies and dates it. */
+export function tokenFacts(token: SamlTokenView, keyThumbprint: string, digest: string | undefined): Record<string, unknown> {
+  const lifetimeSeconds =
+    token.notOnOrAfter === undefined ? undefined : Math.round((token.notOnOrAfter.getTime() - (token.notBefore ?? token.issueInstant).getTime()) / 1000);
+  return {
+    tokenId: token.id,
+    tokenIssuer: token.issuer,
+    tokenSubject: token.nameId,
+    tokenAudiences: token.audiences,
+    tokenIssueInstant: token.issueInstant.toISOString(),
+    tokenNotBefore: token.notBefore?.toISOString(),
+    tokenNotOnOrAfter: token.notOnOrAfter?.toISOString(),
+    tokenLifetimeSeconds: lifetimeSeconds,
+    signingKeyThumbprint: keyThumbprint,
+    signedDigest: digest,
+  };
+}
+
+/**
+ * Compares a token that verified against our key with the ledger: no entry is a forgery; an entry
+ * whose digest differs means the signed content was changed or re-minted under a real token's ID,
+ * and the fields that differ are named. Undefined when the token is exactly what we issued.
+ */
+export function ledgerDiscrepancy(
+  token: SamlTokenView,
+  keyThumbprint: string,
+  digest: string | undefined,
+  entry: LedgerEntry | undefined,
+): TokenAlert | undefined {
+  const facts = tokenFacts(token, keyThumbprint, digest);
+  if (!entry) return { name: ALERTS.forgedToken, facts: { ...facts, ledger: 'no entry with this token ID' } };
+  if (digest !== undefined && entry.digest === digest) return undefined;
+  const differs: string[] = [];
+  if (entry.subject !== token.nameId) differs.push('subject');
+  if (!token.audiences.includes(entry.audience)) differs.push('audience');
+  if (token.notBefore !== undefined && entry.notBefore.getTime() !== token.notBefore.getTime()) differs.push('notBefore');
+  if (token.notOnOrAfter !== undefined && entry.notOnOrAfter.getTime() !== token.notOnOrAfter.getTime()) differs.push('notOnOrAfter');
+  if (entry.keyThumbprint !== keyThumbprint) differs.push('signingKey');
+  if (differs.length === 0) differs.push('signed content (claims or attributes)');
+  return {
+    name: ALERTS.tokenClaimsMismatch,
+    facts: {
+      ...facts,
+      ledgerSubject: entry.subject,
+      ledgerAudience: entry.audience,
+      ledgerNotOnOrAfter: entry.notOnOrAfter.toISOString(),
+      ledgerKeyThumbprint: entry.keyThumbprint,
+      differs,
+    },
+  };
+}
+
+/** A token of ours living longer than its relying party allows (a forged lifetime, or a policy shortened since). */
+export function lifetimeAlert(token: SamlTokenView, keyThumbprint: string, digest: string, policySeconds: number, skewMs: number): TokenAlert | undefined {
+  if (token.notOnOrAfter === undefined) return undefined;
+  const start = (token.notBefore ?? token.issueInstant).getTime();
+  if (token.notOnOrAfter.getTime() - start <= policySeconds * 1000 + skewMs) return undefined;
+  return { name: ALERTS.tokenLifetimeExceedsPolicy, facts: { ...tokenFacts(token, keyThumbprint, digest), policyLifetimeSeconds: policySeconds } };
+}
+
+/** A signature by one of our keys that no longer (or not yet) signs: retired and revoked keys are alerts. */
+export function withheldKeyAlert(
+  token: SamlTokenView,
+  keyThumbprint: string,
+  digest: string,
+  state: SigningKeyState,
+): TokenAlert | undefined {
+  const facts = { ...tokenFacts(token, keyThumbprint, digest), signingKeyState: state };
+  if (state === 'revoked') return { name: ALERTS.tokenFromRevokedKey, facts };
+  if (state === 'retired' || state === 'retiring') return { name: ALERTS.tokenFromRetiredKey, facts };
+  // A pending key, or an expired certificate: a forgery, since nothing of ours was signed with it.
+  return { name: ALERTS.forgedToken, facts: { ...facts, ledger: 'signed by a key that never signed tokens' } };
+}

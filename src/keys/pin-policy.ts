@@ -1,0 +1,35 @@
+import { X509Certificate } from 'node:crypto';
+import type { TrustedIssuerPin } from '../store/store';
+
+export type PinVerdict =
+  | { readonly accepted: true }
+  | { readonly accepted: false; readonly reason: 'pending' | 'retired' | 'revoked' | 'certificate-not-yet-valid' | 'certificate-expired' };
+
+/**
+ * Whether a pinned certificate may vouch for a token at `now`: the pin's lifecycle state (a pending
+ * pin counts from its activateAt, an active one until its retireAt) and the certificate's own
+ * validity period, widened by the clock skew as token times are.
+ */
+export function pinVerdictAt(pin: TrustedIssuerPin, now: Date, clockSkewMs: number): PinVerdict {
+  const t = now.getTime();
+  if (pin.state === 'revoked') return { accepted: false, reason: 'revoked' };
+  if (pin.state === 'retired') return { accepted: false, reason: 'retired' };
+  if (pin.state === 'pending' && (pin.activateAt === null || t < pin.activateAt.getTime())) {
+    return { accepted: false, reason: 'pending' };
+  }
+  if (pin.retireAt !== null && t >= pin.retireAt.getTime()) return { accepted: false, reason: 'retired' };
+  const certificate = new X509Certificate(pin.certificatePem);
+  if (t + clockSkewMs < Date.parse(certificate.validFrom)) return { accepted: false, reason: 'certificate-not-yet-valid' };
+  if (t - clockSkewMs >= Date.parse(certificate.validTo)) return { accepted: false, reason: 'certificate-expired' };
+  return { accepted: true };
+}
+
+/** What `sts trust list` shows for a pin at `now`: its stored state, or the state its schedule has moved it to. */
+export function effectivePinState(pin: TrustedIssuerPin, now: Date): TrustedIssuerPin['state'] {
+  const t = now.getTime();
+  if (pin.state === 'pending' && pin.activateAt !== null && t >= pin.activateAt.getTime()) {
+    return pin.retireAt !== null && t >= pin.retireAt.getTime() ? 'retired' : 'active';
+  }
+  if (pin.state === 'active' && pin.retireAt !== null && t >= pin.retireAt.getTime()) return 'retired';
+  return pin.state;
+}

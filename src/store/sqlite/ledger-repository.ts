@@ -1,0 +1,143 @@
+import type Database from 'better-sqlite3';
+import { LEDGER_GENESIS_HASH, ledgerEntryHash } from '../ledger-chain';
+import type { ChainedLedgerEntry, IssuanceLedger, LedgerEntry, LedgerEntryInput } from '../store';
+import { GroupCommit } from './group-commit';
+
+interface LedgerRow {
+  token_id: string;
+  token_type: string;
+  subject: string;
+  audience: string;
+  key_thumbprint: string;
+  digest: string;
+  issued_at: number;
+  not_before: number;
+  not_on_or_after: number;
+  request_id: string;
+  renewed_from: string | null;
+  renew_allow: number;
+  renew_after_expiry: number;
+  cancelled_at: number | null;
+  actor: string | null;
+  sequence: number | null;
+  previous_hash: string | null;
+  entry_hash: string | null;
+}
+
+interface ChainHead {
+  sequence: number;
+  entry_hash: string;
+}
+
+export interface SqliteLedger extends IssuanceLedger {
+  /** Commits rows still waiting for their group commit (before the database closes). */
+  flush(): void;
+}
+
+/**
+ * The issuance ledger on SQLite: each row is appended with the next sequence number and the hash
+ * chaining it to the row before, inside the write transaction, so worker processes appending at the
+ * same time still build one chain (SQLite has one writer at a time; BEGIN IMMEDIATE takes the lock
+ * before the head is read).
+ */
+export function sqliteLedger(db: Database.Database, explain: (what: string, err: unknown) => unknown): SqliteLedger {
+  chainUnlinkedLedgerRows(db);
+  const st = {
+    head: db.prepare<[], ChainHead>(
+      'SELECT sequence, entry_hash FROM issuance_ledger WHERE sequence IS NOT NULL ORDER BY sequence DESC LIMIT 1',
+    ),
+    add: db.prepare(
+      `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest,
+         issued_at, not_before, not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor,
+         sequence, previous_hash, entry_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    cancel: db.prepare('UPDATE issuance_ledger SET cancelled_at = ? WHERE token_id = ? AND cancelled_at IS NULL'),
+    get: db.prepare<[string], LedgerRow>('SELECT * FROM issuance_ledger WHERE token_id = ?'),
+    count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM issuance_ledger'),
+    chain: db.prepare<[number, number], LedgerRow>(
+      'SELECT * FROM issuance_ledger WHERE sequence > ? ORDER BY sequence LIMIT ?',
+    ),
+  };
+  const append = (e: LedgerEntryInput): void => {
+    const head = st.head.get();
+    const previousHash = head?.entry_hash ?? LEDGER_GENESIS_HASH;
+    st.add.run(
+      e.tokenId,
+      e.tokenType,
+      e.subject,
+      e.audience,
+      e.keyThumbprint,
+      e.digest,
+      e.issuedAt.getTime(),
+      e.notBefore.getTime(),
+      e.notOnOrAfter.getTime(),
+      e.requestId,
+      e.renewedFrom,
+      e.renewAllow ? 1 : 0,
+      e.renewAfterExpiry ? 1 : 0,
+      e.actor,
+      (head?.sequence ?? 0) + 1,
+      previousHash,
+      ledgerEntryHash(previousHash, e),
+    );
+  };
+  // Every Issue and Renew writes one ledger row before its reply leaves: concurrent requests share a transaction.
+  const writes = new GroupCommit<LedgerEntryInput>(db, append, (e, err) => explain(`token ${e.tokenId}`, err));
+  return {
+    record: (e) => writes.add(e),
+    cancel: async (tokenId, at) => st.cancel.run(at.getTime(), tokenId).changes === 1,
+    get: async (tokenId) => {
+      const row = st.get.get(tokenId);
+      return row && toLedgerEntry(row);
+    },
+    count: async () => st.count.get()?.n ?? 0,
+    chain: async (afterSequence, limit) => st.chain.all(afterSequence, limit).map(toChainedEntry),
+    flush: () => writes.flush(),
+  };
+}
+
+/** Links rows written before the chain existed (schema 4 and older), in the order they were inserted. */
+function chainUnlinkedLedgerRows(db: Database.Database): void {
+  const unlinked = db.prepare<[], LedgerRow>('SELECT * FROM issuance_ledger WHERE sequence IS NULL ORDER BY rowid');
+  const head = db.prepare<[], ChainHead>(
+    'SELECT sequence, entry_hash FROM issuance_ledger WHERE sequence IS NOT NULL ORDER BY sequence DESC LIMIT 1',
+  );
+  const link = db.prepare('UPDATE issuance_ledger SET sequence = ?, previous_hash = ?, entry_hash = ? WHERE token_id = ?');
+  db.transaction(() => {
+    const start = head.get();
+    let sequence = start?.sequence ?? 0;
+    let previousHash = start?.entry_hash ?? LEDGER_GENESIS_HASH;
+    for (const row of unlinked.all()) {
+      const entryHash = ledgerEntryHash(previousHash, toLedgerEntry(row));
+      sequence += 1;
+      link.run(sequence, previousHash, entryHash, row.token_id);
+      previousHash = entryHash;
+    }
+  }).immediate();
+}
+
+const toLedgerEntry = (r: LedgerRow): LedgerEntry => ({
+  tokenId: r.token_id,
+  tokenType: r.token_type,
+  subject: r.subject,
+  audience: r.audience,
+  keyThumbprint: r.key_thumbprint,
+  digest: r.digest,
+  issuedAt: new Date(r.issued_at),
+  notBefore: new Date(r.not_before),
+  notOnOrAfter: new Date(r.not_on_or_after),
+  requestId: r.request_id,
+  renewedFrom: r.renewed_from,
+  renewAllow: r.renew_allow === 1,
+  renewAfterExpiry: r.renew_after_expiry === 1,
+  cancelledAt: r.cancelled_at === null ? null : new Date(r.cancelled_at),
+  actor: r.actor,
+});
+
+const toChainedEntry = (r: LedgerRow): ChainedLedgerEntry => ({
+  ...toLedgerEntry(r),
+  sequence: r.sequence ?? 0,
+  previousHash: r.previous_hash ?? '',
+  entryHash: r.entry_hash ?? '',
+});
