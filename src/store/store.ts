@@ -292,6 +292,8 @@ export interface Store {
   readonly samlProviders: SamlProviderRepository;
   readonly awsRoles: AwsRoleRepository;
   readonly audit: AuditRepository;
+  /** Resolves when the store answers a trivial query now (readiness); rejects when it cannot. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -69,6 +69,7 @@ export function openSqliteStore(path: string): Store {
     listRps: db.prepare<[], RelyingPartyRow>('SELECT * FROM relying_parties ORDER BY applies_to'),
     remember: db.prepare('INSERT OR IGNORE INTO replay_cache (scope, key, expires_at) VALUES (?, ?, ?)'),
     sweepReplay: db.prepare('DELETE FROM replay_cache WHERE expires_at < ?'),
+    ping: db.prepare('SELECT 1'),
   };
   let insertsSinceSweep = 0;
 
@@ -137,6 +138,9 @@ export function openSqliteStore(path: string): Store {
     trustedIssuers: sqliteTrustedIssuers(db, insertOrExplain),
     audit: sqliteAudit(db),
     ...awsRepositories(db, insertOrExplain),
+    ping: async () => {
+      st.ping.get();
+    },
     close: async () => {
       ledger.flush();
       db.close();
