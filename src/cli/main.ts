@@ -1,5 +1,6 @@
 import { formatHelp, parseArgs, UsageError } from './args';
 import type { CliIo, Command } from './command';
+import { auditTailCommand, auditVerifyCommand } from './commands/audit';
 import { awsLoginCommand } from './commands/aws-login';
 import { awsProviderAddCommand, awsProviderListCommand, awsRoleAddCommand, awsRoleListCommand } from './commands/aws';
 import { initCommand } from './commands/init';
@@ -36,6 +37,8 @@ const COMMANDS: readonly Command[] = [
   keysRevokeCommand,
   keysImportCommand,
   tokenCommand,
+  auditTailCommand,
+  auditVerifyCommand,
   awsProviderAddCommand,
   awsProviderListCommand,
   awsRoleAddCommand,

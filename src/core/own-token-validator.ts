@@ -1,9 +1,10 @@
 import type { OwnKeyRing } from '../keys/own-key-ring';
 import type { SamlTokenView } from '../saml/token-view';
-import { isTokenRejection, verifySamlToken } from '../saml/verify-token';
+import { isTokenRejection, verifySamlToken, type VerifiedSamlToken } from '../saml/verify-token';
 import type { LedgerEntry, Store } from '../store/store';
 import { SignatureRejectedError } from '../xml/verify-signature';
-import { ledgerDiscrepancy, lifetimeAlert, withheldKeyAlert, type TokenAlert } from './token-forensics';
+import { VERIFYING_STATES } from '../keys/key-lifecycle';
+import { ledgerDiscrepancy, lifetimeAlert, withheldKeyAlert, withheldKeyReason, type TokenAlert } from './token-forensics';
 
 
 /** Why a token of ours is no longer good, if it is not. */
@@ -55,15 +56,21 @@ export class OwnTokenValidator {
   constructor(private readonly options: OwnTokenValidatorOptions) {}
 
   async check(assertion: Element): Promise<OwnTokenVerdict> {
-    let digest: string;
-    let token: SamlTokenView;
-    let keyThumbprint: string;
+    let verified: VerifiedSamlToken;
     try {
-      ({ token, digest, keyThumbprint } = await this.verify(assertion));
+      verified = await this.verify(assertion);
     } catch (err) {
       if (!isTokenRejection(err)) throw err;
-      const alert = await this.signedByWithheldKey(assertion, err);
-      return alert ? { valid: false, reason: 'the token is signed by a key of this STS that no longer signs tokens', alert } : { valid: false, reason: err.message };
+      const byWithheld = await this.verifyWithWithheldKeys(assertion, err);
+      if (!byWithheld) return { valid: false, reason: err.message };
+      verified = byWithheld;
+    }
+    const { token, digest, keyThumbprint } = verified;
+    // The store's state, not the cached list's, decides: a revocation counts at once, and a key
+    // promoted since the cache was filled is not mistaken for a pending one.
+    const state = await this.options.keys.currentState(keyThumbprint);
+    if (state === undefined || !VERIFYING_STATES.includes(state)) {
+      return { valid: false, reason: withheldKeyReason(state ?? 'revoked'), alert: withheldKeyAlert(token, keyThumbprint, digest, state ?? 'revoked') };
     }
     const ledger = await this.options.store.ledger.get(token.id);
     const discrepancy = ledgerDiscrepancy(token, keyThumbprint, digest, ledger);
@@ -77,15 +84,13 @@ export class OwnTokenValidator {
     return { valid: true, token, ledger, ...(alert ? { alert } : {}) };
   }
 
-  /** After our live keys refused a signature: did one of our pending, retired or revoked keys make it? */
-  private async signedByWithheldKey(assertion: Element, rejection: Error): Promise<TokenAlert | undefined> {
+  /** After our live keys refused a signature: was it made by one of our other keys (pending, retired, revoked)? */
+  private async verifyWithWithheldKeys(assertion: Element, rejection: Error): Promise<VerifiedSamlToken | undefined> {
     if (!(rejection instanceof SignatureRejectedError && rejection.rejection === 'untrusted-key')) return undefined;
     const withheld = await this.options.keys.withheld();
     if (withheld.length === 0) return undefined;
     try {
-      const { token, digest, keyThumbprint } = verifySamlToken(assertion, withheld.map((w) => w.key));
-      const state = withheld.find((w) => w.key.thumbprintSha256 === keyThumbprint)?.state ?? 'revoked';
-      return withheldKeyAlert(token, keyThumbprint, digest, state);
+      return verifySamlToken(assertion, withheld.map((w) => w.key));
     } catch (err) {
       if (isTokenRejection(err)) return undefined;
       throw err;
@@ -93,7 +98,7 @@ export class OwnTokenValidator {
   }
 
   // A key just promoted on another node may be missing from the cached list: re-read once and retry.
-  private async verify(assertion: Element): Promise<{ token: SamlTokenView; digest: string; keyThumbprint: string }> {
+  private async verify(assertion: Element): Promise<VerifiedSamlToken> {
     try {
       return verifySamlToken(assertion, await this.options.keys.trusted());
     } catch (err) {

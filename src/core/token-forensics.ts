@@ -71,16 +71,22 @@ export function lifetimeAlert(token: SamlTokenView, keyThumbprint: string, diges
   return { name: ALERTS.tokenLifetimeExceedsPolicy, facts: { ...tokenFacts(token, keyThumbprint, digest), policyLifetimeSeconds: policySeconds } };
 }
 
-/** A signature by one of our keys that no longer (or not yet) signs: retired and revoked keys are alerts. */
-export function withheldKeyAlert(
-  token: SamlTokenView,
-  keyThumbprint: string,
-  digest: string,
-  state: SigningKeyState,
-): TokenAlert | undefined {
+/** Why a token signed by one of our withheld keys is refused, as Validate's Reason says it. */
+export function withheldKeyReason(state: SigningKeyState): string {
+  if (state === 'pending') return 'the token is signed by a key of this STS that has not been promoted (it has signed nothing)';
+  if (state === 'revoked') return 'the token is signed by a revoked key of this STS';
+  if (state === 'retired') return 'the token is signed by a retired key of this STS';
+  return 'the token is signed by a key of this STS whose certificate has expired';
+}
+
+/**
+ * A signature by one of our keys whose signatures do not count now. A pending key has signed nothing
+ * of ours, so its signature is a forgery; an active or retiring key is withheld only once its
+ * certificate has expired, which is a retired key in all but name.
+ */
+export function withheldKeyAlert(token: SamlTokenView, keyThumbprint: string, digest: string, state: SigningKeyState): TokenAlert {
   const facts = { ...tokenFacts(token, keyThumbprint, digest), signingKeyState: state };
   if (state === 'revoked') return { name: ALERTS.tokenFromRevokedKey, facts };
-  if (state === 'retired' || state === 'retiring') return { name: ALERTS.tokenFromRetiredKey, facts };
-  // A pending key, or an expired certificate: a forgery, since nothing of ours was signed with it.
-  return { name: ALERTS.forgedToken, facts: { ...facts, ledger: 'signed by a key that never signed tokens' } };
+  if (state === 'pending') return { name: ALERTS.forgedToken, facts: { ...facts, ledger: 'signed by a key that has not signed tokens yet' } };
+  return { name: ALERTS.tokenFromRetiredKey, facts };
 }

@@ -57,6 +57,14 @@ export class OwnKeyRing {
   }
 
   /**
+   * The key's state in the store now, uncached: the cached list may be up to refreshMs old, and an
+   * emergency revocation on any node must make the key's tokens invalid at once, not in a few seconds.
+   */
+  async currentState(thumbprint: string): Promise<SigningKeyState | undefined> {
+    return (await this.repository.get(thumbprint))?.state;
+  }
+
+  /**
    * Re-reads the store after a signature by a key not in the cached list (another node may have just
    * promoted it), at most once per missRefreshMs; resolves false when it did not re-read.
    */

@@ -5,6 +5,9 @@ import { describeError, type Logger } from './log';
 
 export const ROLLOVER_CHECK_MS = 3600 * 1000;
 
+// The audit event names of the rollover's steps, as `sts keys` names the same steps done by hand.
+const ROLLOVER_EVENT = { generate: 'GenerateSigningKey', promote: 'PromoteSigningKey', retire: 'RetireSigningKey' } as const;
+
 /**
  * The automatic key rollover of `sts serve`: a check at start and every hour, run by one process per
  * host (the primary). Workers pick up what it changes through their key rings.
@@ -28,6 +31,14 @@ export function startKeyRolloverTask(home: string, logger: Logger, intervalMs = 
             reason: o.action.reason,
             ...(o.previous ? { previous: o.previous } : {}),
           });
+          if (o.done) {
+            instance.audit.record({
+              eventName: ROLLOVER_EVENT[o.action.kind],
+              eventSource: 'admin',
+              principal: 'trustbridge:key-rollover',
+              requestParameters: { thumbprint: o.thumbprint, reason: o.action.reason, previous: o.previous ?? null },
+            });
+          }
         }
         if (outcomes.some((o) => o.action.kind === 'promote' && o.done)) await exportActiveCertificate(home, instance.store);
       } catch (err) {

@@ -20,6 +20,7 @@ import type { ActionFacts, ActionRequest, AwsAction } from './action';
 import { ALERTS } from '../../audit/alerts';
 import { ledgerDiscrepancy, tokenFacts, withheldKeyAlert, type TokenAlert } from '../../core/token-forensics';
 import { isTokenRejection } from '../../saml/verify-token';
+import { VERIFYING_STATES } from '../../keys/key-lifecycle';
 
 export interface AssumeRoleWithSamlOptions {
   readonly store: Store;
@@ -53,7 +54,7 @@ export function assumeRoleWithSaml(options: AssumeRoleWithSamlOptions): AwsActio
 
       const role = await findRole(options, params.roleArn);
       const provider = await findProvider(options, params.principalArn);
-      const verified = verifyAssertion(params.samlAssertion, provider, options.xmlLimits, request.raiseAlert);
+      const verified = verifyAssertion(params.samlAssertion, provider, options.xmlLimits);
       facts.assertionId = verified.token.id;
       facts.keyThumbprint = verified.keyThumbprint;
       if (provider.isSelf) await requireOwnIssuance(options.store, verified, request.raiseAlert);
@@ -165,7 +166,6 @@ function verifyAssertion(
   base64: string,
   provider: SamlProvider,
   limits: XmlLimits,
-  raiseAlert: (alert: TokenAlert) => void,
 ): VerifiedSamlAssertion {
   const bytes = decodeStrictBase64(base64);
   if (!bytes) throw invalidToken('SAMLAssertion is not valid base64.');
@@ -177,12 +177,11 @@ function verifyAssertion(
     return verifySaml2ResponseOrAssertion(root, provider.trustedKeys);
   } catch (err) {
     if (err instanceof XmlRejectedError) throw invalidToken(`The SAML document was refused: ${err.message}.`);
+    // Our own provider: one of our other keys may have signed it; requireOwnIssuance then reads the
+    // key's state in the store (a revoked key is an alert; one promoted meanwhile is fine).
     if (err instanceof SignatureRejectedError && err.rejection === 'untrusted-key' && root) {
-      const alert = signedByWithheldOwnKey(root, provider);
-      if (alert) {
-        raiseAlert(alert);
-        throw invalidToken('The SAML assertion is signed by a key this STS no longer signs with.', `${alert.name}: ${alert.facts['signingKeyThumbprint']}`);
-      }
+      const byWithheld = verifiedByWithheldOwnKey(root, provider);
+      if (byWithheld) return byWithheld;
     }
     if (err instanceof SignatureRejectedError) {
       const message =
@@ -196,13 +195,11 @@ function verifyAssertion(
   }
 }
 
-/** For our own provider: an assertion only a pending, retired or revoked key of ours verifies is an alert. */
-function signedByWithheldOwnKey(root: Element, provider: SamlProvider): TokenAlert | undefined {
+/** For our own provider: the assertion as one of our keys that do not sign now verifies it, if one does. */
+function verifiedByWithheldOwnKey(root: Element, provider: SamlProvider): VerifiedSamlAssertion | undefined {
   if (provider.withheldKeys.length === 0) return undefined;
   try {
-    const verified = verifySaml2ResponseOrAssertion(root, provider.withheldKeys.map((w) => w.key));
-    const state = provider.withheldKeys.find((w) => w.key.thumbprintSha256 === verified.keyThumbprint)?.state ?? 'revoked';
-    return withheldKeyAlert(verified.token, verified.keyThumbprint, verified.assertionDigest ?? '', state);
+    return verifySaml2ResponseOrAssertion(root, provider.withheldKeys.map((w) => w.key));
   } catch (err) {
     if (isTokenRejection(err)) return undefined;
     throw err;
@@ -214,6 +211,12 @@ function signedByWithheldOwnKey(root: Element, provider: SamlProvider): TokenAle
  * one signed with our key but never issued is a forgery made with a stolen key (Golden SAML).
  */
 async function requireOwnIssuance(store: Store, verified: VerifiedSamlAssertion, raiseAlert: (alert: TokenAlert) => void): Promise<void> {
+  // The provider's key list may be seconds old: the store's state decides (a revocation bites at once).
+  const state = (await store.signingKeys.get(verified.keyThumbprint))?.state;
+  if (state === undefined || !VERIFYING_STATES.includes(state)) {
+    raiseAlert(withheldKeyAlert(verified.token, verified.keyThumbprint, verified.assertionDigest ?? '', state ?? 'revoked'));
+    throw invalidToken('The SAML assertion is signed by a key this STS no longer signs with.', `signing key state ${state ?? 'unknown'}`);
+  }
   const entry = await store.ledger.get(verified.token.id);
   const discrepancy = ledgerDiscrepancy(verified.token, verified.keyThumbprint, verified.assertionDigest, entry);
   if (!entry || discrepancy) {

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { HELP_FLAG, HOME_FLAG, UsageError } from '../args';
 import type { CliIo, Command } from '../command';
 import { withInstance } from '../with-instance';
+import { recordAdminEvent } from '../../audit/admin-audit';
+import { ALERTS } from '../../audit/alerts';
 import type { Instance } from '../../instance/open-instance';
 import { exportActiveCertificate } from '../../instance/signing-keys';
 import { certificateNotAfter, generateSigningKey, importSigningKey } from '../../keys/key-material';
@@ -83,6 +85,7 @@ export const keysRotateCommand: Command = {
         state: 'pending',
         validDays: instance.config.keyRollover.certificateDays,
       });
+      recordAdminEvent(instance, 'GenerateSigningKey', { thumbprint: key.thumbprint, state: 'pending' });
       io.out(`generated pending key ${key.thumbprint} (${subjectOf(key)}, not after ${certificateNotAfter(key).toISOString()})\n`);
       if (!now && !emergency) {
         io.out(
@@ -106,6 +109,11 @@ async function promoteAndReport(instance: Instance, thumbprint: string, emergenc
     );
   }
   await exportActiveCertificate(instance.home, instance.store);
+  recordAdminEvent(instance, emergency ? 'EmergencyRotateSigningKey' : 'PromoteSigningKey', {
+    thumbprint,
+    previous: result.previous,
+    previousState: result.previous === null ? null : emergency ? 'revoked' : 'retiring',
+  });
   io.out(`promoted ${thumbprint}: it signs tokens now (${PICKUP})\n`);
   if (result.previous === null) return;
   io.out(
@@ -165,6 +173,7 @@ export const keysRevokeCommand: Command = {
         const now = await instance.store.signingKeys.get(key.thumbprint);
         throw new Error(`key ${key.thumbprint} changed meanwhile (it is ${now?.state ?? 'gone'}); nothing was revoked: run the command again`);
       }
+      recordAdminEvent(instance, 'RevokeSigningKey', { thumbprint: key.thumbprint, previousState: key.state });
       io.out(`revoked ${key.thumbprint} (was ${key.state}): tokens it signed no longer validate (${PICKUP})\n`);
     });
     return 0;
@@ -210,6 +219,7 @@ export const keysImportCommand: Command = {
         if (err instanceof Error && err.name === 'AlreadyExistsError') throw err;
         throw new Error(`cannot import ${certFile} with ${keyFile}: ${/does not match|expired|only RSA/.test(message) ? message : 'not a PEM certificate and matching unencrypted private key'}`);
       }
+      recordAdminEvent(instance, 'ImportSigningKey', { thumbprint: key.thumbprint, state: 'pending' }, { alert: ALERTS.signingKeyImported });
       io.out(
         `imported ${key.thumbprint} as pending (${subjectOf(key)}, not after ${certificateNotAfter(key).toISOString()})\n` +
           `promote it with: sts keys promote ${key.thumbprint}\n`,
