@@ -9,7 +9,7 @@ import { auditEvent, auditEventJson, type AuditFacts } from './audit-event';
 const FLUSH_AFTER_MS = 200;
 const FLUSH_AT_EVENTS = 500;
 // If the store cannot take them (it is down), at most this many wait; beyond, the oldest are
-// dropped from the store's copy, never from the JSON lines file, and the drop is logged.
+// dropped from the store's copy (they are in the JSON lines file already), and the drop is logged.
 const MAX_WAITING = 20_000;
 
 export interface AuditTrailOptions {
@@ -21,15 +21,17 @@ export interface AuditTrailOptions {
 }
 
 /**
- * The audit trail of one process: every event goes, at once, to the JSON lines file (appended,
- * O_APPEND, so processes sharing it do not overwrite one another) and, batched, to the store where
- * `sts audit` queries it. Alerts are also error-level log lines, for whatever reads the logs.
+ * The audit trail of one process: events are batched (a fraction of a second) and each batch is
+ * appended to the JSON lines file and written to the store, where `sts audit` queries it. Alerts are
+ * also error-level log lines at once, for whatever reads the logs.
  */
 export class AuditTrail {
   private waiting: AuditEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private readonly fd: number | null;
+  // Events put back after a failed store write are in the file already.
+  private readonly filed = new WeakSet<AuditEvent>();
 
   constructor(private readonly options: AuditTrailOptions) {
     this.fd = options.file === null ? null : openSync(options.file, 'a', 0o600);
@@ -37,7 +39,6 @@ export class AuditTrail {
 
   record(facts: AuditFacts): AuditEvent {
     const event = auditEvent(facts, this.options.now());
-    if (this.fd !== null) writeSync(this.fd, auditEventJson(event) + '\n');
     if (event.alert !== null) {
       this.options.logger.log('error', 'alert', {
         alert: event.alert,
@@ -69,6 +70,7 @@ export class AuditTrail {
       const batch = this.waiting;
       if (batch.length === 0) return;
       this.waiting = [];
+      this.appendToFile(batch);
       try {
         await this.options.repository.append(batch);
       } catch (err) {
@@ -79,6 +81,19 @@ export class AuditTrail {
       }
     });
     return this.flushing;
+  }
+
+  // One write per batch: on the hot path an event costs an object, not a system call. Lines of a
+  // batch are whole, and O_APPEND keeps processes sharing the file from overwriting one another.
+  private appendToFile(batch: readonly AuditEvent[]): void {
+    if (this.fd === null || batch.length === 0) return;
+    let text = '';
+    for (const event of batch) {
+      if (this.filed.has(event)) continue;
+      this.filed.add(event);
+      text += auditEventJson(event) + '\n';
+    }
+    if (text !== '') writeSync(this.fd, text);
   }
 
   async close(): Promise<void> {
