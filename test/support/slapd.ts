@@ -100,7 +100,7 @@ function slapdConf(dir: string): string {
     `argsfile ${join(dir, 'slapd.args')}`,
     // As permissive as some directories are: a DN with an empty password binds anonymously and
     // "succeeds", which is why Trustbridge refuses empty passwords itself.
-    'allow bind_anon_cred',
+    'allow bind_anon_dn',
     `TLSCACertificateFile ${join(dir, 'ca.pem')}`,
     `TLSCertificateFile ${join(dir, 'server.pem')}`,
     `TLSCertificateKeyFile ${join(dir, 'server.key')}`,
@@ -186,6 +186,8 @@ export interface SilentServer {
   readonly port: number;
   /** How many connections it has accepted so far. */
   readonly accepted: () => number;
+  /** How many of them the other side has not closed yet. */
+  readonly open: () => number;
   close(): Promise<void>;
 }
 
@@ -195,6 +197,8 @@ export function startSilentServer(): Promise<SilentServer> {
   const server: Server = createServer((socket) => {
     accepted += 1;
     sockets.add(socket);
+    // Reads and drops what arrives (so it sees the client hang up), and never writes.
+    socket.resume();
     socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -204,6 +208,7 @@ export function startSilentServer(): Promise<SilentServer> {
       r({
         port: (server.address() as { port: number }).port,
         accepted: () => accepted,
+        open: () => sockets.size,
         close: () =>
           new Promise((done) => {
             for (const s of sockets) s.destroy();
