@@ -60,7 +60,7 @@ export class LdapUserDirectory implements UserDirectory {
     }
   }
 
-  async authenticateWithDigest(userName: string): Promise<AuthenticatedSubject> {
+  async authenticateWithDigest(userName: string, _digest: string, _nonce: Buffer, _created: string): Promise<AuthenticatedSubject> {
     throw new FailedAuthenticationError(
       `PasswordDigest from user "${userName}" refused: users come from an LDAP directory, which never reveals a password to check a digest against; the client must send PasswordText`,
     );
