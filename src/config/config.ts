@@ -1,5 +1,8 @@
 // The instance's config file: its shape, its defaults and the checks that run at start-up.
 
+import { ConfigError } from './config-error';
+import { parseLdapConfig, type LdapConfig } from './ldap-config';
+
 export interface StsConfig {
   /** The entity ID in every token's Issuer and in the metadata. */
   readonly issuer: string;
@@ -56,6 +59,8 @@ export interface StsConfig {
     /** Per source address; 0 turns the check off. */
     readonly maxPerAddress: number;
   };
+  /** Where UsernameToken users come from: the store (embedded) or an LDAP / Active Directory server. */
+  readonly identity: { readonly source: 'embedded' | 'ldap'; readonly ldap: LdapConfig | null };
 }
 
 export const DEFAULT_CONFIG: StsConfig = {
@@ -81,19 +86,13 @@ export const DEFAULT_CONFIG: StsConfig = {
   keyRollover: { enabled: true, certificateDays: 365, generateDaysBeforeExpiry: 20, promoteAfterDays: 5 },
   audit: { file: 'audit.jsonl' },
   burstDetector: { windowSeconds: 60, maxPerPrincipal: 600, maxPerAddress: 3000 },
+  identity: { source: 'embedded', ldap: null },
 };
 
-export class ConfigError extends Error {
-  constructor(
-    readonly key: string,
-    problem: string,
-  ) {
-    super(`config key "${key}" ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
-type Check = (key: string, value: unknown) => void;
+// A check throws a ConfigError; one that also parses returns the value to keep (defaults filled in).
+type Check = (key: string, value: unknown) => unknown;
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -180,10 +179,14 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
   },
   audit: { file: string(true) },
   burstDetector: { windowSeconds: integer(1, 86400), maxPerPrincipal: integer(0, 10_000_000), maxPerAddress: integer(0, 10_000_000) },
+  identity: { source: oneOf('embedded', 'ldap'), ldap: parseLdapConfig },
 };
 
 // Checks between keys of one section, after each key passed its own.
 function checkRelations(config: StsConfig): void {
+  if (config.identity.source === 'ldap' && config.identity.ldap === null) {
+    throw new ConfigError('identity.ldap', 'must be set when identity.source is "ldap"');
+  }
   const r = config.keyRollover;
   if (r.generateDaysBeforeExpiry >= r.certificateDays) {
     throw new ConfigError(
@@ -211,8 +214,7 @@ export function validateConfig(raw: unknown): StsConfig {
     const fallback = (DEFAULT_CONFIG as unknown as Record<string, unknown>)[key];
     if (typeof check === 'function') {
       const value = given === undefined ? fallback : given;
-      check(key, value);
-      merged[key] = value;
+      merged[key] = check(key, value) ?? value;
       continue;
     }
     if (given !== undefined && !isPlainObject(given)) throw new ConfigError(key, 'must be an object');
@@ -223,8 +225,7 @@ export function validateConfig(raw: unknown): StsConfig {
     for (const [sub, subCheck] of Object.entries(check)) {
       const explicit = given?.[sub];
       const value = explicit === undefined ? (fallback as Record<string, unknown>)[sub] : explicit;
-      subCheck(`${key}.${sub}`, value);
-      section[sub] = value;
+      section[sub] = subCheck(`${key}.${sub}`, value) ?? value;
     }
     merged[key] = section;
   }

@@ -6,6 +6,8 @@ export type FaultFamily = 'wst' | 'wsse' | 'wsa' | 'soap';
 export abstract class ProtocolError extends Error {
   abstract readonly family: FaultFamily;
   abstract readonly code: string;
+  /** True when the fault is ours to fix, not the sender's (SOAP 1.2 Receiver, HTTP 500). */
+  readonly receiver: boolean = false;
   constructor(
     message: string,
     readonly logDetail?: string,
@@ -44,6 +46,18 @@ export class TrustFailedAuthenticationError extends ProtocolError {
 export class UnableToRenewError extends ProtocolError {
   readonly family = 'wst';
   readonly code = 'UnableToRenew';
+}
+/**
+ * The identity directory (LDAP) could not be asked: unreachable, too slow, or refusing our own
+ * service account. A Receiver fault, so the caller retries later instead of doubting their password.
+ */
+export class DirectoryUnavailableError extends ProtocolError {
+  readonly family = 'wst';
+  readonly code = 'RequestFailed';
+  override readonly receiver = true;
+  constructor(logDetail: string) {
+    super('The identity directory is unavailable; try again later.', logDetail);
+  }
 }
 
 // WS-Security 1.1 section 12.

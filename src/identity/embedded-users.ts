@@ -5,6 +5,7 @@ import type { UserRecord, UserRepository } from '../store/store';
 import { SAML2 } from '../xml/namespaces';
 import { hashPassword, verifyPassword } from './password-hash';
 import type { AuthenticatedSubject } from './subject';
+import type { UserDirectory } from './user-directory';
 
 /** The associated data under which a digest-enabled user's password is sealed. */
 export const sealedPasswordContext = (userName: string): string => `trustbridge:user-password:${userName}`;
@@ -13,7 +14,7 @@ export const sealedPasswordContext = (userName: string): string => `trustbridge:
  * Users kept in the store, checked with their scrypt hash (PasswordText) or, for users allowed
  * PasswordDigest, with their sealed password (the digest needs the password itself).
  */
-export class EmbeddedUserDirectory {
+export class EmbeddedUserDirectory implements UserDirectory {
   // Hashing something for an unknown user keeps the answer time from telling which names exist.
   private readonly decoyHash: Promise<string> = hashPassword('decoy-password-for-unknown-users');
 

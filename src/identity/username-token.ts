@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { InvalidSecurityError, MessageExpiredError } from '../core/errors';
 import type { ReplayCache } from '../store/store';
-import type { EmbeddedUserDirectory } from './embedded-users';
 import type { AuthenticatedSubject } from './subject';
+import type { UserDirectory } from './user-directory';
 
 /** A WS-Security UsernameToken as the SOAP layer read it. */
 export interface UsernameToken {
@@ -26,7 +26,7 @@ export interface UsernameTokenPolicy {
  */
 export class UsernameTokenAuthenticator {
   constructor(
-    private readonly directory: EmbeddedUserDirectory,
+    private readonly directory: UserDirectory,
     private readonly replay: ReplayCache,
     private readonly policy: UsernameTokenPolicy,
   ) {}

@@ -1,11 +1,13 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ClientCertificatePolicy } from '../identity/client-certificate';
+import type { LdapDirectorySettings } from '../identity/ldap/ldap-settings';
 import type { StsConfig } from '../config/config';
 import type { SigningKey } from '../keys/signing-key';
 import { openSqliteStore } from '../store/sqlite/sqlite-store';
 import type { Store } from '../store/store';
 import { readConfigFile } from './config-file';
+import { loadLdapDirectorySettings } from './ldap-directory-settings';
 import { loadMasterKey } from './master-key';
 import { inHome } from './paths';
 import { SigningKeyRing, type SigningKeyRingOptions } from '../keys/signing-key-ring';
@@ -35,6 +37,8 @@ export interface ServingInstance extends Instance {
   readonly signingKey: SigningKey;
   readonly tls: { readonly key: string; readonly cert: string };
   readonly clientCertificates: ClientCertificatePolicy;
+  /** The LDAP directory users come from (identity.source "ldap"); undefined: users are in the store. */
+  readonly ldapDirectory: LdapDirectorySettings | undefined;
 }
 
 export function openInstance(home: string, options: OpenOptions = {}): Instance {
@@ -73,6 +77,7 @@ export async function openServingInstance(
       key: readRequired(inHome(home, instance.config.tls.privateKeyFile), 'tls.privateKeyFile'),
     };
     const clientCertificates = loadClientCertificatePolicy(home, instance.config);
+    const ldapDirectory = instance.config.identity.source === 'ldap' ? loadLdapDirectorySettings(home, instance.config) : undefined;
     signingKeys.start();
     return {
       ...instance,
@@ -82,6 +87,7 @@ export async function openServingInstance(
       },
       tls,
       clientCertificates,
+      ldapDirectory,
       close: () => {
         signingKeys.stop();
         return instance.close();

@@ -4,6 +4,7 @@ import { Delegation } from '../core/delegation';
 import { OwnTokenValidator } from '../core/own-token-validator';
 import { TokenService } from '../core/token-service';
 import { EmbeddedUserDirectory } from '../identity/embedded-users';
+import { LdapUserDirectory } from '../identity/ldap/ldap-user-directory';
 import { UsernameTokenAuthenticator } from '../identity/username-token';
 import type { ServingInstance } from '../instance/open-instance';
 import { OwnKeyRing } from '../keys/own-key-ring';
@@ -54,7 +55,7 @@ export function createApp(options: AppOptions): Koa {
   const { config, store, signingKeys } = instance;
   const clockSkewMs = config.clockSkewSeconds * 1000;
   const authenticator = new UsernameTokenAuthenticator(
-    new EmbeddedUserDirectory(store.users, instance.masterKey),
+    instance.ldapDirectory ? new LdapUserDirectory(instance.ldapDirectory) : new EmbeddedUserDirectory(store.users, instance.masterKey),
     store.replay,
     { clockSkewMs, maxAgeMs: config.usernameTokenMaxAgeSeconds * 1000 },
   );

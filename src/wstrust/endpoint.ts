@@ -193,7 +193,7 @@ export class WsTrustEndpoint {
     const known = toProtocolError(err);
     const error = known ?? new RequestFailedError(`The request failed inside the STS (request id ${requestId}).`);
     const reply = buildFault(
-      { family: error.family, code: error.code, reason: error.message, receiver: known === undefined },
+      { family: error.family, code: error.code, reason: error.message, receiver: known === undefined || known.receiver },
       {
         version,
         trustNamespace: trustUris(this.version).ns,
