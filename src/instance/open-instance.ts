@@ -1,13 +1,16 @@
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { ClientCertificatePolicy } from '../identity/client-certificate';
 import type { StsConfig } from '../config/config';
+import type { SigningKeyCustody } from '../keys/key-custody';
 import type { SigningKey } from '../keys/signing-key';
 import { openSqliteStore } from '../store/sqlite/sqlite-store';
 import type { Store } from '../store/store';
 import { readConfigFile } from './config-file';
 import { loadMasterKey } from './master-key';
 import { inHome } from './paths';
+import { findSecretsInClear, secretsInClearRefusal } from './secrets-in-clear';
+import { openSigningKeyCustody } from './signing-key-custody';
+import { loadTlsCredentials, readRequired, type TlsCredentials } from './tls-credentials';
 import { SigningKeyRing, type SigningKeyRingOptions } from '../keys/signing-key-ring';
 
 /** A running instance's parts: everything the server and the CLI act on. */
@@ -16,6 +19,11 @@ export interface Instance {
   readonly config: StsConfig;
   readonly store: Store;
   readonly masterKey: Buffer;
+  /**
+   * Where signing keys are generated and opened; opened on first use (for a PKCS#11 token, this
+   * process's session and login) and closed with the instance.
+   */
+  signingKeyCustody(): SigningKeyCustody;
   close(): Promise<void>;
 }
 
@@ -24,25 +32,45 @@ export interface ServingInstance extends Instance {
   readonly signingKeys: SigningKeyRing;
   /** The key that signs now: signingKeys.current(), read at each use. */
   readonly signingKey: SigningKey;
-  readonly tls: { readonly key: string; readonly cert: string };
+  readonly tls: TlsCredentials;
   readonly clientCertificates: ClientCertificatePolicy;
+  /** In development mode, the secrets that production mode would refuse to start with (see secrets-in-clear). */
+  readonly secretsInClear: readonly string[];
 }
 
 export function openInstance(home: string): Instance {
   const config = readConfigFile(home);
   const masterKey = loadMasterKey(inHome(home, config.masterKeyFile));
   const store = openSqliteStore(inHome(home, config.store.path));
-  return { home, config, store, masterKey, close: () => store.close() };
+  let custody: SigningKeyCustody | undefined;
+  return {
+    home,
+    config,
+    store,
+    masterKey,
+    signingKeyCustody: () => (custody ??= openSigningKeyCustody(home, config.signingKeyCustody, masterKey)),
+    close: () => {
+      try {
+        custody?.close();
+      } finally {
+        custody = undefined;
+      }
+      return store.close();
+    },
+  };
 }
 
+/**
+ * Opens an instance to serve: refuses in production mode while a secret lies in clear, opens the
+ * signing-key custody and the active key, reads the TLS credentials.
+ */
 export async function openServingInstance(home: string, keyRing: SigningKeyRingOptions = {}): Promise<ServingInstance> {
   const instance = openInstance(home);
   try {
-    const signingKeys = await SigningKeyRing.open(instance.store.signingKeys, instance.masterKey, keyRing);
-    const tls = {
-      cert: readRequired(inHome(home, instance.config.tls.certificateFile), 'tls.certificateFile'),
-      key: readRequired(inHome(home, instance.config.tls.privateKeyFile), 'tls.privateKeyFile'),
-    };
+    const secretsInClear = findSecretsInClear(home, instance.config, await instance.store.signingKeys.list());
+    if (instance.config.mode === 'production' && secretsInClear.length > 0) throw new Error(secretsInClearRefusal(secretsInClear));
+    const tls = loadTlsCredentials(home, instance.config);
+    const signingKeys = await SigningKeyRing.open(instance.store.signingKeys, instance.signingKeyCustody(), keyRing);
     const clientCertificates = loadClientCertificatePolicy(home, instance.config);
     signingKeys.start();
     return {
@@ -53,6 +81,7 @@ export async function openServingInstance(home: string, keyRing: SigningKeyRingO
       },
       tls,
       clientCertificates,
+      secretsInClear,
       close: () => {
         signingKeys.stop();
         return instance.close();
@@ -61,14 +90,6 @@ export async function openServingInstance(home: string, keyRing: SigningKeyRingO
   } catch (err) {
     await instance.close();
     throw err;
-  }
-}
-
-function readRequired(path: string, key: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    throw new Error(`config key "${key}" names ${path}, which cannot be read`);
   }
 }
 
@@ -83,4 +104,3 @@ function loadClientCertificatePolicy(home: string, config: StsConfig): ClientCer
   });
   return { authorities, pinned: new Set(config.clientCertificates.pinnedThumbprints.map((t) => t.toLowerCase())) };
 }
-
