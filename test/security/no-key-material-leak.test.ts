@@ -28,6 +28,7 @@ import {
   type IssuedCredentials,
 } from '../support/aws-sts';
 import { httpsRequest } from '../support/https-client';
+import { recordLogs, recordPassword } from '../support/observed-traffic';
 import { bytesSecret, findLeaks, pemSecret, textSecret, type Secret, type Text } from '../support/secret-scan';
 import { newTestToken, type TestToken } from '../support/softhsm';
 import { postToSts, type PostResult } from '../support/sts-post';
@@ -108,6 +109,10 @@ describe('security: no private key, master key, password, PIN or AWS secret in a
     aws = await startAwsTestSts();
     await aws.addRelyingParty({ appliesTo: RP, releasedClaims: [] });
     hsm = await startTestSts({ signingKeyCustody: token.custody });
+    // The run-wide scan (no-secret-leak) checks these too.
+    recordLogs(aws.logs);
+    recordLogs(hsm.logs);
+    recordPassword(AWS_PASSWORD, HSM_PASSWORD, CLI_PASSWORD);
     await hsm.addUser({ name: HSM_USER, password: HSM_PASSWORD, claims: [] });
     await hsm.addRelyingParty({ appliesTo: RP, releasedClaims: [] });
   });
