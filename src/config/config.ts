@@ -2,16 +2,37 @@
 
 import { ConfigError } from './config-error';
 import { parseLdapConfig, type LdapConfig } from './ldap-config';
+/** Where token-signing private keys live: sealed under the master key (default), or in a PKCS#11 token. */
+export type SigningKeyCustodyConfig =
+  | { readonly kind: 'sealed' }
+  | {
+      readonly kind: 'pkcs11';
+      /** The PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so. */
+      readonly module: string;
+      readonly tokenLabel: string;
+      /** The environment variable holding the user PIN (e.g. STS_PKCS11_PIN)... */
+      readonly pinEnv?: string;
+      /** ...or a file holding it (mode 600), relative to the instance directory. */
+      readonly pinFile?: string;
+    };
 
 export interface StsConfig {
+  /** production refuses to start while a private key or the master key lies in clear; development allows it. */
+  readonly mode: 'development' | 'production';
   /** The entity ID in every token's Issuer and in the metadata. */
   readonly issuer: string;
   readonly listen: { readonly host: string; readonly port: number };
   /** The HTTPS base URL clients reach us at, used in mex and metadata; derived from listen when empty. */
   readonly publicBaseUrl: string;
-  readonly tls: { readonly certificateFile: string; readonly privateKeyFile: string };
+  readonly tls: {
+    readonly certificateFile: string;
+    readonly privateKeyFile: string;
+    /** A file holding the passphrase of an encrypted privateKeyFile ('' for none; STS_TLS_KEY_PASSPHRASE overrides). */
+    readonly privateKeyPassphraseFile: string;
+  };
   readonly store: { readonly kind: 'sqlite'; readonly path: string };
   readonly masterKeyFile: string;
+  readonly signingKeyCustody: SigningKeyCustodyConfig;
   readonly clockSkewSeconds: number;
   /** How old a UsernameToken's Created may be; its nonce is remembered this long (plus skew). */
   readonly usernameTokenMaxAgeSeconds: number;
@@ -64,12 +85,14 @@ export interface StsConfig {
 }
 
 export const DEFAULT_CONFIG: StsConfig = {
+  mode: 'development',
   issuer: 'http://trustbridge.localhost/adfs/services/trust',
   listen: { host: '127.0.0.1', port: 9443 },
   publicBaseUrl: '',
-  tls: { certificateFile: 'tls/localhost.crt.pem', privateKeyFile: 'tls/localhost.key.pem' },
+  tls: { certificateFile: 'tls/localhost.crt.pem', privateKeyFile: 'tls/localhost.key.pem', privateKeyPassphraseFile: '' },
   store: { kind: 'sqlite', path: 'trustbridge.db' },
   masterKeyFile: 'master.key',
+  signingKeyCustody: { kind: 'sealed' },
   clockSkewSeconds: 300,
   usernameTokenMaxAgeSeconds: 300,
   workers: 0,
@@ -146,13 +169,37 @@ const httpsBaseUrl: Check = (key, v) => {
   }
 };
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const custody: Check = (key, v) => {
+  if (!isPlainObject(v)) throw new ConfigError(key, 'must be an object: { "kind": "sealed" } or { "kind": "pkcs11", "module", "tokenLabel", "pinEnv" or "pinFile" }');
+  oneOf('sealed', 'pkcs11')(`${key}.kind`, v['kind']);
+  const allowed = v['kind'] === 'sealed' ? ['kind'] : ['kind', 'module', 'tokenLabel', 'pinEnv', 'pinFile'];
+  for (const sub of Object.keys(v)) {
+    if (!allowed.includes(sub)) throw new ConfigError(`${key}.${sub}`, `is not a setting of the ${String(v['kind'])} custody`);
+  }
+  if (v['kind'] === 'sealed') return;
+  matching(/^\//, 'the absolute path of a PKCS#11 module (.so)')(`${key}.module`, v['module']);
+  // PKCS#11 token labels are 32 bytes, blank-padded.
+  if (typeof v['tokenLabel'] !== 'string' || v['tokenLabel'].trim() === '' || Buffer.byteLength(v['tokenLabel']) > 32 || v['tokenLabel'] !== v['tokenLabel'].trimEnd()) {
+    throw new ConfigError(`${key}.tokenLabel`, 'must be a PKCS#11 token label: 1 to 32 bytes, no trailing blanks');
+  }
+  if ((v['pinEnv'] === undefined) === (v['pinFile'] === undefined)) {
+    throw new ConfigError(key, 'must name where the token PIN is: "pinEnv" (an environment variable, e.g. STS_PKCS11_PIN) or "pinFile", one of them');
+  }
+  if (v['pinEnv'] !== undefined) matching(ENV_NAME, 'an environment variable name')(`${key}.pinEnv`, v['pinEnv']);
+  if (v['pinFile'] !== undefined) string()(`${key}.pinFile`, v['pinFile']);
+};
+
 const SCHEMA: Record<string, Check | Record<string, Check>> = {
+  mode: oneOf('development', 'production'),
   issuer: url,
   listen: { host: string(), port: integer(0, 65535) },
   publicBaseUrl: httpsBaseUrl,
-  tls: { certificateFile: string(), privateKeyFile: string() },
+  tls: { certificateFile: string(), privateKeyFile: string(), privateKeyPassphraseFile: string(true) },
   store: { kind: oneOf('sqlite'), path: string() },
   masterKeyFile: string(),
+  signingKeyCustody: custody,
   clockSkewSeconds: integer(0, 3600),
   usernameTokenMaxAgeSeconds: integer(1, 86400),
   workers: integer(0, 256),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_CONFIG } from '../config/config';
+import { DEFAULT_CONFIG, validateConfig, type SigningKeyCustodyConfig } from '../config/config';
 import { addRelyingParty } from '../core/relying-party-admin';
 import { addUser } from '../identity/user-admin';
 import { generateSelfSignedCertificate } from '../keys/certificates';
@@ -13,12 +13,15 @@ import { AWS_SAML } from '../core/aws-saml';
 import type { Store } from '../store/store';
 import { openInstance } from './open-instance';
 import { CONFIG_FILE, DEMO_CREDENTIALS_FILE, SIGNING_CERTIFICATE_EXPORT, inHome } from './paths';
+import { openSigningKeyCustody } from './signing-key-custody';
 import { createActiveSigningKey } from './signing-keys';
 
 export interface InitOptions {
   /** Add the demo user and relying party (the development defaults). */
   readonly demo: boolean;
   readonly port?: number;
+  /** Where token-signing keys live (default sealed); with a PKCS#11 token, the first key is generated in it. */
+  readonly signingKeyCustody?: SigningKeyCustodyConfig;
 }
 
 export interface InitResult {
@@ -38,9 +41,14 @@ const CLAIM = {
 /** Creates an instance directory (config, master key, TLS and signing keys, database); reuses an existing one. */
 export async function initInstance(home: string, options: InitOptions): Promise<InitResult> {
   if (existsSync(join(home, CONFIG_FILE))) return { created: false };
+  const config = validateConfig({
+    ...DEFAULT_CONFIG,
+    listen: { ...DEFAULT_CONFIG.listen, port: options.port ?? DEFAULT_CONFIG.listen.port },
+    signingKeyCustody: options.signingKeyCustody ?? DEFAULT_CONFIG.signingKeyCustody,
+  });
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  const config = { ...DEFAULT_CONFIG, listen: { ...DEFAULT_CONFIG.listen, port: options.port ?? DEFAULT_CONFIG.listen.port } };
-  writeSecret(inHome(home, config.masterKeyFile), randomBytes(32).toString('base64') + '\n');
+  const masterKey = randomBytes(32);
+  writeSecret(inHome(home, config.masterKeyFile), masterKey.toString('base64') + '\n');
   mkdirSync(join(home, 'tls'), { recursive: true, mode: 0o700 });
   const tls = generateSelfSignedCertificate({
     commonName: 'localhost',
@@ -49,12 +57,15 @@ export async function initInstance(home: string, options: InitOptions): Promise<
   });
   writeFileSync(inHome(home, config.tls.certificateFile), tls.certificatePem);
   writeSecret(inHome(home, config.tls.privateKeyFile), tls.privateKeyPem);
+  // Opened before the config is written, so a token that cannot be used (wrong PIN, no such label)
+  // leaves no instance behind that looks complete.
+  const custody = openSigningKeyCustody(home, config.signingKeyCustody, masterKey);
   // The config goes last: its presence is what marks the instance as complete.
   writeFileSync(join(home, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
 
   const instance = openInstance(home);
   try {
-    const key = await createActiveSigningKey(instance.store, instance.masterKey, 'Trustbridge Token Signing');
+    const key = await createActiveSigningKey(instance.store, custody, 'Trustbridge Token Signing');
     writeFileSync(join(home, SIGNING_CERTIFICATE_EXPORT), key.certificatePem);
     await addAwsRelyingParty(instance.store);
     if (!options.demo) return { created: true };
@@ -89,6 +100,7 @@ export async function initInstance(home: string, options: InitOptions): Promise<
     );
     return { created: true, demoCredentialsFile: credentialsFile };
   } finally {
+    custody.close();
     await instance.close();
   }
 }

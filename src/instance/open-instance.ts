@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { ClientCertificatePolicy } from '../identity/client-certificate';
 import type { LdapDirectorySettings } from '../identity/ldap/ldap-settings';
 import type { StsConfig } from '../config/config';
+import type { SigningKeyCustody } from '../keys/key-custody';
 import type { SigningKey } from '../keys/signing-key';
 import { openSqliteStore } from '../store/sqlite/sqlite-store';
 import type { Store } from '../store/store';
@@ -10,6 +10,9 @@ import { readConfigFile } from './config-file';
 import { loadLdapDirectorySettings } from './ldap-directory-settings';
 import { loadMasterKey } from './master-key';
 import { inHome } from './paths';
+import { findSecretsInClear, secretsInClearRefusal } from './secrets-in-clear';
+import { openSigningKeyCustody } from './signing-key-custody';
+import { loadTlsCredentials, readRequired, type TlsCredentials } from './tls-credentials';
 import { SigningKeyRing, type SigningKeyRingOptions } from '../keys/signing-key-ring';
 import { AuditTrail } from '../audit/audit-trail';
 import { SILENT_LOGGER, type Logger } from '../server/log';
@@ -22,6 +25,11 @@ export interface Instance {
   readonly masterKey: Buffer;
   /** Where this process records audit events (the JSON lines file and the store). */
   readonly audit: AuditTrail;
+  /**
+   * Where signing keys are generated and opened; opened on first use (for a PKCS#11 token, this
+   * process's session and login) and closed with the instance.
+   */
+  signingKeyCustody(): SigningKeyCustody;
   close(): Promise<void>;
 }
 
@@ -35,10 +43,12 @@ export interface ServingInstance extends Instance {
   readonly signingKeys: SigningKeyRing;
   /** The key that signs now: signingKeys.current(), read at each use. */
   readonly signingKey: SigningKey;
-  readonly tls: { readonly key: string; readonly cert: string };
+  readonly tls: TlsCredentials;
   readonly clientCertificates: ClientCertificatePolicy;
   /** The LDAP directory users come from (identity.source "ldap"); undefined: users are in the store. */
   readonly ldapDirectory: LdapDirectorySettings | undefined;
+  /** In development mode, the secrets that production mode would refuse to start with (see secrets-in-clear). */
+  readonly secretsInClear: readonly string[];
 }
 
 export function openInstance(home: string, options: OpenOptions = {}): Instance {
@@ -51,19 +61,30 @@ export function openInstance(home: string, options: OpenOptions = {}): Instance 
     logger: options.logger ?? SILENT_LOGGER,
     now: () => new Date(),
   });
+  let custody: SigningKeyCustody | undefined;
   return {
     home,
     config,
     store,
     masterKey,
     audit,
+    signingKeyCustody: () => (custody ??= openSigningKeyCustody(home, config.signingKeyCustody, masterKey)),
     close: async () => {
+      try {
+        custody?.close();
+      } finally {
+        custody = undefined;
+      }
       await audit.close();
       await store.close();
     },
   };
 }
 
+/**
+ * Opens an instance to serve: refuses in production mode while a secret lies in clear, opens the
+ * signing-key custody and the active key, reads the TLS credentials.
+ */
 export async function openServingInstance(
   home: string,
   keyRing: SigningKeyRingOptions = {},
@@ -71,11 +92,10 @@ export async function openServingInstance(
 ): Promise<ServingInstance> {
   const instance = openInstance(home, options);
   try {
-    const signingKeys = await SigningKeyRing.open(instance.store.signingKeys, instance.masterKey, keyRing);
-    const tls = {
-      cert: readRequired(inHome(home, instance.config.tls.certificateFile), 'tls.certificateFile'),
-      key: readRequired(inHome(home, instance.config.tls.privateKeyFile), 'tls.privateKeyFile'),
-    };
+    const secretsInClear = findSecretsInClear(home, instance.config, await instance.store.signingKeys.list());
+    if (instance.config.mode === 'production' && secretsInClear.length > 0) throw new Error(secretsInClearRefusal(secretsInClear));
+    const tls = loadTlsCredentials(home, instance.config);
+    const signingKeys = await SigningKeyRing.open(instance.store.signingKeys, instance.signingKeyCustody(), keyRing);
     const clientCertificates = loadClientCertificatePolicy(home, instance.config);
     const ldapDirectory = instance.config.identity.source === 'ldap' ? loadLdapDirectorySettings(home, instance.config) : undefined;
     signingKeys.start();
@@ -88,6 +108,7 @@ export async function openServingInstance(
       tls,
       clientCertificates,
       ldapDirectory,
+      secretsInClear,
       close: () => {
         signingKeys.stop();
         return instance.close();
@@ -96,14 +117,6 @@ export async function openServingInstance(
   } catch (err) {
     await instance.close();
     throw err;
-  }
-}
-
-function readRequired(path: string, key: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    throw new Error(`config key "${key}" names ${path}, which cannot be read`);
   }
 }
 
@@ -118,4 +131,3 @@ function loadClientCertificatePolicy(home: string, config: StsConfig): ClientCer
   });
   return { authorities, pinned: new Set(config.clientCertificates.pinnedThumbprints.map((t) => t.toLowerCase())) };
 }
-

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, sign } from 'node:crypto';
 import forge from 'node-forge';
 
 export interface GeneratedCertificate {
@@ -13,14 +13,41 @@ export interface CertificateRequest {
   readonly subjectAltNames?: { readonly dns: readonly string[]; readonly ips: readonly string[] };
 }
 
+/** An RSA public key by its numbers (big-endian, unsigned), as a PKCS#11 token reports it. */
+export interface RsaPublicNumbers {
+  readonly modulus: Buffer;
+  readonly publicExponent: Buffer;
+}
+
+/** Computes an RSA PKCS#1 v1.5 SHA-256 signature over the TBSCertificate's DER. */
+export type TbsSigner = (tbsCertificateDer: Buffer) => Buffer;
+
 /**
  * An RSA-2048 key and self-signed certificate made with node-forge (forge hands key generation
  * to Node's native crypto, so this takes milliseconds, not seconds).
  */
 export function generateSelfSignedCertificate(request: CertificateRequest): GeneratedCertificate {
   const keys = forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
+  const privateKeyPem = forge.pki.privateKeyToPem(keys.privateKey);
+  const privateKey = createPrivateKey(privateKeyPem);
+  return {
+    privateKeyPem,
+    certificatePem: buildSelfSignedCertificate(request, keys.publicKey, (tbs) => sign('sha256', tbs, privateKey)),
+  };
+}
+
+/**
+ * A self-signed certificate for a key held elsewhere (a PKCS#11 token): node-forge builds the
+ * TBSCertificate, `signTbs` signs it with the private key wherever that lives.
+ */
+export function selfSignedCertificateFor(request: CertificateRequest, publicKey: RsaPublicNumbers, signTbs: TbsSigner): string {
+  const toBigInteger = (b: Buffer): forge.jsbn.BigInteger => new forge.jsbn.BigInteger(b.toString('hex'), 16);
+  return buildSelfSignedCertificate(request, forge.pki.setRsaPublicKey(toBigInteger(publicKey.modulus), toBigInteger(publicKey.publicExponent)), signTbs);
+}
+
+function buildSelfSignedCertificate(request: CertificateRequest, publicKey: forge.pki.rsa.PublicKey, signTbs: TbsSigner): string {
   const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
+  cert.publicKey = publicKey;
   // A positive 16-byte serial: the high bit cleared so DER does not read it as negative.
   const serial = randomBytes(16);
   serial[0] = (serial[0] ?? 0) & 0x7f;
@@ -48,9 +75,23 @@ export function generateSelfSignedCertificate(request: CertificateRequest): Gene
     extensions.push({ name: 'keyUsage', digitalSignature: true });
   }
   cert.setExtensions(extensions);
-  cert.sign(keys.privateKey, forge.md.sha256.create());
-  return {
-    privateKeyPem: forge.pki.privateKeyToPem(keys.privateKey),
-    certificatePem: forge.pki.certificateToPem(cert),
-  };
+  signCertificate(cert, signTbs);
+  return forge.pki.certificateToPem(cert);
+}
+
+/** In node-forge's pki, though missing from its type definitions. */
+interface ForgeTbs {
+  getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1;
+}
+
+// What forge's cert.sign does, with the signature computed outside forge: the algorithm named in
+// the certificate, then the TBSCertificate's DER handed to the signer.
+function signCertificate(cert: forge.pki.Certificate, signTbs: TbsSigner): void {
+  const sha256WithRsa = forge.pki.oids['sha256WithRSAEncryption'] as string;
+  const mutable = cert as forge.pki.Certificate & { tbsCertificate: forge.asn1.Asn1; siginfo: { algorithmOid: string } };
+  mutable.signatureOid = sha256WithRsa;
+  mutable.siginfo.algorithmOid = sha256WithRsa;
+  mutable.tbsCertificate = (forge.pki as unknown as ForgeTbs).getTBSCertificate(cert);
+  const tbsDer = Buffer.from(forge.asn1.toDer(mutable.tbsCertificate).getBytes(), 'binary');
+  mutable.signature = signTbs(tbsDer).toString('binary');
 }

@@ -1,10 +1,12 @@
 import type { SigningKeyRecord, Store } from '../store/store';
+import type { SigningKeyCustody } from './key-custody';
 import { certificateNotAfter, generateSigningKey } from './key-material';
 import { planRollover, retirementDelayMs, type RolloverAction, type RolloverSettings } from './key-lifecycle';
 
 export interface RolloverCheckOptions {
   readonly store: Store;
-  readonly masterKey: Buffer;
+  /** Opened only when a key is due to be generated (a token custody logs in to the token then). */
+  readonly custody: () => SigningKeyCustody;
   readonly settings: RolloverSettings;
   readonly clockSkewSeconds: number;
   readonly now: Date;
@@ -27,7 +29,7 @@ export async function rolloverInputs(store: Store, clockSkewSeconds: number): Pr
 
 /** Runs one rollover check: plans what is due and does it. Safe to run from several processes (each step is conditional). */
 export async function runRolloverCheck(options: RolloverCheckOptions): Promise<RolloverOutcome[]> {
-  const { store, masterKey, settings, now } = options;
+  const { store, custody, settings, now } = options;
   const { keys, retirementDelay } = await rolloverInputs(store, options.clockSkewSeconds);
   const outcomes: RolloverOutcome[] = [];
   for (const action of planRollover(keys, now, settings, retirementDelay)) {
@@ -41,7 +43,7 @@ export async function runRolloverCheck(options: RolloverCheckOptions): Promise<R
         break;
       }
       case 'generate': {
-        const key = await generateSigningKey(store.signingKeys, masterKey, { state: 'pending', validDays: settings.certificateDays, now });
+        const key = await generateSigningKey(store.signingKeys, custody(), { state: 'pending', validDays: settings.certificateDays, now });
         outcomes.push({ action, thumbprint: key.thumbprint, done: true });
         break;
       }

@@ -7,6 +7,11 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 const VERSION = 'v1';
 const TAG_BYTES = 16;
 
+/** Whether `value` has the form of an envelope written by seal (not whether it opens). */
+export function isSealedEnvelope(value: string): boolean {
+  return /^v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]*$/.test(value);
+}
+
 export function seal(plaintext: Buffer, masterKey: Buffer, associatedData: string): string {
   requireKeyLength(masterKey);
   const iv = randomBytes(12);

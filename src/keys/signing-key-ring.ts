@@ -1,5 +1,6 @@
 import type { SigningKeyRecord, SigningKeyRepository } from '../store/store';
-import { certificateNotAfter, unsealSigningKey } from './key-material';
+import type { SigningKeyCustody } from './key-custody';
+import { certificateNotAfter } from './key-material';
 import { activeKey, PUBLISHED_STATES } from './key-lifecycle';
 import type { SigningKey } from './signing-key';
 
@@ -21,9 +22,10 @@ export interface SigningKeyRingOptions {
 export const DEFAULT_KEY_REFRESH_MS = 5000;
 
 /**
- * The key that signs now, for a process that serves: unsealed once, then re-read from the store in
- * the background so a promotion by any node or by the CLI is picked up within seconds without a
- * restart. current() never waits; the key is unsealed again only when the active thumbprint changes.
+ * The key that signs now, for a process that serves: opened once (unsealed, or found in the token),
+ * then re-read from the store in the background so a promotion by any node or by the CLI is picked up
+ * within seconds without a restart. current() never waits; a key is opened again only when the active
+ * thumbprint changes.
  */
 export class SigningKeyRing {
   private active: SigningKey;
@@ -33,7 +35,7 @@ export class SigningKeyRing {
 
   private constructor(
     private readonly repository: SigningKeyRepository,
-    private readonly masterKey: Buffer,
+    private readonly custody: SigningKeyCustody,
     private readonly options: SigningKeyRingOptions,
     records: readonly SigningKeyRecord[],
     active: SigningKey,
@@ -43,14 +45,14 @@ export class SigningKeyRing {
   }
 
   /** Loads the active key; throws when there is not exactly one. */
-  static async open(repository: SigningKeyRepository, masterKey: Buffer, options: SigningKeyRingOptions = {}): Promise<SigningKeyRing> {
+  static async open(repository: SigningKeyRepository, custody: SigningKeyCustody, options: SigningKeyRingOptions = {}): Promise<SigningKeyRing> {
     const records = await repository.list();
     const active = activeKey(records);
     if (!active) {
       const n = records.filter((r) => r.state === 'active').length;
       throw new Error(`exactly one active token-signing key is required, found ${n}: run "sts keys list" and "sts keys promote"`);
     }
-    return new SigningKeyRing(repository, masterKey, options, records, unsealSigningKey(active, masterKey));
+    return new SigningKeyRing(repository, custody, options, records, custody.open(active));
   }
 
   /** The key that signs now. */
@@ -92,7 +94,7 @@ export class SigningKeyRing {
     // No single active key (cannot happen through the repository): keep signing with the last one.
     if (!record || record.thumbprint === this.active.thumbprintSha256) return false;
     const from = this.active.thumbprintSha256;
-    this.active = unsealSigningKey(record, this.masterKey);
+    this.active = this.custody.open(record);
     this.options.onEvent?.({ kind: 'changed', from, to: record.thumbprint });
     return true;
   }

@@ -1,8 +1,19 @@
-import { createHash, createPrivateKey, createPublicKey, KeyObject, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, KeyObject, sign, X509Certificate } from 'node:crypto';
 
-/** A token-signing key ready for the hot path: the private key parsed once, the certificate pre-encoded. */
+/** The digests our signatures use: RSA PKCS#1 v1.5 over SHA-256 (SHA-1 is only ever verified, never signed). */
+export type SignatureHash = 'sha256';
+
+/** Where a SigningKey's private half lives: unsealed into this process, or inside a PKCS#11 token. */
+export type SigningKeyCustodyKind = 'sealed' | 'pkcs11';
+
+/**
+ * A token-signing key ready for the hot path: it signs without handing out its private key (held
+ * in this process as a KeyObject, or in a PKCS#11 token), the certificate pre-encoded.
+ */
 export interface SigningKey {
-  readonly privateKey: KeyObject;
+  /** RSA PKCS#1 v1.5 signature of `data` with `hash`. */
+  sign(hash: SignatureHash, data: Buffer): Buffer;
+  readonly custody: SigningKeyCustodyKind;
   readonly publicKey: KeyObject;
   readonly certificatePem: string;
   /** DER of the certificate in base64, as it goes into ds:X509Certificate. */
@@ -18,17 +29,14 @@ export function certificateThumbprintSha256(certificateDer: Buffer): string {
   return createHash('sha256').update(certificateDer).digest('hex');
 }
 
-/** Builds a SigningKey from PEM text; throws if the key does not belong to the certificate. */
-export function loadSigningKey(privateKeyPem: string, certificatePem: string): SigningKey {
+/** A SigningKey for `certificatePem` whose signatures come from `signer` (which must hold the matching private key). */
+export function signingKeyFor(certificatePem: string, custody: SigningKeyCustodyKind, signer: SigningKey['sign']): SigningKey {
   const certificate = new X509Certificate(certificatePem);
-  const privateKey = createPrivateKey(privateKeyPem);
-  if (!certificate.checkPrivateKey(privateKey)) {
-    throw new Error('the token-signing private key does not match its certificate');
-  }
   const der = certificate.raw;
   return {
-    privateKey,
-    publicKey: createPublicKey(certificatePem),
+    sign: signer,
+    custody,
+    publicKey: certificate.publicKey,
     certificatePem,
     certificateBase64: der.toString('base64'),
     thumbprintSha256: certificateThumbprintSha256(der),
@@ -36,3 +44,15 @@ export function loadSigningKey(privateKeyPem: string, certificatePem: string): S
     notAfter: new Date(certificate.validTo),
   };
 }
+
+/** Builds a SigningKey from PEM text; throws if the key does not belong to the certificate. */
+export function loadSigningKey(privateKeyPem: string, certificatePem: string): SigningKey {
+  const privateKey = createPrivateKey(privateKeyPem);
+  if (!new X509Certificate(certificatePem).checkPrivateKey(privateKey)) {
+    throw new Error('the token-signing private key does not match its certificate');
+  }
+  // The KeyObject lives only in this closure: nothing outside can read it, and signing is Node's
+  // one-shot sign with no copy in between (the hot path's speed is unchanged).
+  return signingKeyFor(certificatePem, 'sealed', (hash, data) => sign(hash, data, privateKey));
+}
+

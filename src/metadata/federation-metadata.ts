@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SignedXml } from 'xml-crypto';
+import { createOptionalCallbackFunction, SignedXml, type SignatureAlgorithm } from 'xml-crypto';
 import type { SigningKey } from '../keys/signing-key';
 import { ALG, NS, SAML2, TOKEN_TYPE } from '../xml/namespaces';
 
@@ -119,15 +119,34 @@ function endpointReference(address: string): string {
   );
 }
 
+const NO_KEY_MATERIAL = Buffer.alloc(0);
+
+/** xml-crypto's RSA-SHA256, with the signature computed by the SigningKey rather than from a private key it is handed. */
+function rsaSha256By(key: SigningKey): new () => SignatureAlgorithm {
+  return class implements SignatureAlgorithm {
+    getSignature = createOptionalCallbackFunction((signedInfo: string | NodeJS.ArrayBufferView) => {
+      const bytes = typeof signedInfo === 'string' ? Buffer.from(signedInfo) : Buffer.from(signedInfo.buffer, signedInfo.byteOffset, signedInfo.byteLength);
+      return key.sign('sha256', bytes).toString('base64');
+    });
+    verifySignature = createOptionalCallbackFunction((): boolean => {
+      throw new Error('this algorithm only signs');
+    });
+    getAlgorithmName = (): string => ALG.rsaSha256;
+  };
+}
+
 // Enveloped, exclusive-c14n, RSA-SHA256 signature over the whole EntityDescriptor, placed as its
 // first child because the metadata schema puts ds:Signature before every role descriptor.
 function signEntityDescriptor(xml: string, key: SigningKey): string {
   const signer = new SignedXml({
-    privateKey: key.privateKey,
+    // xml-crypto insists on a private key, but the algorithm below never reads it: the SigningKey
+    // signs, so a key held in a PKCS#11 token signs the metadata too.
+    privateKey: NO_KEY_MATERIAL,
     publicCert: key.certificatePem,
     signatureAlgorithm: ALG.rsaSha256,
     canonicalizationAlgorithm: ALG.excC14n,
   });
+  signer.SignatureAlgorithms = { [ALG.rsaSha256]: rsaSha256By(key) };
   signer.addReference({
     xpath: `/*[local-name()='EntityDescriptor' and namespace-uri()='${NS.md}']`,
     transforms: [ALG.envelopedSignature, ALG.excC14n],

@@ -20,7 +20,7 @@ export function startKeyRolloverTask(home: string, logger: Logger, intervalMs = 
       try {
         const outcomes = await runRolloverCheck({
           store: instance.store,
-          masterKey: instance.masterKey,
+          custody: instance.signingKeyCustody,
           settings: instance.config.keyRollover,
           clockSkewSeconds: instance.config.clockSkewSeconds,
           now: new Date(),

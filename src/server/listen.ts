@@ -20,7 +20,8 @@ export interface ListenOptions {
 export async function listen(instance: ServingInstance, logger: Logger, options: ListenOptions = {}): Promise<RunningServer> {
   let baseUrl = instance.config.publicBaseUrl;
   const app = createApp({ instance, logger, baseUrl: () => baseUrl });
-  const server = createServer({ key: instance.tls.key, cert: instance.tls.cert }, app.callback());
+  const { key, cert, passphrase } = instance.tls;
+  const server = createServer({ key, cert, ...(passphrase === undefined ? {} : { passphrase }) }, app.callback());
   // Longer than typical client and load-balancer idle timeouts, so they close first, not us.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

@@ -24,7 +24,12 @@ export async function serve(options: ServeOptions): Promise<void> {
   const config = readConfigFile(options.home);
   const workers = options.workers ?? (config.workers === 0 ? availableParallelism() : config.workers);
   if (workers <= 1) return serveInProcess(options, 1);
-  if (cluster.isPrimary) return superviseWorkers(options, workers);
+  if (cluster.isPrimary) {
+    // What a worker would refuse to start with (secrets in clear, a token that refuses the PIN) is
+    // refused here once, with its message, rather than by workers restarted forever.
+    await (await openServingInstance(options.home)).close();
+    return superviseWorkers(options, workers);
+  }
   return serveInProcess(options, workers);
 }
 
@@ -40,6 +45,7 @@ async function serveInProcess(options: ServeOptions, workers: number): Promise<v
     },
     { logger },
   );
+  for (const found of instance.secretsInClear) logger.log('info', 'development mode: production mode would refuse to start with this secret in clear', { found });
   const running = await listen(instance, logger, options.port === undefined ? {} : { port: options.port });
   if (cluster.isWorker) process.send?.({ ready: running.baseUrl });
   else options.onReady?.(running.baseUrl, workers);

@@ -81,7 +81,10 @@ export interface SigningKeyRecord {
   readonly thumbprint: string;
   readonly state: SigningKeyState;
   readonly certificatePem: string;
-  /** The private key, sealed under the master key (never stored in clear). */
+  /**
+   * The private key at rest, never in clear: a sealed envelope (`v1.…`, AES-256-GCM under the master
+   * key) or, when a PKCS#11 token holds the key, a reference to it (`pkcs11:token=…;id=…;type=private`).
+   */
   readonly sealedPrivateKey: string;
   readonly createdAt: Date;
   // The lifecycle's timestamps and the certificate's expiry. Optional so records written before the

@@ -1,4 +1,4 @@
-import { createHash, sign } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { SigningKey } from '../keys/signing-key';
 import { ALG, NS } from './namespaces';
 
@@ -38,7 +38,7 @@ export function signCanonicalElement(element: CanonicalElement, key: SigningKey)
   // In the document SignedInfo inherits xmlns:ds from ds:Signature; exclusive c14n renders it on
   // SignedInfo itself, and the signature is computed over that canonical form.
   const canonicalSignedInfo = `<ds:SignedInfo xmlns:ds="${NS.ds}">${signedInfoBody}</ds:SignedInfo>`;
-  const signatureValue = sign('sha256', Buffer.from(canonicalSignedInfo), key.privateKey).toString('base64');
+  const signatureValue = key.sign('sha256', Buffer.from(canonicalSignedInfo)).toString('base64');
   const signature =
     `<ds:Signature xmlns:ds="${NS.ds}"><ds:SignedInfo>${signedInfoBody}</ds:SignedInfo>` +
     `<ds:SignatureValue>${signatureValue}</ds:SignatureValue>` +

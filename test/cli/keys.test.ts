@@ -163,7 +163,7 @@ describe('cli: sts serve runs the automatic key rollover', function () {
       // Replace the active key with one whose certificate expires in 10 days.
       const instance = openInstance(home);
       try {
-        const short = await generateSigningKey(instance.store.signingKeys, instance.masterKey, { state: 'pending', validDays: 10 });
+        const short = await generateSigningKey(instance.store.signingKeys, instance.signingKeyCustody(), { state: 'pending', validDays: 10 });
         await instance.store.signingKeys.promote(short.thumbprint, new Date(), { revokePrevious: true });
       } finally {
         await instance.close();

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SigningKeyCustodyConfig } from '../../src/config/config';
 import { addRelyingParty, type NewRelyingParty } from '../../src/core/relying-party-admin';
 import { CHEAPEST_SCRYPT } from '../../src/identity/password-hash';
 import { addUser, type NewUser } from '../../src/identity/user-admin';
@@ -42,11 +43,13 @@ export interface TestStsOptions {
    * removed by stop().
    */
   readonly home?: string;
+  /** Where the instance keeps its token-signing keys (default: sealed under the master key). */
+  readonly signingKeyCustody?: SigningKeyCustodyConfig;
 }
 
 export async function startTestSts(options: TestStsOptions = {}): Promise<TestSts> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'trustbridge-test-'));
-  await initInstance(home, { demo: false, port: 0 });
+  await initInstance(home, { demo: false, port: 0, ...(options.signingKeyCustody ? { signingKeyCustody: options.signingKeyCustody } : {}) });
   if (options.config) {
     const path = join(home, 'config.json');
     writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), ...options.config }, null, 2));

@@ -76,8 +76,8 @@ export class StsProcess {
   private readonly exited: Promise<void>;
   private readonly watchers: Array<() => void> = [];
 
-  constructor(args: readonly string[]) {
-    this.child = spawn(process.execPath, [STS_BIN, ...args], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(args: readonly string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [STS_BIN, ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       this.stdout += d;
       this.notify();

@@ -8,6 +8,7 @@ import { ALERTS } from '../../audit/alerts';
 import type { Instance } from '../../instance/open-instance';
 import { exportActiveCertificate } from '../../instance/signing-keys';
 import { certificateNotAfter, generateSigningKey, importSigningKey } from '../../keys/key-material';
+import { TOKEN_IMPORT_REFUSED } from '../../keys/pkcs11/token-custody';
 import { REVOCABLE, retirementDelayMs, retirementDue } from '../../keys/key-lifecycle';
 import type { SigningKeyRecord } from '../../store/store';
 
@@ -81,7 +82,7 @@ export const keysRotateCommand: Command = {
     const now = args.booleans.has('now');
     if (emergency && now) throw new UsageError('give --now or --emergency, not both');
     await withInstance(args, async (instance) => {
-      const key = await generateSigningKey(instance.store.signingKeys, instance.masterKey, {
+      const key = await generateSigningKey(instance.store.signingKeys, instance.signingKeyCustody(), {
         state: 'pending',
         validDays: instance.config.keyRollover.certificateDays,
       });
@@ -207,12 +208,14 @@ export const keysImportCommand: Command = {
     const certFile = args.strings.get('cert');
     const keyFile = args.strings.get('key');
     if (certFile === undefined || keyFile === undefined) throw new UsageError('give --cert and --key');
-    const certificatePem = readPem(certFile, 'certificate');
-    const privateKeyPem = readPem(keyFile, 'private key');
     await withInstance(args, async (instance) => {
+      // Refused before the key file is even read: with a token, no private key passes through here.
+      if (instance.config.signingKeyCustody.kind === 'pkcs11') throw new Error(TOKEN_IMPORT_REFUSED);
+      const certificatePem = readPem(certFile, 'certificate');
+      const privateKeyPem = readPem(keyFile, 'private key');
       let key: SigningKeyRecord;
       try {
-        key = await importSigningKey(instance.store.signingKeys, instance.masterKey, privateKeyPem, certificatePem);
+        key = await importSigningKey(instance.store.signingKeys, instance.signingKeyCustody(), privateKeyPem, certificatePem);
       } catch (err) {
         const message = (err as Error).message;
         // Never echo what was read: it may be key material.

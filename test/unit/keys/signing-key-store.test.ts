@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { generateSigningKey, importSigningKey } from '../../../src/keys/key-material';
 import { OwnKeyRing } from '../../../src/keys/own-key-ring';
 import { SigningKeyRing } from '../../../src/keys/signing-key-ring';
+import { sealedCustody } from '../../../src/keys/sealed-custody';
 import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
 import { runRolloverCheck } from '../../../src/keys/key-rollover';
 import { SQLITE_MIGRATIONS } from '../../../src/store/sqlite/migrations';
@@ -29,7 +30,7 @@ describe('keys: the signing-key repository (SQLite) and the key rings', function
   let dir: string;
   let path: string;
   let store: Store;
-  const masterKey = randomBytes(32);
+  const custody = sealedCustody(randomBytes(32));
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'trustbridge-keys-'));
@@ -176,13 +177,13 @@ describe('keys: the signing-key repository (SQLite) and the key rings', function
 
   describe('SigningKeyRing (the signing side) and OwnKeyRing (the verifying side)', () => {
     it('the ring follows a promotion on refresh and unseals only when the active key changes', async () => {
-      const first = await generateSigningKey(store.signingKeys, masterKey, { state: 'active' });
-      const ring = await SigningKeyRing.open(store.signingKeys, masterKey);
+      const first = await generateSigningKey(store.signingKeys, custody, { state: 'active' });
+      const ring = await SigningKeyRing.open(store.signingKeys, custody);
       const before = ring.current();
       assert.equal(before.thumbprintSha256, first.thumbprint);
       assert.equal(await ring.refresh(), false);
       assert.equal(ring.current(), before, 'the same KeyObject: not unsealed again');
-      const second = await generateSigningKey(store.signingKeys, masterKey, { state: 'pending' });
+      const second = await generateSigningKey(store.signingKeys, custody, { state: 'pending' });
       assert.deepEqual(ring.publishedCertificates().map((c) => c.thumbprint), [first.thumbprint]);
       await ring.refresh();
       assert.deepEqual(ring.publishedCertificates().map((c) => [c.thumbprint, c.state]), [[first.thumbprint, 'active'], [second.thumbprint, 'pending']]);
@@ -194,11 +195,11 @@ describe('keys: the signing-key repository (SQLite) and the key rings', function
     });
 
     it('the ring refreshes by itself in the background (and its timer does not hold the process)', async () => {
-      await generateSigningKey(store.signingKeys, masterKey, { state: 'active' });
-      const ring = await SigningKeyRing.open(store.signingKeys, masterKey, { refreshMs: 50 });
+      await generateSigningKey(store.signingKeys, custody, { state: 'active' });
+      const ring = await SigningKeyRing.open(store.signingKeys, custody, { refreshMs: 50 });
       ring.start();
       try {
-        const next = await generateSigningKey(store.signingKeys, masterKey, { state: 'pending' });
+        const next = await generateSigningKey(store.signingKeys, custody, { state: 'pending' });
         await store.signingKeys.promote(next.thumbprint, new Date());
         const deadline = Date.now() + 2000;
         while (ring.current().thumbprintSha256 !== next.thumbprint && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -209,15 +210,15 @@ describe('keys: the signing-key repository (SQLite) and the key rings', function
     });
 
     it('opening a ring with no active key fails with the fix', async () => {
-      await generateSigningKey(store.signingKeys, masterKey, { state: 'pending' });
-      await assert.rejects(SigningKeyRing.open(store.signingKeys, masterKey), /exactly one active token-signing key is required, found 0: run "sts keys list" and "sts keys promote"/);
+      await generateSigningKey(store.signingKeys, custody, { state: 'pending' });
+      await assert.rejects(SigningKeyRing.open(store.signingKeys, custody), /exactly one active token-signing key is required, found 0: run "sts keys list" and "sts keys promote"/);
     });
 
     it('OwnKeyRing trusts active and retiring keys only: not pending, retired, revoked or expired ones', async () => {
       const states = ['pending', 'active', 'retiring', 'retired', 'revoked'] as const;
       const made: Record<string, string> = {};
       for (const state of states) {
-        const k = await generateSigningKey(store.signingKeys, masterKey, { state: state === 'active' ? 'active' : 'pending' });
+        const k = await generateSigningKey(store.signingKeys, custody, { state: state === 'active' ? 'active' : 'pending' });
         made[state] = k.thumbprint;
         if (state !== 'active' && state !== 'pending') {
           await store.signingKeys.setState(k.thumbprint, ['pending'], state, new Date());
@@ -225,7 +226,7 @@ describe('keys: the signing-key repository (SQLite) and the key rings', function
       }
       // A retiring key whose certificate has expired.
       const old = generateSelfSignedCertificate({ commonName: 'old', validDays: 1 });
-      const expired = await importSigningKey(store.signingKeys, masterKey, old.privateKeyPem, old.certificatePem);
+      const expired = await importSigningKey(store.signingKeys, custody, old.privateKeyPem, old.certificatePem);
       await store.signingKeys.setState(expired.thumbprint, ['pending'], 'retiring', new Date());
       const ring = new OwnKeyRing(store.signingKeys, { now: () => new Date(Date.now() + 2 * 24 * 3600 * 1000) });
       const trusted = (await ring.trusted()).map((k) => k.thumbprintSha256).sort();
@@ -233,10 +234,10 @@ describe('keys: the signing-key repository (SQLite) and the key rings', function
     });
 
     it('OwnKeyRing caches for at most 5 s and re-reads at once after a miss (at most once a second)', async () => {
-      await generateSigningKey(store.signingKeys, masterKey, { state: 'active' });
+      await generateSigningKey(store.signingKeys, custody, { state: 'active' });
       const ring = new OwnKeyRing(store.signingKeys, { refreshMs: 60_000 });
       assert.equal((await ring.trusted()).length, 1);
-      const next = await generateSigningKey(store.signingKeys, masterKey, { state: 'pending' });
+      const next = await generateSigningKey(store.signingKeys, custody, { state: 'pending' });
       await store.signingKeys.promote(next.thumbprint, new Date());
       assert.equal((await ring.trusted()).length, 1, 'cached');
       assert.equal(await ring.refreshAfterMiss(), true);
@@ -247,7 +248,7 @@ describe('keys: the signing-key repository (SQLite) and the key rings', function
 
   describe('runRolloverCheck against the store', () => {
     it('generates, then promotes, then retires as the clock moves', async () => {
-      const first = await generateSigningKey(store.signingKeys, masterKey, { state: 'active', validDays: 30 });
+      const first = await generateSigningKey(store.signingKeys, custody, { state: 'active', validDays: 30 });
       await store.relyingParties.add({
         appliesTo: 'https://rp/', displayName: 'rp', tokenLifetimeSeconds: 3600, releasedClaims: [], endpointUrl: null,
         nameIdFormat: 'x', expiredRenewalWindowSeconds: 0, encryptionCertificatePem: null, tokenEncryption: 'aes256-cbc',
@@ -255,7 +256,7 @@ describe('keys: the signing-key repository (SQLite) and the key rings', function
       });
       const settings = { enabled: true, certificateDays: 365, generateDaysBeforeExpiry: 20, promoteAfterDays: 5 };
       const day = 24 * 3600 * 1000;
-      const check = (ms: number) => runRolloverCheck({ store, masterKey, settings, clockSkewSeconds: 300, now: new Date(Date.now() + ms) });
+      const check = (ms: number) => runRolloverCheck({ store, custody: () => custody, settings, clockSkewSeconds: 300, now: new Date(Date.now() + ms) });
       assert.deepEqual(await check(0), []);
       const generated = await check(11 * day);
       assert.deepEqual(generated.map((o) => [o.action.kind, o.done]), [['generate', true]]);
@@ -269,8 +270,8 @@ describe('keys: the signing-key repository (SQLite) and the key rings', function
       assert.equal((await store.signingKeys.get(first.thumbprint))?.state, 'retiring');
       const retiringAt = (await store.signingKeys.get(first.thumbprint))?.retiringAt as Date;
       const delay = (3600 + 300) * 1000;
-      assert.deepEqual(await runRolloverCheck({ store, masterKey, settings, clockSkewSeconds: 300, now: new Date(retiringAt.getTime() + delay - 1) }), []);
-      const retired = await runRolloverCheck({ store, masterKey, settings, clockSkewSeconds: 300, now: new Date(retiringAt.getTime() + delay) });
+      assert.deepEqual(await runRolloverCheck({ store, custody: () => custody, settings, clockSkewSeconds: 300, now: new Date(retiringAt.getTime() + delay - 1) }), []);
+      const retired = await runRolloverCheck({ store, custody: () => custody, settings, clockSkewSeconds: 300, now: new Date(retiringAt.getTime() + delay) });
       assert.deepEqual(retired.map((o) => [o.action.kind, o.thumbprint, o.done]), [['retire', first.thumbprint, true]]);
       assert.equal((await store.signingKeys.get(first.thumbprint))?.state, 'retired');
     });

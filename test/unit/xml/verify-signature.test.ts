@@ -26,9 +26,10 @@ const LIMITS = { maxBytes: 1024 * 1024, maxDepth: 48, maxElements: 4000, maxAttr
 const ID = '_0b5e6f0e-6f7d-4c1a-9a43-1f2e3d4c5b6a';
 const PROFILE = { idAttribute: 'ID', allowSha1: false };
 
-function newKey(commonName: string): SigningKey {
+/** A SigningKey and its PEM, which the third-party signers below need (our SigningKey never hands it out). */
+function newKey(commonName: string): SigningKey & { readonly privateKeyPem: string } {
   const generated = generateSelfSignedCertificate({ commonName, validDays: 1 });
-  return loadSigningKey(generated.privateKeyPem, generated.certificatePem);
+  return { ...loadSigningKey(generated.privateKeyPem, generated.certificatePem), privateKeyPem: generated.privateKeyPem };
 }
 
 function signedAssertion(key: SigningKey): { xml: string; digest: string } {
@@ -74,9 +75,9 @@ const unsignedAssertion = (key: SigningKey): string =>
   signedAssertion(key).xml.replace(/<ds:Signature[\s\S]*<\/ds:Signature>/, '');
 
 /** Signs the assertion with xml-crypto (third-party code), with the algorithms given. */
-function signWithXmlCrypto(key: SigningKey, options: { signatureAlgorithm: string; digestAlgorithm: string }): string {
+function signWithXmlCrypto(key: ReturnType<typeof newKey>, options: { signatureAlgorithm: string; digestAlgorithm: string }): string {
   const sig = new SignedXml({
-    privateKey: key.privateKey.export({ format: 'pem', type: 'pkcs8' }),
+    privateKey: key.privateKeyPem,
     publicCert: key.certificatePem,
     signatureAlgorithm: options.signatureAlgorithm,
     canonicalizationAlgorithm: ALG.excC14n,
@@ -98,7 +99,7 @@ function signWithXmlCrypto(key: SigningKey, options: { signatureAlgorithm: strin
  * carries an InclusiveNamespaces PrefixList, as Shibboleth and other IdPs send it. (xml-crypto puts a
  * PrefixList inside the enveloped transform too, which the strict profile rightly refuses.)
  */
-function signWithXmlsec1PrefixList(key: SigningKey): string {
+function signWithXmlsec1PrefixList(key: ReturnType<typeof newKey>): string {
   const ec = 'http://www.w3.org/2001/10/xml-exc-c14n#';
   const template =
     `<ds:Signature xmlns:ds="${NS.ds}"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="${ec}"/>` +
@@ -115,7 +116,7 @@ function signWithXmlsec1PrefixList(key: SigningKey): string {
   const dir = mkdtempSync(join(tmpdir(), 'prefixlist-'));
   try {
     writeFileSync(join(dir, 'doc.xml'), document);
-    writeFileSync(join(dir, 'key.pem'), key.privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    writeFileSync(join(dir, 'key.pem'), key.privateKeyPem);
     return execFileSync(
       'xmlsec1',
       ['--sign', '--privkey-pem', join(dir, 'key.pem'), '--id-attr:ID', `${NS.saml2}:Assertion`, join(dir, 'doc.xml')],
