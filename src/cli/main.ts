@@ -7,6 +7,7 @@ import { keysImportCommand, keysListCommand, keysPromoteCommand, keysRevokeComma
 import { rpAddCommand, rpListCommand } from './commands/rp';
 import { serveCommand } from './commands/serve';
 import { tokenCommand } from './commands/token';
+import { trustExportPinsCommand } from './commands/trust-export-pins';
 import {
   trustListCommand,
   trustPinCommand,
@@ -16,6 +17,7 @@ import {
   trustUnpinCommand,
 } from './commands/trust';
 import { userAddCommand, userListCommand } from './commands/user';
+import { verifyTokenCommand } from './commands/verify-token';
 
 const COMMANDS: readonly Command[] = [
   initCommand,
@@ -30,12 +32,14 @@ const COMMANDS: readonly Command[] = [
   trustRetireCommand,
   trustRevokeCommand,
   trustListCommand,
+  trustExportPinsCommand,
   keysListCommand,
   keysRotateCommand,
   keysPromoteCommand,
   keysRevokeCommand,
   keysImportCommand,
   tokenCommand,
+  verifyTokenCommand,
   awsProviderAddCommand,
   awsProviderListCommand,
   awsRoleAddCommand,
