@@ -50,6 +50,17 @@ export function integerFlag(args: ParsedArgs, name: string): number | undefined 
   return Number(raw);
 }
 
+/** An ISO 8601 time given as --name; null when the flag is absent. */
+export function instantFlag(args: ParsedArgs, name: string): Date | null {
+  const text = args.strings.get(name);
+  if (text === undefined) return null;
+  const at = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(at.getTime())) {
+    throw new UsageError(`--${name} must be an ISO 8601 time such as 2026-12-01T00:00:00Z`);
+  }
+  return at;
+}
+
 export const HOME_FLAG: FlagSpec = { name: 'home', kind: 'string', help: 'instance directory (default: $STS_HOME or ~/.trustbridge)' };
 export const HELP_FLAG: FlagSpec = { name: 'help', kind: 'boolean', help: 'show this help' };
 

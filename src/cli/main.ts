@@ -8,6 +8,7 @@ import { keysImportCommand, keysListCommand, keysPromoteCommand, keysRevokeComma
 import { rpAddCommand, rpListCommand } from './commands/rp';
 import { serveCommand } from './commands/serve';
 import { tokenCommand } from './commands/token';
+import { trustExportPinsCommand } from './commands/trust-export-pins';
 import {
   trustListCommand,
   trustPinCommand,
@@ -17,6 +18,7 @@ import {
   trustUnpinCommand,
 } from './commands/trust';
 import { userAddCommand, userListCommand } from './commands/user';
+import { verifyTokenCommand } from './commands/verify-token';
 
 const COMMANDS: readonly Command[] = [
   initCommand,
@@ -31,6 +33,7 @@ const COMMANDS: readonly Command[] = [
   trustRetireCommand,
   trustRevokeCommand,
   trustListCommand,
+  trustExportPinsCommand,
   keysListCommand,
   keysRotateCommand,
   keysPromoteCommand,
@@ -39,6 +42,7 @@ const COMMANDS: readonly Command[] = [
   tokenCommand,
   auditTailCommand,
   auditVerifyCommand,
+  verifyTokenCommand,
   awsProviderAddCommand,
   awsProviderListCommand,
   awsRoleAddCommand,

@@ -10,7 +10,11 @@ export type PinVerdict =
  * pin counts from its activateAt, an active one until its retireAt) and the certificate's own
  * validity period, widened by the clock skew as token times are.
  */
-export function pinVerdictAt(pin: TrustedIssuerPin, now: Date, clockSkewMs: number): PinVerdict {
+export function pinVerdictAt(
+  pin: Pick<TrustedIssuerPin, 'state' | 'activateAt' | 'retireAt' | 'certificatePem'>,
+  now: Date,
+  clockSkewMs: number,
+): PinVerdict {
   const t = now.getTime();
   if (pin.state === 'revoked') return { accepted: false, reason: 'revoked' };
   if (pin.state === 'retired') return { accepted: false, reason: 'retired' };

@@ -5,20 +5,10 @@ import { recordAdminEvent } from '../../audit/admin-audit';
 import { effectivePinState } from '../../keys/pin-policy';
 import type { PinState } from '../../store/store';
 import { AlreadyExistsError } from '../../store/store';
-import { HELP_FLAG, HOME_FLAG, UsageError, type ParsedArgs } from '../args';
+import { HELP_FLAG, HOME_FLAG, instantFlag, UsageError } from '../args';
 import type { Command } from '../command';
 import { withInstance } from '../with-instance';
 import { certificateThumbprintSha256 } from '../../keys/signing-key';
-
-function instantFlag(args: ParsedArgs, name: string): Date | null {
-  const text = args.strings.get(name);
-  if (text === undefined) return null;
-  const at = new Date(text);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(at.getTime())) {
-    throw new UsageError(`--${name} must be an ISO 8601 time such as 2026-12-01T00:00:00Z`);
-  }
-  return at;
-}
 
 export const trustPinCommand: Command = {
   name: 'trust pin',
