@@ -152,7 +152,7 @@ export function createApp(options: AppOptions): Koa {
     send(ctx, reply.status, reply.contentType, reply.body);
     const durationMs = elapsedMs(startedAt);
     const { action, error, internalError, facts, alerts } = reply.outcome;
-    const base = { requestId, path: ctx.path, api: 'aws', action, sourceIp: request.sourceIp, ...facts, ...alertNames(alerts), status: reply.status, durationMs: roundMs(durationMs) };
+    const base = { requestId, path: ctx.path, api: 'aws', action, sourceIp: request.sourceIp, ...facts, ...alertNames(alerts), httpStatus: reply.status, durationMs: roundMs(durationMs) };
     if (internalError !== undefined) logger.log('error', 'internal error', { ...base, ...describeError(internalError) });
     else if (error) logger.log(reply.outcome.alerts.length > 0 ? 'error' : 'warn', 'request failed', { ...base, error: error.code, reason: error.message, detail: error.logDetail });
     else logger.log('info', 'request served', base);
@@ -180,7 +180,8 @@ export function createApp(options: AppOptions): Koa {
       send(ctx, result.reply.status, result.reply.contentType, result.reply.body);
       const durationMs = elapsedMs(startedAt);
       const { fault, internalError, alerts, ...facts } = result.outcome;
-      Object.assign(facts, alertNames(alerts ?? []), { status: result.reply.status, durationMs: roundMs(durationMs) });
+      // httpStatus, since `status` is already Validate's verdict.
+      Object.assign(facts, alertNames(alerts ?? []), { httpStatus: result.reply.status, durationMs: roundMs(durationMs) });
       if (internalError !== undefined) {
         logger.log('error', 'internal error', { requestId, path: ctx.path, ...facts, ...describeError(internalError) });
       } else if (fault) {
