@@ -32,13 +32,26 @@ export class AuditTrail {
   private readonly fd: number | null;
   // Events put back after a failed store write are in the file already.
   private readonly filed = new WeakSet<AuditEvent>();
+  private readonly listeners: Array<(event: AuditEvent) => void> = [];
 
   constructor(private readonly options: AuditTrailOptions) {
     this.fd = options.file === null ? null : openSync(options.file, 'a', 0o600);
   }
 
+  /** Tells `listener` of every event recorded from now on (metrics count alerts this way, whoever raised them). */
+  subscribe(listener: (event: AuditEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
   record(facts: AuditFacts): AuditEvent {
     const event = auditEvent(facts, this.options.now());
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.options.logger.log('error', 'audit listener failed', describeError(err));
+      }
+    }
     if (event.alert !== null) {
       this.options.logger.log('error', 'alert', {
         alert: event.alert,

@@ -37,6 +37,13 @@ export interface StsConfig {
   /** How old a UsernameToken's Created may be; its nonce is remembered this long (plus skew). */
   readonly usernameTokenMaxAgeSeconds: number;
   readonly workers: number;
+  /** How long a stopping process lets requests in flight finish before it cuts them off. */
+  readonly shutdownTimeoutSeconds: number;
+  /**
+   * How long a stopping process stays up, not ready (/readyz 503) but still serving, before it stops
+   * accepting connections: time for a load balancer polling /readyz to take it out of rotation.
+   */
+  readonly shutdownDelaySeconds: number;
   readonly limits: {
     readonly maxBodyBytes: number;
     readonly maxDepth: number;
@@ -96,6 +103,8 @@ export const DEFAULT_CONFIG: StsConfig = {
   clockSkewSeconds: 300,
   usernameTokenMaxAgeSeconds: 300,
   workers: 0,
+  shutdownTimeoutSeconds: 25,
+  shutdownDelaySeconds: 0,
   limits: { maxBodyBytes: 256 * 1024, maxDepth: 48, maxElements: 4000, maxAttributesPerElement: 48 },
   logLevel: 'info',
   clientCertificates: { caFiles: [], pinnedThumbprints: [] },
@@ -203,6 +212,8 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
   clockSkewSeconds: integer(0, 3600),
   usernameTokenMaxAgeSeconds: integer(1, 86400),
   workers: integer(0, 256),
+  shutdownTimeoutSeconds: integer(1, 3600),
+  shutdownDelaySeconds: integer(0, 600),
   limits: {
     maxBodyBytes: integer(1024, 16 * 1024 * 1024),
     maxDepth: integer(8, 256),

@@ -29,6 +29,8 @@ export const PATHS = {
   mex: '/adfs/services/trust/mex',
   federationMetadata: '/FederationMetadata/2007-06/FederationMetadata.xml',
   health: '/healthz',
+  ready: '/readyz',
+  metrics: '/metrics',
   awsQuery: '/',
 } as const;
 
@@ -40,6 +42,23 @@ export interface AppOptions {
   /** The HTTPS base URL clients use, for mex and metadata; known only once the listener is bound. */
   readonly baseUrl: () => string;
   readonly now?: () => Date;
+  /** /metrics and /readyz, and the count of requests outside the protocols; without them those paths are 404. */
+  readonly operations?: OperationsEndpoints;
+}
+
+/** A plain answer: status, media type and body. */
+export interface PlainReply {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/** The operational endpoints (see src/server/operations-endpoints.ts). */
+export interface OperationsEndpoints {
+  metrics(): Promise<PlainReply>;
+  readiness(): Promise<PlainReply>;
+  /** Told of each answer outside WS-Trust and AWS: route is one of PATHS, or 'unmatched'. */
+  served(route: string, status: number): void;
 }
 
 type Handler = (ctx: Koa.Context, requestId: string, startedAt: bigint) => Promise<void>;
@@ -132,8 +151,9 @@ export function createApp(options: AppOptions): Koa {
         : await awsApi.handle({ ...request, body: Buffer.alloc(0) });
     ctx.set('x-amzn-RequestId', requestId);
     send(ctx, reply.status, reply.contentType, reply.body);
+    const durationMs = elapsedMs(startedAt);
     const { action, error, internalError, facts, alerts } = reply.outcome;
-    const base = { requestId, path: ctx.path, api: 'aws', action, sourceIp: request.sourceIp, ...facts, ...alertNames(alerts) };
+    const base = { requestId, path: ctx.path, api: 'aws', action, sourceIp: request.sourceIp, ...facts, ...alertNames(alerts), httpStatus: reply.status, durationMs: roundMs(durationMs) };
     if (internalError !== undefined) logger.log('error', 'internal error', { ...base, ...describeError(internalError) });
     else if (error) logger.log(reply.outcome.alerts.length > 0 ? 'error' : 'warn', 'request failed', { ...base, error: error.code, reason: error.message, detail: error.logDetail });
     else logger.log('info', 'request served', base);
@@ -145,7 +165,7 @@ export function createApp(options: AppOptions): Koa {
       userAgent: request.userAgent || null,
       status: reply.status,
       internalError: internalError !== undefined,
-      durationMs: elapsedMs(startedAt),
+      durationMs,
     });
   };
 
@@ -159,8 +179,10 @@ export function createApp(options: AppOptions): Koa {
         (reason) => endpoint.refuse(new InvalidRequestError(reason), contentType, requestId),
       );
       send(ctx, result.reply.status, result.reply.contentType, result.reply.body);
+      const durationMs = elapsedMs(startedAt);
       const { fault, internalError, alerts, ...facts } = result.outcome;
-      Object.assign(facts, alertNames(alerts ?? []));
+      // httpStatus, since `status` is already Validate's verdict.
+      Object.assign(facts, alertNames(alerts ?? []), { httpStatus: result.reply.status, durationMs: roundMs(durationMs) });
       if (internalError !== undefined) {
         logger.log('error', 'internal error', { requestId, path: ctx.path, ...facts, ...describeError(internalError) });
       } else if (fault) {
@@ -176,16 +198,28 @@ export function createApp(options: AppOptions): Koa {
         userAgent: ctx.get('user-agent') || null,
         status: result.reply.status,
         internalError: internalError !== undefined,
-        durationMs: elapsedMs(startedAt),
+        durationMs,
       });
     };
 
   // Keyed on the published thumbprints (active first): a rotation seen by the key ring re-renders at once.
   let metadataCache: { xml: string; key: string; until: number } | undefined;
-  const routes: Record<string, Handler> = {
+  // Requests to these are counted and logged as protocol requests (RequestRecord); the others by route.
+  const protocolRoutes: Record<string, Handler> = {
     [`POST ${PATHS.usernameMixed13}`]: wsTrust(new WsTrustEndpoint('1.3', byUsername, endpointDeps)),
     [`POST ${PATHS.usernameMixed2005}`]: wsTrust(new WsTrustEndpoint('2005', byUsername, endpointDeps)),
     [`POST ${PATHS.certificateMixed13}`]: wsTrust(new WsTrustEndpoint('1.3', byCertificate, endpointDeps)),
+    // AWS STS's Query API at the root, as AWS serves it: POST with a form body, or GET for presigned URLs.
+    [`POST ${PATHS.awsQuery}`]: awsQuery,
+    [`GET ${PATHS.awsQuery}`]: awsQuery,
+  };
+  const operations = options.operations;
+  const plain = (reply: () => Promise<PlainReply>): Handler => async (ctx) => {
+    const r = await reply();
+    send(ctx, r.status, r.contentType, r.body);
+  };
+  const routes: Record<string, Handler> = {
+    ...protocolRoutes,
     [`GET ${PATHS.mex}`]: async (ctx) => send(ctx, 200, 'text/xml; charset=utf-8', renderMexWsdl(options.baseUrl())),
     [`GET ${PATHS.federationMetadata}`]: async (ctx) => {
       const baseUrl = options.baseUrl();
@@ -203,9 +237,10 @@ export function createApp(options: AppOptions): Koa {
       send(ctx, 200, 'text/xml; charset=utf-8', metadataCache.xml);
     },
     [`GET ${PATHS.health}`]: async (ctx) => send(ctx, 200, 'application/json', '{"status":"ok"}'),
-    // AWS STS's Query API at the root, as AWS serves it: POST with a form body, or GET for presigned URLs.
-    [`POST ${PATHS.awsQuery}`]: awsQuery,
-    [`GET ${PATHS.awsQuery}`]: awsQuery,
+    ...(operations && {
+      [`GET ${PATHS.ready}`]: plain(() => operations.readiness()),
+      [`GET ${PATHS.metrics}`]: plain(() => operations.metrics()),
+    }),
   };
   const knownPaths = new Set(Object.keys(routes).map((r) => r.slice(r.indexOf(' ') + 1)));
 
@@ -216,15 +251,21 @@ export function createApp(options: AppOptions): Koa {
     const requestId = randomUUID();
     ctx.set('X-Request-Id', requestId);
     echoClientRequestId(ctx);
-    const handler = routes[`${ctx.method} ${ctx.path}`];
+    const route = `${ctx.method} ${ctx.path}`;
+    const handler = routes[route];
+    let protocolRequest = route in protocolRoutes;
     try {
       if (handler) await handler(ctx, requestId, startedAt);
       else if (knownPaths.has(ctx.path)) send(ctx, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n');
       else send(ctx, 404, 'text/plain; charset=utf-8', 'Not Found\n');
     } catch (err) {
+      // Not recorded by a protocol handler: counted by route instead, so it shows somewhere.
+      protocolRequest = false;
       logger.log('error', 'internal error', { requestId, path: ctx.path, ...describeError(err) });
       send(ctx, 500, 'text/plain; charset=utf-8', `Internal error (request id ${requestId})\n`);
     }
+    // The path is a label only when it is one of ours; anything else a caller made up is 'unmatched'.
+    if (operations && !protocolRequest) operations.served(knownPaths.has(ctx.path) ? ctx.path : 'unmatched', ctx.res.statusCode);
   });
   return app;
 }
@@ -249,6 +290,8 @@ const alertNames = (alerts: readonly { readonly name: string }[]): { alert?: str
   alerts.length === 0 ? {} : { alert: alerts.map((a) => a.name).join(',') };
 
 const elapsedMs = (startedAt: bigint): number => Number(process.hrtime.bigint() - startedAt) / 1e6;
+/** Milliseconds to the microsecond, for log lines. */
+const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 // ADAL asks AD FS to echo its correlation id; we do the same, for well-formed GUIDs only.
 function echoClientRequestId(ctx: Koa.Context): void {

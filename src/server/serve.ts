@@ -1,10 +1,13 @@
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { openServingInstance } from '../instance/open-instance';
 import { readConfigFile } from '../instance/config-file';
 import { listen } from './listen';
 import { startKeyRolloverTask } from './key-rollover-task';
-import { createJsonLogger, describeError } from './log';
+import { createJsonLogger, describeError, type Logger } from './log';
+import { gatherNodeMetrics } from './metrics/cluster-metrics';
+import { registerProcessMetrics } from './metrics/process-metrics';
+import { MetricsRegistry } from './metrics/registry';
 
 export interface ServeOptions {
   readonly home: string;
@@ -15,6 +18,9 @@ export interface ServeOptions {
 }
 
 const RESTART_DELAY_MS = 1000;
+/** What the primary allows a worker beyond its own shutdown budget (closing the store, exiting) before killing it. */
+const WORKER_EXIT_GRACE_MS = 10_000;
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /**
  * Serves with one process per worker (Node's cluster shares the port): nothing is shared in
@@ -34,7 +40,9 @@ export async function serve(options: ServeOptions): Promise<void> {
 }
 
 async function serveInProcess(options: ServeOptions, workers: number): Promise<void> {
-  const logger = createJsonLogger(readConfigFile(options.home).logLevel);
+  const config = readConfigFile(options.home);
+  const logger = createJsonLogger(config.logLevel);
+  logFatalErrors(logger);
   const instance = await openServingInstance(
     options.home,
     {
@@ -46,27 +54,54 @@ async function serveInProcess(options: ServeOptions, workers: number): Promise<v
     { logger },
   );
   for (const found of instance.secretsInClear) logger.log('info', 'development mode: production mode would refuse to start with this secret in clear', { found });
-  const running = await listen(instance, logger, options.port === undefined ? {} : { port: options.port });
+  const running = await listen(instance, logger, { ...(options.port === undefined ? {} : { port: options.port }), clusterWorker: cluster.isWorker });
   if (cluster.isWorker) process.send?.({ ready: running.baseUrl });
   else options.onReady?.(running.baseUrl, workers);
   // Key rollover runs in one process per host: this one when it serves alone, else the primary.
   const rollover = cluster.isWorker ? undefined : startKeyRolloverTask(options.home, logger);
-  const shutdown = async (): Promise<void> => {
-    await rollover?.stop();
-    await running.close();
-    await instance.close();
-    process.exit(0);
+
+  // Not ready at once, still serving for shutdownDelaySeconds (a load balancer takes us out), then
+  // no new connections, the requests in flight finish (bounded), the audit trail and store flush.
+  let stopping = false;
+  const shutDown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const started = Date.now();
+    logger.log('info', 'shutting down', {
+      signal,
+      inFlight: running.inFlight(),
+      delaySeconds: config.shutdownDelaySeconds,
+      timeoutSeconds: config.shutdownTimeoutSeconds,
+    });
+    running.beginShutdown();
+    if (config.shutdownDelaySeconds > 0) await new Promise((r) => setTimeout(r, config.shutdownDelaySeconds * 1000));
+    const { drained, unfinished } = await running.close(config.shutdownTimeoutSeconds * 1000);
+    let code = 0;
+    try {
+      await rollover?.stop();
+      await instance.close();
+    } catch (err) {
+      code = 1;
+      logger.log('error', 'closing the store failed', describeError(err));
+    }
+    logger.log(unfinished > 0 ? 'warn' : 'info', 'shut down', { signal, inFlight: drained, unfinished, durationMs: Date.now() - started });
+    process.exit(code);
   };
-  process.once('SIGTERM', () => void shutdown());
-  process.once('SIGINT', () => void shutdown());
-  if (cluster.isWorker) process.once('disconnect', () => void shutdown());
+  for (const signal of STOP_SIGNALS) process.on(signal, () => void shutDown(signal));
+  // The primary is gone (killed): nobody will pass a signal on, so stop now.
+  if (cluster.isWorker) process.once('disconnect', () => void shutDown('disconnect'));
 }
 
 async function superviseWorkers(options: ServeOptions, workers: number): Promise<void> {
   let ready = 0;
   let stopping = false;
   const config = readConfigFile(options.home);
-  const rollover = startKeyRolloverTask(options.home, createJsonLogger(config.logLevel));
+  const logger = createJsonLogger(config.logLevel);
+  logFatalErrors(logger);
+  const rollover = startKeyRolloverTask(options.home, logger);
+  const own = new MetricsRegistry();
+  registerProcessMetrics(own);
+  gatherNodeMetrics(own);
   const fork = (): void => {
     // A worker runs the same command line, so it reads the same options.
     const worker = cluster.fork();
@@ -74,17 +109,54 @@ async function superviseWorkers(options: ServeOptions, workers: number): Promise
       if (m.ready !== undefined && ++ready === workers) options.onReady?.(m.ready, workers);
     });
   };
-  cluster.on('exit', (_worker, code, signal) => {
+  cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
-    process.stderr.write(`sts: a worker exited (${signal ?? code}); starting another\n`);
+    logger.log('error', 'a worker exited; starting another', { workerPid: worker.process.pid, code, signal });
     setTimeout(fork, RESTART_DELAY_MS);
   });
-  const stop = (): void => {
+
+  // Each worker drains by itself (see serveInProcess); the primary passes the signal on, waits for
+  // every worker to exit, and kills any that outlives its shutdown budget.
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
     stopping = true;
-    void rollover.stop();
-    for (const w of Object.values(cluster.workers ?? {})) w?.disconnect();
+    const started = Date.now();
+    const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    logger.log('info', 'shutting down', { signal, workers: live.length });
+    const budgetMs = (config.shutdownDelaySeconds + config.shutdownTimeoutSeconds) * 1000 + WORKER_EXIT_GRACE_MS;
+    const outcomes = await Promise.all(live.map((w) => stopWorker(w, budgetMs)));
+    await rollover.stop();
+    const killed = outcomes.filter((o) => o === 'killed').length;
+    logger.log(killed > 0 ? 'error' : 'info', 'shut down', { signal, workers: live.length, killed, durationMs: Date.now() - started });
+    process.exit(killed > 0 ? 1 : 0);
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  for (const signal of STOP_SIGNALS) process.on(signal, () => void stop(signal));
   for (let i = 0; i < workers; i++) fork();
+}
+
+/** SIGTERM to one worker; resolves once it has exited, SIGKILLing it after `budgetMs`. */
+function stopWorker(worker: Worker, budgetMs: number): Promise<'exited' | 'killed'> {
+  return new Promise((resolve) => {
+    if (worker.isDead()) return resolve('exited');
+    const timer = setTimeout(() => {
+      worker.process.kill('SIGKILL');
+      resolve('killed');
+    }, budgetMs);
+    worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve('exited');
+    });
+    worker.process.kill('SIGTERM');
+  });
+}
+
+/** An error nothing caught ends the process, as one JSON log line rather than a stack trace on stderr. */
+function logFatalErrors(logger: Logger): void {
+  const fatal = (what: string) => (err: unknown) => {
+    logger.log('error', what, describeError(err));
+    if (err instanceof Error) logger.log('debug', what, { stack: err.stack });
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal('uncaught exception; exiting'));
+  process.on('unhandledRejection', fatal('unhandled promise rejection; exiting'));
 }

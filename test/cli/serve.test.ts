@@ -191,7 +191,7 @@ describe('cli: sts serve', function () {
       }
       assert.equal(pids.length, 2, `workers now: ${pids.join(', ')}`);
       assert.ok(!pids.includes(victim));
-      assert.match(sts.stderr, /a worker exited/);
+      assert.match(sts.stdout, /"msg":"a worker exited; starting another"/);
       // Give the new worker a moment to listen, then every request succeeds.
       await new Promise((r) => setTimeout(r, 1500));
       const health = await Promise.all(Array.from({ length: 6 }, () => fetchOnce(`https://127.0.0.1:${port}/healthz`, ca)));
