@@ -53,7 +53,7 @@ describe('ops: graceful shutdown of sts serve', function () {
    * instant before the listener closed may still be reset (it was in the accept queue): tried again.
    */
   async function refused(url: string, ca: string): Promise<void> {
-    const deadline = Date.now() + 5_000;
+    const deadline = Date.now() + 15_000;
     for (;;) {
       const err = await fetchOnce(url, ca).then(
         (reply) => assert.fail(`served (${reply.status}) after the shutdown began`),
