@@ -218,7 +218,9 @@ async function requireOwnIssuance(store: Store, verified: VerifiedSamlAssertion,
     throw invalidToken('The SAML assertion is signed by a key this STS no longer signs with.', `signing key state ${state ?? 'unknown'}`);
   }
   const entry = await store.ledger.get(verified.token.id);
-  const discrepancy = ledgerDiscrepancy(verified.token, verified.keyThumbprint, verified.assertionDigest, entry);
+  // The ledger records the relying party's AppliesTo; its tokens may carry another Audience (AWS's sign-in URL).
+  const issuedAudience = entry && entry.digest !== verified.assertionDigest ? (await store.relyingParties.get(entry.audience))?.audience ?? undefined : undefined;
+  const discrepancy = ledgerDiscrepancy(verified.token, verified.keyThumbprint, verified.assertionDigest, entry, issuedAudience);
   if (!entry || discrepancy) {
     // An assertion signed only inside a signed Response has no digest of its own to compare: the
     // ledger records assertions, so that is not one we issued either.
