@@ -8,12 +8,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { Instance } from '../../src/instance/open-instance';
+import { inHome } from '../../src/instance/paths';
 import { unsealSigningKey } from '../../src/keys/key-material';
 import type { AuditEvent } from '../../src/store/store';
 import { ALG, NS, TRUST13, TRUST2005 } from '../../src/xml/namespaces';
 import { STACK_TRACE, type Combo, type Sent } from './ext-trust';
 import { only, parseStrict, text } from './soap-reply';
+import type { ServerWithSqliteStore } from './ledger-tamper';
 import { postToSts } from './sts-post';
 import type { LogRecord } from './test-sts';
 import { pathOf, trustNs, trustRequest } from './trust-messages';
@@ -312,4 +315,26 @@ export const pemBodyLines = (pem: string): string[] => pem.split('\n').filter((l
 /** `sts ARGS` (bin/sts.js over dist/) in a child process, run asynchronously. */
 export function stsCli(args: readonly string[], input?: string): Promise<{ status: number; stdout: string; stderr: string }> {
   return run(process.execPath, [STS_BIN, ...args], input);
+}
+
+/** Runs `fn` on a raw connection to the instance's SQLite database (an attacker with database access). */
+export function withStoreDatabase<T>(server: ServerWithSqliteStore, fn: (db: Database.Database) => T): T {
+  const db = new Database(inHome(server.home, server.instance.config.store.path), { timeout: 5000 });
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** Runs `fn` with the named trigger dropped, and puts the trigger back afterwards. */
+export function withoutTrigger<T>(db: Database.Database, name: string, fn: () => T): T {
+  const trigger = db.prepare<[string], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?").get(name);
+  assert.ok(trigger, `the trigger ${name} exists`);
+  db.exec(`DROP TRIGGER ${name}`);
+  try {
+    return fn();
+  } finally {
+    db.exec(trigger.sql);
+  }
 }
