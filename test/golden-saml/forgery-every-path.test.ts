@@ -226,16 +226,12 @@ describe('golden-saml: a forgery signed outside Trustbridge with the real key is
     assert.ok(entry);
     const later = new Date(entry.notOnOrAfter.getTime() + TEN_YEARS_MS).toISOString();
     const original = entry.notOnOrAfter.toISOString();
-    const forged = await signWithXmlsec1(
-      reSignTemplate(genuine, (t) =>
-        replaceOnce(
-          replaceOnce(replaceOnce(t, `>${USER}</NameID>`, '>administrator</NameID>'), `<Conditions NotBefore="${entry.notBefore.toISOString()}" NotOnOrAfter="${original}">`, `<Conditions NotBefore="${entry.notBefore.toISOString()}" NotOnOrAfter="${later}">`),
-          `<SubjectConfirmationData NotOnOrAfter="${original}"`,
-          `<SubjectConfirmationData NotOnOrAfter="${later}"`,
-        ),
-      ),
-      stolen,
-    );
+    const edit = (t: string): string => {
+      const subject = replaceOnce(t, `>${USER}</NameID>`, '>administrator</NameID>');
+      const conditions = replaceOnce(subject, `<Conditions NotBefore="${entry.notBefore.toISOString()}" NotOnOrAfter="${original}">`, `<Conditions NotBefore="${entry.notBefore.toISOString()}" NotOnOrAfter="${later}">`);
+      return replaceOnce(conditions, `<SubjectConfirmationData NotOnOrAfter="${original}"`, `<SubjectConfirmationData NotOnOrAfter="${later}"`);
+    };
+    const forged = await signWithXmlsec1(reSignTemplate(genuine, edit), stolen);
     const sent = await trust(COMBOS[0] as Combo, 'Validate', target('Validate', forged));
     assert.deepEqual(statusOf(sent, COMBOS[0] as Combo), { valid: false, reason: NOT_ISSUED });
     await expectOneAlert(sts, sent.res.requestId, {

@@ -2,9 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { AWS_SAML } from '../../src/core/aws-saml';
-import { inHome } from '../../src/instance/paths';
 import {
   exchange,
   expectAwsRefusal,
@@ -31,6 +29,7 @@ import {
   stsCli,
   target,
   trustCall,
+  withStoreDatabase,
 } from '../support/golden-saml';
 import { recordLogs, recordPassword } from '../support/observed-traffic';
 import { startTestSts, type TestSts } from '../support/test-sts';
@@ -252,12 +251,9 @@ describe('golden-saml: a genuine token longer-lived than its relying party now a
     assert.deepEqual(alertLogLines(sts.logs, before.res.requestId), [], 'within policy: no alert');
     await sts.stop();
 
-    const db = new Database(inHome(home, 'trustbridge.db'));
-    try {
+    withStoreDatabase(sts, (db) => {
       assert.equal(db.prepare('UPDATE relying_parties SET token_lifetime_seconds = 600 WHERE applies_to = ?').run(RP).changes, 1);
-    } finally {
-      db.close();
-    }
+    });
     sts = await startTestSts({ home });
     recordLogs(sts.logs);
 

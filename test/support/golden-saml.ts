@@ -20,6 +20,7 @@ import type { ServerWithSqliteStore } from './ledger-tamper';
 import { postToSts } from './sts-post';
 import type { LogRecord } from './test-sts';
 import { pathOf, trustNs, trustRequest } from './trust-messages';
+import { xmlEscape } from './wstrust-request';
 import { cliEnv, STS_BIN } from './unit-cli';
 import { SAML2_ASSERTION_ID_ATTRIBUTE } from './xmlsec1';
 
@@ -121,23 +122,21 @@ export interface NewAssertion {
   readonly attributes: Readonly<Record<string, readonly string[]>>;
 }
 
-const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
 /** A SAML 2.0 assertion written by hand, as a forger would, with the signature template after its Issuer. */
 export function assertionTemplate(o: NewAssertion): { xml: string; id: string } {
   const id = o.id ?? `_${randomUUID()}`;
   const at = (o.issueInstant ?? new Date()).toISOString();
   const end = o.notOnOrAfter.toISOString();
   const attributes = Object.entries(o.attributes)
-    .map(([name, values]) => `<saml:Attribute Name="${escape(name)}">${values.map((v) => `<saml:AttributeValue>${escape(v)}</saml:AttributeValue>`).join('')}</saml:Attribute>`)
+    .map(([name, values]) => `<saml:Attribute Name="${xmlEscape(name)}">${values.map((v) => `<saml:AttributeValue>${xmlEscape(v)}</saml:AttributeValue>`).join('')}</saml:Attribute>`)
     .join('');
   const xml =
     `<saml:Assertion xmlns:saml="${NS.saml2}" ID="${id}" IssueInstant="${at}" Version="2.0">` +
-    `<saml:Issuer>${escape(o.issuer)}</saml:Issuer>${signatureTemplate(id)}` +
-    `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">${escape(o.nameId)}</saml:NameID>` +
+    `<saml:Issuer>${xmlEscape(o.issuer)}</saml:Issuer>${signatureTemplate(id)}` +
+    `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">${xmlEscape(o.nameId)}</saml:NameID>` +
     `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">` +
-    `<saml:SubjectConfirmationData NotOnOrAfter="${end}" Recipient="${escape(o.recipient)}"/></saml:SubjectConfirmation></saml:Subject>` +
-    `<saml:Conditions NotBefore="${at}" NotOnOrAfter="${end}"><saml:AudienceRestriction><saml:Audience>${escape(o.audience)}</saml:Audience>` +
+    `<saml:SubjectConfirmationData NotOnOrAfter="${end}" Recipient="${xmlEscape(o.recipient)}"/></saml:SubjectConfirmation></saml:Subject>` +
+    `<saml:Conditions NotBefore="${at}" NotOnOrAfter="${end}"><saml:AudienceRestriction><saml:Audience>${xmlEscape(o.audience)}</saml:Audience>` +
     `</saml:AudienceRestriction></saml:Conditions>` +
     `<saml:AttributeStatement>${attributes}</saml:AttributeStatement>` +
     `<saml:AuthnStatement AuthnInstant="${at}"><saml:AuthnContext>` +
@@ -147,18 +146,19 @@ export function assertionTemplate(o: NewAssertion): { xml: string; id: string } 
 }
 
 /**
- * A real token turned into a template: its signature replaced by an empty one, then `edit` applied
- * (which must change the text), ready for signWithXmlsec1. The ID stays the real one.
+ * A real token turned into a template: its signature taken out, `edit` applied (it must change the
+ * text), and an empty signature put back after the Issuer, ready for signWithXmlsec1. The ID stays.
  */
 export function reSignTemplate(genuine: string, edit: (unsigned: string) => string): string {
-  const start = genuine.indexOf('<ds:Signature ');
-  const end = genuine.indexOf('</ds:Signature>');
-  assert.ok(start !== -1 && end !== -1, 'the token has a ds:Signature');
-  const id = idOf(genuine);
-  const edited = edit(genuine.slice(0, start) + '\u0000' + genuine.slice(end + '</ds:Signature>'.length));
-  assert.ok(edited.includes('\u0000'), 'the edit keeps the signature slot');
-  assert.notEqual(edited.replace('\u0000', ''), (genuine.slice(0, start) + genuine.slice(end + '</ds:Signature>'.length)), 'the edit changes the token');
-  return edited.replace('\u0000', signatureTemplate(id));
+  const signature = /<ds:Signature [\s\S]*?<\/ds:Signature>/.exec(genuine);
+  assert.ok(signature, 'the token has a ds:Signature');
+  const unsigned = genuine.replace(signature[0], '');
+  const edited = edit(unsigned);
+  assert.notEqual(edited, unsigned, 'the edit changes the token');
+  const issuerEnd = /<\/(?:\w+:)?Issuer>/.exec(edited);
+  assert.ok(issuerEnd, 'the token has an Issuer');
+  const at = issuerEnd.index + issuerEnd[0].length;
+  return edited.slice(0, at) + signatureTemplate(idOf(genuine)) + edited.slice(at);
 }
 
 /** Replaces exactly one occurrence; fails the test if `from` is not there exactly once. */
@@ -188,7 +188,7 @@ export function inSamlResponse(assertionXml: string, issuer: string): string {
   return (
     `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r${randomUUID()}" Version="2.0" ` +
     `IssueInstant="${new Date().toISOString()}" Destination="https://signin.aws.amazon.com/saml">` +
-    `<saml:Issuer xmlns:saml="${NS.saml2}">${escape(issuer)}</saml:Issuer>` +
+    `<saml:Issuer xmlns:saml="${NS.saml2}">${xmlEscape(issuer)}</saml:Issuer>` +
     `<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` +
     `${assertionXml}</samlp:Response>`
   );
@@ -200,14 +200,14 @@ export const target = (op: 'Validate' | 'Renew' | 'Cancel', token: string): stri
 
 export const USER_AGENT = 'golden-saml-suite/1.0';
 
-export interface ServerLike {
+export interface StsAddress {
   readonly baseUrl: string;
   readonly tlsCertificatePem: string;
 }
 
 /** A WS-Trust request (UsernameToken PasswordText) with this suite's User-Agent. */
 export async function trustCall(
-  server: ServerLike,
+  server: StsAddress,
   combo: Combo,
   o: { user: string; password: string; op: 'Issue' | 'Validate' | 'Renew' | 'Cancel'; rstBody: string },
 ): Promise<Sent> {
