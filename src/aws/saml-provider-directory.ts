@@ -35,6 +35,16 @@ export class SamlProviderDirectory {
 
   constructor(private readonly options: SamlProviderDirectoryOptions) {}
 
+  /**
+   * Trustbridge's own provider with its keys re-read from the store, after a signature by a key the
+   * cached list lacks; undefined when they were re-read less than a second ago (a flood of unknown
+   * signatures must not turn into a flood of reads).
+   */
+  async selfAfterMiss(): Promise<SamlProvider | undefined> {
+    if (!(await this.options.ownKeys.refreshAfterMiss())) return undefined;
+    return this.byName(this.options.self.name);
+  }
+
   async byName(name: string): Promise<SamlProvider | undefined> {
     const { self, accountId, ownKeys } = this.options;
     if (name === self.name) {

@@ -4,11 +4,14 @@ import { trustedKeyFromCertificate } from '../keys/trusted-key';
 import type { SamlTokenView } from '../saml/token-view';
 import { isTokenRejection, verifySamlToken } from '../saml/verify-token';
 import type { Store, TrustedIssuerPin } from '../store/store';
+import { SignatureRejectedError } from '../xml/verify-signature';
 import { RequestFailedError, TrustFailedAuthenticationError } from './errors';
 import type { OwnTokenValidator } from './own-token-validator';
 import type { TokenAlert } from './token-forensics';
 import { subjectOfToken } from './subject-of-token';
 
+
+const NOT_PINNED = 'The delegated token is signed by a certificate not pinned for its issuer.';
 
 export interface DelegationOptions {
   readonly store: Store;
@@ -55,13 +58,13 @@ export class Delegation {
       view = verified.token;
       pin = pins.find((p) => p.key.thumbprintSha256 === verified.keyThumbprint)?.pin;
     } catch (err) {
+      // Unpinned reads as unpinned, as every other pin state names itself.
+      if (err instanceof SignatureRejectedError && err.rejection === 'untrusted-key') throw new TrustFailedAuthenticationError(NOT_PINNED);
       if (isTokenRejection(err)) throw new TrustFailedAuthenticationError(`The delegated token is not accepted: ${err.message}.`);
       throw err;
     }
     // A pin vouches for one issuer only: a key pinned for A cannot sign tokens that claim to come from B.
-    if (!pin || pin.issuer !== view.issuer) {
-      throw new TrustFailedAuthenticationError('The delegated token is signed by a certificate not pinned for its issuer.');
-    }
+    if (!pin || pin.issuer !== view.issuer) throw new TrustFailedAuthenticationError(NOT_PINNED);
     const verdict = pinVerdictAt(pin, this.options.now(), this.options.clockSkewMs);
     if (!verdict.accepted) {
       throw new TrustFailedAuthenticationError(

@@ -46,6 +46,8 @@ export interface OwnTokenValidatorOptions {
   readonly now: () => Date;
   /** The token lifetime its relying party allows, by audience; undefined when no relying party has it. */
   readonly policyLifetimeSeconds?: (audience: string) => Promise<number | undefined>;
+  /** The Audience a relying party's tokens carry, by its AppliesTo (the ledger's audience), when it has one of its own. */
+  readonly tokenAudience?: (appliesTo: string) => Promise<string | undefined>;
 }
 
 /**
@@ -73,7 +75,9 @@ export class OwnTokenValidator {
       return { valid: false, reason: withheldKeyReason(state ?? 'revoked'), alert: withheldKeyAlert(token, keyThumbprint, digest, state ?? 'revoked') };
     }
     const ledger = await this.options.store.ledger.get(token.id);
-    const discrepancy = ledgerDiscrepancy(token, keyThumbprint, digest, ledger);
+    // Looked up only for a token that differs from its entry, to name what differs.
+    const issuedAudience = ledger && ledger.digest !== digest ? await this.options.tokenAudience?.(ledger.audience) : undefined;
+    const discrepancy = ledgerDiscrepancy(token, keyThumbprint, digest, ledger, issuedAudience);
     if (!ledger || discrepancy) {
       return { valid: false, reason: 'the token was not issued by this STS (no matching issuance record)', ...(discrepancy ? { alert: discrepancy } : {}) };
     }

@@ -33,19 +33,23 @@ export function tokenFacts(token: SamlTokenView, keyThumbprint: string, digest: 
  * Compares a token that verified against our key with the ledger: no entry is a forgery; an entry
  * whose digest differs means the signed content was changed or re-minted under a real token's ID,
  * and the fields that differ are named. Undefined when the token is exactly what we issued.
+ * `issuedAudience` is the Audience the entry's relying party writes, when it is not its AppliesTo.
  */
 export function ledgerDiscrepancy(
   token: SamlTokenView,
   keyThumbprint: string,
   digest: string | undefined,
   entry: LedgerEntry | undefined,
+  issuedAudience?: string,
 ): TokenAlert | undefined {
   const facts = tokenFacts(token, keyThumbprint, digest);
   if (!entry) return { name: ALERTS.forgedToken, facts: { ...facts, ledger: 'no entry with this token ID' } };
   if (digest !== undefined && entry.digest === digest) return undefined;
   const differs: string[] = [];
   if (entry.subject !== token.nameId) differs.push('subject');
-  if (!token.audiences.includes(entry.audience)) differs.push('audience');
+  // The ledger records the relying party's AppliesTo; the token's Audience is the relying party's own
+  // audience when it has one (AWS: the sign-in URL), which the caller passes as issuedAudience.
+  if (!token.audiences.includes(issuedAudience ?? entry.audience)) differs.push('audience');
   if (token.notBefore !== undefined && entry.notBefore.getTime() !== token.notBefore.getTime()) differs.push('notBefore');
   if (token.notOnOrAfter !== undefined && entry.notOnOrAfter.getTime() !== token.notOnOrAfter.getTime()) differs.push('notOnOrAfter');
   if (entry.keyThumbprint !== keyThumbprint) differs.push('signingKey');

@@ -94,6 +94,7 @@ export function createApp(options: AppOptions): Koa {
     now,
     // The ledger records the relying party's AppliesTo as a token's audience.
     policyLifetimeSeconds: (appliesTo) => tokens.relyingParty(appliesTo).then((rp) => rp.tokenLifetimeSeconds, () => undefined),
+    tokenAudience: (appliesTo) => tokens.relyingParty(appliesTo).then((rp) => rp.audience ?? undefined, () => undefined),
   });
   const delegation = new Delegation({ store, validator, clockSkewMs, now });
   const endpointDeps = { limits, clockSkewMs, tokens, validator, delegation, now };

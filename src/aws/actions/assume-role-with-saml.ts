@@ -38,6 +38,9 @@ const POLICY_ARN = /^arn:aws:iam::(aws|\d{12}):policy\/[\w+=,.@/-]{1,512}$/;
 const parsedTrustPolicies = new Map<string, TrustPolicyDocument>();
 const MAX_PARSED_TRUST_POLICIES = 256;
 
+/** InvalidIdentityToken for a signature by a key the provider does not have: for our own provider, a fresh key list may have it. */
+class UnknownSignerError extends AwsError {}
+
 const notAuthorized = (detail: string) => awsErrors.accessDenied('Not authorized to perform sts:AssumeRoleWithSAML', detail);
 const invalidToken = (message: string, detail?: string) => new AwsError('InvalidIdentityToken', 400, message, detail);
 
@@ -54,7 +57,7 @@ export function assumeRoleWithSaml(options: AssumeRoleWithSamlOptions): AwsActio
 
       const role = await findRole(options, params.roleArn);
       const provider = await findProvider(options, params.principalArn);
-      const verified = verifyAssertion(params.samlAssertion, provider, options.xmlLimits);
+      const verified = await verifyWithFreshOwnKeys(options, params.samlAssertion, provider);
       facts.assertionId = verified.token.id;
       facts.keyThumbprint = verified.keyThumbprint;
       if (provider.isSelf) await requireOwnIssuance(options.store, verified, request.raiseAlert);
@@ -184,14 +187,30 @@ function verifyAssertion(
       if (byWithheld) return byWithheld;
     }
     if (err instanceof SignatureRejectedError) {
-      const message =
-        err.rejection === 'untrusted-key'
-          ? 'The SAML assertion is not signed by a certificate registered for this SAML provider.'
-          : `The SAML assertion's signature is not valid: ${err.message}.`;
-      throw invalidToken(message, `signature rejected (${err.rejection}): ${err.message}`);
+      const detail = `signature rejected (${err.rejection}): ${err.message}`;
+      if (err.rejection === 'untrusted-key') {
+        throw new UnknownSignerError('InvalidIdentityToken', 400, 'The SAML assertion is not signed by a certificate registered for this SAML provider.', detail);
+      }
+      throw invalidToken(`The SAML assertion's signature is not valid: ${err.message}.`, detail);
     }
     if (err instanceof MalformedTokenError) throw invalidToken(`The SAML assertion is malformed: ${err.message}.`);
     throw err;
+  }
+}
+
+/**
+ * Our own keys are listed from a cache a few seconds old: a signature by one of ours that the list
+ * lacks (a key generated or promoted moments ago, maybe on another node) is checked once more against
+ * a fresh list, as Validate does, so a genuine token verifies and a forgery with a new key is named.
+ */
+async function verifyWithFreshOwnKeys(options: AssumeRoleWithSamlOptions, base64: string, provider: SamlProvider): Promise<VerifiedSamlAssertion> {
+  try {
+    return verifyAssertion(base64, provider, options.xmlLimits);
+  } catch (err) {
+    if (!(provider.isSelf && err instanceof UnknownSignerError)) throw err;
+    const fresh = await options.providers.selfAfterMiss();
+    if (!fresh) throw err;
+    return verifyAssertion(base64, fresh, options.xmlLimits);
   }
 }
 
@@ -218,7 +237,9 @@ async function requireOwnIssuance(store: Store, verified: VerifiedSamlAssertion,
     throw invalidToken('The SAML assertion is signed by a key this STS no longer signs with.', `signing key state ${state ?? 'unknown'}`);
   }
   const entry = await store.ledger.get(verified.token.id);
-  const discrepancy = ledgerDiscrepancy(verified.token, verified.keyThumbprint, verified.assertionDigest, entry);
+  // The ledger records the relying party's AppliesTo; its tokens may carry another Audience (AWS's sign-in URL).
+  const issuedAudience = entry && entry.digest !== verified.assertionDigest ? (await store.relyingParties.get(entry.audience))?.audience ?? undefined : undefined;
+  const discrepancy = ledgerDiscrepancy(verified.token, verified.keyThumbprint, verified.assertionDigest, entry, issuedAudience);
   if (!entry || discrepancy) {
     // An assertion signed only inside a signed Response has no digest of its own to compare: the
     // ledger records assertions, so that is not one we issued either.

@@ -1,0 +1,232 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LEDGER_GENESIS_HASH, ledgerEntryHash } from '../../src/store/ledger-chain';
+import type { ChainedLedgerEntry } from '../../src/store/store';
+import type { Combo } from '../support/ext-trust';
+import { idOf, stsCli, trustCall, withoutTrigger, withStoreDatabase } from '../support/golden-saml';
+import { recordLogs, recordPassword } from '../support/observed-traffic';
+import { startTestSts, type TestSts } from '../support/test-sts';
+import { appliesTo, assertionText } from '../support/trust-messages';
+
+// The issuance ledger is hash-chained and append-only: `sts audit verify` walks the chain; the
+// database itself refuses to delete a row or change a recorded field; an attacker who lifts the
+// triggers still cannot alter or remove a row without verify naming where; and a ledger written
+// before the chain existed is linked when the store opens.
+
+const COMBO: Combo = { version: '1.3', soap: '1.2' };
+const USER = 'ledger@golden-saml.example';
+const PASSWORD = 'Ledger-Golden-Secret-9';
+const RP = 'https://rp.ledger.golden-saml.example/';
+const NO_DELETE = 'issuance_ledger_no_delete';
+const IMMUTABLE = 'issuance_ledger_immutable';
+const INTACT = /^ledger chain intact: (\d+) entries, head sequence (\d+), head hash ([0-9a-f]{64})\n$/;
+
+async function setUp(sts: TestSts): Promise<void> {
+  await sts.addUser({ name: USER, password: PASSWORD, claims: [] });
+  await sts.addRelyingParty({ appliesTo: RP, releasedClaims: [] });
+}
+
+async function issue(sts: TestSts, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const sent = await trustCall(sts, COMBO, { user: USER, password: PASSWORD, op: 'Issue', rstBody: appliesTo(RP) });
+    assert.equal(sent.res.status, 200, sent.res.body.slice(0, 500));
+    ids.push(idOf(assertionText(sent.res.body)));
+  }
+  return ids;
+}
+
+const chain = (sts: TestSts): Promise<ChainedLedgerEntry[]> => sts.instance.store.ledger.chain(0, 100_000);
+
+/** `sts audit verify` says intact with this many entries; returns the head hash it printed. */
+async function expectIntact(sts: TestSts, entries: number): Promise<string> {
+  const r = await stsCli(['audit', 'verify', '--home', sts.home]);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const m = INTACT.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.equal(Number(m[1]), entries);
+  assert.equal(Number(m[2]), entries);
+  return m[3] as string;
+}
+
+/** `sts audit verify` exits 1 with this message on stderr and nothing on stdout. */
+async function expectBroken(sts: TestSts, message: string): Promise<void> {
+  const r = await stsCli(['audit', 'verify', '--home', sts.home]);
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, message);
+}
+
+describe('golden-saml: the issuance ledger\'s hash chain', function () {
+  this.timeout(120_000);
+  let sts: TestSts;
+  let ids: string[];
+
+  before(async () => {
+    sts = await startTestSts();
+    recordLogs(sts.logs);
+    recordPassword(PASSWORD);
+    await setUp(sts);
+  });
+  after(async () => {
+    await sts?.stop();
+  });
+
+  it('after N issues, sts audit verify says intact with N entries (exit 0); the entries link in issue order', async () => {
+    assert.equal(await sts.instance.store.ledger.count(), 0);
+    ids = await issue(sts, 6);
+    const head = await expectIntact(sts, 6);
+    const entries = await chain(sts);
+    assert.deepEqual(entries.map((e) => [e.sequence, e.tokenId]), ids.map((id, i) => [i + 1, id]));
+    assert.equal(entries[0]?.previousHash, LEDGER_GENESIS_HASH);
+    for (let i = 1; i < entries.length; i++) assert.equal(entries[i]?.previousHash, entries[i - 1]?.entryHash);
+    assert.equal(head, entries.at(-1)?.entryHash);
+  });
+
+  it('the database refuses a raw DELETE, and a raw UPDATE of any recorded field; a cancellation (beside the chain) is allowed', async () => {
+    withStoreDatabase(sts, (db) => {
+      assert.throws(() => db.prepare('DELETE FROM issuance_ledger WHERE token_id = ?').run(ids[1]), /the issuance ledger is append-only/);
+      assert.throws(() => db.prepare('DELETE FROM issuance_ledger').run(), /the issuance ledger is append-only/);
+      for (const [column, value] of [
+        ['subject', 'administrator'],
+        ['audience', 'https://evil.example/'],
+        ['digest', 'AAAA'],
+        ['key_thumbprint', 'ab'.repeat(32)],
+        ['not_on_or_after', Date.now() + 10 * 365 * 86_400_000],
+        ['actor', 'someone'],
+        ['sequence', 99],
+        ['previous_hash', '0'.repeat(64)],
+        ['entry_hash', 'f'.repeat(64)],
+      ] as const) {
+        assert.throws(
+          () => db.prepare(`UPDATE issuance_ledger SET ${column} = ? WHERE token_id = ?`).run(value, ids[2]),
+          /issuance ledger entries cannot be changed/,
+          column,
+        );
+      }
+      assert.equal(db.prepare('UPDATE issuance_ledger SET cancelled_at = ? WHERE token_id = ?').run(Date.now(), ids[5]).changes, 1);
+    });
+    assert.equal(await sts.instance.store.ledger.count(), 6);
+    assert.equal((await sts.instance.store.ledger.get(ids[2] as string))?.subject, USER);
+    await expectIntact(sts, 6);
+  });
+
+  it('with the trigger lifted, an altered row makes verify exit 1 naming its sequence; put back, the chain verifies again', async () => {
+    withStoreDatabase(sts, (db) =>
+      withoutTrigger(db, IMMUTABLE, () => {
+        assert.equal(db.prepare('UPDATE issuance_ledger SET subject = ? WHERE sequence = 3').run('administrator').changes, 1);
+      }),
+    );
+    await expectBroken(
+      sts,
+      `ledger chain BROKEN: entry 3 (token ${ids[2]}) does not match its hash: its recorded fields were changed; the 2 entries before it verify (head hash ${(await chain(sts))[1]?.entryHash})\n`,
+    );
+    withStoreDatabase(sts, (db) =>
+      withoutTrigger(db, IMMUTABLE, () => {
+        db.prepare('UPDATE issuance_ledger SET subject = ? WHERE sequence = 3').run(USER);
+      }),
+    );
+    await expectIntact(sts, 6);
+  });
+
+  it('a row altered with its own hash recomputed breaks the link from the next entry, which verify names', async () => {
+    const entries = await chain(sts);
+    const fourth = entries[3] as ChainedLedgerEntry;
+    const extended = new Date(fourth.notOnOrAfter.getTime() + 10 * 365 * 86_400_000);
+    // What an attacker who knows the chain's format writes: entry 4 is consistent in itself again.
+    const rehashed = ledgerEntryHash(fourth.previousHash, { ...fourth, notOnOrAfter: extended });
+    withStoreDatabase(sts, (db) =>
+      withoutTrigger(db, IMMUTABLE, () => {
+        db.prepare('UPDATE issuance_ledger SET not_on_or_after = ?, entry_hash = ? WHERE sequence = 4').run(extended.getTime(), rehashed);
+      }),
+    );
+    await expectBroken(
+      sts,
+      `ledger chain BROKEN: entry 5 (token ${ids[4]}) does not link to the entry before it; the 4 entries before it verify (head hash ${rehashed})\n`,
+    );
+    withStoreDatabase(sts, (db) =>
+      withoutTrigger(db, IMMUTABLE, () => {
+        db.prepare('UPDATE issuance_ledger SET not_on_or_after = ?, entry_hash = ? WHERE sequence = 4').run(fourth.notOnOrAfter.getTime(), fourth.entryHash);
+      }),
+    );
+    await expectIntact(sts, 6);
+  });
+
+  it('with the trigger lifted, a deleted row is reported as a break at its sequence', async () => {
+    const entries = await chain(sts);
+    withStoreDatabase(sts, (db) =>
+      withoutTrigger(db, NO_DELETE, () => {
+        assert.equal(db.prepare('DELETE FROM issuance_ledger WHERE sequence = 4').run().changes, 1);
+      }),
+    );
+    await expectBroken(
+      sts,
+      `ledger chain BROKEN: sequence 4 is missing (next entry found: 5); the 3 entries before it verify (head hash ${entries[2]?.entryHash})\n`,
+    );
+    // The server goes on appending after the break; verify still stops at it.
+    await issue(sts, 1);
+    await expectBroken(
+      sts,
+      `ledger chain BROKEN: sequence 4 is missing (next entry found: 5); the 3 entries before it verify (head hash ${entries[2]?.entryHash})\n`,
+    );
+  });
+});
+
+describe('golden-saml: a ledger from before the chain is linked when the store opens', function () {
+  this.timeout(120_000);
+  let home: string;
+  let sts: TestSts;
+
+  before(async () => {
+    recordPassword(PASSWORD);
+    home = mkdtempSync(join(tmpdir(), 'trustbridge-golden-ledger-'));
+    sts = await startTestSts({ home });
+    recordLogs(sts.logs);
+    await setUp(sts);
+  });
+  after(async () => {
+    await sts?.stop();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  /** Stops the server, makes `rows` (by sequence) look as schema 4 wrote them (no chain columns), restarts it. */
+  async function unlinkAndReopen(where: string): Promise<number> {
+    await sts.stop();
+    const unlinked = withStoreDatabase(sts, (db) =>
+      withoutTrigger(db, IMMUTABLE, () => db.prepare(`UPDATE issuance_ledger SET sequence = NULL, previous_hash = NULL, entry_hash = NULL WHERE ${where}`).run().changes),
+    );
+    sts = await startTestSts({ home });
+    recordLogs(sts.logs);
+    return unlinked;
+  }
+
+  it('rows without sequence (every row) are chained in the order they were written; verify says intact', async () => {
+    const ids = await issue(sts, 4);
+    assert.equal(await unlinkAndReopen('1 = 1'), 4);
+    await expectIntact(sts, 4);
+    const entries = await chain(sts);
+    assert.deepEqual(entries.map((e) => [e.sequence, e.tokenId]), ids.map((id, i) => [i + 1, id]));
+    assert.equal(entries[0]?.previousHash, LEDGER_GENESIS_HASH);
+    // And new issues append to the linked chain.
+    const more = await issue(sts, 2);
+    await expectIntact(sts, 6);
+    assert.deepEqual((await chain(sts)).slice(4).map((e) => [e.sequence, e.tokenId]), [[5, more[0]], [6, more[1]]]);
+    // Linked rows are protected like any other.
+    withStoreDatabase(sts, (db) => {
+      assert.throws(() => db.prepare('UPDATE issuance_ledger SET subject = ? WHERE token_id = ?').run('administrator', ids[0]), /cannot be changed/);
+    });
+  });
+
+  it('unlinked rows after a chained head are linked after it', async () => {
+    const before = await chain(sts);
+    assert.equal(await unlinkAndReopen('sequence > 4'), 2);
+    await expectIntact(sts, 6);
+    assert.deepEqual(
+      (await chain(sts)).map((e) => [e.sequence, e.tokenId, e.entryHash]),
+      before.map((e) => [e.sequence, e.tokenId, e.entryHash]),
+      'the same chain as before',
+    );
+  });
+});
