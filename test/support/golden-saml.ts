@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Instance } from '../../src/instance/open-instance';
 import { inHome } from '../../src/instance/paths';
-import { unsealSigningKey } from '../../src/keys/key-material';
+import { unsealPrivateKeyPem } from './stolen-key';
 import type { AuditEvent } from '../../src/store/store';
 import { ALG, NS, TRUST13, TRUST2005 } from '../../src/xml/namespaces';
 import { STACK_TRACE, type Combo, type Sent } from './ext-trust';
@@ -40,13 +40,12 @@ export async function stealSigningKey(instance: Instance, thumbprint?: string): 
   const records = await instance.store.signingKeys.list();
   const record = thumbprint === undefined ? records.find((r) => r.state === 'active') : records.find((r) => r.thumbprint === thumbprint);
   assert.ok(record, `no signing key ${thumbprint ?? '(active)'}`);
-  const key = unsealSigningKey(record, instance.masterKey);
   const dir = mkdtempSync(join(tmpdir(), 'golden-saml-key-'));
-  const privateKeyPem = key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  const privateKeyPem = unsealPrivateKeyPem(record, instance.masterKey);
   const keyFile = join(dir, 'key.pem');
   const certFile = join(dir, 'cert.pem');
   writeFileSync(keyFile, privateKeyPem, { mode: 0o600 });
-  writeFileSync(certFile, key.certificatePem);
+  writeFileSync(certFile, record.certificatePem);
   return {
     thumbprint: record.thumbprint,
     keyFile,

@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
-import { open } from '../../src/keys/sealed-box';
+import { unsealPrivateKeyPem } from './stolen-key';
 import { certificateThumbprintSha256 } from '../../src/keys/signing-key';
 import { X509Certificate } from 'node:crypto';
 import { ALG, NS } from '../../src/xml/namespaces';
@@ -37,8 +37,7 @@ export async function fetchMetadata(sts: TestSts): Promise<string> {
 export async function stealActiveSigningKey(sts: TestSts): Promise<StolenKey> {
   const record = (await sts.instance.store.signingKeys.list()).find((k) => k.state === 'active');
   assert.ok(record, 'the instance has an active signing key');
-  // The associated data key-material.ts seals signing keys under.
-  const privateKeyPem = open(record.sealedPrivateKey, sts.instance.masterKey, `trustbridge:signing-key:${record.thumbprint}`).toString('utf8');
+  const privateKeyPem = unsealPrivateKeyPem(record, sts.instance.masterKey);
   const thumbprintSha256 = certificateThumbprintSha256(new X509Certificate(record.certificatePem).raw);
   return { privateKeyPem, certificatePem: record.certificatePem, thumbprintSha256 };
 }
