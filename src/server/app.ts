@@ -14,6 +14,7 @@ import { awsErrors } from '../aws/aws-error';
 import { InvalidRequestError } from '../core/errors';
 import { WsTrustEndpoint } from '../wstrust/endpoint';
 import { certificateAuthentication, usernameTokenAuthentication } from '../wstrust/message-authentication';
+import { SignedMessageReplayGuard } from '../soap/signed-message-replay';
 import { describeError, type Logger } from './log';
 import { BodyTooLargeError, readBody } from './read-body';
 
@@ -47,11 +48,9 @@ export function createApp(options: AppOptions): Koa {
   const now = options.now ?? (() => new Date());
   const { config, store, signingKeys } = instance;
   const clockSkewMs = config.clockSkewSeconds * 1000;
-  const authenticator = new UsernameTokenAuthenticator(
-    new EmbeddedUserDirectory(store.users, instance.masterKey),
-    store.replay,
-    { clockSkewMs, maxAgeMs: config.usernameTokenMaxAgeSeconds * 1000 },
-  );
+  // One freshness window for both kinds of replayable proof: UsernameToken Created and signed messages' Timestamps.
+  const freshness = { clockSkewMs, maxAgeMs: config.usernameTokenMaxAgeSeconds * 1000 };
+  const authenticator = new UsernameTokenAuthenticator(new EmbeddedUserDirectory(store.users, instance.masterKey), store.replay, freshness);
   const tokens = new TokenService({ store, issuer: config.issuer, activeSigningKey: () => signingKeys.current(), now });
   const limits = {
     maxBytes: config.limits.maxBodyBytes,
@@ -65,7 +64,7 @@ export function createApp(options: AppOptions): Koa {
   const delegation = new Delegation({ store, validator, clockSkewMs, now });
   const endpointDeps = { limits, clockSkewMs, tokens, validator, delegation, now };
   const byUsername = usernameTokenAuthentication(authenticator);
-  const byCertificate = certificateAuthentication(() => instance.clientCertificates);
+  const byCertificate = certificateAuthentication(() => instance.clientCertificates, new SignedMessageReplayGuard(store.replay, freshness));
   const awsApi = createAwsApi({ config, store, masterKey: instance.masterKey, ownKeys, xmlLimits: limits, now });
 
   /** Reads the body within the size limit and hands it on; a larger one gets `refuse` with the reason instead. */

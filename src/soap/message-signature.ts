@@ -11,6 +11,11 @@ export const X509V3_VALUE_TYPE = 'http://docs.oasis-open.org/wss/2004/01/oasis-2
 export interface SignedMessage {
   /** The certificate whose key signed the Timestamp and the Body; not yet trusted: the caller decides. */
   readonly certificate: X509Certificate;
+  /**
+   * Names what was signed: the signer's certificate and its SignedInfo (which holds the digests of the
+   * Timestamp and the Body), hashed. The same message sent again has the same one: the replay key.
+   */
+  readonly signedContent: string;
 }
 
 const SIGNATURE_HASH: Record<string, string> = { [ALG.rsaSha256]: 'sha256' };
@@ -59,7 +64,8 @@ export function verifyMessageSignature(envelope: SoapEnvelope, security: Element
   if (!verify(hash, Buffer.from(canonicalSignedInfo), certificate.publicKey, value)) {
     throw new InvalidSecurityError('The message signature is not valid.');
   }
-  return { certificate };
+  const signedContent = createHash('sha256').update(certificate.raw).update(canonicalSignedInfo).digest('base64');
+  return { certificate, signedContent };
 }
 
 function checkReference(reference: Element, target: Element): void {

@@ -34,8 +34,18 @@ export function takeStoreSnapshot(server: { readonly home: string; readonly inst
 
 /** Fails naming every table whose rows differ between the two snapshots. */
 export function assertStoreUnchanged(before: StoreSnapshot, after: StoreSnapshot): void {
-  const changed = [...new Set([...Object.keys(before.tables), ...Object.keys(after.tables)])]
+  assertStoreChange(before, after, {});
+}
+
+/**
+ * Fails unless exactly the tables in `rowsAdded` changed, each by that many new rows, and every
+ * other table is as it was, row for row.
+ */
+export function assertStoreChange(before: StoreSnapshot, after: StoreSnapshot, rowsAdded: Readonly<Record<string, number>>): void {
+  const tables = [...new Set([...Object.keys(before.tables), ...Object.keys(after.tables)])];
+  const changed = tables
     .filter((t) => before.tables[t]?.digest !== after.tables[t]?.digest)
     .map((t) => `${t} (${before.tables[t]?.rows ?? 'absent'} → ${after.tables[t]?.rows ?? 'absent'} rows)`);
-  assert.deepEqual(changed, [], `the store changed: ${changed.join(', ')}`);
+  const expected = Object.entries(rowsAdded).map(([t, n]) => `${t} (${before.tables[t]?.rows ?? 'absent'} → ${(before.tables[t]?.rows ?? 0) + n} rows)`);
+  assert.deepEqual(changed.sort(), expected.sort(), `the store changed: ${changed.join(', ') || 'nothing'}`);
 }

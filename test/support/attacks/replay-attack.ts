@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { ServingInstance } from '../../../src/instance/open-instance';
 import { STACK_TRACE } from '../ext-trust';
-import { assertStoreUnchanged, takeStoreSnapshot } from '../store-snapshot';
+import { assertStoreChange, takeStoreSnapshot } from '../store-snapshot';
 import type { PostResult } from '../sts-post';
 import type { LogRecord } from '../test-sts';
 
@@ -16,11 +16,12 @@ export interface AttackOptions {
   /** The longest the answer may take: an expanded entity or a walked giant tree would be slower. */
   readonly maxMs?: number;
   /**
-   * 'unchanged' (the default): not one row of the store may differ afterwards. 'checked-by-test':
-   * the attack is neutralised into a legitimate request (the signed content is what gets read), and
-   * the test itself checks the one change that request makes.
+   * 'unchanged' (the default): not one row of the store may differ afterwards. Otherwise the rows the
+   * request may add, table by table (an attack neutralised into a legitimate request: the signed
+   * content is what gets read, and the test checks the token or credentials it got); every other
+   * table must be as it was.
    */
-  readonly store?: 'unchanged' | 'checked-by-test';
+  readonly store?: 'unchanged' | { readonly rowsAdded: Readonly<Record<string, number>> };
 }
 
 export type ReplayAttack = (send: () => Promise<PostResult>, options?: AttackOptions) => Promise<PostResult>;
@@ -52,7 +53,8 @@ export function attackReplayer(server: AttackedServer, stillServes: () => Promis
       records.some((r) => r.fields['requestId'] === res.requestId),
       `a log line for request ${res.requestId}`,
     );
-    if ((options.store ?? 'unchanged') === 'unchanged') assertStoreUnchanged(before, takeStoreSnapshot(server));
+    const store = options.store ?? 'unchanged';
+    assertStoreChange(before, takeStoreSnapshot(server), store === 'unchanged' ? {} : store.rowsAdded);
     await stillServes();
     return res;
   };
