@@ -8,6 +8,7 @@ import { assertStoreChange, assertStoreUnchanged, takeStoreSnapshot } from '../.
 import { postToSts, type PostResult } from '../../support/sts-post';
 import { buildRst, isoSeconds, type BuiltRequest, type UsernameTokenSpec } from '../../support/wstrust-request';
 import { nameIdOf } from '../../support/attacks/token-text';
+import { recordPassword } from '../../support/observed-traffic';
 
 // Replay and freshness: UsernameToken nonces replayed, Created too old or in the future, message
 // Timestamps expired or from the future (usernamemixed), and on certificatemixed a signed message
@@ -32,6 +33,7 @@ describe('attacks: replayed and stale messages (UsernameToken, wsu:Timestamp, si
   before(async () => {
     sts = await startAttackSts();
     await sts.addUser({ name: DIGEST_USER, password: DIGEST_PASSWORD, claims: [], allowPasswordDigest: true });
+    recordPassword(DIGEST_PASSWORD);
   });
   after(async () => {
     await sts?.stop();

@@ -51,6 +51,12 @@ export interface TrustCall {
   readonly edit?: (envelope: string) => string;
 }
 
+export interface RawRequest {
+  readonly path: string;
+  readonly body: string | Buffer;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
 export interface AttackSts extends TestSts {
   /** The pinned partner IdP's signing key: tests mint external tokens with it. */
   readonly partnerKey: SigningKey;
@@ -63,6 +69,10 @@ export interface AttackSts extends TestSts {
   issue(o?: { user?: string; audience?: string; tokenType?: 'saml2' | 'saml11'; version?: Version }): Promise<string>;
   /** One WS-Trust request over usernamemixed, as `user` (default ATTACKER). */
   send(call: TrustCall): Promise<PostResult>;
+  /** The request `send` would post, for attacks on the document itself. */
+  request(call: TrustCall): RawRequest;
+  /** POSTs anything to a path of the server (chunked: without Content-Length). */
+  post(path: string, request: Omit<RawRequest, 'path'> & { readonly chunked?: boolean }): Promise<PostResult>;
   /** A SAML 2.0 token from the pinned partner IdP (signed with partnerKey) for `nameId`. */
   partnerToken(nameId: string): string;
   /** A certificatemixed Issue signed by the pinned client (any option overridden). */
@@ -99,15 +109,17 @@ export async function startAttackSts(options: TestStsOptions = {}): Promise<Atta
   });
   const clientSigner: MessageSigner = { privateKey: createPrivateKey(client.privateKeyPem), certificateDer: clientDer };
 
-  const send = async (call: TrustCall): Promise<PostResult> => {
+  const request = (call: TrustCall): RawRequest => {
     const user = call.user ?? ATTACKER;
     const version = call.version ?? '1.3';
     const req = trustRequest({ version, soap: call.soap ?? '1.2', username: user, password: passwordOf(user), requestType: call.op, rstBody: call.rstBody });
-    return postToSts(`${sts.baseUrl}${pathOf(version)}`, {
-      ca: sts.tlsCertificatePem,
-      headers: req.headers,
-      body: call.edit ? call.edit(req.body) : req.body,
-    });
+    return { path: pathOf(version), headers: req.headers, body: call.edit ? call.edit(req.body) : req.body };
+  };
+  const post: AttackSts['post'] = (path, r) =>
+    postToSts(`${sts.baseUrl}${path}`, { ca: sts.tlsCertificatePem, headers: { ...r.headers }, body: r.body, ...(r.chunked ? { chunked: true } : {}) });
+  const send = (call: TrustCall): Promise<PostResult> => {
+    const r = request(call);
+    return post(r.path, r);
   };
   const issue: AttackSts['issue'] = async (o = {}) => {
     const tokenType = o.tokenType === 'saml11' ? `<t:TokenType>${TOKEN_TYPE.saml11}</t:TokenType>` : '';
@@ -137,6 +149,8 @@ export async function startAttackSts(options: TestStsOptions = {}): Promise<Atta
     clientSigner,
     issue,
     send,
+    request,
+    post,
     partnerToken: (nameId) => partnerToken(partnerKey, nameId),
     signedMessage,
     sendSigned,

@@ -49,6 +49,9 @@ export const parameterEntities = (root: string, url: string): string =>
 export const nested = (depth: number): string =>
   `${'<x:d xmlns:x="urn:example:deep">'.repeat(depth)}${'</x:d>'.repeat(depth)}`;
 
+/** `depth` nested one-letter elements: ten thousand levels still fit in a small body. */
+export const nestedCompact = (depth: number): string => `${'<d>'.repeat(depth)}${'</d>'.repeat(depth)}`;
+
 /** `count` sibling elements inside one. */
 export const many = (count: number): string => `<x:m xmlns:x="urn:example:many">${'<x:e/>'.repeat(count)}</x:m>`;
 
