@@ -74,7 +74,7 @@ export interface AttackSts extends TestSts {
   /** POSTs anything to a path of the server (chunked: without Content-Length). */
   post(path: string, request: Omit<RawRequest, 'path'> & { readonly chunked?: boolean }): Promise<PostResult>;
   /** A SAML 2.0 token from the pinned partner IdP (signed with partnerKey) for `nameId`. */
-  partnerToken(nameId: string): string;
+  partnerToken(nameId: string, o?: PartnerTokenOptions): string;
   /** A certificatemixed Issue signed by the pinned client (any option overridden). */
   signedMessage(o?: Partial<SignedMessageOptions>): SignedMessage;
   sendSigned(message: { readonly xml: string }): Promise<PostResult>;
@@ -151,7 +151,7 @@ export async function startAttackSts(options: TestStsOptions = {}): Promise<Atta
     send,
     request,
     post,
-    partnerToken: (nameId) => partnerToken(partnerKey, nameId),
+    partnerToken: (nameId, o) => partnerToken(partnerKey, nameId, o),
     signedMessage,
     sendSigned,
     attack: attackReplayer(sts, stillIssuesOverUsernameMixed),
@@ -166,27 +166,35 @@ export function tokenText(responseBody: string): string {
   return m[0];
 }
 
-/** A signed SAML 2.0 token as the pinned partner IdP would issue it to anyone. */
-export function partnerToken(key: SigningKey, nameId: string): string {
-  const now = new Date();
-  const end = new Date(now.getTime() + 3600_000);
-  return signCanonicalElement(
-    buildSaml2Assertion({
-      id: `_${randomUUID()}`,
-      issueInstant: now,
-      issuer: PARTNER_ISSUER,
-      nameId,
-      nameIdFormat: SAML2.nameIdUnspecified,
-      confirmationNotOnOrAfter: end,
-      notBefore: new Date(now.getTime() - 60_000),
-      notOnOrAfter: end,
-      audience: 'urn:example:partner-audience',
-      authnInstant: now,
-      authnContextClassRef: SAML2.passwordProtectedTransport,
-      attributes: [{ name: EMAIL_CLAIM, values: [nameId] }],
-    }),
-    key,
-  ).xml;
+export interface PartnerTokenOptions {
+  readonly issuer?: string;
+  readonly issueInstant?: Date;
+  readonly notBefore?: Date;
+  readonly notOnOrAfter?: Date;
+  /** Leave Conditions out altogether (the token states no validity period). */
+  readonly withoutConditions?: boolean;
+}
+
+/** A signed SAML 2.0 token as the pinned partner IdP would issue it to anyone (valid for an hour by default). */
+export function partnerToken(key: SigningKey, nameId: string, o: PartnerTokenOptions = {}): string {
+  const now = o.issueInstant ?? new Date();
+  const end = o.notOnOrAfter ?? new Date(now.getTime() + 3600_000);
+  const element = buildSaml2Assertion({
+    id: `_${randomUUID()}`,
+    issueInstant: now,
+    issuer: o.issuer ?? PARTNER_ISSUER,
+    nameId,
+    nameIdFormat: SAML2.nameIdUnspecified,
+    confirmationNotOnOrAfter: end,
+    notBefore: o.notBefore ?? new Date(now.getTime() - 60_000),
+    notOnOrAfter: end,
+    audience: 'urn:example:partner-audience',
+    authnInstant: now,
+    authnContextClassRef: SAML2.passwordProtectedTransport,
+    attributes: [{ name: EMAIL_CLAIM, values: [nameId] }],
+  });
+  const afterSignature = o.withoutConditions ? element.afterSignature.replace(/<Conditions [\s\S]*?<\/Conditions>/, '') : element.afterSignature;
+  return signCanonicalElement({ ...element, afterSignature }, key).xml;
 }
 
 /** The ID of a token, from its root element. */
