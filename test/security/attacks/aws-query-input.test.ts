@@ -89,7 +89,7 @@ describe('attacks: malformed input on the AWS Query API (AssumeRoleWithSAML, Get
       invalidToken(withAssertion('just some text, no markup'), documentRefused('the XML is not well-formed')));
 
     it('base64 of binary data (a PNG header) → InvalidIdentityToken 400', () =>
-      invalidToken(withAssertion(Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')), documentRefused('the XML is not well-formed')));
+      invalidToken(withAssertion(Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')), documentRefused('the XML holds a character XML does not allow')));
 
     it('base64 of white space only → InvalidIdentityToken 400', () => invalidToken(withAssertion('    \n  '), documentRefused('the XML has no root element')));
 
@@ -103,7 +103,10 @@ describe('attacks: malformed input on the AWS Query API (AssumeRoleWithSAML, Get
       invalidToken(withAssertion(withDoctype(genuine(), externalDtd('Assertion', outbound.url))), documentRefused('a DOCTYPE or entity declaration is not allowed')));
 
     it('a DOCTYPE hidden by UTF-16 → InvalidIdentityToken 400', () =>
-      invalidToken(withAssertion(utf16WithDoctype(`<?xml version="1.0" encoding="utf-8"?>${genuine()}`, billionLaughs('Assertion'))), documentRefused('the XML is not well-formed')));
+      invalidToken(withAssertion(utf16WithDoctype(`<?xml version="1.0" encoding="utf-8"?>${genuine()}`, billionLaughs('Assertion'))), documentRefused('the XML holds a character XML does not allow')));
+
+    it('a character reference to U+0000 in the NameID → InvalidIdentityToken 400', () =>
+      invalidToken(withAssertion(genuine().replace('>alice<', '>alice&#0;<')), documentRefused('the XML is not well-formed')));
 
     it('an ISO-8859-1 encoding declaration → InvalidIdentityToken 400', () =>
       invalidToken(withAssertion(`<?xml version="1.0" encoding="ISO-8859-1"?>${genuine()}`), documentRefused('only UTF-8 is accepted, not iso-8859-1')));

@@ -31,6 +31,8 @@ import { buildRst, PATH_13, xmlEscape } from '../../support/wstrust-request';
 // (Content-Length and chunked), a gzip bomb, nesting, breadth and attributes over the limits, two roots.
 // Each is a valid request with only the attack added. A loopback listener stands for every URL an
 // attack names: no connection may reach it. XInclude and xml-stylesheet are not processed at all.
+// Found here: characters XML 1.0 forbids (&#0;, U+0001, lone surrogates) were accepted and echoed raw
+// into replies (RelatesTo), which were then not XML; the hardened parser now refuses them.
 // (This matrix supersedes the former test/security/hostile-xml.test.ts, whose cases it all holds.)
 
 const passwdLines = (() => {
@@ -118,7 +120,7 @@ const ATTACKS: readonly DocumentAttack[] = [
   },
   {
     name: 'a DOCTYPE hidden by UTF-16 (BOM, NUL-interleaved bytes)',
-    refusal: 'The request was refused: the XML is not well-formed.',
+    refusal: 'The request was refused: the XML holds a character XML does not allow.',
     build: (r) => ({ ...r, body: utf16WithDoctype(text(r), billionLaughs(rootName(text(r)))) }),
   },
   {
@@ -143,7 +145,7 @@ const ATTACKS: readonly DocumentAttack[] = [
   },
   {
     name: 'a gzip bomb (Content-Encoding: gzip, 8 MiB compressed to kilobytes), never inflated',
-    refusal: 'The request was refused: the XML is not well-formed.',
+    refusal: 'The request was refused: the XML holds a character XML does not allow.',
     build: (r) => ({ ...r, headers: { ...r.headers, 'Content-Encoding': 'gzip' }, body: gzipBomb(8) }),
   },
   {
@@ -180,6 +182,26 @@ const ATTACKS: readonly DocumentAttack[] = [
     name: 'an unescaped "&" in text',
     refusal: 'The request was refused: the XML is not well-formed.',
     build: (r) => edit(r, (xml) => xml.replace(/(<(?:\w+:)?MessageID>)/, '$1a & b ')),
+  },
+  {
+    name: 'a character reference to U+0000 (&#0;) in the MessageID, which the reply would echo',
+    refusal: 'The request was refused: the XML is not well-formed.',
+    build: (r) => edit(r, (xml) => xml.replace(/(<(?:\w+:)?MessageID>)/, '$1&#0;')),
+  },
+  {
+    name: 'a character reference to a lone surrogate (&#xD800;)',
+    refusal: 'The request was refused: the XML is not well-formed.',
+    build: (r) => edit(r, (xml) => xml.replace(/(<(?:\w+:)?MessageID>)/, '$1&#xD800;')),
+  },
+  {
+    name: 'a character reference beyond Unicode (&#1114112;)',
+    refusal: 'The request was refused: the XML is not well-formed.',
+    build: (r) => edit(r, (xml) => xml.replace(/(<(?:\w+:)?MessageID>)/, '$1&#1114112;')),
+  },
+  {
+    name: 'a literal control character (U+0001) in the MessageID',
+    refusal: 'The request was refused: the XML holds a character XML does not allow.',
+    build: (r) => edit(r, (xml) => xml.replace(/(<(?:\w+:)?MessageID>)/, '$1\u0001')),
   },
   {
     name: 'an unterminated CDATA section',

@@ -151,6 +151,12 @@ describe('attacks: stolen, cancelled, expired and foreign tokens on WS-Trust', f
     it('a token signed by the partner\'s pinned key but naming another issuer → wst:FailedAuthentication', () =>
       refusedAs(sts.partnerToken(VICTIM, { issuer: 'https://idp.other.example/' }), 'The delegated token is signed by a certificate not pinned for its issuer.'));
 
+    it('a partner token whose NameID holds U+0001 (signed as such) → wst:InvalidRequest: the token minted from it would not be XML', async () => {
+      const token = sts.partnerToken(`${VICTIM}\u0001`);
+      const res = await sts.attack(() => sts.send({ op: 'Issue', user: SERVICE, rstBody: actAs.prefix + actAs.slot(token) }));
+      expectSoapFault(res, wst('InvalidRequest', 'The request was refused: the XML holds a character XML does not allow.'));
+    });
+
     it('a partner token on Validate 1.3 (only our own tokens are valid there) → Status invalid', async () => {
       const res = await sts.attack(() => sts.send({ op: 'Validate', rstBody: validateTarget(sts.partnerToken(ATTACKER)) }));
       expectValidateStatus(res, { soap: '1.2', trust: '1.3', valid: false, reason: 'the token is signed with a certificate that is not trusted' });
