@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
 import { loadSigningKey, type SigningKey } from '../../../src/keys/signing-key';
-import { exchange, expectAwsRefusal, expectCredentials, inResponse, mintAssertion, SELF_PROVIDER_ARN, USER } from '../../support/aws-sts';
+import { exchange, expectAwsRefusal, expectCredentials, inResponse, mintAssertion, PASSWORD, SELF_PROVIDER_ARN, USER } from '../../support/aws-sts';
 import { signatureNotValid, startAwsAttackSts, type AwsAttackSts } from '../../support/attacks/aws-attack-sts';
 import { resign } from '../../support/attacks/token-signature';
 import {
@@ -17,7 +17,8 @@ import {
   type TokenTampering,
 } from '../../support/attacks/token-tampering';
 import { impersonate, splitText, withRootId } from '../../support/attacks/token-text';
-import type { PostResult } from '../../support/sts-post';
+import { postToSts, type PostResult } from '../../support/sts-post';
+import { appliesTo, assertionText, trustRequest } from '../../support/trust-messages';
 
 // Tampered signed assertions against AssumeRoleWithSAML (SAMLAssertion, base64): the same named
 // builders as for WS-Trust, on assertions from a registered external IdP (signed with its real key,
@@ -128,6 +129,29 @@ describe('attacks: tampered signed assertions on AssumeRoleWithSAML', function (
         assert.equal(log['alert'], 'forged-token');
       });
     }
+  });
+
+  describe('genuine tokens presented to the wrong provider, or issued for another audience', () => {
+    it('a token Trustbridge issued, presented under the external provider\'s PrincipalArn → InvalidIdentityToken 400', async () => {
+      const token = await sts.issueAwsToken();
+      const res = await sts.attack(() => exchange(sts, token));
+      expectAwsRefusal(sts, res, { status: 400, code: 'InvalidIdentityToken', message: UNTRUSTED });
+    });
+
+    it('an external IdP\'s assertion presented under Trustbridge\'s PrincipalArn → InvalidIdentityToken 400', async () => {
+      const res = await sts.attack(() => send(own, mintAssertion({ key: sts.externalKey }).xml));
+      expectAwsRefusal(sts, res, { status: 400, code: 'InvalidIdentityToken', message: UNTRUSTED });
+    });
+
+    it('a token Trustbridge issued for another relying party (its Audience not AWS) → InvalidIdentityToken 400', async () => {
+      const rp = 'https://rp.not-aws.example/';
+      await sts.addRelyingParty({ appliesTo: rp, releasedClaims: ['*'] });
+      const { body, headers } = trustRequest({ version: '1.3', username: USER, password: PASSWORD, requestType: 'Issue', rstBody: appliesTo(rp) });
+      const issued = await postToSts(`${sts.baseUrl}/adfs/services/trust/13/usernamemixed`, { ca: sts.tlsCertificatePem, headers, body });
+      assert.equal(issued.status, 200, issued.body.slice(0, 400));
+      const res = await sts.attack(() => send(own, assertionText(issued.body)));
+      expectAwsRefusal(sts, res, { status: 400, code: 'InvalidIdentityToken', message: "The SAML assertion's Audience must be https://signin.aws.amazon.com/saml or urn:amazon:webservices." });
+    });
   });
 
   describe('comment and CDATA truncation of NameID and RoleSessionName', () => {

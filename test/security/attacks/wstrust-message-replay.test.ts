@@ -73,6 +73,14 @@ describe('attacks: replayed and stale messages (UsernameToken, wsu:Timestamp, si
       expectSoapFault(await sts.attack(() => post(again)), wsse('InvalidSecurity', REPLAYED_NONCE));
     });
 
+    it('a UsernameToken nonce used on the 1.3 endpoint, replayed on the February 2005 endpoint → wsse:InvalidSecurity', async () => {
+      const nonce = randomBytes(16);
+      const created = isoSeconds();
+      assert.equal((await post(issueWith({ username: DIGEST_USER, password: DIGEST_PASSWORD, passwordType: 'digest', nonce, created }))).status, 200);
+      const on2005 = buildRst({ trust: '2005', usernameToken: { username: DIGEST_USER, password: DIGEST_PASSWORD, passwordType: 'digest', nonce, created }, appliesTo: RP });
+      expectSoapFault(await sts.attack(() => post(on2005)), { ...wsse('InvalidSecurity', REPLAYED_NONCE), trust: '2005' });
+    });
+
     it('a captured PasswordDigest with a fresh Nonce (the digest no longer matches) → wsse:FailedAuthentication; only the new nonce is remembered', async () => {
       const captured = issueWith({ username: DIGEST_USER, password: DIGEST_PASSWORD, passwordType: 'digest' });
       assert.equal((await post(captured)).status, 200);

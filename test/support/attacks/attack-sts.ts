@@ -4,7 +4,7 @@ import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
 import { loadSigningKey, type SigningKey } from '../../../src/keys/signing-key';
 import { buildSaml2Assertion } from '../../../src/saml/saml2-assertion';
 import { signCanonicalElement } from '../../../src/xml/enveloped-signature';
-import { NS, SAML2, TOKEN_TYPE, TRUST13, TRUST2005 } from '../../../src/xml/namespaces';
+import { NS, SAML2, TOKEN_TYPE, TRUST13 } from '../../../src/xml/namespaces';
 import { recordLogs, recordPassword } from '../observed-traffic';
 import { postToSts, type PostResult } from '../sts-post';
 import { startTestSts, type TestSts, type TestStsOptions } from '../test-sts';
@@ -207,4 +207,3 @@ export const cancelTarget = (token: string): string => `<t:CancelTarget>${token}
 export const onBehalfOf = (token: string): string => `<t:OnBehalfOf>${token}</t:OnBehalfOf>`;
 export const actAs = (token: string): string => `<tr:ActAs xmlns:tr="${NS.wst14}">${token}</tr:ActAs>`;
 export const tokenTypeElement = (uri: string): string => `<t:TokenType>${uri}</t:TokenType>`;
-export const statusTokenType = (v: Version): string => tokenTypeElement((v === '1.3' ? TRUST13 : TRUST2005).statusTokenType);

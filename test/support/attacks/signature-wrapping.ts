@@ -9,8 +9,8 @@ import { asLastChild, beforeSignature, insideSignature, rootId, withoutSignature
 export type ResponseWrapping = 'XSW1' | 'XSW2';
 export type AssertionWrapping = 'XSW3' | 'XSW4' | 'XSW5' | 'XSW6' | 'XSW7' | 'XSW8';
 
-export const EVIL_RESPONSE_ID = '_evil_response_ID';
-export const EVIL_ASSERTION_ID = '_evil_assertion_ID';
+const EVIL_RESPONSE_ID = '_evil_response_ID';
+const EVIL_ASSERTION_ID = '_evil_assertion_ID';
 
 /** How each wrapping is built, for test names. */
 export const WRAPPING_SHAPES: Record<ResponseWrapping | AssertionWrapping, string> = {
@@ -56,9 +56,6 @@ export function wrapAssertion(variant: AssertionWrapping, signed: string, evil: 
       return { before: '', token: insideSignature(evilSigned, `<Object xmlns="">${originalUnsigned}</Object>`), after: '' };
   }
 }
-
-/** The wrapped assertion as the children of a container element written `<open>…</close>`. */
-export const inContainer = (w: WrappedAssertion, open: string, close: string): string => `${open}${w.before}${w.token}${w.after}${close}`;
 
 /** Applies XSW1 or XSW2 to a signed samlp:Response; the result is the whole document. */
 export function wrapResponse(variant: ResponseWrapping, signedResponse: string, evil: (xml: string) => string): string {

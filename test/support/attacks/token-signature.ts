@@ -16,9 +16,9 @@ export const HMAC_SHA1 = 'http://www.w3.org/2000/09/xmldsig#hmac-sha1';
 export const DSA_SHA1 = 'http://www.w3.org/2000/09/xmldsig#dsa-sha1';
 export const INCLUSIVE_C14N = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
 export const EXCLUSIVE_C14N_WITH_COMMENTS = 'http://www.w3.org/2001/10/xml-exc-c14n#WithComments';
-export const XSLT_TRANSFORM = 'http://www.w3.org/TR/1999/REC-xslt-19991116';
-export const XPATH_TRANSFORM = 'http://www.w3.org/TR/1999/REC-xpath-19991116';
-export const XPATH_FILTER2_TRANSFORM = 'http://www.w3.org/2002/06/xmldsig-filter2';
+const XSLT_TRANSFORM = 'http://www.w3.org/TR/1999/REC-xslt-19991116';
+const XPATH_TRANSFORM = 'http://www.w3.org/TR/1999/REC-xpath-19991116';
+const XPATH_FILTER2_TRANSFORM = 'http://www.w3.org/2002/06/xmldsig-filter2';
 export const BASE64_TRANSFORM = 'http://www.w3.org/2000/09/xmldsig#base64';
 
 /** A ds:Transform element with optional content (XSLT stylesheet, XPath expression). */

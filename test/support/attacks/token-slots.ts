@@ -35,8 +35,6 @@ export interface TokenSlot {
   readonly slot: (token: string) => string;
   /** RST children before the slot (AppliesTo for delegation). */
   readonly prefix: string;
-  /** Whose key signs a genuine token here: the STS's own, or the pinned partner IdP's. */
-  readonly issuer: 'own' | 'partner';
   /** A genuine token, signed by that issuer, naming ATTACKER. */
   genuine(sts: AttackSts): Promise<string>;
   /** The key the STS trusts for tokens in this slot. */
@@ -54,7 +52,6 @@ const UNTRUSTED_KEY = 'the token is signed with a certificate that is not truste
 
 const own = {
   reasonFor: sameReason,
-  issuer: 'own' as const,
   genuine: (sts: AttackSts) => sts.issue(),
   trustedKey: (sts: AttackSts) => sts.ownKey(),
 };
@@ -109,7 +106,6 @@ const delegated = (kind: 'OnBehalfOf' | 'ActAs', issuer: 'own' | 'partner'): Tok
   user: SERVICE,
   slot: kind === 'OnBehalfOf' ? onBehalfOf : actAs,
   prefix: appliesTo(RP_DELEGATED),
-  issuer,
   genuine: issuer === 'own' ? (sts) => sts.issue() : async (sts) => sts.partnerToken(ATTACKER),
   trustedKey: issuer === 'own' ? (sts) => sts.ownKey() : (sts) => sts.partnerKey,
   // A token that is not a good one of ours is tried again against the pinned issuers. When ours failed
@@ -124,7 +120,6 @@ export const SLOTS = {
   validate13: validate('1.3', '1.2'),
   validate2005: validate('2005', '1.1'),
   renew13: renew('1.3', '1.1'),
-  renew2005: renew('2005', '1.2'),
   cancel13: cancel('1.3', '1.2'),
   cancel2005: cancel('2005', '1.1'),
   onBehalfOfOwn: delegated('OnBehalfOf', 'own'),

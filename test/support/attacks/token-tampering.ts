@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ALG, NS } from '../../../src/xml/namespaces';
 import type { SigningKey } from '../../../src/keys/signing-key';
 import {
+  BASE64_TRANSFORM,
   DSA_SHA1,
   ENVELOPED,
   EXCLUSIVE,
@@ -201,6 +202,7 @@ export const DISALLOWED_TRANSFORMS: readonly TokenTampering[] = [
   },
   { name: 'XPath filter transform (NameID filtered out of the digest)', reason: REASON.transforms, tamper: trustedResign({ transforms: [ENVELOPED, xpathTransform, EXCLUSIVE] }) },
   { name: 'XPath Filter 2.0 transform (NameID subtracted)', reason: REASON.transforms, tamper: trustedResign({ transforms: [ENVELOPED, xpathFilter2Transform, EXCLUSIVE] }) },
+  { name: 'base64 transform (decoding what the digest covers)', reason: REASON.transforms, tamper: trustedResign({ transforms: [ENVELOPED, transform(BASE64_TRANSFORM), EXCLUSIVE] }) },
   { name: 'enveloped-signature transform only (no exclusive c14n)', reason: REASON.transforms, tamper: trustedResign({ transforms: [ENVELOPED] }) },
   { name: 'exclusive c14n only (no enveloped-signature transform)', reason: REASON.transforms, tamper: trustedResign({ transforms: [EXCLUSIVE] }) },
   {

@@ -12,12 +12,6 @@ export function replaceOnce(text: string, from: string, to: string): string {
   return text.slice(0, at) + to + text.slice(at + from.length);
 }
 
-/** Replaces every occurrence of `from` (at least one). */
-export function replaceAll(text: string, from: string, to: string): string {
-  if (!text.includes(from)) throw new Error(`"${from.slice(0, 80)}" is not in the text`);
-  return text.split(from).join(to);
-}
-
 /** The root element's ID and the attribute that holds it (ID for SAML 2.0 and samlp, AssertionID for SAML 1.1). */
 export function rootId(xml: string): { readonly attribute: 'ID' | 'AssertionID'; readonly id: string } {
   const m = ROOT_ID.exec(xml);
