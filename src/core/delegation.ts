@@ -72,9 +72,14 @@ export class Delegation {
         `pin ${pin.thumbprint} of ${pin.issuer}: ${verdict.reason}`,
       );
     }
+    // A token that states no end (no Conditions NotOnOrAfter) would be good for delegation for ever, however
+    // old: a year-old token, once captured, still bought tokens for its subject. Its issuer must say how long.
+    if (!view.notOnOrAfter) {
+      throw new TrustFailedAuthenticationError('The delegated token states no end of validity (Conditions NotOnOrAfter).');
+    }
     const now = this.options.now().getTime();
     const skew = this.options.clockSkewMs;
-    if ((view.notBefore && view.notBefore.getTime() - skew > now) || (view.notOnOrAfter && view.notOnOrAfter.getTime() + skew <= now)) {
+    if ((view.notBefore && view.notBefore.getTime() - skew > now) || view.notOnOrAfter.getTime() + skew <= now) {
       throw new TrustFailedAuthenticationError('The delegated token is outside its validity period.');
     }
     return view;

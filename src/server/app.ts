@@ -15,6 +15,7 @@ import { awsErrors } from '../aws/aws-error';
 import { InvalidRequestError } from '../core/errors';
 import { WsTrustEndpoint } from '../wstrust/endpoint';
 import { certificateAuthentication, usernameTokenAuthentication } from '../wstrust/message-authentication';
+import { SignedMessageReplayGuard } from '../soap/signed-message-replay';
 import { describeError, type Logger } from './log';
 import { BodyTooLargeError, readBody } from './read-body';
 import type { RequestObserver, RequestRecord } from '../audit/request-record';
@@ -73,10 +74,12 @@ export function createApp(options: AppOptions): Koa {
   const now = options.now ?? (() => new Date());
   const { config, store, signingKeys } = instance;
   const clockSkewMs = config.clockSkewSeconds * 1000;
+  // One freshness window for both kinds of replayable proof: UsernameToken Created and signed messages' Timestamps.
+  const freshness = { clockSkewMs, maxAgeMs: config.usernameTokenMaxAgeSeconds * 1000 };
   const authenticator = new UsernameTokenAuthenticator(
     instance.ldapDirectory ? new LdapUserDirectory(instance.ldapDirectory) : new EmbeddedUserDirectory(store.users, instance.masterKey),
     store.replay,
-    { clockSkewMs, maxAgeMs: config.usernameTokenMaxAgeSeconds * 1000 },
+    freshness,
   );
   const tokens = new TokenService({ store, issuer: config.issuer, activeSigningKey: () => signingKeys.current(), now });
   const limits = {
@@ -99,7 +102,7 @@ export function createApp(options: AppOptions): Koa {
   const delegation = new Delegation({ store, validator, clockSkewMs, now });
   const endpointDeps = { limits, clockSkewMs, tokens, validator, delegation, now };
   const byUsername = usernameTokenAuthentication(authenticator);
-  const byCertificate = certificateAuthentication(() => instance.clientCertificates);
+  const byCertificate = certificateAuthentication(() => instance.clientCertificates, new SignedMessageReplayGuard(store.replay, freshness));
   // The audit trail and the burst detector see every request; callers may add more (metrics).
   const observers = [
     requestAuditObserver(instance.audit),

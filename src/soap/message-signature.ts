@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual, verify, X509Certificate } from 'node:crypto';
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { InvalidSecurityError, UnsupportedSecurityTokenError } from '../core/errors';
-import { attribute, attributeNS, childElements, textOf } from '../xml/dom';
+import { attribute, attributeNS, childElements, holdsProcessingInstruction, textOf } from '../xml/dom';
 import { isDsElement } from '../xml/verify-signature';
 import { ALG, NS } from '../xml/namespaces';
 import type { SoapEnvelope } from './envelope';
@@ -11,6 +11,11 @@ export const X509V3_VALUE_TYPE = 'http://docs.oasis-open.org/wss/2004/01/oasis-2
 export interface SignedMessage {
   /** The certificate whose key signed the Timestamp and the Body; not yet trusted: the caller decides. */
   readonly certificate: X509Certificate;
+  /**
+   * Names what was signed: the signer's certificate and its SignedInfo (which holds the digests of the
+   * Timestamp and the Body), hashed. The same message sent again has the same one: the replay key.
+   */
+  readonly signedContent: string;
 }
 
 const SIGNATURE_HASH: Record<string, string> = { [ALG.rsaSha256]: 'sha256' };
@@ -54,12 +59,13 @@ export function verifyMessageSignature(envelope: SoapEnvelope, security: Element
   }
 
   const certificate = referencedCertificate(security, keyInfo as Element);
-  const canonicalSignedInfo = new ExclusiveCanonicalization().process(signedInfo as Element, {}) as string;
+  const canonicalSignedInfo = canonical(signedInfo as Element);
   const value = Buffer.from(textOf(signatureValue as Element).replace(/\s+/g, ''), 'base64');
   if (!verify(hash, Buffer.from(canonicalSignedInfo), certificate.publicKey, value)) {
     throw new InvalidSecurityError('The message signature is not valid.');
   }
-  return { certificate };
+  const signedContent = createHash('sha256').update(certificate.raw).update(canonicalSignedInfo).digest('base64');
+  return { certificate, signedContent };
 }
 
 function checkReference(reference: Element, target: Element): void {
@@ -77,12 +83,19 @@ function checkReference(reference: Element, target: Element): void {
   }
   const hash = DIGEST_HASH[attribute(digestMethod, 'Algorithm') ?? ''];
   if (!hash) throw new InvalidSecurityError('The digest algorithm must be SHA-256.');
-  const canonical = new ExclusiveCanonicalization().process(target, {}) as string;
-  const actual = createHash(hash).update(canonical).digest();
+  const actual = createHash(hash).update(canonical(target)).digest();
   const expected = Buffer.from(textOf(digestValue), 'base64');
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
     throw new InvalidSecurityError(`The signed ${target.localName} was altered (digest mismatch).`);
   }
+}
+
+// Exclusive c14n by xml-crypto, which cannot render a processing instruction: one is the sender's fault.
+function canonical(element: Element): string {
+  if (holdsProcessingInstruction(element)) {
+    throw new InvalidSecurityError(`The signed ${element.localName} holds a processing instruction, which is not accepted.`);
+  }
+  return new ExclusiveCanonicalization().process(element, {}) as string;
 }
 
 function referencedCertificate(security: Element, keyInfo: Element): X509Certificate {

@@ -4,6 +4,7 @@ import type { AuthenticatedSubject } from '../identity/subject';
 import type { UsernameTokenAuthenticator } from '../identity/username-token';
 import type { SoapEnvelope } from '../soap/envelope';
 import { verifyMessageSignature } from '../soap/message-signature';
+import type { SignedMessageReplayGuard } from '../soap/signed-message-replay';
 import type { SecurityHeader } from '../soap/security-header';
 import type { XmlElementLike } from '../xml/dom';
 
@@ -41,16 +42,23 @@ export function usernameTokenAuthentication(authenticator: UsernameTokenAuthenti
   };
 }
 
-/** certificatemixed: a signature over the Timestamp and the Body by a client certificate we accept. */
-export function certificateAuthentication(policy: () => ClientCertificatePolicy): MessageAuthenticator {
+/**
+ * certificatemixed: a signature over the Timestamp and the Body by a client certificate we accept,
+ * on a fresh message never accepted before (a signed message captured anywhere must not buy tokens again).
+ */
+export function certificateAuthentication(policy: () => ClientCertificatePolicy, replay: SignedMessageReplayGuard): MessageAuthenticator {
   return {
     verifiesSignature: true,
     authenticate: async ({ envelope, security, now }) => {
-      if (!security.timestampElement) {
+      if (!security.timestampElement || !security.timestamp) {
         throw new InvalidSecurityError('The wsse:Security header needs a signed wsu:Timestamp on this endpoint.');
       }
-      const { certificate } = verifyMessageSignature(envelope, security.element, envelope.body, security.timestampElement);
-      return authenticateClientCertificate(certificate, policy(), now);
+      replay.checkFreshness(security.timestamp, now);
+      const { certificate, signedContent } = verifyMessageSignature(envelope, security.element, envelope.body, security.timestampElement);
+      const subject = authenticateClientCertificate(certificate, policy(), now);
+      // Only messages from accepted signers are remembered, so strangers cannot fill the replay cache.
+      await replay.admitOnce(security.timestamp, signedContent);
+      return subject;
     },
   };
 }

@@ -9,6 +9,7 @@
 const ELEMENT_NODE = 1;
 const TEXT_NODE = 3;
 const CDATA_SECTION_NODE = 4;
+const PROCESSING_INSTRUCTION_NODE = 7;
 
 /** The members of a DOM Node the readers use. */
 export interface XmlNodeLike {
@@ -87,4 +88,21 @@ export function attributeNS(el: XmlElementLike, ns: string, localName: string): 
 
 export function attribute(el: XmlElementLike, name: string): string | undefined {
   return el.hasAttribute(name) ? el.getAttribute(name) ?? undefined : undefined;
+}
+
+/**
+ * Whether a processing instruction sits anywhere inside `root`. xml-crypto's exclusive c14n cannot
+ * render one (it throws), so signed content holding one must be refused as the sender's fault before
+ * it is canonicalised; no SAML token or signed SOAP part has a reason to carry one.
+ */
+export function holdsProcessingInstruction(root: XmlNodeLike): boolean {
+  const stack: XmlNodeLike[] = [root];
+  while (stack.length) {
+    const node = stack.pop() as XmlNodeLike;
+    for (let n = node.firstChild; n !== null; n = n.nextSibling) {
+      if (n.nodeType === PROCESSING_INSTRUCTION_NODE) return true;
+      if (n.nodeType === ELEMENT_NODE) stack.push(n);
+    }
+  }
+  return false;
 }

@@ -71,6 +71,9 @@ export function checkXmlSafely(input: Buffer | string, limits: XmlLimits, lean: 
   if (text.includes('<!') && DTD_MARKERS.test(text)) {
     throw new XmlRejectedError('doctype', 'a DOCTYPE or entity declaration is not allowed');
   }
+  // xmldom keeps characters XML 1.0 forbids (U+0000, most C0 controls), literal or referenced; they
+  // would reach replies (RelatesTo) and signed tokens (a delegated NameID), which would then not be XML.
+  if (NOT_XML_CHARACTER.test(text)) throw new XmlRejectedError('malformed', 'the XML holds a character XML does not allow');
   const encoding = ENCODING_DECLARATION.exec(text)?.[1]?.toLowerCase();
   if (encoding !== undefined && encoding !== 'utf-8' && encoding !== 'utf8') {
     throw new XmlRejectedError('unsupported-encoding', `only UTF-8 is accepted, not ${encoding}`);
@@ -114,6 +117,25 @@ function buildDom(text: string): Document {
 // An ampersand must start an entity or character reference; the five predefined entities are the
 // only names that can resolve, since DTDs are refused.
 const BARE_AMPERSAND = /&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9A-Fa-f]+);)/;
+const CHARACTER_REFERENCE = /&#(?:(\d+)|x([0-9A-Fa-f]+));/g;
+// Outside XML 1.0's Char production (surrogates are refused as references, and cannot come from UTF-8).
+const NOT_XML_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
+/** Whether a character reference names a character XML 1.0 allows (its Char production). */
+function isXmlCharacter(code: number): boolean {
+  if (code < 0x20) return code === 0x09 || code === 0x0a || code === 0x0d;
+  return code <= 0xd7ff || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+}
+
+/** Whether `slice` holds a character reference to something XML does not allow (&#0;, &#xD800;, beyond U+10FFFF). */
+function forbiddenReferenceIn(slice: string): boolean {
+  if (!slice.includes('&#')) return false;
+  for (const m of slice.matchAll(CHARACTER_REFERENCE)) {
+    const digits = m[1] ?? (m[2] as string);
+    if (digits.length > 8 || !isXmlCharacter(parseInt(digits, m[1] === undefined ? 16 : 10))) return true;
+  }
+  return false;
+}
 
 function hasLineEndsXmldomRewrites(text: string): boolean {
   return text.includes('\r') || text.includes('\u0085') || text.includes('\u2028');
@@ -127,13 +149,18 @@ class AmpersandScan {
   private next = -1;
   constructor(private readonly text: string) {}
 
-  /** Whether `text[from, to)` holds an ampersand that starts no entity or character reference. */
-  bareIn(from: number, to: number): boolean {
+  /**
+   * Whether `text[from, to)` holds an ampersand that starts no entity or character reference, or a
+   * character reference to a character XML does not allow.
+   */
+  badAmpersandIn(from: number, to: number): boolean {
     if (this.next < from) {
       this.next = this.text.indexOf('&', from);
       if (this.next === -1) this.next = this.text.length;
     }
-    return this.next < to && BARE_AMPERSAND.test(this.text.slice(this.next, to));
+    if (this.next >= to) return false;
+    const slice = this.text.slice(this.next, to);
+    return BARE_AMPERSAND.test(slice) || forbiddenReferenceIn(slice);
   }
 }
 
@@ -179,7 +206,7 @@ function checkShape(text: string, limits: XmlLimits, builder: LeanBuilder | unde
           `an element has more than ${limits.maxAttributesPerElement} attributes`,
         );
       }
-      if (ampersands.bareIn(i, tag.end)) throw malformed();
+      if (ampersands.badAmpersandIn(i, tag.end)) throw malformed();
       const name = text.slice(i + 1, nameEnd);
       if (!tag.selfClosing) {
         open.push(name);
@@ -194,7 +221,7 @@ function checkShape(text: string, limits: XmlLimits, builder: LeanBuilder | unde
     const segmentEnd = following === -1 ? text.length : following;
     if (open.length === 0) checkOutsideText(text, i, segmentEnd);
     else {
-      if (ampersands.bareIn(i, segmentEnd)) throw malformed();
+      if (ampersands.badAmpersandIn(i, segmentEnd)) throw malformed();
       if (segmentEnd > i) builder?.text(i, segmentEnd);
     }
     i = following;

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { ExclusiveCanonicalization } from 'xml-crypto';
-import { attribute, childElements, isElement, textOf } from './dom';
+import { attribute, childElements, holdsProcessingInstruction, isElement, textOf } from './dom';
 import { ALG, NS } from './namespaces';
 
 /** A key a signature may be checked against: chosen by us (pinned), never taken from the message. */
@@ -166,6 +166,9 @@ function inclusivePrefixes(method: Element): string[] {
 }
 
 function canonicalise(node: Element, prefixes: string[]): string {
+  if (holdsProcessingInstruction(node)) {
+    throw new SignatureRejectedError('profile', 'the signed content holds a processing instruction, which is not accepted');
+  }
   return new ExclusiveCanonicalization().process(node, {
     inclusiveNamespacesPrefixList: prefixes,
     ancestorNamespaces: ancestorNamespaces(node),
