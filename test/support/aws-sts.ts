@@ -1,3 +1,4 @@
+import { testSigningKey, type TestSigningKey } from './stolen-key';
 import { strict as assert } from 'node:assert';
 import { createHash, randomUUID } from 'node:crypto';
 import { addAwsRole, addSamlProvider } from '../../src/aws/aws-admin';
@@ -5,7 +6,7 @@ import { roleArn, samlProviderArn } from '../../src/aws/arn';
 import { awsRoleClaim } from '../../src/aws/role-claim';
 import { AWS_SAML } from '../../src/core/aws-saml';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
-import { loadSigningKey, type SigningKey } from '../../src/keys/signing-key';
+import type { SigningKey } from '../../src/keys/signing-key';
 import type { SamlAttribute } from '../../src/saml/assertion-content';
 import { buildSaml2Assertion } from '../../src/saml/saml2-assertion';
 import type { SamlReplayMode } from '../../src/store/store';
@@ -45,7 +46,7 @@ export const ROLE_TRUST_POLICY = JSON.stringify({
 /** A Trustbridge serving the AWS API, with a user granted two roles and an external IdP whose key the test holds. */
 export interface AwsTestSts extends TestSts {
   /** The external identity provider's signing key: tests mint any assertion they like with it. */
-  readonly externalKey: SigningKey;
+  readonly externalKey: TestSigningKey;
   /** Asks the STS over WS-Trust for a token for AWS (urn:amazon:webservices); resolves to the assertion text. */
   issueAwsToken(user?: string, password?: string): Promise<string>;
   /** POSTs Query API parameters to `/`. */
@@ -82,7 +83,7 @@ export async function startAwsTestSts(options: AwsTestStsOptions = {}): Promise<
 
   return {
     ...sts,
-    externalKey: loadSigningKey(external.privateKeyPem, external.certificatePem),
+    externalKey: testSigningKey(external.privateKeyPem, external.certificatePem),
     async issueAwsToken(user = USER, password = PASSWORD) {
       const { body, headers } = trustRequest({
         version: '1.3',

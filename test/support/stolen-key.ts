@@ -1,5 +1,7 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { open } from '../../src/keys/sealed-box';
-import type { SigningKeyRecord } from '../../src/store/store';
+import { loadSigningKey, type SigningKey } from '../../src/keys/signing-key';
+import type { SigningKeyRecord, Store } from '../../src/store/store';
 
 /**
  * A sealed signing key's private half as PEM: what an attacker holding the database and the master
@@ -8,4 +10,18 @@ import type { SigningKeyRecord } from '../../src/store/store';
 export function unsealPrivateKeyPem(record: Pick<SigningKeyRecord, 'thumbprint' | 'sealedPrivateKey'>, masterKey: Buffer): string {
   // The associated data key-material.ts seals signing keys under.
   return open(record.sealedPrivateKey, masterKey, `trustbridge:signing-key:${record.thumbprint}`).toString('utf8');
+}
+
+/** A signing key for tests that forge with it: the product's signer, plus the raw private key (any hash, any recipe). */
+export type TestSigningKey = SigningKey & { readonly privateKey: KeyObject };
+
+export function testSigningKey(privateKeyPem: string, certificatePem: string): TestSigningKey {
+  return { ...loadSigningKey(privateKeyPem, certificatePem), privateKey: createPrivateKey(privateKeyPem) };
+}
+
+/** The instance's active signing key, stolen: unsealed from the store with the master key. */
+export async function stealActiveKey(instance: { readonly store: Store; readonly masterKey: Buffer }): Promise<TestSigningKey> {
+  const record = (await instance.store.signingKeys.list()).find((k) => k.state === 'active');
+  if (!record) throw new Error('the instance has no active signing key');
+  return testSigningKey(unsealPrivateKeyPem(record, instance.masterKey), record.certificatePem);
 }

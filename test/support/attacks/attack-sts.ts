@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { createHash, createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
 import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
-import { loadSigningKey, type SigningKey } from '../../../src/keys/signing-key';
+import { stealActiveKey, testSigningKey, type TestSigningKey } from '../stolen-key';
 import { buildSaml2Assertion } from '../../../src/saml/saml2-assertion';
 import { signCanonicalElement } from '../../../src/xml/enveloped-signature';
 import { NS, SAML2, TOKEN_TYPE, TRUST13 } from '../../../src/xml/namespaces';
@@ -59,11 +59,11 @@ export interface RawRequest {
 
 export interface AttackSts extends TestSts {
   /** The pinned partner IdP's signing key: tests mint external tokens with it. */
-  readonly partnerKey: SigningKey;
+  readonly partnerKey: TestSigningKey;
   /** The attacker's own key and (untrusted, self-signed) certificate. */
-  readonly strangerKey: SigningKey;
+  readonly strangerKey: TestSigningKey;
   /** The STS's own token-signing key, for forgeries made with it (Golden SAML) and for algorithm tests. */
-  ownKey(): SigningKey;
+  ownKey(): TestSigningKey;
   readonly clientSigner: MessageSigner;
   /** A token the STS issues to `user` (default ATTACKER) for `audience` (default RP), as the exact text sent. */
   issue(o?: { user?: string; audience?: string; tokenType?: 'saml2' | 'saml11'; version?: Version }): Promise<string>;
@@ -100,13 +100,18 @@ export async function startAttackSts(options: TestStsOptions = {}): Promise<Atta
   for (const user of Object.keys(PASSWORDS)) await sts.addUser({ name: user, password: passwordOf(user), claims: [{ name: EMAIL_CLAIM, value: user }] });
   await sts.addRelyingParty({ appliesTo: RP, releasedClaims: [EMAIL_CLAIM] });
   await sts.addRelyingParty({ appliesTo: RP_DELEGATED, releasedClaims: [EMAIL_CLAIM], delegates: [SERVICE] });
-  const partnerKey = loadSigningKey(partner.privateKeyPem, partner.certificatePem);
+  const partnerKey = testSigningKey(partner.privateKeyPem, partner.certificatePem);
   await sts.instance.store.trustedIssuers.pin({
     issuer: PARTNER_ISSUER,
     thumbprint: partnerKey.thumbprintSha256,
     certificatePem: partner.certificatePem,
     createdAt: new Date(),
+    state: 'active',
+    activateAt: null,
+    retireAt: null,
+    stateChangedAt: new Date(),
   });
+  const ownKey = await stealActiveKey(sts.instance);
   const clientSigner: MessageSigner = { privateKey: createPrivateKey(client.privateKeyPem), certificateDer: clientDer };
 
   const request = (call: TrustCall): RawRequest => {
@@ -144,8 +149,8 @@ export async function startAttackSts(options: TestStsOptions = {}): Promise<Atta
   return {
     ...sts,
     partnerKey,
-    strangerKey: loadSigningKey(stranger.privateKeyPem, stranger.certificatePem),
-    ownKey: () => sts.instance.signingKeys.current(),
+    strangerKey: testSigningKey(stranger.privateKeyPem, stranger.certificatePem),
+    ownKey: () => ownKey,
     clientSigner,
     issue,
     send,
@@ -176,7 +181,7 @@ export interface PartnerTokenOptions {
 }
 
 /** A signed SAML 2.0 token as the pinned partner IdP would issue it to anyone (valid for an hour by default). */
-export function partnerToken(key: SigningKey, nameId: string, o: PartnerTokenOptions = {}): string {
+export function partnerToken(key: TestSigningKey, nameId: string, o: PartnerTokenOptions = {}): string {
   const now = o.issueInstant ?? new Date();
   const end = o.notOnOrAfter ?? new Date(now.getTime() + 3600_000);
   const element = buildSaml2Assertion({

@@ -1,4 +1,4 @@
-import type { SigningKey } from '../../../src/keys/signing-key';
+import type { TestSigningKey } from '../stolen-key';
 import type { PostResult } from '../sts-post';
 import { appliesTo } from '../trust-messages';
 import {
@@ -38,7 +38,7 @@ export interface TokenSlot {
   /** A genuine token, signed by that issuer, naming ATTACKER. */
   genuine(sts: AttackSts): Promise<string>;
   /** The key the STS trusts for tokens in this slot. */
-  trustedKey(sts: AttackSts): SigningKey;
+  trustedKey(sts: AttackSts): TestSigningKey;
   /** Checks the answer to a refused token, whose verifier said `reason`. */
   expectRefused(res: PostResult, reason: string): void;
   /** What the caller is told when the token verifier said `reason` (the same, except where a slot re-checks). */
@@ -49,6 +49,7 @@ const sameReason = (reason: string): string => reason;
 
 const BAD_SIGNATURE = 'the signature is not valid under any trusted key';
 const UNTRUSTED_KEY = 'the token is signed with a certificate that is not trusted';
+const NOT_ISSUED_BY_US = 'the token was not issued by this STS (no matching issuance record)';
 
 const own = {
   reasonFor: sameReason,
@@ -113,8 +114,18 @@ const delegated = (kind: 'OnBehalfOf' | 'ActAs', issuer: 'own' | 'partner'): Tok
   // answer is the one given: that certificate is not pinned. Defensible, if less precise.
   reasonFor: issuer === 'own' ? (reason) => (reason === BAD_SIGNATURE ? UNTRUSTED_KEY : reason) : sameReason,
   expectRefused: (res, reason) =>
-    expectSoapFault(res, { soap: '1.2', trust: '1.3', family: 'wst', code: 'FailedAuthentication', reason: `The delegated token is not accepted: ${reason}.` }),
+    expectSoapFault(res, { soap: '1.2', trust: '1.3', family: 'wst', code: 'FailedAuthentication', reason: delegatedRefusal(reason) }),
 });
+
+/**
+ * How delegation words the verifier's reason: a key not pinned is said so; a token signed by our key
+ * that we never issued is "not valid" (it is ours, refused with an alert, never tried against pins).
+ */
+function delegatedRefusal(reason: string): string {
+  if (reason === UNTRUSTED_KEY) return 'The delegated token is signed by a certificate not pinned for its issuer.';
+  if (reason === NOT_ISSUED_BY_US) return `The delegated token is not valid: ${reason}.`;
+  return `The delegated token is not accepted: ${reason}.`;
+}
 
 export const SLOTS = {
   validate13: validate('1.3', '1.2'),

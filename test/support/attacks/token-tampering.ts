@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ALG, NS } from '../../../src/xml/namespaces';
-import type { SigningKey } from '../../../src/keys/signing-key';
+import type { TestSigningKey } from '../stolen-key';
 import {
   BASE64_TRANSFORM,
   DSA_SHA1,
@@ -28,9 +28,9 @@ import { replaceOnce, rootId, signatureOf, withoutSignature } from './token-text
 
 export interface TamperKeys {
   /** The key the receiver trusts for this token (the STS's own, or a pinned IdP's). */
-  readonly trusted: SigningKey;
+  readonly trusted: TestSigningKey;
   /** The attacker's own key and certificate. */
-  readonly stranger: SigningKey;
+  readonly stranger: TestSigningKey;
   /** Turns the token into one naming the victim (content the attacker wants read). */
   readonly impersonate: (xml: string) => string;
 }
