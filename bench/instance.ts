@@ -46,7 +46,7 @@ export async function createBenchInstance(logLevel?: string): Promise<BenchInsta
     // One assertion is exchanged over and over; AWS itself has no replay rule, so measure that way.
     updateConfig(home, { ...(logLevel === undefined ? {} : { logLevel }), aws: { replay: 'off' } });
     const storedHash = await addBenchUserAndRelyingParty(home);
-    const instance = openInstance(home);
+    const instance = await openInstance(home);
     const tlsCertificatePem = readFileSync(inHome(home, instance.config.tls.certificateFile), 'utf8');
     await instance.close();
     return {
@@ -71,7 +71,7 @@ export async function createBenchInstance(logLevel?: string): Promise<BenchInsta
  * spend tens of milliseconds hashing and the benchmark would measure scrypt, not token issuance.
  */
 async function addBenchUserAndRelyingParty(home: string): Promise<string> {
-  const instance = openInstance(home);
+  const instance = await openInstance(home);
   try {
     await addUser(instance.store, instance.masterKey, {
       name: USER,

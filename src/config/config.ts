@@ -1,5 +1,7 @@
 // The instance's config file: its shape, its defaults and the checks that run at start-up.
 
+import { parsePostgresUrl } from '../store/postgres/connection-settings';
+
 export interface StsConfig {
   /** The entity ID in every token's Issuer and in the metadata. */
   readonly issuer: string;
@@ -7,7 +9,18 @@ export interface StsConfig {
   /** The HTTPS base URL clients reach us at, used in mex and metadata; derived from listen when empty. */
   readonly publicBaseUrl: string;
   readonly tls: { readonly certificateFile: string; readonly privateKeyFile: string };
-  readonly store: { readonly kind: 'sqlite'; readonly path: string };
+  readonly store: {
+    /** sqlite: one file, the processes of one host; postgres: one database shared by several nodes. */
+    readonly kind: 'sqlite' | 'postgres';
+    /** sqlite: the database file. */
+    readonly path: string;
+    /** postgres: postgres://USER@HOST:PORT/DATABASE[?sslmode=require|verify-full[&sslrootcert=FILE]], without a password. */
+    readonly url: string;
+    /** postgres: connections each process keeps open at most. */
+    readonly poolSize: number;
+    /** postgres: the file holding the password; STS_PG_PASSWORD overrides it; empty: none. */
+    readonly passwordFile: string;
+  };
   readonly masterKeyFile: string;
   readonly clockSkewSeconds: number;
   /** How old a UsernameToken's Created may be; its nonce is remembered this long (plus skew). */
@@ -63,7 +76,7 @@ export const DEFAULT_CONFIG: StsConfig = {
   listen: { host: '127.0.0.1', port: 9443 },
   publicBaseUrl: '',
   tls: { certificateFile: 'tls/localhost.crt.pem', privateKeyFile: 'tls/localhost.key.pem' },
-  store: { kind: 'sqlite', path: 'trustbridge.db' },
+  store: { kind: 'sqlite', path: 'trustbridge.db', url: '', poolSize: 10, passwordFile: '' },
   masterKeyFile: 'master.key',
   clockSkewSeconds: 300,
   usernameTokenMaxAgeSeconds: 300,
@@ -147,12 +160,23 @@ const httpsBaseUrl: Check = (key, v) => {
   }
 };
 
+// Never shows the value: a URL is where a password would be pasted by mistake.
+const postgresUrl: Check = (key, v) => {
+  string(true)(key, v);
+  if (v === '') return;
+  try {
+    parsePostgresUrl(v as string);
+  } catch (err) {
+    throw new ConfigError(key, (err as Error).message);
+  }
+};
+
 const SCHEMA: Record<string, Check | Record<string, Check>> = {
   issuer: url,
   listen: { host: string(), port: integer(0, 65535) },
   publicBaseUrl: httpsBaseUrl,
   tls: { certificateFile: string(), privateKeyFile: string() },
-  store: { kind: oneOf('sqlite'), path: string() },
+  store: { kind: oneOf('sqlite', 'postgres'), path: string(), url: postgresUrl, poolSize: integer(1, 1000), passwordFile: string(true) },
   masterKeyFile: string(),
   clockSkewSeconds: integer(0, 3600),
   usernameTokenMaxAgeSeconds: integer(1, 86400),
@@ -184,6 +208,9 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
 
 // Checks between keys of one section, after each key passed its own.
 function checkRelations(config: StsConfig): void {
+  if (config.store.kind === 'postgres' && config.store.url === '') {
+    throw new ConfigError('store.url', 'must be set when store.kind is "postgres" (postgres://user@host:5432/database)');
+  }
   const r = config.keyRollover;
   if (r.generateDaysBeforeExpiry >= r.certificateDays) {
     throw new ConfigError(

@@ -44,7 +44,7 @@ async function serveInProcess(options: ServeOptions, workers: number): Promise<v
   if (cluster.isWorker) process.send?.({ ready: running.baseUrl });
   else options.onReady?.(running.baseUrl, workers);
   // Key rollover runs in one process per host: this one when it serves alone, else the primary.
-  const rollover = cluster.isWorker ? undefined : startKeyRolloverTask(options.home, logger);
+  const rollover = cluster.isWorker ? undefined : await startKeyRolloverTask(options.home, logger);
   const shutdown = async (): Promise<void> => {
     await rollover?.stop();
     await running.close();
@@ -60,7 +60,7 @@ async function superviseWorkers(options: ServeOptions, workers: number): Promise
   let ready = 0;
   let stopping = false;
   const config = readConfigFile(options.home);
-  const rollover = startKeyRolloverTask(options.home, createJsonLogger(config.logLevel));
+  const rollover = await startKeyRolloverTask(options.home, createJsonLogger(config.logLevel));
   const fork = (): void => {
     // A worker runs the same command line, so it reads the same options.
     const worker = cluster.fork();
