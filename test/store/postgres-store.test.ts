@@ -121,6 +121,25 @@ describe('store/postgres openPostgresStore', function () {
     assert.ok(Number(rows[0]?.n) >= 1);
   });
 
+  it('connections the server drops (a PostgreSQL restart) are reported and replaced: the next operations succeed', async () => {
+    const idleErrors: Error[] = [];
+    const store = await open({ onIdleError: (err) => idleErrors.push(err) });
+    await Promise.all(Array.from({ length: 8 }, (_, i) => store.replay.rememberOnce('warm', `k${i}`, new Date(Date.now() + 60_000))));
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'trustbridge'`,
+    );
+    assert.ok((rows[0]?.n ?? 0) >= 1);
+    const deadline = Date.now() + 5000;
+    while (idleErrors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(idleErrors.length >= 1, 'the dropped connections were not reported');
+    assert.equal(await store.replay.rememberOnce('warm', 'k0', new Date(Date.now() + 60_000)), false, 'the cache survived');
+    await store.ledger.record({
+      tokenId: '_after', tokenType: 't', subject: 's', audience: 'a', keyThumbprint: 'k', digest: 'd', issuedAt: new Date(),
+      notBefore: new Date(), notOnOrAfter: new Date(), requestId: 'r', renewedFrom: null, renewAllow: true, renewAfterExpiry: false, actor: null,
+    });
+    assert.equal((await store.ledger.get('_after'))?.tokenId, '_after');
+  });
+
   describe('connection failures name the database and never the password', () => {
     it('a wrong password', async () => {
       const wrong = 'not-the-password-Xq9';

@@ -5,13 +5,20 @@ interface Waiting<T> {
 }
 
 /**
- * Group commit over a network database: rows added in the same turn of the event loop are written
- * by one transaction, and while a transaction is in flight the rows that arrive meanwhile wait for
- * the next one, so under load each commit carries everything that queued during the one before.
- * Each caller's promise settles only after the commit holding its row returned.
+ * Writes one transaction: `take()` hands over the rows waiting at that moment. A writer that must
+ * wait for a lock calls it once it holds the lock, so rows that arrive meanwhile join this batch.
+ */
+export type BatchWriter<T> = (take: () => readonly T[]) => Promise<void>;
+
+/**
+ * Group commit over a network database: one transaction at a time per process carries every row
+ * queued until the moment it holds its lock, so under load (and under contention with other nodes
+ * for that lock) each commit carries more rows rather than each row waiting longer. Each caller's
+ * promise settles only after the commit holding its row returned.
  *
  * If a batch fails, each of its rows is tried again in a transaction of its own, so a failing row
- * (a duplicate token id) fails its caller alone and nothing is half-written.
+ * (a duplicate token id) fails its caller alone and nothing is half-written. A failure before any
+ * row was taken (the database is unreachable) fails the rows waiting then.
  */
 export class AsyncGroupCommit<T> {
   private waiting: Waiting<T>[] = [];
@@ -19,8 +26,7 @@ export class AsyncGroupCommit<T> {
   private draining: Promise<void> | undefined;
 
   constructor(
-    /** Writes the rows in one transaction; rejects as the database does (nothing is written then). */
-    private readonly writeAll: (items: readonly T[]) => Promise<void>,
+    private readonly write: BatchWriter<T>,
     /** Maps a row's own failure (e.g. a constraint) to the error its caller sees. */
     private readonly explain: (item: T, err: unknown) => unknown,
   ) {}
@@ -51,25 +57,30 @@ export class AsyncGroupCommit<T> {
 
   private async drain(): Promise<void> {
     while (this.waiting.length > 0) {
-      const batch = this.waiting;
-      this.waiting = [];
-      await this.commit(batch);
+      let taken: Waiting<T>[] = [];
+      const take = (): T[] => {
+        taken = this.waiting;
+        this.waiting = [];
+        return taken.map((w) => w.item);
+      };
+      try {
+        await this.write(take);
+        for (const w of taken) w.resolve();
+      } catch (err) {
+        if (taken.length === 0) take();
+        if (taken.length === 1) {
+          for (const w of taken) w.reject(this.explain(w.item, err));
+        } else {
+          await this.oneByOne(taken);
+        }
+      }
     }
   }
 
-  private async commit(batch: readonly Waiting<T>[]): Promise<void> {
-    if (batch.length > 1) {
-      try {
-        await this.writeAll(batch.map((w) => w.item));
-        for (const w of batch) w.resolve();
-        return;
-      } catch {
-        // Fall through: one transaction per row finds out whose row it was.
-      }
-    }
+  private async oneByOne(batch: readonly Waiting<T>[]): Promise<void> {
     for (const w of batch) {
       try {
-        await this.writeAll([w.item]);
+        await this.write(() => [w.item]);
         w.resolve();
       } catch (err) {
         w.reject(this.explain(w.item, err));

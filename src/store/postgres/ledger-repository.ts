@@ -57,11 +57,11 @@ const INSERT_ROWS = {
  * of nodes appending at once still build one chain.
  */
 export function postgresLedger(pool: Pool): PostgresLedger {
-  const appendAll = async (entries: readonly LedgerEntryInput[]): Promise<void> => {
+  const appendAll = async (take: () => readonly LedgerEntryInput[]): Promise<void> => {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
-      await appendInTransaction(client, entries);
+      await appendInTransaction(client, take);
     } catch (err) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;
@@ -102,8 +102,10 @@ export function postgresLedger(pool: Pool): PostgresLedger {
   };
 }
 
-async function appendInTransaction(client: PoolClient, entries: readonly LedgerEntryInput[]): Promise<void> {
+/** Takes the rows to write once the lock is held: those that queued while it was awaited join in. */
+async function appendInTransaction(client: PoolClient, take: () => readonly LedgerEntryInput[]): Promise<void> {
   const results = (await client.query(LOCK_AND_READ_HEAD)) as unknown as Array<{ rows: Array<{ sequence: string; entry_hash: string }> }>;
+  const entries = take();
   const head = results[2]?.rows[0];
   let sequence = head === undefined ? 0 : Number(head.sequence);
   let previousHash = head?.entry_hash ?? LEDGER_GENESIS_HASH;
