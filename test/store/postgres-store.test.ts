@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { Client } from 'pg';
+import { ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK } from '../../src/store/postgres/advisory-locks';
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store';
 import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations';
@@ -87,6 +89,26 @@ describe('store/postgres openPostgresStore', function () {
     const entry = (tokenId: string) => ({
       tokenId, tokenType: 't', subject: 's', audience: 'a', keyThumbprint: 'k', digest: 'd', issuedAt: new Date(),
       notBefore: new Date(), notOnOrAfter: new Date(), requestId: 'r', renewedFrom: null, renewAllow: true, renewAfterExpiry: false, actor: null,
+    });
+
+    it('appends wait while another session holds the append lock (another node mid-append), then chain on after its row', async () => {
+      const store = await open();
+      await store.ledger.record(entry('_first'));
+      const other = new Client({ host: db.host, port: db.port, database: db.name, user: db.user, password: db.password });
+      await other.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK]);
+        let settled = false;
+        const waiting = store.ledger.record(entry('_waits')).finally(() => (settled = true));
+        await new Promise((r) => setTimeout(r, 400));
+        assert.equal(settled, false, 'the append did not wait for the lock');
+        await other.query('COMMIT');
+        await waiting;
+      } finally {
+        await other.end();
+      }
+      assert.deepEqual((await store.ledger.chain(0, 10)).map((e) => [e.sequence, e.tokenId]), [[1, '_first'], [2, '_waits']]);
     });
 
     it('TRUNCATE is refused', async () => {

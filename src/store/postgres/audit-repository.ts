@@ -21,13 +21,19 @@ interface AuditRow {
 
 const COLUMNS = 15;
 
-// One statement for a whole batch: the events go in as parallel arrays.
+// One statement for a whole batch: the events go in as parallel arrays, in their order (position
+// follows it, and orders events of the same millisecond).
 const INSERT_EVENTS = {
   name: 'audit-insert',
   text: `INSERT INTO audit_events (event_id, event_time, event_name, event_source, request_id, source_address, user_agent,
            principal, request_parameters, response_elements, additional_event_data, error_code, error_message, alert, severity)
-         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-           $8::text[], $9::json[], $10::json[], $11::json[], $12::text[], $13::text[], $14::text[], $15::text[])`,
+         SELECT event_id, event_time, event_name, event_source, request_id, source_address, user_agent,
+           principal, request_parameters, response_elements, additional_event_data, error_code, error_message, alert, severity
+         FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+           $8::text[], $9::json[], $10::json[], $11::json[], $12::text[], $13::text[], $14::text[], $15::text[]) WITH ORDINALITY
+           AS e(event_id, event_time, event_name, event_source, request_id, source_address, user_agent, principal,
+             request_parameters, response_elements, additional_event_data, error_code, error_message, alert, severity, n)
+         ORDER BY n`,
 };
 
 /** The audit trail's table: appended in batches, read newest-first by time, principal, event name or alert. */

@@ -24,6 +24,10 @@ export interface PostgresStoreOptions {
 // to one statement.
 const REPLAY_SWEEP_EVERY = 500;
 const CONNECT_TIMEOUT_MS = 10_000;
+// A transaction of ours is never idle for long (the ledger's holds the append lock across a few
+// round trips); one that is belongs to a node that froze or lost its network, and would hold every
+// other node's appends up until TCP gave up. PostgreSQL ends such a session after this time.
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 
 /**
  * The shared store: PostgreSQL, for several nodes serving as one STS. Connects, brings the schema up
@@ -76,6 +80,8 @@ function poolConfig(options: PostgresStoreOptions): PoolConfig {
     ...(options.password === null ? {} : { password: options.password }),
     max: options.poolSize,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    keepAlive: true,
     application_name: 'trustbridge',
     ssl:
       c.sslMode === 'disable'
