@@ -3,7 +3,7 @@ import { AlreadyExistsError } from '../store';
 // SQLSTATE codes the store turns into its own errors.
 const UNIQUE_VIOLATION = '23505';
 
-export interface PgError {
+interface PgError {
   readonly code?: string;
   /** The constraint or index a violation names. */
   readonly constraint?: string;
@@ -15,7 +15,7 @@ export const isUniqueViolation = (err: unknown, constraint?: string): boolean =>
 };
 
 /** A duplicate key becomes AlreadyExistsError naming `what`; anything else passes through. */
-export function explainPgError(what: string, err: unknown): unknown {
+function explainPgError(what: string, err: unknown): unknown {
   return isUniqueViolation(err) ? new AlreadyExistsError(what) : err;
 }
 
