@@ -38,15 +38,19 @@ const PASSWORD = 'bench-password-not-a-secret';
 const RELYING_PARTY = 'https://rp.example.com/';
 const AWS_ROLE = 'BenchRole';
 
-/** `logLevel`, when given, replaces the config's (validated again when the server starts). */
-export async function createBenchInstance(logLevel?: string): Promise<BenchInstance> {
+/**
+ * `logLevel`, when given, replaces the config's (validated again when the server starts).
+ * `postgresUrl`, when given, puts the store in that (empty) PostgreSQL database instead of SQLite;
+ * the password comes from STS_PG_PASSWORD, which the server inherits.
+ */
+export async function createBenchInstance(logLevel?: string, postgresUrl?: string): Promise<BenchInstance> {
   const home = mkdtempSync(join(tmpdir(), 'trustbridge-bench-'));
   try {
-    await initInstance(home, { demo: false });
+    await initInstance(home, { demo: false, ...(postgresUrl === undefined ? {} : { store: { kind: 'postgres', url: postgresUrl } }) });
     // One assertion is exchanged over and over; AWS itself has no replay rule, so measure that way.
     updateConfig(home, { ...(logLevel === undefined ? {} : { logLevel }), aws: { replay: 'off' } });
     const storedHash = await addBenchUserAndRelyingParty(home);
-    const instance = openInstance(home);
+    const instance = await openInstance(home);
     const tlsCertificatePem = readFileSync(inHome(home, instance.config.tls.certificateFile), 'utf8');
     await instance.close();
     return {
@@ -71,7 +75,7 @@ export async function createBenchInstance(logLevel?: string): Promise<BenchInsta
  * spend tens of milliseconds hashing and the benchmark would measure scrypt, not token issuance.
  */
 async function addBenchUserAndRelyingParty(home: string): Promise<string> {
-  const instance = openInstance(home);
+  const instance = await openInstance(home);
   try {
     await addUser(instance.store, instance.masterKey, {
       name: USER,

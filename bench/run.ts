@@ -66,6 +66,8 @@ interface Settings {
   readonly workerCounts: readonly number[];
   /** Overrides the instance's logLevel (one JSON line per token at the default "info"), to measure logging's share. */
   readonly logLevel: string | undefined;
+  /** BENCH_PG_URL: an empty PostgreSQL database to hold the store instead of SQLite (password in STS_PG_PASSWORD). */
+  readonly postgresUrl: string | undefined;
 }
 
 function readSettings(): Settings {
@@ -80,6 +82,7 @@ function readSettings(): Settings {
     concurrencyPerWorker: Math.round(envNumber('BENCH_CONCURRENCY_PER_WORKER', 8)),
     workerCounts: envWorkerCounts(),
     logLevel: process.env['BENCH_LOG_LEVEL'] || undefined,
+    postgresUrl: process.env['BENCH_PG_URL'] || undefined,
   };
 }
 
@@ -131,9 +134,9 @@ async function main(): Promise<void> {
   );
   console.log(`machine: ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${process.platform}/${process.arch}`);
 
-  instance = await createBenchInstance(settings.logLevel);
+  instance = await createBenchInstance(settings.logLevel, settings.postgresUrl);
   const s = instance.storedScrypt;
-  console.log(`instance: ${instance.home} (throwaway)`);
+  console.log(`instance: ${instance.home} (throwaway), store: ${settings.postgresUrl === undefined ? 'SQLite' : `PostgreSQL ${settings.postgresUrl} (BENCH_PG_URL)`}`);
   console.log(
     `benchmark user: scrypt N=${s.N} r=${s.r} p=${s.p} (CHEAPEST_SCRYPT, so password hashing does not dominate);` +
       ` real users get STRONG_SCRYPT N=${STRONG_SCRYPT.N} r=${STRONG_SCRYPT.r} p=${STRONG_SCRYPT.p}, tens of ms per Issue`,

@@ -15,6 +15,7 @@ export type SigningKeyCustodyConfig =
       /** ...or a file holding it (mode 600), relative to the instance directory. */
       readonly pinFile?: string;
     };
+import { parsePostgresUrl } from '../store/postgres/connection-settings';
 
 export interface StsConfig {
   /** production refuses to start while a private key or the master key lies in clear; development allows it. */
@@ -30,7 +31,18 @@ export interface StsConfig {
     /** A file holding the passphrase of an encrypted privateKeyFile ('' for none; STS_TLS_KEY_PASSPHRASE overrides). */
     readonly privateKeyPassphraseFile: string;
   };
-  readonly store: { readonly kind: 'sqlite'; readonly path: string };
+  readonly store: {
+    /** sqlite: one file, the processes of one host; postgres: one database shared by several nodes. */
+    readonly kind: 'sqlite' | 'postgres';
+    /** sqlite: the database file. */
+    readonly path: string;
+    /** postgres: postgres://USER@HOST:PORT/DATABASE[?sslmode=require|verify-full[&sslrootcert=FILE]], without a password. */
+    readonly url: string;
+    /** postgres: connections each process keeps open at most. */
+    readonly poolSize: number;
+    /** postgres: the file holding the password; STS_PG_PASSWORD overrides it; empty: none. */
+    readonly passwordFile: string;
+  };
   readonly masterKeyFile: string;
   readonly signingKeyCustody: SigningKeyCustodyConfig;
   readonly clockSkewSeconds: number;
@@ -97,7 +109,7 @@ export const DEFAULT_CONFIG: StsConfig = {
   listen: { host: '127.0.0.1', port: 9443 },
   publicBaseUrl: '',
   tls: { certificateFile: 'tls/localhost.crt.pem', privateKeyFile: 'tls/localhost.key.pem', privateKeyPassphraseFile: '' },
-  store: { kind: 'sqlite', path: 'trustbridge.db' },
+  store: { kind: 'sqlite', path: 'trustbridge.db', url: '', poolSize: 10, passwordFile: '' },
   masterKeyFile: 'master.key',
   signingKeyCustody: { kind: 'sealed' },
   clockSkewSeconds: 300,
@@ -200,13 +212,24 @@ const custody: Check = (key, v) => {
   if (v['pinFile'] !== undefined) string()(`${key}.pinFile`, v['pinFile']);
 };
 
+// Never shows the value: a URL is where a password would be pasted by mistake.
+const postgresUrl: Check = (key, v) => {
+  string(true)(key, v);
+  if (v === '') return;
+  try {
+    parsePostgresUrl(v as string);
+  } catch (err) {
+    throw new ConfigError(key, (err as Error).message);
+  }
+};
+
 const SCHEMA: Record<string, Check | Record<string, Check>> = {
   mode: oneOf('development', 'production'),
   issuer: url,
   listen: { host: string(), port: integer(0, 65535) },
   publicBaseUrl: httpsBaseUrl,
   tls: { certificateFile: string(), privateKeyFile: string(), privateKeyPassphraseFile: string(true) },
-  store: { kind: oneOf('sqlite'), path: string() },
+  store: { kind: oneOf('sqlite', 'postgres'), path: string(), url: postgresUrl, poolSize: integer(1, 1000), passwordFile: string(true) },
   masterKeyFile: string(),
   signingKeyCustody: custody,
   clockSkewSeconds: integer(0, 3600),
@@ -244,6 +267,9 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
 function checkRelations(config: StsConfig): void {
   if (config.identity.source === 'ldap' && config.identity.ldap === null) {
     throw new ConfigError('identity.ldap', 'must be set when identity.source is "ldap"');
+  }
+  if (config.store.kind === 'postgres' && config.store.url === '') {
+    throw new ConfigError('store.url', 'must be set when store.kind is "postgres" (postgres://user@host:5432/database)');
   }
   const r = config.keyRollover;
   if (r.generateDaysBeforeExpiry >= r.certificateDays) {

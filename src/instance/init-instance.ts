@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_CONFIG, validateConfig, type SigningKeyCustodyConfig } from '../config/config';
+import { DEFAULT_CONFIG, validateConfig, type SigningKeyCustodyConfig, type StsConfig } from '../config/config';
 import { addRelyingParty } from '../core/relying-party-admin';
 import { addUser } from '../identity/user-admin';
 import { generateSelfSignedCertificate } from '../keys/certificates';
@@ -10,6 +10,7 @@ import { addAwsRole, samlTrustPolicy } from '../aws/aws-admin';
 import { roleArn, samlProviderArn } from '../aws/arn';
 import { awsRoleClaim } from '../aws/role-claim';
 import { AWS_SAML } from '../core/aws-saml';
+import { openConfiguredStore } from '../store/open-store';
 import type { Store } from '../store/store';
 import { openInstance } from './open-instance';
 import { CONFIG_FILE, DEMO_CREDENTIALS_FILE, SIGNING_CERTIFICATE_EXPORT, inHome } from './paths';
@@ -22,6 +23,8 @@ export interface InitOptions {
   readonly port?: number;
   /** Where token-signing keys live (default sealed); with a PKCS#11 token, the first key is generated in it. */
   readonly signingKeyCustody?: SigningKeyCustodyConfig;
+  /** The store, over the default (the SQLite file in the instance). */
+  readonly store?: Partial<StsConfig['store']>;
 }
 
 export interface InitResult {
@@ -45,7 +48,9 @@ export async function initInstance(home: string, options: InitOptions): Promise<
     ...DEFAULT_CONFIG,
     listen: { ...DEFAULT_CONFIG.listen, port: options.port ?? DEFAULT_CONFIG.listen.port },
     signingKeyCustody: options.signingKeyCustody ?? DEFAULT_CONFIG.signingKeyCustody,
+    store: { ...DEFAULT_CONFIG.store, ...options.store },
   });
+  if (config.store.kind === 'postgres') await refuseInitialisedDatabase(home, config.store);
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const masterKey = randomBytes(32);
   writeSecret(inHome(home, config.masterKeyFile), masterKey.toString('base64') + '\n');
@@ -63,7 +68,7 @@ export async function initInstance(home: string, options: InitOptions): Promise<
   // The config goes last: its presence is what marks the instance as complete.
   writeFileSync(join(home, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
 
-  const instance = openInstance(home);
+  const instance = await openInstance(home);
   try {
     const key = await createActiveSigningKey(instance.store, custody, 'Trustbridge Token Signing');
     writeFileSync(join(home, SIGNING_CERTIFICATE_EXPORT), key.certificatePem);
@@ -102,6 +107,24 @@ export async function initInstance(home: string, options: InitOptions): Promise<
   } finally {
     custody.close();
     await instance.close();
+  }
+}
+
+/**
+ * A shared database belongs to one instance: its keys are sealed under that instance's master key.
+ * Nodes join by copying the instance directory's files, not by running init again.
+ */
+async function refuseInitialisedDatabase(home: string, settings: StsConfig['store']): Promise<void> {
+  const store = await openConfiguredStore(settings, { resolvePath: (path) => inHome(home, path) });
+  try {
+    if ((await store.signingKeys.list()).length > 0) {
+      throw new Error(
+        `the database ${settings.url} already holds an instance (its signing keys): to add a node, copy config.json, ` +
+          `master.key and tls/ from an existing node's instance directory instead of running sts init`,
+      );
+    }
+  } finally {
+    await store.close();
   }
 }
 

@@ -4,7 +4,7 @@ import type { LdapDirectorySettings } from '../identity/ldap/ldap-settings';
 import type { StsConfig } from '../config/config';
 import type { SigningKeyCustody } from '../keys/key-custody';
 import type { SigningKey } from '../keys/signing-key';
-import { openSqliteStore } from '../store/sqlite/sqlite-store';
+import { openConfiguredStore } from '../store/open-store';
 import type { Store } from '../store/store';
 import { readConfigFile } from './config-file';
 import { loadLdapDirectorySettings } from './ldap-directory-settings';
@@ -15,7 +15,7 @@ import { openSigningKeyCustody } from './signing-key-custody';
 import { loadTlsCredentials, readRequired, type TlsCredentials } from './tls-credentials';
 import { SigningKeyRing, type SigningKeyRingOptions } from '../keys/signing-key-ring';
 import { AuditTrail } from '../audit/audit-trail';
-import { SILENT_LOGGER, type Logger } from '../server/log';
+import { describeError, SILENT_LOGGER, type Logger } from '../server/log';
 
 /** A running instance's parts: everything the server and the CLI act on. */
 export interface Instance {
@@ -51,16 +51,26 @@ export interface ServingInstance extends Instance {
   readonly secretsInClear: readonly string[];
 }
 
-export function openInstance(home: string, options: OpenOptions = {}): Instance {
+export async function openInstance(home: string, options: OpenOptions = {}): Promise<Instance> {
   const config = readConfigFile(home);
   const masterKey = loadMasterKey(inHome(home, config.masterKeyFile));
-  const store = openSqliteStore(inHome(home, config.store.path));
-  const audit = new AuditTrail({
-    repository: store.audit,
-    file: config.audit.file === '' ? null : inHome(home, config.audit.file),
-    logger: options.logger ?? SILENT_LOGGER,
-    now: () => new Date(),
+  const logger = options.logger ?? SILENT_LOGGER;
+  const store = await openConfiguredStore(config.store, {
+    resolvePath: (path) => inHome(home, path),
+    onIdleError: (err) => logger.log('warn', 'an idle database connection failed; another is opened when needed', describeError(err)),
   });
+  let audit: AuditTrail;
+  try {
+    audit = new AuditTrail({
+      repository: store.audit,
+      file: config.audit.file === '' ? null : inHome(home, config.audit.file),
+      logger,
+      now: () => new Date(),
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   let custody: SigningKeyCustody | undefined;
   return {
     home,
@@ -90,7 +100,7 @@ export async function openServingInstance(
   keyRing: SigningKeyRingOptions = {},
   options: OpenOptions = {},
 ): Promise<ServingInstance> {
-  const instance = openInstance(home, options);
+  const instance = await openInstance(home, options);
   try {
     const secretsInClear = findSecretsInClear(home, instance.config, await instance.store.signingKeys.list());
     if (instance.config.mode === 'production' && secretsInClear.length > 0) throw new Error(secretsInClearRefusal(secretsInClear));

@@ -12,8 +12,12 @@ const ROLLOVER_EVENT = { generate: 'GenerateSigningKey', promote: 'PromoteSignin
  * The automatic key rollover of `sts serve`: a check at start and every hour, run by one process per
  * host (the primary). Workers pick up what it changes through their key rings.
  */
-export function startKeyRolloverTask(home: string, logger: Logger, intervalMs = ROLLOVER_CHECK_MS): { stop(): Promise<void>; check(): Promise<void> } {
-  const instance = openInstance(home);
+export async function startKeyRolloverTask(
+  home: string,
+  logger: Logger,
+  intervalMs = ROLLOVER_CHECK_MS,
+): Promise<{ stop(): Promise<void>; check(): Promise<void> }> {
+  const instance = await openInstance(home);
   let running: Promise<void> = Promise.resolve();
   const check = (): Promise<void> => {
     running = running.then(async () => {

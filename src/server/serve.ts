@@ -58,7 +58,7 @@ async function serveInProcess(options: ServeOptions, workers: number): Promise<v
   if (cluster.isWorker) process.send?.({ ready: running.baseUrl });
   else options.onReady?.(running.baseUrl, workers);
   // Key rollover runs in one process per host: this one when it serves alone, else the primary.
-  const rollover = cluster.isWorker ? undefined : startKeyRolloverTask(options.home, logger);
+  const rollover = cluster.isWorker ? undefined : await startKeyRolloverTask(options.home, logger);
 
   // Not ready at once, still serving for shutdownDelaySeconds (a load balancer takes us out), then
   // no new connections, the requests in flight finish (bounded), the audit trail and store flush.
@@ -98,7 +98,7 @@ async function superviseWorkers(options: ServeOptions, workers: number): Promise
   const config = readConfigFile(options.home);
   const logger = createJsonLogger(config.logLevel);
   logFatalErrors(logger);
-  const rollover = startKeyRolloverTask(options.home, logger);
+  const rollover = await startKeyRolloverTask(options.home, logger);
   const own = new MetricsRegistry();
   registerProcessMetrics(own);
   gatherNodeMetrics(own);

@@ -306,3 +306,11 @@ export class AlreadyExistsError extends Error {
     this.name = 'AlreadyExistsError';
   }
 }
+
+/** A second key was about to become active: the database allows exactly one (promotion is the only way in). */
+export class SecondActiveKeyError extends Error {
+  constructor() {
+    super('another token-signing key is active; a key becomes active only by promotion (sts keys promote)');
+    this.name = 'SecondActiveKeyError';
+  }
+}

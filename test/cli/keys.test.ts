@@ -161,7 +161,7 @@ describe('cli: sts serve runs the automatic key rollover', function () {
       const home = join(parent, 'instance');
       assert.equal(runSts(['init', '--home', home]).status, 0);
       // Replace the active key with one whose certificate expires in 10 days.
-      const instance = openInstance(home);
+      const instance = await openInstance(home);
       try {
         const short = await generateSigningKey(instance.store.signingKeys, instance.signingKeyCustody(), { state: 'pending', validDays: 10 });
         await instance.store.signingKeys.promote(short.thumbprint, new Date(), { revokePrevious: true });

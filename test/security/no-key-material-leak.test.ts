@@ -200,7 +200,7 @@ describe('security: no private key, master key, password, PIN or AWS secret in a
     await initInstance(home, { demo: true, port: 0 });
     const planted = generateSelfSignedCertificate({ commonName: 'Planted', validDays: 30 });
     extraSecrets.push(pemSecret('a signing key planted in clear', planted.privateKeyPem));
-    const instance = openInstance(home);
+    const instance = await openInstance(home);
     try {
       const thumbprint = certificateThumbprintSha256(new X509Certificate(planted.certificatePem).raw);
       await instance.store.signingKeys.add({ thumbprint, state: 'pending', certificatePem: planted.certificatePem, sealedPrivateKey: planted.privateKeyPem, createdAt: new Date() });

@@ -1,7 +1,8 @@
+import { resolve } from 'node:path';
 import { HELP_FLAG, HOME_FLAG, integerFlag, UsageError, type ParsedArgs } from '../args';
 import type { Command } from '../command';
 import type { SigningKeyCustodyConfig } from '../../config/config';
-import { initInstance } from '../../instance/init-instance';
+import { initInstance, type InitOptions } from '../../instance/init-instance';
 import { resolveHome } from '../../instance/paths';
 
 /** The custody the --pkcs11-* flags describe; sealed when none is given. */
@@ -19,11 +20,14 @@ function custodyFrom(args: ParsedArgs): SigningKeyCustodyConfig | undefined {
 
 export const initCommand: Command = {
   name: 'init',
-  usage: 'sts init [--home DIR] [--demo] [--port N] [--pkcs11-module SO --pkcs11-token LABEL (--pkcs11-pin-env VAR | --pkcs11-pin-file FILE)]',
+  usage:
+    'sts init [--home DIR] [--demo] [--port N] [--pkcs11-module SO --pkcs11-token LABEL (--pkcs11-pin-env VAR | --pkcs11-pin-file FILE)]\n' +
+    '         [--store postgres --store-url URL [--store-password-file FILE]]',
   summary:
     'Creates an instance directory: config.json, a master key, a TLS certificate for localhost, a token-signing\n' +
     'key (sealed under the master key, or generated inside a PKCS#11 token with --pkcs11-*) and the SQLite\n' +
-    'database. An existing instance is left as it is.',
+    'database, or the schema in a PostgreSQL database shared by several nodes (its password from STS_PG_PASSWORD\n' +
+    'or --store-password-file). An existing instance is left as it is.',
   flags: [
     HOME_FLAG,
     { name: 'demo', kind: 'boolean', help: 'also add a demo user and a demo relying party' },
@@ -32,16 +36,21 @@ export const initCommand: Command = {
     { name: 'pkcs11-token', kind: 'string', help: 'the token label' },
     { name: 'pkcs11-pin-env', kind: 'string', help: 'the environment variable holding the user PIN (e.g. STS_PKCS11_PIN)' },
     { name: 'pkcs11-pin-file', kind: 'string', help: 'or a file holding it (chmod 600)' },
+    { name: 'store', kind: 'string', help: 'sqlite (default) or postgres' },
+    { name: 'store-url', kind: 'string', help: 'postgres://USER@HOST:PORT/DATABASE[?sslmode=require|verify-full] (no password in it)' },
+    { name: 'store-password-file', kind: 'string', help: "a file holding the database user's password (else STS_PG_PASSWORD)" },
     HELP_FLAG,
   ],
   async run(args, io) {
     const home = resolveHome(args.strings.get('home'));
     const port = integerFlag(args, 'port');
     const signingKeyCustody = custodyFrom(args);
+    const store = storeFlags(args);
     const result = await initInstance(home, {
       demo: args.booleans.has('demo'),
       ...(port === undefined ? {} : { port }),
       ...(signingKeyCustody === undefined ? {} : { signingKeyCustody }),
+      ...(store ? { store } : {}),
     });
     io.out(result.created ? `created the instance in ${home}\n` : `an instance already exists in ${home}; left unchanged\n`);
     if (result.created && signingKeyCustody?.kind === 'pkcs11') io.out(`the token-signing key was generated inside the PKCS#11 token "${signingKeyCustody.tokenLabel}"\n`);
@@ -49,3 +58,17 @@ export const initCommand: Command = {
     return 0;
   },
 };
+
+function storeFlags(args: ParsedArgs): InitOptions['store'] {
+  const kind = args.strings.get('store') ?? 'sqlite';
+  const url = args.strings.get('store-url');
+  const passwordFile = args.strings.get('store-password-file');
+  if (kind === 'sqlite') {
+    if (url !== undefined || passwordFile !== undefined) throw new UsageError('--store-url and --store-password-file go with --store postgres');
+    return undefined;
+  }
+  if (kind !== 'postgres') throw new UsageError('--store must be sqlite or postgres');
+  if (url === undefined) throw new UsageError('--store postgres needs --store-url postgres://USER@HOST:PORT/DATABASE');
+  // Absolute: the config names it relative to the instance directory, the command line relative to here.
+  return { kind, url, ...(passwordFile === undefined ? {} : { passwordFile: resolve(passwordFile) }) };
+}

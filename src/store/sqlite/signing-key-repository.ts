@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { PromoteResult, SigningKeyRecord, SigningKeyRepository, SigningKeyState } from '../store';
+import { SecondActiveKeyError, type PromoteResult, type SigningKeyRecord, type SigningKeyRepository, type SigningKeyState } from '../store';
 
 interface SigningKeyRow {
   thumbprint: string;
@@ -25,13 +25,6 @@ const STAMP: Record<SigningKeyState, string | null> = {
   revoked: 'revoked_at',
 };
 const STATES = Object.keys(STAMP) as SigningKeyState[];
-
-export class SecondActiveKeyError extends Error {
-  constructor() {
-    super('another token-signing key is active; a key becomes active only by promotion (sts keys promote)');
-    this.name = 'SecondActiveKeyError';
-  }
-}
 
 /** Token-signing keys and their lifecycle. Transactions are IMMEDIATE: the write lock is taken first, so two processes never interleave. */
 export function signingKeyRepository(db: Database.Database, insertOrExplain: InsertOrExplain): SigningKeyRepository {

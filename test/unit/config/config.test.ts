@@ -95,7 +95,11 @@ describe('config/config validateConfig', () => {
       ['issuer empty', { issuer: '' }, 'issuer'],
       ['tls.certificateFile empty', { tls: { certificateFile: '' } }, 'tls.certificateFile'],
       ['tls.privateKeyFile a number', { tls: { privateKeyFile: 1 } }, 'tls.privateKeyFile'],
-      ['store.kind "postgres"', { store: { kind: 'postgres' } }, 'store.kind'],
+      ['store.kind "mysql"', { store: { kind: 'mysql' } }, 'store.kind'],
+      ['store.kind "postgres" without a url', { store: { kind: 'postgres' } }, 'store.url'],
+      ['store.url not a postgres URL', { store: { kind: 'postgres', url: 'mysql://sts@db/tb' } }, 'store.url'],
+      ['store.poolSize 0', { store: { poolSize: 0 } }, 'store.poolSize'],
+      ['store.passwordFile a number', { store: { passwordFile: 1 } }, 'store.passwordFile'],
       ['store.path empty', { store: { path: '' } }, 'store.path'],
       ['masterKeyFile empty', { masterKeyFile: '' }, 'masterKeyFile'],
       ['clockSkewSeconds -1', { clockSkewSeconds: -1 }, 'clockSkewSeconds'],
@@ -115,6 +119,23 @@ describe('config/config validateConfig', () => {
         refusedNaming(raw, key);
       });
     }
+  });
+
+  it('a PostgreSQL store: url, pool size and password file, over the defaults', () => {
+    const c = validateConfig({ store: { kind: 'postgres', url: 'postgres://sts@db.internal:5432/trustbridge?sslmode=verify-full', passwordFile: 'pg.password' } });
+    assert.deepEqual(c.store, {
+      kind: 'postgres',
+      path: 'trustbridge.db',
+      url: 'postgres://sts@db.internal:5432/trustbridge?sslmode=verify-full',
+      poolSize: 10,
+      passwordFile: 'pg.password',
+    });
+  });
+
+  it('a store.url with a password is refused without repeating it', () => {
+    const err = refusedNaming({ store: { kind: 'postgres', url: 'postgres://sts:Hunter2-secret@db/tb' } }, 'store.url');
+    assert.match(err.message, /must not contain a password: set STS_PG_PASSWORD or store.passwordFile instead/);
+    assert.ok(!err.message.includes('Hunter2-secret'), err.message);
   });
 
   it('the message shows the value found, to help fix it', () => {

@@ -137,7 +137,7 @@ describe('instance: production mode refuses secrets in clear', function () {
     encryptTlsKey();
     const planted = generateSelfSignedCertificate({ commonName: 'Planted', validDays: 30 });
     const thumbprint = certificateThumbprintSha256(new X509Certificate(planted.certificatePem).raw);
-    const instance = openInstance(home);
+    const instance = await openInstance(home);
     try {
       await instance.store.signingKeys.add({ thumbprint, state: 'pending', certificatePem: planted.certificatePem, sealedPrivateKey: planted.privateKeyPem, createdAt: new Date() });
     } finally {
@@ -156,7 +156,7 @@ describe('instance: production mode refuses secrets in clear', function () {
 
   it('an active key in clear names rotate --emergency', async () => {
     encryptTlsKey();
-    const instance = openInstance(home);
+    const instance = await openInstance(home);
     const planted = generateSelfSignedCertificate({ commonName: 'Planted', validDays: 30 });
     const thumbprint = certificateThumbprintSha256(new X509Certificate(planted.certificatePem).raw);
     try {

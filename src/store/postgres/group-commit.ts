@@ -1,0 +1,90 @@
+interface Waiting<T> {
+  readonly item: T;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * Writes one transaction: `take()` hands over the rows waiting at that moment. A writer that must
+ * wait for a lock calls it once it holds the lock, so rows that arrive meanwhile join this batch.
+ */
+export type BatchWriter<T> = (take: () => readonly T[]) => Promise<void>;
+
+/**
+ * Group commit over a network database: one transaction at a time per process carries every row
+ * queued until the moment it holds its lock, so under load (and under contention with other nodes
+ * for that lock) each commit carries more rows rather than each row waiting longer. Each caller's
+ * promise settles only after the commit holding its row returned.
+ *
+ * If a batch fails, each of its rows is tried again in a transaction of its own, so a failing row
+ * (a duplicate token id) fails its caller alone and nothing is half-written. A failure before any
+ * row was taken (the database is unreachable) fails the rows waiting then.
+ */
+export class AsyncGroupCommit<T> {
+  private waiting: Waiting<T>[] = [];
+  private scheduled = false;
+  private draining: Promise<void> | undefined;
+
+  constructor(
+    private readonly write: BatchWriter<T>,
+    /** Maps a row's own failure (e.g. a constraint) to the error its caller sees. */
+    private readonly explain: (item: T, err: unknown) => unknown,
+  ) {}
+
+  add(item: T): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      if (!this.scheduled && this.draining === undefined) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  /** Resolves once every row added so far is committed (or has failed); used before the pool closes. */
+  flush(): Promise<void> {
+    this.scheduled = false;
+    this.draining ??= this.drain().finally(() => {
+      this.draining = undefined;
+      // A row added after the drain's last look (a few microtasks before this) still gets its turn.
+      if (this.waiting.length > 0 && !this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+    return this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.waiting.length > 0) {
+      let taken: Waiting<T>[] = [];
+      const take = (): T[] => {
+        taken = this.waiting;
+        this.waiting = [];
+        return taken.map((w) => w.item);
+      };
+      try {
+        await this.write(take);
+        for (const w of taken) w.resolve();
+      } catch (err) {
+        if (taken.length === 0) take();
+        if (taken.length === 1) {
+          for (const w of taken) w.reject(this.explain(w.item, err));
+        } else {
+          await this.oneByOne(taken);
+        }
+      }
+    }
+  }
+
+  private async oneByOne(batch: readonly Waiting<T>[]): Promise<void> {
+    for (const w of batch) {
+      try {
+        await this.write(() => [w.item]);
+        w.resolve();
+      } catch (err) {
+        w.reject(this.explain(w.item, err));
+      }
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { Pool, type PoolConfig } from 'pg';
+import type { ReplayCache, Store } from '../store';
+import { postgresAudit } from './audit-repository';
+import { postgresAwsRepositories } from './aws-repositories';
+import { describePostgres, type PostgresConnectionSettings } from './connection-settings';
+import { postgresRelyingParties, postgresUsers } from './directory-repositories';
+import { postgresLedger } from './ledger-repository';
+import { migratePostgres } from './migrations';
+import { postgresSigningKeys } from './signing-key-repository';
+import { postgresTrustedIssuers } from './trusted-issuer-repository';
+
+export interface PostgresStoreOptions {
+  readonly connection: PostgresConnectionSettings;
+  /** From STS_PG_PASSWORD or store.passwordFile; null when the server needs none (trust, certificates). */
+  readonly password: string | null;
+  /** Connections this process keeps open at most. */
+  readonly poolSize: number;
+  /** Told when an idle pooled connection breaks (PostgreSQL restarted); the pool opens another when next needed. */
+  readonly onIdleError?: (err: Error) => void;
+}
+
+// Expired replay entries are swept now and then rather than on every insert, to keep the hot path
+// to one statement.
+const REPLAY_SWEEP_EVERY = 500;
+const CONNECT_TIMEOUT_MS = 10_000;
+// A transaction of ours is never idle for long (the ledger's holds the append lock across a few
+// round trips); one that is belongs to a node that froze or lost its network, and would hold every
+// other node's appends up until TCP gave up. PostgreSQL ends such a session after this time.
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
+
+/**
+ * The shared store: PostgreSQL, for several nodes serving as one STS. Connects, brings the schema up
+ * to date (migrations, once, whichever node starts first) and returns the store.
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  const cannotOpen = (err: unknown): Error =>
+    new Error(`cannot open the PostgreSQL store ${describePostgres(options.connection)}: ${(err as Error).message}`);
+  let pool: Pool;
+  try {
+    pool = new Pool(poolConfig(options));
+  } catch (err) {
+    throw cannotOpen(err);
+  }
+  // Without a listener an idle connection's error would end the process.
+  pool.on('error', (err) => options.onIdleError?.(err));
+  try {
+    await migratePostgres(pool);
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw cannotOpen(err);
+  }
+  const ledger = postgresLedger(pool);
+  return {
+    users: postgresUsers(pool),
+    relyingParties: postgresRelyingParties(pool),
+    ledger,
+    replay: postgresReplayCache(pool),
+    signingKeys: postgresSigningKeys(pool),
+    trustedIssuers: postgresTrustedIssuers(pool),
+    audit: postgresAudit(pool),
+    ...postgresAwsRepositories(pool),
+    ping: async () => {
+      await pool.query('SELECT 1');
+    },
+    close: async () => {
+      await ledger.flush();
+      await pool.end();
+    },
+  };
+}
+
+function poolConfig(options: PostgresStoreOptions): PoolConfig {
+  const c = options.connection;
+  return {
+    host: c.host,
+    port: c.port,
+    database: c.database,
+    user: c.user,
+    ...(options.password === null ? {} : { password: options.password }),
+    max: options.poolSize,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    keepAlive: true,
+    application_name: 'trustbridge',
+    ssl:
+      c.sslMode === 'disable'
+        ? false
+        : c.sslMode === 'require'
+          ? // libpq's "require": encrypted, the certificate not checked.
+            { rejectUnauthorized: false }
+          : { rejectUnauthorized: true, servername: c.host, ...(c.sslRootCertFile === null ? {} : { ca: readFileSync(c.sslRootCertFile, 'utf8') }) },
+  };
+}
+
+/**
+ * rememberOnce is one INSERT: the primary key decides, so two nodes racing on one key see one true.
+ * An entry that has expired but not yet been swept is taken over as if it were not there.
+ */
+function postgresReplayCache(pool: Pool): ReplayCache {
+  let insertsSinceSweep = 0;
+  return {
+    rememberOnce: async (scope, key, expiresAt) => {
+      const now = new Date();
+      if (++insertsSinceSweep >= REPLAY_SWEEP_EVERY) {
+        insertsSinceSweep = 0;
+        await pool.query('DELETE FROM replay_cache WHERE expires_at < $1', [now]);
+      }
+      const result = await pool.query({
+        name: 'replay-remember',
+        text: `INSERT INTO replay_cache (scope, key, expires_at) VALUES ($1, $2, $3)
+               ON CONFLICT (scope, key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE replay_cache.expires_at < $4`,
+        values: [scope, key, expiresAt, now],
+      });
+      return result.rowCount === 1;
+    },
+  };
+}

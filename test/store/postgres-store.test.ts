@@ -1,0 +1,195 @@
+import { strict as assert } from 'node:assert';
+import { Client } from 'pg';
+import { ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK } from '../../src/store/postgres/advisory-locks';
+import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store';
+import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
+import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations';
+import type { Store } from '../../src/store/store';
+import { freePort } from '../support/unit-cli';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+
+// What is particular to PostgreSQL: migrations under a lock, native column types, the guards the
+// database keeps beyond the contract, the pool, and connection failures that keep the password out.
+describe('store/postgres openPostgresStore', function () {
+  this.timeout(60_000);
+  let db: TestDatabase;
+  const stores: Store[] = [];
+  const options = (extra: Partial<PostgresStoreOptions> = {}): PostgresStoreOptions => ({
+    connection: parsePostgresUrl(db.url),
+    password: db.password,
+    poolSize: 4,
+    ...extra,
+  });
+  const open = async (extra: Partial<PostgresStoreOptions> = {}): Promise<Store> => {
+    const s = await openPostgresStore(options(extra));
+    stores.push(s);
+    return s;
+  };
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+  });
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close().catch(() => undefined);
+    await db.drop();
+  });
+
+  describe('migrations', () => {
+    it('four nodes starting together on an empty database: each opens, each version is applied once', async () => {
+      const opened = await Promise.all([open(), open(), open(), open()]);
+      assert.equal(opened.length, 4);
+      const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      assert.deepEqual(rows.map((r) => r.version), POSTGRES_MIGRATIONS.map((_, i) => i + 1));
+      await opened[0]?.users.add({ name: 'u', passwordHash: 'h', sealedPassword: null, claims: [], createdAt: new Date() });
+      assert.equal((await opened[3]?.users.get('u'))?.name, 'u');
+    });
+
+    it('reopening applies nothing again and keeps the data', async () => {
+      const first = await open();
+      await first.ledger.record({
+        tokenId: '_kept', tokenType: 't', subject: 's', audience: 'a', keyThumbprint: 'k', digest: 'd', issuedAt: new Date(),
+        notBefore: new Date(), notOnOrAfter: new Date(), requestId: 'r', renewedFrom: null, renewAllow: true, renewAfterExpiry: false, actor: null,
+      });
+      await first.close();
+      const second = await open();
+      assert.equal(await second.ledger.count(), 1);
+      const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM schema_migrations');
+      assert.equal(Number(rows[0]?.n), POSTGRES_MIGRATIONS.length);
+    });
+
+    it('a database from a newer Trustbridge is refused, naming the database but not the password', async () => {
+      await (await open()).close();
+      await db.query('INSERT INTO schema_migrations (version) VALUES ($1)', [POSTGRES_MIGRATIONS.length + 1]);
+      await assert.rejects(openPostgresStore(options()), (err: Error) => {
+        assert.match(err.message, /newer than this Trustbridge understands/);
+        assert.ok(err.message.includes(db.url), err.message);
+        assert.ok(!err.message.includes(db.password));
+        return true;
+      });
+    });
+  });
+
+  it('columns have PostgreSQL types: timestamptz, boolean, jsonb, bigint for the chain sequence', async () => {
+    await open();
+    const { rows } = await db.query<{ table_name: string; column_name: string; data_type: string }>(
+      `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public'`,
+    );
+    const type = (table: string, column: string): string | undefined => rows.find((r) => r.table_name === table && r.column_name === column)?.data_type;
+    assert.equal(type('issuance_ledger', 'sequence'), 'bigint');
+    assert.equal(type('issuance_ledger', 'issued_at'), 'timestamp with time zone');
+    assert.equal(type('issuance_ledger', 'renew_allow'), 'boolean');
+    assert.equal(type('users', 'claims'), 'jsonb');
+    assert.equal(type('relying_parties', 'delegates'), 'jsonb');
+    assert.equal(type('saml_providers', 'certificates'), 'jsonb');
+    assert.equal(type('signing_keys', 'activated_at'), 'timestamp with time zone');
+    assert.equal(type('audit_events', 'request_parameters'), 'json');
+  });
+
+  describe('the ledger beyond the contract', () => {
+    const entry = (tokenId: string) => ({
+      tokenId, tokenType: 't', subject: 's', audience: 'a', keyThumbprint: 'k', digest: 'd', issuedAt: new Date(),
+      notBefore: new Date(), notOnOrAfter: new Date(), requestId: 'r', renewedFrom: null, renewAllow: true, renewAfterExpiry: false, actor: null,
+    });
+
+    it('appends wait while another session holds the append lock (another node mid-append), then chain on after its row', async () => {
+      const store = await open();
+      await store.ledger.record(entry('_first'));
+      const other = new Client({ host: db.host, port: db.port, database: db.name, user: db.user, password: db.password });
+      await other.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK]);
+        let settled = false;
+        const waiting = store.ledger.record(entry('_waits')).finally(() => (settled = true));
+        await new Promise((r) => setTimeout(r, 400));
+        assert.equal(settled, false, 'the append did not wait for the lock');
+        await other.query('COMMIT');
+        await waiting;
+      } finally {
+        await other.end();
+      }
+      assert.deepEqual((await store.ledger.chain(0, 10)).map((e) => [e.sequence, e.tokenId]), [[1, '_first'], [2, '_waits']]);
+    });
+
+    it('TRUNCATE is refused', async () => {
+      const store = await open();
+      await store.ledger.record(entry('_t'));
+      await assert.rejects(db.query('TRUNCATE issuance_ledger'), /append-only/);
+      assert.equal(await store.ledger.count(), 1);
+    });
+
+    it('a row written around the store that reuses a sequence number is refused (no fork, even without the lock)', async () => {
+      const store = await open();
+      await store.ledger.record(entry('_a'));
+      await assert.rejects(
+        db.query(
+          `INSERT INTO issuance_ledger (token_id, sequence, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
+             not_on_or_after, request_id, renew_allow, renew_after_expiry, previous_hash, entry_hash)
+           SELECT '_forged', sequence, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
+             not_on_or_after, request_id, renew_allow, renew_after_expiry, previous_hash, entry_hash FROM issuance_ledger WHERE token_id = '_a'`,
+        ),
+        /duplicate key value violates unique constraint "issuance_ledger_sequence_key"/,
+      );
+    });
+  });
+
+  it('keeps at most poolSize connections, however many requests wait', async () => {
+    const store = await open({ poolSize: 2 });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => store.users.get(`u${i}`)));
+    const { rows } = await db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'trustbridge'`,
+    );
+    assert.ok(Number(rows[0]?.n) <= 2, `${rows[0]?.n} connections`);
+    assert.ok(Number(rows[0]?.n) >= 1);
+  });
+
+  it('connections the server drops (a PostgreSQL restart) are reported and replaced: the next operations succeed', async () => {
+    const idleErrors: Error[] = [];
+    const store = await open({ onIdleError: (err) => idleErrors.push(err) });
+    await Promise.all(Array.from({ length: 8 }, (_, i) => store.replay.rememberOnce('warm', `k${i}`, new Date(Date.now() + 60_000))));
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'trustbridge'`,
+    );
+    const dropped = rows[0]?.n ?? 0;
+    assert.ok(dropped >= 1);
+    const deadline = Date.now() + 5000;
+    while (idleErrors.length < dropped && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(idleErrors.length, dropped, 'each dropped connection is reported (and so taken out of the pool)');
+    assert.equal(await store.replay.rememberOnce('warm', 'k0', new Date(Date.now() + 60_000)), false, 'the cache survived');
+    await store.ledger.record({
+      tokenId: '_after', tokenType: 't', subject: 's', audience: 'a', keyThumbprint: 'k', digest: 'd', issuedAt: new Date(),
+      notBefore: new Date(), notOnOrAfter: new Date(), requestId: 'r', renewedFrom: null, renewAllow: true, renewAfterExpiry: false, actor: null,
+    });
+    assert.equal((await store.ledger.get('_after'))?.tokenId, '_after');
+  });
+
+  describe('connection failures name the database and never the password', () => {
+    it('a wrong password', async () => {
+      const wrong = 'not-the-password-Xq9';
+      await assert.rejects(openPostgresStore(options({ password: wrong })), (err: Error) => {
+        assert.match(err.message, /^cannot open the PostgreSQL store postgres:\/\/trustbridge_test@127\.0\.0\.1:\d+\/\w+: password authentication failed/);
+        assert.ok(!err.message.includes(wrong));
+        return true;
+      });
+    });
+
+    it('nothing listening at the address', async () => {
+      const port = await freePort();
+      const started = Date.now();
+      await assert.rejects(
+        openPostgresStore({ ...options(), connection: parsePostgresUrl(`postgres://sts@127.0.0.1:${port}/none`) }),
+        (err: Error) => {
+          assert.match(err.message, new RegExp(`^cannot open the PostgreSQL store postgres://sts@127\\.0\\.0\\.1:${port}/none: .*ECONNREFUSED`));
+          assert.ok(!err.message.includes(db.password));
+          return true;
+        },
+      );
+      assert.ok(Date.now() - started < 5000);
+    });
+
+    it('a database that does not exist', async () => {
+      const url = db.url.replace(/\/\w+$/, '/no_such_database');
+      await assert.rejects(openPostgresStore({ ...options(), connection: parsePostgresUrl(url) }), /database "no_such_database" does not exist/);
+    });
+  });
+});
