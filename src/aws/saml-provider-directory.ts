@@ -37,11 +37,10 @@ export class SamlProviderDirectory {
 
   /**
    * Trustbridge's own provider with its keys re-read from the store, after a signature by a key the
-   * cached list lacks; undefined when they were re-read less than a second ago (a flood of unknown
-   * signatures must not turn into a flood of reads).
+   * cached list lacks; undefined when they were not re-read (see OwnKeyRing.refreshAfterMiss).
    */
-  async selfAfterMiss(): Promise<SamlProvider | undefined> {
-    if (!(await this.options.ownKeys.refreshAfterMiss())) return undefined;
+  async selfAfterMiss(keyInfoThumbprint?: string): Promise<SamlProvider | undefined> {
+    if (!(await this.options.ownKeys.refreshAfterMiss(keyInfoThumbprint))) return undefined;
     return this.byName(this.options.self.name);
   }
 

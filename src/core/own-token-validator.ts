@@ -107,7 +107,7 @@ export class OwnTokenValidator {
       return verifySamlToken(assertion, await this.options.keys.trusted());
     } catch (err) {
       if (!(err instanceof SignatureRejectedError && err.rejection === 'untrusted-key')) throw err;
-      if (!(await this.options.keys.refreshAfterMiss())) throw err;
+      if (!(await this.options.keys.refreshAfterMiss(err.keyInfoThumbprint))) throw err;
       return verifySamlToken(assertion, await this.options.keys.trusted());
     }
   }

@@ -66,9 +66,16 @@ export class OwnKeyRing {
 
   /**
    * Re-reads the store after a signature by a key not in the cached list (another node may have just
-   * promoted it), at most once per missRefreshMs; resolves false when it did not re-read.
+   * generated or promoted it); resolves false when it did not re-read. When KeyInfo named the
+   * certificate and the store holds it, the list is re-read at once (one indexed read decides: a
+   * key of ours is never missed for long); otherwise at most once per missRefreshMs, so a flood of
+   * strangers' signatures does not become a flood of reads.
    */
-  async refreshAfterMiss(): Promise<boolean> {
+  async refreshAfterMiss(keyInfoThumbprint?: string): Promise<boolean> {
+    if (keyInfoThumbprint !== undefined && (await this.repository.get(keyInfoThumbprint)) !== undefined) {
+      await this.reload();
+      return true;
+    }
     if (Date.now() - this.lastMissRefresh < this.missRefreshMs) return false;
     this.lastMissRefresh = Date.now();
     await this.reload();

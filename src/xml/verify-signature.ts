@@ -28,6 +28,8 @@ export class SignatureRejectedError extends Error {
   constructor(
     readonly rejection: SignatureRejection,
     message: string,
+    /** For untrusted-key: the SHA-256 thumbprint of the certificate KeyInfo named (lets a caller whose list is stale look it up). */
+    readonly keyInfoThumbprint?: string,
   ) {
     super(message);
     this.name = 'SignatureRejectedError';
@@ -209,7 +211,7 @@ function* candidateKeys(keyInfo: Element | undefined, trusted: readonly TrustedK
   }
   const thumbprint = createHash('sha256').update(certificate).digest('hex');
   const match = trusted.find((k) => k.thumbprintSha256 === thumbprint);
-  if (!match) throw new SignatureRejectedError('untrusted-key', 'the token is signed with a certificate that is not trusted');
+  if (!match) throw new SignatureRejectedError('untrusted-key', 'the token is signed with a certificate that is not trusted', thumbprint);
   yield match;
 }
 

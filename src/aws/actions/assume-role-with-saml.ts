@@ -39,7 +39,16 @@ const parsedTrustPolicies = new Map<string, TrustPolicyDocument>();
 const MAX_PARSED_TRUST_POLICIES = 256;
 
 /** InvalidIdentityToken for a signature by a key the provider does not have: for our own provider, a fresh key list may have it. */
-class UnknownSignerError extends AwsError {}
+class UnknownSignerError extends AwsError {
+  constructor(
+    message: string,
+    detail: string,
+    /** The thumbprint of the certificate KeyInfo named, if it named one. */
+    readonly keyInfoThumbprint: string | undefined,
+  ) {
+    super('InvalidIdentityToken', 400, message, detail);
+  }
+}
 
 const notAuthorized = (detail: string) => awsErrors.accessDenied('Not authorized to perform sts:AssumeRoleWithSAML', detail);
 const invalidToken = (message: string, detail?: string) => new AwsError('InvalidIdentityToken', 400, message, detail);
@@ -189,7 +198,7 @@ function verifyAssertion(
     if (err instanceof SignatureRejectedError) {
       const detail = `signature rejected (${err.rejection}): ${err.message}`;
       if (err.rejection === 'untrusted-key') {
-        throw new UnknownSignerError('InvalidIdentityToken', 400, 'The SAML assertion is not signed by a certificate registered for this SAML provider.', detail);
+        throw new UnknownSignerError('The SAML assertion is not signed by a certificate registered for this SAML provider.', detail, err.keyInfoThumbprint);
       }
       throw invalidToken(`The SAML assertion's signature is not valid: ${err.message}.`, detail);
     }
@@ -208,7 +217,7 @@ async function verifyWithFreshOwnKeys(options: AssumeRoleWithSamlOptions, base64
     return verifyAssertion(base64, provider, options.xmlLimits);
   } catch (err) {
     if (!(provider.isSelf && err instanceof UnknownSignerError)) throw err;
-    const fresh = await options.providers.selfAfterMiss();
+    const fresh = await options.providers.selfAfterMiss(err.keyInfoThumbprint);
     if (!fresh) throw err;
     return verifyAssertion(base64, fresh, options.xmlLimits);
   }
