@@ -1,3 +1,4 @@
+import { stealActiveKey } from '../support/stolen-key';
 import { strict as assert } from 'node:assert';
 import { X509Certificate } from 'node:crypto';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
@@ -14,7 +15,7 @@ import {
   type Verdict,
 } from '../../src/rp-validator';
 import { freePort } from '../support/unit-cli';
-import { fetchMetadata, forgeFrom, inResponse, issueToken, replaceOnce, signAssertion, stealActiveSigningKey } from '../support/rp-tokens';
+import { fetchMetadata, forgeFrom, inResponse, issueToken, replaceOnce, signAssertion } from '../support/rp-tokens';
 import { startTestSts, type TestSts } from '../support/test-sts';
 
 // The relying-party validator against tokens from a real in-process Trustbridge: genuine ones pass;
@@ -265,7 +266,7 @@ describe('rp-validator: validateAssertion against tokens from a running Trustbri
     });
 
     it('Golden SAML: a forgery signed with Trustbridge\'s real (unsealed) key passes every offline check, but the ledger has no record of it', async () => {
-      const key = await stealActiveSigningKey(sts);
+      const key = await stealActiveKey(sts.instance);
       assert.equal(key.thumbprintSha256, pin.thumbprint);
       const forged = forgeFrom(genuine, key, 'admin@rpv.example');
       const offline = await validateAssertion(forged, { pins: [pin], audiences: [RP] });

@@ -1,9 +1,10 @@
+import { stealActiveKey } from '../support/stolen-key';
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderPinsFile, thumbprintOfPem } from '../../src/rp-validator';
-import { fetchMetadata, forgeFrom, issueToken, runStsAsync, stealActiveSigningKey, type CliRun } from '../support/rp-tokens';
+import { fetchMetadata, forgeFrom, issueToken, runStsAsync, type CliRun } from '../support/rp-tokens';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import { freePort } from '../support/unit-cli';
 
@@ -35,7 +36,7 @@ describe('cli: sts verify-token', function () {
     await sts.addUser({ ...RP_ACCOUNT, claims: [] });
     dir = mkdtempSync(join(tmpdir(), 'trustbridge-verify-token-'));
     token = await issueToken(sts, ALICE, RP);
-    forged = forgeFrom(token, await stealActiveSigningKey(sts), 'admin@cli.rpv.example');
+    forged = forgeFrom(token, await stealActiveKey(sts.instance), 'admin@cli.rpv.example');
     writeFileSync(file('token.xml'), token);
     writeFileSync(file('token.b64'), `${Buffer.from(token).toString('base64')}\n`);
     writeFileSync(file('forged.xml'), forged);

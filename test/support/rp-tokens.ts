@@ -5,9 +5,7 @@ import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
-import { unsealPrivateKeyPem } from './stolen-key';
-import { certificateThumbprintSha256 } from '../../src/keys/signing-key';
-import { X509Certificate } from 'node:crypto';
+import type { TestSigningKey } from './stolen-key';
 import { ALG, NS } from '../../src/xml/namespaces';
 import { httpsRequest } from './https-client';
 import { postToSts } from './sts-post';
@@ -30,24 +28,6 @@ export async function fetchMetadata(sts: TestSts): Promise<string> {
   return res.body;
 }
 
-/**
- * The STS's active signing key, unsealed from the store with the instance's master key: what an
- * attacker who stole the database and the master key holds (the Golden SAML precondition).
- */
-export async function stealActiveSigningKey(sts: TestSts): Promise<StolenKey> {
-  const record = (await sts.instance.store.signingKeys.list()).find((k) => k.state === 'active');
-  assert.ok(record, 'the instance has an active signing key');
-  const privateKeyPem = unsealPrivateKeyPem(record, sts.instance.masterKey);
-  const thumbprintSha256 = certificateThumbprintSha256(new X509Certificate(record.certificatePem).raw);
-  return { privateKeyPem, certificatePem: record.certificatePem, thumbprintSha256 };
-}
-
-/** A signing key as a thief holds it: the private key itself, not a signer. */
-export interface StolenKey {
-  readonly privateKeyPem: string;
-  readonly certificatePem: string;
-  readonly thumbprintSha256: string;
-}
 
 /** Replaces exactly one occurrence, failing the test when `from` is not there exactly once. */
 export function replaceOnce(xml: string, from: string | RegExp, to: string): string {
@@ -78,7 +58,7 @@ export function signAssertion(unsignedXml: string, privateKey: KeyObject | strin
  * A genuine token turned into a Golden SAML forgery: new ID, another subject, signed with `key`
  * (the STS's real key, stolen). Cryptographically perfect; no issuance record matches it.
  */
-export function forgeFrom(genuine: string, key: StolenKey, subject: string): string {
+export function forgeFrom(genuine: string, key: TestSigningKey, subject: string): string {
   const id = /^<Assertion [^>]*\bID="([^"]+)"/.exec(genuine)?.[1];
   assert.ok(id, 'the genuine assertion has an ID');
   const edited = withoutSignature(genuine)

@@ -13,10 +13,10 @@ export function unsealPrivateKeyPem(record: Pick<SigningKeyRecord, 'thumbprint' 
 }
 
 /** A signing key for tests that forge with it: the product's signer, plus the raw private key (any hash, any recipe). */
-export type TestSigningKey = SigningKey & { readonly privateKey: KeyObject };
+export type TestSigningKey = SigningKey & { readonly privateKey: KeyObject; readonly privateKeyPem: string };
 
 export function testSigningKey(privateKeyPem: string, certificatePem: string): TestSigningKey {
-  return { ...loadSigningKey(privateKeyPem, certificatePem), privateKey: createPrivateKey(privateKeyPem) };
+  return { ...loadSigningKey(privateKeyPem, certificatePem), privateKey: createPrivateKey(privateKeyPem), privateKeyPem };
 }
 
 /** The instance's active signing key, stolen: unsealed from the store with the master key. */

@@ -32,13 +32,19 @@ export class GroupCommit<T> {
     private readonly write: (item: T) => void,
     /** Maps a row's own failure (e.g. a constraint) to the error its caller sees. */
     private readonly explain: (item: T, err: unknown) => unknown,
+    /** Runs first inside each transaction, with the write lock held (the ledger reads its chain's head once here). */
+    private readonly beginTransaction: () => void = () => undefined,
   ) {
     this.writeAll = db.transaction((batch: readonly Waiting<T>[]) => {
+      this.beginTransaction();
       for (const w of batch) this.write(w.item);
     });
-    // A row on its own still gets a transaction: a write may read before it inserts (the ledger
-    // reads its chain's head), and that must be atomic against other processes.
-    this.writeOne = db.transaction((item: T) => this.write(item));
+    // A row on its own still gets a transaction: what beginTransaction read must not change before
+    // the row is in, whatever other processes do.
+    this.writeOne = db.transaction((item: T) => {
+      this.beginTransaction();
+      this.write(item);
+    });
   }
 
   add(item: T): Promise<void> {

@@ -59,9 +59,15 @@ export function sqliteLedger(db: Database.Database, explain: (what: string, err:
       'SELECT * FROM issuance_ledger WHERE sequence > ? ORDER BY sequence LIMIT ?',
     ),
   };
+  // The chain's head, read once per transaction (under the write lock) and moved on by each append.
+  let head: ChainHead = { sequence: 0, entry_hash: LEDGER_GENESIS_HASH };
+  const readHead = (): void => {
+    head = st.head.get() ?? { sequence: 0, entry_hash: LEDGER_GENESIS_HASH };
+  };
   const append = (e: LedgerEntryInput): void => {
-    const head = st.head.get();
-    const previousHash = head?.entry_hash ?? LEDGER_GENESIS_HASH;
+    const previousHash = head.entry_hash;
+    const entryHash = ledgerEntryHash(previousHash, e);
+    const sequence = head.sequence + 1;
     st.add.run(
       e.tokenId,
       e.tokenType,
@@ -77,13 +83,14 @@ export function sqliteLedger(db: Database.Database, explain: (what: string, err:
       e.renewAllow ? 1 : 0,
       e.renewAfterExpiry ? 1 : 0,
       e.actor,
-      (head?.sequence ?? 0) + 1,
+      sequence,
       previousHash,
-      ledgerEntryHash(previousHash, e),
+      entryHash,
     );
+    head = { sequence, entry_hash: entryHash };
   };
   // Every Issue and Renew writes one ledger row before its reply leaves: concurrent requests share a transaction.
-  const writes = new GroupCommit<LedgerEntryInput>(db, append, (e, err) => explain(`token ${e.tokenId}`, err));
+  const writes = new GroupCommit<LedgerEntryInput>(db, append, (e, err) => explain(`token ${e.tokenId}`, err), readHead);
   return {
     record: (e) => writes.add(e),
     cancel: async (tokenId, at) => st.cancel.run(at.getTime(), tokenId).changes === 1,
