@@ -102,7 +102,7 @@ export class TokenService {
     const rp = await this.relyingParty(request.appliesTo);
     const created = this.options.now();
     const expires = lifetimeEnd(created, rp, request.requestedExpires);
-    const id = `_${randomUUID()}`;
+    const id = newTokenId(created);
     const key = this.options.activeSigningKey();
     const format = TOKEN_FORMATS[request.tokenType];
     const encryptFor = this.encryptionCertificate(rp);
@@ -161,6 +161,19 @@ export class TokenService {
       expires,
     };
   }
+}
+
+/**
+ * A token's ID (SAML ID, ledger key): "_", then 36 hex digits: the issue time in milliseconds modulo
+ * 65,536 (4 digits), then a random UUID's 32 (its 122 random bits, as the ID always had). Exactly
+ * as unguessable as before and never less unique; but tokens issued close together now have
+ * neighbouring IDs, so the rows one ledger transaction commits land on the same pages of the
+ * primary-key index instead of as many random ones (the time part wraps every 65 s, which keeps
+ * that locality).
+ */
+export function newTokenId(created: Date): string {
+  const time = (created.getTime() & 0xffff).toString(16).padStart(4, '0');
+  return `_${time}${randomUUID().replace(/-/g, '')}`;
 }
 
 function lifetimeEnd(created: Date, rp: RelyingPartyRecord, requested: Date | undefined): Date {
