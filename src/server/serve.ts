@@ -5,6 +5,7 @@ import { readConfigFile } from '../instance/config-file';
 import { listen } from './listen';
 import { startKeyRolloverTask } from './key-rollover-task';
 import { createJsonLogger, describeError, type Logger } from './log';
+import { batchingLineWriter } from './log-writer';
 import { gatherNodeMetrics } from './metrics/cluster-metrics';
 import { registerProcessMetrics } from './metrics/process-metrics';
 import { MetricsRegistry } from './metrics/registry';
@@ -41,7 +42,7 @@ export async function serve(options: ServeOptions): Promise<void> {
 
 async function serveInProcess(options: ServeOptions, workers: number): Promise<void> {
   const config = readConfigFile(options.home);
-  const logger = createJsonLogger(config.logLevel);
+  const logger = createJsonLogger(config.logLevel, batchingLineWriter());
   logFatalErrors(logger);
   const instance = await openServingInstance(
     options.home,
@@ -96,7 +97,7 @@ async function superviseWorkers(options: ServeOptions, workers: number): Promise
   let ready = 0;
   let stopping = false;
   const config = readConfigFile(options.home);
-  const logger = createJsonLogger(config.logLevel);
+  const logger = createJsonLogger(config.logLevel, batchingLineWriter());
   logFatalErrors(logger);
   const rollover = await startKeyRolloverTask(options.home, logger);
   const own = new MetricsRegistry();

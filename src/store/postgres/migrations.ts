@@ -147,6 +147,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
    CREATE INDEX audit_events_principal ON audit_events (principal, event_time);
    CREATE INDEX audit_events_name ON audit_events (event_name, event_time);
    CREATE INDEX audit_events_alert ON audit_events (event_time) WHERE alert IS NOT NULL;`,
+  // As SQLite's version 6: no index on the random event_id, which nothing looks events up by.
+  `ALTER TABLE audit_events DROP CONSTRAINT audit_events_pkey;
+   ALTER TABLE audit_events ALTER COLUMN event_id SET NOT NULL;`,
 ];
 
 /**

@@ -49,6 +49,10 @@ export function openSqliteStore(path: string): Store {
   // NORMAL in WAL mode is durable against process crashes (what we guard against: SIGKILL of a
   // worker); only an OS crash could lose the last transactions.
   db.pragma('synchronous = NORMAL');
+  // Checkpoint every ~40 MB of WAL rather than SQLite's 4 MB: a page the ledger's small group
+  // commits rewrite over and over (the table's last leaf, its index leaves) is then copied back
+  // and synced once per checkpoint, not ten times; measured at about a third of a ledger row's CPU.
+  db.pragma('wal_autocheckpoint = 10000');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   migrate(db);

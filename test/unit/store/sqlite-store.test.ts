@@ -131,6 +131,30 @@ describe('store/sqlite openSqliteStore', () => {
       assert.equal((await store.users.get('kept'))?.name, 'kept');
     });
 
+    it('version 6 keeps the audit events of a version-5 database, in order, and lets two share an id', async () => {
+      await store.close();
+      rmSync(path);
+      const old = new Database(path);
+      old.exec(SQLITE_MIGRATIONS.slice(0, 5).join(';\n'));
+      old.pragma('user_version = 5');
+      const insert = old.prepare(
+        `INSERT INTO audit_events (event_id, event_time, event_name, event_source, request_parameters, severity)
+           VALUES (?, ?, ?, 'sts', ?, 'info')`,
+      );
+      insert.run('e1', T0.getTime(), 'Issue', '{"appliesTo":"urn:rp"}');
+      insert.run('e2', T0.getTime(), 'Validate', null);
+      old.close();
+      store = openSqliteStore(path);
+      const events = await store.audit.query({ limit: 10 });
+      assert.deepEqual(events.map((e) => [e.eventId, e.eventName, e.requestParameters]), [
+        ['e1', 'Issue', { appliesTo: 'urn:rp' }],
+        ['e2', 'Validate', null],
+      ]);
+      // No index on the random id any more (nothing looks an event up by it).
+      await store.audit.append([{ ...events[0]!, eventName: 'Renew' }]);
+      assert.equal((await store.audit.query({ limit: 10 })).length, 3);
+    });
+
     it('a database from a newer version is refused', async () => {
       await store.close();
       const db = new Database(path);
