@@ -27,8 +27,20 @@ export async function rolloverInputs(store: Store, clockSkewSeconds: number): Pr
   return { keys, retirementDelay: retirementDelayMs(await store.relyingParties.list(), clockSkewSeconds) };
 }
 
-/** Runs one rollover check: plans what is due and does it. Safe to run from several processes (each step is conditional). */
+/**
+ * Runs one rollover check: plans what is due and does it. Nodes sharing a store take turns (a node
+ * finding another one at it skips this round and gets []), so two checking at once do not generate
+ * two pending keys; promotion and retirement are conditional in the store besides.
+ */
 export async function runRolloverCheck(options: RolloverCheckOptions): Promise<RolloverOutcome[]> {
+  const outcomes: RolloverOutcome[] = [];
+  await options.store.exclusive('key-rollover', async () => {
+    outcomes.push(...(await checkAndAct(options)));
+  });
+  return outcomes;
+}
+
+async function checkAndAct(options: RolloverCheckOptions): Promise<RolloverOutcome[]> {
   const { store, custody, settings, now } = options;
   const { keys, retirementDelay } = await rolloverInputs(store, options.clockSkewSeconds);
   const outcomes: RolloverOutcome[] = [];

@@ -285,6 +285,9 @@ export interface AwsRoleRepository {
   list(): Promise<AwsRoleRecord[]>;
 }
 
+/** The chores Store.exclusive serialises across nodes. */
+export type ExclusiveTask = 'key-rollover';
+
 export interface Store {
   readonly users: UserRepository;
   readonly relyingParties: RelyingPartyRepository;
@@ -297,6 +300,13 @@ export interface Store {
   readonly audit: AuditRepository;
   /** Resolves when the store answers a trivial query now (readiness); rejects when it cannot. */
   ping(): Promise<void>;
+  /**
+   * Runs `task` unless another process sharing this store runs the task of that name right now, and
+   * resolves whether it ran: for chores every node schedules (the key rollover), so that two nodes
+   * checking at the same moment do not both act. SQLite serves one host, where one process per host
+   * runs such chores: it always runs the task.
+   */
+  exclusive(name: ExclusiveTask, task: () => Promise<void>): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,9 @@
 import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { runRolloverCheck } from '../../src/keys/key-rollover';
+import { generateSigningKey } from '../../src/keys/key-material';
+import { sealedCustody } from '../../src/keys/sealed-custody';
 import { ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK } from '../../src/store/postgres/advisory-locks';
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store';
 import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
@@ -161,6 +165,49 @@ describe('store/postgres openPostgresStore', function () {
       notBefore: new Date(), notOnOrAfter: new Date(), requestId: 'r', renewedFrom: null, renewAllow: true, renewAfterExpiry: false, actor: null,
     });
     assert.equal((await store.ledger.get('_after'))?.tokenId, '_after');
+  });
+
+  describe('exclusive tasks (chores every node schedules)', () => {
+    it('a second node finds the task running and skips it; once it ends, the task runs again', async () => {
+      const [a, b] = await Promise.all([open(), open()]);
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let started!: () => void;
+      const running = new Promise<void>((r) => (started = r));
+      const first = a!.exclusive('key-rollover', async () => {
+        started();
+        await held;
+      });
+      await running;
+      let ranOnB = false;
+      assert.equal(await b!.exclusive('key-rollover', async () => void (ranOnB = true)), false);
+      assert.equal(ranOnB, false);
+      release();
+      assert.equal(await first, true);
+      assert.equal(await b!.exclusive('key-rollover', async () => void (ranOnB = true)), true);
+      assert.equal(ranOnB, true);
+    });
+
+    it('a task that throws releases the lock and its error reaches the caller', async () => {
+      const [a, b] = await Promise.all([open(), open()]);
+      await assert.rejects(a!.exclusive('key-rollover', async () => Promise.reject(new Error('chore failed'))), /chore failed/);
+      assert.equal(await b!.exclusive('key-rollover', async () => undefined), true);
+    });
+
+    it('two nodes running the key rollover check at the same moment generate one pending key, not two', async () => {
+      const nodes = await Promise.all([open(), open(), open()]);
+      const custody = sealedCustody(randomBytes(32));
+      const first = await generateSigningKey(nodes[0]!.signingKeys, custody, { state: 'active', validDays: 30 });
+      const settings = { enabled: true, certificateDays: 365, generateDaysBeforeExpiry: 20, promoteAfterDays: 5 };
+      const now = new Date(Date.now() + 11 * 24 * 3600 * 1000);
+      const outcomes = await Promise.all(
+        nodes.map((store) => runRolloverCheck({ store, custody: () => custody, settings, clockSkewSeconds: 300, now })),
+      );
+      assert.equal(outcomes.flat().filter((o) => o.action.kind === 'generate' && o.done).length, 1);
+      const keys = await nodes[1]!.signingKeys.list();
+      assert.deepEqual(keys.map((k) => k.state).sort(), ['active', 'pending']);
+      assert.ok(keys.some((k) => k.thumbprint === first.thumbprint && k.state === 'active'));
+    });
   });
 
   describe('connection failures name the database and never the password', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Pool, type PoolConfig } from 'pg';
 import type { ReplayCache, Store } from '../store';
+import { EXCLUSIVE_TASK_LOCKS, withTryAdvisoryLock } from './advisory-locks';
 import { postgresAudit } from './audit-repository';
 import { postgresAwsRepositories } from './aws-repositories';
 import { describePostgres, type PostgresConnectionSettings } from './connection-settings';
@@ -63,6 +64,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     ping: async () => {
       await pool.query('SELECT 1');
     },
+    exclusive: (name, task) => withTryAdvisoryLock(pool, EXCLUSIVE_TASK_LOCKS[name], task),
     close: async () => {
       await ledger.flush();
       await pool.end();

@@ -145,6 +145,10 @@ export function openSqliteStore(path: string): Store {
     ping: async () => {
       st.ping.get();
     },
+    exclusive: async (_name, task) => {
+      await task();
+      return true;
+    },
     close: async () => {
       ledger.flush();
       db.close();
