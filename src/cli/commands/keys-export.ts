@@ -17,9 +17,9 @@ import { findKey } from './keys';
 // refused attempt is in the audit trail too.
 
 /** Shorter passphrases fall to offline guessing of the exported file (PBKDF2 slows each guess, not enough). */
-export const MIN_PASSPHRASE_LENGTH = 16;
+const MIN_PASSPHRASE_LENGTH = 16;
 
-export const GOLDEN_SAML_WARNING =
+const GOLDEN_SAML_WARNING =
   'a copy of a token-signing key outside Trustbridge is exactly what a Golden SAML attack needs: whoever holds it\n' +
   'can mint tokens every relying party accepts, and Trustbridge cannot tell. Prefer rotating (`sts keys rotate`) and\n' +
   'letting relying parties read the new certificate. If you must export it, add --private-key --passphrase-file FILE\n' +
