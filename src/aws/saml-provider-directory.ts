@@ -43,16 +43,17 @@ export class SamlProviderDirectory {
   /**
    * The provider with its keys re-read from the store, after a signature by a key the cached list
    * lacks; undefined when they were not re-read. Our own keys: see OwnKeyRing.refreshAfterMiss. An
-   * external provider's: re-read when KeyInfo named a certificate the store now holds for it (one
-   * indexed read decides), so a certificate added on any node counts at once, while a stranger's
-   * signatures cost no more than that read.
+   * external provider's: re-read when KeyInfo named a certificate the cached list lacks and the store
+   * now holds for it (one indexed read decides), so a certificate added on any node counts at once,
+   * while a stranger's signatures cost no more than that read.
    */
   async afterMiss(provider: SamlProvider, keyInfoThumbprint: string | undefined): Promise<SamlProvider | undefined> {
     if (provider.isSelf) {
       if (!(await this.options.ownKeys.refreshAfterMiss(keyInfoThumbprint))) return undefined;
       return this.byName(provider.name);
     }
-    if (keyInfoThumbprint === undefined) return undefined;
+    // Only a certificate the cached list lacks is worth a read: one it has already failed on its own.
+    if (keyInfoThumbprint === undefined || provider.trustedKeys.some((k) => k.thumbprintSha256 === keyInfoThumbprint)) return undefined;
     if (!(await this.options.store.samlProviders.getCertificate(provider.name, keyInfoThumbprint))) return undefined;
     this.cache.delete(provider.name);
     return this.byName(provider.name);
