@@ -13,13 +13,19 @@ function operator(): string {
 
 /**
  * Records a change made with the `sts` CLI (keys, pins, trust): an admin event, or an alert for the
- * changes an attacker would make to be trusted (a pin added, a key imported).
+ * changes an attacker would make to be trusted (a pin added, a key imported or exported), or a
+ * refused attempt at one (with its error).
  */
 export function recordAdminEvent(
   instance: Instance,
   eventName: string,
   requestParameters: Record<string, unknown>,
-  outcome: { readonly responseElements?: Record<string, unknown>; readonly alert?: AlertName } = {},
+  outcome: {
+    readonly responseElements?: Record<string, unknown>;
+    readonly alert?: AlertName;
+    /** Set when the command refused: a stable code and what it said. */
+    readonly error?: { readonly code: string; readonly message: string };
+  } = {},
 ): void {
   instance.audit.record({
     eventName,
@@ -29,6 +35,8 @@ export function recordAdminEvent(
     requestParameters,
     responseElements: outcome.responseElements ?? null,
     alert: outcome.alert ?? null,
+    errorCode: outcome.error?.code ?? null,
+    errorMessage: outcome.error?.message ?? null,
     additionalEventData: outcome.alert === undefined ? null : { ...requestParameters, ...outcome.responseElements },
   });
 }

@@ -18,6 +18,10 @@ export const ALERTS = {
   /** Trust changes an attacker would make: a pin or trusted issuer added, a signing key imported. */
   trustedIssuerPinned: 'trusted-issuer-pinned',
   signingKeyImported: 'signing-key-imported',
+  /** A signing certificate added to an AWS SAML provider (or a provider registered): a new signer AWS roles trust. */
+  samlProviderCertificateAdded: 'saml-provider-certificate-added',
+  /** A token-signing private key copied out of Trustbridge (`sts keys export --private-key`): what Golden SAML needs. */
+  signingKeyExported: 'signing-key-exported',
 } as const;
 
 export type AlertName = (typeof ALERTS)[keyof typeof ALERTS];
@@ -31,4 +35,6 @@ export const ALERT_SEVERITY: Readonly<Record<AlertName, AuditEvent['severity']>>
   'request-burst': 'high',
   'trusted-issuer-pinned': 'high',
   'signing-key-imported': 'high',
+  'saml-provider-certificate-added': 'high',
+  'signing-key-exported': 'critical',
 };

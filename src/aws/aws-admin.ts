@@ -1,5 +1,7 @@
+import { X509Certificate } from 'node:crypto';
+import { certificateThumbprintSha256 } from '../keys/signing-key';
 import { readIdpMetadata } from '../saml/idp-metadata';
-import type { AwsRoleRecord, SamlReplayMode, Store } from '../store/store';
+import { AlreadyExistsError, type AwsRoleRecord, type CertificatePin, type PinState, type SamlReplayMode, type Store } from '../store/store';
 import { roleArn, samlProviderArn } from './arn';
 import { AwsError } from './aws-error';
 import { newRoleId } from './credentials/temporary-credentials';
@@ -16,22 +18,63 @@ export interface NewSamlProvider {
   readonly replay: SamlReplayMode;
 }
 
-/** Registers a SAML identity provider from its metadata; resolves to its ARN. */
-export async function addSamlProvider(store: Store, accountId: string, selfName: string, provider: NewSamlProvider): Promise<string> {
+/** A provider as registered: its ARN and its certificates' thumbprints (for the audit trail). */
+export interface AddedSamlProvider {
+  readonly arn: string;
+  readonly entityId: string;
+  readonly thumbprints: readonly string[];
+}
+
+/**
+ * Registers a SAML identity provider from its metadata. Its certificates start active, as IAM
+ * trusts every certificate of the metadata it is given.
+ */
+export async function addSamlProvider(store: Store, accountId: string, selfName: string, provider: NewSamlProvider): Promise<AddedSamlProvider> {
   if (!PROVIDER_NAME.test(provider.name)) throw new Error('a SAML provider name is 1 to 128 letters, digits, . _ or -');
   if (provider.name === selfName) throw new Error(`${selfName} is Trustbridge's own provider name and is registered already`);
   const metadata = readIdpMetadata(provider.metadataXml);
   if (metadata.signingCertificatesPem.length > MAX_PROVIDER_CERTIFICATES) {
     throw new Error(`the metadata names ${metadata.signingCertificatesPem.length} signing certificates; IAM allows at most ${MAX_PROVIDER_CERTIFICATES}`);
   }
-  await store.samlProviders.add({
-    name: provider.name,
-    entityId: metadata.entityId,
-    certificatesPem: metadata.signingCertificatesPem,
-    replay: provider.replay,
-    createdAt: new Date(),
-  });
-  return samlProviderArn(accountId, provider.name);
+  const createdAt = new Date();
+  const certificates = metadata.signingCertificatesPem.map((pem) => providerCertificate(pem, { state: 'active', activateAt: null, retireAt: null }, createdAt));
+  await store.samlProviders.add({ name: provider.name, entityId: metadata.entityId, certificates, replay: provider.replay, createdAt });
+  return { arn: samlProviderArn(accountId, provider.name), entityId: metadata.entityId, thumbprints: certificates.map((c) => c.thumbprint) };
+}
+
+export interface NewProviderCertificate {
+  readonly certificatePem: string;
+  readonly state: Extract<PinState, 'pending' | 'active'>;
+  readonly activateAt: Date | null;
+  readonly retireAt: Date | null;
+}
+
+/**
+ * Adds a signing certificate to a registered provider (a partner's next certificate ahead of its
+ * rollover, typically pending); resolves to what was stored.
+ */
+export async function addSamlProviderCertificate(store: Store, providerName: string, certificate: NewProviderCertificate): Promise<CertificatePin> {
+  const provider = await store.samlProviders.get(providerName);
+  if (!provider) throw new Error(`no SAML provider ${providerName}: see "sts aws provider list"`);
+  if (provider.certificates.length >= MAX_PROVIDER_CERTIFICATES) {
+    throw new Error(
+      `SAML provider ${providerName} has ${provider.certificates.length} certificates; IAM allows at most ${MAX_PROVIDER_CERTIFICATES}: ` +
+        'remove a retired or revoked one first (sts aws provider cert remove)',
+    );
+  }
+  const pin = providerCertificate(certificate.certificatePem, certificate, new Date());
+  try {
+    if (!(await store.samlProviders.addCertificate(providerName, pin))) throw new Error(`no SAML provider ${providerName}: see "sts aws provider list"`);
+  } catch (err) {
+    if (err instanceof AlreadyExistsError) throw new Error(`SAML provider ${providerName} has certificate ${pin.thumbprint} already`);
+    throw err;
+  }
+  return pin;
+}
+
+function providerCertificate(certificatePem: string, lifecycle: Pick<CertificatePin, 'state' | 'activateAt' | 'retireAt'>, createdAt: Date): CertificatePin {
+  const thumbprint = certificateThumbprintSha256(new X509Certificate(certificatePem).raw);
+  return { thumbprint, certificatePem, createdAt, stateChangedAt: createdAt, ...lifecycle };
 }
 
 export interface NewAwsRole {

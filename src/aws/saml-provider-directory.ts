@@ -10,6 +10,10 @@ export interface SamlProvider {
   readonly arn: string;
   /** The Issuer its assertions must carry. */
   readonly entityId: string;
+  /**
+   * What a signature is verified against: our own keys that sign now, or every certificate
+   * registered for an external provider (the lifecycle of the one that verified is checked after).
+   */
   readonly trustedKeys: readonly TrustedKey[];
   /** Trustbridge's own keys that do not sign now, to tell a forgery with one of them; empty for others. */
   readonly withheldKeys: readonly WithheldKey[];
@@ -27,7 +31,8 @@ export interface SamlProviderDirectoryOptions {
 }
 
 // Registered providers change rarely (`sts aws provider add`); a short cache spares a read and a
-// certificate parse per request while a change on any node still applies within seconds.
+// certificate parse per request while a change on any node still applies within seconds. A
+// certificate's state is not taken from here: it is read at check time.
 const CACHE_MS = 5000;
 
 export class SamlProviderDirectory {
@@ -36,12 +41,22 @@ export class SamlProviderDirectory {
   constructor(private readonly options: SamlProviderDirectoryOptions) {}
 
   /**
-   * Trustbridge's own provider with its keys re-read from the store, after a signature by a key the
-   * cached list lacks; undefined when they were not re-read (see OwnKeyRing.refreshAfterMiss).
+   * The provider with its keys re-read from the store, after a signature by a key the cached list
+   * lacks; undefined when they were not re-read. Our own keys: see OwnKeyRing.refreshAfterMiss. An
+   * external provider's: re-read when KeyInfo named a certificate the cached list lacks and the store
+   * now holds for it (one indexed read decides), so a certificate added on any node counts at once,
+   * while a stranger's signatures cost no more than that read.
    */
-  async selfAfterMiss(keyInfoThumbprint?: string): Promise<SamlProvider | undefined> {
-    if (!(await this.options.ownKeys.refreshAfterMiss(keyInfoThumbprint))) return undefined;
-    return this.byName(this.options.self.name);
+  async afterMiss(provider: SamlProvider, keyInfoThumbprint: string | undefined): Promise<SamlProvider | undefined> {
+    if (provider.isSelf) {
+      if (!(await this.options.ownKeys.refreshAfterMiss(keyInfoThumbprint))) return undefined;
+      return this.byName(provider.name);
+    }
+    // Only a certificate the cached list lacks is worth a read: one it has already failed on its own.
+    if (keyInfoThumbprint === undefined || provider.trustedKeys.some((k) => k.thumbprintSha256 === keyInfoThumbprint)) return undefined;
+    if (!(await this.options.store.samlProviders.getCertificate(provider.name, keyInfoThumbprint))) return undefined;
+    this.cache.delete(provider.name);
+    return this.byName(provider.name);
   }
 
   async byName(name: string): Promise<SamlProvider | undefined> {
@@ -70,7 +85,9 @@ function fromRecord(record: SamlProviderRecord, accountId: string): SamlProvider
     name: record.name,
     arn: samlProviderArn(accountId, record.name),
     entityId: record.entityId,
-    trustedKeys: record.certificatesPem.map(trustedKeyFromCertificate),
+    // Every certificate, whatever its state: KeyInfo only selects among them, and the state of the
+    // one that verified is then read afresh (requireProviderCertificatesAccepted).
+    trustedKeys: record.certificates.map((c) => trustedKeyFromCertificate(c.certificatePem)),
     withheldKeys: [],
     replay: record.replay,
     isSelf: false,

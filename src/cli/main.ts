@@ -3,8 +3,16 @@ import type { CliIo, Command } from './command';
 import { auditTailCommand, auditVerifyCommand } from './commands/audit';
 import { awsLoginCommand } from './commands/aws-login';
 import { awsProviderAddCommand, awsProviderListCommand, awsRoleAddCommand, awsRoleListCommand } from './commands/aws';
+import {
+  awsProviderCertAddCommand,
+  awsProviderCertPromoteCommand,
+  awsProviderCertRemoveCommand,
+  awsProviderCertRetireCommand,
+  awsProviderCertRevokeCommand,
+} from './commands/aws-provider-certificates';
 import { initCommand } from './commands/init';
 import { keysImportCommand, keysListCommand, keysPromoteCommand, keysRevokeCommand, keysRotateCommand } from './commands/keys';
+import { keysExportCommand } from './commands/keys-export';
 import { rpAddCommand, rpListCommand } from './commands/rp';
 import { serveCommand } from './commands/serve';
 import { tokenCommand } from './commands/token';
@@ -39,12 +47,18 @@ const COMMANDS: readonly Command[] = [
   keysPromoteCommand,
   keysRevokeCommand,
   keysImportCommand,
+  keysExportCommand,
   tokenCommand,
   auditTailCommand,
   auditVerifyCommand,
   verifyTokenCommand,
   awsProviderAddCommand,
   awsProviderListCommand,
+  awsProviderCertAddCommand,
+  awsProviderCertPromoteCommand,
+  awsProviderCertRetireCommand,
+  awsProviderCertRevokeCommand,
+  awsProviderCertRemoveCommand,
   awsRoleAddCommand,
   awsRoleListCommand,
   awsLoginCommand,
@@ -68,8 +82,8 @@ function overview(): string {
 
 /** Runs one command line; resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
-  // The longest name first: "aws role add" before "user add" before "init".
-  const command = [3, 2, 1]
+  // The longest name first: "aws provider cert add" before "aws role add" before "user add" before "init".
+  const command = [4, 3, 2, 1]
     .map((words) => COMMANDS.find((c) => c.name === argv.slice(0, words).join(' ')))
     .find((c) => c !== undefined);
   if (!command) {

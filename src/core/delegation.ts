@@ -7,7 +7,7 @@ import type { Store, TrustedIssuerPin } from '../store/store';
 import { SignatureRejectedError } from '../xml/verify-signature';
 import { RequestFailedError, TrustFailedAuthenticationError } from './errors';
 import type { OwnTokenValidator } from './own-token-validator';
-import type { TokenAlert } from './token-forensics';
+import { partnerKeyAlert, type TokenAlert } from './token-forensics';
 import { subjectOfToken } from './subject-of-token';
 
 
@@ -40,10 +40,10 @@ export class Delegation {
     if (own.valid) return subjectOfToken(own.token);
     // Signed by a key of ours: refused here, never tried against the pins of external issuers.
     if (own.ledger || own.alert) throw new TrustFailedAuthenticationError(`The delegated token is not valid: ${own.reason}.`);
-    return subjectOfToken(await this.external(token));
+    return subjectOfToken(await this.external(token, raiseAlert));
   }
 
-  private async external(token: Element): Promise<SamlTokenView> {
+  private async external(token: Element, raiseAlert: (alert: TokenAlert) => void): Promise<SamlTokenView> {
     // Read on every request, not cached: an unpinned or revoked certificate must stop counting at
     // once. Every pin is offered to the verifier (KeyInfo only selects among them), and the one that
     // verified must then be allowed by its lifecycle, so a refusal can say which rule refused it.
@@ -67,6 +67,9 @@ export class Delegation {
     if (!pin || pin.issuer !== view.issuer) throw new TrustFailedAuthenticationError(NOT_PINNED);
     const verdict = pinVerdictAt(pin, this.options.now(), this.options.clockSkewMs);
     if (!verdict.accepted) {
+      if (verdict.reason === 'revoked' || verdict.reason === 'retired') {
+        raiseAlert(partnerKeyAlert(view, pin.thumbprint, verdict.reason, { trustedIssuer: pin.issuer }));
+      }
       throw new TrustFailedAuthenticationError(
         `The delegated token is signed by a pinned certificate that is not accepted now (${verdict.reason}).`,
         `pin ${pin.thumbprint} of ${pin.issuer}: ${verdict.reason}`,

@@ -94,3 +94,19 @@ export function withheldKeyAlert(token: SamlTokenView, keyThumbprint: string, di
   if (state === 'pending') return { name: ALERTS.forgedToken, facts: { ...facts, ledger: 'signed by a key that has not signed tokens yet' } };
   return { name: ALERTS.tokenFromRetiredKey, facts };
 }
+
+/**
+ * A partner's signature by a certificate pinned for it that is revoked or retired: refused, and an
+ * alert, since whoever signs with a revoked certificate still holds a key the partner gave up (the
+ * Golden SAML case on their side). Other refusals (pending, expired) are a partner's mistake, not a
+ * sign of a stolen key, and raise none.
+ */
+export function partnerKeyAlert(
+  token: SamlTokenView,
+  keyThumbprint: string,
+  pinState: 'revoked' | 'retired',
+  partner: Readonly<Record<string, string>>,
+): TokenAlert {
+  const facts = { ...tokenFacts(token, keyThumbprint, undefined), signingKeyState: pinState, ...partner };
+  return { name: pinState === 'revoked' ? ALERTS.tokenFromRevokedKey : ALERTS.tokenFromRetiredKey, facts };
+}

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import type { TrustedIssuerPin } from '../store/store';
+import type { CertificatePin } from '../store/store';
 
 export type PinVerdict =
   | { readonly accepted: true }
@@ -11,7 +11,7 @@ export type PinVerdict =
  * validity period, widened by the clock skew as token times are.
  */
 export function pinVerdictAt(
-  pin: Pick<TrustedIssuerPin, 'state' | 'activateAt' | 'retireAt' | 'certificatePem'>,
+  pin: Pick<CertificatePin, 'state' | 'activateAt' | 'retireAt' | 'certificatePem'>,
   now: Date,
   clockSkewMs: number,
 ): PinVerdict {
@@ -28,8 +28,8 @@ export function pinVerdictAt(
   return { accepted: true };
 }
 
-/** What `sts trust list` shows for a pin at `now`: its stored state, or the state its schedule has moved it to. */
-export function effectivePinState(pin: TrustedIssuerPin, now: Date): TrustedIssuerPin['state'] {
+/** What `sts trust list` (and `sts aws provider list`) shows for a pin at `now`: its stored state, or the state its schedule has moved it to. */
+export function effectivePinState(pin: CertificatePin, now: Date): CertificatePin['state'] {
   const t = now.getTime();
   if (pin.state === 'pending' && pin.activateAt !== null && t >= pin.activateAt.getTime()) {
     return pin.retireAt !== null && t >= pin.retireAt.getTime() ? 'retired' : 'active';

@@ -13,7 +13,10 @@ export interface VerifiedSamlAssertion {
   readonly bearer: Saml2BearerDetails;
   /** The Response's IssueInstant when the assertion came in a signed one (an unsigned Response's says nothing). */
   readonly responseIssueInstant: Date | undefined;
+  /** The key whose signature covers the assertion (its own signature's, else the Response's). */
   readonly keyThumbprint: string;
+  /** The key that signed the Response, when the Response is signed (it may differ from the assertion's). */
+  readonly responseKeyThumbprint: string | undefined;
   /** The digest of the assertion's own signature when it has one (what an issuance ledger records). */
   readonly assertionDigest: string | undefined;
 }
@@ -53,6 +56,7 @@ export function verifySaml2ResponseOrAssertion(root: Element, trusted: readonly 
       bearer: readSaml2BearerDetails(assertion),
       responseIssueInstant,
       keyThumbprint: verified.keyThumbprint,
+      responseKeyThumbprint: responseSignature?.keyThumbprint,
       assertionDigest: assertionSignature?.digest,
     };
   } catch (err) {

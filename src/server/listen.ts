@@ -36,6 +36,8 @@ export interface ListenOptions {
   readonly host?: string;
   /** A cluster worker: /metrics asks the primary, which adds up every worker's metrics. */
   readonly clusterWorker?: boolean;
+  /** The protocols' clock (tests move it); the system clock by default. */
+  readonly now?: () => Date;
 }
 
 /** Starts the HTTPS listener for one process, with its metrics, readiness and graceful close. */
@@ -59,7 +61,7 @@ export async function listen(instance: ServingInstance, logger: Logger, options:
     logger,
   });
 
-  const app = createApp({ instance, logger, baseUrl: () => baseUrl, observers: [requests], operations });
+  const app = createApp({ instance, logger, baseUrl: () => baseUrl, observers: [requests], operations, ...(options.now ? { now: options.now } : {}) });
   server.on('request', app.callback());
   // Longer than typical client and load-balancer idle timeouts, so they close first, not us.
   server.keepAliveTimeout = 65_000;

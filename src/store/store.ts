@@ -113,9 +113,11 @@ export interface ChainedLedgerEntry extends LedgerEntry {
  */
 export type PinState = 'pending' | 'active' | 'retired' | 'revoked';
 
-/** A certificate pinned for an external token issuer: its signatures are accepted for tokens it names as issuer. */
-export interface TrustedIssuerPin {
-  readonly issuer: string;
+/**
+ * A certificate trusted by SHA-256 thumbprint, with its lifecycle: the pins of external token issuers
+ * and the certificates of external SAML providers follow the same rules (pinVerdictAt).
+ */
+export interface CertificatePin {
   readonly thumbprint: string;
   readonly certificatePem: string;
   readonly createdAt: Date;
@@ -126,6 +128,11 @@ export interface TrustedIssuerPin {
   readonly retireAt: Date | null;
   /** When the state last changed (createdAt for a new pin). */
   readonly stateChangedAt: Date;
+}
+
+/** A certificate pinned for an external token issuer: its signatures are accepted for tokens it names as issuer. */
+export interface TrustedIssuerPin extends CertificatePin {
+  readonly issuer: string;
 }
 
 export interface TrustedIssuerRepository {
@@ -255,8 +262,11 @@ export interface SamlProviderRecord {
   readonly name: string;
   /** The entityID of its metadata: assertions must name it as their Issuer. */
   readonly entityId: string;
-  /** Its signing certificates (PEM), taken from its metadata; at most 10, as IAM allows. */
-  readonly certificatesPem: readonly string[];
+  /**
+   * Its signing certificates, each with its lifecycle (those from its metadata start active), in the
+   * order they were added; at most 10, as IAM allows.
+   */
+  readonly certificates: readonly CertificatePin[];
   readonly replay: SamlReplayMode;
   readonly createdAt: Date;
 }
@@ -274,9 +284,20 @@ export interface AwsRoleRecord {
 }
 
 export interface SamlProviderRepository {
+  /** Adds a provider with its certificates, in one transaction; AlreadyExistsError when the name is taken. */
   add(provider: SamlProviderRecord): Promise<void>;
   get(name: string): Promise<SamlProviderRecord | undefined>;
   list(): Promise<SamlProviderRecord[]>;
+  /**
+   * Adds a certificate after the provider's others; false when there is no such provider,
+   * AlreadyExistsError when the provider has this thumbprint already (another provider may have it too).
+   */
+  addCertificate(provider: string, certificate: CertificatePin): Promise<boolean>;
+  /** One certificate of a provider as stored now: read when a signature is checked, so no cache delays a revocation. */
+  getCertificate(provider: string, thumbprint: string): Promise<CertificatePin | undefined>;
+  /** Moves a provider's certificate to `to` if (and only if) it is in one of `from`, atomically; false when unknown or in another state. */
+  setCertificateState(provider: string, thumbprint: string, from: readonly PinState[], to: PinState, at: Date): Promise<boolean>;
+  removeCertificate(provider: string, thumbprint: string): Promise<boolean>;
 }
 
 export interface AwsRoleRepository {

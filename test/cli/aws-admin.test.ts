@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,8 +84,12 @@ describe('cli: sts aws provider / role, user add --aws-role, rp add --profile aw
       const r = await sts(['aws', 'provider', 'add', 'PartnerIdP', '--home', home, '--metadata', file('partner.xml', idpMetadata('https://idp.partner.example/saml', cert))]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, `added SAML provider arn:aws:iam::${ACCOUNT}:saml-provider/PartnerIdP\n`);
+      const thumbprint = new X509Certificate(cert).fingerprint256.replace(/:/g, '').toLowerCase();
       assert.ok(
-        (await providers()).endsWith(`arn:aws:iam::${ACCOUNT}:saml-provider/PartnerIdP\n  issuer https://idp.partner.example/saml, 1 certificate(s), replay once-per-role\n`),
+        (await providers()).endsWith(
+          `arn:aws:iam::${ACCOUNT}:saml-provider/PartnerIdP\n  issuer https://idp.partner.example/saml, 1 certificate(s), replay once-per-role\n` +
+            `    ${thumbprint}  CN=cli-partner  valid to ${new X509Certificate(cert).validTo}\n      active\n`,
+        ),
         await providers(),
       );
     });

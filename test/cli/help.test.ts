@@ -13,6 +13,14 @@ const COMMANDS: Array<[string, string[]]> = [
   ['keys promote', ['--home', '--help']],
   ['keys revoke', ['--home', '--help']],
   ['keys import', ['--home', '--cert', '--key', '--i-understand-the-risk', '--help']],
+  ['keys export', ['--home', '--out', '--private-key', '--passphrase-file', '--i-understand-the-risk', '--help']],
+  ['aws provider add', ['--home', '--metadata', '--replay', '--help']],
+  ['aws provider list', ['--home', '--help']],
+  ['aws provider cert add', ['--home', '--cert', '--pending', '--activate-at', '--retire-at', '--help']],
+  ['aws provider cert promote', ['--home', '--help']],
+  ['aws provider cert retire', ['--home', '--help']],
+  ['aws provider cert revoke', ['--home', '--help']],
+  ['aws provider cert remove', ['--home', '--help']],
 ];
 
 describe('cli: sts --help, unknown commands and options', function () {

@@ -179,9 +179,15 @@ describe('golden-saml: the pins of external issuers, end to end (OnBehalfOf and 
     assert.ok(!(await sts.instance.store.trustedIssuers.list()).some((p) => p.thumbprint === rogueKey.thumbprintSha256));
   });
 
-  it('sts trust revoke: refused as revoked, at once', async () => {
+  it('sts trust revoke: refused as revoked, at once, and a token-from-revoked-key alert naming the partner', async () => {
     assert.equal((await cli('trust', 'revoke', thumbprint)).trim(), `${thumbprint} is now revoked`);
     await expectRefused(notAccepted('revoked'));
+    const alert = (await allEvents(sts)).filter((e) => e.alert === 'token-from-revoked-key').at(-1);
+    assert.ok(alert, 'a token-from-revoked-key alert');
+    assert.equal(alert.severity, 'critical');
+    assert.equal(alert.additionalEventData?.['trustedIssuer'], PARTNER);
+    assert.equal(alert.additionalEventData?.['signingKeyThumbprint'], thumbprint);
+    assert.equal(alert.additionalEventData?.['signingKeyState'], 'revoked');
   });
 
   it('sts trust unpin: refused as not pinned', async () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { Client } from 'pg';
 import { runRolloverCheck } from '../../src/keys/key-rollover';
 import { generateSigningKey } from '../../src/keys/key-material';
@@ -9,6 +9,7 @@ import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/po
 import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations';
 import type { Store } from '../../src/store/store';
+import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 import { freePort } from '../support/unit-cli';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 
@@ -61,6 +62,30 @@ describe('store/postgres openPostgresStore', function () {
       assert.equal(Number(rows[0]?.n), POSTGRES_MIGRATIONS.length);
     });
 
+    it('version 3: the certificates of providers registered before become rows, active, with their SHA-256 thumbprints', async () => {
+      const first = generateSelfSignedCertificate({ commonName: 'pg-migrated-1', validDays: 2 }).certificatePem;
+      const second = generateSelfSignedCertificate({ commonName: 'pg-migrated-2', validDays: 2 }).certificatePem;
+      const created = new Date('2030-01-01T00:00:00.123Z');
+      await db.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      await db.query(POSTGRES_MIGRATIONS[0] ?? '');
+      await db.query('INSERT INTO schema_migrations (version) VALUES (1)');
+      await db.query('INSERT INTO saml_providers (name, entity_id, certificates, replay, created_at) VALUES ($1, $2, $3, $4, $5)', [
+        'Partner', 'https://idp.partner.example/', JSON.stringify([second, first]), 'once', created,
+      ]);
+      const store = await open();
+      const migrated = await store.samlProviders.get('Partner');
+      const thumbprint = (pem: string): string => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
+      assert.deepEqual(migrated, {
+        name: 'Partner',
+        entityId: 'https://idp.partner.example/',
+        replay: 'once',
+        createdAt: created,
+        certificates: [second, first].map((pem) => ({
+          thumbprint: thumbprint(pem), certificatePem: pem, createdAt: created, state: 'active', activateAt: null, retireAt: null, stateChangedAt: created,
+        })),
+      });
+    });
+
     it('a database from a newer Trustbridge is refused, naming the database but not the password', async () => {
       await (await open()).close();
       await db.query('INSERT INTO schema_migrations (version) VALUES ($1)', [POSTGRES_MIGRATIONS.length + 1]);
@@ -84,7 +109,8 @@ describe('store/postgres openPostgresStore', function () {
     assert.equal(type('issuance_ledger', 'renew_allow'), 'boolean');
     assert.equal(type('users', 'claims'), 'jsonb');
     assert.equal(type('relying_parties', 'delegates'), 'jsonb');
-    assert.equal(type('saml_providers', 'certificates'), 'jsonb');
+    assert.equal(type('saml_provider_certificates', 'activate_at'), 'timestamp with time zone');
+    assert.equal(type('saml_providers', 'certificates'), undefined, 'certificates have their own table since version 3');
     assert.equal(type('signing_keys', 'activated_at'), 'timestamp with time zone');
     assert.equal(type('audit_events', 'request_parameters'), 'json');
   });

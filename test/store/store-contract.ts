@@ -8,6 +8,7 @@ import {
   SecondActiveKeyError,
   type AuditEvent,
   type AwsRoleRecord,
+  type CertificatePin,
   type LedgerEntryInput,
   type RelyingPartyRecord,
   type SamlProviderRecord,
@@ -99,10 +100,22 @@ const pin = (thumbprint: string, extra: Partial<TrustedIssuerPin> = {}): Trusted
   ...extra,
 });
 
+const providerCertificate = (thumbprint: string, extra: Partial<CertificatePin> = {}): CertificatePin => ({
+  thumbprint,
+  certificatePem: `-----BEGIN CERTIFICATE-----\n${thumbprint.toUpperCase()}\n-----END CERTIFICATE-----\n`,
+  createdAt: T0,
+  state: 'active',
+  activateAt: null,
+  retireAt: null,
+  stateChangedAt: T0,
+  ...extra,
+});
+
 const provider = (name: string, extra: Partial<SamlProviderRecord> = {}): SamlProviderRecord => ({
   name,
   entityId: `https://${name.toLowerCase()}.example/saml`,
-  certificatesPem: ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', '-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n'],
+  // Not in thumbprint order, to show the order added is kept.
+  certificates: [providerCertificate('cc'), providerCertificate('aa', { state: 'pending', activateAt: at(100), retireAt: at(200) })],
   replay: 'once-per-role',
   createdAt: T0,
   ...extra,
@@ -602,10 +615,10 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
     describe('SAML providers', () => {
       it('add, get (every field round-trips, certificates in order), list in name order', async () => {
         await store.samlProviders.add(provider('Zeta', { replay: 'off' }));
-        await store.samlProviders.add(provider('Alpha', { replay: 'once', certificatesPem: [] }));
+        await store.samlProviders.add(provider('Alpha', { replay: 'once', certificates: [] }));
         assert.deepEqual(await store.samlProviders.get('Zeta'), provider('Zeta', { replay: 'off' }));
-        assert.deepEqual(await store.samlProviders.get('Alpha'), provider('Alpha', { replay: 'once', certificatesPem: [] }));
-        assert.deepEqual((await store.samlProviders.list()).map((p) => p.name), ['Alpha', 'Zeta']);
+        assert.deepEqual(await store.samlProviders.get('Alpha'), provider('Alpha', { replay: 'once', certificates: [] }));
+        assert.deepEqual(await store.samlProviders.list(), [provider('Alpha', { replay: 'once', certificates: [] }), provider('Zeta', { replay: 'off' })]);
       });
 
       it('get of an unknown name is undefined; names are case-sensitive', async () => {
@@ -627,6 +640,106 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
       it('a replay mode outside off/once-per-role/once is refused by the database', async () => {
         await assert.rejects(store.samlProviders.add(provider('Bad', { replay: 'twice' as never })), (err: unknown) => !(err instanceof AlreadyExistsError));
         assert.equal(await store.samlProviders.get('Bad'), undefined);
+      });
+
+      it('a provider whose certificate is refused is not stored at all (one transaction)', async () => {
+        await assert.rejects(store.samlProviders.add(provider('Bad', { certificates: [providerCertificate('aa'), providerCertificate('bb', { state: 'trusted' as never })] })));
+        assert.equal(await store.samlProviders.get('Bad'), undefined);
+        assert.deepEqual(await store.samlProviders.list(), []);
+      });
+    });
+
+    describe('SAML providers\' certificates', () => {
+      it('addCertificate appends after the provider\'s others (every field round-trips); false for an unknown provider', async () => {
+        await store.samlProviders.add(provider('Partner'));
+        const next = providerCertificate('bb', { state: 'pending', activateAt: null, retireAt: at(500), createdAt: at(9), stateChangedAt: at(9) });
+        assert.equal(await store.samlProviders.addCertificate('Partner', next), true);
+        assert.deepEqual((await store.samlProviders.get('Partner'))?.certificates, [...provider('Partner').certificates, next]);
+        assert.deepEqual(await store.samlProviders.getCertificate('Partner', 'bb'), next);
+        assert.equal(await store.samlProviders.addCertificate('Nobody', providerCertificate('dd')), false);
+        assert.equal(await store.samlProviders.getCertificate('Nobody', 'dd'), undefined);
+      });
+
+      it('a thumbprint the provider has already is AlreadyExistsError; another provider may have it too', async () => {
+        await store.samlProviders.add(provider('Partner'));
+        await store.samlProviders.add(provider('Other', { certificates: [] }));
+        await assert.rejects(
+          store.samlProviders.addCertificate('Partner', providerCertificate('cc', { state: 'revoked' })),
+          (err: unknown) => err instanceof AlreadyExistsError && err.message === 'certificate cc of SAML provider Partner already exists',
+        );
+        assert.deepEqual((await store.samlProviders.get('Partner'))?.certificates, provider('Partner').certificates);
+        assert.equal(await store.samlProviders.addCertificate('Other', providerCertificate('cc', { state: 'pending' })), true);
+        assert.equal((await store.samlProviders.getCertificate('Other', 'cc'))?.state, 'pending');
+        assert.equal((await store.samlProviders.getCertificate('Partner', 'cc'))?.state, 'active');
+      });
+
+      it('getCertificate is scoped to its provider and exact', async () => {
+        await store.samlProviders.add(provider('Partner'));
+        await store.samlProviders.add(provider('Other', { certificates: [providerCertificate('ee')] }));
+        assert.deepEqual(await store.samlProviders.getCertificate('Partner', 'cc'), providerCertificate('cc'));
+        assert.equal(await store.samlProviders.getCertificate('Partner', 'ee'), undefined);
+        assert.equal(await store.samlProviders.getCertificate('Other', 'cc'), undefined);
+        assert.equal(await store.samlProviders.getCertificate('partner', 'cc'), undefined);
+        assert.equal(await store.samlProviders.getCertificate('Partner', 'CC'), undefined);
+      });
+
+      it('an unknown certificate state is refused by the database', async () => {
+        await store.samlProviders.add(provider('Partner', { certificates: [] }));
+        await assert.rejects(store.samlProviders.addCertificate('Partner', providerCertificate('aa', { state: 'trusted' as never })));
+        assert.deepEqual((await store.samlProviders.get('Partner'))?.certificates, []);
+      });
+
+      it('setCertificateState moves one provider\'s certificate only from the states given, stamping stateChangedAt', async () => {
+        await store.samlProviders.add(provider('Partner'));
+        await store.samlProviders.add(provider('Other'));
+        assert.equal(await store.samlProviders.setCertificateState('Partner', 'aa', ['active'], 'retired', at(5)), false);
+        assert.equal(await store.samlProviders.setCertificateState('Partner', 'aa', ['pending'], 'active', at(5)), true);
+        assert.equal(await store.samlProviders.setCertificateState('Partner', 'aa', ['pending'], 'active', at(6)), false);
+        assert.deepEqual(
+          await store.samlProviders.getCertificate('Partner', 'aa'),
+          providerCertificate('aa', { state: 'active', activateAt: at(100), retireAt: at(200), stateChangedAt: at(5) }),
+        );
+        assert.equal((await store.samlProviders.getCertificate('Other', 'aa'))?.state, 'pending', 'the same thumbprint of another provider is untouched');
+        assert.equal(await store.samlProviders.setCertificateState('Partner', 'cc', ['pending', 'active', 'retired'], 'revoked', at(7)), true);
+        assert.equal((await store.samlProviders.getCertificate('Partner', 'cc'))?.state, 'revoked');
+        assert.equal(await store.samlProviders.setCertificateState('Partner', 'zz', ['pending', 'active', 'retired', 'revoked'], 'active', at(8)), false);
+        assert.equal(await store.samlProviders.setCertificateState('Nobody', 'cc', ['revoked'], 'active', at(8)), false);
+      });
+
+      it('removeCertificate removes one provider\'s certificate; false when it has none such', async () => {
+        await store.samlProviders.add(provider('Partner'));
+        await store.samlProviders.add(provider('Other'));
+        assert.equal(await store.samlProviders.removeCertificate('Partner', 'cc'), true);
+        assert.equal(await store.samlProviders.removeCertificate('Partner', 'cc'), false);
+        assert.equal(await store.samlProviders.removeCertificate('Nobody', 'aa'), false);
+        assert.deepEqual((await store.samlProviders.get('Partner'))?.certificates.map((c) => c.thumbprint), ['aa']);
+        assert.deepEqual((await store.samlProviders.get('Other'))?.certificates.map((c) => c.thumbprint), ['cc', 'aa']);
+      });
+
+      it('a certificate added after a removal goes last', async () => {
+        await store.samlProviders.add(provider('Partner'));
+        await store.samlProviders.removeCertificate('Partner', 'cc');
+        await store.samlProviders.addCertificate('Partner', providerCertificate('cc'));
+        assert.deepEqual((await store.samlProviders.get('Partner'))?.certificates.map((c) => c.thumbprint), ['aa', 'cc']);
+      });
+
+      it('what one store changes, another reads at once', async () => {
+        const other = await another();
+        await store.samlProviders.add(provider('Partner'));
+        await store.samlProviders.setCertificateState('Partner', 'cc', ['active'], 'revoked', at(1));
+        assert.equal((await other.samlProviders.getCertificate('Partner', 'cc'))?.state, 'revoked');
+        await other.samlProviders.addCertificate('Partner', providerCertificate('dd'));
+        assert.deepEqual((await store.samlProviders.get('Partner'))?.certificates.map((c) => c.thumbprint), ['cc', 'aa', 'dd']);
+      });
+
+      it('two stores racing to move one certificate: exactly one succeeds', async () => {
+        const other = await another();
+        await store.samlProviders.add(provider('Partner'));
+        const results = await Promise.all([
+          ...Array.from({ length: 4 }, () => store.samlProviders.setCertificateState('Partner', 'aa', ['pending'], 'active', at(1))),
+          ...Array.from({ length: 4 }, () => other.samlProviders.setCertificateState('Partner', 'aa', ['pending'], 'revoked', at(2))),
+        ]);
+        assert.equal(results.filter(Boolean).length, 1, JSON.stringify(results));
       });
     });
 

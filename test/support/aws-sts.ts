@@ -56,10 +56,12 @@ export interface AwsTestSts extends TestSts {
 export interface AwsTestStsOptions {
   readonly externalReplay?: SamlReplayMode;
   readonly config?: Record<string, unknown>;
+  /** The server's clock (default: the system clock). */
+  readonly now?: () => Date;
 }
 
 export async function startAwsTestSts(options: AwsTestStsOptions = {}): Promise<AwsTestSts> {
-  const sts = await startTestSts(options.config ? { config: options.config } : {});
+  const sts = await startTestSts({ ...(options.config ? { config: options.config } : {}), ...(options.now ? { now: options.now } : {}) });
   const store = sts.instance.store;
   const aws = sts.instance.config.aws;
   await addAwsRole(store, ACCOUNT, { name: ROLE, trustPolicy: ROLE_TRUST_POLICY, maxSessionDurationSeconds: 7200 });

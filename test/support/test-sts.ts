@@ -45,6 +45,8 @@ export interface TestStsOptions {
   readonly home?: string;
   /** Where the instance keeps its token-signing keys (default: sealed under the master key). */
   readonly signingKeyCustody?: SigningKeyCustodyConfig;
+  /** The server's protocol clock, for tests that move time (default: the system clock). */
+  readonly now?: () => Date;
 }
 
 export async function startTestSts(options: TestStsOptions = {}): Promise<TestSts> {
@@ -59,7 +61,7 @@ export async function startTestSts(options: TestStsOptions = {}): Promise<TestSt
   const instance = await openServingInstance(home, {}, { logger });
   let server: RunningServer;
   try {
-    server = await listen(instance, logger, { port: 0, host: '127.0.0.1' });
+    server = await listen(instance, logger, { port: 0, host: '127.0.0.1', ...(options.now ? { now: options.now } : {}) });
   } catch (err) {
     await instance.close();
     throw err;

@@ -21,6 +21,7 @@ import { ALERTS } from '../../audit/alerts';
 import { ledgerDiscrepancy, tokenFacts, withheldKeyAlert, type TokenAlert } from '../../core/token-forensics';
 import { isTokenRejection } from '../../saml/verify-token';
 import { VERIFYING_STATES } from '../../keys/key-lifecycle';
+import { NOT_REGISTERED, requireProviderCertificatesAccepted } from '../provider-certificate-check';
 
 export interface AssumeRoleWithSamlOptions {
   readonly store: Store;
@@ -38,7 +39,7 @@ const POLICY_ARN = /^arn:aws:iam::(aws|\d{12}):policy\/[\w+=,.@/-]{1,512}$/;
 const parsedTrustPolicies = new Map<string, TrustPolicyDocument>();
 const MAX_PARSED_TRUST_POLICIES = 256;
 
-/** InvalidIdentityToken for a signature by a key the provider does not have: for our own provider, a fresh key list may have it. */
+/** InvalidIdentityToken for a signature by a key the provider does not have (yet, in the cached list: a fresh one may have it). */
 class UnknownSignerError extends AwsError {
   constructor(
     message: string,
@@ -66,10 +67,21 @@ export function assumeRoleWithSaml(options: AssumeRoleWithSamlOptions): AwsActio
 
       const role = await findRole(options, params.roleArn);
       const provider = await findProvider(options, params.principalArn);
-      const verified = await verifyWithFreshOwnKeys(options, params.samlAssertion, provider);
+      const verified = await verifyWithFreshKeys(options, params.samlAssertion, provider);
       facts.assertionId = verified.token.id;
       facts.keyThumbprint = verified.keyThumbprint;
       if (provider.isSelf) await requireOwnIssuance(options.store, verified, request.raiseAlert);
+      else {
+        const signers = [verified.keyThumbprint, ...(verified.responseKeyThumbprint === undefined ? [] : [verified.responseKeyThumbprint])];
+        await requireProviderCertificatesAccepted(
+          options.store,
+          provider,
+          { token: verified.token, signerThumbprints: signers },
+          now,
+          options.clockSkewMs,
+          request.raiseAlert,
+        );
+      }
       const assertion = readFederatedAssertion(verified, provider, options.accountId, now, options.clockSkewMs);
       facts.subject = assertion.subject;
       facts.roleSessionName = assertion.roleSessionName;
@@ -198,7 +210,7 @@ function verifyAssertion(
     if (err instanceof SignatureRejectedError) {
       const detail = `signature rejected (${err.rejection}): ${err.message}`;
       if (err.rejection === 'untrusted-key') {
-        throw new UnknownSignerError('The SAML assertion is not signed by a certificate registered for this SAML provider.', detail, err.keyInfoThumbprint);
+        throw new UnknownSignerError(NOT_REGISTERED, detail, err.keyInfoThumbprint);
       }
       throw invalidToken(`The SAML assertion's signature is not valid: ${err.message}.`, detail);
     }
@@ -208,16 +220,17 @@ function verifyAssertion(
 }
 
 /**
- * Our own keys are listed from a cache a few seconds old: a signature by one of ours that the list
- * lacks (a key generated or promoted moments ago, maybe on another node) is checked once more against
- * a fresh list, as Validate does, so a genuine token verifies and a forgery with a new key is named.
+ * Providers' keys are listed from a cache a few seconds old: a signature by a key the list lacks (one
+ * of ours generated or promoted moments ago, or a certificate just added to a provider, maybe on
+ * another node) is checked once more against a fresh list, as Validate does, so a genuine token
+ * verifies and a forgery with a new key of ours is named.
  */
-async function verifyWithFreshOwnKeys(options: AssumeRoleWithSamlOptions, base64: string, provider: SamlProvider): Promise<VerifiedSamlAssertion> {
+async function verifyWithFreshKeys(options: AssumeRoleWithSamlOptions, base64: string, provider: SamlProvider): Promise<VerifiedSamlAssertion> {
   try {
     return verifyAssertion(base64, provider, options.xmlLimits);
   } catch (err) {
-    if (!(provider.isSelf && err instanceof UnknownSignerError)) throw err;
-    const fresh = await options.providers.selfAfterMiss(err.keyInfoThumbprint);
+    if (!(err instanceof UnknownSignerError)) throw err;
+    const fresh = await options.providers.afterMiss(provider, err.keyInfoThumbprint);
     if (!fresh) throw err;
     return verifyAssertion(base64, fresh, options.xmlLimits);
   }

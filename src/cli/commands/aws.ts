@@ -1,7 +1,11 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { recordAdminEvent } from '../../audit/admin-audit';
+import { ALERTS } from '../../audit/alerts';
 import { addAwsRole, addSamlProvider } from '../../aws/aws-admin';
 import { roleArn, samlProviderArn } from '../../aws/arn';
-import type { SamlReplayMode } from '../../store/store';
+import { effectivePinState } from '../../keys/pin-policy';
+import type { CertificatePin, SamlReplayMode } from '../../store/store';
 import { HELP_FLAG, HOME_FLAG, integerFlag, UsageError } from '../args';
 import type { Command } from '../command';
 import { withInstance } from '../with-instance';
@@ -13,8 +17,9 @@ export const awsProviderAddCommand: Command = {
   usage: 'sts aws provider add NAME --metadata FILE [--replay off|once-per-role|once]',
   summary:
     'Registers a SAML identity provider for AssumeRoleWithSAML from its metadata (its entityID and up to 10\n' +
-    'signing certificates), as arn:aws:iam::ACCOUNT:saml-provider/NAME. Trustbridge itself is registered\n' +
-    'already, under the config\'s aws.providerName. --replay: off (as AWS), once-per-role (default) or once.',
+    'signing certificates, which start active), as arn:aws:iam::ACCOUNT:saml-provider/NAME. Trustbridge itself is\n' +
+    'registered already, under the config\'s aws.providerName. --replay: off (as AWS), once-per-role (default) or\n' +
+    'once. Registering is an alert in the audit trail (saml-provider-certificate-added): new signers are trusted.',
   flags: [
     HOME_FLAG,
     { name: 'metadata', kind: 'string', help: 'the provider\'s SAML 2.0 metadata (md:EntityDescriptor) file' },
@@ -29,8 +34,14 @@ export const awsProviderAddCommand: Command = {
     if (!REPLAY_MODES.includes(replay)) throw new UsageError(`--replay must be one of ${REPLAY_MODES.join(', ')}`);
     await withInstance(args, async (instance) => {
       const { accountId, providerName } = instance.config.aws;
-      const arn = await addSamlProvider(instance.store, accountId, providerName, { name, metadataXml: readFileSync(file, 'utf8'), replay });
-      io.out(`added SAML provider ${arn}\n`);
+      const added = await addSamlProvider(instance.store, accountId, providerName, { name, metadataXml: readFileSync(file, 'utf8'), replay });
+      recordAdminEvent(
+        instance,
+        'AddSamlProvider',
+        { provider: name, entityId: added.entityId, thumbprints: added.thumbprints, state: 'active', replay },
+        { alert: ALERTS.samlProviderCertificateAdded },
+      );
+      io.out(`added SAML provider ${added.arn}\n`);
     });
     return 0;
   },
@@ -39,19 +50,32 @@ export const awsProviderAddCommand: Command = {
 export const awsProviderListCommand: Command = {
   name: 'aws provider list',
   usage: 'sts aws provider list',
-  summary: 'Lists the SAML providers AssumeRoleWithSAML accepts, Trustbridge itself first.',
+  summary:
+    'Lists the SAML providers AssumeRoleWithSAML accepts, Trustbridge itself first, with each certificate\'s\n' +
+    'SHA-256 thumbprint, subject, expiry, the state it is in now and its schedule.',
   flags: [HOME_FLAG, HELP_FLAG],
   async run(args, io) {
     await withInstance(args, async (instance) => {
       const { accountId, providerName, replay } = instance.config.aws;
+      const now = new Date();
       io.out(`${samlProviderArn(accountId, providerName)}\n  issuer ${instance.config.issuer} (Trustbridge itself), replay ${replay}\n`);
       for (const p of await instance.store.samlProviders.list()) {
-        io.out(`${samlProviderArn(accountId, p.name)}\n  issuer ${p.entityId}, ${p.certificatesPem.length} certificate(s), replay ${p.replay}\n`);
+        io.out(`${samlProviderArn(accountId, p.name)}\n  issuer ${p.entityId}, ${p.certificates.length} certificate(s), replay ${p.replay}\n`);
+        for (const c of p.certificates) io.out(describeCertificate(c, now));
       }
     });
     return 0;
   },
 };
+
+function describeCertificate(c: CertificatePin, now: Date): string {
+  const cert = new X509Certificate(c.certificatePem);
+  const schedule = [c.activateAt ? `activates ${c.activateAt.toISOString()}` : '', c.retireAt ? `retires ${c.retireAt.toISOString()}` : ''].filter(
+    (s) => s !== '',
+  );
+  const when = schedule.length > 0 ? ` (${schedule.join(', ')})` : '';
+  return `    ${c.thumbprint}  ${cert.subject.replace(/\n/g, ', ')}  valid to ${cert.validTo}\n      ${effectivePinState(c, now)}${when}\n`;
+}
 
 export const awsRoleAddCommand: Command = {
   name: 'aws role add',

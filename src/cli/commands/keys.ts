@@ -18,7 +18,7 @@ import type { SigningKeyRecord } from '../../store/store';
 const PICKUP = 'running servers pick this up within seconds';
 
 /** A key named by its full SHA-256 thumbprint or an unambiguous prefix of at least 8 hex digits. */
-function findKey(keys: readonly SigningKeyRecord[], given: string): SigningKeyRecord {
+export function findKey(keys: readonly SigningKeyRecord[], given: string): SigningKeyRecord {
   const prefix = given.toLowerCase();
   if (!/^[0-9a-f]{8,64}$/.test(prefix)) throw new UsageError(`"${given}" is not a SHA-256 thumbprint (8 to 64 hex digits, as sts keys list shows)`);
   const matches = keys.filter((k) => k.thumbprint.startsWith(prefix));

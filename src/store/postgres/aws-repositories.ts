@@ -1,14 +1,43 @@
-import type { Pool } from 'pg';
-import type { AwsRoleRecord, AwsRoleRepository, SamlProviderRecord, SamlProviderRepository, SamlReplayMode } from '../store';
+import type { Pool, PoolClient } from 'pg';
+import type {
+  AwsRoleRecord,
+  AwsRoleRepository,
+  CertificatePin,
+  PinState,
+  SamlProviderRecord,
+  SamlProviderRepository,
+  SamlReplayMode,
+} from '../store';
 import { insertOrExplain } from './pg-errors';
+import { inTransaction } from './transaction';
 
 interface SamlProviderRow {
   name: string;
   entity_id: string;
-  certificates: string[];
   replay: SamlReplayMode;
   created_at: Date;
 }
+interface ProviderCertificateRow {
+  provider: string;
+  thumbprint: string;
+  certificate_pem: string;
+  created_at: Date;
+  state: PinState;
+  activate_at: Date | null;
+  retire_at: Date | null;
+  state_changed_at: Date;
+}
+
+// The next position is computed in the INSERT; nothing is inserted when the provider does not exist.
+const INSERT_CERTIFICATE = `INSERT INTO saml_provider_certificates
+    (provider, thumbprint, certificate_pem, created_at, state, activate_at, retire_at, state_changed_at, position)
+  SELECT p.name, $2, $3, $4, $5, $6, $7, $8,
+    (SELECT coalesce(max(position) + 1, 0) FROM saml_provider_certificates WHERE provider = p.name)
+  FROM saml_providers p WHERE p.name = $1`;
+
+const insertCertificate = async (db: Pool | PoolClient, provider: string, c: CertificatePin): Promise<boolean> =>
+  (await db.query(INSERT_CERTIFICATE, [provider, c.thumbprint, c.certificatePem, c.createdAt, c.state, c.activateAt, c.retireAt, c.stateChangedAt]))
+    .rowCount === 1;
 interface AwsRoleRow {
   name: string;
   role_id: string;
@@ -24,19 +53,56 @@ export function postgresAwsRepositories(pool: Pool): { samlProviders: SamlProvid
     samlProviders: {
       add: (p) =>
         insertOrExplain(`SAML provider ${p.name}`, () =>
-          pool.query('INSERT INTO saml_providers (name, entity_id, certificates, replay, created_at) VALUES ($1, $2, $3, $4, $5)', [
-            p.name,
-            p.entityId,
-            JSON.stringify(p.certificatesPem),
-            p.replay,
-            p.createdAt,
-          ]),
+          inTransaction(pool, async (client) => {
+            await client.query('INSERT INTO saml_providers (name, entity_id, replay, created_at) VALUES ($1, $2, $3, $4)', [
+              p.name,
+              p.entityId,
+              p.replay,
+              p.createdAt,
+            ]);
+            for (const c of p.certificates) await insertCertificate(client, p.name, c);
+          }),
         ),
       get: async (name) => {
         const { rows } = await pool.query<SamlProviderRow>({ name: 'saml-provider-get', text: 'SELECT * FROM saml_providers WHERE name = $1', values: [name] });
-        return rows[0] && toProvider(rows[0]);
+        if (!rows[0]) return undefined;
+        const certificates = await pool.query<ProviderCertificateRow>({
+          name: 'saml-provider-certificates',
+          text: 'SELECT * FROM saml_provider_certificates WHERE provider = $1 ORDER BY position',
+          values: [name],
+        });
+        return toProvider(rows[0], certificates.rows);
       },
-      list: async () => (await pool.query<SamlProviderRow>('SELECT * FROM saml_providers ORDER BY name COLLATE "C"')).rows.map(toProvider),
+      list: async () => {
+        const providers = await pool.query<SamlProviderRow>('SELECT * FROM saml_providers ORDER BY name COLLATE "C"');
+        const certificates = await pool.query<ProviderCertificateRow>('SELECT * FROM saml_provider_certificates ORDER BY provider, position');
+        return providers.rows.map((row) => toProvider(row, certificates.rows.filter((c) => c.provider === row.name)));
+      },
+      addCertificate: async (provider, c) => {
+        let added = false;
+        await insertOrExplain(`certificate ${c.thumbprint} of SAML provider ${provider}`, async () => {
+          added = await insertCertificate(pool, provider, c);
+        });
+        return added;
+      },
+      getCertificate: async (provider, thumbprint) => {
+        const { rows } = await pool.query<ProviderCertificateRow>({
+          name: 'saml-provider-certificate-get',
+          text: 'SELECT * FROM saml_provider_certificates WHERE provider = $1 AND thumbprint = $2',
+          values: [provider, thumbprint],
+        });
+        return rows[0] && toCertificate(rows[0]);
+      },
+      // One conditional UPDATE: PostgreSQL re-checks the state of a row another node changed meanwhile.
+      setCertificateState: async (provider, thumbprint, from, to, at) =>
+        (
+          await pool.query(
+            'UPDATE saml_provider_certificates SET state = $1, state_changed_at = $2 WHERE provider = $3 AND thumbprint = $4 AND state = ANY($5::text[])',
+            [to, at, provider, thumbprint, from],
+          )
+        ).rowCount === 1,
+      removeCertificate: async (provider, thumbprint) =>
+        (await pool.query('DELETE FROM saml_provider_certificates WHERE provider = $1 AND thumbprint = $2', [provider, thumbprint])).rowCount === 1,
     },
     awsRoles: {
       // The trust policy is kept as text, byte for byte: it is shown back and parsed by our own evaluator.
@@ -57,12 +123,22 @@ export function postgresAwsRepositories(pool: Pool): { samlProviders: SamlProvid
   };
 }
 
-const toProvider = (r: SamlProviderRow): SamlProviderRecord => ({
+const toProvider = (r: SamlProviderRow, certificates: readonly ProviderCertificateRow[]): SamlProviderRecord => ({
   name: r.name,
   entityId: r.entity_id,
-  certificatesPem: r.certificates,
+  certificates: certificates.map(toCertificate),
   replay: r.replay,
   createdAt: r.created_at,
+});
+
+const toCertificate = (r: ProviderCertificateRow): CertificatePin => ({
+  thumbprint: r.thumbprint,
+  certificatePem: r.certificate_pem,
+  createdAt: r.created_at,
+  state: r.state,
+  activateAt: r.activate_at,
+  retireAt: r.retire_at,
+  stateChangedAt: r.state_changed_at,
 });
 
 const toRole = (r: AwsRoleRow): AwsRoleRecord => ({

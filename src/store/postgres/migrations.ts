@@ -3,7 +3,7 @@ import { ADVISORY_LOCK_SPACE, MIGRATIONS_LOCK } from './advisory-locks';
 
 // Schema versions of the PostgreSQL store, applied in order at start-up; schema_migrations records
 // which ran. Version 1 is the whole schema SQLite reached in its five versions: there are no older
-// PostgreSQL databases to carry forward. Text ordering in queries uses COLLATE "C" so lists come
+// PostgreSQL databases to carry forward. Later versions follow SQLite's from its sixth on. Text ordering in queries uses COLLATE "C" so lists come
 // out in the same (byte) order as SQLite's, whatever the database's locale.
 export const POSTGRES_MIGRATIONS: readonly string[] = [
   `CREATE TABLE users (
@@ -150,6 +150,27 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // As SQLite's version 6: no index on the random event_id, which nothing looks events up by.
   `ALTER TABLE audit_events DROP CONSTRAINT audit_events_pkey;
    ALTER TABLE audit_events ALTER COLUMN event_id SET NOT NULL;`,
+  // SAML providers' certificates get the pins' lifecycle, one row each; those registered before
+  // (from metadata) become active, as they were trusted. The thumbprint is the SHA-256 of the DER.
+  `CREATE TABLE saml_provider_certificates (
+     provider text NOT NULL REFERENCES saml_providers (name) ON DELETE CASCADE,
+     thumbprint text NOT NULL,
+     certificate_pem text NOT NULL,
+     created_at timestamptz NOT NULL,
+     state text NOT NULL CHECK (state IN ('pending', 'active', 'retired', 'revoked')),
+     activate_at timestamptz,
+     retire_at timestamptz,
+     state_changed_at timestamptz NOT NULL,
+     position integer NOT NULL,
+     PRIMARY KEY (provider, thumbprint)
+   );
+   INSERT INTO saml_provider_certificates
+     (provider, thumbprint, certificate_pem, created_at, state, activate_at, retire_at, state_changed_at, position)
+     SELECT p.name, encode(sha256(decode(regexp_replace(c.pem, '-----[^-]+-----|\\s', '', 'g'), 'base64')), 'hex'),
+       c.pem, p.created_at, 'active', NULL, NULL, p.created_at, c.ordinality - 1
+     FROM saml_providers p, jsonb_array_elements_text(p.certificates) WITH ORDINALITY AS c(pem, ordinality)
+     ON CONFLICT DO NOTHING;
+   ALTER TABLE saml_providers DROP COLUMN certificates;`,
 ];
 
 /**

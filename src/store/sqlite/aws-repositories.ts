@@ -1,12 +1,29 @@
 import type Database from 'better-sqlite3';
-import type { AwsRoleRecord, AwsRoleRepository, SamlProviderRecord, SamlProviderRepository, SamlReplayMode } from '../store';
+import type {
+  AwsRoleRecord,
+  AwsRoleRepository,
+  CertificatePin,
+  PinState,
+  SamlProviderRecord,
+  SamlProviderRepository,
+  SamlReplayMode,
+} from '../store';
 
 interface SamlProviderRow {
   name: string;
   entity_id: string;
-  certificates: string;
   replay: SamlReplayMode;
   created_at: number;
+}
+interface ProviderCertificateRow {
+  provider: string;
+  thumbprint: string;
+  certificate_pem: string;
+  created_at: number;
+  state: PinState;
+  activate_at: number | null;
+  retire_at: number | null;
+  state_changed_at: number;
 }
 interface AwsRoleRow {
   name: string;
@@ -25,11 +42,26 @@ export function awsRepositories(
   insertOrExplain: InsertOrExplain,
 ): { samlProviders: SamlProviderRepository; awsRoles: AwsRoleRepository } {
   const st = {
-    addProvider: db.prepare(
-      'INSERT INTO saml_providers (name, entity_id, certificates, replay, created_at) VALUES (?, ?, ?, ?, ?)',
-    ),
+    addProvider: db.prepare('INSERT INTO saml_providers (name, entity_id, replay, created_at) VALUES (?, ?, ?, ?)'),
     getProvider: db.prepare<[string], SamlProviderRow>('SELECT * FROM saml_providers WHERE name = ?'),
     listProviders: db.prepare<[], SamlProviderRow>('SELECT * FROM saml_providers ORDER BY name'),
+    addCertificate: db.prepare(
+      `INSERT INTO saml_provider_certificates
+         (provider, thumbprint, certificate_pem, created_at, state, activate_at, retire_at, state_changed_at, position)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?,
+         (SELECT coalesce(max(position) + 1, 0) FROM saml_provider_certificates WHERE provider = ?))`,
+    ),
+    certificatesOf: db.prepare<[string], ProviderCertificateRow>(
+      'SELECT * FROM saml_provider_certificates WHERE provider = ? ORDER BY position',
+    ),
+    allCertificates: db.prepare<[], ProviderCertificateRow>('SELECT * FROM saml_provider_certificates ORDER BY provider, position'),
+    getCertificate: db.prepare<[string, string], ProviderCertificateRow>(
+      'SELECT * FROM saml_provider_certificates WHERE provider = ? AND thumbprint = ?',
+    ),
+    setCertificateState: db.prepare(
+      'UPDATE saml_provider_certificates SET state = ?, state_changed_at = ? WHERE provider = ? AND thumbprint = ?',
+    ),
+    removeCertificate: db.prepare('DELETE FROM saml_provider_certificates WHERE provider = ? AND thumbprint = ?'),
     addRole: db.prepare(
       `INSERT INTO aws_roles (name, role_id, trust_policy, max_session_duration_seconds, permissions_policy, created_at)
        VALUES (?, ?, ?, ?, ?, ?)`,
@@ -37,17 +69,58 @@ export function awsRepositories(
     getRole: db.prepare<[string], AwsRoleRow>('SELECT * FROM aws_roles WHERE name = ?'),
     listRoles: db.prepare<[], AwsRoleRow>('SELECT * FROM aws_roles ORDER BY name'),
   };
+  const insertCertificate = (provider: string, c: CertificatePin): void => {
+    st.addCertificate.run(
+      provider,
+      c.thumbprint,
+      c.certificatePem,
+      c.createdAt.getTime(),
+      c.state,
+      c.activateAt?.getTime() ?? null,
+      c.retireAt?.getTime() ?? null,
+      c.stateChangedAt.getTime(),
+      provider,
+    );
+  };
+  const addProvider = db.transaction((p: SamlProviderRecord): void => {
+    st.addProvider.run(p.name, p.entityId, p.replay, p.createdAt.getTime());
+    for (const c of p.certificates) insertCertificate(p.name, c);
+  });
+  const addCertificate = db.transaction((provider: string, c: CertificatePin): boolean => {
+    if (!st.getProvider.get(provider)) return false;
+    insertCertificate(provider, c);
+    return true;
+  });
+  const setCertificateState = db.transaction((provider: string, thumbprint: string, from: readonly PinState[], to: PinState, at: Date): boolean => {
+    const row = st.getCertificate.get(provider, thumbprint);
+    if (!row || !from.includes(row.state)) return false;
+    st.setCertificateState.run(to, at.getTime(), provider, thumbprint);
+    return true;
+  });
   return {
     samlProviders: {
-      add: async (p) =>
-        insertOrExplain(`SAML provider ${p.name}`, () =>
-          st.addProvider.run(p.name, p.entityId, JSON.stringify(p.certificatesPem), p.replay, p.createdAt.getTime()),
-        ),
+      add: async (p) => insertOrExplain(`SAML provider ${p.name}`, () => addProvider.immediate(p)),
       get: async (name) => {
         const row = st.getProvider.get(name);
-        return row && toProvider(row);
+        return row && toProvider(row, st.certificatesOf.all(name));
       },
-      list: async () => st.listProviders.all().map(toProvider),
+      list: async () => {
+        const certificates = st.allCertificates.all();
+        return st.listProviders.all().map((row) => toProvider(row, certificates.filter((c) => c.provider === row.name)));
+      },
+      addCertificate: async (provider, c) => {
+        let added = false;
+        insertOrExplain(`certificate ${c.thumbprint} of SAML provider ${provider}`, () => {
+          added = addCertificate.immediate(provider, c);
+        });
+        return added;
+      },
+      getCertificate: async (provider, thumbprint) => {
+        const row = st.getCertificate.get(provider, thumbprint);
+        return row && toCertificate(row);
+      },
+      setCertificateState: async (provider, thumbprint, from, to, at) => setCertificateState.immediate(provider, thumbprint, from, to, at),
+      removeCertificate: async (provider, thumbprint) => st.removeCertificate.run(provider, thumbprint).changes === 1,
     },
     awsRoles: {
       add: async (r) =>
@@ -63,12 +136,22 @@ export function awsRepositories(
   };
 }
 
-const toProvider = (r: SamlProviderRow): SamlProviderRecord => ({
+const toProvider = (r: SamlProviderRow, certificates: readonly ProviderCertificateRow[]): SamlProviderRecord => ({
   name: r.name,
   entityId: r.entity_id,
-  certificatesPem: JSON.parse(r.certificates) as string[],
+  certificates: certificates.map(toCertificate),
   replay: r.replay,
   createdAt: new Date(r.created_at),
+});
+
+const toCertificate = (r: ProviderCertificateRow): CertificatePin => ({
+  thumbprint: r.thumbprint,
+  certificatePem: r.certificate_pem,
+  createdAt: new Date(r.created_at),
+  state: r.state,
+  activateAt: r.activate_at === null ? null : new Date(r.activate_at),
+  retireAt: r.retire_at === null ? null : new Date(r.retire_at),
+  stateChangedAt: new Date(r.state_changed_at),
 });
 
 const toRole = (r: AwsRoleRow): AwsRoleRecord => ({

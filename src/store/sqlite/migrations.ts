@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
+
 // Schema versions, applied in order inside one transaction at open; PRAGMA user_version records
 // how far a database has come.
 export const SQLITE_MIGRATIONS: readonly string[] = [
@@ -153,4 +156,47 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    CREATE INDEX audit_events_principal ON audit_events (principal, event_time);
    CREATE INDEX audit_events_name ON audit_events (event_name, event_time);
    CREATE INDEX audit_events_alert ON audit_events (event_time) WHERE alert IS NOT NULL;`,
+  // SAML providers' certificates get the pins' lifecycle, one row each. Those registered before
+  // (from metadata) become active, as they were trusted; pem_sha256 is registered by migrateSqlite.
+  `CREATE TABLE saml_provider_certificates (
+     provider TEXT NOT NULL REFERENCES saml_providers (name) ON DELETE CASCADE,
+     thumbprint TEXT NOT NULL,
+     certificate_pem TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'retired', 'revoked')),
+     activate_at INTEGER,
+     retire_at INTEGER,
+     state_changed_at INTEGER NOT NULL,
+     position INTEGER NOT NULL,
+     PRIMARY KEY (provider, thumbprint)
+   ) WITHOUT ROWID;
+   INSERT OR IGNORE INTO saml_provider_certificates
+     (provider, thumbprint, certificate_pem, created_at, state, activate_at, retire_at, state_changed_at, position)
+     SELECT p.name, pem_sha256(c.value), c.value, p.created_at, 'active', NULL, NULL, p.created_at, c.key
+     FROM saml_providers p, json_each(p.certificates) c;
+   ALTER TABLE saml_providers DROP COLUMN certificates;`,
 ];
+
+/** The SHA-256 thumbprint of a PEM certificate's DER bytes, as SQL function pem_sha256 for the migrations. */
+function pemSha256(pem: unknown): string {
+  const der = Buffer.from(String(pem).replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  return createHash('sha256').update(der).digest('hex');
+}
+
+/**
+ * Brings the schema up to date in one transaction (the version read inside it, so worker processes
+ * opening a new database together take turns); a database from a newer Trustbridge is refused.
+ */
+export function migrateSqlite(db: Database.Database): void {
+  db.function('pem_sha256', { deterministic: true }, pemSha256);
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > SQLITE_MIGRATIONS.length) {
+      throw new Error(`the database schema (version ${current}) is newer than this Trustbridge understands`);
+    }
+    for (let v = current; v < SQLITE_MIGRATIONS.length; v++) {
+      db.exec(SQLITE_MIGRATIONS[v] ?? '');
+    }
+    if (current < SQLITE_MIGRATIONS.length) db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`);
+  }).immediate();
+}

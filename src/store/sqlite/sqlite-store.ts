@@ -12,7 +12,7 @@ import { sqliteAudit } from './audit-repository';
 import { sqliteLedger } from './ledger-repository';
 import { signingKeyRepository } from './signing-key-repository';
 import { sqliteTrustedIssuers } from './trusted-issuer-repository';
-import { SQLITE_MIGRATIONS } from './migrations';
+import { migrateSqlite } from './migrations';
 
 // Expired replay entries are swept now and then rather than on every insert, to keep the hot path
 // to one statement.
@@ -55,7 +55,7 @@ export function openSqliteStore(path: string): Store {
   db.pragma('wal_autocheckpoint = 10000');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  migrate(db);
+  migrateSqlite(db);
 
   const st = {
     addUser: db.prepare(
@@ -154,19 +154,6 @@ export function openSqliteStore(path: string): Store {
       db.close();
     },
   };
-}
-
-function migrate(db: Database.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > SQLITE_MIGRATIONS.length) {
-    throw new Error(`the database schema (version ${current}) is newer than this Trustbridge understands`);
-  }
-  db.transaction(() => {
-    for (let v = current; v < SQLITE_MIGRATIONS.length; v++) {
-      db.exec(SQLITE_MIGRATIONS[v] ?? '');
-    }
-    db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`);
-  }).immediate();
 }
 
 const toUser = (r: UserRow): UserRecord => ({

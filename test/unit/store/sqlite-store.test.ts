@@ -1,10 +1,12 @@
 import { strict as assert } from 'node:assert';
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store';
 import { SQLITE_MIGRATIONS } from '../../../src/store/sqlite/migrations';
+import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
 import type { LedgerEntry, Store, UserRecord } from '../../../src/store/store';
 
 const T0 = new Date('2030-01-01T00:00:00.123Z');
@@ -118,7 +120,7 @@ describe('store/sqlite openSqliteStore', () => {
 
   it('a value outside a CHECK constraint is SQLITE_CONSTRAINT_CHECK, not AlreadyExistsError', async () => {
     await assert.rejects(
-      store.samlProviders.add({ name: 'Bad', entityId: 'https://bad.example/', certificatesPem: [], replay: 'twice' as never, createdAt: T0 }),
+      store.samlProviders.add({ name: 'Bad', entityId: 'https://bad.example/', certificates: [], replay: 'twice' as never, createdAt: T0 }),
       (err: unknown) => (err as { code?: string }).code === 'SQLITE_CONSTRAINT_CHECK',
     );
   });
@@ -153,6 +155,31 @@ describe('store/sqlite openSqliteStore', () => {
       // No index on the random id any more (nothing looks an event up by it).
       await store.audit.append([{ ...events[0]!, eventName: 'Renew' }]);
       assert.equal((await store.audit.query({ limit: 10 })).length, 3);
+    });
+
+    it('version 7: the certificates of providers registered before become rows, active, with their SHA-256 thumbprints', async () => {
+      await store.close();
+      rmSync(path);
+      const first = generateSelfSignedCertificate({ commonName: 'sqlite-migrated-1', validDays: 2 }).certificatePem;
+      const second = generateSelfSignedCertificate({ commonName: 'sqlite-migrated-2', validDays: 2 }).certificatePem;
+      const db = new Database(path);
+      for (const sql of SQLITE_MIGRATIONS.slice(0, 5)) db.exec(sql);
+      db.pragma('user_version = 5');
+      db.prepare('INSERT INTO saml_providers (name, entity_id, certificates, replay, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        'Partner', 'https://idp.partner.example/', JSON.stringify([second, first]), 'once', T0.getTime(),
+      );
+      db.close();
+      store = openSqliteStore(path);
+      const thumbprint = (pem: string): string => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
+      assert.deepEqual(await store.samlProviders.get('Partner'), {
+        name: 'Partner',
+        entityId: 'https://idp.partner.example/',
+        replay: 'once',
+        createdAt: T0,
+        certificates: [second, first].map((pem) => ({
+          thumbprint: thumbprint(pem), certificatePem: pem, createdAt: T0, state: 'active', activateAt: null, retireAt: null, stateChangedAt: T0,
+        })),
+      });
     });
 
     it('a database from a newer version is refused', async () => {
