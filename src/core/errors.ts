@@ -60,6 +60,16 @@ export class DirectoryUnavailableError extends ProtocolError {
   }
 }
 
+/** The token store (the ledger, users, keys) could not be reached; a Receiver fault, so the caller retries. */
+export class StoreUnavailableError extends ProtocolError {
+  readonly family = 'wst';
+  readonly code = 'RequestFailed';
+  override readonly receiver = true;
+  constructor(logDetail: string) {
+    super('The token store is unavailable; try again later.', logDetail);
+  }
+}
+
 // WS-Security 1.1 section 12.
 export class InvalidSecurityError extends ProtocolError {
   readonly family = 'wsse';

@@ -3,6 +3,7 @@ import {
   InvalidSecurityError,
   ProtocolError,
   RequestFailedError,
+  StoreUnavailableError,
 } from '../core/errors';
 import type { Delegation } from '../core/delegation';
 import type { OwnTokenValidator } from '../core/own-token-validator';
@@ -13,6 +14,7 @@ import { readEnvelope, soapVersionFromContentType, type SoapEnvelope, type SoapV
 import { buildFault } from '../soap/fault';
 import { buildReplyEnvelope, soapContentType, type SoapReply } from '../soap/response';
 import { readSecurityHeader, type SecurityHeader } from '../soap/security-header';
+import { isStoreUnavailable } from '../store/store-unavailable';
 import { NS } from '../xml/namespaces';
 import type { XmlElementLike } from '../xml/dom';
 import { checkXmlSafely, XmlRejectedError, type XmlLimits } from '../xml/safe-parse';
@@ -215,6 +217,7 @@ export class WsTrustEndpoint {
 
 function toProtocolError(err: unknown): ProtocolError | undefined {
   if (err instanceof ProtocolError) return err;
+  if (isStoreUnavailable(err)) return new StoreUnavailableError(`store unavailable: ${(err as Error).message}`);
   if (err instanceof XmlRejectedError) return new InvalidRequestError(`The request was refused: ${err.message}.`);
   return undefined;
 }

@@ -36,6 +36,8 @@ interface Cluster {
   readonly asPostgres: boolean;
   readonly role: string;
   readonly password: string;
+  /** Runs one of the server's tools (pg_ctl, initdb) as the user that owns the data directory. */
+  readonly tool: (name: string, args: string[]) => Promise<unknown>;
 }
 
 const ADMIN = 'postgres';
@@ -128,14 +130,14 @@ async function startCluster(): Promise<Cluster> {
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
       try {
-        await pg('pg_ctl', ['start', '-w', '-t', '60', '-D', dataDir, '-l', join(dir, 'server.log'), '-o', `-c listen_addresses=127.0.0.1 -p ${port}`]);
+        await pg('pg_ctl', startArguments(dir, dataDir, port));
         break;
       } catch (err) {
         // Another process may have taken the port between freePort() and the bind.
         if (attempt >= 3) throw new Error(`pg_ctl start failed: ${(err as Error).message}\n${readLog(dir)}`);
       }
     }
-    const c: Cluster = { dir, dataDir, port, bin, asPostgres, role: ROLE, password };
+    const c: Cluster = { dir, dataDir, port, bin, asPostgres, role: ROLE, password, tool: pg };
     await asAdmin(c, async (admin) => {
       await admin.query(`CREATE ROLE ${ROLE} LOGIN PASSWORD '${password}'`);
     });
@@ -144,6 +146,27 @@ async function startCluster(): Promise<Cluster> {
     stopCluster(dir, dataDir, bin, asPostgres);
     throw err;
   }
+}
+
+function startArguments(dir: string, dataDir: string, port: number): string[] {
+  return ['start', '-w', '-t', '60', '-D', dataDir, '-l', join(dir, 'server.log'), '-o', `-c listen_addresses=127.0.0.1 -p ${port}`];
+}
+
+/**
+ * Stops the test cluster's server as an outage would (its data kept): "fast" ends every session
+ * (the clients see their connections terminated), "immediate" is a crash, recovered at the next start.
+ */
+export async function stopTestCluster(mode: 'fast' | 'immediate'): Promise<void> {
+  if (cluster === undefined) throw new Error('no test cluster is running');
+  const c = await cluster;
+  await c.tool('pg_ctl', ['stop', '-D', c.dataDir, '-m', mode, '-w', '-t', '60']);
+}
+
+/** Starts the test cluster's server again after stopTestCluster, on the same port and data. */
+export async function startTestCluster(): Promise<void> {
+  if (cluster === undefined) throw new Error('no test cluster was started');
+  const c = await cluster;
+  await c.tool('pg_ctl', startArguments(c.dir, c.dataDir, c.port));
 }
 
 function readLog(dir: string): string {

@@ -1,5 +1,6 @@
 import type { TokenAlert } from '../../core/token-forensics';
 import type { ActionFacts, AwsAction } from '../actions/action';
+import { isStoreUnavailable } from '../../store/store-unavailable';
 import { AwsError, awsErrors } from '../aws-error';
 import type { SessionClaims } from '../credentials/session-claims';
 import { parseQueryParams } from './query-params';
@@ -87,6 +88,9 @@ export class AwsQueryEndpoint {
     } catch (err) {
       // Facts gathered before a refusal (alerts, the assertion's id) are kept for the log.
       if (err instanceof AwsError) return this.refuse(err, request.requestId, actionName, facts, alerts);
+      if (isStoreUnavailable(err)) {
+        return this.refuse(awsErrors.serviceUnavailable(`store unavailable: ${(err as Error).message}`), request.requestId, actionName, facts, alerts);
+      }
       return {
         ...this.refuse(awsErrors.internalFailure(), request.requestId, actionName, facts, alerts),
         outcome: { action: actionName, error: undefined, internalError: err, facts, alerts },

@@ -45,6 +45,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   }
   // Without a listener an idle connection's error would end the process.
   pool.on('error', (err) => options.onIdleError?.(err));
+  // The pool listens to a connection only while it is idle. One that PostgreSQL ends while checked
+  // out (inside a transaction, when the server stops) also emits 'error', after failing the query in
+  // flight: that failure reaches the caller, and the pool drops the connection when it comes back.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     await migratePostgres(pool);
   } catch (err) {

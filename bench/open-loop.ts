@@ -1,0 +1,340 @@
+import { Agent, request } from 'node:https';
+import { performance } from 'node:perf_hooks';
+import { SOAP12_CONTENT_TYPE } from './issue-request';
+
+// Open-loop load: requests leave at a fixed arrival rate whatever the server does, so a server that
+// falls behind shows it as growing latency and a completed rate below the offered one. (A closed
+// loop, bench/load.ts, slows down with the server and hides exactly that.)
+
+/** One kind of request in the mix. */
+export interface MixRequest {
+  readonly operation: string;
+  readonly path: string;
+  /** Request headers besides content-length; by default a SOAP 1.2 content type. */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+  /** Byte strings every successful reply contains. */
+  readonly markers: readonly Buffer[];
+  /** Its share of the mix, relative to the others' weights. */
+  readonly weight: number;
+}
+
+export interface OpenLoopOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The server's TLS certificate, trusted as the only CA. */
+  readonly ca: string;
+  readonly mix: readonly MixRequest[];
+  readonly ratePerSecond: number;
+  /**
+   * Before the measured duration, the rate ramps up from zero over this long, so connections open
+   * gradually (a burst of TLS handshakes would stall a cold server); nothing in it is counted.
+   */
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  readonly requestTimeoutMs: number;
+  /** A summary of each window of this length is handed to onInterval. */
+  readonly intervalMs: number;
+  readonly onInterval?: (window: WindowReport) => void;
+  /** Told of every successful reply (e.g. to check a token); must be cheap. */
+  readonly onSuccess?: (operation: string, body: Buffer) => void;
+  /** Requests in flight at most; an arrival beyond it counts as an error (the server has stalled). */
+  readonly maxInFlight?: number;
+}
+
+export interface OperationFigures {
+  readonly completed: number;
+  readonly errors: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+export interface WindowReport {
+  /** Seconds since the start at the window's end. */
+  readonly atSeconds: number;
+  readonly seconds: number;
+  /** Requests due to leave in the window, and replies (successes and failures) that arrived in it. */
+  readonly offeredPerSecond: number;
+  readonly completedPerSecond: number;
+  readonly inFlight: number;
+  readonly byOperation: ReadonlyMap<string, OperationFigures>;
+  /** A few distinct failure descriptions. */
+  readonly errorSamples: readonly string[];
+}
+
+export interface OpenLoopResult {
+  /** The measured span: from the end of the warm-up until the last reply. */
+  readonly seconds: number;
+  /** Requests due after the warm-up. */
+  readonly offered: number;
+  readonly completed: number;
+  readonly errors: number;
+  readonly byOperation: ReadonlyMap<string, OperationFigures>;
+  readonly all: OperationFigures;
+  readonly errorSamples: readonly string[];
+  readonly windows: readonly WindowReport[];
+  /** How late requests left against their due time: the generator's share of the latencies. */
+  readonly sendLagP50Ms: number;
+  readonly sendLagP99Ms: number;
+  /** CPU the generator itself used, as a fraction of one core. */
+  readonly generatorCpuCores: number;
+}
+
+const MIN_WAKE_MS = 1;
+const MAX_ERROR_SAMPLES = 5;
+const OK = '';
+
+/** Latencies and failures of one operation over some span. */
+class Tally {
+  latencies: number[] = [];
+  errors = 0;
+  figures(): OperationFigures {
+    const sorted = Float64Array.from(this.latencies).sort();
+    return {
+      completed: sorted.length,
+      errors: this.errors,
+      p50Ms: percentile(sorted, 0.5),
+      p99Ms: percentile(sorted, 0.99),
+      maxMs: sorted.length === 0 ? Number.NaN : (sorted[sorted.length - 1] as number),
+    };
+  }
+}
+
+/**
+ * Sends the mix, ramping up over `warmupMs`, then at `ratePerSecond` for `durationMs`, then waits
+ * for the replies still in flight. The n-th request is due at a fixed time (see arrivals()), and each
+ * request's latency is counted from when it was due, not from when it left, so a generator or an
+ * agent that fell behind adds to the latency instead of hiding it. Kinds are interleaved by weight.
+ */
+export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
+  const sequence = interleave(o.mix);
+  const agent = new Agent({ keepAlive: true, maxSockets: o.maxInFlight ?? 256, ca: o.ca, servername: 'localhost' });
+  const prepared = o.mix.map((m) => ({ ...m, headers: { 'content-type': SOAP12_CONTENT_TYPE, ...m.headers, 'content-length': String(m.body.length) } }));
+  const indexOf = new Map(o.mix.map((m, i) => [m, i]));
+  const total = new Map(o.mix.map((m) => [m.operation, new Tally()]));
+  let window = new Map(o.mix.map((m) => [m.operation, new Tally()]));
+  const samples = new Set<string>();
+  // How late each counted request left (the generator's own lag, part of every latency below).
+  const lag: number[] = [];
+  const windowSamples = new Set<string>();
+  const windows: WindowReport[] = [];
+  let sent = 0;
+  let inFlight = 0;
+  let offeredInWindow = 0;
+  let repliesInWindow = 0;
+  let cpuAtStart = process.cpuUsage();
+  const started = performance.now();
+  const schedule = arrivals(o.ratePerSecond, o.warmupMs / 1000);
+  const measuredFrom = started + o.warmupMs;
+  const firstCounted = Math.ceil(schedule.warmupArrivals);
+  let windowStarted = measuredFrom;
+  const limit = o.maxInFlight ?? 256;
+  const due = Math.floor(schedule.warmupArrivals + (o.ratePerSecond * o.durationMs) / 1000);
+  let allSent: () => void = () => undefined;
+  const sending = new Promise<void>((resolve) => (allSent = resolve));
+  let settled: () => void = () => undefined;
+  const drained = new Promise<void>((resolve) => (settled = resolve));
+
+  const fail = (operation: string, why: string, counted: boolean): void => {
+    if (!counted) return;
+    (total.get(operation) as Tally).errors++;
+    (window.get(operation) as Tally).errors++;
+    if (samples.size < MAX_ERROR_SAMPLES) samples.add(`${operation}: ${why}`);
+    if (windowSamples.size < MAX_ERROR_SAMPLES) windowSamples.add(`${operation}: ${why}`);
+  };
+  const answered = (operation: string, dueAt: number, counted: boolean, failure: string): void => {
+    inFlight--;
+    if (counted) repliesInWindow++;
+    if (failure !== OK) fail(operation, failure, counted);
+    else if (counted) {
+      const latency = performance.now() - dueAt;
+      (total.get(operation) as Tally).latencies.push(latency);
+      (window.get(operation) as Tally).latencies.push(latency);
+    }
+    if (inFlight === 0 && sent >= due) settled();
+  };
+
+  // One timer at a time, set for when the next request is due (at least 1 ms on): each wake sends
+  // everything due by then, so a late wake sends a batch rather than drifting behind the schedule.
+  let tick: NodeJS.Timeout | undefined;
+  const wake = (): void => {
+    const now = performance.now();
+    // Request n is due at dueAt(n), so by time t those numbered up to byTime(t) are (a hair of slack for rounding).
+    const shouldHaveSent = Math.min(due, Math.floor(schedule.byTime((now - started) / 1000) + 1e-6) + 1);
+    for (; sent < shouldHaveSent; sent++) {
+      const kind = sequence[sent % sequence.length] as MixRequest;
+      const req = prepared[indexOf.get(kind) as number] as (typeof prepared)[number];
+      const dueAt = started + schedule.dueAt(sent) * 1000;
+      const counted = sent >= firstCounted;
+      if (counted) {
+        offeredInWindow++;
+        lag.push(now - dueAt);
+      }
+      if (inFlight >= limit) {
+        fail(kind.operation, `more than ${limit} requests in flight`, counted);
+        if (counted) repliesInWindow++;
+        continue;
+      }
+      inFlight++;
+      send(agent, o, req, (failure, body) => {
+        if (failure === OK) o.onSuccess?.(kind.operation, body);
+        answered(kind.operation, dueAt, counted, failure);
+      });
+    }
+    if (sent >= due) {
+      allSent();
+      if (inFlight === 0) settled();
+      return;
+    }
+    const next = started + schedule.dueAt(sent) * 1000;
+    tick = setTimeout(wake, Math.max(MIN_WAKE_MS, next - performance.now()));
+  };
+  wake();
+
+  const closeWindow = (): void => {
+    const now = performance.now();
+    const seconds = (now - windowStarted) / 1000;
+    if (seconds <= 0) return;
+    const byOperation = new Map([...window].map(([op, t]) => [op, t.figures()]));
+    const report: WindowReport = {
+      atSeconds: (now - measuredFrom) / 1000,
+      seconds,
+      offeredPerSecond: offeredInWindow / seconds,
+      completedPerSecond: repliesInWindow / seconds,
+      inFlight,
+      byOperation,
+      errorSamples: [...windowSamples],
+    };
+    windows.push(report);
+    o.onInterval?.(report);
+    window = new Map(o.mix.map((m) => [m.operation, new Tally()]));
+    windowSamples.clear();
+    offeredInWindow = 0;
+    repliesInWindow = 0;
+    windowStarted = now;
+  };
+  let reporter: NodeJS.Timeout | undefined;
+  const measuring = setTimeout(() => {
+    cpuAtStart = process.cpuUsage();
+    windowStarted = performance.now();
+    reporter = setInterval(closeWindow, o.intervalMs);
+  }, o.warmupMs);
+
+  try {
+    await sending;
+    // Replies still in flight get the request timeout to arrive; each one times itself out.
+    await drained;
+  } finally {
+    clearTimeout(tick);
+    clearTimeout(measuring);
+    clearInterval(reporter);
+    agent.destroy();
+  }
+  // The tail (replies still arriving after the last request left) is reported when it is a real window.
+  if (performance.now() - windowStarted >= o.intervalMs / 2) closeWindow();
+  const seconds = (performance.now() - measuredFrom) / 1000;
+  const cpu = process.cpuUsage(cpuAtStart);
+  const all = new Tally();
+  for (const t of total.values()) {
+    all.latencies.push(...t.latencies);
+    all.errors += t.errors;
+  }
+  const byOperation = new Map([...total].map(([op, t]) => [op, t.figures()]));
+  const allFigures = all.figures();
+  const sortedLag = Float64Array.from(lag).sort();
+  return {
+    seconds,
+    offered: sent - firstCounted,
+    completed: allFigures.completed,
+    errors: allFigures.errors,
+    byOperation,
+    all: allFigures,
+    errorSamples: [...samples],
+    windows,
+    sendLagP50Ms: percentile(sortedLag, 0.5),
+    sendLagP99Ms: percentile(sortedLag, 0.99),
+    generatorCpuCores: (cpu.user + cpu.system) / 1e6 / seconds,
+  };
+}
+
+/**
+ * The arrival schedule: a linear ramp from 0 to `rate` over `warmup` seconds, then `rate`.
+ * dueAt(n) is when request n (from 0) is due, and byTime its inverse: byTime(dueAt(n)) = n.
+ */
+export function arrivals(rate: number, warmup: number): { warmupArrivals: number; byTime(t: number): number; dueAt(n: number): number } {
+  const warmupArrivals = (rate * warmup) / 2;
+  return {
+    warmupArrivals,
+    byTime: (t) => (t < warmup ? (rate * t * t) / (2 * warmup) : warmupArrivals + rate * (t - warmup)),
+    dueAt: (n) => (n < warmupArrivals ? Math.sqrt((2 * warmup * n) / rate) : warmup + (n - warmupArrivals) / rate),
+  };
+}
+
+/** The kinds in the order they are sent: a repeating cycle holding each kind `weight` times, spread out. */
+export function interleave(mix: readonly MixRequest[]): MixRequest[] {
+  const weights = mix.map((m) => {
+    if (!Number.isInteger(m.weight) || m.weight < 1) throw new Error(`the weight of ${m.operation} must be a positive integer`);
+    return m.weight;
+  });
+  const cycle = weights.reduce((a, b) => a + b, 0);
+  const credit = mix.map(() => 0);
+  const order: MixRequest[] = [];
+  // Smooth weighted round robin: each step every kind earns its weight and the richest is sent.
+  for (let i = 0; i < cycle; i++) {
+    let best = 0;
+    for (let k = 0; k < mix.length; k++) {
+      credit[k] = (credit[k] as number) + (weights[k] as number);
+      if ((credit[k] as number) > (credit[best] as number)) best = k;
+    }
+    credit[best] = (credit[best] as number) - cycle;
+    order.push(mix[best] as MixRequest);
+  }
+  return order;
+}
+
+/** One request; calls back once with '' and the body on success, or a short description of the failure. */
+function send(
+  agent: Agent,
+  o: Pick<OpenLoopOptions, 'host' | 'port' | 'requestTimeoutMs'>,
+  m: MixRequest & { headers: Record<string, string> },
+  done: (failure: string, body: Buffer) => void,
+): void {
+  let finished = false;
+  const finish = (failure: string, body: Buffer = EMPTY): void => {
+    if (finished) return;
+    finished = true;
+    done(failure, body);
+  };
+  const req = request({ agent, host: o.host, port: o.port, path: m.path, method: 'POST', headers: m.headers }, (res) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => {
+      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      if (res.statusCode !== 200) finish(`HTTP ${res.statusCode}${failureDetail(body)}`);
+      else {
+        const missing = m.markers.find((marker) => !body.includes(marker));
+        finish(missing === undefined ? OK : `HTTP 200 without "${missing.toString()}"`, body);
+      }
+    });
+    res.on('error', (err) => finish(`response: ${err.message}`));
+  });
+  req.setTimeout(o.requestTimeoutMs, () => req.destroy(new Error(`no answer within ${o.requestTimeoutMs} ms`)));
+  req.on('error', (err) => finish(`request: ${err.message}`));
+  req.end(m.body);
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The fault's or error's reason text, if the body has one (read for failures only). */
+function failureDetail(body: Buffer): string {
+  const match = /<(?:[\w-]+:)?(?:Text|Message)\b[^>]*>([^<]{1,200})</.exec(body.toString('utf8'));
+  return match ? `: ${match[1]}` : '';
+}
+
+/** Nearest-rank percentile of an ascending array (NaN when empty). */
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank] as number;
+}

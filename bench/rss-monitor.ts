@@ -1,0 +1,87 @@
+import { performance } from 'node:perf_hooks';
+import { procStatusKb } from './server-process';
+
+// The resident set of each server process over a run, sampled once a second, and the two figures
+// that say whether memory is flat: its peak, and its slope over the second half of the run (the
+// first half holds the warm-up: JIT, caches and pools filling).
+
+/** Samples slower than this over the second half count as flat (MB per minute). */
+export const FLAT_SLOPE_MB_PER_MIN = 2;
+
+export interface ProcessMemory {
+  readonly pid: number;
+  readonly maxRssMb: number;
+  readonly lastRssMb: number;
+  /** Least-squares slope of RSS over the second half of the samples, in MB per minute. */
+  readonly secondHalfSlopeMbPerMin: number;
+  /** RSS at the end of the run minus RSS at the middle (MB). */
+  readonly secondHalfGrowthMb: number;
+  readonly samples: number;
+}
+
+interface Sample {
+  readonly at: number;
+  readonly mb: number;
+}
+
+export class RssMonitor {
+  private readonly series = new Map<number, Sample[]>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly started = performance.now();
+
+  constructor(private readonly pids: () => readonly number[]) {}
+
+  start(everyMs = 1000): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), everyMs);
+  }
+
+  /** Stops sampling, with one last sample; does nothing if not sampling. */
+  stop(): void {
+    if (this.timer === undefined) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.sample();
+  }
+
+  sample(): void {
+    const at = (performance.now() - this.started) / 1000;
+    for (const pid of this.pids()) {
+      const kb = procStatusKb(pid, 'VmRSS');
+      if (kb === undefined) continue;
+      let list = this.series.get(pid);
+      if (list === undefined) this.series.set(pid, (list = []));
+      list.push({ at, mb: kb / 1024 });
+    }
+  }
+
+  /** Each process's figures so far. */
+  processes(): ProcessMemory[] {
+    return [...this.series].map(([pid, samples]) => {
+      const secondHalf = samples.slice(Math.floor(samples.length / 2));
+      return {
+        pid,
+        maxRssMb: Math.max(...samples.map((s) => s.mb)),
+        lastRssMb: (samples[samples.length - 1] as Sample).mb,
+        secondHalfSlopeMbPerMin: slopePerSecond(secondHalf) * 60,
+        secondHalfGrowthMb: (secondHalf[secondHalf.length - 1] as Sample).mb - (secondHalf[0] as Sample).mb,
+        samples: samples.length,
+      };
+    });
+  }
+}
+
+/** Least-squares slope of mb over at (per second); 0 with fewer than two samples. */
+function slopePerSecond(samples: readonly Sample[]): number {
+  if (samples.length < 2) return 0;
+  const n = samples.length;
+  const meanAt = samples.reduce((a, s) => a + s.at, 0) / n;
+  const meanMb = samples.reduce((a, s) => a + s.mb, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const s of samples) {
+    num += (s.at - meanAt) * (s.mb - meanMb);
+    den += (s.at - meanAt) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}

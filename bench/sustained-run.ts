@@ -1,0 +1,132 @@
+import type { BenchInstance } from './instance';
+import { runLoad } from './load';
+import { fmt } from './report';
+import { runOpenLoop, type MixRequest, type OpenLoopResult, type OperationFigures, type WindowReport } from './open-loop';
+import { FLAT_SLOPE_MB_PER_MIN, RssMonitor, type ProcessMemory } from './rss-monitor';
+import type { StsProcess } from './server-process';
+
+// The sustained run shared by `node dist/bench/sustained.js` and test/load/sustained-load.test.ts:
+// the mix at a fixed arrival rate against one running `sts serve`, with its processes' memory
+// sampled alongside, and the verdicts the issue asks for.
+
+export const P99_LIMIT_MS = 20;
+export const RSS_LIMIT_MB = 200;
+const HOST = '127.0.0.1';
+
+export interface SustainedOptions {
+  readonly sts: StsProcess;
+  readonly inst: BenchInstance;
+  readonly mix: readonly MixRequest[];
+  readonly ratePerSecond: number;
+  /** The ramp up to the rate before the measured seconds (not counted). */
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+  readonly intervalSeconds: number;
+  readonly onInterval?: (window: WindowReport, memory: readonly ProcessMemory[]) => void;
+  readonly onSuccess?: (operation: string, body: Buffer) => void;
+}
+
+export interface SustainedResult {
+  readonly load: OpenLoopResult;
+  readonly memory: readonly ProcessMemory[];
+}
+
+export async function runSustained(o: SustainedOptions): Promise<SustainedResult> {
+  const monitor = new RssMonitor(() => o.sts.pids());
+  // Memory is sampled from the end of the ramp, so the second half's slope is well after warm-up.
+  const sampling = setTimeout(() => monitor.start(), o.warmupSeconds * 1000);
+  try {
+    const load = await runOpenLoop({
+      host: HOST,
+      port: o.sts.port,
+      ca: o.inst.tlsCertificatePem,
+      mix: o.mix,
+      ratePerSecond: o.ratePerSecond,
+      warmupMs: o.warmupSeconds * 1000,
+      durationMs: o.seconds * 1000,
+      requestTimeoutMs: 10_000,
+      intervalMs: o.intervalSeconds * 1000,
+      ...(o.onSuccess ? { onSuccess: o.onSuccess } : {}),
+      onInterval: (w) => o.onInterval?.(w, monitor.processes()),
+    });
+    monitor.stop();
+    return { load, memory: monitor.processes() };
+  } finally {
+    clearTimeout(sampling);
+    monitor.stop();
+  }
+}
+
+/**
+ * Each operation's closed-loop maximum on this server (a short bench/load.ts run each), and the
+ * mix's: the rate at which the weighted mix keeps the server exactly as busy, Σw / Σ(w / max).
+ */
+export async function measureMixMaximum(
+  sts: StsProcess,
+  inst: BenchInstance,
+  mix: readonly MixRequest[],
+  concurrency: number,
+  seconds: number,
+): Promise<{ perOperation: Map<string, number>; mixPerSecond: number }> {
+  const perOperation = new Map<string, number>();
+  for (const m of mix) {
+    const run = await runLoad({
+      host: HOST,
+      port: sts.port,
+      path: m.path,
+      ...(m.headers ? { headers: m.headers } : {}),
+      body: m.body,
+      successMarkers: m.markers,
+      ca: inst.tlsCertificatePem,
+      concurrency,
+      warmupMs: 1000,
+      durationMs: seconds * 1000,
+      requestTimeoutMs: 10_000,
+    });
+    if (run.errors > 0) throw new Error(`${m.operation} failed while measuring its maximum: ${run.errorSamples.join('; ')}`);
+    perOperation.set(m.operation, run.perSecond);
+  }
+  const weights = mix.reduce((a, m) => a + m.weight, 0);
+  const busy = mix.reduce((a, m) => a + m.weight / (perOperation.get(m.operation) as number), 0);
+  return { perOperation, mixPerSecond: weights / busy };
+}
+
+export interface Verdict {
+  readonly name: string;
+  readonly pass: boolean;
+  readonly detail: string;
+}
+
+/** Zero errors, p99 under 20 ms for every operation, each process under 200 MB and flat over the second half. */
+export function verdicts(result: SustainedResult): Verdict[] {
+  const { load, memory } = result;
+  const worstP99 = Math.max(...[...load.byOperation.values()].map((f) => f.p99Ms));
+  const maxRss = Math.max(...memory.map((m) => m.maxRssMb));
+  const steepest = Math.max(...memory.map((m) => m.secondHalfSlopeMbPerMin));
+  return [
+    { name: 'errors == 0', pass: load.errors === 0, detail: `${load.errors} of ${load.offered}` },
+    { name: `p99 < ${P99_LIMIT_MS} ms (each operation)`, pass: worstP99 < P99_LIMIT_MS, detail: `worst p99 ${fmt(worstP99, 1)} ms` },
+    { name: `max RSS < ${RSS_LIMIT_MB} MB per process`, pass: maxRss < RSS_LIMIT_MB, detail: `largest ${fmt(maxRss, 0)} MB` },
+    {
+      name: `RSS flat: slope < ${FLAT_SLOPE_MB_PER_MIN} MB/min over the second half`,
+      pass: steepest < FLAT_SLOPE_MB_PER_MIN,
+      detail: `steepest ${fmt(steepest, 2)} MB/min`,
+    },
+  ];
+}
+
+/** One line per operation: completed, errors, p50/p99/max. */
+export function describeOperations(byOperation: ReadonlyMap<string, OperationFigures>): string[] {
+  return [...byOperation].map(
+    ([op, f]) =>
+      `${op.padEnd(19)} ok ${String(f.completed).padStart(7)}  errors ${String(f.errors).padStart(4)}  ` +
+      `p50 ${fmt(f.p50Ms, 1).padStart(6)} ms  p99 ${fmt(f.p99Ms, 1).padStart(6)} ms  max ${fmt(f.maxMs, 1).padStart(7)} ms`,
+  );
+}
+
+/** Each process's RSS: now, peak, and the second half's slope. */
+export function describeMemory(memory: readonly ProcessMemory[]): string {
+  return memory
+    .map((m) => `pid ${m.pid} ${fmt(m.lastRssMb, 0)} MB (max ${fmt(m.maxRssMb, 0)}, 2nd-half slope ${fmt(m.secondHalfSlopeMbPerMin, 2)} MB/min)`)
+    .join('; ');
+}

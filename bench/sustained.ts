@@ -1,0 +1,144 @@
+// `node dist/bench/sustained.js`: Issue, Validate and AssumeRoleWithSAML mixed 1:1:1 at a fixed
+// arrival rate (open loop) against one `sts serve` for a sustained period, reporting every 10 s the
+// offered and completed rates, errors, latency per operation and each server process's memory, then
+// the verdicts: no errors, p99 under 20 ms, under 200 MB per process, memory flat.
+//
+// SUSTAINED_RATE=N sets the rate; otherwise each operation's closed-loop maximum is measured first
+// (SUSTAINED_PROBE_SECONDS each) and the run goes at SUSTAINED_FRACTION (0.8) of the mix's maximum.
+// SUSTAINED_SECONDS (120) after SUSTAINED_WARMUP_SECONDS (10) of ramp, SUSTAINED_WORKERS (1), SUSTAINED_INTERVAL_SECONDS (10); BENCH_PG_URL puts
+// the store on PostgreSQL as for `npm run bench`.
+import { availableParallelism, cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createBenchInstance, type BenchInstance } from './instance';
+import { buildMix } from './mix-requests';
+import { fmt } from './report';
+import { startSts, type StsProcess } from './server-process';
+import { describeMemory, describeOperations, measureMixMaximum, runSustained, verdicts } from './sustained-run';
+import { FLAT_SLOPE_MB_PER_MIN } from './rss-monitor';
+
+const REPO_ROOT = resolve(__dirname, '..', '..');
+
+interface Settings {
+  readonly rate: number | undefined;
+  readonly fraction: number;
+  readonly seconds: number;
+  readonly warmupSeconds: number;
+  readonly workers: number;
+  readonly probeSeconds: number;
+  readonly intervalSeconds: number;
+  readonly postgresUrl: string | undefined;
+}
+
+function readSettings(): Settings {
+  const rate = process.env['SUSTAINED_RATE'];
+  return {
+    rate: rate === undefined || rate === '' ? undefined : envNumber('SUSTAINED_RATE', 0),
+    fraction: envNumber('SUSTAINED_FRACTION', 0.8),
+    seconds: envNumber('SUSTAINED_SECONDS', 120),
+    warmupSeconds: envNumber('SUSTAINED_WARMUP_SECONDS', 10),
+    workers: Math.round(envNumber('SUSTAINED_WORKERS', 1)),
+    probeSeconds: envNumber('SUSTAINED_PROBE_SECONDS', 4),
+    intervalSeconds: envNumber('SUSTAINED_INTERVAL_SECONDS', 10),
+    postgresUrl: process.env['BENCH_PG_URL'] || undefined,
+  };
+}
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number (got "${raw}")`);
+  return value;
+}
+
+let sts: StsProcess | undefined;
+let instance: BenchInstance | undefined;
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  armWatchdog(settings);
+  console.log(`Trustbridge sustained load: Issue, Validate and AssumeRoleWithSAML 1:1:1, open loop, HTTPS keep-alive`);
+  console.log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`);
+  instance = await createBenchInstance(undefined, settings.postgresUrl);
+  console.log(`instance: ${instance.home} (throwaway), store: ${settings.postgresUrl === undefined ? 'SQLite' : `PostgreSQL ${settings.postgresUrl}`}`);
+  sts = await startSts({
+    repoRoot: REPO_ROOT,
+    home: instance.home,
+    workers: settings.workers,
+    tlsCertificatePem: instance.tlsCertificatePem,
+    logFile: join(instance.home, 'serve.log'),
+  });
+  console.log(`server: sts serve --workers ${settings.workers}, pids ${sts.pids().join(', ')}`);
+  const mix = await buildMix(sts.port, instance);
+
+  let rate = settings.rate;
+  if (rate === undefined) {
+    const max = await measureMixMaximum(sts, instance, mix, 8 * settings.workers, settings.probeSeconds);
+    const each = [...max.perOperation].map(([op, r]) => `${op} ${fmt(r)}/s`).join(', ');
+    rate = settings.fraction * max.mixPerSecond;
+    console.log(`closed-loop maximum (${settings.probeSeconds} s each): ${each}; the 1:1:1 mix ${fmt(max.mixPerSecond)}/s`);
+    console.log(`rate: ${fmt(settings.fraction * 100)}% of it = ${fmt(rate)} requests/s (SUSTAINED_FRACTION)`);
+  } else {
+    console.log(`rate: ${fmt(rate)} requests/s (SUSTAINED_RATE)`);
+  }
+  console.log(`running ${settings.seconds} s after a ${settings.warmupSeconds} s ramp up to the rate (SUSTAINED_SECONDS, SUSTAINED_WARMUP_SECONDS), a report every ${settings.intervalSeconds} s\n`);
+
+  const result = await runSustained({
+    sts,
+    inst: instance,
+    mix,
+    ratePerSecond: rate,
+    warmupSeconds: settings.warmupSeconds,
+    seconds: settings.seconds,
+    intervalSeconds: settings.intervalSeconds,
+    onInterval: (w, memory) => {
+      const p99 = [...w.byOperation].map(([op, f]) => `${op} ${fmt(f.p99Ms, 1)}`).join(', ');
+      const errors = [...w.byOperation.values()].reduce((a, f) => a + f.errors, 0);
+      console.log(
+        `[${fmt(w.atSeconds).padStart(4)} s] offered ${fmt(w.offeredPerSecond, 1)}/s, completed ${fmt(w.completedPerSecond, 1)}/s, ` +
+          `in flight ${w.inFlight}, errors ${errors}; p99 ms: ${p99}; RSS: ${describeMemory(memory)}`,
+      );
+      for (const sample of w.errorSamples) console.log(`         error: ${sample}`);
+    },
+  });
+
+  const { load, memory } = result;
+  console.log(`\nsummary: ${load.offered} requests offered in ${fmt(settings.seconds)} s (${fmt(load.offered / settings.seconds, 1)}/s), ${load.completed} succeeded, ${load.errors} failed`);
+  for (const line of describeOperations(load.byOperation)) console.log(`  ${line}`);
+  for (const line of describeOperations(new Map([['all', load.all]]))) console.log(`  ${line}`);
+  for (const sample of load.errorSamples) console.log(`  error sample: ${sample}`);
+  console.log(`  memory: ${describeMemory(memory)}`);
+  console.log(
+    `  load generator: ${fmt(load.generatorCpuCores, 2)} cores; requests left p50 ${fmt(load.sendLagP50Ms, 1)} ms, p99 ${fmt(load.sendLagP99Ms, 1)} ms` +
+      ` after they were due (included in the latencies above)`,
+  );
+  console.log(`verdicts (RSS slope over the second half, after warm-up; flat means under ${FLAT_SLOPE_MB_PER_MIN} MB/min):`);
+  const all = verdicts(result);
+  for (const v of all) console.log(`  ${v.pass ? 'PASS' : 'FAIL'}  ${v.name}: ${v.detail}`);
+  if (all.some((v) => !v.pass)) process.exitCode = 1;
+}
+
+/** The run stops by itself: a hung server or client cannot keep it (or the server) alive. */
+function armWatchdog(settings: Settings): void {
+  const limitMs = (settings.seconds + settings.warmupSeconds + settings.probeSeconds * 3 + 3 + 120) * 1000;
+  const timer = setTimeout(() => {
+    console.error(`sustained: still running after ${Math.round(limitMs / 1000)} s; stopping`);
+    void cleanUp().finally(() => process.exit(2));
+  }, limitMs);
+  timer.unref();
+  process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
+}
+
+async function cleanUp(): Promise<void> {
+  await sts?.stop(2000).catch(() => undefined);
+  instance?.remove();
+}
+
+main().then(
+  () => cleanUp(),
+  async (err: unknown) => {
+    console.error(`sustained: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    await cleanUp();
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,75 @@
+import { strict as assert } from 'node:assert';
+import { Client } from 'pg';
+import { ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK } from '../../src/store/postgres/advisory-locks';
+import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
+import { openPostgresStore } from '../../src/store/postgres/postgres-store';
+import type { LedgerEntryInput, Store } from '../../src/store/store';
+import { isStoreUnavailable } from '../../src/store/store-unavailable';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+
+// A connection PostgreSQL ends while the store has it checked out (in the middle of a transaction:
+// a restart, an administrator, idle_in_transaction_session_timeout) must fail that one operation as
+// "store unavailable", never raise an 'error' event nobody listens to: in `sts serve` that is an
+// uncaught exception, and the node exits.
+
+const entry = (tokenId: string): LedgerEntryInput => ({
+  tokenId, tokenType: 't', subject: 's', audience: 'a', keyThumbprint: 'k', digest: 'd', issuedAt: new Date(),
+  notBefore: new Date(), notOnOrAfter: new Date(), requestId: 'r', renewedFrom: null, renewAllow: true, renewAfterExpiry: false, actor: null,
+});
+
+describe('store/postgres: a connection lost while checked out', function () {
+  this.timeout(60_000);
+  let db: TestDatabase;
+  let store: Store;
+  let other: Client;
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    store = await openPostgresStore({ connection: parsePostgresUrl(db.url), password: db.password, poolSize: 2 });
+    other = new Client({ host: db.host, port: db.port, database: db.name, user: db.user, password: db.password });
+    await other.connect();
+  });
+  afterEach(async () => {
+    await other.end().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    await db.drop();
+  });
+
+  it('a ledger append whose session is terminated while it waits for the append lock fails as unavailable; the process lives and the next append succeeds', async () => {
+    await store.ledger.record(entry('_first'));
+    // Another session (another node) holds the append lock, so our append waits inside its transaction.
+    await other.query('BEGIN');
+    await other.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK]);
+    const uncaught: Error[] = [];
+    const onUncaught = (err: Error): void => void uncaught.push(err);
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      const waiting = store.ledger.record(entry('_lost')).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      const deadline = Date.now() + 5000;
+      let terminated = 0;
+      while (terminated === 0) {
+        assert.ok(Date.now() < deadline, 'the append never waited for the lock');
+        await new Promise((r) => setTimeout(r, 50));
+        const { rows } = await other.query<{ n: number }>(
+          `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name = 'trustbridge' AND wait_event_type = 'Lock'`,
+        );
+        terminated = rows[0]?.n ?? 0;
+      }
+      const failure = await waiting;
+      assert.ok(failure instanceof Error, 'the append failed');
+      assert.ok(isStoreUnavailable(failure), `reported as unavailable: ${String(failure)}`);
+      // The socket's end arrives after the query's error: give it the time to be (mis)handled.
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(uncaught.map((e) => e.message), [], 'no uncaught error event');
+    } finally {
+      process.removeListener('uncaughtException', onUncaught);
+      await other.query('ROLLBACK');
+    }
+    await store.ledger.record(entry('_after'));
+    assert.deepEqual((await store.ledger.chain(0, 10)).map((e) => e.tokenId), ['_first', '_after'], 'nothing of the lost append was kept');
+  });
+});
