@@ -12,6 +12,7 @@ import { cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../test/support/postgres';
 import { createBenchInstance, type BenchInstance } from './instance';
 import { buildIssueRequest, ISSUE_PATH } from './issue-request';
@@ -108,9 +109,16 @@ async function main(): Promise<void> {
 
 /** The postmaster: the parent of our own backend. */
 async function postmasterPid(database: TestDatabase): Promise<number> {
-  const { rows } = await database.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  const stat = readFileSync(`/proc/${rows[0]?.pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  // This connection's backend, read while the connection is open (it exits with it); its parent is the postmaster.
+  const client = new Client({ host: database.host, port: database.port, user: database.user, password: database.password, database: database.name });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const stat = readFileSync(`/proc/${rows[0]?.pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } finally {
+    await client.end();
+  }
 }
 
 /** A second node's directory: the same config, master key and TLS files (as `sts init` output copied to another host). */
