@@ -4,7 +4,8 @@ import { recordAdminEvent } from '../../audit/admin-audit';
 import { ALERTS } from '../../audit/alerts';
 import { addSamlProviderCertificate } from '../../aws/aws-admin';
 import type { PinState } from '../../store/store';
-import { HELP_FLAG, HOME_FLAG, instantFlag, UsageError } from '../args';
+import { HELP_FLAG, HOME_FLAG, UsageError } from '../args';
+import { pinScheduleFlags, readPinSchedule } from '../pin-schedule-flags';
 import type { Command } from '../command';
 import { withInstance } from '../with-instance';
 
@@ -24,20 +25,14 @@ export const awsProviderCertAddCommand: Command = {
   flags: [
     HOME_FLAG,
     { name: 'cert', kind: 'string', help: 'the provider\'s signing certificate (PEM)' },
-    { name: 'pending', kind: 'boolean', help: 'add it as pending: not accepted until promoted or --activate-at' },
-    { name: 'activate-at', kind: 'string', help: 'with --pending: accepted from this time (ISO 8601) without a promote' },
-    { name: 'retire-at', kind: 'string', help: 'refused from this time (ISO 8601)' },
+    ...pinScheduleFlags('add'),
     HELP_FLAG,
   ],
   async run(args, io) {
     const [provider, ...extra] = args.positionals;
     const file = args.strings.get('cert');
     if (provider === undefined || extra.length > 0 || file === undefined) throw new UsageError('give one NAME and --cert');
-    const pending = args.booleans.has('pending');
-    const activateAt = instantFlag(args, 'activate-at');
-    const retireAt = instantFlag(args, 'retire-at');
-    if (activateAt && !pending) throw new UsageError('--activate-at goes with --pending');
-    if (activateAt && retireAt && retireAt <= activateAt) throw new UsageError('--retire-at must be after --activate-at');
+    const { state, activateAt, retireAt } = readPinSchedule(args);
     let certificatePem: string;
     try {
       certificatePem = readFileSync(file, 'utf8');
@@ -45,7 +40,6 @@ export const awsProviderCertAddCommand: Command = {
     } catch {
       throw new UsageError(`${file} is not a PEM X.509 certificate (or cannot be read)`);
     }
-    const state: Extract<PinState, 'pending' | 'active'> = pending ? 'pending' : 'active';
     const added = await withInstance(args, async (instance) => {
       const certificate = await addSamlProviderCertificate(instance.store, provider, { certificatePem, state, activateAt, retireAt });
       recordAdminEvent(

@@ -5,7 +5,8 @@ import { recordAdminEvent } from '../../audit/admin-audit';
 import { effectivePinState } from '../../keys/pin-policy';
 import type { PinState } from '../../store/store';
 import { AlreadyExistsError } from '../../store/store';
-import { HELP_FLAG, HOME_FLAG, instantFlag, UsageError } from '../args';
+import { HELP_FLAG, HOME_FLAG, UsageError } from '../args';
+import { pinScheduleFlags, readPinSchedule } from '../pin-schedule-flags';
 import type { Command } from '../command';
 import { withInstance } from '../with-instance';
 import { certificateThumbprintSha256 } from '../../keys/signing-key';
@@ -22,20 +23,14 @@ export const trustPinCommand: Command = {
   flags: [
     HOME_FLAG,
     { name: 'cert', kind: 'string', help: 'the issuer\'s signing certificate (PEM)' },
-    { name: 'pending', kind: 'boolean', help: 'pin it as pending: not accepted until promoted or --activate-at' },
-    { name: 'activate-at', kind: 'string', help: 'with --pending: accepted from this time (ISO 8601) without a promote' },
-    { name: 'retire-at', kind: 'string', help: 'refused from this time (ISO 8601)' },
+    ...pinScheduleFlags('pin'),
     HELP_FLAG,
   ],
   async run(args, io) {
     const [issuer, ...extra] = args.positionals;
     const file = args.strings.get('cert');
     if (issuer === undefined || extra.length > 0 || file === undefined) throw new UsageError('give one ISSUER and --cert');
-    const pending = args.booleans.has('pending');
-    const activateAt = instantFlag(args, 'activate-at');
-    const retireAt = instantFlag(args, 'retire-at');
-    if (activateAt && !pending) throw new UsageError('--activate-at goes with --pending');
-    if (activateAt && retireAt && retireAt <= activateAt) throw new UsageError('--retire-at must be after --activate-at');
+    const { state, activateAt, retireAt } = readPinSchedule(args);
     let certificatePem: string;
     let thumbprint: string;
     try {
@@ -44,7 +39,6 @@ export const trustPinCommand: Command = {
     } catch {
       throw new UsageError(`${file} is not a PEM X.509 certificate (or cannot be read)`);
     }
-    const state: PinState = pending ? 'pending' : 'active';
     const pinned = await withInstance(args, async (instance) => {
       const now = new Date();
       try {
