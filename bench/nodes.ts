@@ -20,6 +20,7 @@ import { runLoad, type LoadResult } from './load';
 import { machineCpu } from './machine';
 import { fmt } from './report';
 import { childPids, procCpuSeconds, startSts, type StsProcess } from './server-process';
+import { armWatchdog, envNumber } from './bench-process';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 const HOST = '127.0.0.1';
@@ -28,14 +29,6 @@ interface Settings {
   readonly seconds: number;
   readonly warmupSeconds: number;
   readonly concurrencyPerNode: number;
-}
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number (got "${raw}")`);
-  return value;
 }
 
 /** CPU cores each party used during one measured window. */
@@ -67,7 +60,7 @@ async function main(): Promise<void> {
     concurrencyPerNode: Math.round(envNumber('BENCH_CONCURRENCY_PER_NODE', 8)),
   };
   const cores = availableParallelism();
-  armWatchdog(settings);
+  armWatchdog('nodes bench', watchdogLimitMs(settings), cleanUp);
   console.log(`Trustbridge nodes benchmark: WS-Trust 1.3 Issue, one node then two nodes (1 worker each) on one PostgreSQL`);
   console.log(`machine: ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`);
   db = await createTestDatabase();
@@ -193,14 +186,9 @@ async function measure(label: string, nodes: readonly StsProcess[], inst: BenchI
   };
 }
 
-function armWatchdog(settings: Settings): void {
-  const limitMs = ((settings.seconds + settings.warmupSeconds) * 2 + 180) * 1000;
-  const timer = setTimeout(() => {
-    console.error(`nodes bench: still running after ${Math.round(limitMs / 1000)} s; stopping`);
-    void cleanUp().finally(() => process.exit(2));
-  }, limitMs);
-  timer.unref();
-  process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
+/** How long the whole run may take before the watchdog stops it: well beyond what it should need. */
+function watchdogLimitMs(settings: Settings): number {
+  return ((settings.seconds + settings.warmupSeconds) * 2 + 180) * 1000;
 }
 
 async function cleanUp(): Promise<void> {

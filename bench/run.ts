@@ -47,6 +47,7 @@ import {
 } from './report';
 import type { RawRsaRates } from './raw-rsa';
 import { procCpuSeconds, procStatusKb, startSts, type StsProcess } from './server-process';
+import { armWatchdog, envNumber } from './bench-process';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 const HOST = '127.0.0.1';
@@ -107,21 +108,13 @@ function envOperations(): BenchOperation[] {
   return ALL_OPERATIONS.filter((op) => wanted.includes(op.toLowerCase()));
 }
 
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number (got "${raw}")`);
-  return value;
-}
-
 // The server currently running, so the watchdog and Ctrl-C can stop it.
 let current: StsProcess | undefined;
 let instance: BenchInstance | undefined;
 
 async function main(): Promise<void> {
   const settings = readSettings();
-  armWatchdog(settings);
+  armWatchdog('bench', watchdogLimitMs(settings), cleanUp);
   const benchStarted = performance.now();
   const cores = availableParallelism();
   console.log(
@@ -423,20 +416,14 @@ class PeakMemory {
   }
 }
 
-/** The benchmark stops by itself: a hung server or client cannot keep it (or the server) alive. */
-function armWatchdog(settings: Settings): void {
+/** How long the whole run may take before the watchdog stops it: well beyond what it should need. */
+function watchdogLimitMs(settings: Settings): number {
   const opCount = settings.operations.filter((op) => op !== 'Issue').length;
   const perRunSeconds =
     (settings.operations.includes('Issue') ? settings.warmupSeconds + settings.seconds : 0) +
     opCount * (settings.opWarmupSeconds + settings.opSeconds + 10) +
     20;
-  const limitMs = (settings.rawSeconds * 2 + perRunSeconds * settings.workerCounts.length + 60) * 1000;
-  const timer = setTimeout(() => {
-    console.error(`bench: still running after ${Math.round(limitMs / 1000)} s; stopping`);
-    void cleanUp().finally(() => process.exit(2));
-  }, limitMs);
-  timer.unref();
-  process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
+  return (settings.rawSeconds * 2 + perRunSeconds * settings.workerCounts.length + 60) * 1000;
 }
 
 async function cleanUp(): Promise<void> {

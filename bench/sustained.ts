@@ -15,6 +15,7 @@ import { fmt } from './report';
 import { startSts, type StsProcess } from './server-process';
 import { describeMemory, describeOperations, measureMixMaximum, runSustained, verdicts } from './sustained-run';
 import { FLAT_SLOPE_MB_PER_MIN } from './rss-monitor';
+import { armWatchdog, envNumber } from './bench-process';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 
@@ -43,20 +44,12 @@ function readSettings(): Settings {
   };
 }
 
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number (got "${raw}")`);
-  return value;
-}
-
 let sts: StsProcess | undefined;
 let instance: BenchInstance | undefined;
 
 async function main(): Promise<void> {
   const settings = readSettings();
-  armWatchdog(settings);
+  armWatchdog('sustained', watchdogLimitMs(settings), cleanUp);
   console.log(`Trustbridge sustained load: Issue, Validate and AssumeRoleWithSAML 1:1:1, open loop, HTTPS keep-alive`);
   console.log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`);
   instance = await createBenchInstance(undefined, settings.postgresUrl);
@@ -118,15 +111,9 @@ async function main(): Promise<void> {
   if (all.some((v) => !v.pass)) process.exitCode = 1;
 }
 
-/** The run stops by itself: a hung server or client cannot keep it (or the server) alive. */
-function armWatchdog(settings: Settings): void {
-  const limitMs = (settings.seconds + settings.warmupSeconds + settings.probeSeconds * 3 + 3 + 120) * 1000;
-  const timer = setTimeout(() => {
-    console.error(`sustained: still running after ${Math.round(limitMs / 1000)} s; stopping`);
-    void cleanUp().finally(() => process.exit(2));
-  }, limitMs);
-  timer.unref();
-  process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
+/** How long the whole run may take before the watchdog stops it: well beyond what it should need. */
+function watchdogLimitMs(settings: Settings): number {
+  return (settings.seconds + settings.warmupSeconds + settings.probeSeconds * 3 + 3 + 120) * 1000;
 }
 
 async function cleanUp(): Promise<void> {

@@ -14,7 +14,7 @@ export const TLS_PASSPHRASE_ENV = 'STS_TLS_KEY_PASSPHRASE';
 
 // The PEM label of PKCS#8 EncryptedPrivateKeyInfo (RFC 7468): only the label, so this file holds no
 // PEM boundary line that a secret scanner would take for a key.
-const ENCRYPTED_PKCS8_LABEL = 'ENCRYPTED PRIVATE KEY';
+export const ENCRYPTED_PKCS8_LABEL = 'ENCRYPTED PRIVATE KEY';
 
 /** Whether a PEM private key is encrypted (PKCS#8 EncryptedPrivateKeyInfo, or OpenSSL's legacy Proc-Type form). */
 export function isEncryptedPem(pem: string): boolean {

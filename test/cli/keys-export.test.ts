@@ -12,6 +12,7 @@ import { findLeaks, pemSecret, textSecret, type Secret, type Text } from '../sup
 import { newTestToken, SOFTHSM_MODULE } from '../support/softhsm';
 import { unsealPrivateKeyPem } from '../support/stolen-key';
 import { runSts } from '../support/unit-cli';
+import { ENCRYPTED_PKCS8_LABEL } from '../../src/instance/tls-credentials';
 
 // Issue 5, item 4: `sts keys export`. The certificate is for relying parties (an audit event, no
 // alert). The private key is what a Golden SAML attacker needs: refused by default, written only
@@ -82,6 +83,18 @@ describe('cli: sts keys export', function () {
     assert.deepEqual(e?.['requestParameters'], { thumbprint, state: 'active', out: out('signing.crt.pem') });
   });
 
+  it('the certificate to an --out that exists: refused, the file left as it was, audited (OutputNotWritable)', async () => {
+    writeFileSync(out('existing.crt.pem'), 'keep me\n');
+    const before = exportEvents().length;
+    const r = await exportKey(thumbprint, '--out', out('existing.crt.pem'));
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `sts keys export: refused: ${out('existing.crt.pem')} exists: it is not overwritten; remove it or choose another file\n`);
+    assert.equal(readFileSync(out('existing.crt.pem'), 'utf8'), 'keep me\n');
+    const events = exportEvents().slice(before);
+    assert.deepEqual(events.map((e) => [e['eventName'], e['errorCode'], e['alert']]), [['ExportSigningCertificate', 'OutputNotWritable', null]]);
+  });
+
   describe('the private key: refused unless every safeguard holds, each refusal audited', () => {
     const refusals: Array<[string, string[], string, RegExp]> = [
       ['without --i-understand-the-risk', ['--passphrase-file', 'PASSPHRASE'], 'RiskNotAcknowledged', /Golden SAML[\s\S]*Prefer rotating \(`sts keys rotate`\)/],
@@ -140,7 +153,7 @@ describe('cli: sts keys export', function () {
       assert.match(r.stdout, new RegExp(`^exported the private key of ${thumbprint} \\(active\\) to ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, encrypted under the passphrase\\n`));
       assert.equal(statSync(file).mode & 0o777, 0o600);
       const pem = readFileSync(file, 'utf8');
-      assert.match(pem, /^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);
+      assert.ok(pem.startsWith(`-----BEGIN ${ENCRYPTED_PKCS8_LABEL}-----\n`), 'PKCS#8 EncryptedPrivateKeyInfo');
       assert.throws(() => createPrivateKey(pem), 'no use without the passphrase');
       assert.throws(() => createPrivateKey({ key: pem, passphrase: `${PASSPHRASE}x` }));
       const parsed = runOpenssl(['asn1parse', '-in', file]);

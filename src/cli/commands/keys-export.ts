@@ -25,7 +25,7 @@ const GOLDEN_SAML_WARNING =
   'letting relying parties read the new certificate. If you must export it, add --private-key --passphrase-file FILE\n' +
   '--i-understand-the-risk, keep the file offline, and destroy it after use.';
 
-/** A refusal of a private-key export: audited with its code, said to the operator, exit 1. */
+/** A refused export: audited with its code, said to the operator, exit 1. */
 class ExportRefused extends Error {
   constructor(
     readonly code: string,
@@ -58,30 +58,32 @@ export const keysExportCommand: Command = {
     if (given === undefined || extra.length > 0 || out === undefined) throw new UsageError('give one THUMBPRINT and --out');
     if (out === '-' || out === '') throw new UsageError('--out must name a file: keys are never written to standard output');
     const path = resolve(out);
-    if (!args.booleans.has('private-key')) {
-      if (args.strings.has('passphrase-file') || args.booleans.has('i-understand-the-risk')) {
-        throw new UsageError('--passphrase-file and --i-understand-the-risk go with --private-key');
-      }
-      return withInstance(args, async (instance) => {
-        const key = findKey(await instance.store.signingKeys.list(), given);
-        writeNewFile(path, key.certificatePem, 0o644);
-        recordAdminEvent(instance, 'ExportSigningCertificate', { thumbprint: key.thumbprint, state: key.state, out: path });
-        io.out(`exported the certificate of ${key.thumbprint} (${key.state}) to ${path}\n`);
-        return 0;
-      });
+    const privateKey = args.booleans.has('private-key');
+    if (!privateKey && (args.strings.has('passphrase-file') || args.booleans.has('i-understand-the-risk'))) {
+      throw new UsageError('--passphrase-file and --i-understand-the-risk go with --private-key');
     }
     return withInstance(args, async (instance) => {
       const key = findKey(await instance.store.signingKeys.list(), given);
-      const request = { thumbprint: key.thumbprint, state: key.state, out: path, privateKey: true };
+      const eventName = privateKey ? 'ExportSigningKey' : 'ExportSigningCertificate';
+      const request = { thumbprint: key.thumbprint, state: key.state, out: path, ...(privateKey ? { privateKey: true } : {}) };
       try {
-        writeNewFile(path, encryptedPrivateKey(instance, key, args.booleans.has('i-understand-the-risk'), args.strings.get('passphrase-file')), 0o600);
+        if (privateKey) {
+          writeNewFile(path, encryptedPrivateKey(instance, key, args.booleans.has('i-understand-the-risk'), args.strings.get('passphrase-file')), 0o600);
+        } else {
+          writeNewFile(path, key.certificatePem, 0o644);
+        }
       } catch (err) {
         if (!(err instanceof ExportRefused)) throw err;
-        recordAdminEvent(instance, 'ExportSigningKey', request, { error: { code: err.code, message: err.message.split('\n')[0] ?? '' } });
+        recordAdminEvent(instance, eventName, request, { error: { code: err.code, message: err.message.split('\n')[0] ?? '' } });
         io.err(`sts keys export: refused: ${err.message}\n`);
         return 1;
       }
-      recordAdminEvent(instance, 'ExportSigningKey', request, {
+      if (!privateKey) {
+        recordAdminEvent(instance, eventName, request);
+        io.out(`exported the certificate of ${key.thumbprint} (${key.state}) to ${path}\n`);
+        return 0;
+      }
+      recordAdminEvent(instance, eventName, request, {
         responseElements: { format: 'pkcs8-pem', cipher: 'aes-256-cbc', fileMode: '0600' },
         alert: ALERTS.signingKeyExported,
       });

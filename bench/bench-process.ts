@@ -1,0 +1,24 @@
+// What every benchmark tool (run, sustained, nodes) does around its measurements: read its
+// settings from the environment, and never outlive a hang or a Ctrl-C with its servers left running.
+
+/** A positive number from the environment variable `name`, or `fallback` when it is unset or empty. */
+export function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number (got "${raw}")`);
+  return value;
+}
+
+/**
+ * Stops the tool (exit 2) once it has run `limitMs`, and on Ctrl-C (exit 130), after `cleanUp` has
+ * stopped what it started: a hung server must not keep a benchmark, or the machine, busy for ever.
+ */
+export function armWatchdog(tool: string, limitMs: number, cleanUp: () => Promise<void>): void {
+  const timer = setTimeout(() => {
+    console.error(`${tool}: still running after ${Math.round(limitMs / 1000)} s; stopping`);
+    void cleanUp().finally(() => process.exit(2));
+  }, limitMs);
+  timer.unref();
+  process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
+}
