@@ -38,6 +38,14 @@ export interface OpenLoopOptions {
   readonly onInterval?: (window: WindowReport) => void;
   /** Told of every successful reply (e.g. to check a token); must be cheap. */
   readonly onSuccess?: (operation: string, body: Buffer) => void;
+  /**
+   * Keep-alive connections at most, as a load balancer or a client's pool holds: a request that
+   * finds them all busy waits for one (its wait counts in its latency, which runs from its due
+   * time). Unbounded, a stall would open hundreds of new connections, and the burst of TLS
+   * handshakes would load the server most just when it is behind. They are used in turn (FIFO),
+   * so with cluster workers every worker gets its share of the requests.
+   */
+  readonly connections: number;
   /** Requests in flight at most; an arrival beyond it counts as an error (the server has stalled). */
   readonly maxInFlight?: number;
 }
@@ -70,6 +78,8 @@ export interface OpenLoopResult {
   readonly offered: number;
   readonly completed: number;
   readonly errors: number;
+  /** Every reply, successful or not, the warm-up's included (to divide the server's CPU by). */
+  readonly allReplies: number;
   readonly byOperation: ReadonlyMap<string, OperationFigures>;
   readonly all: OperationFigures;
   readonly errorSamples: readonly string[];
@@ -109,7 +119,7 @@ class Tally {
  */
 export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   const sequence = interleave(o.mix);
-  const agent = new Agent({ keepAlive: true, maxSockets: o.maxInFlight ?? 256, ca: o.ca, servername: 'localhost' });
+  const agent = new Agent({ keepAlive: true, maxSockets: o.connections, scheduling: 'fifo', ca: o.ca, servername: 'localhost' });
   const prepared = o.mix.map((m) => ({ ...m, headers: { 'content-type': SOAP12_CONTENT_TYPE, ...m.headers, 'content-length': String(m.body.length) } }));
   const indexOf = new Map(o.mix.map((m, i) => [m, i]));
   const total = new Map(o.mix.map((m) => [m.operation, new Tally()]));
@@ -121,6 +131,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   const windows: WindowReport[] = [];
   let sent = 0;
   let inFlight = 0;
+  let allReplies = 0;
   let offeredInWindow = 0;
   let repliesInWindow = 0;
   let cpuAtStart = process.cpuUsage();
@@ -145,6 +156,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   };
   const answered = (operation: string, dueAt: number, counted: boolean, failure: string): void => {
     inFlight--;
+    allReplies++;
     if (counted) repliesInWindow++;
     if (failure !== OK) fail(operation, failure, counted);
     else if (counted) {
@@ -248,6 +260,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     offered: sent - firstCounted,
     completed: allFigures.completed,
     errors: allFigures.errors,
+    allReplies,
     byOperation,
     all: allFigures,
     errorSamples: [...samples],

@@ -22,6 +22,8 @@ export interface SustainedOptions {
   readonly warmupSeconds: number;
   readonly seconds: number;
   readonly intervalSeconds: number;
+  /** Keep-alive connections the generator holds (see OpenLoopOptions.connections). */
+  readonly connections: number;
   readonly onInterval?: (window: WindowReport, memory: readonly ProcessMemory[]) => void;
   readonly onSuccess?: (operation: string, body: Buffer) => void;
 }
@@ -46,6 +48,7 @@ export async function runSustained(o: SustainedOptions): Promise<SustainedResult
       durationMs: o.seconds * 1000,
       requestTimeoutMs: 10_000,
       intervalMs: o.intervalSeconds * 1000,
+      connections: o.connections,
       ...(o.onSuccess ? { onSuccess: o.onSuccess } : {}),
       onInterval: (w) => o.onInterval?.(w, monitor.processes()),
     });

@@ -5,14 +5,18 @@
 //
 // SUSTAINED_RATE=N sets the rate; otherwise each operation's closed-loop maximum is measured first
 // (SUSTAINED_PROBE_SECONDS each) and the run goes at SUSTAINED_FRACTION (0.8) of the mix's maximum.
-// SUSTAINED_SECONDS (120) after SUSTAINED_WARMUP_SECONDS (10) of ramp, SUSTAINED_WORKERS (1), SUSTAINED_INTERVAL_SECONDS (10); BENCH_PG_URL puts
-// the store on PostgreSQL as for `npm run bench`.
+// SUSTAINED_SECONDS (120) after SUSTAINED_WARMUP_SECONDS (10) of ramp, SUSTAINED_WORKERS (1),
+// SUSTAINED_INTERVAL_SECONDS (10), SUSTAINED_CONNECTIONS (32: the generator's keep-alive pool); BENCH_PG_URL
+// puts the store on PostgreSQL as for `npm run bench`. For investigating a run: SUSTAINED_NODE_ARGS (space-separated,
+// e.g. "--trace-gc") go to the server's node, and SUSTAINED_KEEP_LOG=FILE keeps a copy of the server's log.
+import { copyFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createBenchInstance, type BenchInstance } from './instance';
 import { buildMix } from './mix-requests';
 import { fmt } from './report';
-import { startSts, type StsProcess } from './server-process';
+import { procCpuSeconds, startSts, type StsProcess } from './server-process';
 import { describeMemory, describeOperations, measureMixMaximum, runSustained, verdicts } from './sustained-run';
 import { FLAT_SLOPE_MB_PER_MIN } from './rss-monitor';
 import { armWatchdog, envNumber } from './bench-process';
@@ -25,9 +29,12 @@ interface Settings {
   readonly seconds: number;
   readonly warmupSeconds: number;
   readonly workers: number;
+  readonly connections: number;
   readonly probeSeconds: number;
   readonly intervalSeconds: number;
   readonly postgresUrl: string | undefined;
+  readonly nodeArgs: readonly string[];
+  readonly keepLog: string | undefined;
 }
 
 function readSettings(): Settings {
@@ -38,17 +45,22 @@ function readSettings(): Settings {
     seconds: envNumber('SUSTAINED_SECONDS', 120),
     warmupSeconds: envNumber('SUSTAINED_WARMUP_SECONDS', 10),
     workers: Math.round(envNumber('SUSTAINED_WORKERS', 1)),
+    connections: Math.round(envNumber('SUSTAINED_CONNECTIONS', 32)),
     probeSeconds: envNumber('SUSTAINED_PROBE_SECONDS', 4),
     intervalSeconds: envNumber('SUSTAINED_INTERVAL_SECONDS', 10),
     postgresUrl: process.env['BENCH_PG_URL'] || undefined,
+    nodeArgs: (process.env['SUSTAINED_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
+    keepLog: process.env['SUSTAINED_KEEP_LOG'] || undefined,
   };
 }
 
 let sts: StsProcess | undefined;
 let instance: BenchInstance | undefined;
+let keepLog: string | undefined;
 
 async function main(): Promise<void> {
   const settings = readSettings();
+  keepLog = settings.keepLog;
   armWatchdog('sustained', watchdogLimitMs(settings), cleanUp);
   console.log(`Trustbridge sustained load: Issue, Validate and AssumeRoleWithSAML 1:1:1, open loop, HTTPS keep-alive`);
   console.log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`);
@@ -60,6 +72,7 @@ async function main(): Promise<void> {
     workers: settings.workers,
     tlsCertificatePem: instance.tlsCertificatePem,
     logFile: join(instance.home, 'serve.log'),
+    nodeArgs: settings.nodeArgs,
   });
   console.log(`server: sts serve --workers ${settings.workers}, pids ${sts.pids().join(', ')}`);
   const mix = await buildMix(sts.port, instance);
@@ -74,8 +87,11 @@ async function main(): Promise<void> {
   } else {
     console.log(`rate: ${fmt(rate)} requests/s (SUSTAINED_RATE)`);
   }
+  console.log(`connections: at most ${settings.connections}, kept alive, used in turn (SUSTAINED_CONNECTIONS)`);
   console.log(`running ${settings.seconds} s after a ${settings.warmupSeconds} s ramp up to the rate (SUSTAINED_SECONDS, SUSTAINED_WARMUP_SECONDS), a report every ${settings.intervalSeconds} s\n`);
 
+  const cpuBefore = serverCpuSeconds(sts);
+  const startedAt = performance.now();
   const result = await runSustained({
     sts,
     inst: instance,
@@ -84,6 +100,7 @@ async function main(): Promise<void> {
     warmupSeconds: settings.warmupSeconds,
     seconds: settings.seconds,
     intervalSeconds: settings.intervalSeconds,
+    connections: settings.connections,
     onInterval: (w, memory) => {
       const p99 = [...w.byOperation].map(([op, f]) => `${op} ${fmt(f.p99Ms, 1)}`).join(', ');
       const errors = [...w.byOperation.values()].reduce((a, f) => a + f.errors, 0);
@@ -96,11 +113,17 @@ async function main(): Promise<void> {
   });
 
   const { load, memory } = result;
+  const serverCpu = serverCpuSeconds(sts) - cpuBefore;
+  const elapsedSeconds = (performance.now() - startedAt) / 1000;
   console.log(`\nsummary: ${load.offered} requests offered in ${fmt(settings.seconds)} s (${fmt(load.offered / settings.seconds, 1)}/s), ${load.completed} succeeded, ${load.errors} failed`);
   for (const line of describeOperations(load.byOperation)) console.log(`  ${line}`);
   for (const line of describeOperations(new Map([['all', load.all]]))) console.log(`  ${line}`);
   for (const sample of load.errorSamples) console.log(`  error sample: ${sample}`);
   console.log(`  memory: ${describeMemory(memory)}`);
+  console.log(
+    `  server CPU: ${fmt(serverCpu / elapsedSeconds, 2)} cores, ` +
+      `${fmt((serverCpu * 1000) / Math.max(1, load.allReplies), 3)} ms per reply (warm-up included)`,
+  );
   console.log(
     `  load generator: ${fmt(load.generatorCpuCores, 2)} cores; requests left p50 ${fmt(load.sendLagP50Ms, 1)} ms, p99 ${fmt(load.sendLagP99Ms, 1)} ms` +
       ` after they were due (included in the latencies above)`,
@@ -111,6 +134,11 @@ async function main(): Promise<void> {
   if (all.some((v) => !v.pass)) process.exitCode = 1;
 }
 
+/** CPU seconds all the server's processes have used so far. */
+function serverCpuSeconds(server: StsProcess): number {
+  return server.pids().reduce((sum, pid) => sum + (procCpuSeconds(pid) ?? 0), 0);
+}
+
 /** How long the whole run may take before the watchdog stops it: well beyond what it should need. */
 function watchdogLimitMs(settings: Settings): number {
   return (settings.seconds + settings.warmupSeconds + settings.probeSeconds * 3 + 3 + 120) * 1000;
@@ -118,6 +146,7 @@ function watchdogLimitMs(settings: Settings): number {
 
 async function cleanUp(): Promise<void> {
   await sts?.stop(2000).catch(() => undefined);
+  if (keepLog !== undefined && instance !== undefined) copyFileSync(join(instance.home, 'serve.log'), keepLog);
   instance?.remove();
 }
 

@@ -36,6 +36,8 @@ export interface Instance {
 export interface OpenOptions {
   /** Where the audit trail logs its alerts; the CLI's default says nothing (its events are in the trail). */
   readonly logger?: Logger;
+  /** Set for a serving process: its store does its slow housekeeping off the request thread. */
+  readonly serving?: boolean;
 }
 
 export interface ServingInstance extends Instance {
@@ -57,6 +59,7 @@ export async function openInstance(home: string, options: OpenOptions = {}): Pro
   const logger = options.logger ?? SILENT_LOGGER;
   const store = await openConfiguredStore(config.store, {
     resolvePath: (path) => inHome(home, path),
+    backgroundCheckpoints: options.serving === true,
     onIdleError: (err) => logger.log('warn', 'an idle database connection failed; another is opened when needed', describeError(err)),
   });
   let audit: AuditTrail;
@@ -100,7 +103,7 @@ export async function openServingInstance(
   keyRing: SigningKeyRingOptions = {},
   options: OpenOptions = {},
 ): Promise<ServingInstance> {
-  const instance = await openInstance(home, options);
+  const instance = await openInstance(home, { ...options, serving: true });
   try {
     const secretsInClear = findSecretsInClear(home, instance.config, await instance.store.signingKeys.list());
     if (instance.config.mode === 'production' && secretsInClear.length > 0) throw new Error(secretsInClearRefusal(secretsInClear));

@@ -12,11 +12,13 @@ export interface OpenStoreOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** PostgreSQL: told when an idle pooled connection breaks (the pool replaces it). */
   readonly onIdleError?: (err: Error) => void;
+  /** SQLite: checkpoint the write-ahead log on a thread of its own (for a serving process). */
+  readonly backgroundCheckpoints?: boolean;
 }
 
 /** Opens the store the config names: the SQLite file, or the PostgreSQL database (connected and migrated). */
 export async function openConfiguredStore(settings: StsConfig['store'], options: OpenStoreOptions): Promise<Store> {
-  if (settings.kind === 'sqlite') return openSqliteStore(options.resolvePath(settings.path));
+  if (settings.kind === 'sqlite') return openSqliteStore(options.resolvePath(settings.path), { backgroundCheckpoints: options.backgroundCheckpoints === true });
   return openPostgresStore({
     connection: parsePostgresUrl(settings.url),
     password: postgresPassword(settings, options),

@@ -46,6 +46,7 @@ describe('load: sustained mixed load against sts serve', function () {
       warmupSeconds: WARMUP_SECONDS,
       seconds: SECONDS,
       intervalSeconds: 10,
+      connections: 16,
       onSuccess: (operation, body) => {
         if (operation === 'Issue' && issues++ % VERIFY_EVERY === 0) issued.push(body);
       },

@@ -13,6 +13,7 @@ import { sqliteLedger } from './ledger-repository';
 import { signingKeyRepository } from './signing-key-repository';
 import { sqliteTrustedIssuers } from './trusted-issuer-repository';
 import { migrateSqlite } from './migrations';
+import { startWalCheckpointer } from './wal-checkpointer';
 
 // Expired replay entries are swept now and then rather than on every insert, to keep the hot path
 // to one statement.
@@ -42,8 +43,16 @@ interface RelyingPartyRow {
   created_at: number;
 }
 
+export interface SqliteStoreOptions {
+  /**
+   * Copy the write-ahead log back on a thread of its own (wal-checkpointer.ts): for a serving
+   * process, whose requests would otherwise wait for the copy. A CLI command need not pay a thread.
+   */
+  readonly backgroundCheckpoints?: boolean;
+}
+
 /** The embedded store: one SQLite file in WAL mode, shared safely by the worker processes of one host. */
-export function openSqliteStore(path: string): Store {
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode is durable against process crashes (what we guard against: SIGKILL of a
@@ -52,10 +61,13 @@ export function openSqliteStore(path: string): Store {
   // Checkpoint every ~40 MB of WAL rather than SQLite's 4 MB: a page the ledger's small group
   // commits rewrite over and over (the table's last leaf, its index leaves) is then copied back
   // and synced once per checkpoint, not ten times; measured at about a third of a ledger row's CPU.
+  // The copying itself is done ahead by the checkpointer thread (wal-checkpointer.ts); this is the
+  // backstop that restarts the log.
   db.pragma('wal_autocheckpoint = 10000');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   migrateSqlite(db);
+  const checkpointer = options.backgroundCheckpoints === true && !db.memory ? startWalCheckpointer(path) : undefined;
 
   const st = {
     addUser: db.prepare(
@@ -151,6 +163,7 @@ export function openSqliteStore(path: string): Store {
     },
     close: async () => {
       ledger.flush();
+      await checkpointer?.stop();
       db.close();
     },
   };
