@@ -76,7 +76,9 @@ const processIo: CliIo = {
 };
 
 function overview(): string {
-  const rows = COMMANDS.map((c) => `  sts ${c.name.padEnd(18)} ${c.summary.split('\n')[0]}`);
+  // The summaries start in one column, after the longest name.
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const rows = COMMANDS.map((c) => `  sts ${c.name.padEnd(width)}  ${c.summary.split('\n')[0]}`);
   return `usage: sts COMMAND [options]   (sts COMMAND --help for each)\n\n${rows.join('\n')}\n`;
 }
 

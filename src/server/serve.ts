@@ -55,6 +55,7 @@ async function serveInProcess(options: ServeOptions, workers: number): Promise<v
     { logger },
   );
   for (const found of instance.secretsInClear) logger.log('info', 'development mode: production mode would refuse to start with this secret in clear', { found });
+  for (const risk of await instance.store.durabilityRisks()) logger.log('warn', 'a database setting lets acknowledged writes be lost', { ...risk });
   const running = await listen(instance, logger, { ...(options.port === undefined ? {} : { port: options.port }), clusterWorker: cluster.isWorker });
   if (cluster.isWorker) process.send?.({ ready: running.baseUrl });
   else options.onReady?.(running.baseUrl, workers);

@@ -306,6 +306,14 @@ export interface AwsRoleRepository {
   list(): Promise<AwsRoleRecord[]>;
 }
 
+/** A database setting under which a write the store acknowledged can still be lost. */
+export interface DurabilityRisk {
+  readonly setting: string;
+  readonly value: string;
+  /** What can be lost, in a sentence. */
+  readonly risk: string;
+}
+
 /** The chores Store.exclusive serialises across nodes. */
 export type ExclusiveTask = 'key-rollover';
 
@@ -328,6 +336,11 @@ export interface Store {
    * runs such chores: it always runs the task.
    */
   exclusive(name: ExclusiveTask, task: () => Promise<void>): Promise<boolean>;
+  /**
+   * The database's settings that would let a crash lose what the store acknowledged (a ledger entry
+   * whose token a client holds would then be missing, and the token look forged). Empty when none.
+   */
+  durabilityRisks(): Promise<DurabilityRisk[]>;
   close(): Promise<void>;
 }
 

@@ -31,6 +31,9 @@ describe('cli: sts --help, unknown commands and options', function () {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^usage: sts COMMAND/);
     for (const [name] of COMMANDS) assert.ok(r.stdout.includes(`sts ${name} `), `--help does not list "${name}"`);
+    const rows = r.stdout.split('\n').filter((l) => l.startsWith('  sts '));
+    const summaryColumns = new Set(rows.map((l) => /^ {2}sts \S+(?: \S+)*? {2,}/.exec(l)?.[0].length));
+    assert.equal(summaryColumns.size, 1, `every summary starts in one column, after the longest name:\n${rows.join('\n')}`);
     assert.equal(r.stderr, '');
   });
 

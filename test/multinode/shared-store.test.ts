@@ -118,6 +118,21 @@ describe('multinode: two sts serve processes sharing one PostgreSQL', function (
     assert.ok(!auditFile(b).includes(onA.requestId), "A's event is in B's audit file");
   });
 
+  it('each node warns once at start-up that the test cluster\'s settings (synchronous_commit, fsync, full_page_writes off) let acknowledged writes be lost', () => {
+    for (const node of [a, b]) {
+      const warned = node.logs.filter((l) => l.msg === 'a database setting lets acknowledged writes be lost');
+      assert.deepEqual(
+        warned.map((l) => [l.level, l.fields['setting'], l.fields['value']]),
+        [
+          ['warn', 'fsync', 'off'],
+          ['warn', 'full_page_writes', 'off'],
+          ['warn', 'synchronous_commit', 'off'],
+        ],
+      );
+      assert.match(String(warned[2]?.fields['risk']), /crash loses the last commits/);
+    }
+  });
+
   it('a token issued by A validates on B, is renewed on B (the renewal validates on A), and cancelled on B is invalid on A', async () => {
     const token = await issue(a);
     assert.equal((await validate(b, token)).valid, true);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Pool, type PoolConfig } from 'pg';
-import type { ReplayCache, Store } from '../store';
+import type { DurabilityRisk, ReplayCache, Store } from '../store';
 import { EXCLUSIVE_TASK_LOCKS, withTryAdvisoryLock } from './advisory-locks';
 import { postgresAudit } from './audit-repository';
 import { postgresAwsRepositories } from './aws-repositories';
@@ -69,6 +69,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       await pool.query('SELECT 1');
     },
     exclusive: (name, task) => withTryAdvisoryLock(pool, EXCLUSIVE_TASK_LOCKS[name], task),
+    durabilityRisks: () => postgresDurabilityRisks(pool),
     close: async () => {
       await ledger.flush();
       await pool.end();
@@ -97,6 +98,23 @@ function poolConfig(options: PostgresStoreOptions): PoolConfig {
             { rejectUnauthorized: false }
           : { rejectUnauthorized: true, servername: c.host, ...(c.sslRootCertFile === null ? {} : { ca: readFileSync(c.sslRootCertFile, 'utf8') }) },
   };
+}
+
+// Server settings that trade durability for speed, and what each can lose. synchronous_commit is read
+// as our sessions see it, so a per-database or per-role setting counts too.
+const DURABILITY_SETTINGS: Readonly<Record<string, { unsafe: string; risk: string }>> = {
+  synchronous_commit: { unsafe: 'off', risk: 'a PostgreSQL crash loses the last commits, which clients were already told had succeeded' },
+  fsync: { unsafe: 'off', risk: 'an operating-system crash or power loss can corrupt the database' },
+  full_page_writes: { unsafe: 'off', risk: 'an operating-system crash or power loss can corrupt the database' },
+};
+
+async function postgresDurabilityRisks(pool: Pool): Promise<DurabilityRisk[]> {
+  const names = Object.keys(DURABILITY_SETTINGS);
+  const { rows } = await pool.query<{ name: string; setting: string }>('SELECT name, setting FROM pg_settings WHERE name = ANY($1) ORDER BY name', [names]);
+  return rows.flatMap(({ name, setting }) => {
+    const known = DURABILITY_SETTINGS[name];
+    return known !== undefined && setting === known.unsafe ? [{ setting: name, value: setting, risk: known.risk }] : [];
+  });
 }
 
 /**

@@ -161,6 +161,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       await task();
       return true;
     },
+    // The durability settings are this file's own (WAL, synchronous=NORMAL above), not a DBA's.
+    durabilityRisks: async () => [],
     close: async () => {
       ledger.flush();
       await checkpointer?.stop();
