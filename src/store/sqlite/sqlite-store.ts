@@ -61,8 +61,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   // Checkpoint every ~40 MB of WAL rather than SQLite's 4 MB: a page the ledger's small group
   // commits rewrite over and over (the table's last leaf, its index leaves) is then copied back
   // and synced once per checkpoint, not ten times; measured at about a third of a ledger row's CPU.
-  // The copying itself is done ahead by the checkpointer thread (wal-checkpointer.ts); this is the
-  // backstop that restarts the log.
+  // In a serving process the copying is done ahead by the checkpointer thread (wal-checkpointer.ts),
+  // and this is only the backstop that lets the log restart from its beginning.
   db.pragma('wal_autocheckpoint = 10000');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
