@@ -6,6 +6,7 @@ import { SAML2 } from '../xml/namespaces';
 import { hashPassword, verifyPassword } from './password-hash';
 import type { AuthenticatedSubject } from './subject';
 import type { UserDirectory } from './user-directory';
+import { VerifiedPasswordCache } from './verified-password-cache';
 
 /** The associated data under which a digest-enabled user's password is sealed. */
 export const sealedPasswordContext = (userName: string): string => `trustbridge:user-password:${userName}`;
@@ -21,17 +22,21 @@ export class EmbeddedUserDirectory implements UserDirectory {
   constructor(
     private readonly users: UserRepository,
     private readonly masterKey: Buffer,
+    private readonly verified: VerifiedPasswordCache = new VerifiedPasswordCache(),
   ) {}
 
   async authenticateWithPassword(userName: string, password: string): Promise<AuthenticatedSubject> {
+    // The user is read every time: a deleted user, changed claims or a new password count at once.
     const user = await this.users.get(userName);
     if (!user) {
       await verifyPassword(password, await this.decoyHash);
       throw new FailedAuthenticationError(`unknown user "${userName}"`);
     }
+    if (this.verified.has(user.name, user.passwordHash, password)) return subjectOf(user);
     if (!(await verifyPassword(password, user.passwordHash))) {
       throw new FailedAuthenticationError(`wrong password for user "${userName}"`);
     }
+    this.verified.remember(user.name, user.passwordHash, password);
     return subjectOf(user);
   }
 
