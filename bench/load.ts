@@ -143,7 +143,7 @@ function sendOnce(agent: Agent, o: LoadOptions, headers: Record<string, string>,
 }
 
 /** The fault's or status's reason text, if the body has one (only read for failures, so cost does not matter). */
-function failureDetail(body: Buffer): string {
+export function failureDetail(body: Buffer): string {
   const match = /<(?:[\w-]+:)?(?:Reason|Text|Message)\b[^>]*>([^<]{1,200})</.exec(body.toString('utf8'));
   return match ? `: ${match[1]}` : '';
 }
@@ -177,7 +177,7 @@ function requestHeaders(o: Pick<LoadOptions, 'body' | 'headers'>): Record<string
 }
 
 /** Nearest-rank percentile of an ascending array, in the array's unit (NaN when empty). */
-function percentile(sorted: Float64Array, q: number): number {
+export function percentile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[rank] as number;

@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { SOAP12_CONTENT_TYPE } from './issue-request';
+import { failureDetail, percentile } from './load';
 
 // Open-loop load: requests leave at a fixed arrival rate whatever the server does, so a server that
 // falls behind shows it as growing latency and a completed rate below the offered one. (A closed
@@ -338,16 +339,3 @@ function send(
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/** The fault's or error's reason text, if the body has one (read for failures only). */
-function failureDetail(body: Buffer): string {
-  const match = /<(?:[\w-]+:)?(?:Text|Message)\b[^>]*>([^<]{1,200})</.exec(body.toString('utf8'));
-  return match ? `: ${match[1]}` : '';
-}
-
-/** Nearest-rank percentile of an ascending array (NaN when empty). */
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[rank] as number;
-}

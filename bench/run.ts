@@ -46,7 +46,7 @@ import {
   type RunFigures,
 } from './report';
 import type { RawRsaRates } from './raw-rsa';
-import { procCpuSeconds, procStatusKb, startSts, type StsProcess } from './server-process';
+import { procStatusKb, serverCpuSeconds, startSts, type StsProcess } from './server-process';
 import { armWatchdog, envNumber } from './bench-process';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -340,11 +340,11 @@ async function measureOperation(sts: StsProcess, inst: BenchInstance, run: Opera
       requestTimeoutMs: 10_000,
       onWindowStart: () => {
         machine.start = machineCpu();
-        serverCpu.start = cpuSecondsOf(sts);
+        serverCpu.start = serverCpuSeconds(sts);
         serverCpu.wallStart = performance.now();
       },
       onWindowEnd: () => {
-        serverCpu.end = cpuSecondsOf(sts);
+        serverCpu.end = serverCpuSeconds(sts);
         serverCpu.wallEnd = performance.now();
         machine.end = machineCpu();
       },
@@ -382,10 +382,6 @@ async function measureOperation(sts: StsProcess, inst: BenchInstance, run: Opera
     ratioPerCore: load.perSecond / (run.rawPerSecond * run.workers),
     cpuBoundRatio: 1000 / run.rawPerSecond / serverCpuMsPerOp,
   };
-}
-
-function cpuSecondsOf(sts: StsProcess): number {
-  return sts.pids().reduce((sum, pid) => sum + (procCpuSeconds(pid) ?? 0), 0);
 }
 
 /**

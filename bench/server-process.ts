@@ -177,6 +177,11 @@ export function clockTicksPerSecond(): number {
   return ticksPerSecond;
 }
 
+/** CPU seconds a server's processes (the primary and its workers) have used so far, together. */
+export function serverCpuSeconds(sts: Pick<StsProcess, 'pids'>): number {
+  return sts.pids().reduce((sum, pid) => sum + (procCpuSeconds(pid) ?? 0), 0);
+}
+
 /** User + system CPU seconds a process has used so far, from /proc/PID/stat (fields 14 and 15). */
 export function procCpuSeconds(pid: number): number | undefined {
   try {

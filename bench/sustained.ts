@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { createBenchInstance, type BenchInstance } from './instance';
 import { buildMix } from './mix-requests';
 import { fmt } from './report';
-import { procCpuSeconds, startSts, type StsProcess } from './server-process';
+import { serverCpuSeconds, startSts, type StsProcess } from './server-process';
 import { describeMemory, describeOperations, measureMixMaximum, runSustained, verdicts } from './sustained-run';
 import { FLAT_SLOPE_MB_PER_MIN } from './rss-monitor';
 import { armWatchdog, envNumber } from './bench-process';
@@ -132,11 +132,6 @@ async function main(): Promise<void> {
   const all = verdicts(result);
   for (const v of all) console.log(`  ${v.pass ? 'PASS' : 'FAIL'}  ${v.name}: ${v.detail}`);
   if (all.some((v) => !v.pass)) process.exitCode = 1;
-}
-
-/** CPU seconds all the server's processes have used so far. */
-function serverCpuSeconds(server: StsProcess): number {
-  return server.pids().reduce((sum, pid) => sum + (procCpuSeconds(pid) ?? 0), 0);
 }
 
 /** How long the whole run may take before the watchdog stops it: well beyond what it should need. */

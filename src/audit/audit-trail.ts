@@ -4,12 +4,16 @@ import { describeError } from '../server/log';
 import type { AuditEvent, AuditRepository } from '../store/store';
 import { auditEvent, auditEventJson, type AuditFacts } from './audit-event';
 
-// Events are written off the request's path: they wait here for a short while and go to the store
-// in one transaction (CloudTrail, too, delivers within minutes, not before the reply).
+// Events are written off the request's path: they wait here for a short while, then go to the JSON
+// lines file in one write and to the store in one transaction (CloudTrail, too, delivers within
+// minutes, not before the reply).
 const FLUSH_AFTER_MS = 200;
 const FLUSH_AT_EVENTS = 500;
-// If the store cannot take them (it is down), at most this many wait; beyond, the oldest are
-// dropped from the store's copy (they are in the JSON lines file already), and the drop is logged.
+// After the store refused a batch (it is down), it is tried again this much later; meanwhile events
+// still reach the file on the usual schedule.
+const RETRY_AFTER_MS = 2000;
+// If the store cannot take them, at most this many wait for it; beyond, the oldest are dropped from
+// the store's copy (they are in the JSON lines file already), and the drop is logged.
 const MAX_WAITING = 20_000;
 
 export interface AuditTrailOptions {
@@ -26,12 +30,15 @@ export interface AuditTrailOptions {
  * also error-level log lines at once, for whatever reads the logs.
  */
 export class AuditTrail {
-  private waiting: AuditEvent[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  /** Recorded, not yet in the file. */
+  private unfiled: AuditEvent[] = [];
+  /** In the file, not yet in the store. */
+  private unstored: AuditEvent[] = [];
+  private batchTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** The store writes, one after another. */
+  private storing: Promise<void> = Promise.resolve();
   private readonly fd: number | null;
-  // Events put back after a failed store write are in the file already.
-  private readonly filed = new WeakSet<AuditEvent>();
   private readonly listeners: Array<(event: AuditEvent) => void> = [];
 
   constructor(private readonly options: AuditTrailOptions) {
@@ -63,55 +70,73 @@ export class AuditTrail {
         ...event.additionalEventData,
       });
     }
-    this.waiting.push(event);
-    if (this.waiting.length > MAX_WAITING) {
-      const dropped = this.waiting.splice(0, this.waiting.length - MAX_WAITING);
-      this.options.logger.log('error', 'audit events dropped from the store (kept in the audit file)', { dropped: dropped.length });
-    }
-    if (this.waiting.length >= FLUSH_AT_EVENTS) void this.flush();
-    else if (this.timer === undefined) this.timer = setTimeout(() => void this.flush(), FLUSH_AFTER_MS).unref();
+    this.unfiled.push(event);
+    if (this.unfiled.length >= FLUSH_AT_EVENTS) this.flushOnSchedule();
+    else this.batchTimer ??= setTimeout(() => this.flushOnSchedule(), FLUSH_AFTER_MS).unref();
     return event;
   }
 
-  /** Writes what is waiting to the store; resolves once it is there (or failed and was put back). */
+  /**
+   * Files what was recorded, then writes what waits to the store; resolves once everything filed so
+   * far is stored, or a store write failed (those events wait for the retry).
+   */
   flush(): Promise<void> {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    this.flushing = this.flushing.then(async () => {
-      const batch = this.waiting;
-      if (batch.length === 0) return;
-      this.waiting = [];
-      this.appendToFile(batch);
-      try {
-        await this.options.repository.append(batch);
-      } catch (err) {
-        // Put back in front, to be tried with the next flush; the file already has them.
-        this.waiting = batch.concat(this.waiting);
-        this.options.logger.log('warn', 'audit events not yet stored', { waiting: this.waiting.length, ...describeError(err) });
-        if (this.timer === undefined) this.timer = setTimeout(() => void this.flush(), FLUSH_AFTER_MS * 10).unref();
-      }
-    });
-    return this.flushing;
+    this.fileWaiting();
+    this.storing = this.storing.then(() => this.storeWaiting());
+    return this.storing;
+  }
+
+  // While the store is down (a retry is due), a batch only goes to the file: a request must not
+  // bring the next store attempt forward, and the file must not wait for the store.
+  private flushOnSchedule(): void {
+    if (this.retryTimer === undefined) void this.flush();
+    else this.fileWaiting();
   }
 
   // One write per batch: on the hot path an event costs an object, not a system call. Lines of a
   // batch are whole, and O_APPEND keeps processes sharing the file from overwriting one another.
-  private appendToFile(batch: readonly AuditEvent[]): void {
-    if (this.fd === null || batch.length === 0) return;
-    let text = '';
-    for (const event of batch) {
-      if (this.filed.has(event)) continue;
-      this.filed.add(event);
-      text += auditEventJson(event) + '\n';
+  private fileWaiting(): void {
+    if (this.batchTimer !== undefined) {
+      clearTimeout(this.batchTimer);
+      this.batchTimer = undefined;
     }
-    if (text !== '') writeSync(this.fd, text);
+    if (this.unfiled.length === 0) return;
+    const batch = this.unfiled;
+    this.unfiled = [];
+    if (this.fd !== null) writeSync(this.fd, batch.map((e) => auditEventJson(e) + '\n').join(''));
+    this.unstored.push(...batch);
+    this.capUnstored();
+  }
+
+  private async storeWaiting(): Promise<void> {
+    while (this.unstored.length > 0) {
+      const batch = this.unstored;
+      this.unstored = [];
+      try {
+        await this.options.repository.append(batch);
+      } catch (err) {
+        // Put back in front, to be tried again; the file already has them.
+        this.unstored = batch.concat(this.unstored);
+        this.capUnstored();
+        this.options.logger.log('warn', 'audit events not yet stored', { waiting: this.unstored.length + this.unfiled.length, ...describeError(err) });
+        this.retryTimer ??= setTimeout(() => {
+          this.retryTimer = undefined;
+          void this.flush();
+        }, RETRY_AFTER_MS).unref();
+        return;
+      }
+    }
+  }
+
+  private capUnstored(): void {
+    if (this.unstored.length <= MAX_WAITING) return;
+    const dropped = this.unstored.splice(0, this.unstored.length - MAX_WAITING);
+    this.options.logger.log('error', 'audit events dropped from the store (kept in the audit file)', { dropped: dropped.length });
   }
 
   async close(): Promise<void> {
     await this.flush();
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     if (this.fd !== null) closeSync(this.fd);
   }
 }

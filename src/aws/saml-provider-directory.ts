@@ -1,4 +1,4 @@
-import type { OwnKeyRing, WithheldKey } from '../keys/own-key-ring';
+import type { OwnKeyRing } from '../keys/own-key-ring';
 import { trustedKeyFromCertificate } from '../keys/trusted-key';
 import type { SamlProviderRecord, SamlReplayMode, Store } from '../store/store';
 import type { TrustedKey } from '../xml/verify-signature';
@@ -16,7 +16,7 @@ export interface SamlProvider {
    */
   readonly trustedKeys: readonly TrustedKey[];
   /** Trustbridge's own keys that do not sign now, to tell a forgery with one of them; empty for others. */
-  readonly withheldKeys: readonly WithheldKey[];
+  readonly withheldKeys: readonly TrustedKey[];
   readonly replay: SamlReplayMode;
   /** Trustbridge itself: its assertions must also match the issuance ledger. */
   readonly isSelf: boolean;

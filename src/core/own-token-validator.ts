@@ -3,7 +3,7 @@ import type { SamlTokenView } from '../saml/token-view';
 import { isTokenRejection, verifySamlToken, type VerifiedSamlToken } from '../saml/verify-token';
 import type { LedgerEntry, Store } from '../store/store';
 import { SignatureRejectedError } from '../xml/verify-signature';
-import { VERIFYING_STATES } from '../keys/key-lifecycle';
+import { keySignaturesCount } from '../keys/key-material';
 import { ledgerDiscrepancy, lifetimeAlert, withheldKeyAlert, withheldKeyReason, type TokenAlert } from './token-forensics';
 
 
@@ -70,9 +70,10 @@ export class OwnTokenValidator {
     const { token, digest, keyThumbprint } = verified;
     // The store's state, not the cached list's, decides: a revocation counts at once, and a key
     // promoted since the cache was filled is not mistaken for a pending one.
-    const state = await this.options.keys.currentState(keyThumbprint);
-    if (state === undefined || !VERIFYING_STATES.includes(state)) {
-      return { valid: false, reason: withheldKeyReason(state ?? 'revoked'), alert: withheldKeyAlert(token, keyThumbprint, digest, state ?? 'revoked') };
+    const key = await this.options.keys.currentRecord(keyThumbprint);
+    if (key === undefined || !keySignaturesCount(key, this.options.now())) {
+      const state = key?.state ?? 'revoked';
+      return { valid: false, reason: withheldKeyReason(state), alert: withheldKeyAlert(token, keyThumbprint, digest, state) };
     }
     const ledger = await this.options.store.ledger.get(token.id);
     // Looked up only for a token that differs from its entry, to name what differs.
@@ -94,7 +95,7 @@ export class OwnTokenValidator {
     const withheld = await this.options.keys.withheld();
     if (withheld.length === 0) return undefined;
     try {
-      return verifySamlToken(assertion, withheld.map((w) => w.key));
+      return verifySamlToken(assertion, withheld);
     } catch (err) {
       if (isTokenRejection(err)) return undefined;
       throw err;

@@ -1,6 +1,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { SigningKeyRecord, SigningKeyRepository, SigningKeyState } from '../store/store';
 import type { KeyAtRest, SigningKeyCustody } from './key-custody';
+import { VERIFYING_STATES } from './key-lifecycle';
 import { open, seal } from './sealed-box';
 import { certificateThumbprintSha256, loadSigningKey, type SigningKey } from './signing-key';
 
@@ -25,6 +26,14 @@ export interface NewSigningKeyOptions {
 /** The certificate's expiry: the stored column, else read from the certificate (keys from before the column). */
 export function certificateNotAfter(record: Pick<SigningKeyRecord, 'certificatePem' | 'notAfter'>): Date {
   return record.notAfter ?? new Date(new X509Certificate(record.certificatePem).validTo);
+}
+
+/**
+ * Whether the key's signatures count at `now`: it is active or retiring and its certificate has not
+ * expired. The one rule for the cached key list and for the store's state read at check time.
+ */
+export function keySignaturesCount(record: Pick<SigningKeyRecord, 'state' | 'certificatePem' | 'notAfter'>, now: Date): boolean {
+  return VERIFYING_STATES.includes(record.state) && certificateNotAfter(record).getTime() > now.getTime();
 }
 
 /** Has the custody generate an RSA-2048 key with a self-signed certificate, and stores it in `state`. */

@@ -1,7 +1,6 @@
-import type { SigningKeyRepository, SigningKeyState } from '../store/store';
+import type { SigningKeyRecord, SigningKeyRepository } from '../store/store';
 import type { TrustedKey } from '../xml/verify-signature';
-import { certificateNotAfter } from './key-material';
-import { VERIFYING_STATES } from './key-lifecycle';
+import { keySignaturesCount } from './key-material';
 import { trustedKeyFromCertificate } from './trusted-key';
 
 export interface OwnKeyRingOptions {
@@ -15,16 +14,11 @@ export interface OwnKeyRingOptions {
 /**
  * Our own signing keys, as the verifier needs them: active and retiring keys whose certificates have
  * not expired. Pending keys are refused (a key not yet promoted has signed nothing of ours), retired
- * and revoked ones too. Re-read from the store every few seconds, so a rotation on any node is seen.
+ * and revoked ones too; they are kept apart as withheld keys, to recognise, and alert on, what they
+ * signed. Re-read from the store every few seconds, so a rotation on any node is seen.
  */
-/** One of our keys whose signatures do not count now: kept to recognise, and alert on, what it signed. */
-export interface WithheldKey {
-  readonly key: TrustedKey;
-  readonly state: SigningKeyState;
-}
-
 export class OwnKeyRing {
-  private cached: { keys: TrustedKey[]; withheld: WithheldKey[]; until: number } | undefined;
+  private cached: { keys: TrustedKey[]; withheld: TrustedKey[]; until: number } | undefined;
   private lastMissRefresh = 0;
   private readonly refreshMs: number;
   private readonly missRefreshMs: number;
@@ -51,17 +45,17 @@ export class OwnKeyRing {
    * Our keys whose signatures do not count now (pending, retired, revoked, or with an expired
    * certificate): a token that verifies only against one of these is refused and raises an alert.
    */
-  async withheld(): Promise<WithheldKey[]> {
+  async withheld(): Promise<TrustedKey[]> {
     if (!this.cached || this.cached.until < Date.now()) await this.reload();
-    return (this.cached as { withheld: WithheldKey[] }).withheld;
+    return (this.cached as { withheld: TrustedKey[] }).withheld;
   }
 
   /**
-   * The key's state in the store now, uncached: the cached list may be up to refreshMs old, and an
+   * The key's record in the store now, uncached: the cached list may be up to refreshMs old, and an
    * emergency revocation on any node must make the key's tokens invalid at once, not in a few seconds.
    */
-  async currentState(thumbprint: string): Promise<SigningKeyState | undefined> {
-    return (await this.repository.get(thumbprint))?.state;
+  async currentRecord(thumbprint: string): Promise<SigningKeyRecord | undefined> {
+    return this.repository.get(thumbprint);
   }
 
   /**
@@ -69,9 +63,12 @@ export class OwnKeyRing {
    * generated or promoted it); resolves false when it did not re-read. When KeyInfo named the
    * certificate and the store holds it, the list is re-read at once (one indexed read decides: a
    * key of ours is never missed for long); otherwise at most once per missRefreshMs, so a flood of
-   * strangers' signatures does not become a flood of reads.
+   * strangers' signatures does not become a flood of reads. A key the cached lists already hold is
+   * not re-read for: a replayed token of a revoked key would otherwise cost a full re-read per request,
+   * and what decides about such a key is its state in the store, read at check time anyway.
    */
   async refreshAfterMiss(keyInfoThumbprint?: string): Promise<boolean> {
+    if (keyInfoThumbprint !== undefined && this.holds(keyInfoThumbprint)) return false;
     if (keyInfoThumbprint !== undefined && (await this.repository.get(keyInfoThumbprint)) !== undefined) {
       await this.reload();
       return true;
@@ -82,15 +79,21 @@ export class OwnKeyRing {
     return true;
   }
 
+  private holds(thumbprint: string): boolean {
+    const cached = this.cached;
+    if (cached === undefined || cached.until < Date.now()) return false;
+    return cached.keys.some((k) => k.thumbprintSha256 === thumbprint) || cached.withheld.some((k) => k.thumbprintSha256 === thumbprint);
+  }
+
   private async reload(): Promise<void> {
-    const now = this.now().getTime();
+    const now = this.now();
     const records = await this.repository.list();
     const keys: TrustedKey[] = [];
-    const withheld: WithheldKey[] = [];
+    const withheld: TrustedKey[] = [];
     for (const r of records) {
       const key = trustedKeyFromCertificate(r.certificatePem);
-      if (VERIFYING_STATES.includes(r.state) && certificateNotAfter(r).getTime() > now) keys.push(key);
-      else withheld.push({ key, state: r.state });
+      if (keySignaturesCount(r, now)) keys.push(key);
+      else withheld.push(key);
     }
     this.cached = { keys, withheld, until: Date.now() + this.refreshMs };
   }

@@ -234,6 +234,22 @@ describe('golden-saml: the pins of external issuers, end to end (OnBehalfOf and 
       ],
     );
   });
+
+  it('sts trust refusals: a certificate pinned already, a move from the wrong state, --retire-at not after --activate-at; the pins unchanged', async () => {
+    const pins = await sts.instance.store.trustedIssuers.list();
+    assert.deepEqual(pins.map((p) => [p.thumbprint, p.state]), [[thumbprint, 'active']]);
+
+    const again = await stsCli(['trust', 'pin', PARTNER, '--cert', certFile, '--home', sts.home]);
+    assert.deepEqual([again.status, again.stderr], [1, `${thumbprint} is pinned already; \`sts trust list\` shows for which issuer\n`]);
+    const promote = await stsCli(['trust', 'promote', thumbprint, '--home', sts.home]);
+    assert.deepEqual([promote.status, promote.stderr], [1, `no pin ${thumbprint} in state pending; \`sts trust list\` shows the pins\n`]);
+    const at = new Date(Date.now() + 3600_000);
+    const schedule = await stsCli(['trust', 'pin', PARTNER, '--cert', certFile, '--pending', '--activate-at', at.toISOString(), '--retire-at', at.toISOString(), '--home', sts.home]);
+    assert.equal(schedule.status, 2);
+    assert.match(schedule.stderr, /--retire-at must be after --activate-at/);
+
+    assert.deepEqual(await sts.instance.store.trustedIssuers.list(), pins);
+  });
 });
 
 describe('golden-saml: sts keys import is an alert (signing-key-imported)', function () {

@@ -17,10 +17,9 @@ import { memberList, optionalInteger, requiredString } from '../query/parameter-
 import type { SamlProvider, SamlProviderDirectory } from '../saml-provider-directory';
 import { trustPolicyContext } from '../trust-context';
 import type { ActionFacts, ActionRequest, AwsAction } from './action';
-import { ALERTS } from '../../audit/alerts';
-import { ledgerDiscrepancy, tokenFacts, withheldKeyAlert, type TokenAlert } from '../../core/token-forensics';
+import { ledgerDiscrepancy, withheldKeyAlert, type TokenAlert } from '../../core/token-forensics';
 import { isTokenRejection } from '../../saml/verify-token';
-import { VERIFYING_STATES } from '../../keys/key-lifecycle';
+import { keySignaturesCount } from '../../keys/key-material';
 import { NOT_REGISTERED, requireProviderCertificatesAccepted } from '../provider-certificate-check';
 
 export interface AssumeRoleWithSamlOptions {
@@ -70,7 +69,7 @@ export function assumeRoleWithSaml(options: AssumeRoleWithSamlOptions): AwsActio
       const verified = await verifyWithFreshKeys(options, params.samlAssertion, provider);
       facts.assertionId = verified.token.id;
       facts.keyThumbprint = verified.keyThumbprint;
-      if (provider.isSelf) await requireOwnIssuance(options.store, verified, request.raiseAlert);
+      if (provider.isSelf) await requireOwnIssuance(options.store, verified, now, request.raiseAlert);
       else {
         const signers = [verified.keyThumbprint, ...(verified.responseKeyThumbprint === undefined ? [] : [verified.responseKeyThumbprint])];
         await requireProviderCertificatesAccepted(
@@ -240,7 +239,7 @@ async function verifyWithFreshKeys(options: AssumeRoleWithSamlOptions, base64: s
 function verifiedByWithheldOwnKey(root: Element, provider: SamlProvider): VerifiedSamlAssertion | undefined {
   if (provider.withheldKeys.length === 0) return undefined;
   try {
-    return verifySaml2ResponseOrAssertion(root, provider.withheldKeys.map((w) => w.key));
+    return verifySaml2ResponseOrAssertion(root, provider.withheldKeys);
   } catch (err) {
     if (isTokenRejection(err)) return undefined;
     throw err;
@@ -251,21 +250,22 @@ function verifiedByWithheldOwnKey(root: Element, provider: SamlProvider): Verifi
  * Trustbridge's own assertions must be in its issuance ledger with the digest they were signed with:
  * one signed with our key but never issued is a forgery made with a stolen key (Golden SAML).
  */
-async function requireOwnIssuance(store: Store, verified: VerifiedSamlAssertion, raiseAlert: (alert: TokenAlert) => void): Promise<void> {
-  // The provider's key list may be seconds old: the store's state decides (a revocation bites at once).
-  const state = (await store.signingKeys.get(verified.keyThumbprint))?.state;
-  if (state === undefined || !VERIFYING_STATES.includes(state)) {
-    raiseAlert(withheldKeyAlert(verified.token, verified.keyThumbprint, verified.assertionDigest ?? '', state ?? 'revoked'));
-    throw invalidToken('The SAML assertion is signed by a key this STS no longer signs with.', `signing key state ${state ?? 'unknown'}`);
+async function requireOwnIssuance(store: Store, verified: VerifiedSamlAssertion, now: Date, raiseAlert: (alert: TokenAlert) => void): Promise<void> {
+  // The provider's key list may be seconds old: the store's record decides (a revocation bites at once).
+  const key = await store.signingKeys.get(verified.keyThumbprint);
+  if (key === undefined || !keySignaturesCount(key, now)) {
+    const state = key?.state ?? 'revoked';
+    raiseAlert(withheldKeyAlert(verified.token, verified.keyThumbprint, verified.assertionDigest ?? '', state));
+    throw invalidToken('The SAML assertion is signed by a key this STS no longer signs with.', `signing key state ${key?.state ?? 'unknown'}`);
   }
   const entry = await store.ledger.get(verified.token.id);
   // The ledger records the relying party's AppliesTo; its tokens may carry another Audience (AWS's sign-in URL).
   const issuedAudience = entry && entry.digest !== verified.assertionDigest ? (await store.relyingParties.get(entry.audience))?.audience ?? undefined : undefined;
+  // No entry, or an entry whose digest differs (an assertion signed only inside a signed Response has
+  // no digest of its own, so it differs too): not a token we issued.
   const discrepancy = ledgerDiscrepancy(verified.token, verified.keyThumbprint, verified.assertionDigest, entry, issuedAudience);
   if (!entry || discrepancy) {
-    // An assertion signed only inside a signed Response has no digest of its own to compare: the
-    // ledger records assertions, so that is not one we issued either.
-    raiseAlert(discrepancy ?? { name: ALERTS.forgedToken, facts: { ...tokenFacts(verified.token, verified.keyThumbprint, undefined), ledger: 'the assertion itself is not signed' } });
+    if (discrepancy) raiseAlert(discrepancy);
     throw invalidToken('The SAML assertion was not issued by this STS.', 'signed by our key but not in the issuance ledger');
   }
   if (entry.cancelledAt !== null) throw invalidToken('The SAML assertion was cancelled.');

@@ -67,8 +67,11 @@ export class AsyncGroupCommit<T> {
         await this.write(take);
         for (const w of taken) w.resolve();
       } catch (err) {
-        if (taken.length === 0) take();
-        if (taken.length === 1) {
+        // Failed before taking a row (no connection, no lock): no row is to blame, and each retried
+        // alone would meet the same failure in turn (a connect timeout per row), so all fail now.
+        const beforeTaking = taken.length === 0;
+        if (beforeTaking) take();
+        if (beforeTaking || taken.length === 1) {
           for (const w of taken) w.reject(this.explain(w.item, err));
         } else {
           await this.oneByOne(taken);

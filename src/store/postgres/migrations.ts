@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { ADVISORY_LOCK_SPACE, MIGRATIONS_LOCK } from './advisory-locks';
+import { inTransaction } from './transaction';
 
 // Schema versions of the PostgreSQL store, applied in order at start-up; schema_migrations records
 // which ran. Version 1 is the whole schema SQLite reached in its five versions: there are no older
@@ -178,9 +179,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
  * take turns, and the second finds the work done. A database from a newer Trustbridge is refused.
  */
 export async function migratePostgres(pool: Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_SPACE, MIGRATIONS_LOCK]);
     await client.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
@@ -194,11 +193,5 @@ export async function migratePostgres(pool: Pool): Promise<void> {
       await client.query(POSTGRES_MIGRATIONS[v] ?? '');
       await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [v + 1]);
     }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /**
  * A TCP listener on loopback that counts the connections it receives: the address an attack asks the
@@ -15,9 +15,11 @@ export interface OutboundListener {
 
 export async function startOutboundListener(): Promise<OutboundListener> {
   let count = 0;
+  let counted: () => void = () => undefined;
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     count++;
+    counted();
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.destroy();
@@ -28,6 +30,15 @@ export async function startOutboundListener(): Promise<OutboundListener> {
   });
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the listener has no port');
+  // The suites assert that no connection arrives: first prove that one that does is counted.
+  await new Promise<void>((resolve, reject) => {
+    counted = resolve;
+    connect(address.port, '127.0.0.1').on('error', () => undefined);
+    setTimeout(() => reject(new Error('the outbound listener did not count a connection made to it')), 5000).unref();
+  });
+  if (count !== 1) throw new Error(`the outbound listener counted ${count} connections for one`);
+  counted = () => undefined;
+  count = 0;
   return {
     url: `http://127.0.0.1:${address.port}/attack`,
     connections: () => count,

@@ -57,6 +57,70 @@ describe('audit trail (unit)', () => {
     assert.deepEqual(lines.map((l) => l.eventId), repository.stored.map((e) => e.eventId));
   });
 
+  it('a store write that hangs does not hold the file back: later events reach the file on the usual schedule', async () => {
+    let release: () => void = () => undefined;
+    const stored: string[] = [];
+    let calls = 0;
+    const repository: AuditRepository = {
+      append: async (events) => {
+        if (++calls === 1) await new Promise<void>((r) => (release = r));
+        stored.push(...events.map((e) => e.eventName));
+      },
+      query: async () => [],
+    };
+    const file = join(dir, 'audit.jsonl');
+    const filed = (): string[] => readFileSync(file, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { eventName: string }).eventName);
+    const trail = new AuditTrail({ repository, file, logger, now: () => new Date() });
+    trail.record({ eventName: 'Issue', eventSource: 'wstrust' });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(filed(), ['Issue']);
+    trail.record({ eventName: 'Validate', eventSource: 'wstrust' });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(filed(), ['Issue', 'Validate'], 'filed while the first store write still hangs');
+    assert.deepEqual(stored, []);
+    release();
+    await trail.close();
+    assert.deepEqual(stored, ['Issue', 'Validate']);
+  });
+
+  it('while the store is down, a flood of events is filed but does not bring the next store attempt forward', async () => {
+    const repository = flakyRepository(Number.MAX_SAFE_INTEGER);
+    const file = join(dir, 'audit.jsonl');
+    const trail = new AuditTrail({ repository, file, logger, now: () => new Date() });
+    trail.record({ eventName: 'Issue', eventSource: 'wstrust' });
+    await trail.flush();
+    assert.equal(repository.calls, 1);
+    for (let i = 0; i < 1200; i++) trail.record({ eventName: 'Issue', eventSource: 'wstrust' });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 1201, 'every event is in the file');
+    assert.equal(repository.calls, 1, 'no store attempt before the retry is due');
+    assert.equal(logs.filter((l) => l.msg === 'audit events not yet stored').length, 1);
+  });
+
+  it('beyond 20,000 events waiting for the store, the oldest are dropped from its copy, logged, and kept in the file', async () => {
+    let down = true;
+    const stored: AuditEvent[] = [];
+    const repository: AuditRepository = {
+      append: async (events) => {
+        if (down) throw new Error('database unavailable');
+        stored.push(...events);
+      },
+      query: async () => [],
+    };
+    const file = join(dir, 'audit.jsonl');
+    const trail = new AuditTrail({ repository, file, logger, now: () => new Date() });
+    trail.record({ eventName: 'first', eventSource: 'wstrust' });
+    await trail.flush();
+    for (let i = 0; i < 20_100; i++) trail.record({ eventName: `e${i}`, eventSource: 'wstrust' });
+    down = false;
+    await trail.close();
+    const dropped = logs.filter((l) => l.level === 'error' && l.msg === 'audit events dropped from the store (kept in the audit file)');
+    assert.equal(dropped.reduce((n, l) => n + (l.fields['dropped'] as number), 0), 101);
+    assert.equal(stored.length, 20_000);
+    assert.deepEqual([stored[0]?.eventName, stored.at(-1)?.eventName], ['e100', 'e20099'], 'the newest kept');
+    assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 20_101, 'the file has every event');
+  });
+
   it('an alert is an error log line at once, with its facts, and a critical event; an ordinary event logs nothing', async () => {
     const repository = flakyRepository(0);
     const trail = new AuditTrail({ repository, file: null, logger, now: () => new Date() });

@@ -244,6 +244,21 @@ describe('keys: the signing-key repository (SQLite) and the key rings', function
       assert.equal((await ring.trusted()).length, 2);
       assert.equal(await ring.refreshAfterMiss(), false, 'throttled');
     });
+
+    it('OwnKeyRing does not re-read for a key its cached lists already hold (a revoked key\'s token replayed costs no re-read)', async () => {
+      await generateSigningKey(store.signingKeys, custody, { state: 'active' });
+      const revoked = await generateSigningKey(store.signingKeys, custody, { state: 'pending' });
+      await store.signingKeys.setState(revoked.thumbprint, ['pending'], 'revoked', new Date());
+      let lists = 0;
+      const counting = { ...store.signingKeys, list: async () => (lists++, store.signingKeys.list()) };
+      const ring = new OwnKeyRing(counting, { refreshMs: 60_000, missRefreshMs: 0 });
+      assert.deepEqual((await ring.withheld()).map((k) => k.thumbprintSha256), [revoked.thumbprint]);
+      for (let i = 0; i < 3; i++) assert.equal(await ring.refreshAfterMiss(revoked.thumbprint), false);
+      assert.equal(lists, 1, 'read once, when the cache was filled');
+      const stranger = await generateSigningKey(store.signingKeys, custody, { state: 'pending' });
+      assert.equal(await ring.refreshAfterMiss(stranger.thumbprint), true, 'a key of ours the cache does not hold yet is re-read for at once');
+      assert.equal(lists, 2);
+    });
   });
 
   describe('runRolloverCheck against the store', () => {
