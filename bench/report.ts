@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { ScryptParameters } from '../src/identity/password-hash';
 import type { RawRsaRates } from './raw-rsa';
 
-/** The issue's target: one worker must turn at least half of the raw signing rate into tokens. */
-export const ONE_WORKER_RATIO_TARGET = 0.5;
+/** Issue 6's target (issue 4 asked for 0.5): Issue at 0.7 or more of the raw signing rate per core it uses. */
+export const ONE_WORKER_RATIO_TARGET = 0.7;
 
 /** The WS-Trust 1.3 operations the benchmark drives, each against one server in turn. */
 export type BenchOperation = 'Issue' | 'Validate' | 'Renew' | 'AssumeRoleWithSAML' | 'GetCallerIdentity';
@@ -58,7 +58,12 @@ export interface RunFigures {
   /** Which raw RSA rate the ratios use (signs for Issue and Renew, verifies for Validate), and its value. */
   readonly ratioAgainst: 'sign' | 'verify';
   readonly rawPerSecond: number;
-  /** operations/s ÷ (raw signs or verifies/s × workers). */
+  /**
+   * The cores the ratio divides by: the workers, or the cores the server kept busy when that is more
+   * (a worker signs on its thread pool beside its event loop, so one worker can use more than a core).
+   */
+  readonly coresCounted: number;
+  /** operations/s ÷ (raw signs or verifies/s × coresCounted). */
   readonly ratioPerCore: number;
   /**
    * Raw sign (or verify) time ÷ server CPU time per operation: the ratio the server would reach with
@@ -114,7 +119,7 @@ export function describeRun(r: RunFigures, raw: RawRsaRates, cores: number): str
     `  load generator CPU:    ${fmt(r.generatorCpuCores, 2)} cores (of ${cores} on the machine)`,
     `  other processes:       ${fmt(r.otherCpuCores, 2)} cores busy, steal ${fmt(r.stealCores, 2)}` +
       (r.otherCpuCores > NOISY_OTHER_CORES ? '  ← the machine was not quiet: figures understate the server; rerun' : ''),
-    `  per core used:         ${fmt(r.ratioPerCore, 3)} = ${info.units}/s ÷ (${fmt(r.rawPerSecond)} raw ${RAW_UNITS[r.ratioAgainst]}/s × ${r.workers})` +
+    `  per core used:         ${fmt(r.ratioPerCore, 3)} = ${info.units}/s ÷ (${fmt(r.rawPerSecond)} raw ${RAW_UNITS[r.ratioAgainst]}/s × ${fmt(r.coresCounted, 2)} cores: the ${r.workers === 1 ? 'worker' : `${r.workers} workers`}, or the cores the server kept busy if more)` +
       (isTarget ? `   target ≥ ${ONE_WORKER_RATIO_TARGET}: ${verdict(r.ratioPerCore)}` : ''),
     `  CPU-bound ratio:       ${fmt(r.cpuBoundRatio, 3)} = raw ${r.ratioAgainst} time (${fmt(rawMs, 3)} ms) ÷ server CPU per ${info.unit} (what a whole core per worker would give)`,
   ];

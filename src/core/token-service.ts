@@ -5,7 +5,7 @@ import type { AssertionContent } from '../saml/assertion-content';
 import { buildSaml11Assertion } from '../saml/saml11-assertion';
 import { buildSaml2Assertion } from '../saml/saml2-assertion';
 import type { RelyingPartyRecord, Store } from '../store/store';
-import { signCanonicalElement, type CanonicalElement } from '../xml/enveloped-signature';
+import { signCanonicalElementOffThread, type CanonicalElement } from '../xml/enveloped-signature';
 import { TOKEN_TYPE } from '../xml/namespaces';
 import { encryptElementXml } from '../xml/encryption';
 import { NS } from '../xml/namespaces';
@@ -109,7 +109,7 @@ export class TokenService {
     if (encryptFor && request.tokenType !== 'saml2') {
       throw new BadRequestError('This relying party receives encrypted tokens, which only SAML 2.0 (EncryptedAssertion) offers here.');
     }
-    const signed = signCanonicalElement(
+    const signed = await signCanonicalElementOffThread(
       format.build({
         id,
         issueInstant: created,

@@ -13,6 +13,13 @@ export type SigningKeyCustodyKind = 'sealed' | 'pkcs11';
 export interface SigningKey {
   /** RSA PKCS#1 v1.5 signature of `data` with `hash`. */
   sign(hash: SignatureHash, data: Buffer): Buffer;
+  /**
+   * The same signature, computed where it does not hold up the event loop: on libuv's thread pool
+   * for a key held in this process (a token's most expensive step then runs beside the parsing and
+   * writing of other requests, so one process uses more than one core); on the request thread for a
+   * PKCS#11 key, whose one session must not run two operations at once.
+   */
+  signOffThread(hash: SignatureHash, data: Buffer): Promise<Buffer>;
   readonly custody: SigningKeyCustodyKind;
   readonly publicKey: KeyObject;
   readonly certificatePem: string;
@@ -29,12 +36,21 @@ export function certificateThumbprintSha256(certificateDer: Buffer): string {
   return createHash('sha256').update(certificateDer).digest('hex');
 }
 
-/** A SigningKey for `certificatePem` whose signatures come from `signer` (which must hold the matching private key). */
-export function signingKeyFor(certificatePem: string, custody: SigningKeyCustodyKind, signer: SigningKey['sign']): SigningKey {
+/**
+ * A SigningKey for `certificatePem` whose signatures come from `signer` (which must hold the matching
+ * private key), and from `offThreadSigner` when given, else from `signer` on the calling thread.
+ */
+export function signingKeyFor(
+  certificatePem: string,
+  custody: SigningKeyCustodyKind,
+  signer: SigningKey['sign'],
+  offThreadSigner: SigningKey['signOffThread'] = async (hash, data) => signer(hash, data),
+): SigningKey {
   const certificate = new X509Certificate(certificatePem);
   const der = certificate.raw;
   return {
     sign: signer,
+    signOffThread: offThreadSigner,
     custody,
     publicKey: certificate.publicKey,
     certificatePem,
@@ -52,7 +68,13 @@ export function loadSigningKey(privateKeyPem: string, certificatePem: string): S
     throw new Error('the token-signing private key does not match its certificate');
   }
   // The KeyObject lives only in this closure: nothing outside can read it, and signing is Node's
-  // one-shot sign with no copy in between (the hot path's speed is unchanged).
-  return signingKeyFor(certificatePem, 'sealed', (hash, data) => sign(hash, data, privateKey));
+  // one-shot sign with no copy in between. Given a callback, Node runs the same sign on its thread pool.
+  return signingKeyFor(
+    certificatePem,
+    'sealed',
+    (hash, data) => sign(hash, data, privateKey),
+    (hash, data) =>
+      new Promise((resolve, reject) => sign(hash, data, privateKey, (err, signature) => (err ? reject(err) : resolve(signature)))),
+  );
 }
 

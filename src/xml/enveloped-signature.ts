@@ -32,17 +32,37 @@ const TRANSFORMS =
  * xmlsec1 or xml-crypto recompute from the parsed document is byte for byte what we digested.
  */
 export function signCanonicalElement(element: CanonicalElement, key: SigningKey): SignedElement {
+  const signedInfo = signedInfoOf(element);
+  return withSignature(element, signedInfo, key.sign('sha256', signedInfo.canonical), key);
+}
+
+/** signCanonicalElement with the RSA signature computed off the event loop (SigningKey.signOffThread): the token path's. */
+export async function signCanonicalElementOffThread(element: CanonicalElement, key: SigningKey): Promise<SignedElement> {
+  const signedInfo = signedInfoOf(element);
+  return withSignature(element, signedInfo, await key.signOffThread('sha256', signedInfo.canonical), key);
+}
+
+interface SignedInfo {
+  readonly digest: string;
+  readonly body: string;
+  /** The bytes the signature is computed over. */
+  readonly canonical: Buffer;
+}
+
+function signedInfoOf(element: CanonicalElement): SignedInfo {
   const digest = createHash('sha256').update(element.beforeSignature).update(element.afterSignature).digest('base64');
-  const signedInfoBody =
+  const body =
     SIGNED_INFO_HEAD + `<ds:Reference URI="#${element.id}">${TRANSFORMS}<ds:DigestValue>${digest}</ds:DigestValue></ds:Reference>`;
   // In the document SignedInfo inherits xmlns:ds from ds:Signature; exclusive c14n renders it on
   // SignedInfo itself, and the signature is computed over that canonical form.
-  const canonicalSignedInfo = `<ds:SignedInfo xmlns:ds="${NS.ds}">${signedInfoBody}</ds:SignedInfo>`;
-  const signatureValue = key.sign('sha256', Buffer.from(canonicalSignedInfo)).toString('base64');
+  return { digest, body, canonical: Buffer.from(`<ds:SignedInfo xmlns:ds="${NS.ds}">${body}</ds:SignedInfo>`) };
+}
+
+function withSignature(element: CanonicalElement, signedInfo: SignedInfo, signatureValue: Buffer, key: SigningKey): SignedElement {
   const signature =
-    `<ds:Signature xmlns:ds="${NS.ds}"><ds:SignedInfo>${signedInfoBody}</ds:SignedInfo>` +
-    `<ds:SignatureValue>${signatureValue}</ds:SignatureValue>` +
+    `<ds:Signature xmlns:ds="${NS.ds}"><ds:SignedInfo>${signedInfo.body}</ds:SignedInfo>` +
+    `<ds:SignatureValue>${signatureValue.toString('base64')}</ds:SignatureValue>` +
     `<ds:KeyInfo><ds:X509Data><ds:X509Certificate>${key.certificateBase64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>` +
     `</ds:Signature>`;
-  return { xml: element.beforeSignature + signature + element.afterSignature, digest };
+  return { xml: element.beforeSignature + signature + element.afterSignature, digest: signedInfo.digest };
 }
