@@ -5,6 +5,7 @@ import type { SamlTokenView } from '../saml/token-view';
 import { isTokenRejection, verifySamlToken } from '../saml/verify-token';
 import type { Store, TrustedIssuerPin } from '../store/store';
 import { SignatureRejectedError } from '../xml/verify-signature';
+import { checkDelegatedTokenAudience } from './delegated-token-audience';
 import { RequestFailedError, TrustFailedAuthenticationError } from './errors';
 import type { OwnTokenValidator } from './own-token-validator';
 import { partnerKeyAlert, type TokenAlert } from './token-forensics';
@@ -18,12 +19,19 @@ export interface DelegationOptions {
   readonly validator: OwnTokenValidator;
   readonly clockSkewMs: number;
   readonly now: () => Date;
+  /**
+   * What a partner's token must be addressed to (its Audience) to be used here: this STS's issuer
+   * identifier and its WS-Trust endpoints' URLs as clients address them. A function: the base URL is
+   * known only once the listener is bound.
+   */
+  readonly ownAudiences: () => readonly string[];
 }
 
 /**
  * OnBehalfOf and ActAs: the caller must be allowed to delegate for the relying party, and the token
  * it presents must be one of ours that is still good, or one signed by a certificate pinned for the
- * issuer that token names.
+ * issuer that token names and addressed to this STS. Our own tokens keep their audience (the
+ * front-end relying party, in AD FS's delegation pattern): only partner tokens are held to ours.
  */
 export class Delegation {
   constructor(private readonly options: DelegationOptions) {}
@@ -85,6 +93,10 @@ export class Delegation {
     if ((view.notBefore && view.notBefore.getTime() - skew > now) || view.notOnOrAfter.getTime() + skew <= now) {
       throw new TrustFailedAuthenticationError('The delegated token is outside its validity period.');
     }
+    // Only once the signature and the pin vouch for the content, so an unsigned or unpinned token is refused
+    // as such and nothing it claims reaches the log; after the times, so a token bad on both counts keeps
+    // the reason it always had.
+    checkDelegatedTokenAudience(view, this.options.ownAudiences());
     return view;
   }
 }

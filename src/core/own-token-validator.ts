@@ -3,8 +3,8 @@ import type { SamlTokenView } from '../saml/token-view';
 import { isTokenRejection, verifySamlToken, type VerifiedSamlToken } from '../saml/verify-token';
 import type { LedgerEntry, Store } from '../store/store';
 import { SignatureRejectedError } from '../xml/verify-signature';
-import { keySignaturesCount } from '../keys/key-material';
-import { ledgerDiscrepancy, lifetimeAlert, withheldKeyAlert, withheldKeyReason, type TokenAlert } from './token-forensics';
+import { ownSignatureVerdict, verifiedByWithheldKey, type OwnSignatureLookups } from './own-signature-verdict';
+import { lifetimeAlert, type TokenAlert } from './token-forensics';
 
 
 /** Why a token of ours is no longer good, if it is not. */
@@ -55,7 +55,18 @@ export interface OwnTokenValidatorOptions {
  * issuance ledger with the same digest, not cancelled, and within its lifetime (with clock skew).
  */
 export class OwnTokenValidator {
-  constructor(private readonly options: OwnTokenValidatorOptions) {}
+  private readonly lookups: OwnSignatureLookups;
+
+  constructor(private readonly options: OwnTokenValidatorOptions) {
+    const { store, keys, tokenAudience } = options;
+    this.lookups = {
+      // The store's state, not the cached list's, decides: a revocation counts at once, and a key
+      // promoted since the cache was filled is not mistaken for a pending one.
+      signingKey: (thumbprint) => keys.currentRecord(thumbprint),
+      ledgerEntry: (tokenId) => store.ledger.get(tokenId),
+      tokenAudience,
+    };
+  }
 
   async check(assertion: Element): Promise<OwnTokenVerdict> {
     let verified: VerifiedSamlToken;
@@ -68,20 +79,9 @@ export class OwnTokenValidator {
       verified = byWithheld;
     }
     const { token, digest, keyThumbprint } = verified;
-    // The store's state, not the cached list's, decides: a revocation counts at once, and a key
-    // promoted since the cache was filled is not mistaken for a pending one.
-    const key = await this.options.keys.currentRecord(keyThumbprint);
-    if (key === undefined || !keySignaturesCount(key, this.options.now())) {
-      const state = key?.state ?? 'revoked';
-      return { valid: false, reason: withheldKeyReason(state), alert: withheldKeyAlert(token, keyThumbprint, digest, state) };
-    }
-    const ledger = await this.options.store.ledger.get(token.id);
-    // Looked up only for a token that differs from its entry, to name what differs.
-    const issuedAudience = ledger && ledger.digest !== digest ? await this.options.tokenAudience?.(ledger.audience) : undefined;
-    const discrepancy = ledgerDiscrepancy(token, keyThumbprint, digest, ledger, issuedAudience);
-    if (!ledger || discrepancy) {
-      return { valid: false, reason: 'the token was not issued by this STS (no matching issuance record)', ...(discrepancy ? { alert: discrepancy } : {}) };
-    }
+    const own = await ownSignatureVerdict(verified, this.lookups, this.options.now());
+    if (!own.issued) return { valid: false, reason: own.reason, ...(own.alert ? { alert: own.alert } : {}) };
+    const { ledger } = own;
     const problem = this.lifecycleProblem(ledger);
     if (problem) return { valid: false, reason: problem.reason, expired: problem.expired, token, ledger };
     const policySeconds = await this.options.policyLifetimeSeconds?.(ledger.audience);
@@ -92,14 +92,7 @@ export class OwnTokenValidator {
   /** After our live keys refused a signature: was it made by one of our other keys (pending, retired, revoked)? */
   private async verifyWithWithheldKeys(assertion: Element, rejection: Error): Promise<VerifiedSamlToken | undefined> {
     if (!(rejection instanceof SignatureRejectedError && rejection.rejection === 'untrusted-key')) return undefined;
-    const withheld = await this.options.keys.withheld();
-    if (withheld.length === 0) return undefined;
-    try {
-      return verifySamlToken(assertion, withheld);
-    } catch (err) {
-      if (isTokenRejection(err)) return undefined;
-      throw err;
-    }
+    return verifiedByWithheldKey(await this.options.keys.withheld(), (keys) => verifySamlToken(assertion, keys));
   }
 
   // A key just promoted on another node may be missing from the cached list: re-read once and retry.

@@ -75,14 +75,6 @@ export function lifetimeAlert(token: SamlTokenView, keyThumbprint: string, diges
   return { name: ALERTS.tokenLifetimeExceedsPolicy, facts: { ...tokenFacts(token, keyThumbprint, digest), policyLifetimeSeconds: policySeconds } };
 }
 
-/** Why a token signed by one of our withheld keys is refused, as Validate's Reason says it. */
-export function withheldKeyReason(state: SigningKeyState): string {
-  if (state === 'pending') return 'the token is signed by a key of this STS that has not been promoted (it has signed nothing)';
-  if (state === 'revoked') return 'the token is signed by a revoked key of this STS';
-  if (state === 'retired') return 'the token is signed by a retired key of this STS';
-  return 'the token is signed by a key of this STS whose certificate has expired';
-}
-
 /**
  * A signature by one of our keys whose signatures do not count now. A pending key has signed nothing
  * of ours, so its signature is a forgery; an active or retiring key is withheld only once its

@@ -18,6 +18,9 @@ export function readSaml11Assertion(assertion: Element): SamlTokenView {
       throw new MalformedTokenError('the assertion must name one subject');
     }
     const conditions = singleChild(assertion, ns, 'Conditions');
+    const audienceRestrictions = conditions
+      ? childrenNamed(conditions, ns, 'AudienceRestrictionCondition').map((r) => childrenNamed(r, ns, 'Audience').map(textOf))
+      : [];
     const authn = singleChild(assertion, ns, 'AuthenticationStatement');
     return {
       version: '1.1',
@@ -28,9 +31,8 @@ export function readSaml11Assertion(assertion: Element): SamlTokenView {
       nameIdFormat: attribute(first, 'Format'),
       notBefore: optionalTokenDate(conditions && attribute(conditions, 'NotBefore'), 'NotBefore'),
       notOnOrAfter: optionalTokenDate(conditions && attribute(conditions, 'NotOnOrAfter'), 'NotOnOrAfter'),
-      audiences: conditions
-        ? childrenNamed(conditions, ns, 'AudienceRestrictionCondition').flatMap((r) => childrenNamed(r, ns, 'Audience').map(textOf))
-        : [],
+      audiences: audienceRestrictions.flat(),
+      audienceRestrictions,
       confirmationMethods: subjects.flatMap((s) =>
         childrenNamed(s, ns, 'SubjectConfirmation').flatMap((c) => childrenNamed(c, ns, 'ConfirmationMethod').map(textOf)),
       ),

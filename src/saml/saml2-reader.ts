@@ -10,6 +10,9 @@ export function readSaml2Assertion(assertion: Element): SamlTokenView {
     const subject = required(singleChild(assertion, ns, 'Subject'), 'Subject');
     const nameId = required(singleChild(subject, ns, 'NameID'), 'NameID');
     const conditions = singleChild(assertion, ns, 'Conditions');
+    const audienceRestrictions = conditions
+      ? childrenNamed(conditions, ns, 'AudienceRestriction').map((r) => childrenNamed(r, ns, 'Audience').map(textOf))
+      : [];
     const authn = singleChild(assertion, ns, 'AuthnStatement');
     const classRef = authn && singleChild(singleChild(authn, ns, 'AuthnContext') ?? authn, ns, 'AuthnContextClassRef');
     const attributes = childrenNamed(assertion, ns, 'AttributeStatement').flatMap((statement) =>
@@ -27,9 +30,8 @@ export function readSaml2Assertion(assertion: Element): SamlTokenView {
       nameIdFormat: attribute(nameId, 'Format'),
       notBefore: optionalTokenDate(conditions && attribute(conditions, 'NotBefore'), 'NotBefore'),
       notOnOrAfter: optionalTokenDate(conditions && attribute(conditions, 'NotOnOrAfter'), 'NotOnOrAfter'),
-      audiences: conditions
-        ? childrenNamed(conditions, ns, 'AudienceRestriction').flatMap((r) => childrenNamed(r, ns, 'Audience').map(textOf))
-        : [],
+      audiences: audienceRestrictions.flat(),
+      audienceRestrictions,
       confirmationMethods: childrenNamed(subject, ns, 'SubjectConfirmation').map((c) => attribute(c, 'Method') ?? ''),
       authnInstant: optionalTokenDate(authn && attribute(authn, 'AuthnInstant'), 'AuthnInstant'),
       authnContextClassRef: classRef && textOf(classRef),

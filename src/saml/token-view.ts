@@ -11,7 +11,13 @@ export interface SamlTokenView {
   readonly nameIdFormat: string | undefined;
   readonly notBefore: Date | undefined;
   readonly notOnOrAfter: Date | undefined;
+  /** Every Audience of every restriction, in document order. */
   readonly audiences: readonly string[];
+  /**
+   * The Audiences of each SAML 2.0 AudienceRestriction (1.1: AudienceRestrictionCondition), one list per
+   * element: each restriction must be met on its own (SAML core 2.5.1.4), so they are not merged.
+   */
+  readonly audienceRestrictions: readonly (readonly string[])[];
   readonly confirmationMethods: readonly string[];
   readonly authnInstant: Date | undefined;
   readonly authnContextClassRef: string | undefined;

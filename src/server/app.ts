@@ -35,6 +35,15 @@ export const PATHS = {
   awsQuery: '/',
 } as const;
 
+/** The WS-Trust endpoints: a partner may address a token for OnBehalfOf/ActAs to any of them, as clients address them. */
+const WS_TRUST_PATHS = [PATHS.usernameMixed13, PATHS.usernameMixed2005, PATHS.certificateMixed13] as const;
+
+/** What a partner's token must be addressed to for delegation: our issuer identifier, or one of our WS-Trust endpoints' URLs. */
+export function stsAudiences(issuer: string, baseUrl: string): string[] {
+  const base = baseUrl.replace(/\/+$/, '');
+  return [issuer, ...WS_TRUST_PATHS.map((path) => base + path)];
+}
+
 export interface AppOptions {
   readonly instance: ServingInstance;
   readonly logger: Logger;
@@ -99,7 +108,7 @@ export function createApp(options: AppOptions): Koa {
     policyLifetimeSeconds: (appliesTo) => tokens.relyingParty(appliesTo).then((rp) => rp.tokenLifetimeSeconds, () => undefined),
     tokenAudience: (appliesTo) => tokens.relyingParty(appliesTo).then((rp) => rp.audience ?? undefined, () => undefined),
   });
-  const delegation = new Delegation({ store, validator, clockSkewMs, now });
+  const delegation = new Delegation({ store, validator, clockSkewMs, now, ownAudiences: () => stsAudiences(config.issuer, options.baseUrl()) });
   const endpointDeps = { limits, clockSkewMs, tokens, validator, delegation, now };
   const byUsername = usernameTokenAuthentication(authenticator);
   const byCertificate = certificateAuthentication(() => instance.clientCertificates, new SignedMessageReplayGuard(store.replay, freshness));

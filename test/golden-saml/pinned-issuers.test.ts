@@ -32,8 +32,8 @@ const COMBOS: readonly Combo[] = [
 
 const sha256Hex = (pem: string): string => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
 
-/** A SAML 2.0 assertion from the partner IdP, signed with `key` (its certificate in KeyInfo). */
-function partnerToken(key: SigningKey, issuer = PARTNER): string {
+/** A SAML 2.0 assertion from the partner IdP for `audience`, signed with `key` (its certificate in KeyInfo). */
+function partnerToken(key: SigningKey, audience: string, issuer = PARTNER): string {
   const now = new Date();
   const notBefore = new Date(now.getTime() - 60_000);
   const notOnOrAfter = new Date(now.getTime() + 3600_000);
@@ -47,7 +47,7 @@ function partnerToken(key: SigningKey, issuer = PARTNER): string {
       confirmationNotOnOrAfter: notOnOrAfter,
       notBefore,
       notOnOrAfter,
-      audience: 'urn:example:partner-audience',
+      audience,
       authnInstant: notBefore,
       authnContextClassRef: SAML2.passwordProtectedTransport,
       attributes: [],
@@ -94,6 +94,9 @@ describe('golden-saml: the pins of external issuers, end to end (OnBehalfOf and 
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The partner's token as it issues it for us (addressed to our issuer identifier). */
+  const tokenForUs = (key: SigningKey, issuer?: string): string => partnerToken(key, sts.instance.config.issuer, issuer);
+
   const cli = async (...args: string[]): Promise<string> => {
     const r = await stsCli([...args, '--home', sts.home]);
     assert.equal(r.status, 0, `sts ${args.join(' ')}: ${r.stderr}`);
@@ -102,7 +105,7 @@ describe('golden-saml: the pins of external issuers, end to end (OnBehalfOf and 
 
   /** On each combination and with both elements: the partner's token is refused, and the reason matches. */
   async function expectRefused(reason: RegExp): Promise<void> {
-    const token = partnerToken(partnerKey);
+    const token = tokenForUs(partnerKey);
     for (const combo of COMBOS) {
       for (const wrap of [onBehalfOf, actAs]) {
         const before = await sts.instance.store.ledger.count();
@@ -115,7 +118,7 @@ describe('golden-saml: the pins of external issuers, end to end (OnBehalfOf and 
 
   /** On each combination and with both elements: a token for carol, with svc as actor. */
   async function expectAccepted(): Promise<void> {
-    const token = partnerToken(partnerKey);
+    const token = tokenForUs(partnerKey);
     for (const combo of COMBOS) {
       for (const wrap of [onBehalfOf, actAs]) {
         const sent = await trustCall(sts, combo, { user: SVC, password: SVC_PASSWORD, op: 'Issue', rstBody: appliesTo(RP_BACK) + wrap(token) });
@@ -164,7 +167,7 @@ describe('golden-saml: the pins of external issuers, end to end (OnBehalfOf and 
     const rogue = newKeyPair('rogue signing');
     const rogueKey = loadSigningKey(rogue.privateKeyPem, rogue.certificatePem);
     const before = await sts.instance.store.trustedIssuers.list();
-    const token = partnerToken(rogueKey);
+    const token = tokenForUs(rogueKey);
     assert.ok(token.includes(rogueKey.certificateBase64), 'the rogue certificate is in the KeyInfo');
     for (const combo of COMBOS) {
       const sent = await trustCall(sts, combo, { user: SVC, password: SVC_PASSWORD, op: 'Issue', rstBody: appliesTo(RP_BACK) + onBehalfOf(token) });
@@ -211,7 +214,7 @@ describe('golden-saml: the pins of external issuers, end to end (OnBehalfOf and 
   it('a pin for one issuer does not vouch for a token naming another', async () => {
     await cli('trust', 'unpin', thumbprint);
     await cli('trust', 'pin', PARTNER, '--cert', certFile);
-    const token = partnerToken(partnerKey, 'https://idp.other-partner.example/');
+    const token = tokenForUs(partnerKey, 'https://idp.other-partner.example/');
     const sent = await trustCall(sts, COMBOS[0] as Combo, { user: SVC, password: SVC_PASSWORD, op: 'Issue', rstBody: appliesTo(RP_BACK) + onBehalfOf(token) });
     expectFault(sent, COMBOS[0] as Combo, 'wst', 'FailedAuthentication', NOT_PINNED);
   });

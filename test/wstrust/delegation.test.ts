@@ -76,10 +76,10 @@ function factsOf(xml: string): Facts {
   };
 }
 
-/** A SAML 2.0 assertion made outside the STS, signed with `key`. */
+/** A SAML 2.0 assertion made outside the STS for `audience`, signed with `key`. */
 function externalAssertion(
   key: SigningKey,
-  o: { issuer: string; nameId: string; audience?: string; notBefore?: Date; notOnOrAfter?: Date; role?: string },
+  o: { issuer: string; nameId: string; audience: string; notBefore?: Date; notOnOrAfter?: Date; role?: string },
 ): string {
   const now = new Date();
   const notBefore = o.notBefore ?? new Date(now.getTime() - 60_000);
@@ -94,7 +94,7 @@ function externalAssertion(
       confirmationNotOnOrAfter: notOnOrAfter,
       notBefore,
       notOnOrAfter,
-      audience: o.audience ?? 'urn:example:partner-audience',
+      audience: o.audience,
       authnInstant: notBefore,
       authnContextClassRef: SAML2.passwordProtectedTransport,
       attributes: [
@@ -225,7 +225,7 @@ describe('wstrust delegation: OnBehalfOf and ActAs with tokens of this STS', fun
       });
 
       it('OnBehalfOf a forgery signed with the STS\'s own key (never issued): t:FailedAuthentication', async () => {
-        const forged = externalAssertion(sts.instance.signingKey, { issuer: sts.instance.config.issuer, nameId: ALICE, role: 'Domain Admins' });
+        const forged = externalAssertion(sts.instance.signingKey, { issuer: sts.instance.config.issuer, nameId: ALICE, audience: RP_FRONT, role: 'Domain Admins' });
         assert.ok(verifyWithXmlsec1(forged, sts.signingCertificatePem, SAML2_ASSERTION_ID_ATTRIBUTE).ok, 'a perfect forgery');
         const before = await sts.instance.store.ledger.count();
         expectFault(await c.send(combo, SVC, 'Issue', appliesTo(RP_BACK) + onBehalfOf(forged)), combo, 'wst', 'FailedAuthentication');
@@ -234,7 +234,7 @@ describe('wstrust delegation: OnBehalfOf and ActAs with tokens of this STS', fun
       });
 
       it('OnBehalfOf a token signed by an unknown key naming this STS as issuer: t:FailedAuthentication', async () => {
-        const forged = externalAssertion(otherKey, { issuer: sts.instance.config.issuer, nameId: ALICE });
+        const forged = externalAssertion(otherKey, { issuer: sts.instance.config.issuer, nameId: ALICE, audience: RP_FRONT });
         expectFault(await c.send(combo, SVC, 'Issue', appliesTo(RP_BACK) + onBehalfOf(forged)), combo, 'wst', 'FailedAuthentication');
       });
 
@@ -301,6 +301,10 @@ describe('wstrust delegation: tokens of an external issuer (pinned certificates)
     await sts?.stop();
   });
 
+  /** The partner's token as it issues it for us (addressed to our issuer identifier). */
+  const partnerAssertion = (o: Omit<Parameters<typeof externalAssertion>[1], 'audience'>): string =>
+    externalAssertion(partnerKey, { audience: sts.instance.config.issuer, ...o });
+
   async function withPin<T>(fn: () => Promise<T>): Promise<T> {
     const at = new Date();
     await sts.instance.store.trustedIssuers.pin({
@@ -323,7 +327,7 @@ describe('wstrust delegation: tokens of an external issuer (pinned certificates)
   for (const combo of ALL_COMBOS) {
     describe(comboName(combo), () => {
       it('a partner token is refused until its certificate is pinned, then accepted (NameID from that token)', async () => {
-        const carol = externalAssertion(partnerKey, { issuer: PARTNER, nameId: 'carol@idp.partner' });
+        const carol = partnerAssertion({ issuer: PARTNER, nameId: 'carol@idp.partner' });
         assert.deepEqual(await sts.instance.store.trustedIssuers.list(), []);
         expectFault(await c.send(combo, SVC, 'Issue', appliesTo(RP_BACK) + onBehalfOf(carol)), combo, 'wst', 'FailedAuthentication');
         await withPin(async () => {
@@ -342,7 +346,7 @@ describe('wstrust delegation: tokens of an external issuer (pinned certificates)
       it('a token naming a different issuer but signed by the pinned key is refused', async () => {
         await withPin(async () => {
           for (const issuer of ['https://idp.other-partner/', sts.instance.config.issuer]) {
-            const token = externalAssertion(partnerKey, { issuer, nameId: ALICE, role: 'Domain Admins' });
+            const token = partnerAssertion({ issuer, nameId: ALICE, role: 'Domain Admins' });
             const before = await sts.instance.store.ledger.count();
             expectFault(await c.send(combo, SVC, 'Issue', appliesTo(RP_BACK) + onBehalfOf(token)), combo, 'wst', 'FailedAuthentication', /not pinned for its issuer/);
             assert.equal(await sts.instance.store.ledger.count(), before);
@@ -352,14 +356,14 @@ describe('wstrust delegation: tokens of an external issuer (pinned certificates)
 
       it('an expired partner token (and one not yet valid) is refused even when pinned', async () => {
         await withPin(async () => {
-          const expired = externalAssertion(partnerKey, {
+          const expired = partnerAssertion({
             issuer: PARTNER,
             nameId: 'carol@idp.partner',
             notBefore: new Date(Date.now() - 3 * 3600_000),
             notOnOrAfter: new Date(Date.now() - 2 * 3600_000),
           });
           expectFault(await c.send(combo, SVC, 'Issue', appliesTo(RP_BACK) + onBehalfOf(expired)), combo, 'wst', 'FailedAuthentication', /validity/);
-          const future = externalAssertion(partnerKey, {
+          const future = partnerAssertion({
             issuer: PARTNER,
             nameId: 'carol@idp.partner',
             notBefore: new Date(Date.now() + 2 * 3600_000),
@@ -371,7 +375,7 @@ describe('wstrust delegation: tokens of an external issuer (pinned certificates)
 
       it('a tampered partner token is refused even when pinned', async () => {
         await withPin(async () => {
-          const token = externalAssertion(partnerKey, { issuer: PARTNER, nameId: 'carol@idp.partner' });
+          const token = partnerAssertion({ issuer: PARTNER, nameId: 'carol@idp.partner' });
           const tampered = token.replace('<AttributeValue>PartnerStaff</AttributeValue>', '<AttributeValue>Domain Admins</AttributeValue>');
           assert.notEqual(tampered, token);
           expectFault(await c.send(combo, SVC, 'Issue', appliesTo(RP_BACK) + onBehalfOf(tampered)), combo, 'wst', 'FailedAuthentication');
@@ -380,7 +384,7 @@ describe('wstrust delegation: tokens of an external issuer (pinned certificates)
 
       it('rogue is refused with t:RequestFailed even with a good partner token', async () => {
         await withPin(async () => {
-          const token = externalAssertion(partnerKey, { issuer: PARTNER, nameId: 'carol@idp.partner' });
+          const token = partnerAssertion({ issuer: PARTNER, nameId: 'carol@idp.partner' });
           expectFault(await c.send(combo, ROGUE, 'Issue', appliesTo(RP_BACK) + onBehalfOf(token)), combo, 'wst', 'RequestFailed');
         });
       });

@@ -17,9 +17,8 @@ import { memberList, optionalInteger, requiredString } from '../query/parameter-
 import type { SamlProvider, SamlProviderDirectory } from '../saml-provider-directory';
 import { trustPolicyContext } from '../trust-context';
 import type { ActionFacts, ActionRequest, AwsAction } from './action';
-import { ledgerDiscrepancy, withheldKeyAlert, type TokenAlert } from '../../core/token-forensics';
-import { isTokenRejection } from '../../saml/verify-token';
-import { keySignaturesCount } from '../../keys/key-material';
+import type { TokenAlert } from '../../core/token-forensics';
+import { ownSignatureVerdict, verifiedByWithheldKey } from '../../core/own-signature-verdict';
 import { NOT_REGISTERED, requireProviderCertificatesAccepted } from '../provider-certificate-check';
 
 export interface AssumeRoleWithSamlOptions {
@@ -203,7 +202,8 @@ function verifyAssertion(
     // Our own provider: one of our other keys may have signed it; requireOwnIssuance then reads the
     // key's state in the store (a revoked key is an alert; one promoted meanwhile is fine).
     if (err instanceof SignatureRejectedError && err.rejection === 'untrusted-key' && root) {
-      const byWithheld = verifiedByWithheldOwnKey(root, provider);
+      const parsed = root;
+      const byWithheld = verifiedByWithheldKey(provider.withheldKeys, (keys) => verifySaml2ResponseOrAssertion(parsed, keys));
       if (byWithheld) return byWithheld;
     }
     if (err instanceof SignatureRejectedError) {
@@ -235,40 +235,31 @@ async function verifyWithFreshKeys(options: AssumeRoleWithSamlOptions, base64: s
   }
 }
 
-/** For our own provider: the assertion as one of our keys that do not sign now verifies it, if one does. */
-function verifiedByWithheldOwnKey(root: Element, provider: SamlProvider): VerifiedSamlAssertion | undefined {
-  if (provider.withheldKeys.length === 0) return undefined;
-  try {
-    return verifySaml2ResponseOrAssertion(root, provider.withheldKeys);
-  } catch (err) {
-    if (isTokenRejection(err)) return undefined;
-    throw err;
-  }
-}
-
 /**
  * Trustbridge's own assertions must be in its issuance ledger with the digest they were signed with:
  * one signed with our key but never issued is a forgery made with a stolen key (Golden SAML).
  */
 async function requireOwnIssuance(store: Store, verified: VerifiedSamlAssertion, now: Date, raiseAlert: (alert: TokenAlert) => void): Promise<void> {
-  // The provider's key list may be seconds old: the store's record decides (a revocation bites at once).
-  const key = await store.signingKeys.get(verified.keyThumbprint);
-  if (key === undefined || !keySignaturesCount(key, now)) {
-    const state = key?.state ?? 'revoked';
-    raiseAlert(withheldKeyAlert(verified.token, verified.keyThumbprint, verified.assertionDigest ?? '', state));
-    throw invalidToken('The SAML assertion is signed by a key this STS no longer signs with.', `signing key state ${key?.state ?? 'unknown'}`);
+  const verdict = await ownSignatureVerdict(
+    { token: verified.token, keyThumbprint: verified.keyThumbprint, digest: verified.assertionDigest },
+    {
+      // The provider's key list may be seconds old: the store's record decides (a revocation bites at once).
+      signingKey: (thumbprint) => store.signingKeys.get(thumbprint),
+      ledgerEntry: (tokenId) => store.ledger.get(tokenId),
+      // The ledger records the relying party's AppliesTo; its tokens may carry another Audience (AWS's sign-in URL).
+      tokenAudience: async (appliesTo) => (await store.relyingParties.get(appliesTo))?.audience ?? undefined,
+    },
+    now,
+  );
+  if (verdict.issued) {
+    if (verdict.ledger.cancelledAt !== null) throw invalidToken('The SAML assertion was cancelled.');
+    return;
   }
-  const entry = await store.ledger.get(verified.token.id);
-  // The ledger records the relying party's AppliesTo; its tokens may carry another Audience (AWS's sign-in URL).
-  const issuedAudience = entry && entry.digest !== verified.assertionDigest ? (await store.relyingParties.get(entry.audience))?.audience ?? undefined : undefined;
-  // No entry, or an entry whose digest differs (an assertion signed only inside a signed Response has
-  // no digest of its own, so it differs too): not a token we issued.
-  const discrepancy = ledgerDiscrepancy(verified.token, verified.keyThumbprint, verified.assertionDigest, entry, issuedAudience);
-  if (!entry || discrepancy) {
-    if (discrepancy) raiseAlert(discrepancy);
-    throw invalidToken('The SAML assertion was not issued by this STS.', 'signed by our key but not in the issuance ledger');
+  if (verdict.alert) raiseAlert(verdict.alert);
+  if (verdict.refusal === 'withheld-key') {
+    throw invalidToken('The SAML assertion is signed by a key this STS no longer signs with.', `signing key state ${verdict.storedKeyState ?? 'unknown'}`);
   }
-  if (entry.cancelledAt !== null) throw invalidToken('The SAML assertion was cancelled.');
+  throw invalidToken('The SAML assertion was not issued by this STS.', 'signed by our key but not in the issuance ledger');
 }
 
 function authorise(

@@ -2,7 +2,9 @@ import { strict as assert } from 'node:assert';
 import { createHash, createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
 import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
 import { stealActiveKey, testSigningKey, type TestSigningKey } from '../stolen-key';
+import { buildSaml11Assertion } from '../../../src/saml/saml11-assertion';
 import { buildSaml2Assertion } from '../../../src/saml/saml2-assertion';
+import { escapeText } from '../../../src/xml/escape';
 import { signCanonicalElement } from '../../../src/xml/enveloped-signature';
 import { NS, SAML2, TOKEN_TYPE, TRUST13 } from '../../../src/xml/namespaces';
 import { recordLogs, recordPassword } from '../observed-traffic';
@@ -73,7 +75,10 @@ export interface AttackSts extends TestSts {
   request(call: TrustCall): RawRequest;
   /** POSTs anything to a path of the server (chunked: without Content-Length). */
   post(path: string, request: Omit<RawRequest, 'path'> & { readonly chunked?: boolean }): Promise<PostResult>;
-  /** A SAML 2.0 token from the pinned partner IdP (signed with partnerKey) for `nameId`. */
+  /**
+   * A token from the pinned partner IdP (signed with partnerKey) for `nameId`, addressed to this STS (its
+   * issuer identifier) unless `audienceRestrictions` says otherwise.
+   */
   partnerToken(nameId: string, o?: PartnerTokenOptions): string;
   /** A certificatemixed Issue signed by the pinned client (any option overridden). */
   signedMessage(o?: Partial<SignedMessageOptions>): SignedMessage;
@@ -156,7 +161,7 @@ export async function startAttackSts(options: TestStsOptions = {}): Promise<Atta
     send,
     request,
     post,
-    partnerToken: (nameId, o) => partnerToken(partnerKey, nameId, o),
+    partnerToken: (nameId, o) => partnerToken(partnerKey, nameId, { audienceRestrictions: [[sts.instance.config.issuer]], ...o }),
     signedMessage,
     sendSigned,
     attack: attackReplayer(sts, stillIssuesOverUsernameMixed),
@@ -178,13 +183,21 @@ export interface PartnerTokenOptions {
   readonly notOnOrAfter?: Date;
   /** Leave Conditions out altogether (the token states no validity period). */
   readonly withoutConditions?: boolean;
+  /** One list of Audiences per AudienceRestriction (SAML 1.1: AudienceRestrictionCondition); [] for none. */
+  readonly audienceRestrictions?: readonly (readonly string[])[];
+  /** SAML 2.0 by default. */
+  readonly version?: '2.0' | '1.1';
 }
 
-/** A signed SAML 2.0 token as the pinned partner IdP would issue it to anyone (valid for an hour by default). */
-export function partnerToken(key: TestSigningKey, nameId: string, o: PartnerTokenOptions = {}): string {
+/** A signed SAML token as the pinned partner IdP would issue it to the audiences given (valid for an hour by default). */
+export function partnerToken(
+  key: TestSigningKey,
+  nameId: string,
+  o: PartnerTokenOptions & { readonly audienceRestrictions: readonly (readonly string[])[] },
+): string {
   const now = o.issueInstant ?? new Date();
   const end = o.notOnOrAfter ?? new Date(now.getTime() + 3600_000);
-  const element = buildSaml2Assertion({
+  const content = {
     id: `_${randomUUID()}`,
     issueInstant: now,
     issuer: o.issuer ?? PARTNER_ISSUER,
@@ -193,13 +206,32 @@ export function partnerToken(key: TestSigningKey, nameId: string, o: PartnerToke
     confirmationNotOnOrAfter: end,
     notBefore: o.notBefore ?? new Date(now.getTime() - 60_000),
     notOnOrAfter: end,
-    audience: 'urn:example:partner-audience',
+    audience: PLACEHOLDER_AUDIENCE,
     authnInstant: now,
     authnContextClassRef: SAML2.passwordProtectedTransport,
     attributes: [{ name: EMAIL_CLAIM, values: [nameId] }],
-  });
-  const afterSignature = o.withoutConditions ? element.afterSignature.replace(/<Conditions [\s\S]*?<\/Conditions>/, '') : element.afterSignature;
-  return signCanonicalElement({ ...element, afterSignature }, key).xml;
+  };
+  const element = o.version === '1.1' ? buildSaml11Assertion(content) : buildSaml2Assertion(content);
+  const edit = (part: string): string => {
+    const restricted = withAudienceRestrictions(part, o.version ?? '2.0', o.audienceRestrictions);
+    return o.withoutConditions ? restricted.replace(/<(saml:)?Conditions [\s\S]*?<\/\1Conditions>/, '') : restricted;
+  };
+  const edited = { ...element, beforeSignature: edit(element.beforeSignature), afterSignature: edit(element.afterSignature) };
+  assert.ok(!(edited.beforeSignature + edited.afterSignature).includes(PLACEHOLDER_AUDIENCE), 'the audience restrictions were put in');
+  return signCanonicalElement(edited, key).xml;
+}
+
+// The builders write one restriction naming `audience`; the partner token swaps it for the restrictions asked for.
+const PLACEHOLDER_AUDIENCE = 'urn:placeholder:audience';
+
+/** Replaces the builder's single audience restriction (if `part` holds it) with one element per list, canonical as the rest. */
+function withAudienceRestrictions(part: string, version: '2.0' | '1.1', restrictions: readonly (readonly string[])[]): string {
+  const [open, close, audience] =
+    version === '1.1'
+      ? ['<saml:AudienceRestrictionCondition>', '</saml:AudienceRestrictionCondition>', (a: string) => `<saml:Audience>${escapeText(a)}</saml:Audience>`]
+      : ['<AudienceRestriction>', '</AudienceRestriction>', (a: string) => `<Audience>${escapeText(a)}</Audience>`];
+  const single = `${open}${audience(PLACEHOLDER_AUDIENCE)}${close}`;
+  return part.replace(single, () => restrictions.map((audiences) => open + audiences.map(audience).join('') + close).join(''));
 }
 
 /** The ID of a token, from its root element. */
