@@ -22,6 +22,7 @@ const token: SamlTokenView = {
   notBefore: new Date('2031-06-01T11:00:00Z'),
   notOnOrAfter: new Date('2031-06-01T13:00:00Z'),
   audiences: [APPLIES_TO],
+  audienceRestrictions: [[APPLIES_TO]],
   confirmationMethods: [],
   authnInstant: undefined,
   authnContextClassRef: undefined,
