@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { LEDGER_GENESIS_HASH, ledgerEntryHash } from '../ledger-chain';
 import { AlreadyExistsError, type ChainedLedgerEntry, type IssuanceLedger, type LedgerEntry, type LedgerEntryInput } from '../store';
 import { ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK } from './advisory-locks';
-import { AsyncGroupCommit } from './group-commit';
+import { GroupCommit } from '../group-commit';
 import { isUniqueViolation } from './pg-errors';
 
 interface LedgerRow {
@@ -75,7 +75,7 @@ export function postgresLedger(pool: Pool): PostgresLedger {
   // Only the token id's key means "already exists"; a clash on the sequence would be a fork averted, not a duplicate.
   const explain = (e: LedgerEntryInput, err: unknown): unknown =>
     isUniqueViolation(err, 'issuance_ledger_pkey') ? new AlreadyExistsError(`token ${e.tokenId}`) : err;
-  const writes = new AsyncGroupCommit<LedgerEntryInput>(appendAll, explain);
+  const writes = new GroupCommit<LedgerEntryInput>(appendAll, explain);
 
   return {
     record: (e) => writes.add(e),

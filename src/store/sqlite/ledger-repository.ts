@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { LEDGER_GENESIS_HASH, ledgerEntryHash } from '../ledger-chain';
 import type { ChainedLedgerEntry, IssuanceLedger, LedgerEntry, LedgerEntryInput } from '../store';
-import { GroupCommit } from './group-commit';
+import { GroupCommit } from '../group-commit';
 
 interface LedgerRow {
   token_id: string;
@@ -31,7 +31,7 @@ interface ChainHead {
 
 export interface SqliteLedger extends IssuanceLedger {
   /** Commits rows still waiting for their group commit (before the database closes). */
-  flush(): void;
+  flush(): Promise<void>;
 }
 
 /**
@@ -89,8 +89,14 @@ export function sqliteLedger(db: Database.Database, explain: (what: string, err:
     );
     head = { sequence, entry_hash: entryHash };
   };
+  // BEGIN IMMEDIATE takes the write lock first (waiting up to busy_timeout for another process), so
+  // the head read inside cannot change before the rows are in.
+  const appendAll = db.transaction((take: () => readonly LedgerEntryInput[]) => {
+    readHead();
+    for (const e of take()) append(e);
+  });
   // Every Issue and Renew writes one ledger row before its reply leaves: concurrent requests share a transaction.
-  const writes = new GroupCommit<LedgerEntryInput>(db, append, (e, err) => explain(`token ${e.tokenId}`, err), readHead);
+  const writes = new GroupCommit<LedgerEntryInput>(async (take) => appendAll.immediate(take), (e, err) => explain(`token ${e.tokenId}`, err));
   return {
     record: (e) => writes.add(e),
     cancel: async (tokenId, at) => st.cancel.run(at.getTime(), tokenId).changes === 1,

@@ -164,7 +164,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     // The durability settings are this file's own (WAL, synchronous=NORMAL above), not a DBA's.
     durabilityRisks: async () => [],
     close: async () => {
-      ledger.flush();
+      await ledger.flush();
       await checkpointer?.stop();
       db.close();
     },

@@ -97,6 +97,31 @@ describe('store/sqlite openSqliteStore', () => {
         other.close();
       }
     });
+
+    it('a write lock held by another process past the busy timeout fails every waiting row once, together; the next record links to the chain as if nothing happened', async function () {
+      this.timeout(20_000);
+      await store.ledger.record(ledgerEntry('_before'));
+      const locker = new Database(path);
+      locker.exec('BEGIN IMMEDIATE');
+      const started = Date.now();
+      let settled: string[];
+      try {
+        settled = await Promise.all(
+          ['_w1', '_w2', '_w3'].map((id) => store.ledger.record(ledgerEntry(id)).then(() => 'ok', (err: { code?: string }) => String(err.code))),
+        );
+      } finally {
+        locker.exec('ROLLBACK');
+        locker.close();
+      }
+      const waitedMs = Date.now() - started;
+      assert.deepEqual(settled, ['SQLITE_BUSY', 'SQLITE_BUSY', 'SQLITE_BUSY']);
+      // One busy timeout (5 s) for the batch, not one per row retried alone.
+      assert.ok(waitedMs >= 4_500 && waitedMs < 9_000, `waited ${waitedMs} ms`);
+      await store.ledger.record(ledgerEntry('_after'));
+      const chained = await store.ledger.chain(0, 10);
+      assert.deepEqual(chained.map((e) => e.tokenId), ['_before', '_after']);
+      assert.equal(chained[1]?.previousHash, chained[0]?.entryHash);
+    });
   });
 
   describe('replay cache', () => {

@@ -11,16 +11,20 @@ interface Waiting<T> {
 export type BatchWriter<T> = (take: () => readonly T[]) => Promise<void>;
 
 /**
- * Group commit over a network database: one transaction at a time per process carries every row
- * queued until the moment it holds its lock, so under load (and under contention with other nodes
- * for that lock) each commit carries more rows rather than each row waiting longer. Each caller's
- * promise settles only after the commit holding its row returned.
+ * Group commit, for both stores' ledgers: one transaction at a time per process carries every row
+ * queued until the moment it holds its lock (BEGIN IMMEDIATE in SQLite, the chain's advisory lock
+ * in PostgreSQL), so under load, and under contention with other processes for that lock, each
+ * commit carries more rows rather than each row waiting longer. The first transaction starts just
+ * after the event loop has handed every ready request its turn (setImmediate). Each caller's promise
+ * settles only after the commit holding its row returned, so "recorded before the reply leaves"
+ * holds exactly as with one transaction per row.
  *
  * If a batch fails, each of its rows is tried again in a transaction of its own, so a failing row
  * (a duplicate token id) fails its caller alone and nothing is half-written. A failure before any
- * row was taken (the database is unreachable) fails the rows waiting then.
+ * row was taken (the database is unreachable, or SQLite's write lock stayed busy past its timeout)
+ * fails the rows waiting then: retried one by one, each would wait out the same failure in turn.
  */
-export class AsyncGroupCommit<T> {
+export class GroupCommit<T> {
   private waiting: Waiting<T>[] = [];
   private scheduled = false;
   private draining: Promise<void> | undefined;
