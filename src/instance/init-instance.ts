@@ -10,7 +10,7 @@ import { addAwsRole, samlTrustPolicy } from '../aws/aws-admin';
 import { roleArn, samlProviderArn } from '../aws/arn';
 import { awsRoleClaim } from '../aws/role-claim';
 import { AWS_SAML } from '../core/aws-saml';
-import { openConfiguredStore } from '../store/open-store';
+import { openConfiguredStore } from './open-configured-store';
 import type { Store } from '../store/store';
 import { openInstance } from './open-instance';
 import { CONFIG_FILE, DEMO_CREDENTIALS_FILE, SIGNING_CERTIFICATE_EXPORT, inHome } from './paths';

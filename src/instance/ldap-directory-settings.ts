@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readSecretFile } from './secret-file';
 import { FilterParser } from 'ldapts';
 import { awsRoleClaim } from '../aws/role-claim';
 import type { StsConfig } from '../config/config';
@@ -55,23 +56,10 @@ function bindOf(home: string, ldap: LdapConfig, env: NodeJS.ProcessEnv): LdapBin
 }
 
 function servicePassword(home: string, file: string | null, variable: string | null, env: NodeJS.ProcessEnv): string {
-  let password: string | undefined;
-  let where: string;
-  if (file !== null) {
-    const path = inHome(home, file);
-    where = `config key "identity.ldap.bind.serviceAccountPasswordFile" names ${path}, which`;
-    try {
-      // One trailing line break is how files end, not part of the password.
-      password = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
-    } catch {
-      throw new Error(`${where} cannot be read`);
-    }
-  } else {
-    where = `config key "identity.ldap.bind.serviceAccountPasswordEnv" names the environment variable ${variable}, which`;
-    password = env[variable as string];
-  }
-  // An empty password would make the service account's bind an unauthenticated one.
-  if (!password) throw new Error(`${where} holds no password`);
+  // An empty password would make the service account's bind an unauthenticated one: both refuse it.
+  if (file !== null) return readSecretFile(inHome(home, file), 'identity.ldap.bind.serviceAccountPasswordFile');
+  const password = env[variable as string];
+  if (!password) throw new Error(`config key "identity.ldap.bind.serviceAccountPasswordEnv" names the environment variable ${variable}, which holds no password`);
   return password;
 }
 

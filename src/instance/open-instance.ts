@@ -4,7 +4,7 @@ import type { LdapDirectorySettings } from '../identity/ldap/ldap-settings';
 import type { StsConfig } from '../config/config';
 import type { SigningKeyCustody } from '../keys/key-custody';
 import type { SigningKey } from '../keys/signing-key';
-import { openConfiguredStore } from '../store/open-store';
+import { openConfiguredStore } from './open-configured-store';
 import type { Store } from '../store/store';
 import { readConfigFile } from './config-file';
 import { loadLdapDirectorySettings } from './ldap-directory-settings';

@@ -1,5 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readSecretFile } from './secret-file';
 import type { StsConfig } from '../config/config';
 import { inHome } from './paths';
 
@@ -44,8 +45,7 @@ function tlsPassphrase(home: string, config: StsConfig): { passphrase: string; s
   if (fromEnv !== undefined && fromEnv !== '') return { passphrase: fromEnv, source: TLS_PASSPHRASE_ENV };
   if (config.tls.privateKeyPassphraseFile === '') return undefined;
   const file = inHome(home, config.tls.privateKeyPassphraseFile);
-  const passphrase = readRequired(file, 'tls.privateKeyPassphraseFile').split(/\r?\n/, 1)[0] ?? '';
-  return { passphrase, source: `the file ${file}` };
+  return { passphrase: readSecretFile(file, 'tls.privateKeyPassphraseFile'), source: `the file ${file}` };
 }
 
 export function readRequired(path: string, key: string): string {

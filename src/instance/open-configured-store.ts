@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { StsConfig } from '../config/config';
-import { parsePostgresUrl } from './postgres/connection-settings';
-import { openPostgresStore } from './postgres/postgres-store';
-import { openSqliteStore } from './sqlite/sqlite-store';
-import type { Store } from './store';
+import { parsePostgresUrl } from '../store/postgres/connection-settings';
+import { openPostgresStore } from '../store/postgres/postgres-store';
+import { openSqliteStore } from '../store/sqlite/sqlite-store';
+import type { Store } from '../store/store';
+import { readSecretFile } from './secret-file';
 
 export interface OpenStoreOptions {
   /** Resolves a path from the config (relative to the instance directory). */
@@ -32,14 +32,5 @@ function postgresPassword(settings: StsConfig['store'], options: OpenStoreOption
   const fromEnv = (options.env ?? process.env)['STS_PG_PASSWORD'];
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   if (settings.passwordFile === '') return null;
-  const path = options.resolvePath(settings.passwordFile);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new Error(`config key "store.passwordFile" names ${path}, which cannot be read`);
-  }
-  const password = text.split(/\r?\n/)[0] ?? '';
-  if (password === '') throw new Error(`config key "store.passwordFile" names ${path}, which holds no password on its first line`);
-  return password;
+  return readSecretFile(options.resolvePath(settings.passwordFile), 'store.passwordFile');
 }
