@@ -69,13 +69,25 @@ export function parseDn(dn: string): AttributeValueAssertion[][] | undefined {
 /** A key equal for two DNs that name the same entry (types and values compared case-insensitively). */
 export function normalizeDn(dn: string): string | undefined {
   const rdns = parseDn(dn);
-  if (!rdns) return undefined;
-  return rdns
-    .map((avas) => avas.map((a) => `${a.type}=${a.value.toLowerCase()}`).sort().join('\u0000+'))
-    .join('\u0000,');
+  return rdns && normalizedKeyOf(rdns);
 }
 
 /** The value of the first RDN's `cn`, as a group's common name; undefined when the DN starts otherwise. */
 export function commonNameOf(dn: string): string | undefined {
-  return parseDn(dn)?.[0]?.find((a) => a.type === 'cn')?.value;
+  const rdns = parseDn(dn);
+  return rdns && commonNameIn(rdns);
+}
+
+/** normalizeDn and commonNameOf of one DN, parsed once (a user's groups are read on every login). */
+export function readDn(dn: string): { readonly normalized: string; readonly commonName: string | undefined } | undefined {
+  const rdns = parseDn(dn);
+  return rdns && { normalized: normalizedKeyOf(rdns), commonName: commonNameIn(rdns) };
+}
+
+function normalizedKeyOf(rdns: AttributeValueAssertion[][]): string {
+  return rdns.map((avas) => avas.map((a) => `${a.type}=${a.value.toLowerCase()}`).sort().join('\u0000+')).join('\u0000,');
+}
+
+function commonNameIn(rdns: AttributeValueAssertion[][]): string | undefined {
+  return rdns[0]?.find((a) => a.type === 'cn')?.value;
 }

@@ -1,5 +1,5 @@
 import type { Claim } from '../../store/store';
-import { commonNameOf, normalizeDn } from './distinguished-name';
+import { normalizeDn, readDn } from './distinguished-name';
 import type { GroupClaim } from './ldap-settings';
 
 /**
@@ -28,12 +28,10 @@ export class GroupClaims {
   claimsFor(groupDns: readonly string[]): Claim[] {
     const out = new Map<string, Claim>();
     for (const dn of groupDns) {
-      const normal = normalizeDn(dn);
-      const cn = commonNameOf(dn)?.toLowerCase();
-      const found = [
-        ...(normal !== undefined ? (this.byDn.get(normal) ?? []) : []),
-        ...(cn !== undefined ? (this.byCommonName.get(cn) ?? []) : []),
-      ];
+      const read = readDn(dn);
+      if (!read) continue;
+      const cn = read.commonName?.toLowerCase();
+      const found = [...(this.byDn.get(read.normalized) ?? []), ...(cn !== undefined ? (this.byCommonName.get(cn) ?? []) : [])];
       for (const claim of found) out.set(`${claim.name}\u0000${claim.value}`, claim);
     }
     return [...out.values()];

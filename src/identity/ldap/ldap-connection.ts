@@ -1,5 +1,5 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { Client, ResultCodeError, type Entry, type SearchOptions } from 'ldapts';
 import { DirectoryUnavailableError } from '../../core/errors';
 import type { LdapConnectionSettings } from './ldap-settings';
@@ -33,8 +33,7 @@ export class LdapConnection {
     const tls: ConnectionOptions = {
       host,
       ...(isIP(host) ? {} : { servername: host }),
-      ...(settings.caCertificates.length > 0 ? { ca: [...settings.caCertificates] } : {}),
-      minVersion: 'TLSv1.2',
+      secureContext: secureContextFor(settings),
       rejectUnauthorized: true,
     };
     const sockets: Socket[] = [];
@@ -143,4 +142,16 @@ function messageOf(err: unknown): string {
   const code = (err as { code?: unknown }).code;
   const first = err.message.split('\n')[0] ?? '';
   return typeof code === 'string' && !first.includes(code) ? `${first} (${code})` : first;
+}
+
+// Built once per settings, not per connection: every login opens a connection, and a context parses
+// its CA certificates when it is made.
+const secureContexts = new WeakMap<LdapConnectionSettings, SecureContext>();
+function secureContextFor(settings: LdapConnectionSettings): SecureContext {
+  let context = secureContexts.get(settings);
+  if (!context) {
+    context = createSecureContext({ ...(settings.caCertificates.length > 0 ? { ca: [...settings.caCertificates] } : {}), minVersion: 'TLSv1.2' });
+    secureContexts.set(settings, context);
+  }
+  return context;
 }

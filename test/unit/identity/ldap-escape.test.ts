@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { commonNameOf, normalizeDn, parseDn } from '../../../src/identity/ldap/distinguished-name';
+import { commonNameOf, normalizeDn, parseDn, readDn } from '../../../src/identity/ldap/distinguished-name';
 import { GroupClaims } from '../../../src/identity/ldap/group-claims';
 import { escapeDnValue, escapeFilterValue, fillTemplate } from '../../../src/identity/ldap/ldap-escape';
 
@@ -78,6 +78,14 @@ describe('identity/ldap escaping and DNs', () => {
     it('commonNameOf reads the first RDN\'s cn only', () => {
       assert.equal(commonNameOf('CN=Domain Admins,CN=Users,DC=corp,DC=example,DC=com'), 'Domain Admins');
       assert.equal(commonNameOf('ou=groups,cn=x,dc=org'), undefined);
+    });
+
+    it('readDn gives both from one parse, and nothing for a malformed DN', () => {
+      const dn = 'CN=Domain Admins,CN=Users,DC=corp,DC=example,DC=com';
+      assert.deepEqual(readDn(dn), { normalized: normalizeDn(dn), commonName: 'Domain Admins' });
+      assert.deepEqual(readDn('ou=groups,dc=org'), { normalized: normalizeDn('ou=groups,dc=org'), commonName: undefined });
+      assert.equal(readDn('cn=unterminated\\'), undefined);
+      assert.equal(readDn('no equals sign'), undefined);
     });
   });
 
