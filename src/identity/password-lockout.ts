@@ -27,13 +27,19 @@ export class PasswordLockout {
     private readonly now: () => Date,
   ) {}
 
+  /** When the user's lockout ends; undefined when their password may be checked now. */
+  lockedOutUntil(user: UserRecord): Date | undefined {
+    if (this.policy.threshold === 0 || user.failedLogins < this.policy.threshold || user.lastFailedAt === null) return undefined;
+    const until = this.windowEnd(user.lastFailedAt);
+    return this.now().getTime() < until.getTime() ? until : undefined;
+  }
+
   /** Throws the wrong-password fault, with the reason in its log detail, while the user is locked out. */
   refuseIfLockedOut(user: UserRecord): void {
-    if (this.policy.threshold === 0 || user.failedLogins < this.policy.threshold || user.lastFailedAt === null) return;
-    const until = this.windowEnd(user.lastFailedAt);
-    if (this.now().getTime() >= until.getTime()) return;
+    const until = this.lockedOutUntil(user);
+    if (until === undefined) return;
     throw new FailedAuthenticationError(
-      `user "${user.name}" is locked out: ${user.failedLogins} wrong passwords, the last at ${user.lastFailedAt.toISOString()}; ` +
+      `user "${user.name}" is locked out: ${user.failedLogins} wrong passwords, the last at ${user.lastFailedAt?.toISOString()}; ` +
         `no password is checked before ${until.toISOString()}`,
     );
   }
