@@ -27,16 +27,9 @@ export class PasswordLockout {
     private readonly now: () => Date,
   ) {}
 
-  /** When the user's lockout ends; undefined when their password may be checked now. */
-  lockedOutUntil(user: UserRecord): Date | undefined {
-    if (this.policy.threshold === 0 || user.failedLogins < this.policy.threshold || user.lastFailedAt === null) return undefined;
-    const until = this.windowEnd(user.lastFailedAt);
-    return this.now().getTime() < until.getTime() ? until : undefined;
-  }
-
   /** Throws the wrong-password fault, with the reason in its log detail, while the user is locked out. */
   refuseIfLockedOut(user: UserRecord): void {
-    const until = this.lockedOutUntil(user);
+    const until = lockedOutUntil(user, this.policy, this.now());
     if (until === undefined) return;
     throw new FailedAuthenticationError(
       `user "${user.name}" is locked out: ${user.failedLogins} wrong passwords, the last at ${user.lastFailedAt?.toISOString()}; ` +
@@ -52,7 +45,7 @@ export class PasswordLockout {
     if (failures !== this.policy.threshold) return undefined;
     return {
       name: ALERTS.passwordLockout,
-      facts: { user: user.name, failures, lockedOutUntil: this.windowEnd(at).toISOString() },
+      facts: { user: user.name, failures, lockedOutUntil: windowEnd(at, this.policy).toISOString() },
     };
   }
 
@@ -61,8 +54,14 @@ export class PasswordLockout {
     if (this.policy.threshold === 0 || user.failedLogins === 0) return;
     await this.users.clearFailedLogins(user.name);
   }
-
-  private windowEnd(lastFailedAt: Date): Date {
-    return new Date(lastFailedAt.getTime() + this.policy.observationWindowSeconds * 1000);
-  }
 }
+
+/** When the user's lockout ends, as of `now`; undefined when their password may be checked. */
+export function lockedOutUntil(user: UserRecord, policy: PasswordLockoutPolicy, now: Date): Date | undefined {
+  if (policy.threshold === 0 || user.failedLogins < policy.threshold || user.lastFailedAt === null) return undefined;
+  const until = windowEnd(user.lastFailedAt, policy);
+  return now.getTime() < until.getTime() ? until : undefined;
+}
+
+const windowEnd = (lastFailedAt: Date, policy: PasswordLockoutPolicy): Date =>
+  new Date(lastFailedAt.getTime() + policy.observationWindowSeconds * 1000);

@@ -5,7 +5,7 @@ import { addUser } from '../../identity/user-admin';
 import type { Claim } from '../../store/store';
 import { awsRoleClaim } from '../../aws/role-claim';
 import { recordAdminEvent } from '../../audit/admin-audit';
-import { PasswordLockout } from '../../identity/password-lockout';
+import { lockedOutUntil } from '../../identity/password-lockout';
 
 export const userAddCommand: Command = {
   name: 'user add',
@@ -48,12 +48,12 @@ export const userListCommand: Command = {
   flags: [HOME_FLAG, HELP_FLAG],
   async run(args, io) {
     await withInstance(args, async (instance) => {
-      const lockout = new PasswordLockout(instance.store.users, instance.config.passwordLockout, () => new Date());
+      const now = new Date();
       for (const u of await instance.store.users.list()) {
         const digest = u.sealedPassword === null ? '' : ' [PasswordDigest allowed]';
         io.out(`${u.name}${digest}\n`);
         if (u.failedLogins > 0) {
-          const until = lockout.lockedOutUntil(u);
+          const until = lockedOutUntil(u, instance.config.passwordLockout, now);
           const locked = until === undefined ? '' : `; locked out until ${until.toISOString()}`;
           io.out(`  ${u.failedLogins} wrong password${u.failedLogins === 1 ? '' : 's'}, the last at ${u.lastFailedAt?.toISOString()}${locked}\n`);
         }
