@@ -15,6 +15,8 @@ export const ALERTS = {
   tokenLifetimeExceedsPolicy: 'token-lifetime-exceeds-policy',
   /** More Issue or AssumeRoleWithSAML requests from one principal or address than the configured rate. */
   requestBurst: 'request-burst',
+  /** A user's wrong passwords reached the lockout threshold: their password is not checked until the observation window passes. */
+  passwordLockout: 'password-lockout',
   /** Trust changes an attacker would make: a pin or trusted issuer added, a signing key imported. */
   trustedIssuerPinned: 'trusted-issuer-pinned',
   signingKeyImported: 'signing-key-imported',
@@ -33,6 +35,7 @@ export const ALERT_SEVERITY: Readonly<Record<AlertName, AuditEvent['severity']>>
   'token-from-revoked-key': 'critical',
   'token-lifetime-exceeds-policy': 'high',
   'request-burst': 'high',
+  'password-lockout': 'high',
   'trusted-issuer-pinned': 'high',
   'signing-key-imported': 'high',
   'saml-provider-certificate-added': 'high',

@@ -25,7 +25,7 @@ import {
   trustRevokeCommand,
   trustUnpinCommand,
 } from './commands/trust';
-import { userAddCommand, userListCommand } from './commands/user';
+import { userAddCommand, userListCommand, userUnlockCommand } from './commands/user';
 import { verifyTokenCommand } from './commands/verify-token';
 
 const COMMANDS: readonly Command[] = [
@@ -33,6 +33,7 @@ const COMMANDS: readonly Command[] = [
   serveCommand,
   userAddCommand,
   userListCommand,
+  userUnlockCommand,
   rpAddCommand,
   rpListCommand,
   trustPinCommand,

@@ -2,6 +2,8 @@
 
 import { ConfigError } from './config-error';
 import { parseLdapConfig, type LdapConfig } from './ldap-config';
+import { DEFAULT_PASSWORD_CHECK_LIMITS } from '../identity/password-check-limiter';
+import { DEFAULT_PASSWORD_LOCKOUT } from '../identity/password-lockout';
 /** Where token-signing private keys live: sealed under the master key (default), or in a PKCS#11 token. */
 export type SigningKeyCustodyConfig =
   | { readonly kind: 'sealed' }
@@ -101,6 +103,15 @@ export interface StsConfig {
   };
   /** Where UsernameToken users come from: the store (embedded) or an LDAP / Active Directory server. */
   readonly identity: { readonly source: 'embedded' | 'ldap'; readonly ldap: LdapConfig | null };
+  /** AD FS's extranet lockout for users in the store (ExtranetLockoutThreshold, ExtranetObservationWindow). */
+  readonly passwordLockout: {
+    /** Wrong passwords after which a user's password is not checked; 0 turns the lockout off. */
+    readonly threshold: number;
+    /** How long after the last wrong password a locked-out user stays refused. */
+    readonly observationWindowSeconds: number;
+  };
+  /** Scrypt password checks per process: how many run at once, and how many wait before one is refused as busy. */
+  readonly passwordChecks: { readonly maxConcurrent: number; readonly maxQueued: number };
 }
 
 export const DEFAULT_CONFIG: StsConfig = {
@@ -131,6 +142,8 @@ export const DEFAULT_CONFIG: StsConfig = {
   audit: { file: 'audit.jsonl' },
   burstDetector: { windowSeconds: 60, maxPerPrincipal: 600, maxPerAddress: 3000 },
   identity: { source: 'embedded', ldap: null },
+  passwordLockout: DEFAULT_PASSWORD_LOCKOUT,
+  passwordChecks: DEFAULT_PASSWORD_CHECK_LIMITS,
 };
 
 export { ConfigError };
@@ -261,6 +274,8 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
   audit: { file: string(true) },
   burstDetector: { windowSeconds: integer(1, 86400), maxPerPrincipal: integer(0, 10_000_000), maxPerAddress: integer(0, 10_000_000) },
   identity: { source: oneOf('embedded', 'ldap'), ldap: parseLdapConfig },
+  passwordLockout: { threshold: integer(0, 10_000), observationWindowSeconds: integer(1, 7 * 86400) },
+  passwordChecks: { maxConcurrent: integer(1, 256), maxQueued: integer(0, 100_000) },
 };
 
 // Checks between keys of one section, after each key passed its own.

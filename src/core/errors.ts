@@ -1,3 +1,5 @@
+import type { TokenAlert } from './token-forensics';
+
 // One class per protocol fault. The message is what the caller is told and must help them fix the
 // request without revealing anything secret; `logDetail` is for the operator's log only.
 
@@ -70,6 +72,20 @@ export class StoreUnavailableError extends ProtocolError {
   }
 }
 
+/**
+ * This process has more password checks waiting than it queues (each costs tens of milliseconds of
+ * scrypt): a Receiver fault, so the caller retries later instead of doubting their password. WS-Trust
+ * has no busy fault; RequestFailed is its "the request failed", as for an unavailable store.
+ */
+export class ServerBusyError extends ProtocolError {
+  readonly family = 'wst';
+  readonly code = 'RequestFailed';
+  override readonly receiver = true;
+  constructor(logDetail: string) {
+    super('The STS is busy; try again later.', logDetail);
+  }
+}
+
 // WS-Security 1.1 section 12.
 export class InvalidSecurityError extends ProtocolError {
   readonly family = 'wsse';
@@ -78,7 +94,11 @@ export class InvalidSecurityError extends ProtocolError {
 export class FailedAuthenticationError extends ProtocolError {
   readonly family = 'wsse';
   readonly code = 'FailedAuthentication';
-  constructor(logDetail: string) {
+  /** `alert`: what this failure tells a responder (a user just locked out); recorded with the request, never sent. */
+  constructor(
+    logDetail: string,
+    readonly alert?: TokenAlert,
+  ) {
     super('The security token could not be authenticated or authorized.', logDetail);
   }
 }

@@ -5,6 +5,7 @@ import { OwnTokenValidator } from '../core/own-token-validator';
 import { TokenService } from '../core/token-service';
 import { EmbeddedUserDirectory } from '../identity/embedded-users';
 import { LdapUserDirectory } from '../identity/ldap/ldap-user-directory';
+import { PasswordCheckLimiter } from '../identity/password-check-limiter';
 import { UsernameTokenAuthenticator } from '../identity/username-token';
 import type { ServingInstance } from '../instance/open-instance';
 import { OwnKeyRing } from '../keys/own-key-ring';
@@ -86,7 +87,13 @@ export function createApp(options: AppOptions): Koa {
   // One freshness window for both kinds of replayable proof: UsernameToken Created and signed messages' Timestamps.
   const freshness = { clockSkewMs, maxAgeMs: config.usernameTokenMaxAgeSeconds * 1000 };
   const authenticator = new UsernameTokenAuthenticator(
-    instance.ldapDirectory ? new LdapUserDirectory(instance.ldapDirectory) : new EmbeddedUserDirectory(store.users, instance.masterKey),
+    instance.ldapDirectory
+      ? new LdapUserDirectory(instance.ldapDirectory)
+      : new EmbeddedUserDirectory(store.users, instance.masterKey, {
+          lockout: config.passwordLockout,
+          limiter: new PasswordCheckLimiter(config.passwordChecks),
+          now,
+        }),
     store.replay,
     freshness,
   );

@@ -6,7 +6,8 @@ export interface Claim {
   readonly value: string;
 }
 
-export interface UserRecord {
+/** A user as `sts user add` defines it. */
+export interface NewUserRecord {
   readonly name: string;
   /** `scrypt$N$r$p$salt$hash`, base64 salt and hash: parameters travel with the hash. */
   readonly passwordHash: string;
@@ -14,6 +15,14 @@ export interface UserRecord {
   readonly sealedPassword: string | null;
   readonly claims: readonly Claim[];
   readonly createdAt: Date;
+}
+
+/** A stored user: what was defined, and the wrong passwords given since the last right one (the extranet lockout's count). */
+export interface UserRecord extends NewUserRecord {
+  /** 0 for none; every node's wrong passwords add up here. */
+  readonly failedLogins: number;
+  /** When the last of them was given; null when there are none. */
+  readonly lastFailedAt: Date | null;
 }
 
 export interface RelyingPartyRecord {
@@ -145,9 +154,17 @@ export interface TrustedIssuerRepository {
 }
 
 export interface UserRepository {
-  add(user: UserRecord): Promise<void>;
+  /** A new user starts with no failed logins. */
+  add(user: NewUserRecord): Promise<void>;
   get(name: string): Promise<UserRecord | undefined>;
   list(): Promise<UserRecord[]>;
+  /**
+   * Counts one wrong password, atomically (concurrent counts on any node all add up), and keeps the
+   * latest time given as lastFailedAt; resolves to the new count, undefined for an unknown user.
+   */
+  recordFailedLogin(name: string, at: Date): Promise<number | undefined>;
+  /** Forgets the user's wrong passwords (a right one was given); writes nothing when there are none. */
+  clearFailedLogins(name: string): Promise<void>;
 }
 
 export interface RelyingPartyRepository {

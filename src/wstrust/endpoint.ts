@@ -1,4 +1,5 @@
 import {
+  FailedAuthenticationError,
   InvalidRequestError,
   InvalidSecurityError,
   ProtocolError,
@@ -150,6 +151,7 @@ export class WsTrustEndpoint {
         outcome: { ...partial, ...facts },
       };
     } catch (err) {
+      if (err instanceof FailedAuthenticationError && err.alert) (partial.alerts ??= []).push(err.alert);
       return this.fail(err, progress.soapVersion, progress.addressing, request.requestId, partial);
     }
   }

@@ -6,6 +6,7 @@ const COMMANDS: Array<[string, string[]]> = [
   ['serve', ['--home', '--dev', '--workers', '--port', '--help']],
   ['user add', ['--home', '--claim', '--allow-digest', '--help']],
   ['user list', ['--home', '--help']],
+  ['user unlock', ['--home', '--help']],
   ['rp add', ['--home', '--name', '--lifetime', '--claim', '--endpoint', '--name-id-format', '--help']],
   ['rp list', ['--home', '--help']],
   ['keys list', ['--home', '--help']],

@@ -86,6 +86,23 @@ describe('store/postgres openPostgresStore', function () {
       });
     });
 
+    it('version 4: users of a version-3 database keep everything and start with no failed logins', async () => {
+      const created = new Date('2030-01-01T00:00:00.123Z');
+      await db.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      for (const [i, sql] of POSTGRES_MIGRATIONS.slice(0, 3).entries()) {
+        await db.query(sql);
+        await db.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
+      }
+      await db.query('INSERT INTO users (name, password_hash, sealed_password, claims, created_at) VALUES ($1, $2, $3, $4, $5)', [
+        'veteran', 'h', null, '[{"name":"role","value":"Staff"}]', created,
+      ]);
+      const store = await open();
+      assert.deepEqual(await store.users.get('veteran'), {
+        name: 'veteran', passwordHash: 'h', sealedPassword: null, claims: [{ name: 'role', value: 'Staff' }], createdAt: created, failedLogins: 0, lastFailedAt: null,
+      });
+      assert.equal(await store.users.recordFailedLogin('veteran', created), 1);
+    });
+
     it('a database from a newer Trustbridge is refused, naming the database but not the password', async () => {
       await (await open()).close();
       await db.query('INSERT INTO schema_migrations (version) VALUES ($1)', [POSTGRES_MIGRATIONS.length + 1]);
@@ -113,6 +130,8 @@ describe('store/postgres openPostgresStore', function () {
     assert.equal(type('saml_providers', 'certificates'), undefined, 'certificates have their own table since version 3');
     assert.equal(type('signing_keys', 'activated_at'), 'timestamp with time zone');
     assert.equal(type('audit_events', 'request_parameters'), 'json');
+    assert.equal(type('users', 'failed_logins'), 'integer');
+    assert.equal(type('users', 'last_failed_at'), 'timestamp with time zone');
   });
 
   describe('the ledger beyond the contract', () => {

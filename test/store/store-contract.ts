@@ -41,6 +41,8 @@ const user = (name: string, extra: Partial<UserRecord> = {}): UserRecord => ({
     { name: 'http://claims/role', value: 'Admin <&> "é" \u{1F511}' },
   ],
   createdAt: T0,
+  failedLogins: 0,
+  lastFailedAt: null,
   ...extra,
 });
 
@@ -210,6 +212,54 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         const other = await another();
         await store.users.add(user('shared'));
         assert.deepEqual(await other.users.get('shared'), user('shared'));
+      });
+
+      describe('failed logins (the extranet lockout\'s count)', () => {
+        it('recordFailedLogin counts one more each time, stamps the time and resolves to the new count; get and list show it', async () => {
+          await store.users.add(user('alice'));
+          await store.users.add(user('bob'));
+          assert.equal(await store.users.recordFailedLogin('alice', at(1000)), 1);
+          assert.equal(await store.users.recordFailedLogin('alice', at(2000)), 2);
+          assert.deepEqual(await store.users.get('alice'), user('alice', { failedLogins: 2, lastFailedAt: at(2000) }));
+          assert.deepEqual(await store.users.list(), [user('alice', { failedLogins: 2, lastFailedAt: at(2000) }), user('bob')]);
+        });
+
+        it('the latest time is kept when an earlier failure is written after a later one', async () => {
+          await store.users.add(user('alice'));
+          await store.users.recordFailedLogin('alice', at(5000));
+          assert.equal(await store.users.recordFailedLogin('alice', at(3000)), 2);
+          assert.deepEqual((await store.users.get('alice'))?.lastFailedAt, at(5000));
+        });
+
+        it('an unknown user (names are exact) resolves to undefined and nothing is written', async () => {
+          await store.users.add(user('alice'));
+          assert.equal(await store.users.recordFailedLogin('nobody', at(1000)), undefined);
+          assert.equal(await store.users.recordFailedLogin('Alice', at(1000)), undefined);
+          assert.deepEqual(await store.users.list(), [user('alice')]);
+        });
+
+        it('clearFailedLogins forgets one user\'s count and time, and no other\'s; an unknown or clean user is fine', async () => {
+          await store.users.add(user('alice'));
+          await store.users.add(user('bob'));
+          await store.users.add(user('carol'));
+          await store.users.recordFailedLogin('alice', at(1000));
+          await store.users.recordFailedLogin('bob', at(2000));
+          await store.users.clearFailedLogins('alice');
+          await store.users.clearFailedLogins('carol');
+          await store.users.clearFailedLogins('nobody');
+          assert.deepEqual(await store.users.list(), [user('alice'), user('bob', { failedLogins: 1, lastFailedAt: at(2000) }), user('carol')]);
+          assert.equal(await store.users.recordFailedLogin('alice', at(3000)), 1, 'counting starts again from nothing');
+        });
+
+        it('counts from stores on one database add up, none lost when they race (an atomic increment)', async () => {
+          const other = await another();
+          await store.users.add(user('alice'));
+          const counts = await Promise.all(
+            Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? store : other).users.recordFailedLogin('alice', at(i))),
+          );
+          assert.deepEqual([...counts].sort((a, b) => (a ?? 0) - (b ?? 0)), Array.from({ length: 30 }, (_, i) => i + 1), 'each count handed out once');
+          assert.deepEqual(await other.users.get('alice'), user('alice', { failedLogins: 30, lastFailedAt: at(29) }));
+        });
       });
     });
 

@@ -4,6 +4,8 @@ import { withInstance } from '../with-instance';
 import { addUser } from '../../identity/user-admin';
 import type { Claim } from '../../store/store';
 import { awsRoleClaim } from '../../aws/role-claim';
+import { recordAdminEvent } from '../../audit/admin-audit';
+import { lockedOutUntil } from '../../identity/password-lockout';
 
 export const userAddCommand: Command = {
   name: 'user add',
@@ -42,16 +44,48 @@ export const userAddCommand: Command = {
 export const userListCommand: Command = {
   name: 'user list',
   usage: 'sts user list [--home DIR]',
-  summary: 'Lists the users and their claims (never their passwords).',
+  summary: 'Lists the users, their claims and their wrong passwords since the last right one (never their passwords).',
   flags: [HOME_FLAG, HELP_FLAG],
   async run(args, io) {
     await withInstance(args, async (instance) => {
+      const now = new Date();
       for (const u of await instance.store.users.list()) {
         const digest = u.sealedPassword === null ? '' : ' [PasswordDigest allowed]';
         io.out(`${u.name}${digest}\n`);
+        if (u.failedLogins > 0) {
+          const until = lockedOutUntil(u, instance.config.passwordLockout, now);
+          const locked = until === undefined ? '' : `; locked out until ${until.toISOString()}`;
+          io.out(`  ${u.failedLogins} wrong password${u.failedLogins === 1 ? '' : 's'}, the last at ${u.lastFailedAt?.toISOString()}${locked}\n`);
+        }
         for (const c of u.claims) io.out(`  ${c.name} = ${c.value}\n`);
       }
     });
+    return 0;
+  },
+};
+
+export const userUnlockCommand: Command = {
+  name: 'user unlock',
+  usage: 'sts user unlock NAME [--home DIR]',
+  summary:
+    'Forgets a user\'s wrong passwords, ending a lockout at once (AD FS\'s Reset-AdfsAccountLockout).\n' +
+    'Every node sees it at the user\'s next password check; the audit trail records it (UnlockUser).',
+  flags: [HOME_FLAG, HELP_FLAG],
+  async run(args, io) {
+    const [name, ...extra] = args.positionals;
+    if (name === undefined || extra.length > 0) throw new UsageError('give exactly one user NAME');
+    const failures = await withInstance(args, async (instance) => {
+      const user = await instance.store.users.get(name);
+      if (!user) return undefined;
+      await instance.store.users.clearFailedLogins(name);
+      recordAdminEvent(instance, 'UnlockUser', { user: name }, { responseElements: { forgottenFailures: user.failedLogins } });
+      return user.failedLogins;
+    });
+    if (failures === undefined) {
+      io.err(`no user ${name} in the store\n`);
+      return 1;
+    }
+    io.out(`unlocked ${name} (${failures} wrong password${failures === 1 ? '' : 's'} forgotten)\n`);
     return 0;
   },
 };

@@ -8,6 +8,8 @@ interface UserRow {
   sealed_password: string | null;
   claims: Claim[];
   created_at: Date;
+  failed_logins: number;
+  last_failed_at: Date | null;
 }
 interface RelyingPartyRow {
   applies_to: string;
@@ -44,6 +46,24 @@ export function postgresUsers(pool: Pool): UserRepository {
       return rows[0] && toUser(rows[0]);
     },
     list: async () => (await pool.query<UserRow>('SELECT * FROM users ORDER BY name COLLATE "C"')).rows.map(toUser),
+    // One statement, so concurrent counts from every node add up; the latest time is kept, as two
+    // failures may be written in the other order (GREATEST ignores the NULL of a first failure).
+    recordFailedLogin: async (name, at) => {
+      const { rows } = await pool.query<{ failed_logins: number }>({
+        name: 'user-record-failed-login',
+        text: `UPDATE users SET failed_logins = failed_logins + 1, last_failed_at = GREATEST(last_failed_at, $2)
+               WHERE name = $1 RETURNING failed_logins`,
+        values: [name, at],
+      });
+      return rows[0]?.failed_logins;
+    },
+    clearFailedLogins: async (name) => {
+      await pool.query({
+        name: 'user-clear-failed-logins',
+        text: 'UPDATE users SET failed_logins = 0, last_failed_at = NULL WHERE name = $1 AND failed_logins <> 0',
+        values: [name],
+      });
+    },
   };
 }
 
@@ -92,6 +112,8 @@ const toUser = (r: UserRow): UserRecord => ({
   sealedPassword: r.sealed_password,
   claims: r.claims,
   createdAt: r.created_at,
+  failedLogins: r.failed_logins,
+  lastFailedAt: r.last_failed_at,
 });
 
 const toRelyingParty = (r: RelyingPartyRow): RelyingPartyRecord => ({

@@ -172,6 +172,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      FROM saml_providers p, jsonb_array_elements_text(p.certificates) WITH ORDINALITY AS c(pem, ordinality)
      ON CONFLICT DO NOTHING;
    ALTER TABLE saml_providers DROP COLUMN certificates;`,
+  // As SQLite's version 8: the extranet lockout's count of wrong passwords, on the row every password check reads.
+  `ALTER TABLE users ADD COLUMN failed_logins integer NOT NULL DEFAULT 0,
+     ADD COLUMN last_failed_at timestamptz;`,
 ];
 
 /**

@@ -175,6 +175,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      SELECT p.name, pem_sha256(c.value), c.value, p.created_at, 'active', NULL, NULL, p.created_at, c.key
      FROM saml_providers p, json_each(p.certificates) c;
    ALTER TABLE saml_providers DROP COLUMN certificates;`,
+  // The extranet lockout's count of wrong passwords, on the row every password check reads already.
+  `ALTER TABLE users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE users ADD COLUMN last_failed_at INTEGER;`,
 ];
 
 /** The SHA-256 thumbprint of a PEM certificate's DER bytes, as SQL function pem_sha256 for the migrations. */

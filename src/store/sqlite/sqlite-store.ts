@@ -25,6 +25,8 @@ interface UserRow {
   sealed_password: string | null;
   claims: string;
   created_at: number;
+  failed_logins: number;
+  last_failed_at: number | null;
 }
 interface RelyingPartyRow {
   applies_to: string;
@@ -75,6 +77,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     ),
     getUser: db.prepare<[string], UserRow>('SELECT * FROM users WHERE name = ?'),
     listUsers: db.prepare<[], UserRow>('SELECT * FROM users ORDER BY name'),
+    // One statement, so concurrent counts from other processes cannot be lost between a read and a
+    // write; the latest time is kept, as two failures may be written in the other order.
+    recordFailedLogin: db.prepare<[{ at: number; name: string }], { failed_logins: number }>(
+      `UPDATE users SET failed_logins = failed_logins + 1, last_failed_at = max(coalesce(last_failed_at, @at), @at)
+         WHERE name = @name RETURNING failed_logins`,
+    ),
+    clearFailedLogins: db.prepare('UPDATE users SET failed_logins = 0, last_failed_at = NULL WHERE name = ? AND failed_logins <> 0'),
     addRp: db.prepare(
       `INSERT INTO relying_parties (applies_to, display_name, token_lifetime_seconds, released_claims,
          endpoint_url, name_id_format, expired_renewal_window_seconds, encryption_certificate_pem, token_encryption,
@@ -113,6 +122,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         return row && toUser(row);
       },
       list: async () => st.listUsers.all().map(toUser),
+      recordFailedLogin: async (name, at) => st.recordFailedLogin.get({ at: at.getTime(), name })?.failed_logins,
+      clearFailedLogins: async (name) => {
+        st.clearFailedLogins.run(name);
+      },
     },
     relyingParties: {
       add: async (rp) =>
@@ -177,6 +190,8 @@ const toUser = (r: UserRow): UserRecord => ({
   sealedPassword: r.sealed_password,
   claims: JSON.parse(r.claims) as Claim[],
   createdAt: new Date(r.created_at),
+  failedLogins: r.failed_logins,
+  lastFailedAt: r.last_failed_at === null ? null : new Date(r.last_failed_at),
 });
 
 const toRelyingParty = (r: RelyingPartyRow): RelyingPartyRecord => ({

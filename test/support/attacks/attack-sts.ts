@@ -98,7 +98,10 @@ export async function startAttackSts(options: TestStsOptions = {}): Promise<Atta
   const clientDer = new X509Certificate(client.certificatePem).raw;
   const sts = await startTestSts({
     ...options,
-    config: { ...options.config, clientCertificates: { pinnedThumbprints: [sha256Hex(clientDer)] } },
+    // The lockout off: a wrong password is otherwise counted on its user's row (tested in
+    // test/wstrust/password-lockout.test.ts), and every refused attack here must leave the store
+    // exactly as it was, in whatever order the attacks run.
+    config: { passwordLockout: { threshold: 0 }, ...options.config, clientCertificates: { pinnedThumbprints: [sha256Hex(clientDer)] } },
   });
   recordLogs(sts.logs);
   recordPassword(...Object.values(PASSWORDS));

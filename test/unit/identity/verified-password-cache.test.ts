@@ -75,7 +75,7 @@ describe('identity: the cache of passwords that verified', () => {
 
     it('a password that verified is remembered; the next check of it returns the same subject', async () => {
       const verified = cache();
-      const directory = new EmbeddedUserDirectory(store.users, masterKey, verified);
+      const directory = new EmbeddedUserDirectory(store.users, masterKey, { verified });
       const hash = (await store.users.get('alice'))?.passwordHash ?? '';
       assert.equal((await directory.authenticateWithPassword('alice', 'alice-pw')).name, 'alice');
       assert.equal(verified.has('alice', hash, 'alice-pw'), true);
@@ -85,7 +85,7 @@ describe('identity: the cache of passwords that verified', () => {
 
     it('a wrong password after the right one was remembered still fails, and is never remembered', async () => {
       const verified = cache();
-      const directory = new EmbeddedUserDirectory(store.users, masterKey, verified);
+      const directory = new EmbeddedUserDirectory(store.users, masterKey, { verified });
       await directory.authenticateWithPassword('alice', 'alice-pw');
       await assert.rejects(directory.authenticateWithPassword('alice', 'alice-PW'), FailedAuthenticationError);
       await assert.rejects(directory.authenticateWithPassword('mallory', 'alice-pw'), FailedAuthenticationError);
@@ -94,7 +94,7 @@ describe('identity: the cache of passwords that verified', () => {
 
     it('a remembered password counts only while the user exists: the user is read on every check', async () => {
       const verified = cache();
-      const directory = new EmbeddedUserDirectory({ ...store.users, get: async () => undefined }, masterKey, verified);
+      const directory = new EmbeddedUserDirectory({ ...store.users, get: async () => undefined }, masterKey, { verified });
       const hash = (await store.users.get('alice'))?.passwordHash ?? '';
       verified.remember('alice', hash, 'alice-pw');
       await assert.rejects(directory.authenticateWithPassword('alice', 'alice-pw'), FailedAuthenticationError);

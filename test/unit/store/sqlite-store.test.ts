@@ -7,11 +7,11 @@ import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store';
 import { SQLITE_MIGRATIONS } from '../../../src/store/sqlite/migrations';
 import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
-import type { LedgerEntry, Store, UserRecord } from '../../../src/store/store';
+import type { LedgerEntry, NewUserRecord, Store } from '../../../src/store/store';
 
 const T0 = new Date('2030-01-01T00:00:00.123Z');
 
-function user(name: string, extra: Partial<UserRecord> = {}): UserRecord {
+function user(name: string, extra: Partial<NewUserRecord> = {}): NewUserRecord {
   return {
     name,
     passwordHash: `scrypt$2$1$1$c2FsdA==$aGFzaA==`,
@@ -205,6 +205,23 @@ describe('store/sqlite openSqliteStore', () => {
           thumbprint: thumbprint(pem), certificatePem: pem, createdAt: T0, state: 'active', activateAt: null, retireAt: null, stateChangedAt: T0,
         })),
       });
+    });
+
+    it('version 8: users of a version-7 database keep everything and start with no failed logins', async () => {
+      await store.close();
+      rmSync(path);
+      const db = new Database(path);
+      // Version 7 calls pem_sha256 (migrateSqlite registers it) on providers' certificates; there are none here.
+      db.function('pem_sha256', (_pem: unknown) => '');
+      for (const sql of SQLITE_MIGRATIONS.slice(0, 7)) db.exec(sql);
+      db.pragma('user_version = 7');
+      db.prepare('INSERT INTO users (name, password_hash, sealed_password, claims, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        'veteran', 'scrypt$2$1$1$c2FsdA==$aGFzaA==', null, '[]', T0.getTime(),
+      );
+      db.close();
+      store = openSqliteStore(path);
+      assert.deepEqual(await store.users.get('veteran'), { ...user('veteran', { claims: [] }), failedLogins: 0, lastFailedAt: null });
+      assert.equal(await store.users.recordFailedLogin('veteran', T0), 1);
     });
 
     it('a database from a newer version is refused', async () => {
