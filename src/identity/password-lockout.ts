@@ -5,8 +5,11 @@ import type { UserRecord, UserRepository } from '../store/store';
 
 // AD FS's extranet soft lockout (ExtranetLockoutThreshold, ExtranetObservationWindow) for users in
 // the store: once a user's wrong passwords reach the threshold, their password is not checked at all
-// (no scrypt) until the observation window after the last wrong one has passed; then one attempt is
-// allowed, and a wrong one locks them out for another window. A right password forgets the count.
+// (no scrypt) until the observation window after the last wrong one has passed. A wrong password that
+// comes a whole window after the one before starts the count again (AD's "reset account lockout
+// counter after", taken equal to the window, as both default to 30 minutes): an attacker gets at most
+// `threshold` guesses per window, and a user's old typos do not add up to a lockout months later.
+// A right password forgets the count.
 // The count lives on the user's row, so every node sees every node's failures, and the row is the one
 // the check reads anyway: a lockout costs no extra read, and a good login with no failures no write.
 // A locked-out user is refused with the same fault as a wrong password, so the answer tells an
@@ -41,7 +44,7 @@ export class PasswordLockout {
   async failed(user: UserRecord): Promise<TokenAlert | undefined> {
     if (this.policy.threshold === 0) return undefined;
     const at = this.now();
-    const failures = await this.users.recordFailedLogin(user.name, at);
+    const failures = await this.users.recordFailedLogin(user.name, at, new Date(at.getTime() - this.policy.observationWindowSeconds * 1000));
     if (failures !== this.policy.threshold) return undefined;
     return {
       name: ALERTS.passwordLockout,

@@ -160,9 +160,11 @@ export interface UserRepository {
   list(): Promise<UserRecord[]>;
   /**
    * Counts one wrong password, atomically (concurrent counts on any node all add up), and keeps the
-   * latest time given as lastFailedAt; resolves to the new count, undefined for an unknown user.
+   * latest time given as lastFailedAt; resolves to the new count, undefined for an unknown user. A
+   * count whose last wrong password came at or before `windowStart` starts again from 1 (AD's "reset
+   * account lockout counter after").
    */
-  recordFailedLogin(name: string, at: Date): Promise<number | undefined>;
+  recordFailedLogin(name: string, at: Date, windowStart: Date): Promise<number | undefined>;
   /** Forgets the user's wrong passwords (a right one was given); writes nothing when there are none. */
   clearFailedLogins(name: string): Promise<void>;
 }

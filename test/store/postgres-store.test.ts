@@ -100,7 +100,7 @@ describe('store/postgres openPostgresStore', function () {
       assert.deepEqual(await store.users.get('veteran'), {
         name: 'veteran', passwordHash: 'h', sealedPassword: null, claims: [{ name: 'role', value: 'Staff' }], createdAt: created, failedLogins: 0, lastFailedAt: null,
       });
-      assert.equal(await store.users.recordFailedLogin('veteran', created), 1);
+      assert.equal(await store.users.recordFailedLogin('veteran', created, new Date(0)), 1);
     });
 
     it('a database from a newer Trustbridge is refused, naming the database but not the password', async () => {

@@ -215,26 +215,28 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
       });
 
       describe('failed logins (the extranet lockout\'s count)', () => {
+        // A windowStart earlier than every failure below: the count only ever grows.
+        const NO_RESTART = new Date(0);
         it('recordFailedLogin counts one more each time, stamps the time and resolves to the new count; get and list show it', async () => {
           await store.users.add(user('alice'));
           await store.users.add(user('bob'));
-          assert.equal(await store.users.recordFailedLogin('alice', at(1000)), 1);
-          assert.equal(await store.users.recordFailedLogin('alice', at(2000)), 2);
+          assert.equal(await store.users.recordFailedLogin('alice', at(1000), NO_RESTART), 1);
+          assert.equal(await store.users.recordFailedLogin('alice', at(2000), NO_RESTART), 2);
           assert.deepEqual(await store.users.get('alice'), user('alice', { failedLogins: 2, lastFailedAt: at(2000) }));
           assert.deepEqual(await store.users.list(), [user('alice', { failedLogins: 2, lastFailedAt: at(2000) }), user('bob')]);
         });
 
         it('the latest time is kept when an earlier failure is written after a later one', async () => {
           await store.users.add(user('alice'));
-          await store.users.recordFailedLogin('alice', at(5000));
-          assert.equal(await store.users.recordFailedLogin('alice', at(3000)), 2);
+          await store.users.recordFailedLogin('alice', at(5000), NO_RESTART);
+          assert.equal(await store.users.recordFailedLogin('alice', at(3000), NO_RESTART), 2);
           assert.deepEqual((await store.users.get('alice'))?.lastFailedAt, at(5000));
         });
 
         it('an unknown user (names are exact) resolves to undefined and nothing is written', async () => {
           await store.users.add(user('alice'));
-          assert.equal(await store.users.recordFailedLogin('nobody', at(1000)), undefined);
-          assert.equal(await store.users.recordFailedLogin('Alice', at(1000)), undefined);
+          assert.equal(await store.users.recordFailedLogin('nobody', at(1000), NO_RESTART), undefined);
+          assert.equal(await store.users.recordFailedLogin('Alice', at(1000), NO_RESTART), undefined);
           assert.deepEqual(await store.users.list(), [user('alice')]);
         });
 
@@ -242,20 +244,28 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
           await store.users.add(user('alice'));
           await store.users.add(user('bob'));
           await store.users.add(user('carol'));
-          await store.users.recordFailedLogin('alice', at(1000));
-          await store.users.recordFailedLogin('bob', at(2000));
+          await store.users.recordFailedLogin('alice', at(1000), NO_RESTART);
+          await store.users.recordFailedLogin('bob', at(2000), NO_RESTART);
           await store.users.clearFailedLogins('alice');
           await store.users.clearFailedLogins('carol');
           await store.users.clearFailedLogins('nobody');
           assert.deepEqual(await store.users.list(), [user('alice'), user('bob', { failedLogins: 1, lastFailedAt: at(2000) }), user('carol')]);
-          assert.equal(await store.users.recordFailedLogin('alice', at(3000)), 1, 'counting starts again from nothing');
+          assert.equal(await store.users.recordFailedLogin('alice', at(3000), NO_RESTART), 1, 'counting starts again from nothing');
+        });
+
+        it('a wrong password whose predecessor came at or before windowStart starts the count again from 1', async () => {
+          await store.users.add(user('alice'));
+          await store.users.recordFailedLogin('alice', at(1000), NO_RESTART);
+          assert.equal(await store.users.recordFailedLogin('alice', at(2000), at(999)), 2, 'the last one (at 1000) is after 999: counted on');
+          assert.equal(await store.users.recordFailedLogin('alice', at(9000), at(2000)), 1, 'the last one (at 2000) is not after 2000: counted afresh');
+          assert.deepEqual(await store.users.get('alice'), user('alice', { failedLogins: 1, lastFailedAt: at(9000) }));
         });
 
         it('counts from stores on one database add up, none lost when they race (an atomic increment)', async () => {
           const other = await another();
           await store.users.add(user('alice'));
           const counts = await Promise.all(
-            Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? store : other).users.recordFailedLogin('alice', at(i))),
+            Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? store : other).users.recordFailedLogin('alice', at(i), NO_RESTART)),
           );
           assert.deepEqual([...counts].sort((a, b) => (a ?? 0) - (b ?? 0)), Array.from({ length: 30 }, (_, i) => i + 1), 'each count handed out once');
           assert.deepEqual(await other.users.get('alice'), user('alice', { failedLogins: 30, lastFailedAt: at(29) }));

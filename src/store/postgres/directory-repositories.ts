@@ -48,12 +48,13 @@ export function postgresUsers(pool: Pool): UserRepository {
     list: async () => (await pool.query<UserRow>('SELECT * FROM users ORDER BY name COLLATE "C"')).rows.map(toUser),
     // One statement, so concurrent counts from every node add up; the latest time is kept, as two
     // failures may be written in the other order (GREATEST ignores the NULL of a first failure).
-    recordFailedLogin: async (name, at) => {
+    recordFailedLogin: async (name, at, windowStart) => {
       const { rows } = await pool.query<{ failed_logins: number }>({
         name: 'user-record-failed-login',
-        text: `UPDATE users SET failed_logins = failed_logins + 1, last_failed_at = GREATEST(last_failed_at, $2)
+        text: `UPDATE users SET failed_logins = CASE WHEN last_failed_at <= $3 THEN 1 ELSE failed_logins + 1 END,
+                 last_failed_at = GREATEST(last_failed_at, $2)
                WHERE name = $1 RETURNING failed_logins`,
-        values: [name, at],
+        values: [name, at, windowStart],
       });
       return rows[0]?.failed_logins;
     },

@@ -79,8 +79,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     listUsers: db.prepare<[], UserRow>('SELECT * FROM users ORDER BY name'),
     // One statement, so concurrent counts from other processes cannot be lost between a read and a
     // write; the latest time is kept, as two failures may be written in the other order.
-    recordFailedLogin: db.prepare<[{ at: number; name: string }], { failed_logins: number }>(
-      `UPDATE users SET failed_logins = failed_logins + 1, last_failed_at = max(coalesce(last_failed_at, @at), @at)
+    recordFailedLogin: db.prepare<[{ at: number; windowStart: number; name: string }], { failed_logins: number }>(
+      `UPDATE users SET failed_logins = CASE WHEN last_failed_at <= @windowStart THEN 1 ELSE failed_logins + 1 END,
+         last_failed_at = max(coalesce(last_failed_at, @at), @at)
          WHERE name = @name RETURNING failed_logins`,
     ),
     clearFailedLogins: db.prepare('UPDATE users SET failed_logins = 0, last_failed_at = NULL WHERE name = ? AND failed_logins <> 0'),
@@ -122,7 +123,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         return row && toUser(row);
       },
       list: async () => st.listUsers.all().map(toUser),
-      recordFailedLogin: async (name, at) => st.recordFailedLogin.get({ at: at.getTime(), name })?.failed_logins,
+      recordFailedLogin: async (name, at, windowStart) =>
+        st.recordFailedLogin.get({ at: at.getTime(), windowStart: windowStart.getTime(), name })?.failed_logins,
       clearFailedLogins: async (name) => {
         st.clearFailedLogins.run(name);
       },

@@ -136,23 +136,36 @@ describe('identity: the extranet lockout of embedded users', function () {
     assert.equal((await row()).failedLogins, 3);
   });
 
-  it('after the window one attempt is allowed: a wrong one locks out for another window (no new alert), a right one after it unlocks', async () => {
+  it('after the window the password is checked again, and a wrong one starts the count afresh: at most `threshold` guesses per window', async () => {
     const d = directory();
     for (let i = 0; i < 3; i++) await refusal(d.authenticateWithPassword('alice', WRONG));
     advance(60_000);
     scryptChecks = 0;
     const again = await refusal(d.authenticateWithPassword('alice', WRONG));
     assert.equal(again.logDetail, 'wrong password for user "alice"', 'checked: the window had passed');
-    assert.equal(again.alert, undefined, 'the user was locked out already: no second alert');
+    assert.equal(again.alert, undefined, 'a count of 1 is no lockout');
     assert.equal(scryptChecks, 1);
-    assert.deepEqual([(await row()).failedLogins, (await row()).lastFailedAt], [4, new Date(clock)]);
-    advance(30_000);
-    assert.match((await refusal(d.authenticateWithPassword('alice', PASSWORD))).logDetail ?? '', /is locked out: 4 wrong passwords/);
-    assert.equal(scryptChecks, 1, 'the re-extended lockout checks nothing');
-    advance(30_000);
+    assert.deepEqual([(await row()).failedLogins, (await row()).lastFailedAt], [1, new Date(clock)]);
+    await refusal(d.authenticateWithPassword('alice', WRONG));
+    const third = await refusal(d.authenticateWithPassword('alice', WRONG));
+    assert.equal(third.alert?.name, 'password-lockout', 'the third guess of the new window locks out again, with an alert');
+    assert.match((await refusal(d.authenticateWithPassword('alice', PASSWORD))).logDetail ?? '', /is locked out: 3 wrong passwords/);
+    assert.equal(scryptChecks, 3, 'the lockout checks nothing');
+    advance(60_000);
     assert.equal((await d.authenticateWithPassword('alice', PASSWORD)).name, 'alice');
     assert.deepEqual([(await row()).failedLogins, (await row()).lastFailedAt], [0, null], 'the right password forgot the count');
     assert.equal(clears, 1);
+  });
+
+  it('old wrong passwords do not add up: two, then two more a window later, lock nothing', async () => {
+    const d = directory();
+    await refusal(d.authenticateWithPassword('alice', WRONG));
+    await refusal(d.authenticateWithPassword('alice', WRONG));
+    advance(60_000);
+    await refusal(d.authenticateWithPassword('alice', WRONG));
+    await refusal(d.authenticateWithPassword('alice', WRONG));
+    assert.equal((await row()).failedLogins, 2);
+    assert.equal((await d.authenticateWithPassword('alice', PASSWORD)).name, 'alice');
   });
 
   it('a right password below the threshold resets the count; a good login with no failures writes nothing', async () => {

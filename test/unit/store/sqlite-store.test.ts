@@ -221,7 +221,7 @@ describe('store/sqlite openSqliteStore', () => {
       db.close();
       store = openSqliteStore(path);
       assert.deepEqual(await store.users.get('veteran'), { ...user('veteran', { claims: [] }), failedLogins: 0, lastFailedAt: null });
-      assert.equal(await store.users.recordFailedLogin('veteran', T0), 1);
+      assert.equal(await store.users.recordFailedLogin('veteran', T0, new Date(0)), 1);
     });
 
     it('a database from a newer version is refused', async () => {
