@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { createHash, createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
+import { createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
 import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
+import { certificateThumbprintSha256 } from '../../../src/keys/signing-key';
 import { stealActiveKey, testSigningKey, type TestSigningKey } from '../stolen-key';
 import { buildSaml2Assertion } from '../../../src/saml/saml2-assertion';
 import { signCanonicalElement } from '../../../src/xml/enveloped-signature';
@@ -11,7 +12,6 @@ import { startTestSts, type TestSts, type TestStsOptions } from '../test-sts';
 import { appliesTo, pathOf, trustRequest } from '../trust-messages';
 import { attackReplayer, type ReplayAttack } from './replay-attack';
 import { CERTIFICATE_MIXED_HEADERS, CERTIFICATE_MIXED_PATH, signedCertificateMessage, type MessageSigner, type SignedMessage, type SignedMessageOptions } from './signed-soap-message';
-import { rootId } from './token-text';
 
 // The STS every WS-Trust attack suite replays against, with its cast: a victim, an attacker whose user
 // name extends the victim's (what truncation attacks need), a service allowed to delegate, a partner
@@ -84,8 +84,6 @@ export interface AttackSts extends TestSts {
   readonly attackCertificateMixed: ReplayAttack;
 }
 
-const sha256Hex = (der: Buffer): string => createHash('sha256').update(der).digest('hex');
-
 export async function startAttackSts(options: TestStsOptions = {}): Promise<AttackSts> {
   const partner = generateSelfSignedCertificate({ commonName: 'partner-idp-signing', validDays: 2 });
   const stranger = generateSelfSignedCertificate({ commonName: 'attacker-signing', validDays: 2 });
@@ -93,7 +91,7 @@ export async function startAttackSts(options: TestStsOptions = {}): Promise<Atta
   const clientDer = new X509Certificate(client.certificatePem).raw;
   const sts = await startTestSts({
     ...options,
-    config: { ...options.config, clientCertificates: { pinnedThumbprints: [sha256Hex(clientDer)] } },
+    config: { ...options.config, clientCertificates: { pinnedThumbprints: [certificateThumbprintSha256(clientDer)] } },
   });
   recordLogs(sts.logs);
   recordPassword(...Object.values(PASSWORDS));
@@ -203,7 +201,7 @@ export function partnerToken(key: TestSigningKey, nameId: string, o: PartnerToke
 }
 
 /** The ID of a token, from its root element. */
-export const idOf = (token: string): string => rootId(token).id;
+export { idOf } from '../xml-edit';
 
 // The RST elements the suites put tokens in.
 export const validateTarget = (token: string): string => `<t:ValidateTarget>${token}</t:ValidateTarget>`;
