@@ -1,13 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:https';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { deriveSessionTokenKey, SessionTokenSealer } from '../../src/aws/credentials/session-token';
 import { newTemporaryCredentials } from '../../src/aws/credentials/temporary-credentials';
 import { STACK_TRACE } from '../support/ext-trust';
-import { recordLogs, recordResponse } from '../support/observed-traffic';
+import { httpsRequest } from '../support/https-client';
+import { recordLogs } from '../support/observed-traffic';
 import { postToSts, type PostResult } from '../support/sts-post';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import {
@@ -43,23 +43,6 @@ interface Creds {
 const creds = (c: IssuedCredentials): Creds => ({ accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken });
 const signer = (credentials: Creds, service = 'sts') =>
   new SignatureV4({ credentials, region: 'us-east-1', service, sha256: Hash.bind(null, 'sha256') });
-
-/** A GET on the test server that records the answer for the leak scan. */
-function get(url: string, ca: string, headers: Record<string, string> = {}): Promise<PostResult> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', headers, ca, servername: 'localhost', agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        recordResponse(body);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, elapsedMs: 0, requestId: String(res.headers['x-request-id'] ?? '') });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('aws: GetCallerIdentity refuses requests whose SigV4 signature or credentials do not hold', function () {
   this.timeout(60_000);
@@ -279,23 +262,23 @@ describe('aws: GetCallerIdentity refuses requests whose SigV4 signature or crede
       const url = await presign(creds(first));
       assert.match(url, /X-Amz-Algorithm=AWS4-HMAC-SHA256/);
       assert.match(url, /X-Amz-Security-Token=/);
-      const who = callerOf(await get(url, sts.tlsCertificatePem, { host }));
+      const who = callerOf(await httpsRequest(url, { ca: sts.tlsCertificatePem, headers: { host } }));
       assert.deepEqual(who, { arn: first.assumedRoleArn, userId: first.assumedRoleId, account: ACCOUNT });
     });
 
     it('a presigned URL past X-Amz-Expires is AccessDenied "Request has expired"', async () => {
       const url = await presign(creds(first), { expiresIn: 60, signingDate: new Date(Date.now() - 5 * MIN) });
-      expectAwsRefusal(sts, await get(url, sts.tlsCertificatePem, { host }), { status: 403, code: 'AccessDenied', message: 'Request has expired' });
+      expectAwsRefusal(sts, await httpsRequest(url, { ca: sts.tlsCertificatePem, headers: { host } }), { status: 403, code: 'AccessDenied', message: 'Request has expired' });
     });
 
     it('a presigned URL with a parameter changed is SignatureDoesNotMatch', async () => {
       const url = await presign(creds(first));
-      expectAwsRefusal(sts, await get(`${url}&Extra=1`, sts.tlsCertificatePem, { host }), { status: 403, code: 'SignatureDoesNotMatch', message: MISMATCH });
+      expectAwsRefusal(sts, await httpsRequest(`${url}&Extra=1`, { ca: sts.tlsCertificatePem, headers: { host } }), { status: 403, code: 'SignatureDoesNotMatch', message: MISMATCH });
     });
 
     it('a presigned URL that also carries an Authorization header is IncompleteSignature', async () => {
       const url = await presign(creds(first));
-      const res = await get(url, sts.tlsCertificatePem, { host, authorization: 'AWS4-HMAC-SHA256 Credential=x' });
+      const res = await httpsRequest(url, { ca: sts.tlsCertificatePem, headers: { host, authorization: 'AWS4-HMAC-SHA256 Credential=x' } });
       expectAwsRefusal(sts, res, {
         status: 400,
         code: 'IncompleteSignature',

@@ -4,9 +4,9 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main';
 import { STACK_TRACE } from '../support/ext-trust';
 import { idpMetadata } from '../support/aws-sts';
+import { runStsInProcess as sts, type InProcessRun as CliRun } from '../support/in-process-cli';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 
 // `sts aws provider add|list`, `sts aws role add|list`, `sts user add --aws-role` and `sts rp add
@@ -19,20 +19,6 @@ const TRUST_POLICY = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Federated: SELF_ARN }, Action: 'sts:AssumeRoleWithSAML' }],
 });
-
-interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `sts ARGS` in this process with `stdin` as standard input. */
-async function sts(args: readonly string[], stdin = ''): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { out: (t) => (stdout += t), err: (t) => (stderr += t), readStdin: async () => stdin });
-  return { code, stdout, stderr };
-}
 
 /** A self-signed EC certificate from openssl (fast): enough for metadata, which only has to parse. */
 function quickCertificate(cn: string): string {

@@ -4,8 +4,8 @@ import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { main } from '../../src/cli/main';
 import { STACK_TRACE } from '../support/ext-trust';
+import { runStsInProcess as sts, type InProcessRun as CliRun } from '../support/in-process-cli';
 import { recordLogs, recordPassword } from '../support/observed-traffic';
 import { startTestSts, type TestSts } from '../support/test-sts';
 
@@ -20,19 +20,6 @@ const AUDITORS = `arn:aws:iam::${ACCOUNT}:role/Auditors`;
 const PASSWORDS = { alice: 'aws-login-alice-pw-1', bob: 'aws-login-bob-pw-2', carol: 'aws-login-carol-pw-3' } as const;
 const EXPORTS =
   /^export AWS_ACCESS_KEY_ID=(ASIA[A-Z2-7]{16})\nexport AWS_SECRET_ACCESS_KEY=([A-Za-z0-9+/]{40})\nexport AWS_SESSION_TOKEN=([A-Za-z0-9+/=]+)\nexport AWS_CREDENTIAL_EXPIRATION=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\n$/;
-
-interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function sts(args: readonly string[], stdin = ''): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { out: (t) => (stdout += t), err: (t) => (stderr += t), readStdin: async () => stdin });
-  return { code, stdout, stderr };
-}
 
 interface Credentials {
   readonly accessKeyId: string;

@@ -1,29 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { httpsRequest } from '../support/https-client';
 import { childPids, freePort, isAlive, killAllStsProcesses, runSts, StsProcess } from '../support/unit-cli';
-
-interface Reply {
-  readonly status: number;
-  readonly body: string;
-}
-
-/** One HTTPS request on a fresh connection (no keep-alive: each may land on another worker), trusting only `ca`. */
-function fetchOnce(url: string, ca: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: init.method ?? 'GET', headers: init.headers, ca, agent: false, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
 
 const ENDPOINTS = /listening on (https:\/\/\S+) \((\d+) workers?\)/;
 
@@ -64,21 +44,21 @@ describe('cli: sts serve', function () {
       }
       assert.ok(sts.stdout.includes(join(home, 'token-signing.crt.pem')));
 
-      const health = await fetchOnce(`https://127.0.0.1:${port}/healthz`, ca);
+      const health = await httpsRequest(`https://127.0.0.1:${port}/healthz`, { ca });
       assert.equal(health.status, 200);
       assert.deepEqual(JSON.parse(health.body), { status: 'ok' });
 
       sts.child.kill('SIGTERM');
       const exit = await sts.waitForExit(10_000);
       assert.equal(exit.code, 0, `exit ${JSON.stringify(exit)}; stderr: ${sts.stderr}`);
-      await assert.rejects(fetchOnce(`https://127.0.0.1:${port}/healthz`, ca), 'the port still answers after SIGTERM');
+      await assert.rejects(httpsRequest(`https://127.0.0.1:${port}/healthz`, { ca }), 'the port still answers after SIGTERM');
     });
 
     it('refuses a client that does not trust its certificate (it really is TLS with our certificate)', async () => {
       const port = await freePort();
       const sts = new StsProcess(['serve', '--home', home, '--workers', '1', '--port', String(port)]);
       await sts.waitForOutput(ENDPOINTS);
-      await assert.rejects(fetchOnce(`https://127.0.0.1:${port}/healthz`, readFileSync(join(home, 'token-signing.crt.pem'), 'utf8')));
+      await assert.rejects(httpsRequest(`https://127.0.0.1:${port}/healthz`, { ca: readFileSync(join(home, 'token-signing.crt.pem'), 'utf8') }));
     });
   });
 
@@ -133,14 +113,15 @@ describe('cli: sts serve', function () {
       const workerPids = childPids(sts.pid);
       assert.equal(workerPids.length, 2, `expected 2 worker processes, found ${workerPids.join(', ')}`);
 
-      const health = await Promise.all(Array.from({ length: 8 }, () => fetchOnce(`https://127.0.0.1:${port}/healthz`, ca)));
+      const health = await Promise.all(Array.from({ length: 8 }, () => httpsRequest(`https://127.0.0.1:${port}/healthz`, { ca })));
       assert.deepEqual(health.map((h) => h.status), Array(8).fill(200));
 
       // A refused WS-Trust request is logged with the pid of the worker that handled it.
       const faults = [];
       for (let i = 0; i < 12; i++) {
         faults.push(
-          await fetchOnce(`https://127.0.0.1:${port}/adfs/services/trust/13/usernamemixed`, ca, {
+          await httpsRequest(`https://127.0.0.1:${port}/adfs/services/trust/13/usernamemixed`, {
+            ca,
             method: 'POST',
             body: '<not-soap/>',
             headers: { 'content-type': 'application/soap+xml; charset=utf-8' },
@@ -172,7 +153,7 @@ describe('cli: sts serve', function () {
         while (isAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
         assert.equal(isAlive(pid), false, `worker ${pid} is still running after the supervisor exited`);
       }
-      await assert.rejects(fetchOnce(`https://127.0.0.1:${port}/healthz`, ca));
+      await assert.rejects(httpsRequest(`https://127.0.0.1:${port}/healthz`, { ca }));
     });
 
     it('a worker killed from outside is replaced', async () => {
@@ -194,7 +175,7 @@ describe('cli: sts serve', function () {
       assert.match(sts.stdout, /"msg":"a worker exited; starting another"/);
       // Give the new worker a moment to listen, then every request succeeds.
       await new Promise((r) => setTimeout(r, 1500));
-      const health = await Promise.all(Array.from({ length: 6 }, () => fetchOnce(`https://127.0.0.1:${port}/healthz`, ca)));
+      const health = await Promise.all(Array.from({ length: 6 }, () => httpsRequest(`https://127.0.0.1:${port}/healthz`, { ca })));
       assert.deepEqual(health.map((h) => h.status), Array(6).fill(200));
     });
   });
@@ -207,7 +188,7 @@ describe('cli: sts serve', function () {
       await sts.waitForOutput(ENDPOINTS, 30_000);
       assert.ok(sts.stdout.includes(`created a development instance in ${devHome}`), sts.stdout);
       const devCa = readFileSync(join(devHome, 'tls', 'localhost.crt.pem'), 'utf8');
-      const health = await fetchOnce(`https://127.0.0.1:${port}/healthz`, devCa);
+      const health = await httpsRequest(`https://127.0.0.1:${port}/healthz`, { ca: devCa });
       assert.equal(health.status, 200);
       const credentials = readFileSync(join(devHome, 'demo-credentials.txt'), 'utf8');
       assert.match(credentials, /^user: demo@trustbridge\.localhost$/m);

@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { KeyObject, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,13 +9,15 @@ import { Pkcs11Token } from '../../src/keys/pkcs11/pkcs11-token';
 import { parseTokenKeyReference } from '../../src/keys/pkcs11/pkcs11-uri';
 import { TOKEN_IMPORT_REFUSED } from '../../src/keys/pkcs11/token-custody';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
+import { certificateThumbprintSha256 } from '../../src/keys/signing-key';
 import type { SigningKeyRecord } from '../../src/store/store';
 import { httpsRequest } from '../support/https-client';
 import { newTestToken, SOFTHSM_MODULE, type TestToken } from '../support/softhsm';
 import { postToSts } from '../support/sts-post';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import { appliesTo, assertionText, pathOf, trustRequest } from '../support/trust-messages';
-import { cliEnv, freePort, killAllStsProcesses, STS_BIN, StsProcess } from '../support/unit-cli';
+import { freePort, killAllStsProcesses, runStsAsync, StsProcess } from '../support/unit-cli';
+import { signerThumbprintOf } from '../support/xml-edit';
 import { SAML2_ASSERTION_ID_ATTRIBUTE, verifyWithXmlsec1 } from '../support/xmlsec1';
 
 // An instance whose token-signing keys live in a PKCS#11 token (SoftHSM2): `sts init` generates the
@@ -29,22 +30,6 @@ const PASSWORD = 'Hsm-Pässwort-1!';
 const RP = 'https://rp.hsm.example/';
 const STACK_TRACE = /\n\s+at /;
 
-/** `sts ARGS` in a child process (its own PKCS#11 session), without blocking the server running here. */
-function sts(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const p = spawn(process.execPath, [STS_BIN, ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
-    p.stderr.on('data', (d: Buffer) => (stderr += d));
-    p.on('error', fail);
-    p.on('close', (status) => done({ status, stdout, stderr }));
-  });
-}
-
-const certificateIn = (xml: string): string => (/<ds:X509Certificate>([^<]+)<\/ds:X509Certificate>/.exec(xml) as RegExpExecArray)[1] as string;
-const pemOf = (base64: string): string => `-----BEGIN CERTIFICATE-----\n${base64.replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
-const thumbprintOf = (pem: string): string => new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
 
 describe('keys: token-signing keys held in a PKCS#11 token (SoftHSM2), end to end', function () {
   this.timeout(120_000);
@@ -84,7 +69,7 @@ describe('keys: token-signing keys held in a PKCS#11 token (SoftHSM2), end to en
   });
 
   it('sts init --pkcs11-* generates the first key inside the token; the store holds only a pkcs11: reference', async () => {
-    const r = await sts(['init', '--home', home, '--port', '0', '--pkcs11-module', SOFTHSM_MODULE, '--pkcs11-token', token.label, '--pkcs11-pin-env', token.pinEnv]);
+    const r = await runStsAsync(['init', '--home', home, '--port', '0', '--pkcs11-module', SOFTHSM_MODULE, '--pkcs11-token', token.label, '--pkcs11-pin-env', token.pinEnv]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`the token-signing key was generated inside the PKCS#11 token "${token.label}"`));
     const config = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -98,7 +83,7 @@ describe('keys: token-signing keys held in a PKCS#11 token (SoftHSM2), end to en
     assert.equal(key.state, 'active');
     assert.match(key.sealedPrivateKey, new RegExp(`^pkcs11:token=${encodeURIComponent(token.label)};id=(%[0-9a-f]{2}){16};type=private$`));
     assert.ok(tokenHolds(key));
-    assert.equal(thumbprintOf(readFileSync(join(home, 'token-signing.crt.pem'), 'utf8')), key.thumbprint);
+    assert.equal(certificateThumbprintSha256(new X509Certificate(readFileSync(join(home, 'token-signing.crt.pem'), 'utf8')).raw), key.thumbprint);
   });
 
   it('this process signs with a key it does not hold: no private KeyObject, only the token', () => {
@@ -111,7 +96,7 @@ describe('keys: token-signing keys held in a PKCS#11 token (SoftHSM2), end to en
   it('an Issue over WS-Trust is signed by the token key, and xmlsec1 verifies it', async () => {
     const xml = await issue();
     const active = server.instance.signingKey;
-    assert.equal(thumbprintOf(pemOf(certificateIn(xml))), active.thumbprintSha256);
+    assert.equal(signerThumbprintOf(xml), active.thumbprintSha256);
     const checked = verifyWithXmlsec1(xml, active.certificatePem, SAML2_ASSERTION_ID_ATTRIBUTE);
     assert.ok(checked.ok, checked.output);
   });
@@ -125,20 +110,20 @@ describe('keys: token-signing keys held in a PKCS#11 token (SoftHSM2), end to en
 
   it('sts keys rotate generates the next key in the token; after promote the server signs with it', async () => {
     const before = server.instance.signingKey.thumbprintSha256;
-    const rotate = await sts(['keys', 'rotate', '--home', home]);
+    const rotate = await runStsAsync(['keys', 'rotate', '--home', home]);
     assert.equal(rotate.status, 0, rotate.stderr);
     const next = (/generated pending key ([0-9a-f]{64})/.exec(rotate.stdout) as RegExpExecArray)[1] as string;
     const pending = await server.instance.store.signingKeys.get(next);
     assert.ok(pending);
     assert.match(pending.sealedPrivateKey, /^pkcs11:/);
     assert.ok(tokenHolds(pending), 'the token holds the new key');
-    const promote = await sts(['keys', 'promote', next, '--home', home]);
+    const promote = await runStsAsync(['keys', 'promote', next, '--home', home]);
     assert.equal(promote.status, 0, promote.stderr);
     await server.instance.signingKeys.refresh();
     assert.equal(server.instance.signingKey.thumbprintSha256, next);
     assert.equal(server.instance.signingKey.custody, 'pkcs11');
     const xml = await issue();
-    assert.equal(thumbprintOf(pemOf(certificateIn(xml))), next);
+    assert.equal(signerThumbprintOf(xml), next);
     const checked = verifyWithXmlsec1(xml, pending.certificatePem, SAML2_ASSERTION_ID_ATTRIBUTE);
     assert.ok(checked.ok, checked.output);
     assert.equal((await server.instance.store.signingKeys.get(before))?.state, 'retiring');
@@ -167,7 +152,7 @@ describe('keys: token-signing keys held in a PKCS#11 token (SoftHSM2), end to en
     const pair = generateSelfSignedCertificate({ commonName: 'Imported', validDays: 30 });
     writeFileSync(join(parent, 'c.pem'), pair.certificatePem);
     writeFileSync(join(parent, 'k.pem'), pair.privateKeyPem, { mode: 0o600 });
-    const r = await sts(['keys', 'import', '--cert', join(parent, 'c.pem'), '--key', join(parent, 'k.pem'), '--i-understand-the-risk', '--home', home]);
+    const r = await runStsAsync(['keys', 'import', '--cert', join(parent, 'c.pem'), '--key', join(parent, 'k.pem'), '--i-understand-the-risk', '--home', home]);
     assert.equal(r.status, 1);
     assert.equal(r.stderr, `sts keys import: ${TOKEN_IMPORT_REFUSED}\n`);
     assert.deepEqual(await records(), before);
@@ -183,7 +168,7 @@ describe('keys: token-signing keys held in a PKCS#11 token (SoftHSM2), end to en
       for (let i = 0; i < 6; i++) {
         const xml = await issue(baseUrl);
         assert.ok(verifyWithXmlsec1(xml, server.instance.signingKey.certificatePem, SAML2_ASSERTION_ID_ATTRIBUTE).ok);
-        signers.add(thumbprintOf(pemOf(certificateIn(xml))));
+        signers.add(signerThumbprintOf(xml));
       }
       assert.deepEqual([...signers], [server.instance.signingKey.thumbprintSha256]);
       // Connections go round-robin to the workers: both signed, each through its own session.
@@ -218,16 +203,9 @@ describe('keys: token-signing keys held in a PKCS#11 token (SoftHSM2), end to en
     }
 
     it('an unset PIN variable says which variable to export', async () => {
-      const env = cliEnv();
-      const serve = spawn(process.execPath, [STS_BIN, 'serve', '--home', home, '--workers', '1', '--port', String(await freePort())], {
-        env: Object.fromEntries(Object.entries(env).filter(([k]) => k !== token.pinEnv)),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      serve.stderr.on('data', (d: Buffer) => (stderr += d));
-      const code = await new Promise<number | null>((done) => serve.on('close', done));
-      assert.equal(code, 1);
-      assert.equal(stderr, `sts serve: signingKeyCustody.pinEnv names ${token.pinEnv}, which is not set: export ${token.pinEnv} with the PKCS#11 token's user PIN\n`);
+      const serve = await runStsAsync(['serve', '--home', home, '--workers', '1', '--port', String(await freePort())], { env: { [token.pinEnv]: undefined } });
+      assert.equal(serve.status, 1);
+      assert.equal(serve.stderr, `sts serve: signingKeyCustody.pinEnv names ${token.pinEnv}, which is not set: export ${token.pinEnv} with the PKCS#11 token's user PIN\n`);
     });
   });
 });

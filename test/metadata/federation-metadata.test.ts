@@ -3,11 +3,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DOMParser } from '@xmldom/xmldom';
 import forge from 'node-forge';
 import { loadSigningKey, SigningKey } from '../../src/keys/signing-key';
 import { renderFederationMetadata } from '../../src/metadata/federation-metadata';
 import { ALG, NS, TOKEN_TYPE } from '../../src/xml/namespaces';
+import { children, parseStrict } from '../support/soap-reply';
 
 const ENTITY_ID = 'http://sts.example.com/adfs/services/trust';
 const BASE_URL = 'https://sts.example.com';
@@ -51,29 +51,6 @@ function xmlsecVerifies(dir: string, xml: string, certificatePath: string): bool
   } catch {
     return false;
   }
-}
-
-function parse(xml: string): Document {
-  const problems: string[] = [];
-  const record = (msg: string): void => {
-    problems.push(msg);
-  };
-  const doc = new DOMParser({ errorHandler: { warning: record, error: record, fatalError: record } }).parseFromString(
-    xml,
-    'text/xml',
-  );
-  assert.deepEqual(problems, []);
-  return doc as unknown as Document;
-}
-
-function children(parent: Node, ns: string, localName: string): Element[] {
-  const out: Element[] = [];
-  for (let n = parent.firstChild; n !== null; n = n.nextSibling) {
-    if (n.nodeType === 1 && (n as Element).namespaceURI === ns && (n as Element).localName === localName) {
-      out.push(n as Element);
-    }
-  }
-  return out;
 }
 
 function firstElementChild(parent: Node): Element | undefined {
@@ -164,7 +141,7 @@ describe('metadata/federation-metadata', function () {
     });
 
     it('is an enveloped RSA-SHA256 exclusive-c14n signature, first child of EntityDescriptor, referencing its ID', () => {
-      const root = parse(xml).documentElement;
+      const root = parseStrict(xml).documentElement;
       const signature = firstElementChild(root) as Element;
       assert.equal(signature.namespaceURI, NS.ds);
       assert.equal(signature.localName, 'Signature');
@@ -202,7 +179,7 @@ describe('metadata/federation-metadata', function () {
 
   describe('content', () => {
     it('names the entity and has a fresh ID for every rendering', () => {
-      const root = parse(xml).documentElement;
+      const root = parseStrict(xml).documentElement;
       assert.equal(root.namespaceURI, NS.md);
       assert.equal(root.localName, 'EntityDescriptor');
       assert.equal(root.getAttribute('entityID'), ENTITY_ID);
@@ -212,18 +189,18 @@ describe('metadata/federation-metadata', function () {
         certificates: [active.key],
         signWith: active.key,
       });
-      assert.notEqual(parse(again).documentElement.getAttribute('ID'), root.getAttribute('ID'));
+      assert.notEqual(parseStrict(again).documentElement.getAttribute('ID'), root.getAttribute('ID'));
     });
 
     it('publishes every certificate as a signing KeyDescriptor in both roles', () => {
-      const { sts, idp } = roles(parse(xml));
+      const { sts, idp } = roles(parseStrict(xml));
       const expected = [active.key.certificateBase64, pending.key.certificateBase64];
       assert.deepEqual(signingCertificates(sts), expected);
       assert.deepEqual(signingCertificates(idp), expected);
     });
 
     it('describes the WS-Federation security token service', () => {
-      const { sts } = roles(parse(xml));
+      const { sts } = roles(parseStrict(xml));
       assert.equal(sts.getAttribute('protocolSupportEnumeration'), NS.fed);
       const tokenTypes = children(sts, NS.fed, 'TokenTypesOffered')
         .flatMap((t) => children(t, NS.fed, 'TokenType'))
@@ -238,7 +215,7 @@ describe('metadata/federation-metadata', function () {
     });
 
     it('describes the SAML 2.0 identity provider', () => {
-      const { idp } = roles(parse(xml));
+      const { idp } = roles(parseStrict(xml));
       assert.equal(idp.getAttribute('protocolSupportEnumeration'), NS.samlp2);
       assert.ok(children(idp, NS.md, 'NameIDFormat').length > 0);
       const sso = children(idp, NS.md, 'SingleSignOnService').map((s) => [
@@ -258,7 +235,7 @@ describe('metadata/federation-metadata', function () {
         certificates: [active.key],
         signWith: active.key,
       });
-      const { sts } = roles(parse(bare));
+      const { sts } = roles(parseStrict(bare));
       assert.equal(children(sts, NS.fed, 'ClaimTypesOffered').length, 0);
       assert.equal(endpointAddress(sts, 'PassiveRequestorEndpoint'), `${BASE_URL}/adfs/ls/`);
     });
@@ -271,7 +248,7 @@ describe('metadata/federation-metadata', function () {
         certificates: [active.key],
         signWith: active.key,
       });
-      assert.equal(parse(signed).documentElement.getAttribute('entityID'), odd);
+      assert.equal(parseStrict(signed).documentElement.getAttribute('entityID'), odd);
       assert.equal(xmlsecVerifies(dir, signed, active.certificatePath), true);
     });
 

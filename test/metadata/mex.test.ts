@@ -4,10 +4,10 @@ import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DOMParser } from '@xmldom/xmldom';
 import * as soap from 'soap';
 import { MEX_NAMES, renderMexWsdl } from '../../src/metadata/mex';
 import { NS, TOKEN_TYPE, TRUST13, TRUST2005, WSSE_PASSWORD_TEXT } from '../../src/xml/namespaces';
+import { children, parseStrict } from '../support/soap-reply';
 
 const BASE_URL = 'https://sts.example.com:9443';
 
@@ -18,35 +18,11 @@ const SP12 = 'http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702';
 const SP2005 = 'http://schemas.xmlsoap.org/ws/2005/07/securitypolicy';
 const SOAP_HTTP_TRANSPORT = 'http://schemas.xmlsoap.org/soap/http';
 
-/** Parses XML and fails on any parser warning or error, so a sloppy document cannot slip through. */
-function parseStrict(xml: string): Document {
-  const problems: string[] = [];
-  const record = (msg: string): void => {
-    problems.push(msg);
-  };
-  const doc = new DOMParser({ errorHandler: { warning: record, error: record, fatalError: record } }).parseFromString(
-    xml,
-    'text/xml',
-  );
-  assert.deepEqual(problems, [], 'the XML parser reported problems');
-  return doc as unknown as Document;
-}
-
-function childElements(parent: Node, ns: string, localName: string): Element[] {
-  const out: Element[] = [];
-  for (let n = parent.firstChild; n !== null; n = n.nextSibling) {
-    if (n.nodeType === 1 && (n as Element).namespaceURI === ns && (n as Element).localName === localName) {
-      out.push(n as Element);
-    }
-  }
-  return out;
-}
-
 /** Follows a path of [namespace, localName] steps through child elements, like a child-axis XPath. */
 function descend(roots: readonly Node[], steps: ReadonlyArray<readonly [string, string]>): Element[] {
   let current: Node[] = [...roots];
   for (const [ns, name] of steps) {
-    current = current.flatMap((node) => childElements(node, ns, name));
+    current = current.flatMap((node) => children(node, ns, name));
   }
   return current as Element[];
 }
@@ -115,7 +91,7 @@ function adalUsernamePasswordEndpoints(doc: Document): Map<string, AdalEndpoint>
     }
     const binding = reference.parentNode as Element;
     const action = descend([binding], [[WSDL, 'operation'], [WSDL_SOAP12, 'operation']])[0]?.getAttribute('soapAction');
-    const transport = childElements(binding, WSDL_SOAP12, 'binding')[0]?.getAttribute('transport');
+    const transport = children(binding, WSDL_SOAP12, 'binding')[0]?.getAttribute('transport');
     if (transport !== SOAP_HTTP_TRANSPORT) {
       continue;
     }
@@ -228,8 +204,8 @@ function assertUsernameTokenHeader(envelope: Document, username: string, passwor
     ],
   );
   assert.equal(token.length, 1, 'wsse:Security must carry one UsernameToken');
-  assert.equal(textOf(childElements(token[0] as Element, NS.wsse, 'Username')[0]), username);
-  const passwordEl = childElements(token[0] as Element, NS.wsse, 'Password')[0];
+  assert.equal(textOf(children(token[0] as Element, NS.wsse, 'Username')[0]), username);
+  const passwordEl = children(token[0] as Element, NS.wsse, 'Password')[0];
   assert.equal(textOf(passwordEl), password);
   assert.equal(passwordEl?.getAttribute('Type'), WSSE_PASSWORD_TEXT);
 }
@@ -255,10 +231,10 @@ describe('metadata/mex', () => {
       assert.equal(root.namespaceURI, WSDL);
       assert.equal(root.localName, 'definitions');
       assert.equal(root.getAttribute('targetNamespace'), MEX_NAMES.targetNamespace);
-      const service = childElements(root, WSDL, 'service');
+      const service = children(root, WSDL, 'service');
       assert.equal(service.length, 1);
       assert.equal(service[0]?.getAttribute('name'), MEX_NAMES.service);
-      const portNames = childElements(service[0] as Element, WSDL, 'port').map((p) => p.getAttribute('name'));
+      const portNames = children(service[0] as Element, WSDL, 'port').map((p) => p.getAttribute('name'));
       assert.deepEqual(
         portNames.sort(),
         [MEX_NAMES.trust13.port, MEX_NAMES.certificate13.port, MEX_NAMES.trust2005.port].sort(),
@@ -269,7 +245,7 @@ describe('metadata/mex', () => {
       const doc = parseStrict(renderMexWsdl(BASE_URL));
       const ports = descend([doc.documentElement], [[WSDL, 'service'], [WSDL, 'port']]);
       const addresses = ports.flatMap((port) => [
-        childElements(port, WSDL_SOAP12, 'address')[0]?.getAttribute('location') ?? '',
+        children(port, WSDL_SOAP12, 'address')[0]?.getAttribute('location') ?? '',
         textOf(descend([port], [[NS.wsa10, 'EndpointReference'], [NS.wsa10, 'Address']])[0]),
       ]);
       assert.equal(addresses.length, 6);
@@ -285,7 +261,7 @@ describe('metadata/mex', () => {
       const tricky = "https://sts.example.com/a&b'c";
       const doc = parseStrict(renderMexWsdl(`${tricky}/`));
       const port = descend([doc.documentElement], [[WSDL, 'service'], [WSDL, 'port']])[0] as Element;
-      assert.ok(childElements(port, WSDL_SOAP12, 'address')[0]?.getAttribute('location')?.startsWith(`${tricky}/adfs/`));
+      assert.ok(children(port, WSDL_SOAP12, 'address')[0]?.getAttribute('location')?.startsWith(`${tricky}/adfs/`));
     });
 
     it('refuses a base URL that is not an absolute http(s) URL', () => {
@@ -295,7 +271,7 @@ describe('metadata/mex', () => {
 
     it('states each policy in the WS-SecurityPolicy namespace AD FS uses for that WS-Trust version', () => {
       const doc = parseStrict(renderMexWsdl(BASE_URL));
-      const policies = childElements(doc.documentElement, NS.wsp, 'Policy');
+      const policies = children(doc.documentElement, NS.wsp, 'Policy');
       const byId = new Map(policies.map((p) => [p.getAttributeNS(NS.wsu, 'Id'), p]));
       const all = (id: string): Element[] =>
         descend([byId.get(id) as Element], [[NS.wsp, 'ExactlyOne'], [NS.wsp, 'All']]);
@@ -395,11 +371,11 @@ describe('metadata/mex', () => {
       const envelope = parseStrict(post.body);
       assertUsernameTokenHeader(envelope, 'alice', 'pw');
       const rst = bodyRequest(envelope, NS.wst13);
-      assert.equal(textOf(childElements(rst, NS.wst13, 'RequestType')[0]), TRUST13.requestTypeIssue);
-      assert.equal(textOf(childElements(rst, NS.wst13, 'TokenType')[0]), TOKEN_TYPE.saml20);
-      assert.equal(textOf(childElements(rst, NS.wst13, 'KeyType')[0]), TRUST13.keyTypeBearer);
+      assert.equal(textOf(children(rst, NS.wst13, 'RequestType')[0]), TRUST13.requestTypeIssue);
+      assert.equal(textOf(children(rst, NS.wst13, 'TokenType')[0]), TOKEN_TYPE.saml20);
+      assert.equal(textOf(children(rst, NS.wst13, 'KeyType')[0]), TRUST13.keyTypeBearer);
       assertAppliesTo(rst, 'https://rp.example.com/');
-      const lifetime = childElements(rst, NS.wst13, 'Lifetime');
+      const lifetime = children(rst, NS.wst13, 'Lifetime');
       assert.equal(textOf(descend(lifetime, [[NS.wsu, 'Created']])[0]), '2026-01-01T00:00:00Z');
       assert.equal(textOf(descend(lifetime, [[NS.wsu, 'Expires']])[0]), '2026-01-01T01:00:00Z');
     });
@@ -420,9 +396,9 @@ describe('metadata/mex', () => {
       const envelope = parseStrict(post.body);
       assertUsernameTokenHeader(envelope, 'alice', 'pw');
       const rst = bodyRequest(envelope, NS.wst2005);
-      assert.equal(textOf(childElements(rst, NS.wst2005, 'RequestType')[0]), TRUST2005.requestTypeIssue);
-      assert.equal(textOf(childElements(rst, NS.wst2005, 'TokenType')[0]), TOKEN_TYPE.saml11);
-      assert.equal(textOf(childElements(rst, NS.wst2005, 'KeyType')[0]), TRUST2005.keyTypeBearer);
+      assert.equal(textOf(children(rst, NS.wst2005, 'RequestType')[0]), TRUST2005.requestTypeIssue);
+      assert.equal(textOf(children(rst, NS.wst2005, 'TokenType')[0]), TOKEN_TYPE.saml11);
+      assert.equal(textOf(children(rst, NS.wst2005, 'KeyType')[0]), TRUST2005.keyTypeBearer);
       assertAppliesTo(rst, 'urn:federation:MicrosoftOnline');
     });
   });

@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { request } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,11 +7,13 @@ import { verifyLedgerChain } from '../../src/store/ledger-chain';
 import { TRUST13 } from '../../src/xml/namespaces';
 import { awsError, b64, expectCredentials, ROLE_ARN, SELF_PROVIDER_ARN } from '../support/aws-sts';
 import { STACK_TRACE } from '../support/ext-trust';
+import { httpsRequest } from '../support/https-client';
 import { NODE_PASSWORD, NODE_RP, NODE_USER, startSharedStoreCluster, type SharedStoreCluster, type StsNode } from '../support/multinode';
 import { startTestCluster, stopTestCluster } from '../support/postgres';
 import { parseFault } from '../support/soap-reply';
 import { postToSts, type PostResult } from '../support/sts-post';
 import { appliesTo, assertionText, pathOf, trustRequest } from '../support/trust-messages';
+import { idOf } from '../support/xml-edit';
 import { isAlive } from '../support/unit-cli';
 
 // PostgreSQL stops under steady Issue and AssumeRoleWithSAML traffic to two nodes, stays down for
@@ -61,23 +62,10 @@ function exchangeRequest(assertion: string): { body: string; headers: Record<str
   };
 }
 
-const idOf = (assertion: string): string => /^<Assertion [^>]*\bID="([^"]+)"/.exec(assertion)?.[1] ?? assert.fail('the assertion has no ID');
-
 /** GET /readyz: its status and the store check's result. */
-function readiness(node: StsNode): Promise<{ status: number; store: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${node.baseUrl}/readyz`, { ca: node.tlsCertificatePem, servername: 'localhost', agent: false, timeout: 5000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { checks: { store: string } };
-        resolve({ status: res.statusCode ?? 0, store: body.checks.store });
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('/readyz did not answer within 5 s')));
-    req.on('error', reject);
-    req.end();
-  });
+async function readiness(node: StsNode): Promise<{ status: number; store: string }> {
+  const res = await httpsRequest(`${node.baseUrl}/readyz`, { ca: node.tlsCertificatePem, timeoutMs: 5000 });
+  return { status: res.status, store: (JSON.parse(res.body) as { checks: { store: string } }).checks.store };
 }
 
 /**

@@ -13,7 +13,6 @@ import {
   NODE_RP,
   NODE_USER,
   runConcurrently,
-  signingCertificateOf,
   startSharedStoreCluster,
   type SharedStoreCluster,
   type StsNode,
@@ -22,6 +21,7 @@ import { only, parseFault, parseStrict, text } from '../support/soap-reply';
 import { postToSts, type PostResult } from '../support/sts-post';
 import { appliesTo, assertionText, pathOf, trustRequest } from '../support/trust-messages';
 import { buildRst } from '../support/wstrust-request';
+import { idOf, signingCertificateOf } from '../support/xml-edit';
 
 // Two `sts serve` processes on one PostgreSQL database behave as one STS (DESIGN.md decision 6):
 // what one node issues, the other validates, renews and cancels; a replay caught on one is caught
@@ -56,8 +56,6 @@ async function validate(node: StsNode, token: string): Promise<{ valid: boolean;
   assert.ok(code === `${T}/status/valid` || code === `${T}/status/invalid`, code);
   return { valid: code === `${T}/status/valid`, reason: text(only(status, T, 'Reason')) };
 }
-
-const idOf = (assertion: string): string => /^<Assertion [^>]*\bID="([^"]+)"/.exec(assertion)?.[1] ?? assert.fail('the assertion has no ID');
 
 /** AssumeRoleWithSAML at a node with one of Trustbridge's own assertions. */
 function exchange(node: StsNode, assertion: string, roleArn = ROLE_ARN): Promise<PostResult> {

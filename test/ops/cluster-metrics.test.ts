@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nonZeroSamples, sampleValue, type Exposition } from '../support/exposition';
-import { demoIssue, fetchOnce, initDemoInstance, jsonLines, scrape } from '../support/ops-client';
+import { httpsRequest } from '../support/https-client';
+import { demoIssue, initDemoInstance, jsonLines, scrape } from '../support/ops-client';
 import { childPids, freePort, killAllStsProcesses, StsProcess } from '../support/unit-cli';
 
 // With two workers behind one port, a scrape lands on either; every scrape must report the whole
@@ -32,7 +33,7 @@ describe('ops: /metrics of a node with two workers', function () {
     await sts.waitForOutput(ENDPOINTS, 30_000);
     for (let i = 0; i < 2; i++) {
       const { body, headers } = demoIssue(demo.password);
-      assert.equal((await fetchOnce(`${baseUrl}${ISSUE_PATH}`, ca, { method: 'POST', body, headers })).status, 200);
+      assert.equal((await httpsRequest(`${baseUrl}${ISSUE_PATH}`, { ca, method: 'POST', body, headers })).status, 200);
     }
   });
   after(async () => {
@@ -53,7 +54,7 @@ describe('ops: /metrics of a node with two workers', function () {
 
   let sent = 0;
   it('every scrape adds up both workers, whichever worker serves it', async () => {
-    for (; sent < 16; sent++) assert.equal((await fetchOnce(`${baseUrl}${ISSUE_PATH}`, ca, NOT_SOAP)).status, 500);
+    for (; sent < 16; sent++) assert.equal((await httpsRequest(`${baseUrl}${ISSUE_PATH}`, { ca, ...NOT_SOAP })).status, 500);
     const workers = childPids(sts.pid);
     await waitFor(() => refusedByPid().size === 2 && [...refusedByPid().values()].reduce((a, b) => a + b) === sent, 'every refusal logged');
     const byPid = refusedByPid();
@@ -93,7 +94,7 @@ describe('ops: /metrics of a node with two workers', function () {
     assert.deepEqual(nonZeroSamples(m, 'trustbridge_tokens_issued_total'), { 'operation=Issue': 2 });
     assert.ok(jsonLines(sts.stdout).some((l) => l['msg'] === 'a worker exited; starting another' && l['workerPid'] === victim));
 
-    for (let i = 0; i < 6; i++, sent++) assert.equal((await fetchOnce(`${baseUrl}${ISSUE_PATH}`, ca, NOT_SOAP)).status, 500);
+    for (let i = 0; i < 6; i++, sent++) assert.equal((await httpsRequest(`${baseUrl}${ISSUE_PATH}`, { ca, ...NOT_SOAP })).status, 500);
     assert.equal(refusedTotal(await scrape(baseUrl, ca)), sent);
   });
 });

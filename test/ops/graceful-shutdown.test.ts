@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEMO_USER } from '../../src/instance/init-instance';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store';
-import { demoIssue, fetchOnce, HeldRequest, initDemoInstance, jsonLines, waitForInFlight, type Reply } from '../support/ops-client';
+import { httpsRequest } from '../support/https-client';
+import { demoIssue, HeldRequest, initDemoInstance, jsonLines, waitForInFlight, type Reply } from '../support/ops-client';
 import { parseIssueResponse } from '../support/soap-reply';
 import { childPids, freePort, isAlive, killAllStsProcesses, StsProcess } from '../support/unit-cli';
 import { SAML2_ASSERTION_ID_ATTRIBUTE, verifyWithXmlsec1 } from '../support/xmlsec1';
@@ -55,7 +56,7 @@ describe('ops: graceful shutdown of sts serve', function () {
   async function refused(url: string, ca: string): Promise<void> {
     const deadline = Date.now() + 15_000;
     for (;;) {
-      const err = await fetchOnce(url, ca).then(
+      const err = await httpsRequest(url, { ca }).then(
         (reply) => assert.fail(`served (${reply.status}) after the shutdown began`),
         (e: NodeJS.ErrnoException) => e,
       );
@@ -114,16 +115,16 @@ describe('ops: graceful shutdown of sts serve', function () {
 
   it('with shutdownDelaySeconds, /readyz answers 503 while the process still serves, then the port closes', async () => {
     const { home, password, ca, sts, baseUrl } = await serve('delay', 1, { shutdownDelaySeconds: 3 });
-    assert.equal((await fetchOnce(`${baseUrl}/readyz`, ca)).status, 200);
+    assert.equal((await httpsRequest(`${baseUrl}/readyz`, { ca })).status, 200);
     sts.child.kill('SIGTERM');
     await waitForLog(sts, 'shutting down');
 
-    const ready = await fetchOnce(`${baseUrl}/readyz`, ca);
+    const ready = await httpsRequest(`${baseUrl}/readyz`, { ca });
     assert.equal(ready.status, 503);
     assert.deepEqual(JSON.parse(ready.body), { status: 'not ready', checks: { store: 'ok', signingKey: 'ok', shutdown: 'shutting down' } });
-    assert.equal((await fetchOnce(`${baseUrl}/healthz`, ca)).status, 200, 'alive while stopping');
+    assert.equal((await httpsRequest(`${baseUrl}/healthz`, { ca })).status, 200, 'alive while stopping');
     const { body, headers } = demoIssue(password);
-    const served = await fetchOnce(`${baseUrl}${ISSUE_PATH}`, ca, { method: 'POST', body, headers });
+    const served = await httpsRequest(`${baseUrl}${ISSUE_PATH}`, { ca, method: 'POST', body, headers });
     assert.equal(served.headers['connection'], 'close', 'a stopping process closes connections after their answer');
     await expectIssuedToken(served, home);
 

@@ -15,8 +15,9 @@ import {
   type Verdict,
 } from '../../src/rp-validator';
 import { freePort } from '../support/unit-cli';
-import { fetchMetadata, forgeFrom, inResponse, issueToken, replaceOnce, signAssertion } from '../support/rp-tokens';
+import { fetchMetadata, forgeFrom, inResponse, issueToken, signAssertion } from '../support/rp-tokens';
 import { startTestSts, type TestSts } from '../support/test-sts';
+import { replaceOnce } from '../support/xml-edit';
 
 // The relying-party validator against tokens from a real in-process Trustbridge: genuine ones pass;
 // tampered, unpinned, mis-addressed, stale, over-long tokens and tokens whose pin is not (or no

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderPinsFile, thumbprintOfPem } from '../../src/rp-validator';
-import { fetchMetadata, forgeFrom, issueToken, runStsAsync, type CliRun } from '../support/rp-tokens';
+import { fetchMetadata, forgeFrom, issueToken } from '../support/rp-tokens';
 import { startTestSts, type TestSts } from '../support/test-sts';
-import { freePort } from '../support/unit-cli';
+import { freePort, runStsAsync, type CliResult } from '../support/unit-cli';
 
 // `sts verify-token` run as a real process (bin/sts.js) against tokens from an in-process
 // Trustbridge: VALID / INVALID with a line per problem, --json, exit codes 0, 1 and 2, and --online
@@ -25,8 +25,8 @@ describe('cli: sts verify-token', function () {
   let token: string;
   let forged: string;
   const file = (name: string): string => join(dir, name);
-  const verify = (args: readonly string[], input = ''): Promise<CliRun> => runStsAsync(['verify-token', ...args], input);
-  const offline = (tokenFile: string, ...extra: string[]): Promise<CliRun> => verify([tokenFile, '--pins', file('pins.json'), '--audience', RP, ...extra]);
+  const verify = (args: readonly string[], input = ''): Promise<CliResult> => runStsAsync(['verify-token', ...args], { input });
+  const offline = (tokenFile: string, ...extra: string[]): Promise<CliResult> => verify([tokenFile, '--pins', file('pins.json'), '--audience', RP, ...extra]);
   const online = (tokenFile: string, ...extra: string[]): string[] => [tokenFile, '--pins', file('pins.json'), '--audience', RP, '--online', '--sts', sts.baseUrl, '--user', RP_ACCOUNT.name, '--ca', file('ca.pem'), ...extra];
 
   before(async () => {

@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +7,6 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { deriveSessionTokenKey } from '../../src/aws/credentials/session-token';
-import { main } from '../../src/cli/main';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 import { open } from '../../src/keys/sealed-box';
 import { certificateThumbprintSha256 } from '../../src/keys/signing-key';
@@ -28,13 +26,14 @@ import {
   type IssuedCredentials,
 } from '../support/aws-sts';
 import { httpsRequest } from '../support/https-client';
+import { runStsInProcess } from '../support/in-process-cli';
 import { recordLogs, recordPassword } from '../support/observed-traffic';
 import { bytesSecret, findLeaks, pemSecret, textSecret, type Secret, type Text } from '../support/secret-scan';
 import { newTestToken, type TestToken } from '../support/softhsm';
 import { postToSts, type PostResult } from '../support/sts-post';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import { appliesTo, assertionText, pathOf, trustRequest } from '../support/trust-messages';
-import { cliEnv, freePort, STS_BIN } from '../support/unit-cli';
+import { freePort, runStsAsync } from '../support/unit-cli';
 
 // A run through success and failure paths (WS-Trust Issue, Validate, Renew, Cancel and their faults;
 // AssumeRoleWithSAML, GetCallerIdentity and their errors; start-up failures; CLI errors; a PKCS#11
@@ -80,23 +79,14 @@ describe('security: no private key, master key, password, PIN or AWS secret in a
     assert.fail(`${where}: expected a failure`);
   }
   async function cli(where: string, args: string[], stdin = ''): Promise<number> {
-    let out = '';
-    const code = await main(args, { out: (t) => (out += t), err: (t) => (out += t), readStdin: async () => stdin });
-    said(`sts ${where}`, out);
-    return code;
+    const run = await runStsInProcess(args, stdin);
+    said(`sts ${where}`, run.stdout + run.stderr);
+    return run.code;
   }
-  function child(where: string, args: string[], env: Record<string, string>): Promise<number | null> {
-    return new Promise((done, fail) => {
-      const p = spawn(process.execPath, [STS_BIN, ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      p.stdout.on('data', (d: Buffer) => (out += d));
-      p.stderr.on('data', (d: Buffer) => (out += d));
-      p.on('error', fail);
-      p.on('close', (code) => {
-        said(`sts ${where} (process)`, out);
-        done(code);
-      });
-    });
+  async function child(where: string, args: string[], env: Record<string, string>): Promise<number | null> {
+    const run = await runStsAsync(args, { env });
+    said(`sts ${where} (process)`, run.stdout + run.stderr);
+    return run.status;
   }
   const trust = (server: TestSts, where: string, requestType: 'Issue' | 'Validate' | 'Renew' | 'Cancel', rstBody: string, user: string, password: string) => {
     const req = trustRequest({ version: '1.3', username: user, password, requestType, rstBody });

@@ -1,9 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { createHash, randomBytes, X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { Client } from 'pg';
 import { runRolloverCheck } from '../../src/keys/key-rollover';
 import { generateSigningKey } from '../../src/keys/key-material';
 import { sealedCustody } from '../../src/keys/sealed-custody';
+import { certificateThumbprintSha256 } from '../../src/keys/signing-key';
 import { ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK } from '../../src/store/postgres/advisory-locks';
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store';
 import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
@@ -74,7 +75,7 @@ describe('store/postgres openPostgresStore', function () {
       ]);
       const store = await open();
       const migrated = await store.samlProviders.get('Partner');
-      const thumbprint = (pem: string): string => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
+      const thumbprint = (pem: string): string => certificateThumbprintSha256(new X509Certificate(pem).raw);
       assert.deepEqual(migrated, {
         name: 'Partner',
         entityId: 'https://idp.partner.example/',

@@ -16,6 +16,7 @@ import { SAML2 } from '../../src/xml/namespaces';
 import { postToSts, type PostResult } from './sts-post';
 import { startTestSts, type LogRecord, type TestSts } from './test-sts';
 import { appliesTo, assertionText, trustRequest } from './trust-messages';
+import { replaceOnce } from './xml-edit';
 
 export const ACCOUNT = '123456789012';
 export const USER = 'alice@example.com';
@@ -140,34 +141,7 @@ export interface MintOptions {
 
 /** A signed SAML 2.0 assertion as an external IdP would send AWS (what the test chooses, signed for real). */
 export function mintAssertion(o: MintOptions): { xml: string; id: string; digest: string } {
-  const now = o.issueInstant ?? new Date();
-  const end = o.notOnOrAfter ?? new Date(now.getTime() + 5 * 60 * 1000);
-  const id = o.id ?? `_${randomUUID()}`;
-  const roles = o.roles ?? [`${ROLE_ARN},${EXTERNAL_PROVIDER_ARN}`, `${EXTERNAL_PROVIDER_ARN},${OTHER_ROLE_ARN}`];
-  const attributes: SamlAttribute[] = [
-    { name: AWS_SAML.role, values: roles },
-    ...(o.roleSessionName === null ? [] : [{ name: AWS_SAML.roleSessionName, values: [o.roleSessionName ?? 'alice'] }]),
-    ...(o.extraAttributes ?? []),
-  ];
-  const signed = signCanonicalElement(
-    buildSaml2Assertion({
-      id,
-      issueInstant: now,
-      issuer: o.issuer ?? EXTERNAL_ISSUER,
-      nameId: o.nameId ?? 'alice',
-      nameIdFormat: o.nameIdFormat ?? SAML2.nameIdPersistent,
-      confirmationNotOnOrAfter: end,
-      recipient: o.recipient ?? AWS_SAML.signinUrl,
-      notBefore: now,
-      notOnOrAfter: end,
-      audience: o.audience ?? AWS_SAML.signinUrl,
-      authnInstant: now,
-      authnContextClassRef: SAML2.passwordProtectedTransport,
-      attributes,
-    }),
-    o.key,
-  );
-  return { xml: signed.xml, id, digest: signed.digest };
+  return mintEditedAssertion(o, (unedited) => unedited);
 }
 
 /** The assertion wrapped in a samlp:Response, as a browser posts it to AWS sign-in (the Response unsigned). */
@@ -231,11 +205,7 @@ export function mintEditedAssertion(
 
 /** Replaces `from` by `to` in the canonical text after the signature slot; fails if `from` is not there once. */
 export function editAfterSignature(from: string, to: string): (c: CanonicalElement) => CanonicalElement {
-  return (c) => {
-    const at = c.afterSignature.indexOf(from);
-    if (at === -1 || c.afterSignature.indexOf(from, at + 1) !== -1) throw new Error(`"${from}" is not in the assertion exactly once`);
-    return { ...c, afterSignature: c.afterSignature.slice(0, at) + to + c.afterSignature.slice(at + from.length) };
-  };
+  return (c) => ({ ...c, afterSignature: replaceOnce(c.afterSignature, from, to) });
 }
 
 /** Base64 SHA-256 of a canonical element without its signature: its DigestValue. */

@@ -21,7 +21,7 @@ import { postToSts } from './sts-post';
 import type { LogRecord } from './test-sts';
 import { pathOf, trustNs, trustRequest } from './trust-messages';
 import { xmlEscape } from './wstrust-request';
-import { cliEnv, STS_BIN } from './unit-cli';
+import { cliEnv, runStsAsync, type CliResult } from './unit-cli';
 import { SAML2_ASSERTION_ID_ATTRIBUTE } from './xmlsec1';
 
 /** A signing key as a thief holds it: PEM files on disk, outside Trustbridge. */
@@ -71,7 +71,7 @@ export function signatureTemplate(id: string): string {
 }
 
 /** Runs a command to completion without blocking this process (the server under test runs in it). */
-function run(file: string, args: readonly string[], input?: string): Promise<{ status: number; stdout: string; stderr: string }> {
+function run(file: string, args: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
     const child = execFile(file, args, { env: cliEnv(), timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') {
@@ -80,7 +80,7 @@ function run(file: string, args: readonly string[], input?: string): Promise<{ s
       }
       done({ status: err ? (err.code as number) : 0, stdout, stderr });
     });
-    child.stdin?.end(input ?? '');
+    child.stdin?.end();
   });
 }
 
@@ -312,8 +312,8 @@ export async function expectNotRecorded(server: { readonly logs: readonly LogRec
 export const pemBodyLines = (pem: string): string[] => pem.split('\n').filter((l) => l.length >= 40 && !l.startsWith('-----'));
 
 /** `sts ARGS` (bin/sts.js over dist/) in a child process, run asynchronously. */
-export function stsCli(args: readonly string[], input?: string): Promise<{ status: number; stdout: string; stderr: string }> {
-  return run(process.execPath, [STS_BIN, ...args], input);
+export function stsCli(args: readonly string[]): Promise<CliResult> {
+  return runStsAsync(args);
 }
 
 /** Runs `fn` on a raw connection to the instance's SQLite database (an attacker with database access). */

@@ -1,7 +1,6 @@
 // Several `sts serve` processes sharing one PostgreSQL database, as a scaled-out deployment runs
 // them: one instance initialised with `sts init --store postgres`, its config.json, master.key and
 // tls/ copied to the other nodes' directories, each node its own process, port and audit file.
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +17,7 @@ import type { Store } from '../../src/store/store';
 import { ACCOUNT, OTHER_ROLE, ROLE, ROLE_TRUST_POLICY } from './aws-sts';
 import type { LogRecord } from './test-sts';
 import { createTestDatabase, type TestDatabase } from './postgres';
-import { cliEnv, freePort, STS_BIN, StsProcess, type CliResult } from './unit-cli';
+import { freePort, runStsAsync, StsProcess, type CliResult } from './unit-cli';
 
 export const NODE_USER = 'alice@nodes.example';
 export const NODE_PASSWORD = 'Nodes-Alice-Secret-9!';
@@ -138,23 +137,7 @@ async function addPeople(home: string): Promise<void> {
   }
 }
 
-function runStsAsync(args: readonly string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [STS_BIN, ...args], { env: cliEnv(), timeout: 60_000, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
-      resolve({ status: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
-    });
-  });
-}
-
-/** The certificate an assertion carries in its signature's KeyInfo, as base64 DER. */
-export function signingCertificateOf(assertionXml: string): string {
-  const m = /<(?:ds:)?X509Certificate>([^<]+)<\/(?:ds:)?X509Certificate>/.exec(assertionXml);
-  if (!m) throw new Error('no X509Certificate in the assertion');
-  return (m[1] as string).replace(/\s+/g, '');
-}
-
-/** Base64 DER of a PEM certificate, comparable with signingCertificateOf. */
+/** Base64 DER of a PEM certificate, comparable with signingCertificateOf (xml-edit). */
 export const certificateBase64 = (pem: string): string => new X509Certificate(pem).raw.toString('base64');
 
 /** Runs `total` tasks with at most `concurrency` at once; resolves with every outcome, in order. */

@@ -5,11 +5,12 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { DEMO_RELYING_PARTY, DEMO_USER } from '../../src/instance/init-instance';
 import { parseExposition, sampleValue, type Exposition } from './exposition';
+import { httpsRequest } from './https-client';
 import { appliesTo, trustRequest } from './trust-messages';
 import { runSts } from './unit-cli';
 
-// For the tests that drive a real `sts serve`: a demo instance, one-shot HTTPS requests, and a
-// request held open half-sent (in flight) until the test lets it finish.
+// For the tests that drive a real `sts serve`: a demo instance, its metrics, and a request held open
+// half-sent (in flight) until the test lets it finish.
 
 export interface Reply {
   readonly status: number;
@@ -28,23 +29,8 @@ export function initDemoInstance(home: string, config: Record<string, unknown> =
   return { password, ca: readFileSync(join(home, 'tls', 'localhost.crt.pem'), 'utf8') };
 }
 
-/** One request on a fresh connection (no keep-alive: each may land on another worker). */
-export function fetchOnce(url: string, ca: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: init.method ?? 'GET', headers: init.headers, ca, agent: false, timeout: 15_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
-
 export async function scrape(baseUrl: string, ca: string): Promise<Exposition> {
-  const res = await fetchOnce(`${baseUrl}/metrics`, ca);
+  const res = await httpsRequest(`${baseUrl}/metrics`, { ca });
   assert.equal(res.status, 200, res.body);
   return parseExposition(res.body);
 }

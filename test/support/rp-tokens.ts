@@ -2,7 +2,6 @@
 // from a running test STS, and re-signed ones (tampered, forged with the STS's own key, or signed by
 // a key of the test's own) made with xml-crypto, a signer independent of ours.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
 import type { TestSigningKey } from './stolen-key';
@@ -11,7 +10,7 @@ import { httpsRequest } from './https-client';
 import { postToSts } from './sts-post';
 import type { TestSts } from './test-sts';
 import { appliesTo, assertionText, pathOf, trustRequest } from './trust-messages';
-import { cliEnv, STS_BIN } from './unit-cli';
+import { replaceOnce } from './xml-edit';
 
 /** Asks the test STS for a SAML 2.0 token over WS-Trust 1.3 and returns the assertion exactly as sent. */
 export async function issueToken(sts: TestSts, user: { name: string; password: string }, audience: string): Promise<string> {
@@ -26,14 +25,6 @@ export async function fetchMetadata(sts: TestSts): Promise<string> {
   const res = await httpsRequest(`${sts.baseUrl}/FederationMetadata/2007-06/FederationMetadata.xml`, { ca: sts.tlsCertificatePem });
   assert.equal(res.status, 200);
   return res.body;
-}
-
-
-/** Replaces exactly one occurrence, failing the test when `from` is not there exactly once. */
-export function replaceOnce(xml: string, from: string | RegExp, to: string): string {
-  const matches = typeof from === 'string' ? xml.split(from).length - 1 : (xml.match(new RegExp(from.source, 'g')) ?? []).length;
-  assert.equal(matches, 1, `expected one ${String(from)} in the token`);
-  return xml.replace(from, to);
 }
 
 /** The assertion without its ds:Signature: what a forger edits before signing again. */
@@ -75,26 +66,4 @@ export function inResponse(assertionXml: string): string {
     `<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` +
     `${assertionXml}</samlp:Response>`
   );
-}
-
-export interface CliRun {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/**
- * Runs `sts ARGS` as a child process without blocking this one (the server under test runs here, so a
- * synchronous spawn would keep it from answering), with `input` on stdin.
- */
-export function runStsAsync(args: readonly string[], input = ''): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [STS_BIN, ...args],
-      { encoding: 'utf8', env: cliEnv(), timeout: 60_000, killSignal: 'SIGKILL' },
-      (err, stdout, stderr) => resolve({ status: err ? (((err as { code?: unknown }).code as number | undefined) ?? null) : 0, stdout, stderr }),
-    );
-    child.stdin?.end(input);
-  });
 }

@@ -1,5 +1,5 @@
 // Runs the real `sts` command (bin/sts.js over dist/) as a child process, for the CLI tests.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { basename, resolve } from 'node:path';
 
@@ -13,8 +13,11 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** The environment a child gets: ours, without anything that would point it at another instance or key. */
-export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+/**
+ * The environment a child gets: ours, without anything that would point it at another instance or
+ * key, plus `extra` (where a variable is undefined, the child does not get it).
+ */
+export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   delete env['STS_HOME'];
   delete env['STS_MASTER_KEY'];
@@ -33,6 +36,39 @@ export function runSts(args: readonly string[], options: { input?: string; timeo
   });
   if (run.error) throw run.error;
   return { status: run.status, signal: run.signal, stdout: run.stdout, stderr: run.stderr };
+}
+
+export interface AsyncRunOptions {
+  /** Variables added to the child's environment (see cliEnv). */
+  readonly env?: Record<string, string | undefined>;
+  /** Standard input; the child reads end-of-file after it (or at once). */
+  readonly input?: string;
+  /** The child is killed and the run fails after this long (default 60 s). */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Runs `sts ARGS` to completion as a child process without blocking this one: the server under test
+ * often runs in this process, and a synchronous spawn would keep it from answering. Resolves however
+ * the command ends; rejects when it cannot start, outlives `timeoutMs`, or prints more than 64 MiB.
+ */
+export function runStsAsync(args: readonly string[], options: AsyncRunOptions = {}): Promise<CliResult> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  return new Promise((resolveRun, reject) => {
+    const child = execFile(
+      process.execPath,
+      [STS_BIN, ...args],
+      { encoding: 'utf8', env: cliEnv(options.env), timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err === null) resolveRun({ status: 0, signal: null, stdout, stderr });
+        else if (typeof err.code === 'number') resolveRun({ status: err.code, signal: null, stdout, stderr });
+        else if (err.killed) reject(new Error(`sts ${args[0] ?? ''} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+        else if (err.signal) resolveRun({ status: null, signal: err.signal, stdout, stderr });
+        else reject(err);
+      },
+    );
+    child.stdin?.end(options.input ?? '');
+  });
 }
 
 /** A free TCP port on loopback (closed again before it is returned). */

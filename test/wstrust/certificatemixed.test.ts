@@ -5,12 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { SignedXml } from 'xml-crypto';
+import { certificateThumbprintSha256 } from '../../src/keys/signing-key';
 import { ALG, NS, SAML2 } from '../../src/xml/namespaces';
 import { children, expectFault, only, openssl, parseStrict, rstrOf, STACK_TRACE, text, type Combo, type Sent } from '../support/ext-trust';
 import { httpsRequest } from '../support/https-client';
 import { postToSts } from '../support/sts-post';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import { appliesTo, assertionText } from '../support/trust-messages';
+import { replaceOnce } from '../support/xml-edit';
 import { SAML2_ASSERTION_ID_ATTRIBUTE, verifyWithXmlsec1 } from '../support/xmlsec1';
 
 // certificatemixed (WS-Trust 1.3, SOAP 1.2): the caller signs the Timestamp and the Body with the key
@@ -85,12 +87,6 @@ function signedRequest(who: KeyAndCert, o: SignOptions = {}): { xml: string; mes
   return { xml: sig.getSignedXml(), messageId };
 }
 
-function replaceOnce(xml: string, from: string | RegExp, to: string): string {
-  const out = xml.replace(from, to);
-  assert.notEqual(out, xml, `${String(from)} not found`);
-  return out;
-}
-
 /** A certificate signed by the CA key with validity entirely in the past (node-forge; openssl 3.0 cannot backdate). */
 function expiredCertificateFromCa(ca: KeyAndCert, commonName: string): KeyAndCert {
   const keys = forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
@@ -146,7 +142,7 @@ describe('wstrust certificatemixed (X.509 message signature, WS-Trust 1.3 over S
     expired = expiredCertificateFromCa(ca, 'expired.certmixed.example');
     assert.ok(new X509Certificate(expired.certPem).checkIssued(new X509Certificate(ca.certPem)));
 
-    const pinnedThumbprint = createHash('sha256').update(new X509Certificate(pinned.certPem).raw).digest('hex');
+    const pinnedThumbprint = certificateThumbprintSha256(new X509Certificate(pinned.certPem).raw);
     sts = await startTestSts({ config: { clientCertificates: { caFiles: [join(dir, 'ca.crt')], pinnedThumbprints: [pinnedThumbprint] } } });
     await sts.addRelyingParty({ appliesTo: RP, releasedClaims: ['*'] });
   });

@@ -1,8 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import { randomUUID, X509Certificate } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { unsealSigningKey } from '../../src/keys/key-material';
-import type { SigningKey } from '../../src/keys/signing-key';
+import { certificateThumbprintSha256, type SigningKey } from '../../src/keys/signing-key';
 import { buildSaml2Assertion } from '../../src/saml/saml2-assertion';
 import { signCanonicalElement } from '../../src/xml/enveloped-signature';
 import { NS, SAML2 } from '../../src/xml/namespaces';
@@ -11,7 +10,8 @@ import { postToSts } from '../support/sts-post';
 import { parseStrict } from '../support/soap-reply';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import { appliesTo, assertionText, pathOf, trustNs, trustRequest } from '../support/trust-messages';
-import { cliEnv, STS_BIN } from '../support/unit-cli';
+import { runStsAsync } from '../support/unit-cli';
+import { idOf, signerThumbprintOf } from '../support/xml-edit';
 import { SAML2_ASSERTION_ID_ATTRIBUTE, verifyWithXmlsec1 } from '../support/xmlsec1';
 
 // Token-signing key rotation against a running server: the CLI (another process) rotates, the server
@@ -21,26 +21,6 @@ import { SAML2_ASSERTION_ID_ATTRIBUTE, verifyWithXmlsec1 } from '../support/xmls
 const USER = 'rotation@keys.example';
 const PASSWORD = 'Rotation-Pässwort-1!';
 const RP = 'https://rp.rotation.example/';
-
-/** `sts ARGS` in a child process, without blocking this process (the server under test runs here). */
-function sts(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const p = spawn(process.execPath, [STS_BIN, ...args], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
-    p.stderr.on('data', (d: Buffer) => (stderr += d));
-    p.on('error', fail);
-    p.on('close', (status) => done({ status, stdout, stderr }));
-  });
-}
-
-function idOf(xml: string): string {
-  return (/^<Assertion [^>]*\bID="([^"]+)"/.exec(xml) as RegExpExecArray)[1] as string;
-}
-const certificateIn = (xml: string): string => (/<ds:X509Certificate>([^<]+)<\/ds:X509Certificate>/.exec(xml) as RegExpExecArray)[1] as string;
-const pemOf = (base64: string): string => `-----BEGIN CERTIFICATE-----\n${base64.replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
-const thumbprintOfBase64 = (base64: string): string => new X509Certificate(pemOf(base64)).fingerprint256.replace(/:/g, '').toLowerCase();
 
 describe('wstrust: token-signing key rotation', function () {
   this.timeout(120_000);
@@ -85,7 +65,7 @@ describe('wstrust: token-signing key rotation', function () {
     assert.equal(res.status, 200);
     const doc = parseStrict(res.body);
     const role = doc.getElementsByTagNameNS(NS.md, 'IDPSSODescriptor')[0] as Element;
-    const certs = Array.from(role.getElementsByTagNameNS(NS.ds, 'X509Certificate')).map((e) => thumbprintOfBase64(e.textContent ?? ''));
+    const certs = Array.from(role.getElementsByTagNameNS(NS.ds, 'X509Certificate')).map((e) => certificateThumbprintSha256(Buffer.from(e.textContent ?? '', 'base64')));
     // Signed by the active key.
     const signed = verifyWithXmlsec1(res.body, server.instance.signingKey.certificatePem, 'urn:oasis:names:tc:SAML:2.0:metadata:EntityDescriptor');
     assert.ok(signed.ok, signed.output);
@@ -120,14 +100,14 @@ describe('wstrust: token-signing key rotation', function () {
     it('rotate: the new key is pending, published, and does not sign', async () => {
       keyA = server.instance.signingKey.thumbprintSha256;
       tokenA = await issue();
-      const r = await sts(['keys', 'rotate', '--home', server.home]);
+      const r = await runStsAsync(['keys', 'rotate', '--home', server.home]);
       assert.equal(r.status, 0, r.stderr);
       keyB = pendingThumbprint(r.stdout);
       assert.doesNotMatch(r.stdout + r.stderr, /PRIVATE KEY/);
       await server.instance.signingKeys.refresh();
       assert.deepEqual(await metadataThumbprints(), [keyA, keyB].sort());
       const t = await issue();
-      assert.equal(thumbprintOfBase64(certificateIn(t.xml)), keyA, 'the active key still signs');
+      assert.equal(signerThumbprintOf(t.xml), keyA, 'the active key still signs');
     });
 
     it('a token signed by the pending key is refused (Validate says invalid)', async () => {
@@ -148,7 +128,7 @@ describe('wstrust: token-signing key rotation', function () {
     });
 
     it('promote: the server signs with the new key without a restart; tokens of the retiring key still validate', async () => {
-      const r = await sts(['keys', 'promote', '--home', server.home]);
+      const r = await runStsAsync(['keys', 'promote', '--home', server.home]);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`promoted ${keyB}`));
       assert.match(r.stdout, new RegExp(`${keyA} is retiring`));
@@ -157,7 +137,7 @@ describe('wstrust: token-signing key rotation', function () {
       const deadline = Date.now() + 8000;
       while (server.instance.signingKey.thumbprintSha256 !== keyB && Date.now() < deadline) await new Promise((w) => setTimeout(w, 100));
       tokenB = await issue();
-      assert.equal(thumbprintOfBase64(certificateIn(tokenB.xml)), keyB);
+      assert.equal(signerThumbprintOf(tokenB.xml), keyB);
       assert.equal((await server.instance.store.ledger.get(tokenB.id))?.keyThumbprint, keyB);
       assert.ok(verifyWithXmlsec1(tokenB.xml, (await keyOf(keyB)).certificatePem, SAML2_ASSERTION_ID_ATTRIBUTE).ok);
       assert.equal((await validate(tokenA.xml)).valid, true, 'issued before the rotation, by the retiring key');
@@ -166,7 +146,7 @@ describe('wstrust: token-signing key rotation', function () {
     });
 
     it('revoke refuses the active key and names rotate --emergency', async () => {
-      const r = await sts(['keys', 'revoke', keyB, '--home', server.home]);
+      const r = await runStsAsync(['keys', 'revoke', keyB, '--home', server.home]);
       assert.equal(r.status, 1);
       assert.match(r.stderr, /is the active key/);
       assert.match(r.stderr, /sts keys rotate --emergency/);
@@ -174,7 +154,7 @@ describe('wstrust: token-signing key rotation', function () {
     });
 
     it('rotate --emergency: the old active key is revoked, its tokens stop validating at once, the new key signs', async () => {
-      const r = await sts(['keys', 'rotate', '--emergency', '--home', server.home]);
+      const r = await runStsAsync(['keys', 'rotate', '--emergency', '--home', server.home]);
       assert.equal(r.status, 0, r.stderr);
       keyC = pendingThumbprint(r.stdout);
       assert.match(r.stdout, new RegExp(`revoked ${keyB}`));
@@ -187,7 +167,7 @@ describe('wstrust: token-signing key rotation', function () {
       await server.instance.signingKeys.refresh();
       const tokenC = await issue();
       const certificateC = (await keyOf(keyC)).certificatePem;
-      assert.equal(thumbprintOfBase64(certificateIn(tokenC.xml)), keyC);
+      assert.equal(signerThumbprintOf(tokenC.xml), keyC);
       assert.ok(verifyWithXmlsec1(tokenC.xml, certificateC, SAML2_ASSERTION_ID_ATTRIBUTE).ok, 'xmlsec1 verifies the new token with the new certificate');
       assert.ok(!verifyWithXmlsec1(tokenC.xml, (await keyOf(keyB)).certificatePem, SAML2_ASSERTION_ID_ATTRIBUTE).ok, 'not with the revoked one');
       assert.equal((await validate(tokenC.xml)).valid, true);
@@ -200,10 +180,10 @@ describe('wstrust: token-signing key rotation', function () {
       await server.instance.signingKeys.refresh();
       assert.deepEqual(await metadataThumbprints(), [keyC]);
       await eventually(tokenA.xml, false);
-      const r = await sts(['keys', 'revoke', keyA.slice(0, 12), '--home', server.home]);
+      const r = await runStsAsync(['keys', 'revoke', keyA.slice(0, 12), '--home', server.home]);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`revoked ${keyA} \\(was retired\\)`));
-      const list = await sts(['keys', 'list', '--home', server.home]);
+      const list = await runStsAsync(['keys', 'list', '--home', server.home]);
       assert.match(list.stdout, new RegExp(`${keyA}  revoked\\n`));
       assert.match(list.stdout, new RegExp(`${keyC}  active\\n`));
     });
@@ -212,7 +192,7 @@ describe('wstrust: token-signing key rotation', function () {
   describe('rotation under load', () => {
     it('four clients issue continuously while the CLI promotes a new key: every request succeeds, every token validates', async () => {
       const before = server.instance.signingKey.thumbprintSha256;
-      const rotate = await sts(['keys', 'rotate', '--home', server.home]);
+      const rotate = await runStsAsync(['keys', 'rotate', '--home', server.home]);
       assert.equal(rotate.status, 0, rotate.stderr);
       const next = pendingThumbprint(rotate.stdout);
       const tokens: Array<{ xml: string; id: string }> = [];
@@ -221,7 +201,7 @@ describe('wstrust: token-signing key rotation', function () {
         while (!stop) tokens.push(await issue());
       });
       await new Promise((w) => setTimeout(w, 1000));
-      const promote = await sts(['keys', 'promote', next, '--home', server.home]);
+      const promote = await runStsAsync(['keys', 'promote', next, '--home', server.home]);
       assert.equal(promote.status, 0, promote.stderr);
       // Until every worker has seen it (the ring re-reads every 5 s), and a little longer.
       const deadline = Date.now() + 10_000;
@@ -229,7 +209,7 @@ describe('wstrust: token-signing key rotation', function () {
       await new Promise((w) => setTimeout(w, 1000));
       stop = true;
       await Promise.all(clients);
-      const signers = new Set(tokens.map((t) => thumbprintOfBase64(certificateIn(t.xml))));
+      const signers = new Set(tokens.map((t) => signerThumbprintOf(t.xml)));
       assert.deepEqual([...signers].sort(), [before, next].sort(), 'tokens from both keys');
       for (const t of tokens) {
         const v = await validate(t.xml);

@@ -13,6 +13,7 @@ import { allChildren, children, only, parseFault, parseStrict, path, text } from
 import { postToSts, type PostResult } from '../support/sts-post';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import { appliesTo, assertionText, pathOf, samlIdReference, trustNs, trustRequest, type Soap, type Version } from '../support/trust-messages';
+import { idOf, replaceOnce } from '../support/xml-edit';
 import { SAML2_ASSERTION_ID_ATTRIBUTE, verifyWithXmlsec1 } from '../support/xmlsec1';
 
 // The token lifecycle after Issue: Validate (status and token transformation), Renew and Cancel,
@@ -79,20 +80,6 @@ const tokenTypeSaml2 = `<t:TokenType>${TOKEN_TYPE.saml20}</t:TokenType>`;
 const lifetimeEnding = (expires: Date): string =>
   `<t:Lifetime><wsu:Created xmlns:wsu="${NS.wsu}">${new Date().toISOString()}</wsu:Created>` +
   `<wsu:Expires xmlns:wsu="${NS.wsu}">${expires.toISOString()}</wsu:Expires></t:Lifetime>`;
-
-function idOf(assertionXml: string): string {
-  const m = /^<Assertion [^>]*\bID="([^"]+)"/.exec(assertionXml);
-  assert.ok(m, 'the assertion has an ID');
-  return m[1] as string;
-}
-
-/** Replaces exactly one occurrence, failing the test if the text to change is not there once. */
-function replaceOnce(xml: string, from: string, to: string): string {
-  const at = xml.indexOf(from);
-  assert.ok(at !== -1, `"${from}" not found in the token`);
-  assert.equal(xml.indexOf(from, at + 1), -1, `"${from}" occurs more than once`);
-  return xml.slice(0, at) + to + xml.slice(at + from.length);
-}
 
 interface TokenFacts {
   readonly id: string;

@@ -22,6 +22,7 @@ import {
 import { allChildren } from '../support/soap-reply';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import { appliesTo, trustNs } from '../support/trust-messages';
+import { idOf, replaceOnce } from '../support/xml-edit';
 import { SAML11_ASSERTION_NODE, verifyWithXmlsec1 } from '../support/xmlsec1';
 
 // SAML 1.1 tokens (TokenType urn:oasis:names:tc:SAML:1.0:assertion or the token profile's #SAMLV1.1):
@@ -39,14 +40,6 @@ const S1 = NS.saml1;
 const SAML11_PROFILE_VALUE_TYPE = 'http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.0#SAMLAssertionID';
 
 const saml11Assertion = (body: string): string => cutElement(body, '<saml:Assertion ', '</saml:Assertion>');
-const idOf = (xml: string): string => parseStrict(xml).documentElement.getAttribute('AssertionID') ?? '';
-
-function replaceOnce(xml: string, from: string, to: string): string {
-  const at = xml.indexOf(from);
-  assert.ok(at !== -1, `"${from}" not in the token`);
-  assert.equal(xml.indexOf(from, at + 1), -1, `"${from}" occurs more than once`);
-  return xml.slice(0, at) + to + xml.slice(at + from.length);
-}
 
 describe('wstrust SAML 1.1 tokens', function () {
   this.timeout(60_000);

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { createHash, createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
+import { createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
 import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
+import { certificateThumbprintSha256 } from '../../../src/keys/signing-key';
 import { stealActiveKey, testSigningKey, type TestSigningKey } from '../stolen-key';
 import { buildSaml11Assertion } from '../../../src/saml/saml11-assertion';
 import { buildSaml2Assertion } from '../../../src/saml/saml2-assertion';
@@ -13,7 +14,6 @@ import { startTestSts, type TestSts, type TestStsOptions } from '../test-sts';
 import { appliesTo, pathOf, trustRequest } from '../trust-messages';
 import { attackReplayer, type ReplayAttack } from './replay-attack';
 import { CERTIFICATE_MIXED_HEADERS, CERTIFICATE_MIXED_PATH, signedCertificateMessage, type MessageSigner, type SignedMessage, type SignedMessageOptions } from './signed-soap-message';
-import { rootId } from './token-text';
 
 // The STS every WS-Trust attack suite replays against, with its cast: a victim, an attacker whose user
 // name extends the victim's (what truncation attacks need), a service allowed to delegate, a partner
@@ -89,8 +89,6 @@ export interface AttackSts extends TestSts {
   readonly attackCertificateMixed: ReplayAttack;
 }
 
-const sha256Hex = (der: Buffer): string => createHash('sha256').update(der).digest('hex');
-
 export async function startAttackSts(options: TestStsOptions = {}): Promise<AttackSts> {
   const partner = generateSelfSignedCertificate({ commonName: 'partner-idp-signing', validDays: 2 });
   const stranger = generateSelfSignedCertificate({ commonName: 'attacker-signing', validDays: 2 });
@@ -101,7 +99,7 @@ export async function startAttackSts(options: TestStsOptions = {}): Promise<Atta
     // The lockout off: a wrong password is otherwise counted on its user's row (tested in
     // test/wstrust/password-lockout.test.ts), and every refused attack here must leave the store
     // exactly as it was, in whatever order the attacks run.
-    config: { passwordLockout: { threshold: 0 }, ...options.config, clientCertificates: { pinnedThumbprints: [sha256Hex(clientDer)] } },
+    config: { passwordLockout: { threshold: 0 }, ...options.config, clientCertificates: { pinnedThumbprints: [certificateThumbprintSha256(clientDer)] } },
   });
   recordLogs(sts.logs);
   recordPassword(...Object.values(PASSWORDS));
@@ -238,7 +236,7 @@ function withAudienceRestrictions(part: string, version: '2.0' | '1.1', restrict
 }
 
 /** The ID of a token, from its root element. */
-export const idOf = (token: string): string => rootId(token).id;
+export { idOf } from '../xml-edit';
 
 // The RST elements the suites put tokens in.
 export const validateTarget = (token: string): string => `<t:ValidateTarget>${token}</t:ValidateTarget>`;

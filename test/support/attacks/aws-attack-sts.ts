@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { request } from 'node:https';
-import { recordLogs, recordResponse } from '../observed-traffic';
+import { httpsRequest } from '../https-client';
+import { recordLogs } from '../observed-traffic';
 import { exchange, mintAssertion, startAwsTestSts, type AwsTestSts, type AwsTestStsOptions } from '../aws-sts';
 import { postToSts, type PostResult } from '../sts-post';
 import { attackReplayer, type ReplayAttack } from './replay-attack';
@@ -34,32 +34,8 @@ export async function startAwsAttackSts(options: AwsTestStsOptions = {}): Promis
         body,
         ...(o.chunked ? { chunked: true } : {}),
       }),
-    getQuery: (query, headers = {}) => getFrom(`${sts.baseUrl}/?${query}`, sts.tlsCertificatePem, headers),
+    getQuery: (query, headers = {}) => httpsRequest(`${sts.baseUrl}/?${query}`, { ca: sts.tlsCertificatePem, headers }),
   };
-}
-
-function getFrom(url: string, ca: string, headers: Record<string, string>): Promise<PostResult> {
-  const started = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', headers, ca, servername: 'localhost', agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        recordResponse(body);
-        const rid = res.headers['x-request-id'];
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body,
-          elapsedMs: Number(process.hrtime.bigint() - started) / 1e6,
-          requestId: typeof rid === 'string' ? rid : '',
-        });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /** The message AssumeRoleWithSAML gives when a signature check refuses the document. */

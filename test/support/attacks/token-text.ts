@@ -2,15 +2,13 @@
 // them: canonical, the signature prefixed ds:), shared by the attack builders. Every edit fails loudly
 // when what it edits is not there, so an attack can never silently turn into a harmless request.
 
+import { replaceOnce } from '../xml-edit';
+
 const SIGNATURE = /<ds:Signature[\s>][\s\S]*?<\/ds:Signature>/;
 const ROOT_ID = /^(<[^\s>]+\s[^>]*?\b)(ID|AssertionID)="([^"]*)"/;
 
-/** Replaces the one occurrence of `from`; throws if it occurs zero or several times. */
-export function replaceOnce(text: string, from: string, to: string): string {
-  const at = text.indexOf(from);
-  if (at === -1 || text.indexOf(from, at + 1) !== -1) throw new Error(`"${from.slice(0, 80)}" is not in the text exactly once`);
-  return text.slice(0, at) + to + text.slice(at + from.length);
-}
+// The attack builders take every edit from here, replaceOnce included.
+export { replaceOnce };
 
 /** The root element's ID and the attribute that holds it (ID for SAML 2.0 and samlp, AssertionID for SAML 1.1). */
 export function rootId(xml: string): { readonly attribute: 'ID' | 'AssertionID'; readonly id: string } {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store';
 import { SQLITE_MIGRATIONS } from '../../../src/store/sqlite/migrations';
 import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
+import { certificateThumbprintSha256 } from '../../../src/keys/signing-key';
 import type { LedgerEntry, NewUserRecord, Store } from '../../../src/store/store';
 
 const T0 = new Date('2030-01-01T00:00:00.123Z');
@@ -195,7 +196,7 @@ describe('store/sqlite openSqliteStore', () => {
       );
       db.close();
       store = openSqliteStore(path);
-      const thumbprint = (pem: string): string => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
+      const thumbprint = (pem: string): string => certificateThumbprintSha256(new X509Certificate(pem).raw);
       assert.deepEqual(await store.samlProviders.get('Partner'), {
         name: 'Partner',
         entityId: 'https://idp.partner.example/',
