@@ -5,7 +5,7 @@ import type { AssertionContent } from '../saml/assertion-content';
 import { buildSaml11Assertion } from '../saml/saml11-assertion';
 import { buildSaml2Assertion } from '../saml/saml2-assertion';
 import type { RelyingPartyRecord, Store } from '../store/store';
-import { signCanonicalElementOffThread, type CanonicalElement } from '../xml/enveloped-signature';
+import { signCanonicalElement, signCanonicalElementOffThread, type CanonicalElement } from '../xml/enveloped-signature';
 import { TOKEN_TYPE } from '../xml/namespaces';
 import { encryptElementXml } from '../xml/encryption';
 import { NS } from '../xml/namespaces';
@@ -63,6 +63,8 @@ export interface TokenServiceOptions {
   /** The key that signs now; a function because rotation changes it under us. */
   readonly activeSigningKey: () => SigningKey;
   readonly now: () => Date;
+  /** Sign on the thread pool (SigningKey.signOffThread) rather than on the event loop. */
+  readonly signOffThread: boolean;
 }
 
 /**
@@ -109,29 +111,27 @@ export class TokenService {
     if (encryptFor && request.tokenType !== 'saml2') {
       throw new BadRequestError('This relying party receives encrypted tokens, which only SAML 2.0 (EncryptedAssertion) offers here.');
     }
-    const signed = await signCanonicalElementOffThread(
-      format.build({
-        id,
-        issueInstant: created,
-        issuer: this.options.issuer,
-        nameId: request.subject.name,
-        nameIdFormat: rp.nameIdFormat,
-        confirmationNotOnOrAfter: expires,
-        ...(rp.endpointUrl === null ? {} : { recipient: rp.endpointUrl }),
-        notBefore: created,
-        notOnOrAfter: expires,
-        audience: rp.audience ?? rp.appliesTo,
-        authnInstant: request.subject.authenticatedAt,
-        authnContextClassRef: request.subject.authnContextClassRef,
-        attributes: [
-          ...releasedClaims(request.subject.claims, rp),
-          ...profileAttributes(rp, request.subject),
-          ...(request.actor === undefined ? [] : [{ name: ACTOR_CLAIM, values: [request.actor] }]),
-        ],
-        ...(request.proofKey ? { holderOfKey: proofKeyInfo(request.proofKey, encryptFor) } : {}),
-      }),
-      key,
-    );
+    const element = format.build({
+      id,
+      issueInstant: created,
+      issuer: this.options.issuer,
+      nameId: request.subject.name,
+      nameIdFormat: rp.nameIdFormat,
+      confirmationNotOnOrAfter: expires,
+      ...(rp.endpointUrl === null ? {} : { recipient: rp.endpointUrl }),
+      notBefore: created,
+      notOnOrAfter: expires,
+      audience: rp.audience ?? rp.appliesTo,
+      authnInstant: request.subject.authenticatedAt,
+      authnContextClassRef: request.subject.authnContextClassRef,
+      attributes: [
+        ...releasedClaims(request.subject.claims, rp),
+        ...profileAttributes(rp, request.subject),
+        ...(request.actor === undefined ? [] : [{ name: ACTOR_CLAIM, values: [request.actor] }]),
+      ],
+      ...(request.proofKey ? { holderOfKey: proofKeyInfo(request.proofKey, encryptFor) } : {}),
+    });
+    const signed = this.options.signOffThread ? await signCanonicalElementOffThread(element, key) : signCanonicalElement(element, key);
     const xml = encryptFor
       ? `<EncryptedAssertion xmlns="${NS.saml2}">${encryptElementXml(signed.xml, encryptFor, rp.tokenEncryption)}</EncryptedAssertion>`
       : signed.xml;

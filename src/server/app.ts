@@ -55,6 +55,12 @@ export interface AppOptions {
   readonly now?: () => Date;
   /** /metrics and /readyz, and the count of requests outside the protocols; without them those paths are 404. */
   readonly operations?: OperationsEndpoints;
+  /**
+   * Sign tokens on libuv's thread pool (the default), so that signing runs beside this process's
+   * event loop: right when the process has cores to spare. `sts serve` turns it off when it runs a
+   * worker per core, where the hand-over to another thread only adds CPU (measured 5-10% per token).
+   */
+  readonly signTokensOffThread?: boolean;
 }
 
 /** A plain answer: status, media type and body. */
@@ -97,7 +103,13 @@ export function createApp(options: AppOptions): Koa {
     store.replay,
     freshness,
   );
-  const tokens = new TokenService({ store, issuer: config.issuer, activeSigningKey: () => signingKeys.current(), now });
+  const tokens = new TokenService({
+    store,
+    issuer: config.issuer,
+    activeSigningKey: () => signingKeys.current(),
+    now,
+    signOffThread: options.signTokensOffThread ?? true,
+  });
   const limits = {
     maxBytes: config.limits.maxBodyBytes,
     maxDepth: config.limits.maxDepth,

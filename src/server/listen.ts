@@ -38,6 +38,8 @@ export interface ListenOptions {
   readonly clusterWorker?: boolean;
   /** The protocols' clock (tests move it); the system clock by default. */
   readonly now?: () => Date;
+  /** See AppOptions.signTokensOffThread. */
+  readonly signTokensOffThread?: boolean;
 }
 
 /** Starts the HTTPS listener for one process, with its metrics, readiness and graceful close. */
@@ -61,7 +63,15 @@ export async function listen(instance: ServingInstance, logger: Logger, options:
     logger,
   });
 
-  const app = createApp({ instance, logger, baseUrl: () => baseUrl, observers: [requests], operations, ...(options.now ? { now: options.now } : {}) });
+  const app = createApp({
+    instance,
+    logger,
+    baseUrl: () => baseUrl,
+    observers: [requests],
+    operations,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.signTokensOffThread === undefined ? {} : { signTokensOffThread: options.signTokensOffThread }),
+  });
   server.on('request', app.callback());
   // Longer than typical client and load-balancer idle timeouts, so they close first, not us.
   server.keepAliveTimeout = 65_000;

@@ -56,7 +56,15 @@ async function serveInProcess(options: ServeOptions, workers: number): Promise<v
   );
   for (const found of instance.secretsInClear) logger.log('info', 'development mode: production mode would refuse to start with this secret in clear', { found });
   for (const risk of await instance.store.durabilityRisks()) logger.log('warn', 'a database setting lets acknowledged writes be lost', { ...risk });
-  const running = await listen(instance, logger, { ...(options.port === undefined ? {} : { port: options.port }), clusterWorker: cluster.isWorker });
+  // With a core to spare per worker, signing on the thread pool lets one worker use it; with a worker
+  // on every core, the hand-over to another thread would only add CPU.
+  const signTokensOffThread = workers < availableParallelism();
+  logger.log('info', 'token signing', { on: signTokensOffThread ? 'thread pool' : 'event loop', workers, cores: availableParallelism() });
+  const running = await listen(instance, logger, {
+    ...(options.port === undefined ? {} : { port: options.port }),
+    clusterWorker: cluster.isWorker,
+    signTokensOffThread,
+  });
   if (cluster.isWorker) process.send?.({ ready: running.baseUrl });
   else options.onReady?.(running.baseUrl, workers);
   // Key rollover runs in one process per host: this one when it serves alone, else the primary.

@@ -1,11 +1,24 @@
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { httpsRequest } from '../support/https-client';
 import { childPids, freePort, isAlive, killAllStsProcesses, runSts, StsProcess } from '../support/unit-cli';
 
 const ENDPOINTS = /listening on (https:\/\/\S+) \((\d+) workers?\)/;
+
+/** Where each serving process said it signs tokens: the thread pool while a core is spare per worker. */
+async function tokenSigningLines(sts: StsProcess, count: number): Promise<Array<{ on: string; workers: number; cores: number }>> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const lines = sts.stdout
+      .split('\n')
+      .filter((l) => l.includes('"msg":"token signing"'))
+      .map((l) => JSON.parse(l) as { on: string; workers: number; cores: number });
+    if (lines.length >= count || Date.now() > deadline) return lines;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 describe('cli: sts serve', function () {
   this.timeout(90_000);
@@ -43,6 +56,12 @@ describe('cli: sts serve', function () {
         assert.ok(sts.stdout.includes(`${baseUrl}${path}`), `the endpoint ${path} is not printed:\n${sts.stdout}`);
       }
       assert.ok(sts.stdout.includes(join(home, 'token-signing.crt.pem')));
+      const cores = availableParallelism();
+      assert.deepEqual(
+        (await tokenSigningLines(sts, 1)).map((l) => [l.on, l.workers, l.cores]),
+        [[cores > 1 ? 'thread pool' : 'event loop', 1, cores]],
+        'one worker with a core to spare signs on the thread pool',
+      );
 
       const health = await httpsRequest(`https://127.0.0.1:${port}/healthz`, { ca });
       assert.equal(health.status, 200);
@@ -112,6 +131,12 @@ describe('cli: sts serve', function () {
       assert.equal(workers, '2');
       const workerPids = childPids(sts.pid);
       assert.equal(workerPids.length, 2, `expected 2 worker processes, found ${workerPids.join(', ')}`);
+      const cores = availableParallelism();
+      assert.deepEqual(
+        (await tokenSigningLines(sts, 2)).map((l) => [l.on, l.workers, l.cores]),
+        Array(2).fill([cores > 2 ? 'thread pool' : 'event loop', 2, cores]),
+        'a worker per core signs on its event loop',
+      );
 
       const health = await Promise.all(Array.from({ length: 8 }, () => httpsRequest(`https://127.0.0.1:${port}/healthz`, { ca })));
       assert.deepEqual(health.map((h) => h.status), Array(8).fill(200));
