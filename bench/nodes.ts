@@ -17,9 +17,9 @@ import { createTestDatabase, type TestDatabase } from '../test/support/postgres'
 import { createBenchInstance, type BenchInstance } from './instance';
 import { buildIssueRequest, ISSUE_PATH } from './issue-request';
 import { runLoad, type LoadResult } from './load';
-import { machineCpu } from './machine';
+import { machineCpu, otherCores } from './machine';
 import { fmt } from './report';
-import { childPids, procCpuSeconds, startSts, type StsProcess } from './server-process';
+import { childPids, cpuSecondsOf, serverCpuSeconds, startSts, type StsProcess } from './server-process';
 import { armWatchdog, envNumber } from './bench-process';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -132,7 +132,6 @@ async function measure(label: string, nodes: readonly StsProcess[], inst: BenchI
   let machineEnd: ReturnType<typeof machineCpu>;
   let wallStart = 0;
   let wallEnd = 0;
-  const cpuOf = (pids: readonly number[]): number => pids.reduce((a, pid) => a + (procCpuSeconds(pid) ?? 0), 0);
   const postgresPids = (): number[] => [postmaster, ...childPids(postmaster)];
   const loads: LoadResult[] = await Promise.all(
     nodes.map((sts, i) =>
@@ -148,17 +147,17 @@ async function measure(label: string, nodes: readonly StsProcess[], inst: BenchI
         requestTimeoutMs: 10_000,
         // Every node's window opens and closes on the same timers, so the first one samples the shared parties.
         onWindowStart: () => {
-          (windows[i] as { start: number }).start = cpuOf(sts.pids());
+          (windows[i] as { start: number }).start = serverCpuSeconds(sts);
           if (i === 0) {
-            postgresStart = cpuOf(postgresPids());
+            postgresStart = cpuSecondsOf(postgresPids());
             machineStart = machineCpu();
             wallStart = performance.now();
           }
         },
         onWindowEnd: () => {
-          (windows[i] as { end: number }).end = cpuOf(sts.pids());
+          (windows[i] as { end: number }).end = serverCpuSeconds(sts);
           if (i === 0) {
-            postgresEnd = cpuOf(postgresPids());
+            postgresEnd = cpuSecondsOf(postgresPids());
             machineEnd = machineCpu();
             wallEnd = performance.now();
           }
@@ -171,8 +170,7 @@ async function measure(label: string, nodes: readonly StsProcess[], inst: BenchI
   const postgres = (postgresEnd - postgresStart) / wall;
   // Each load run measured its own share of this process's CPU over the same window: one process, so one figure.
   const generator = (loads[0] as LoadResult).generatorCpuCores;
-  const busy = machineStart && machineEnd ? (machineEnd.busySeconds - machineStart.busySeconds) / wall : Number.NaN;
-  const other = Math.max(0, busy - nodeCores.reduce((a, b) => a + b, 0) - postgres - generator);
+  const { other } = otherCores(machineStart, machineEnd, wall, nodeCores.reduce((a, b) => a + b, 0) + postgres + generator);
   for (const [i, l] of loads.entries()) {
     console.log(`  node ${i + 1}: ${fmt(l.perSecond, 1)} tokens/s, p50 ${fmt(l.p50Ms, 1)} ms, p99 ${fmt(l.p99Ms, 1)} ms, errors ${l.errors}${l.errorSamples.length ? ` (${l.errorSamples.join('; ')})` : ''}`);
   }

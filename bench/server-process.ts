@@ -179,7 +179,12 @@ export function clockTicksPerSecond(): number {
 
 /** CPU seconds a server's processes (the primary and its workers) have used so far, together. */
 export function serverCpuSeconds(sts: Pick<StsProcess, 'pids'>): number {
-  return sts.pids().reduce((sum, pid) => sum + (procCpuSeconds(pid) ?? 0), 0);
+  return cpuSecondsOf(sts.pids());
+}
+
+/** CPU seconds these processes have used so far, together (one that has gone counts nothing). */
+export function cpuSecondsOf(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + (procCpuSeconds(pid) ?? 0), 0);
 }
 
 /** User + system CPU seconds a process has used so far, from /proc/PID/stat (fields 14 and 15). */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AWS_AUDIENCES, AWS_SAML, isAwsSigninRecipient } from '../core/aws-saml';
 import type { SamlAttribute } from '../saml/assertion-content';
+import { addressedTo } from '../saml/token-view';
 import type { VerifiedSamlAssertion } from '../saml/verify-response';
 import { AwsError } from './aws-error';
 import { parseRoleAttributeValue } from './role-claim';
@@ -71,8 +72,7 @@ export function readFederatedAssertion(
   if (token.notOnOrAfter && token.notOnOrAfter.getTime() <= t - clockSkewMs) throw expiredToken('The SAML assertion has expired (Conditions NotOnOrAfter).');
   // AWS's five minutes, with no skew added on the old side.
   if (issueInstants.some((d) => t - d.getTime() > MAX_RESPONSE_AGE_MS)) throw expiredToken('Token must be redeemed within 5 minutes of issuance');
-  const restrictions = bearer.audienceRestrictions;
-  if (restrictions.length === 0 || !restrictions.every((audiences) => audiences.some((a) => AWS_AUDIENCES.includes(a)))) {
+  if (!addressedTo(token, AWS_AUDIENCES)) {
     throw invalidToken(`The SAML assertion's Audience must be ${AWS_AUDIENCES.join(' or ')}.`);
   }
 

@@ -1,3 +1,6 @@
+import { X509Certificate } from 'node:crypto';
+import { effectivePinState } from '../keys/pin-policy';
+import type { CertificatePin } from '../store/store';
 import { instantFlag, UsageError, type FlagSpec, type ParsedArgs } from './args';
 
 /** When a newly trusted certificate counts: at once, or once promoted or from activateAt; until retireAt. */
@@ -27,4 +30,17 @@ export function readPinSchedule(args: ParsedArgs): PinSchedule {
   if (activateAt && !pending) throw new UsageError('--activate-at goes with --pending');
   if (activateAt && retireAt && retireAt <= activateAt) throw new UsageError('--retire-at must be after --activate-at');
   return { state: pending ? 'pending' : 'active', activateAt, retireAt };
+}
+
+/**
+ * A trusted certificate as `sts trust list` and `sts aws provider list` show it: thumbprint, subject
+ * and expiry, then the state it is in now and its schedule, each line after `indent`.
+ */
+export function describePin(pin: CertificatePin, now: Date, indent: string): string {
+  const cert = new X509Certificate(pin.certificatePem);
+  const schedule = [pin.activateAt ? `activates ${pin.activateAt.toISOString()}` : '', pin.retireAt ? `retires ${pin.retireAt.toISOString()}` : ''].filter(
+    (s) => s !== '',
+  );
+  const when = schedule.length > 0 ? ` (${schedule.join(', ')})` : '';
+  return `${indent}${pin.thumbprint}  ${cert.subject.replace(/\n/g, ', ')}  valid to ${cert.validTo}\n${indent}  ${effectivePinState(pin, now)}${when}\n`;
 }

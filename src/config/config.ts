@@ -2,8 +2,8 @@
 
 import { ConfigError } from './config-error';
 import { parseLdapConfig, type LdapConfig } from './ldap-config';
-import { DEFAULT_PASSWORD_CHECK_LIMITS } from '../identity/password-check-limiter';
-import { DEFAULT_PASSWORD_LOCKOUT } from '../identity/password-lockout';
+import { DEFAULT_PASSWORD_CHECK_LIMITS, type PasswordCheckLimits } from '../identity/password-check-limiter';
+import { DEFAULT_PASSWORD_LOCKOUT, type PasswordLockoutPolicy } from '../identity/password-lockout';
 /** Where token-signing private keys live: sealed under the master key (default), or in a PKCS#11 token. */
 export type SigningKeyCustodyConfig =
   | { readonly kind: 'sealed' }
@@ -104,14 +104,9 @@ export interface StsConfig {
   /** Where UsernameToken users come from: the store (embedded) or an LDAP / Active Directory server. */
   readonly identity: { readonly source: 'embedded' | 'ldap'; readonly ldap: LdapConfig | null };
   /** AD FS's extranet lockout for users in the store (ExtranetLockoutThreshold, ExtranetObservationWindow). */
-  readonly passwordLockout: {
-    /** Wrong passwords after which a user's password is not checked; 0 turns the lockout off. */
-    readonly threshold: number;
-    /** How long after the last wrong password a locked-out user stays refused. */
-    readonly observationWindowSeconds: number;
-  };
+  readonly passwordLockout: PasswordLockoutPolicy;
   /** Scrypt password checks per process: how many run at once, and how many wait before one is refused as busy. */
-  readonly passwordChecks: { readonly maxConcurrent: number; readonly maxQueued: number };
+  readonly passwordChecks: PasswordCheckLimits;
 }
 
 export const DEFAULT_CONFIG: StsConfig = {

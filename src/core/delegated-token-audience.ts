@@ -1,4 +1,4 @@
-import type { SamlTokenView } from '../saml/token-view';
+import { addressedTo, type SamlTokenView } from '../saml/token-view';
 import { TrustFailedAuthenticationError } from './errors';
 
 const NOT_ADDRESSED = 'The delegated token is not addressed to this STS (its Audience).';
@@ -18,9 +18,8 @@ const LOGGED_CHARS = 1000;
  * writes our identifier as we publish it, and a near miss (case, trailing slash) is someone else's.
  */
 export function checkDelegatedTokenAudience(token: SamlTokenView, ours: readonly string[]): void {
-  const restrictions = token.audienceRestrictions;
-  if (restrictions.length > 0 && restrictions.every((audiences) => audiences.some((a) => ours.includes(a)))) return;
-  throw new TrustFailedAuthenticationError(NOT_ADDRESSED, `partner token ${token.id} of ${token.issuer} is addressed to ${describe(restrictions)}`);
+  if (addressedTo(token, ours)) return;
+  throw new TrustFailedAuthenticationError(NOT_ADDRESSED, `partner token ${token.id} of ${token.issuer} is addressed to ${describe(token.audienceRestrictions)}`);
 }
 
 /** The restrictions as the log shows them: one JSON list per restriction, cut short past LOGGED_CHARS. */

@@ -50,37 +50,32 @@ export class UnableToRenewError extends ProtocolError {
   readonly code = 'UnableToRenew';
 }
 /**
- * The identity directory (LDAP) could not be asked: unreachable, too slow, or refusing our own
- * service account. A Receiver fault, so the caller retries later instead of doubting their password.
+ * A Receiver wst:RequestFailed: the STS cannot serve the request now, through no fault of the caller,
+ * who should retry later instead of doubting their password or token. WS-Trust has no "unavailable"
+ * or "busy" fault; RequestFailed is its "the request failed".
  */
-export class DirectoryUnavailableError extends ProtocolError {
+abstract class RetryLaterError extends ProtocolError {
   readonly family = 'wst';
   readonly code = 'RequestFailed';
   override readonly receiver = true;
+}
+
+/** The identity directory (LDAP) could not be asked: unreachable, too slow, or refusing our own service account. */
+export class DirectoryUnavailableError extends RetryLaterError {
   constructor(logDetail: string) {
     super('The identity directory is unavailable; try again later.', logDetail);
   }
 }
 
-/** The token store (the ledger, users, keys) could not be reached; a Receiver fault, so the caller retries. */
-export class StoreUnavailableError extends ProtocolError {
-  readonly family = 'wst';
-  readonly code = 'RequestFailed';
-  override readonly receiver = true;
+/** The token store (the ledger, users, keys) could not be reached. */
+export class StoreUnavailableError extends RetryLaterError {
   constructor(logDetail: string) {
     super('The token store is unavailable; try again later.', logDetail);
   }
 }
 
-/**
- * This process has more password checks waiting than it queues (each costs tens of milliseconds of
- * scrypt): a Receiver fault, so the caller retries later instead of doubting their password. WS-Trust
- * has no busy fault; RequestFailed is its "the request failed", as for an unavailable store.
- */
-export class ServerBusyError extends ProtocolError {
-  readonly family = 'wst';
-  readonly code = 'RequestFailed';
-  override readonly receiver = true;
+/** This process has more password checks waiting than it queues (each costs tens of milliseconds of scrypt). */
+export class ServerBusyError extends RetryLaterError {
   constructor(logDetail: string) {
     super('The STS is busy; try again later.', logDetail);
   }

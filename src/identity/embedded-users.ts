@@ -37,6 +37,7 @@ export class EmbeddedUserDirectory implements UserDirectory {
   private readonly lockout: PasswordLockout;
   private readonly limiter: PasswordCheckLimiter;
   private readonly verify: (password: string, storedHash: string) => Promise<boolean>;
+  private readonly now: () => Date;
 
   constructor(
     private readonly users: UserRepository,
@@ -44,7 +45,8 @@ export class EmbeddedUserDirectory implements UserDirectory {
     options: EmbeddedUserDirectoryOptions = {},
   ) {
     this.verified = options.verified ?? new VerifiedPasswordCache();
-    this.lockout = new PasswordLockout(users, options.lockout ?? DEFAULT_PASSWORD_LOCKOUT, options.now ?? (() => new Date()));
+    this.now = options.now ?? (() => new Date());
+    this.lockout = new PasswordLockout(users, options.lockout ?? DEFAULT_PASSWORD_LOCKOUT, this.now);
     this.limiter = options.limiter ?? new PasswordCheckLimiter();
     this.verify = options.verify ?? verifyPassword;
   }
@@ -93,9 +95,13 @@ export class EmbeddedUserDirectory implements UserDirectory {
   // turn ends, so the next check in the queue reads the count: a burst sent all at once stops at the
   // threshold too, not after the whole queue has been hashed.
   private async checkInTurn(user: UserRecord, password: string, waited: boolean): Promise<UserRecord> {
-    const current = waited ? await this.users.get(user.name) : user;
-    if (!current) throw new FailedAuthenticationError(`unknown user "${user.name}" (removed while its check waited)`);
-    this.lockout.refuseIfLockedOut(current);
+    let current = user;
+    if (waited) {
+      const reread = await this.users.get(user.name);
+      if (!reread) throw new FailedAuthenticationError(`unknown user "${user.name}" (removed while its check waited)`);
+      this.lockout.refuseIfLockedOut(reread);
+      current = reread;
+    }
     if (await this.verify(password, current.passwordHash)) return current;
     const alert = await this.lockout.failed(current);
     throw new FailedAuthenticationError(`wrong password for user "${current.name}"`, alert);
@@ -103,15 +109,15 @@ export class EmbeddedUserDirectory implements UserDirectory {
 
   private async accept(user: UserRecord): Promise<AuthenticatedSubject> {
     await this.lockout.succeeded(user);
-    return subjectOf(user);
+    return subjectOf(user, this.now());
   }
 }
 
-function subjectOf(user: UserRecord): AuthenticatedSubject {
+function subjectOf(user: UserRecord, authenticatedAt: Date): AuthenticatedSubject {
   return {
     name: user.name,
     claims: user.claims,
-    authenticatedAt: new Date(),
+    authenticatedAt,
     authnContextClassRef: SAML2.passwordProtectedTransport,
   };
 }

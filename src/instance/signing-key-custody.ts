@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readSecretFile } from './secret-file';
 import type { SigningKeyCustodyConfig } from '../config/config';
 import type { SigningKeyCustody } from '../keys/key-custody';
 import { Pkcs11Token } from '../keys/pkcs11/pkcs11-token';
@@ -22,14 +22,6 @@ function readPin(home: string, config: Extract<SigningKeyCustodyConfig, { kind: 
     return { pin, pinSource: `the environment variable ${config.pinEnv}` };
   }
   const file = inHome(home, config.pinFile as string);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new Error(`signingKeyCustody.pinFile names ${file}, which cannot be read`);
-  }
-  // The first line, as `echo PIN > file` writes it.
-  const pin = text.split(/\r?\n/, 1)[0] ?? '';
-  if (pin === '') throw new Error(`signingKeyCustody.pinFile ${file} is empty: write the PKCS#11 token's user PIN into it`);
+  const pin = readSecretFile(file, 'signingKeyCustody.pinFile');
   return { pin, pinSource: `the file ${file}` };
 }

@@ -1,6 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { readSecretFile } from './secret-file';
+import { readRequired, readSecretFile } from './secret-file';
 import type { StsConfig } from '../config/config';
 import { inHome } from './paths';
 
@@ -46,12 +45,4 @@ function tlsPassphrase(home: string, config: StsConfig): { passphrase: string; s
   if (config.tls.privateKeyPassphraseFile === '') return undefined;
   const file = inHome(home, config.tls.privateKeyPassphraseFile);
   return { passphrase: readSecretFile(file, 'tls.privateKeyPassphraseFile'), source: `the file ${file}` };
-}
-
-export function readRequired(path: string, key: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    throw new Error(`config key "${key}" names ${path}, which cannot be read`);
-  }
 }

@@ -56,7 +56,7 @@ export async function validateAssertion(xml: string | Buffer, options: Validatio
   const problems: Problem[] = [
     ...checkPinLifecycle(pin, now, skewMs),
     ...checkIssuer(token.issuer, pin, options.expectedIssuer),
-    ...checkAudience(signature.assertion.audienceRestrictions, options.audiences),
+    ...checkAudience(signature.assertion.token.audienceRestrictions, options.audiences),
     ...checkTimeWindow(token, now, skewMs),
     ...checkLifetimeCap(token, options.maxLifetimeSeconds),
   ];

@@ -5,7 +5,6 @@ import { verifySamlToken } from '../saml/verify-token';
 import { childrenNamed } from '../xml/dom';
 import { NS } from '../xml/namespaces';
 import { SignatureRejectedError, type TrustedKey } from '../xml/verify-signature';
-import { readAudienceRestrictions } from './audience-restrictions';
 import type { RelyingPartyPin } from './relying-party-pin';
 import { problem, type Problem } from './verdict';
 
@@ -13,7 +12,6 @@ import { problem, type Problem } from './verdict';
 export interface PinnedAssertion {
   readonly element: Element;
   readonly token: SamlTokenView;
-  readonly audienceRestrictions: readonly (readonly string[])[];
   readonly keyThumbprint: string;
 }
 
@@ -45,7 +43,7 @@ export function verifyAgainstPins(root: Element, pins: readonly RelyingPartyPin[
 }
 
 function pinned(element: Element, token: SamlTokenView, keyThumbprint: string): SignatureOutcome {
-  return { ok: true, assertion: { element, token, keyThumbprint, audienceRestrictions: readAudienceRestrictions(element) } };
+  return { ok: true, assertion: { element, token, keyThumbprint } };
 }
 
 function trustedKeys(pins: readonly RelyingPartyPin[]): TrustedKey[] {

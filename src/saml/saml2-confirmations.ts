@@ -1,4 +1,4 @@
-import { attribute, childrenNamed, DuplicateElementError, singleChild, textOf } from '../xml/dom';
+import { attribute, childrenNamed, DuplicateElementError, singleChild } from '../xml/dom';
 import { NS } from '../xml/namespaces';
 import { MalformedTokenError, optionalTokenDate } from './token-view';
 
@@ -17,8 +17,6 @@ export interface Saml2BearerDetails {
   readonly sessionNotOnOrAfter: Date | undefined;
   /** NameID's SPNameQualifier/NameQualifier, for the SAML:namequalifier policy keys. */
   readonly nameQualifier: string | undefined;
-  /** The Audiences of each AudienceRestriction: each restriction must be met on its own (SAML core 2.5.1.4). */
-  readonly audienceRestrictions: readonly (readonly string[])[];
 }
 
 /** Reads the confirmations of a SAML 2.0 assertion whose signature has been verified. */
@@ -29,11 +27,7 @@ export function readSaml2BearerDetails(assertion: Element): Saml2BearerDetails {
     const confirmations = subject ? childrenNamed(subject, ns, 'SubjectConfirmation') : [];
     const nameId = subject && singleChild(subject, ns, 'NameID');
     const authn = singleChild(assertion, ns, 'AuthnStatement');
-    const conditions = singleChild(assertion, ns, 'Conditions');
     return {
-      audienceRestrictions: conditions
-        ? childrenNamed(conditions, ns, 'AudienceRestriction').map((r) => childrenNamed(r, ns, 'Audience').map(textOf))
-        : [],
       subjectConfirmations: confirmations.map((c) => {
         const data = singleChild(c, ns, 'SubjectConfirmationData');
         return {

@@ -24,6 +24,16 @@ export interface SamlTokenView {
   readonly attributes: readonly SamlAttribute[];
 }
 
+/**
+ * Whether a token is addressed to one of `ours`: it has at least one audience restriction, and each
+ * names one of ours (SAML core 2.5.1.4: every restriction must be met on its own). A token with none
+ * would be valid for any audience, which is what a forwarded or captured token relies on.
+ */
+export function addressedTo(token: SamlTokenView, ours: readonly string[]): boolean {
+  const restrictions = token.audienceRestrictions;
+  return restrictions.length > 0 && restrictions.every((audiences) => audiences.some((a) => ours.includes(a)));
+}
+
 export class MalformedTokenError extends Error {
   constructor(message: string) {
     super(message);

@@ -34,6 +34,7 @@ describe('cli: sts --help, unknown commands and options', function () {
     for (const [name] of COMMANDS) assert.ok(r.stdout.includes(`sts ${name} `), `--help does not list "${name}"`);
     const rows = r.stdout.split('\n').filter((l) => l.startsWith('  sts '));
     const summaryColumns = new Set(rows.map((l) => /^ {2}sts \S+(?: \S+)*? {2,}/.exec(l)?.[0].length));
+    assert.ok(rows.length >= COMMANDS.length && !summaryColumns.has(undefined), `a row with no summary after its name:\n${rows.join('\n')}`);
     assert.equal(summaryColumns.size, 1, `every summary starts in one column, after the longest name:\n${rows.join('\n')}`);
     assert.equal(r.stderr, '');
   });

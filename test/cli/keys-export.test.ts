@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, sign, verify, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { openInstance } from '../../src/instance/open-instance';
 import type { AuditEvent } from '../../src/store/store';
@@ -121,6 +122,28 @@ describe('cli: sts keys export', function () {
         assert.match(String(events[0]?.['principal']), /^os:/);
       });
     }
+
+    it('a key stored in clear (planted in the store by hand, not sealed): exit 1, no file, audited KeyNotSealed', async () => {
+      const plantedHome = join(parent, 'planted-instance');
+      assert.equal(runSts(['init', '--home', plantedHome]).status, 0);
+      const db = new Database(join(plantedHome, 'trustbridge.db'));
+      let planted: string;
+      try {
+        const row = db.prepare('SELECT thumbprint FROM signing_keys').get() as { thumbprint: string };
+        planted = row.thumbprint;
+        assert.equal(db.prepare('UPDATE signing_keys SET sealed_private_key = ? WHERE thumbprint = ?').run(privateKeyPem, planted).changes, 1);
+      } finally {
+        db.close();
+      }
+      const file = out('planted.key.pem');
+      const r = await stsCli(['keys', 'export', planted, '--out', file, '--private-key', '--passphrase-file', passphraseFile, '--i-understand-the-risk', '--home', plantedHome]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, `sts keys export: refused: key ${planted} is not sealed under the master key; it is not exported\n`);
+      assert.doesNotMatch(r.stdout + r.stderr, /PRIVATE KEY/);
+      assert.equal(existsSync(file), false, 'nothing written');
+      const refused = auditFile(plantedHome).filter((e) => e['eventName'] === 'ExportSigningKey');
+      assert.deepEqual(refused.map((e) => [e['errorCode'], e['alert']]), [['KeyNotSealed', null]]);
+    });
 
     it('an --out that exists is refused and left as it was (audited: OutputNotWritable)', async () => {
       writeFileSync(out('existing.pem'), 'keep me\n');

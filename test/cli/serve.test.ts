@@ -135,7 +135,7 @@ describe('cli: sts serve', function () {
       assert.deepEqual(
         (await tokenSigningLines(sts, 2)).map((l) => [l.on, l.workers, l.cores]),
         Array(2).fill([cores > 2 ? 'thread pool' : 'event loop', 2, cores]),
-        'a worker per core signs on its event loop',
+        `2 workers on ${cores} cores: the thread pool only with a core to spare per worker`,
       );
 
       const health = await Promise.all(Array.from({ length: 8 }, () => httpsRequest(`https://127.0.0.1:${port}/healthz`, { ca })));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -81,6 +81,7 @@ describe('SQLite store: WAL checkpoints on a thread of their own', function () {
       await sleep(300);
       await checkpointer.stop();
       assert.deepEqual(failures, []);
+      assert.equal(existsSync(join(dir, 'missing.db')), false, 'the thread did not create the file it could not open');
     } finally {
       process.off('uncaughtException', onUncaught);
     }

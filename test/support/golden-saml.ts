@@ -23,6 +23,9 @@ import { pathOf, trustNs, trustRequest } from './trust-messages';
 import { xmlEscape } from './wstrust-request';
 import { cliEnv, runStsAsync, type CliResult } from './unit-cli';
 import { SAML2_ASSERTION_ID_ATTRIBUTE } from './xmlsec1';
+import { idOf } from './xml-edit';
+
+export { idOf, replaceOnce } from './xml-edit';
 
 /** A signing key as a thief holds it: PEM files on disk, outside Trustbridge. */
 export interface StolenKey {
@@ -158,21 +161,6 @@ export function reSignTemplate(genuine: string, edit: (unsigned: string) => stri
   assert.ok(issuerEnd, 'the token has an Issuer');
   const at = issuerEnd.index + issuerEnd[0].length;
   return edited.slice(0, at) + signatureTemplate(idOf(genuine)) + edited.slice(at);
-}
-
-/** Replaces exactly one occurrence; fails the test if `from` is not there exactly once. */
-export function replaceOnce(xml: string, from: string, to: string): string {
-  const at = xml.indexOf(from);
-  assert.ok(at !== -1, `"${from}" is not in the token`);
-  assert.equal(xml.indexOf(from, at + 1), -1, `"${from}" is in the token more than once`);
-  return xml.slice(0, at) + to + xml.slice(at + from.length);
-}
-
-/** The root element's ID attribute. */
-export function idOf(assertionXml: string): string {
-  const m = /^<(?:\w+:)?Assertion [^>]*\bID="([^"]+)"/.exec(assertionXml);
-  assert.ok(m, 'the assertion has an ID');
-  return m[1] as string;
 }
 
 /** The SignatureValue text: what identifies a token's text in a log. */

@@ -1,13 +1,12 @@
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { recordAdminEvent } from '../../audit/admin-audit';
 import { ALERTS } from '../../audit/alerts';
 import { addAwsRole, addSamlProvider } from '../../aws/aws-admin';
 import { roleArn, samlProviderArn } from '../../aws/arn';
-import { effectivePinState } from '../../keys/pin-policy';
-import type { CertificatePin, SamlReplayMode } from '../../store/store';
+import type { SamlReplayMode } from '../../store/store';
 import { HELP_FLAG, HOME_FLAG, integerFlag, UsageError } from '../args';
 import type { Command } from '../command';
+import { describePin } from '../pin-schedule-flags';
 import { withInstance } from '../with-instance';
 
 const REPLAY_MODES: readonly SamlReplayMode[] = ['off', 'once-per-role', 'once'];
@@ -61,21 +60,12 @@ export const awsProviderListCommand: Command = {
       io.out(`${samlProviderArn(accountId, providerName)}\n  issuer ${instance.config.issuer} (Trustbridge itself), replay ${replay}\n`);
       for (const p of await instance.store.samlProviders.list()) {
         io.out(`${samlProviderArn(accountId, p.name)}\n  issuer ${p.entityId}, ${p.certificates.length} certificate(s), replay ${p.replay}\n`);
-        for (const c of p.certificates) io.out(describeCertificate(c, now));
+        for (const c of p.certificates) io.out(describePin(c, now, '    '));
       }
     });
     return 0;
   },
 };
-
-function describeCertificate(c: CertificatePin, now: Date): string {
-  const cert = new X509Certificate(c.certificatePem);
-  const schedule = [c.activateAt ? `activates ${c.activateAt.toISOString()}` : '', c.retireAt ? `retires ${c.retireAt.toISOString()}` : ''].filter(
-    (s) => s !== '',
-  );
-  const when = schedule.length > 0 ? ` (${schedule.join(', ')})` : '';
-  return `    ${c.thumbprint}  ${cert.subject.replace(/\n/g, ', ')}  valid to ${cert.validTo}\n      ${effectivePinState(c, now)}${when}\n`;
-}
 
 export const awsRoleAddCommand: Command = {
   name: 'aws role add',

@@ -2,11 +2,10 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ALERTS } from '../../audit/alerts';
 import { recordAdminEvent } from '../../audit/admin-audit';
-import { effectivePinState } from '../../keys/pin-policy';
 import type { PinState } from '../../store/store';
 import { AlreadyExistsError } from '../../store/store';
 import { HELP_FLAG, HOME_FLAG, UsageError } from '../args';
-import { pinScheduleFlags, readPinSchedule } from '../pin-schedule-flags';
+import { describePin, pinScheduleFlags, readPinSchedule } from '../pin-schedule-flags';
 import type { Command } from '../command';
 import { withInstance } from '../with-instance';
 import { certificateThumbprintSha256 } from '../../keys/signing-key';
@@ -145,16 +144,7 @@ export const trustListCommand: Command = {
     await withInstance(args, async (instance) => {
       const now = new Date();
       for (const pin of await instance.store.trustedIssuers.list()) {
-        const cert = new X509Certificate(pin.certificatePem);
-        const schedule = [
-          pin.activateAt ? `activates ${pin.activateAt.toISOString()}` : '',
-          pin.retireAt ? `retires ${pin.retireAt.toISOString()}` : '',
-        ].filter((s) => s !== '');
-        const when = schedule.length > 0 ? ` (${schedule.join(', ')})` : '';
-        io.out(
-          `${pin.issuer}\n  ${pin.thumbprint}  ${cert.subject.replace(/\n/g, ', ')}  valid to ${cert.validTo}\n` +
-            `    ${effectivePinState(pin, now)}${when}\n`,
-        );
+        io.out(`${pin.issuer}\n${describePin(pin, now, '  ')}`);
       }
     });
     return 0;

@@ -72,13 +72,10 @@ export function normalizeDn(dn: string): string | undefined {
   return rdns && normalizedKeyOf(rdns);
 }
 
-/** The value of the first RDN's `cn`, as a group's common name; undefined when the DN starts otherwise. */
-export function commonNameOf(dn: string): string | undefined {
-  const rdns = parseDn(dn);
-  return rdns && commonNameIn(rdns);
-}
-
-/** normalizeDn and commonNameOf of one DN, parsed once (a user's groups are read on every login). */
+/**
+ * normalizeDn of a DN and its common name (the value of the first RDN's `cn`, undefined when the DN
+ * starts otherwise), parsed once: a user's groups are read on every login.
+ */
 export function readDn(dn: string): { readonly normalized: string; readonly commonName: string | undefined } | undefined {
   const rdns = parseDn(dn);
   return rdns && { normalized: normalizedKeyOf(rdns), commonName: commonNameIn(rdns) };

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { commonNameOf, normalizeDn, parseDn, readDn } from '../../../src/identity/ldap/distinguished-name';
+import { normalizeDn, parseDn, readDn } from '../../../src/identity/ldap/distinguished-name';
 import { GroupClaims } from '../../../src/identity/ldap/group-claims';
 import { escapeDnValue, escapeFilterValue, fillTemplate } from '../../../src/identity/ldap/ldap-escape';
 
@@ -50,7 +50,7 @@ describe('identity/ldap escaping and DNs', () => {
     });
   });
 
-  describe('parseDn / normalizeDn / commonNameOf', () => {
+  describe('parseDn / normalizeDn / readDn', () => {
     it('DNs that name the same entry normalise alike', () => {
       const same = [
         'cn=Developers,ou=Groups,dc=example,dc=org',
@@ -75,9 +75,9 @@ describe('identity/ldap escaping and DNs', () => {
       for (const bad of ['developers', 'cn=a,', ',cn=a', 'cn=a\\', '=a', 'cn=a,b']) assert.equal(parseDn(bad), undefined, bad);
     });
 
-    it('commonNameOf reads the first RDN\'s cn only', () => {
-      assert.equal(commonNameOf('CN=Domain Admins,CN=Users,DC=corp,DC=example,DC=com'), 'Domain Admins');
-      assert.equal(commonNameOf('ou=groups,cn=x,dc=org'), undefined);
+    it('the common name is the first RDN\'s cn only', () => {
+      assert.equal(readDn('CN=Domain Admins,CN=Users,DC=corp,DC=example,DC=com')?.commonName, 'Domain Admins');
+      assert.equal(readDn('ou=groups,cn=x,dc=org')?.commonName, undefined);
     });
 
     it('readDn gives both from one parse, and nothing for a malformed DN', () => {

@@ -86,6 +86,29 @@ describe('identity: the extranet lockout of embedded users', function () {
     await store.close();
   });
 
+  it('a check that waited for its turn reads its user again: one removed meanwhile is refused, never hashed', async () => {
+    let release!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (release = resolve));
+    let removed = false;
+    const users: UserRepository = { ...store.users, get: async (name) => (removed && name === 'alice' ? undefined : store.users.get(name)) };
+    const d = new EmbeddedUserDirectory(users, masterKey, {
+      lockout: POLICY,
+      limiter: new PasswordCheckLimiter({ maxConcurrent: 1, maxQueued: 10 }),
+      now: () => new Date(clock),
+      verify: async (password, stored) => {
+        if (++scryptChecks === 1) await firstHeld;
+        return verifyPassword(password, stored);
+      },
+    });
+    const first = d.authenticateWithPassword('bob', PASSWORD);
+    const second = refusal(d.authenticateWithPassword('alice', PASSWORD));
+    removed = true;
+    release();
+    assert.equal((await first).name, 'bob');
+    assert.equal((await second).logDetail, 'unknown user "alice" (removed while its check waited)');
+    assert.equal(scryptChecks, 1, 'only the first check hashed');
+  });
+
   it('the threshold: each wrong password is checked and counted; the one reaching it raises password-lockout, once', async () => {
     const d = directory();
     const alerts: Array<TokenAlert | undefined> = [];

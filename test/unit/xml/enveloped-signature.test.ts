@@ -4,29 +4,14 @@ import { loadSigningKey, signingKeyFor } from '../../../src/keys/signing-key';
 import { trustedKeyFromCertificate } from '../../../src/keys/trusted-key';
 import { buildSaml2Assertion } from '../../../src/saml/saml2-assertion';
 import { signCanonicalElement, signCanonicalElementOffThread } from '../../../src/xml/enveloped-signature';
-import { NS, SAML2 } from '../../../src/xml/namespaces';
+import { NS } from '../../../src/xml/namespaces';
 import { parseXmlSafely } from '../../../src/xml/safe-parse';
 import { verifyEnvelopedSignature } from '../../../src/xml/verify-signature';
+import { sampleAssertionContent } from '../../support/assertion-content';
 
 const LIMITS = { maxBytes: 1024 * 1024, maxDepth: 48, maxElements: 4000, maxAttributesPerElement: 48 };
 
-function assertion(id: string) {
-  const now = new Date('2030-01-01T00:00:00Z');
-  return buildSaml2Assertion({
-    id,
-    issueInstant: now,
-    issuer: 'https://sts.example/',
-    nameId: 'alice',
-    nameIdFormat: SAML2.nameIdUnspecified,
-    confirmationNotOnOrAfter: now,
-    notBefore: now,
-    notOnOrAfter: now,
-    audience: 'https://rp.example/',
-    authnInstant: now,
-    authnContextClassRef: SAML2.passwordProtectedTransport,
-    attributes: [{ name: 'role', values: ['staff'] }],
-  });
-}
+const assertion = (id: string) => buildSaml2Assertion(sampleAssertionContent(id));
 
 describe('signCanonicalElementOffThread: the token path signs on the thread pool', () => {
   const generated = generateSelfSignedCertificate({ commonName: 'off-thread', validDays: 1 });

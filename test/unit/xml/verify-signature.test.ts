@@ -10,8 +10,9 @@ import { loadSigningKey, type SigningKey } from '../../../src/keys/signing-key';
 import { trustedKeyFromCertificate } from '../../../src/keys/trusted-key';
 import { buildSaml2Assertion } from '../../../src/saml/saml2-assertion';
 import { signCanonicalElement } from '../../../src/xml/enveloped-signature';
-import { ALG, NS, SAML2 } from '../../../src/xml/namespaces';
+import { ALG, NS } from '../../../src/xml/namespaces';
 import { parseXmlSafely } from '../../../src/xml/safe-parse';
+import { sampleAssertionContent } from '../../support/assertion-content';
 import {
   SignatureRejectedError,
   verifyEnvelopedSignature,
@@ -33,24 +34,7 @@ function newKey(commonName: string): SigningKey & { readonly privateKeyPem: stri
 }
 
 function signedAssertion(key: SigningKey): { xml: string; digest: string } {
-  const now = new Date('2030-01-01T00:00:00Z');
-  return signCanonicalElement(
-    buildSaml2Assertion({
-      id: ID,
-      issueInstant: now,
-      issuer: 'https://sts.example/',
-      nameId: 'alice',
-      nameIdFormat: SAML2.nameIdUnspecified,
-      confirmationNotOnOrAfter: now,
-      notBefore: now,
-      notOnOrAfter: now,
-      audience: 'https://rp.example/',
-      authnInstant: now,
-      authnContextClassRef: SAML2.passwordProtectedTransport,
-      attributes: [{ name: 'role', values: ['staff'] }],
-    }),
-    key,
-  );
+  return signCanonicalElement(buildSaml2Assertion(sampleAssertionContent(ID)), key);
 }
 
 function assertionIn(xml: string): Element {
