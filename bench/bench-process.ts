@@ -1,5 +1,6 @@
-// What every benchmark tool (run, sustained, nodes) does around its measurements: read its
-// settings from the environment, and never outlive a hang or a Ctrl-C with its servers left running.
+// What every benchmark tool (run, sustained, nodes, profile) does around its measurements: read its
+// settings from the environment, never outlive a hang or a Ctrl-C with its servers left running, and
+// stop what it started however it ends.
 
 /** A positive number from the environment variable `name`, or `fallback` when it is unset or empty. */
 export function envNumber(name: string, fallback: number): number {
@@ -21,4 +22,19 @@ export function armWatchdog(tool: string, limitMs: number, cleanUp: () => Promis
   }, limitMs);
   timer.unref();
   process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
+}
+
+/**
+ * Runs the tool's `main`, then `cleanUp` whether main succeeded or not; a failure is printed under
+ * the tool's name and exits 1 (a tool may also set exit code 1 itself, e.g. for a failed verdict).
+ */
+export function runTool(tool: string, main: () => Promise<void>, cleanUp: () => Promise<void>): void {
+  main().then(
+    () => cleanUp(),
+    async (err: unknown) => {
+      console.error(`${tool}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      await cleanUp();
+      process.exitCode = 1;
+    },
+  );
 }

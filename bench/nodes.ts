@@ -15,15 +15,15 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../test/support/postgres';
 import { createBenchInstance, type BenchInstance } from './instance';
-import { buildIssueRequest, ISSUE_PATH } from './issue-request';
 import { runLoad, type LoadResult } from './load';
 import { machineCpu, otherCores } from './machine';
+import { issueRequest } from './operation-requests';
+import { loopbackTarget } from './request-sender';
 import { fmt } from './report';
 import { childPids, cpuSecondsOf, serverCpuSeconds, startSts, type StsProcess } from './server-process';
-import { armWatchdog, envNumber } from './bench-process';
+import { armWatchdog, envNumber, runTool } from './bench-process';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
-const HOST = '127.0.0.1';
 
 interface Settings {
   readonly seconds: number;
@@ -136,15 +136,11 @@ async function measure(label: string, nodes: readonly StsProcess[], inst: BenchI
   const loads: LoadResult[] = await Promise.all(
     nodes.map((sts, i) =>
       runLoad({
-        host: HOST,
-        port: sts.port,
-        path: ISSUE_PATH,
-        body: buildIssueRequest({ to: `https://localhost:${sts.port}${ISSUE_PATH}`, userName: inst.userName, password: inst.password, appliesTo: inst.appliesTo }),
-        ca: inst.tlsCertificatePem,
+        ...loopbackTarget(sts.port, inst.tlsCertificatePem),
+        request: issueRequest(sts.port, inst),
         concurrency: settings.concurrencyPerNode,
         warmupMs: settings.warmupSeconds * 1000,
         durationMs: settings.seconds * 1000,
-        requestTimeoutMs: 10_000,
         // Every node's window opens and closes on the same timers, so the first one samples the shared parties.
         onWindowStart: () => {
           (windows[i] as { start: number }).start = serverCpuSeconds(sts);
@@ -197,11 +193,4 @@ async function cleanUp(): Promise<void> {
   instance = undefined;
 }
 
-main().then(
-  () => cleanUp(),
-  async (err: unknown) => {
-    console.error(`nodes bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-    await cleanUp();
-    process.exitCode = 1;
-  },
-);
+runTool('nodes bench', main, cleanUp);

@@ -1,30 +1,17 @@
-import { Agent, request } from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { SOAP12_CONTENT_TYPE } from './issue-request';
-import { failureDetail, percentile } from './load';
+import { percentile } from './load';
+import { prepareRequest, sendRequest, serverAgent, type BenchRequest, type Target } from './request-sender';
 
 // Open-loop load: requests leave at a fixed arrival rate whatever the server does, so a server that
 // falls behind shows it as growing latency and a completed rate below the offered one. (A closed
 // loop, bench/load.ts, slows down with the server and hides exactly that.)
 
-/** One kind of request in the mix. */
-export interface MixRequest {
+/** One kind of request in the mix; the kinds are sent in turn, one of each per cycle. */
+export interface MixRequest extends BenchRequest {
   readonly operation: string;
-  readonly path: string;
-  /** Request headers besides content-length; by default a SOAP 1.2 content type. */
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body: Buffer;
-  /** Byte strings every successful reply contains. */
-  readonly markers: readonly Buffer[];
-  /** Its share of the mix, relative to the others' weights. */
-  readonly weight: number;
 }
 
-export interface OpenLoopOptions {
-  readonly host: string;
-  readonly port: number;
-  /** The server's TLS certificate, trusted as the only CA. */
-  readonly ca: string;
+export interface OpenLoopOptions extends Target {
   readonly mix: readonly MixRequest[];
   readonly ratePerSecond: number;
   /**
@@ -33,7 +20,6 @@ export interface OpenLoopOptions {
    */
   readonly warmupMs: number;
   readonly durationMs: number;
-  readonly requestTimeoutMs: number;
   /** A summary of each window of this length is handed to onInterval. */
   readonly intervalMs: number;
   readonly onInterval?: (window: WindowReport) => void;
@@ -47,8 +33,6 @@ export interface OpenLoopOptions {
    * so with cluster workers every worker gets its share of the requests.
    */
   readonly connections: number;
-  /** Requests in flight at most; an arrival beyond it counts as an error (the server has stalled). */
-  readonly maxInFlight?: number;
 }
 
 export interface OperationFigures {
@@ -94,7 +78,8 @@ export interface OpenLoopResult {
 
 const MIN_WAKE_MS = 1;
 const MAX_ERROR_SAMPLES = 5;
-const OK = '';
+/** Requests in flight at most; an arrival beyond it counts as an error (the server has stalled). */
+const MAX_IN_FLIGHT = 256;
 
 /** Latencies and failures of one operation over some span. */
 class Tally {
@@ -116,13 +101,11 @@ class Tally {
  * Sends the mix, ramping up over `warmupMs`, then at `ratePerSecond` for `durationMs`, then waits
  * for the replies still in flight. The n-th request is due at a fixed time (see arrivals()), and each
  * request's latency is counted from when it was due, not from when it left, so a generator or an
- * agent that fell behind adds to the latency instead of hiding it. Kinds are interleaved by weight.
+ * agent that fell behind adds to the latency instead of hiding it.
  */
 export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
-  const sequence = interleave(o.mix);
-  const agent = new Agent({ keepAlive: true, maxSockets: o.connections, scheduling: 'fifo', ca: o.ca, servername: 'localhost' });
-  const prepared = o.mix.map((m) => ({ ...m, headers: { 'content-type': SOAP12_CONTENT_TYPE, ...m.headers, 'content-length': String(m.body.length) } }));
-  const indexOf = new Map(o.mix.map((m, i) => [m, i]));
+  const agent = serverAgent(o, { keepAlive: true, maxSockets: o.connections, scheduling: 'fifo' });
+  const prepared = o.mix.map(prepareRequest);
   const total = new Map(o.mix.map((m) => [m.operation, new Tally()]));
   let window = new Map(o.mix.map((m) => [m.operation, new Tally()]));
   const samples = new Set<string>();
@@ -141,7 +124,6 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   const measuredFrom = started + o.warmupMs;
   const firstCounted = Math.ceil(schedule.warmupArrivals);
   let windowStarted = measuredFrom;
-  const limit = o.maxInFlight ?? 256;
   const due = Math.floor(schedule.warmupArrivals + (o.ratePerSecond * o.durationMs) / 1000);
   let allSent: () => void = () => undefined;
   const sending = new Promise<void>((resolve) => (allSent = resolve));
@@ -155,11 +137,11 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     if (samples.size < MAX_ERROR_SAMPLES) samples.add(`${operation}: ${why}`);
     if (windowSamples.size < MAX_ERROR_SAMPLES) windowSamples.add(`${operation}: ${why}`);
   };
-  const answered = (operation: string, dueAt: number, counted: boolean, failure: string): void => {
+  const answered = (operation: string, dueAt: number, counted: boolean, failure: string | undefined): void => {
     inFlight--;
     allReplies++;
     if (counted) repliesInWindow++;
-    if (failure !== OK) fail(operation, failure, counted);
+    if (failure !== undefined) fail(operation, failure, counted);
     else if (counted) {
       const latency = performance.now() - dueAt;
       (total.get(operation) as Tally).latencies.push(latency);
@@ -176,22 +158,21 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     // Request n is due at dueAt(n), so by time t those numbered up to byTime(t) are (a hair of slack for rounding).
     const shouldHaveSent = Math.min(due, Math.floor(schedule.byTime((now - started) / 1000) + 1e-6) + 1);
     for (; sent < shouldHaveSent; sent++) {
-      const kind = sequence[sent % sequence.length] as MixRequest;
-      const req = prepared[indexOf.get(kind) as number] as (typeof prepared)[number];
+      const kind = prepared[sent % prepared.length] as (typeof prepared)[number];
       const dueAt = started + schedule.dueAt(sent) * 1000;
       const counted = sent >= firstCounted;
       if (counted) {
         offeredInWindow++;
         lag.push(now - dueAt);
       }
-      if (inFlight >= limit) {
-        fail(kind.operation, `more than ${limit} requests in flight`, counted);
+      if (inFlight >= MAX_IN_FLIGHT) {
+        fail(kind.operation, `more than ${MAX_IN_FLIGHT} requests in flight`, counted);
         if (counted) repliesInWindow++;
         continue;
       }
       inFlight++;
-      send(agent, o, req, (failure, body) => {
-        if (failure === OK) o.onSuccess?.(kind.operation, body);
+      sendRequest(agent, o, kind, (failure, body) => {
+        if (failure === undefined) o.onSuccess?.(kind.operation, body);
         answered(kind.operation, dueAt, counted, failure);
       });
     }
@@ -276,7 +257,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
  * The arrival schedule: a linear ramp from 0 to `rate` over `warmup` seconds, then `rate`.
  * dueAt(n) is when request n (from 0) is due, and byTime its inverse: byTime(dueAt(n)) = n.
  */
-export function arrivals(rate: number, warmup: number): { warmupArrivals: number; byTime(t: number): number; dueAt(n: number): number } {
+function arrivals(rate: number, warmup: number): { warmupArrivals: number; byTime(t: number): number; dueAt(n: number): number } {
   const warmupArrivals = (rate * warmup) / 2;
   return {
     warmupArrivals,
@@ -284,58 +265,3 @@ export function arrivals(rate: number, warmup: number): { warmupArrivals: number
     dueAt: (n) => (n < warmupArrivals ? Math.sqrt((2 * warmup * n) / rate) : warmup + (n - warmupArrivals) / rate),
   };
 }
-
-/** The kinds in the order they are sent: a repeating cycle holding each kind `weight` times, spread out. */
-export function interleave(mix: readonly MixRequest[]): MixRequest[] {
-  const weights = mix.map((m) => {
-    if (!Number.isInteger(m.weight) || m.weight < 1) throw new Error(`the weight of ${m.operation} must be a positive integer`);
-    return m.weight;
-  });
-  const cycle = weights.reduce((a, b) => a + b, 0);
-  const credit = mix.map(() => 0);
-  const order: MixRequest[] = [];
-  // Smooth weighted round robin: each step every kind earns its weight and the richest is sent.
-  for (let i = 0; i < cycle; i++) {
-    let best = 0;
-    for (let k = 0; k < mix.length; k++) {
-      credit[k] = (credit[k] as number) + (weights[k] as number);
-      if ((credit[k] as number) > (credit[best] as number)) best = k;
-    }
-    credit[best] = (credit[best] as number) - cycle;
-    order.push(mix[best] as MixRequest);
-  }
-  return order;
-}
-
-/** One request; calls back once with '' and the body on success, or a short description of the failure. */
-function send(
-  agent: Agent,
-  o: Pick<OpenLoopOptions, 'host' | 'port' | 'requestTimeoutMs'>,
-  m: MixRequest & { headers: Record<string, string> },
-  done: (failure: string, body: Buffer) => void,
-): void {
-  let finished = false;
-  const finish = (failure: string, body: Buffer = EMPTY): void => {
-    if (finished) return;
-    finished = true;
-    done(failure, body);
-  };
-  const req = request({ agent, host: o.host, port: o.port, path: m.path, method: 'POST', headers: m.headers }, (res) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => {
-      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-      if (res.statusCode !== 200) finish(`HTTP ${res.statusCode}${failureDetail(body)}`);
-      else {
-        const missing = m.markers.find((marker) => !body.includes(marker));
-        finish(missing === undefined ? OK : `HTTP 200 without "${missing.toString()}"`, body);
-      }
-    });
-    res.on('error', (err) => finish(`response: ${err.message}`));
-  });
-  req.setTimeout(o.requestTimeoutMs, () => req.destroy(new Error(`no answer within ${o.requestTimeoutMs} ms`)));
-  req.on('error', (err) => finish(`request: ${err.message}`));
-  req.end(m.body);
-}
-
-const EMPTY = Buffer.alloc(0);

@@ -1,16 +1,19 @@
 import { performance } from 'node:perf_hooks';
-import { procStatusKb } from './server-process';
+import { procMemoryKb } from './server-process';
 
-// The resident set of each server process over a run, sampled once a second, and the two figures
-// that say whether memory is flat: its peak, and its slope over the second half of the run (the
-// first half holds the warm-up: JIT, caches and pools filling).
+// The resident set of each server process over a run, sampled at an interval: the largest one
+// sampled, the kernel's high-water mark, and whether memory is flat: its slope over the second half
+// of the run (for a long run the first half holds the warm-up: JIT, caches and pools filling).
 
 /** Samples slower than this over the second half count as flat (MB per minute). */
 export const FLAT_SLOPE_MB_PER_MIN = 2;
 
 export interface ProcessMemory {
   readonly pid: number;
+  /** The largest resident set sampled. */
   readonly maxRssMb: number;
+  /** The kernel's high-water mark (VmHWM) at the last sample: the peak since the process started, between samples too. */
+  readonly peakRssMb: number;
   readonly lastRssMb: number;
   /** Least-squares slope of RSS over the second half of the samples, in MB per minute. */
   readonly secondHalfSlopeMbPerMin: number;
@@ -26,6 +29,7 @@ interface Sample {
 
 export class RssMonitor {
   private readonly series = new Map<number, Sample[]>();
+  private readonly peaks = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly started = performance.now();
 
@@ -47,11 +51,12 @@ export class RssMonitor {
   sample(): void {
     const at = (performance.now() - this.started) / 1000;
     for (const pid of this.pids()) {
-      const kb = procStatusKb(pid, 'VmRSS');
-      if (kb === undefined) continue;
+      const memory = procMemoryKb(pid);
+      if (memory === undefined) continue;
       let list = this.series.get(pid);
       if (list === undefined) this.series.set(pid, (list = []));
-      list.push({ at, mb: kb / 1024 });
+      list.push({ at, mb: memory.rssKb / 1024 });
+      this.peaks.set(pid, memory.peakKb / 1024);
     }
   }
 
@@ -62,6 +67,7 @@ export class RssMonitor {
       return {
         pid,
         maxRssMb: Math.max(...samples.map((s) => s.mb)),
+        peakRssMb: this.peaks.get(pid) as number,
         lastRssMb: (samples[samples.length - 1] as Sample).mb,
         secondHalfSlopeMbPerMin: slopePerSecond(secondHalf) * 60,
         secondHalfGrowthMb: (secondHalf[secondHalf.length - 1] as Sample).mb - (secondHalf[0] as Sample).mb,

@@ -10,27 +10,8 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { STRONG_SCRYPT } from '../src/identity/password-hash';
 import { createBenchInstance, type BenchInstance } from './instance';
-import {
-  buildIssueRequest,
-  buildRenewRequest,
-  buildValidateRequest,
-  cutAssertion,
-  ISSUE_PATH,
-  RENEW_SUCCESS_MARKERS,
-  SUCCESS_MARKER,
-  VALID_STATUS_MARKER,
-} from './issue-request';
-import { AWS_SAML } from '../src/core/aws-saml';
-import {
-  ASSUME_ROLE_SUCCESS_MARKERS,
-  AWS_QUERY_PATH,
-  buildAssumeRoleWithSamlBody,
-  CALLER_IDENTITY_SUCCESS_MARKERS,
-  FORM_CONTENT_TYPE,
-  readCredentials,
-  signedGetCallerIdentity,
-} from './aws-requests';
-import { postOnce, runLoad } from './load';
+import { runLoad } from './load';
+import { operationRequests } from './operation-requests';
 import { measureRawRsa } from './raw-rsa';
 import { machineCpu, otherCores, type MachineCpu } from './machine';
 import {
@@ -46,11 +27,12 @@ import {
   type RunFigures,
 } from './report';
 import type { RawRsaRates } from './raw-rsa';
-import { procStatusKb, serverCpuSeconds, startSts, type StsProcess } from './server-process';
-import { armWatchdog, envNumber } from './bench-process';
+import { loopbackTarget, type BenchRequest } from './request-sender';
+import { RssMonitor, type ProcessMemory } from './rss-monitor';
+import { serverCpuSeconds, startSts, type StsProcess } from './server-process';
+import { armWatchdog, envNumber, runTool } from './bench-process';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
-const HOST = '127.0.0.1';
 
 interface Settings {
   /** Issue's measured window and warm-up (the server's first load, so it also warms the JIT). */
@@ -222,24 +204,19 @@ async function benchWorkers(inst: BenchInstance, workers: number, settings: Sett
   });
   current = sts;
   try {
-    const caller = { to: `https://localhost:${sts.port}${ISSUE_PATH}`, userName: inst.userName, password: inst.password };
-    const issueBody = buildIssueRequest({ ...caller, appliesTo: inst.appliesTo });
-    const needsToken = settings.operations.some((op) => op === 'Validate' || op === 'Renew');
-    const assertion = needsToken ? await issueOneToken(sts.port, inst, issueBody) : '';
-    if (needsToken) console.log(`  token for Validate and Renew: one SAML 2.0 assertion of ${fmt(Buffer.byteLength(assertion))} bytes, issued by this server`);
-    const requests = await operationRequests(sts.port, inst, settings.operations, caller, issueBody, assertion);
+    const { requests, presentedAssertion } = await operationRequests(sts.port, inst, settings.operations);
+    if (presentedAssertion !== undefined) {
+      console.log(`  token for Validate and Renew: one SAML 2.0 assertion of ${fmt(Buffer.byteLength(presentedAssertion))} bytes, issued by this server`);
+    }
     const runs: RunFigures[] = [];
     for (const operation of settings.operations) {
-      const { body, markers, path, headers } = requests[operation];
+      const request = requests[operation];
       const isIssue = operation === 'Issue';
-      console.log(`  ${operation}${isIssue ? '' : ` (${fmt(body.length)}-byte request)`}:`);
+      console.log(`  ${operation}${isIssue ? '' : ` (${fmt(request.body.length)}-byte request)`}:`);
       const figures = await measureOperation(sts, inst, {
         operation,
         workers,
-        path,
-        headers,
-        body,
-        markers,
+        request,
         concurrency: settings.concurrencyPerWorker * workers,
         warmupSeconds: isIssue ? settings.warmupSeconds : settings.opWarmupSeconds,
         seconds: isIssue ? settings.seconds : settings.opSeconds,
@@ -255,63 +232,10 @@ async function benchWorkers(inst: BenchInstance, workers: number, settings: Sett
   }
 }
 
-interface OperationRequest {
-  readonly path: string;
-  readonly headers: Record<string, string> | undefined;
-  readonly body: Buffer;
-  readonly markers: readonly Buffer[];
-}
-
-/**
- * The request each operation replays. Validate and Renew present one token this server issued; the
- * AWS operations exchange one token issued for urn:amazon:webservices, and GetCallerIdentity is
- * signed by the credentials of one such exchange.
- */
-async function operationRequests(
-  port: number,
-  inst: BenchInstance,
-  operations: readonly BenchOperation[],
-  caller: { to: string; userName: string; password: string },
-  issueBody: Buffer,
-  assertion: string,
-): Promise<Record<BenchOperation, OperationRequest>> {
-  const none: OperationRequest = { path: ISSUE_PATH, headers: undefined, body: Buffer.alloc(0), markers: [] };
-  const soap = (body: Buffer, markers: readonly Buffer[]): OperationRequest => ({ path: ISSUE_PATH, headers: undefined, body, markers });
-  const form = { 'content-type': FORM_CONTENT_TYPE };
-  let assumeRole = none;
-  let callerIdentity = none;
-  if (operations.includes('AssumeRoleWithSAML') || operations.includes('GetCallerIdentity')) {
-    const awsToken = await issueOneToken(port, inst, buildIssueRequest({ ...caller, appliesTo: AWS_SAML.appliesTo }));
-    const body = buildAssumeRoleWithSamlBody(awsToken, inst.awsRoleArn, inst.awsProviderArn);
-    assumeRole = { path: AWS_QUERY_PATH, headers: form, body, markers: ASSUME_ROLE_SUCCESS_MARKERS };
-    const reply = await postOnce({ host: HOST, port, path: AWS_QUERY_PATH, headers: form, body, ca: inst.tlsCertificatePem, requestTimeoutMs: 10_000 });
-    if (reply.status !== 200) throw new Error(`AssumeRoleWithSAML for the GetCallerIdentity credentials failed with HTTP ${reply.status}: ${reply.body.slice(0, 500)}`);
-    const signed = await signedGetCallerIdentity(port, readCredentials(reply.body));
-    callerIdentity = { path: AWS_QUERY_PATH, headers: signed.headers, body: signed.body, markers: CALLER_IDENTITY_SUCCESS_MARKERS };
-  }
-  return {
-    Issue: soap(issueBody, [SUCCESS_MARKER]),
-    Validate: assertion === '' ? none : soap(buildValidateRequest(caller, assertion), [VALID_STATUS_MARKER]),
-    Renew: assertion === '' ? none : soap(buildRenewRequest(caller, assertion), RENEW_SUCCESS_MARKERS),
-    AssumeRoleWithSAML: assumeRole,
-    GetCallerIdentity: callerIdentity,
-  };
-}
-
-/** One Issue outside the measured runs; its assertion, exactly as the server sent it. */
-async function issueOneToken(port: number, inst: BenchInstance, issueBody: Buffer): Promise<string> {
-  const reply = await postOnce({ host: HOST, port, path: ISSUE_PATH, body: issueBody, ca: inst.tlsCertificatePem, requestTimeoutMs: 10_000 });
-  if (reply.status !== 200) throw new Error(`the Issue for the Validate/Renew token failed with HTTP ${reply.status}: ${reply.body.slice(0, 500)}`);
-  return cutAssertion(reply.body);
-}
-
 interface OperationRun {
   readonly operation: BenchOperation;
   readonly workers: number;
-  readonly path: string;
-  readonly headers: Record<string, string> | undefined;
-  readonly body: Buffer;
-  readonly markers: readonly Buffer[];
+  readonly request: BenchRequest;
   readonly concurrency: number;
   readonly warmupSeconds: number;
   readonly seconds: number;
@@ -320,24 +244,18 @@ interface OperationRun {
 }
 
 async function measureOperation(sts: StsProcess, inst: BenchInstance, run: OperationRun): Promise<RunFigures> {
-  const memory = new PeakMemory(sts);
-  const sampler = setInterval(() => memory.sample(), 500);
+  const memory = new RssMonitor(() => sts.pids());
+  memory.start(500);
   const serverCpu = { start: 0, end: 0, wallStart: 0, wallEnd: 0 };
   const machine: { start?: MachineCpu; end?: MachineCpu } = {};
   let load;
   try {
     load = await runLoad({
-      host: HOST,
-      port: sts.port,
-      path: run.path,
-      ...(run.headers ? { headers: run.headers } : {}),
-      body: run.body,
-      successMarkers: run.markers,
-      ca: inst.tlsCertificatePem,
+      ...loopbackTarget(sts.port, inst.tlsCertificatePem),
+      request: run.request,
       concurrency: run.concurrency,
       warmupMs: run.warmupSeconds * 1000,
       durationMs: run.seconds * 1000,
-      requestTimeoutMs: 10_000,
       onWindowStart: () => {
         machine.start = machineCpu();
         serverCpu.start = serverCpuSeconds(sts);
@@ -350,9 +268,10 @@ async function measureOperation(sts: StsProcess, inst: BenchInstance, run: Opera
       },
     });
   } finally {
-    clearInterval(sampler);
+    memory.stop();
   }
-  memory.sample();
+  const processes = memory.processes();
+  const sumMb = (mb: (p: ProcessMemory) => number): number => processes.reduce((a, p) => a + mb(p), 0);
   const wallSeconds = (serverCpu.wallEnd - serverCpu.wallStart) / 1000;
   const serverCpuCores = (serverCpu.end - serverCpu.start) / wallSeconds;
   const serverCpuMsPerOp = (serverCpuCores * 1000) / load.perSecond;
@@ -370,9 +289,9 @@ async function measureOperation(sts: StsProcess, inst: BenchInstance, run: Opera
     errors: load.errors,
     warmupErrors: load.warmupErrors,
     errorSamples: load.errorSamples,
-    peakRssMiB: memory.totalKb() / 1024,
-    maxRssDuringMiB: memory.maxRssKb() / 1024,
-    processes: memory.processes(),
+    peakRssMiB: sumMb((p) => p.peakRssMb),
+    maxRssDuringMiB: sumMb((p) => p.maxRssMb),
+    processes: processes.length,
     serverCpuCores,
     serverCpuMsPerOp,
     generatorCpuCores: load.generatorCpuCores,
@@ -384,34 +303,6 @@ async function measureOperation(sts: StsProcess, inst: BenchInstance, run: Opera
     ratioPerCore: load.perSecond / (run.rawPerSecond * coresCounted),
     cpuBoundRatio: 1000 / run.rawPerSecond / serverCpuMsPerOp,
   };
-}
-
-/**
- * Each server process's peak resident set (VmHWM, a high-water mark since the process started) and
- * the largest current resident set (VmRSS) seen while sampling, each summed over processes.
- */
-class PeakMemory {
-  private readonly peaks = new Map<number, number>();
-  private readonly sampled = new Map<number, number>();
-  constructor(private readonly sts: StsProcess) {}
-
-  sample(): void {
-    for (const pid of this.sts.pids()) {
-      const rss = procStatusKb(pid, 'VmRSS');
-      const kb = procStatusKb(pid, 'VmHWM') ?? rss;
-      if (kb !== undefined) this.peaks.set(pid, Math.max(kb, this.peaks.get(pid) ?? 0));
-      if (rss !== undefined) this.sampled.set(pid, Math.max(rss, this.sampled.get(pid) ?? 0));
-    }
-  }
-  totalKb(): number {
-    return [...this.peaks.values()].reduce((a, b) => a + b, 0);
-  }
-  maxRssKb(): number {
-    return [...this.sampled.values()].reduce((a, b) => a + b, 0);
-  }
-  processes(): number {
-    return this.peaks.size;
-  }
 }
 
 /** How long the whole run may take before the watchdog stops it: well beyond what it should need. */
@@ -429,13 +320,4 @@ async function cleanUp(): Promise<void> {
   instance?.remove();
 }
 
-main().then(
-  async () => {
-    await cleanUp();
-  },
-  async (err: unknown) => {
-    console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-    await cleanUp();
-    process.exitCode = 1;
-  },
-);
+runTool('bench', main, cleanUp);

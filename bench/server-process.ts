@@ -137,7 +137,7 @@ function tail(file: string, lines = 20): string {
 }
 
 /** Asks the kernel for a free port by binding port 0, then releases it for the STS to take. */
-export function freeLoopbackPort(): Promise<number> {
+function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -159,11 +159,16 @@ export function childPids(pid: number): number[] {
   }
 }
 
-/** A field of /proc/PID/status in kB (VmHWM: peak resident set; VmRSS: current), or undefined once gone. */
-export function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number | undefined {
+/** A process's resident set now (VmRSS) and its peak since it started (VmHWM), in kB; undefined once gone. */
+export function procMemoryKb(pid: number): { rssKb: number; peakKb: number } | undefined {
   try {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) : undefined;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string): number | undefined => {
+      const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
+      return match ? Number(match[1]) : undefined;
+    };
+    const rssKb = field('VmRSS');
+    return rssKb === undefined ? undefined : { rssKb, peakKb: field('VmHWM') ?? rssKb };
   } catch {
     return undefined;
   }
@@ -188,7 +193,7 @@ export function cpuSecondsOf(pids: readonly number[]): number {
 }
 
 /** User + system CPU seconds a process has used so far, from /proc/PID/stat (fields 14 and 15). */
-export function procCpuSeconds(pid: number): number | undefined {
+function procCpuSeconds(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces; the numeric fields start after its closing parenthesis.

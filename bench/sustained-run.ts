@@ -1,5 +1,6 @@
 import type { BenchInstance } from './instance';
 import { runLoad } from './load';
+import { loopbackTarget } from './request-sender';
 import { fmt } from './report';
 import { runOpenLoop, type MixRequest, type OpenLoopResult, type OperationFigures, type WindowReport } from './open-loop';
 import { FLAT_SLOPE_MB_PER_MIN, RssMonitor, type ProcessMemory } from './rss-monitor';
@@ -9,9 +10,8 @@ import type { StsProcess } from './server-process';
 // the mix at a fixed arrival rate against one running `sts serve`, with its processes' memory
 // sampled alongside, and the verdicts the issue asks for.
 
-export const P99_LIMIT_MS = 20;
+const P99_LIMIT_MS = 20;
 export const RSS_LIMIT_MB = 200;
-const HOST = '127.0.0.1';
 
 export interface SustainedOptions {
   readonly sts: StsProcess;
@@ -39,14 +39,11 @@ export async function runSustained(o: SustainedOptions): Promise<SustainedResult
   const sampling = setTimeout(() => monitor.start(), o.warmupSeconds * 1000);
   try {
     const load = await runOpenLoop({
-      host: HOST,
-      port: o.sts.port,
-      ca: o.inst.tlsCertificatePem,
+      ...loopbackTarget(o.sts.port, o.inst.tlsCertificatePem),
       mix: o.mix,
       ratePerSecond: o.ratePerSecond,
       warmupMs: o.warmupSeconds * 1000,
       durationMs: o.seconds * 1000,
-      requestTimeoutMs: 10_000,
       intervalMs: o.intervalSeconds * 1000,
       connections: o.connections,
       ...(o.onSuccess ? { onSuccess: o.onSuccess } : {}),
@@ -62,7 +59,7 @@ export async function runSustained(o: SustainedOptions): Promise<SustainedResult
 
 /**
  * Each operation's closed-loop maximum on this server (a short bench/load.ts run each), and the
- * mix's: the rate at which the weighted mix keeps the server exactly as busy, Σw / Σ(w / max).
+ * mix's: the rate at which the mix, one of each in turn, keeps the server exactly as busy, n / Σ(1 / max).
  */
 export async function measureMixMaximum(
   sts: StsProcess,
@@ -74,24 +71,17 @@ export async function measureMixMaximum(
   const perOperation = new Map<string, number>();
   for (const m of mix) {
     const run = await runLoad({
-      host: HOST,
-      port: sts.port,
-      path: m.path,
-      ...(m.headers ? { headers: m.headers } : {}),
-      body: m.body,
-      successMarkers: m.markers,
-      ca: inst.tlsCertificatePem,
+      ...loopbackTarget(sts.port, inst.tlsCertificatePem),
+      request: m,
       concurrency,
       warmupMs: 1000,
       durationMs: seconds * 1000,
-      requestTimeoutMs: 10_000,
     });
     if (run.errors > 0) throw new Error(`${m.operation} failed while measuring its maximum: ${run.errorSamples.join('; ')}`);
     perOperation.set(m.operation, run.perSecond);
   }
-  const weights = mix.reduce((a, m) => a + m.weight, 0);
-  const busy = mix.reduce((a, m) => a + m.weight / (perOperation.get(m.operation) as number), 0);
-  return { perOperation, mixPerSecond: weights / busy };
+  const busy = mix.reduce((a, m) => a + 1 / (perOperation.get(m.operation) as number), 0);
+  return { perOperation, mixPerSecond: mix.length / busy };
 }
 
 export interface Verdict {

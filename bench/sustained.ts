@@ -19,7 +19,7 @@ import { fmt } from './report';
 import { serverCpuSeconds, startSts, type StsProcess } from './server-process';
 import { describeMemory, describeOperations, measureMixMaximum, runSustained, verdicts } from './sustained-run';
 import { FLAT_SLOPE_MB_PER_MIN } from './rss-monitor';
-import { armWatchdog, envNumber } from './bench-process';
+import { armWatchdog, envNumber, runTool } from './bench-process';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 
@@ -145,11 +145,4 @@ async function cleanUp(): Promise<void> {
   instance?.remove();
 }
 
-main().then(
-  () => cleanUp(),
-  async (err: unknown) => {
-    console.error(`sustained: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-    await cleanUp();
-    process.exitCode = 1;
-  },
-);
+runTool('sustained', main, cleanUp);
