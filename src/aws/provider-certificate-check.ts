@@ -1,12 +1,12 @@
 import { partnerKeyAlert, type TokenAlert } from '../core/token-forensics';
-import { pinVerdictAt, type PinVerdict } from '../keys/pin-policy';
+import { pinVerdictAt, type PinRefusal } from '../keys/pin-policy';
 import type { SamlTokenView } from '../saml/token-view';
 import type { Store } from '../store/store';
 import { AwsError } from './aws-error';
 import type { SamlProvider } from './saml-provider-directory';
 
 /** What IAM-style messages say of a certificate each verdict refuses. */
-const REFUSED_BECAUSE: Record<Extract<PinVerdict, { accepted: false }>['reason'], string> = {
+const REFUSED_BECAUSE: Record<PinRefusal['reason'], string> = {
   pending: 'pending (not yet active)',
   retired: 'retired',
   revoked: 'revoked',
@@ -20,8 +20,8 @@ export const NOT_REGISTERED = 'The SAML assertion is not signed by a certificate
  * An external provider's signatures count only while the certificate that made each one is the
  * provider's and its lifecycle allows it at `now` (pinVerdictAt, the rule of trusted issuers' pins).
  * The state is read from the store here, uncached: a revoke or a removal on any node bites at the
- * next request, whatever the provider directory's cache holds. A revoked or retired certificate that
- * still signs raises an alert (partnerKeyAlert).
+ * next request, whatever the provider directory's cache holds. partnerKeyAlert says which refusals
+ * raise an alert.
  */
 export async function requireProviderCertificatesAccepted(
   store: Store,
@@ -39,9 +39,8 @@ export async function requireProviderCertificatesAccepted(
     }
     const verdict = pinVerdictAt(certificate, now, clockSkewMs);
     if (!verdict.accepted) {
-      if (verdict.reason === 'revoked' || verdict.reason === 'retired') {
-        raiseAlert(partnerKeyAlert(token, thumbprint, verdict.reason, { samlProvider: provider.name }));
-      }
+      const alert = partnerKeyAlert(token, thumbprint, verdict, { samlProvider: provider.name });
+      if (alert) raiseAlert(alert);
       throw new AwsError(
         'InvalidIdentityToken',
         400,

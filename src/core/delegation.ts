@@ -75,9 +75,8 @@ export class Delegation {
     if (!pin || pin.issuer !== view.issuer) throw new TrustFailedAuthenticationError(NOT_PINNED);
     const verdict = pinVerdictAt(pin, this.options.now(), this.options.clockSkewMs);
     if (!verdict.accepted) {
-      if (verdict.reason === 'revoked' || verdict.reason === 'retired') {
-        raiseAlert(partnerKeyAlert(view, pin.thumbprint, verdict.reason, { trustedIssuer: pin.issuer }));
-      }
+      const alert = partnerKeyAlert(view, pin.thumbprint, verdict, { trustedIssuer: pin.issuer });
+      if (alert) raiseAlert(alert);
       throw new TrustFailedAuthenticationError(
         `The delegated token is signed by a pinned certificate that is not accepted now (${verdict.reason}).`,
         `pin ${pin.thumbprint} of ${pin.issuer}: ${verdict.reason}`,

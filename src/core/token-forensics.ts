@@ -2,6 +2,7 @@
 // signature proves only that someone holds the key; the issuance ledger says what we really issued.
 
 import { ALERTS, type AlertName } from '../audit/alerts';
+import type { PinRefusal } from '../keys/pin-policy';
 import type { SamlTokenView } from '../saml/token-view';
 import type { LedgerEntry, SigningKeyState } from '../store/store';
 
@@ -88,17 +89,19 @@ export function withheldKeyAlert(token: SamlTokenView, keyThumbprint: string, di
 }
 
 /**
- * A partner's signature by a certificate pinned for it that is revoked or retired: refused, and an
- * alert, since whoever signs with a revoked certificate still holds a key the partner gave up (the
- * Golden SAML case on their side). Other refusals (pending, expired) are a partner's mistake, not a
- * sign of a stolen key, and raise none.
+ * What a partner's signature by a certificate pinned for it, refused by its pin's lifecycle, raises:
+ * an alert when the pin is revoked or retired, since whoever signs with a revoked certificate still
+ * holds a key the partner gave up (the Golden SAML case on their side). Other refusals (pending, an
+ * expired or not yet valid certificate) are a partner's mistake, not a sign of a stolen key, and
+ * raise none (undefined). The one place this rule is written, for every caller of pinVerdictAt.
  */
 export function partnerKeyAlert(
   token: SamlTokenView,
   keyThumbprint: string,
-  pinState: 'revoked' | 'retired',
+  refusal: PinRefusal,
   partner: Readonly<Record<string, string>>,
-): TokenAlert {
-  const facts = { ...tokenFacts(token, keyThumbprint, undefined), signingKeyState: pinState, ...partner };
-  return { name: pinState === 'revoked' ? ALERTS.tokenFromRevokedKey : ALERTS.tokenFromRetiredKey, facts };
+): TokenAlert | undefined {
+  if (refusal.reason !== 'revoked' && refusal.reason !== 'retired') return undefined;
+  const facts = { ...tokenFacts(token, keyThumbprint, undefined), signingKeyState: refusal.reason, ...partner };
+  return { name: refusal.reason === 'revoked' ? ALERTS.tokenFromRevokedKey : ALERTS.tokenFromRetiredKey, facts };
 }

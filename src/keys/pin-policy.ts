@@ -1,9 +1,26 @@
 import { X509Certificate } from 'node:crypto';
-import type { CertificatePin } from '../store/store';
+import type { CertificatePin, PinState } from '../store/store';
 
 export type PinVerdict =
   | { readonly accepted: true }
   | { readonly accepted: false; readonly reason: 'pending' | 'retired' | 'revoked' | 'certificate-not-yet-valid' | 'certificate-expired' };
+
+/** A verdict that refuses, with its reason. */
+export type PinRefusal = Extract<PinVerdict, { accepted: false }>;
+
+/** The moves an operator makes on a trusted certificate's lifecycle. */
+export type PinMove = 'promote' | 'retire' | 'revoke';
+
+/**
+ * Which states each move starts from and which it leads to, for every certificate with a pin's
+ * lifecycle: `sts trust promote|retire|revoke` and `sts aws provider cert promote|retire|revoke`
+ * both take their moves from here. Revoked is final; nothing moves back to pending.
+ */
+export const PIN_MOVES: Readonly<Record<PinMove, { readonly from: readonly PinState[]; readonly to: PinState }>> = {
+  promote: { from: ['pending'], to: 'active' },
+  retire: { from: ['pending', 'active'], to: 'retired' },
+  revoke: { from: ['pending', 'active', 'retired'], to: 'revoked' },
+};
 
 /**
  * Whether a pinned certificate may vouch for a token at `now`: the pin's lifecycle state (a pending

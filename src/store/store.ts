@@ -308,8 +308,10 @@ export interface SamlProviderRepository {
   get(name: string): Promise<SamlProviderRecord | undefined>;
   list(): Promise<SamlProviderRecord[]>;
   /**
-   * Adds a certificate after the provider's others; false when there is no such provider,
-   * AlreadyExistsError when the provider has this thumbprint already (another provider may have it too).
+   * Adds a certificate after the provider's others, in one statement; false when there is no such
+   * provider (also when it is removed while the certificate is added: no row is left without its
+   * provider), AlreadyExistsError when the provider has this thumbprint already (another provider may
+   * have it too).
    */
   addCertificate(provider: string, certificate: CertificatePin): Promise<boolean>;
   /** One certificate of a provider as stored now: read when a signature is checked, so no cache delays a revocation. */

@@ -1,17 +1,20 @@
 import { strict as assert } from 'node:assert';
 import { X509Certificate } from 'node:crypto';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
-import { effectivePinState, pinVerdictAt } from '../../src/keys/pin-policy';
+import { partnerKeyAlert } from '../../src/core/token-forensics';
+import { effectivePinState, PIN_MOVES, pinVerdictAt, type PinRefusal } from '../../src/keys/pin-policy';
+import type { SamlTokenView } from '../../src/saml/token-view';
 import type { PinState, TrustedIssuerPin } from '../../src/store/store';
 
 // When a pinned certificate of an external issuer may vouch for a token: its pin's lifecycle (pending
 // until promoted or its activateAt, active until its retireAt, retired, revoked) and the certificate's
-// own validity, widened by the clock skew. The clock is the `now` each call is given.
+// own validity, widened by the clock skew. The clock is the `now` each call is given. Which refusals
+// are alerts, and the moves an operator makes (sts trust and sts aws provider cert alike).
 
 const SKEW_MS = 300_000;
 const HOUR = 3600_000;
 
-describe('golden-saml: pinVerdictAt and effectivePinState (pins of external issuers)', () => {
+describe('golden-saml: pinVerdictAt, effectivePinState, partnerKeyAlert and PIN_MOVES (pins of external issuers)', () => {
   const generated = generateSelfSignedCertificate({ commonName: 'idp.partner pin-policy', validDays: 30 });
   const certificate = new X509Certificate(generated.certificatePem);
   const validFrom = Date.parse(certificate.validFrom);
@@ -124,6 +127,57 @@ describe('golden-saml: pinVerdictAt and effectivePinState (pins of external issu
       assert.equal(effectivePinState(pin('active', { retireAt: at(HOUR) }), at(HOUR)), 'retired');
       assert.equal(effectivePinState(pin('retired'), mid), 'retired');
       assert.equal(effectivePinState(pin('revoked', { retireAt: at(-HOUR) }), mid), 'revoked');
+    });
+  });
+
+  describe('partnerKeyAlert: which refusals are alerts, for every caller of pinVerdictAt', () => {
+    const token: SamlTokenView = {
+      version: '2.0',
+      id: '_partner-token',
+      issuer: 'https://idp.partner.example/',
+      issueInstant: mid,
+      nameId: 'carol@partner.example',
+      nameIdFormat: undefined,
+      notBefore: mid,
+      notOnOrAfter: at(HOUR),
+      audiences: ['https://sts.example/'],
+      audienceRestrictions: [['https://sts.example/']],
+      confirmationMethods: [],
+      authnInstant: undefined,
+      authnContextClassRef: undefined,
+      attributes: [],
+    };
+    const thumbprint = 'cd'.repeat(32);
+    const alertFor = (reason: PinRefusal['reason']) => partnerKeyAlert(token, thumbprint, { accepted: false, reason }, { samlProvider: 'PartnerIdP' });
+
+    it('revoked and retired: an alert naming the state, the token, the key and the partner', () => {
+      for (const [reason, name] of [['revoked', 'token-from-revoked-key'], ['retired', 'token-from-retired-key']] as const) {
+        const alert = alertFor(reason);
+        assert.equal(alert?.name, name);
+        assert.equal(alert?.facts['signingKeyState'], reason);
+        assert.equal(alert?.facts['signingKeyThumbprint'], thumbprint);
+        assert.equal(alert?.facts['tokenId'], '_partner-token');
+        assert.equal(alert?.facts['tokenSubject'], 'carol@partner.example');
+        assert.equal(alert?.facts['samlProvider'], 'PartnerIdP');
+      }
+    });
+
+    it('pending, an expired or a not yet valid certificate: a partner\'s mistake, no alert', () => {
+      for (const reason of ['pending', 'certificate-expired', 'certificate-not-yet-valid'] as const) assert.equal(alertFor(reason), undefined, reason);
+    });
+
+    it('the verdicts of real pins: an alert exactly for the revoked and the retired', () => {
+      const refusals = [pin('revoked'), pin('retired'), pin('active', { retireAt: at(-HOUR) }), pin('pending')].map((p) => verdict(p, mid));
+      const alerts = refusals.map((v) => (v.accepted ? 'accepted' : partnerKeyAlert(token, thumbprint, v, {})?.name));
+      assert.deepEqual(alerts, ['token-from-revoked-key', 'token-from-retired-key', 'token-from-retired-key', undefined]);
+    });
+  });
+
+  it('PIN_MOVES: promote pending → active, retire pending or active → retired, revoke any but revoked → revoked', () => {
+    assert.deepEqual(PIN_MOVES, {
+      promote: { from: ['pending'], to: 'active' },
+      retire: { from: ['pending', 'active'], to: 'retired' },
+      revoke: { from: ['pending', 'active', 'retired'], to: 'revoked' },
     });
   });
 });

@@ -183,6 +183,37 @@ describe('store/postgres openPostgresStore', function () {
     });
   });
 
+  it('a certificate added while another node removes its provider: false once the removal commits, no row left without its provider', async () => {
+    const store = await open();
+    const at = new Date();
+    await store.samlProviders.add({ name: 'Partner', entityId: 'https://partner.example/saml', certificates: [], replay: 'once', createdAt: at });
+    const certificate = {
+      thumbprint: 'dd'.repeat(32), certificatePem: '-----BEGIN CERTIFICATE-----\nDD\n-----END CERTIFICATE-----\n', createdAt: at,
+      state: 'pending' as const, activateAt: null, retireAt: null, stateChangedAt: at,
+    };
+    const other = new Client({ host: db.host, port: db.port, database: db.name, user: db.user, password: db.password });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(`DELETE FROM saml_providers WHERE name = 'Partner'`);
+      // The INSERT still sees the provider (the removal is not committed), then waits for it at its foreign-key check.
+      const adding = store.samlProviders.addCertificate('Partner', certificate);
+      for (let waiting = 0; waiting === 0; await new Promise((r) => setTimeout(r, 20))) {
+        const { rows } = await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'trustbridge' AND wait_event_type = 'Lock'`,
+        );
+        waiting = rows[0]?.n ?? 0;
+      }
+      await other.query('COMMIT');
+      assert.equal(await adding, false);
+    } finally {
+      await other.end();
+    }
+    assert.equal(await store.samlProviders.get('Partner'), undefined);
+    assert.equal(await store.samlProviders.getCertificate('Partner', certificate.thumbprint), undefined);
+    assert.deepEqual((await db.query('SELECT provider, thumbprint FROM saml_provider_certificates')).rows, []);
+  });
+
   it('keeps at most poolSize connections, however many requests wait', async () => {
     const store = await open({ poolSize: 2 });
     await Promise.all(Array.from({ length: 40 }, (_, i) => store.users.get(`u${i}`)));

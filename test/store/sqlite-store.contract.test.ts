@@ -10,15 +10,22 @@ import { describeStoreContract } from './store-contract';
 describeStoreContract('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'trustbridge-store-contract-'));
   const path = join(dir, 'store.db');
+  const exec = async (sql: string): Promise<number> => {
+    const db = new Database(path, { timeout: 5000 });
+    try {
+      return db.prepare(sql).run().changes;
+    } finally {
+      db.close();
+    }
+  };
   return {
     open: async () => openSqliteStore(path),
-    exec: async (sql) => {
-      const db = new Database(path, { timeout: 5000 });
-      try {
-        return db.prepare(sql).run().changes;
-      } finally {
-        db.close();
-      }
+    exec,
+    removeProviderBeforeCertificateInsert: async () => {
+      await exec(
+        `CREATE TRIGGER remove_provider_first BEFORE INSERT ON saml_provider_certificates
+         BEGIN DELETE FROM saml_providers WHERE name = NEW.provider; END`,
+      );
     },
     dispose: async () => rmSync(dir, { recursive: true, force: true }),
   };

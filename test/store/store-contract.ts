@@ -24,6 +24,12 @@ export interface StoreHarness {
   open(): Promise<Store>;
   /** Runs one SQL statement directly on the database, outside any store; resolves to the rows it changed. */
   exec(sql: string): Promise<number>;
+  /**
+   * Makes the database remove a SAML provider (with its certificates) whenever a certificate is about
+   * to be inserted for it: a removal that lands after addCertificate has found the provider and before
+   * the row's foreign key is checked (a trigger, as SQLite runs no two writes at once).
+   */
+  removeProviderBeforeCertificateInsert(): Promise<void>;
   /** Removes the database (after every store on it is closed). */
   dispose(): Promise<void>;
 }
@@ -790,6 +796,15 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         assert.equal((await other.samlProviders.getCertificate('Partner', 'cc'))?.state, 'revoked');
         await other.samlProviders.addCertificate('Partner', providerCertificate('dd'));
         assert.deepEqual((await store.samlProviders.get('Partner'))?.certificates.map((c) => c.thumbprint), ['cc', 'aa', 'dd']);
+      });
+
+      it('addCertificate whose provider is removed after the INSERT found it: false, and no certificate row without its provider', async () => {
+        await store.samlProviders.add(provider('Partner'));
+        await harness.removeProviderBeforeCertificateInsert();
+        assert.equal(await store.samlProviders.addCertificate('Partner', providerCertificate('dd')), false);
+        assert.equal(await store.samlProviders.getCertificate('Partner', 'dd'), undefined);
+        // The removal the trigger made fails with the INSERT it was part of: the provider is as it was.
+        assert.deepEqual(await store.samlProviders.list(), [provider('Partner')]);
       });
 
       it('two stores racing to move one certificate: exactly one succeeds', async () => {

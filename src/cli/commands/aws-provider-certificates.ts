@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { recordAdminEvent } from '../../audit/admin-audit';
 import { ALERTS } from '../../audit/alerts';
 import { addSamlProviderCertificate } from '../../aws/aws-admin';
-import type { PinState } from '../../store/store';
+import { PIN_MOVES, type PinMove } from '../../keys/pin-policy';
 import { HELP_FLAG, HOME_FLAG, UsageError } from '../args';
 import { pinScheduleFlags, readPinSchedule } from '../pin-schedule-flags';
 import type { Command } from '../command';
@@ -56,7 +56,8 @@ export const awsProviderCertAddCommand: Command = {
 };
 
 /** `sts aws provider cert promote|retire|revoke NAME THUMBPRINT`: one lifecycle move each. */
-function certificateStateCommand(name: string, from: readonly PinState[], to: PinState, summary: string, eventName: string): Command {
+function certificateStateCommand(name: PinMove, summary: string, eventName: string): Command {
+  const { from, to } = PIN_MOVES[name];
   return {
     name: `aws provider cert ${name}`,
     usage: `sts aws provider cert ${name} NAME THUMBPRINT`,
@@ -83,22 +84,16 @@ function certificateStateCommand(name: string, from: readonly PinState[], to: Pi
 
 export const awsProviderCertPromoteCommand = certificateStateCommand(
   'promote',
-  ['pending'],
-  'active',
   'Makes a pending certificate of a SAML provider active: assertions signed with it are accepted from now on.',
   'PromoteSamlProviderCertificate',
 );
 export const awsProviderCertRetireCommand = certificateStateCommand(
   'retire',
-  ['pending', 'active'],
-  'retired',
   'Retires a certificate of a SAML provider: assertions signed with it are refused from now on (the end of a rollover).',
   'RetireSamlProviderCertificate',
 );
 export const awsProviderCertRevokeCommand = certificateStateCommand(
   'revoke',
-  ['pending', 'active', 'retired'],
-  'revoked',
   'Revokes a certificate of a SAML provider (the partner\'s key was compromised): assertions signed with it are\n' +
     'refused at once, and the record stays so `sts aws provider list` shows it was revoked.',
   'RevokeSamlProviderCertificate',

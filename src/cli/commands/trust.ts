@@ -2,12 +2,12 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ALERTS } from '../../audit/alerts';
 import { recordAdminEvent } from '../../audit/admin-audit';
-import type { PinState } from '../../store/store';
 import { AlreadyExistsError } from '../../store/store';
 import { HELP_FLAG, HOME_FLAG, UsageError } from '../args';
 import { describePin, pinScheduleFlags, readPinSchedule } from '../pin-schedule-flags';
 import type { Command } from '../command';
 import { withInstance } from '../with-instance';
+import { PIN_MOVES, type PinMove } from '../../keys/pin-policy';
 import { certificateThumbprintSha256 } from '../../keys/signing-key';
 
 export const trustPinCommand: Command = {
@@ -64,7 +64,8 @@ export const trustPinCommand: Command = {
 };
 
 /** `sts trust promote|retire|revoke THUMBPRINT`: one lifecycle move each. */
-function pinStateCommand(name: string, from: readonly PinState[], to: PinState, summary: string, eventName: string): Command {
+function pinStateCommand(name: PinMove, summary: string, eventName: string): Command {
+  const { from, to } = PIN_MOVES[name];
   return {
     name: `trust ${name}`,
     usage: `sts trust ${name} THUMBPRINT`,
@@ -91,22 +92,16 @@ function pinStateCommand(name: string, from: readonly PinState[], to: PinState, 
 
 export const trustPromoteCommand = pinStateCommand(
   'promote',
-  ['pending'],
-  'active',
   'Makes a pending pin active: the issuer\'s tokens signed with it are accepted from now on.',
   'PromotePin',
 );
 export const trustRetireCommand = pinStateCommand(
   'retire',
-  ['pending', 'active'],
-  'retired',
   'Retires a pin: tokens signed with it are refused from now on (the end of a partner\'s rollover).',
   'RetirePin',
 );
 export const trustRevokeCommand = pinStateCommand(
   'revoke',
-  ['pending', 'active', 'retired'],
-  'revoked',
   'Revokes a pin (the partner\'s key was compromised): tokens signed with it are refused at once, and the\n' +
     'record stays so `sts trust list` shows it was revoked.',
   'RevokePin',

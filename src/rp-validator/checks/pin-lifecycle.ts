@@ -1,8 +1,8 @@
-import { pinVerdictAt } from '../../keys/pin-policy';
+import { pinVerdictAt, type PinRefusal } from '../../keys/pin-policy';
 import type { RelyingPartyPin } from '../relying-party-pin';
 import { problem, type Problem, type ProblemCode } from '../verdict';
 
-const CODES: Record<string, { code: ProblemCode; says: string }> = {
+const CODES: Record<PinRefusal['reason'], { code: ProblemCode; says: string }> = {
   pending: { code: 'pin-pending', says: 'is pending (not yet active)' },
   retired: { code: 'pin-retired', says: 'is retired' },
   revoked: { code: 'pin-revoked', says: 'is revoked' },
@@ -14,6 +14,6 @@ const CODES: Record<string, { code: ProblemCode; says: string }> = {
 export function checkPinLifecycle(pin: RelyingPartyPin, now: Date, clockSkewMs: number): Problem[] {
   const verdict = pinVerdictAt(pin, now, clockSkewMs);
   if (verdict.accepted) return [];
-  const { code, says } = CODES[verdict.reason] as { code: ProblemCode; says: string };
+  const { code, says } = CODES[verdict.reason];
   return [problem(code, `the pin for the signing certificate ${pin.thumbprint} ${says} at ${now.toISOString()}`)];
 }

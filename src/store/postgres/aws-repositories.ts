@@ -3,12 +3,12 @@ import type {
   AwsRoleRecord,
   AwsRoleRepository,
   CertificatePin,
-  PinState,
   SamlProviderRecord,
   SamlProviderRepository,
   SamlReplayMode,
 } from '../store';
-import { insertOrExplain } from './pg-errors';
+import { toCertificatePin, type CertificatePinRow } from './certificate-pin-row';
+import { insertOrExplain, isForeignKeyViolation } from './pg-errors';
 import { inTransaction } from './transaction';
 
 interface SamlProviderRow {
@@ -17,15 +17,8 @@ interface SamlProviderRow {
   replay: SamlReplayMode;
   created_at: Date;
 }
-interface ProviderCertificateRow {
+interface ProviderCertificateRow extends CertificatePinRow {
   provider: string;
-  thumbprint: string;
-  certificate_pem: string;
-  created_at: Date;
-  state: PinState;
-  activate_at: Date | null;
-  retire_at: Date | null;
-  state_changed_at: Date;
 }
 
 // The next position is computed in the INSERT; nothing is inserted when the provider does not exist.
@@ -81,7 +74,13 @@ export function postgresAwsRepositories(pool: Pool): { samlProviders: SamlProvid
       addCertificate: async (provider, c) => {
         let added = false;
         await insertOrExplain(`certificate ${c.thumbprint} of SAML provider ${provider}`, async () => {
-          added = await insertCertificate(pool, provider, c);
+          try {
+            added = await insertCertificate(pool, provider, c);
+          } catch (err) {
+            // The provider removed by another session after the INSERT read it, before its foreign-key check:
+            // not added, as when it was gone before.
+            if (!isForeignKeyViolation(err)) throw err;
+          }
         });
         return added;
       },
@@ -91,7 +90,7 @@ export function postgresAwsRepositories(pool: Pool): { samlProviders: SamlProvid
           text: 'SELECT * FROM saml_provider_certificates WHERE provider = $1 AND thumbprint = $2',
           values: [provider, thumbprint],
         });
-        return rows[0] && toCertificate(rows[0]);
+        return rows[0] && toCertificatePin(rows[0]);
       },
       // One conditional UPDATE: PostgreSQL re-checks the state of a row another node changed meanwhile.
       setCertificateState: async (provider, thumbprint, from, to, at) =>
@@ -126,19 +125,9 @@ export function postgresAwsRepositories(pool: Pool): { samlProviders: SamlProvid
 const toProvider = (r: SamlProviderRow, certificates: readonly ProviderCertificateRow[]): SamlProviderRecord => ({
   name: r.name,
   entityId: r.entity_id,
-  certificates: certificates.map(toCertificate),
+  certificates: certificates.map(toCertificatePin),
   replay: r.replay,
   createdAt: r.created_at,
-});
-
-const toCertificate = (r: ProviderCertificateRow): CertificatePin => ({
-  thumbprint: r.thumbprint,
-  certificatePem: r.certificate_pem,
-  createdAt: r.created_at,
-  state: r.state,
-  activateAt: r.activate_at,
-  retireAt: r.retire_at,
-  stateChangedAt: r.state_changed_at,
 });
 
 const toRole = (r: AwsRoleRow): AwsRoleRecord => ({

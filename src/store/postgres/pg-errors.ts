@@ -2,6 +2,7 @@ import { AlreadyExistsError } from '../store';
 
 // SQLSTATE codes the store turns into its own errors.
 const UNIQUE_VIOLATION = '23505';
+const FOREIGN_KEY_VIOLATION = '23503';
 
 interface PgError {
   readonly code?: string;
@@ -13,6 +14,9 @@ export const isUniqueViolation = (err: unknown, constraint?: string): boolean =>
   const e = err as PgError;
   return e.code === UNIQUE_VIOLATION && (constraint === undefined || e.constraint === constraint);
 };
+
+/** A row that names a parent row the database no longer has (removed by another session meanwhile). */
+export const isForeignKeyViolation = (err: unknown): boolean => (err as PgError).code === FOREIGN_KEY_VIOLATION;
 
 /** A duplicate key becomes AlreadyExistsError naming `what`; anything else passes through. */
 function explainPgError(what: string, err: unknown): unknown {

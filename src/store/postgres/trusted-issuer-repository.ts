@@ -1,16 +1,10 @@
 import type { Pool } from 'pg';
-import type { PinState, TrustedIssuerPin, TrustedIssuerRepository } from '../store';
+import type { TrustedIssuerPin, TrustedIssuerRepository } from '../store';
+import { toCertificatePin, type CertificatePinRow } from './certificate-pin-row';
 import { insertOrExplain } from './pg-errors';
 
-interface TrustedIssuerRow {
-  thumbprint: string;
+interface TrustedIssuerRow extends CertificatePinRow {
   issuer: string;
-  certificate_pem: string;
-  created_at: Date;
-  state: PinState;
-  activate_at: Date | null;
-  retire_at: Date | null;
-  state_changed_at: Date;
 }
 
 /** Pins of external token issuers' certificates, with their lifecycle state. */
@@ -42,13 +36,4 @@ export function postgresTrustedIssuers(pool: Pool): TrustedIssuerRepository {
   };
 }
 
-const toPin = (r: TrustedIssuerRow): TrustedIssuerPin => ({
-  thumbprint: r.thumbprint,
-  issuer: r.issuer,
-  certificatePem: r.certificate_pem,
-  createdAt: r.created_at,
-  state: r.state,
-  activateAt: r.activate_at,
-  retireAt: r.retire_at,
-  stateChangedAt: r.state_changed_at,
-});
+const toPin = (r: TrustedIssuerRow): TrustedIssuerPin => ({ ...toCertificatePin(r), issuer: r.issuer });

@@ -8,6 +8,7 @@ import type {
   SamlProviderRepository,
   SamlReplayMode,
 } from '../store';
+import { toCertificatePin, type CertificatePinRow } from './certificate-pin-row';
 
 interface SamlProviderRow {
   name: string;
@@ -15,15 +16,8 @@ interface SamlProviderRow {
   replay: SamlReplayMode;
   created_at: number;
 }
-interface ProviderCertificateRow {
+interface ProviderCertificateRow extends CertificatePinRow {
   provider: string;
-  thumbprint: string;
-  certificate_pem: string;
-  created_at: number;
-  state: PinState;
-  activate_at: number | null;
-  retire_at: number | null;
-  state_changed_at: number;
 }
 interface AwsRoleRow {
   name: string;
@@ -45,11 +39,13 @@ export function awsRepositories(
     addProvider: db.prepare('INSERT INTO saml_providers (name, entity_id, replay, created_at) VALUES (?, ?, ?, ?)'),
     getProvider: db.prepare<[string], SamlProviderRow>('SELECT * FROM saml_providers WHERE name = ?'),
     listProviders: db.prepare<[], SamlProviderRow>('SELECT * FROM saml_providers ORDER BY name'),
+    // The next position is computed in the INSERT; nothing is inserted when the provider does not exist.
     addCertificate: db.prepare(
       `INSERT INTO saml_provider_certificates
          (provider, thumbprint, certificate_pem, created_at, state, activate_at, retire_at, state_changed_at, position)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?,
-         (SELECT coalesce(max(position) + 1, 0) FROM saml_provider_certificates WHERE provider = ?))`,
+       SELECT p.name, @thumbprint, @certificatePem, @createdAt, @state, @activateAt, @retireAt, @stateChangedAt,
+         (SELECT coalesce(max(position) + 1, 0) FROM saml_provider_certificates WHERE provider = p.name)
+       FROM saml_providers p WHERE p.name = @provider`,
     ),
     certificatesOf: db.prepare<[string], ProviderCertificateRow>(
       'SELECT * FROM saml_provider_certificates WHERE provider = ? ORDER BY position',
@@ -69,27 +65,20 @@ export function awsRepositories(
     getRole: db.prepare<[string], AwsRoleRow>('SELECT * FROM aws_roles WHERE name = ?'),
     listRoles: db.prepare<[], AwsRoleRow>('SELECT * FROM aws_roles ORDER BY name'),
   };
-  const insertCertificate = (provider: string, c: CertificatePin): void => {
-    st.addCertificate.run(
+  const insertCertificate = (provider: string, c: CertificatePin): boolean =>
+    st.addCertificate.run({
       provider,
-      c.thumbprint,
-      c.certificatePem,
-      c.createdAt.getTime(),
-      c.state,
-      c.activateAt?.getTime() ?? null,
-      c.retireAt?.getTime() ?? null,
-      c.stateChangedAt.getTime(),
-      provider,
-    );
-  };
+      thumbprint: c.thumbprint,
+      certificatePem: c.certificatePem,
+      createdAt: c.createdAt.getTime(),
+      state: c.state,
+      activateAt: c.activateAt?.getTime() ?? null,
+      retireAt: c.retireAt?.getTime() ?? null,
+      stateChangedAt: c.stateChangedAt.getTime(),
+    }).changes === 1;
   const addProvider = db.transaction((p: SamlProviderRecord): void => {
     st.addProvider.run(p.name, p.entityId, p.replay, p.createdAt.getTime());
     for (const c of p.certificates) insertCertificate(p.name, c);
-  });
-  const addCertificate = db.transaction((provider: string, c: CertificatePin): boolean => {
-    if (!st.getProvider.get(provider)) return false;
-    insertCertificate(provider, c);
-    return true;
   });
   const setCertificateState = db.transaction((provider: string, thumbprint: string, from: readonly PinState[], to: PinState, at: Date): boolean => {
     const row = st.getCertificate.get(provider, thumbprint);
@@ -111,13 +100,19 @@ export function awsRepositories(
       addCertificate: async (provider, c) => {
         let added = false;
         insertOrExplain(`certificate ${c.thumbprint} of SAML provider ${provider}`, () => {
-          added = addCertificate.immediate(provider, c);
+          try {
+            added = insertCertificate(provider, c);
+          } catch (err) {
+            // The provider removed between the INSERT's read of it and its foreign-key check: not added, as when it
+            // was gone before. Writes are serial here, so only a trigger can do it; on PostgreSQL another node can.
+            if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_FOREIGNKEY') throw err;
+          }
         });
         return added;
       },
       getCertificate: async (provider, thumbprint) => {
         const row = st.getCertificate.get(provider, thumbprint);
-        return row && toCertificate(row);
+        return row && toCertificatePin(row);
       },
       setCertificateState: async (provider, thumbprint, from, to, at) => setCertificateState.immediate(provider, thumbprint, from, to, at),
       removeCertificate: async (provider, thumbprint) => st.removeCertificate.run(provider, thumbprint).changes === 1,
@@ -139,19 +134,9 @@ export function awsRepositories(
 const toProvider = (r: SamlProviderRow, certificates: readonly ProviderCertificateRow[]): SamlProviderRecord => ({
   name: r.name,
   entityId: r.entity_id,
-  certificates: certificates.map(toCertificate),
+  certificates: certificates.map(toCertificatePin),
   replay: r.replay,
   createdAt: new Date(r.created_at),
-});
-
-const toCertificate = (r: ProviderCertificateRow): CertificatePin => ({
-  thumbprint: r.thumbprint,
-  certificatePem: r.certificate_pem,
-  createdAt: new Date(r.created_at),
-  state: r.state,
-  activateAt: r.activate_at === null ? null : new Date(r.activate_at),
-  retireAt: r.retire_at === null ? null : new Date(r.retire_at),
-  stateChangedAt: new Date(r.state_changed_at),
 });
 
 const toRole = (r: AwsRoleRow): AwsRoleRecord => ({

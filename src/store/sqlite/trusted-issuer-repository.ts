@@ -1,15 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { PinState, TrustedIssuerPin, TrustedIssuerRepository } from '../store';
+import { toCertificatePin, type CertificatePinRow } from './certificate-pin-row';
 
-interface TrustedIssuerRow {
-  thumbprint: string;
+interface TrustedIssuerRow extends CertificatePinRow {
   issuer: string;
-  certificate_pem: string;
-  created_at: number;
-  state: PinState;
-  activate_at: number | null;
-  retire_at: number | null;
-  state_changed_at: number | null;
 }
 
 type InsertOrExplain = (what: string, run: () => void) => void;
@@ -52,13 +46,4 @@ export function sqliteTrustedIssuers(db: Database.Database, insertOrExplain: Ins
   };
 }
 
-const toPin = (r: TrustedIssuerRow): TrustedIssuerPin => ({
-  thumbprint: r.thumbprint,
-  issuer: r.issuer,
-  certificatePem: r.certificate_pem,
-  createdAt: new Date(r.created_at),
-  state: r.state,
-  activateAt: r.activate_at === null ? null : new Date(r.activate_at),
-  retireAt: r.retire_at === null ? null : new Date(r.retire_at),
-  stateChangedAt: new Date(r.state_changed_at ?? r.created_at),
-});
+const toPin = (r: TrustedIssuerRow): TrustedIssuerPin => ({ ...toCertificatePin(r), issuer: r.issuer });

@@ -1,0 +1,147 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatHelp } from '../../src/cli/args';
+import type { Command } from '../../src/cli/command';
+import { trustPromoteCommand, trustRetireCommand, trustRevokeCommand, trustUnpinCommand } from '../../src/cli/commands/trust';
+import { openInstance } from '../../src/instance/open-instance';
+import { certificateThumbprintSha256 } from '../../src/keys/signing-key';
+import type { AuditEvent, PinState, TrustedIssuerPin } from '../../src/store/store';
+import { STACK_TRACE } from '../support/ext-trust';
+import { runStsInProcess, type InProcessRun } from '../support/in-process-cli';
+
+// `sts trust promote|retire|revoke|unpin`, run in-process on a fresh instance: every move from every
+// state (the same lifecycle as a SAML provider's certificates), and the refusals, each with its exit
+// code and message, the pins unchanged and nothing added to the audit trail.
+
+const ISSUER = 'https://idp.partner.example/';
+const UNKNOWN_THUMBPRINT = 'ab'.repeat(32);
+
+/** A self-signed EC certificate from openssl (fast). */
+function quickCertificate(cn: string): string {
+  const run = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`, '-days', '2', '-keyout', '/dev/null'], {
+    encoding: 'utf8',
+  });
+  assert.equal(run.status, 0, run.stderr);
+  return run.stdout;
+}
+
+describe('cli: sts trust promote|retire|revoke|unpin (the lifecycle of external issuers\' pins)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let home: string;
+  let counter = 0;
+
+  const sts = (...args: string[]): Promise<InProcessRun> => runStsInProcess(['trust', ...args, '--home', home]);
+  const snapshot = async (): Promise<{ pins: TrustedIssuerPin[]; events: AuditEvent[]; auditFile: string }> => {
+    const instance = await openInstance(home);
+    try {
+      return {
+        pins: await instance.store.trustedIssuers.list(),
+        events: await instance.store.audit.query({ limit: 100_000 }),
+        auditFile: existsSync(join(home, 'audit.jsonl')) ? readFileSync(join(home, 'audit.jsonl'), 'utf8') : '',
+      };
+    } finally {
+      await instance.close();
+    }
+  };
+  /** Refused with `code` and exactly `stderr`; nothing printed on stdout, no stack trace; nothing changed, nothing audited. */
+  const expectRefused = async (args: string[], code: number, stderr: string): Promise<void> => {
+    const before = await snapshot();
+    const r = await sts(...args);
+    assert.equal(r.code, code, `sts trust ${args.join(' ')}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    assert.equal(r.stderr, stderr);
+    assert.equal(r.stdout, '');
+    assert.doesNotMatch(r.stderr, STACK_TRACE);
+    assert.deepEqual(await snapshot(), before);
+  };
+  const usage = (command: Command, message: string): string =>
+    `sts ${command.name}: ${message}\n\n${formatHelp(command.usage, command.summary, command.flags)}`;
+  /** A new pin stored in `state` directly (the moves under test are not used to get there). */
+  const pinIn = async (state: PinState): Promise<string> => {
+    const certificatePem = quickCertificate(`pin-${state}-${++counter}`);
+    const thumbprint = certificateThumbprintSha256(new X509Certificate(certificatePem).raw);
+    const instance = await openInstance(home);
+    try {
+      const at = new Date();
+      await instance.store.trustedIssuers.pin({ issuer: ISSUER, thumbprint, certificatePem, createdAt: at, state, activateAt: null, retireAt: null, stateChangedAt: at });
+    } finally {
+      await instance.close();
+    }
+    return thumbprint;
+  };
+  const pinned = async (thumbprint: string) => (await snapshot()).pins.find((p) => p.thumbprint === thumbprint);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trustbridge-cli-trust-'));
+    home = join(dir, 'instance');
+    assert.equal((await runStsInProcess(['init', '--home', home])).code, 0);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const LIFECYCLE: ReadonlyArray<[string, Command, string, readonly PinState[], PinState]> = [
+    ['promote', trustPromoteCommand, 'PromotePin', ['pending'], 'active'],
+    ['retire', trustRetireCommand, 'RetirePin', ['pending', 'active'], 'retired'],
+    ['revoke', trustRevokeCommand, 'RevokePin', ['pending', 'active', 'retired'], 'revoked'],
+  ];
+  const STATES: readonly PinState[] = ['pending', 'active', 'retired', 'revoked'];
+
+  for (const [move, , eventName, from, to] of LIFECYCLE) {
+    for (const state of STATES) {
+      if (from.includes(state)) {
+        it(`${move} from ${state}: now ${to}, stamped, audited as ${eventName} (no alert)`, async () => {
+          const thumbprint = await pinIn(state);
+          const before = await snapshot();
+          const start = Date.now();
+          const r = await sts(move, thumbprint.toUpperCase());
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(r.stdout, `${thumbprint} is now ${to}\n`);
+          assert.equal(r.stderr, '');
+          const moved = await pinned(thumbprint);
+          assert.equal(moved?.state, to);
+          const changedAt = moved?.stateChangedAt.getTime() ?? 0;
+          assert.ok(changedAt >= start && changedAt <= Date.now(), `stateChangedAt ${moved?.stateChangedAt.toISOString()}`);
+          const added = (await snapshot()).events.slice(before.events.length);
+          assert.deepEqual(
+            added.map((e) => [e.eventName, e.eventSource, e.alert, e.errorCode, e.requestParameters]),
+            [[eventName, 'admin', null, null, { thumbprint, state: to }]],
+          );
+        });
+      } else {
+        it(`${move} from ${state}: refused (exit 1) naming the states it moves from; nothing changed`, async () => {
+          const thumbprint = await pinIn(state);
+          await expectRefused([move, thumbprint], 1, `no pin ${thumbprint} in state ${from.join(' or ')}; \`sts trust list\` shows the pins\n`);
+          assert.equal((await pinned(thumbprint))?.state, state);
+        });
+      }
+    }
+  }
+
+  for (const [move, command, , from] of LIFECYCLE) {
+    it(`${move}: usage errors (exit 2), an unknown thumbprint (exit 1)`, async () => {
+      await pinIn('pending');
+      const message = usage(command, 'give one THUMBPRINT');
+      await expectRefused([move], 2, message);
+      await expectRefused([move, UNKNOWN_THUMBPRINT, 'extra'], 2, message);
+      await expectRefused([move, UNKNOWN_THUMBPRINT], 1, `no pin ${UNKNOWN_THUMBPRINT} in state ${from.join(' or ')}; \`sts trust list\` shows the pins\n`);
+    });
+  }
+
+  it('unpin: usage errors (exit 2), an unknown thumbprint (exit 1); a known one is removed and audited', async () => {
+    const thumbprint = await pinIn('revoked');
+    const message = usage(trustUnpinCommand, 'give one THUMBPRINT');
+    await expectRefused(['unpin'], 2, message);
+    await expectRefused(['unpin', thumbprint, 'extra'], 2, message);
+    await expectRefused(['unpin', UNKNOWN_THUMBPRINT], 1, `no pinned certificate has thumbprint ${UNKNOWN_THUMBPRINT}\n`);
+    const before = await snapshot();
+    const r = await sts('unpin', thumbprint.toUpperCase());
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, `unpinned ${thumbprint}\n`, '']);
+    const after = await snapshot();
+    assert.equal(await pinned(thumbprint), undefined);
+    assert.equal(after.pins.length, before.pins.length - 1);
+    assert.deepEqual(after.events.slice(before.events.length).map((e) => [e.eventName, e.alert, e.requestParameters]), [['UnpinCertificate', null, { thumbprint }]]);
+  });
+});
