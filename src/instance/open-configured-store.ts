@@ -2,7 +2,7 @@ import type { StsConfig } from '../config/config';
 import { parsePostgresUrl } from '../store/postgres/connection-settings';
 import { openPostgresStore } from '../store/postgres/postgres-store';
 import { openSqliteStore } from '../store/sqlite/sqlite-store';
-import type { Store } from '../store/store';
+import type { ExclusiveTask, Store } from '../store/store';
 import { readSecretFile } from './secret-file';
 
 export interface OpenStoreOptions {
@@ -12,6 +12,8 @@ export interface OpenStoreOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** PostgreSQL: told when an idle pooled connection breaks (the pool replaces it). */
   readonly onIdleError?: (err: Error) => void;
+  /** PostgreSQL: told when an exclusive task's lock could not be released (its connection is closed instead). */
+  readonly onUnlockError?: (task: ExclusiveTask, err: Error) => void;
   /** SQLite: checkpoint the write-ahead log on a thread of its own (for a serving process). */
   readonly backgroundCheckpoints?: boolean;
 }
@@ -24,6 +26,7 @@ export async function openConfiguredStore(settings: StsConfig['store'], options:
     password: postgresPassword(settings, options),
     poolSize: settings.poolSize,
     ...(options.onIdleError ? { onIdleError: options.onIdleError } : {}),
+    ...(options.onUnlockError ? { onUnlockError: options.onUnlockError } : {}),
   });
 }
 

@@ -17,7 +17,8 @@ export async function startKeyRolloverTask(
   logger: Logger,
   intervalMs = ROLLOVER_CHECK_MS,
 ): Promise<{ stop(): Promise<void>; check(): Promise<void> }> {
-  const instance = await openInstance(home);
+  // With the serving logger: the store's connection failures and the audit trail's are worth a line here too.
+  const instance = await openInstance(home, { logger });
   let running: Promise<void> = Promise.resolve();
   const check = (): Promise<void> => {
     running = running.then(async () => {

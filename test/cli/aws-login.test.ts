@@ -200,6 +200,16 @@ describe('cli: sts aws login (in-process, against a running Trustbridge)', funct
       assert.equal(who.Arn, `arn:aws:sts::${ACCOUNT}:assumed-role/Developers/bob`);
     });
 
+    it('a --credentials-file whose directory cannot be made (a path through a plain file): exit 1 naming why, nothing written, no credentials printed', async () => {
+      const plain = join(dir, 'plain-file');
+      writeFileSync(plain, 'not a directory\n');
+      const file = join(plain, 'aws', 'credentials');
+      const r = await login('alice', ['--profile', 'dev', '--credentials-file', file]);
+      expectFailure(r, /^sts aws login: ENOTDIR: not a directory, mkdir '[^'\n]+'\n$/);
+      assert.equal(r.stdout, '');
+      assert.equal(readFileSync(plain, 'utf8'), 'not a directory\n');
+    });
+
     it('a profile name that is not a plain name is refused and the file is not touched', async () => {
       const file = join(dir, 'untouched-credentials');
       writeFileSync(file, '[default]\nregion = us-east-1\n');

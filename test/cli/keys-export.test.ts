@@ -96,6 +96,18 @@ describe('cli: sts keys export', function () {
     assert.deepEqual(events.map((e) => [e['eventName'], e['errorCode'], e['alert']]), [['ExportSigningCertificate', 'OutputNotWritable', null]]);
   });
 
+  it('the certificate to an --out in a directory that does not exist: exit 1, nothing created, audited (OutputNotWritable)', async () => {
+    const file = join(out('missing-dir'), 'signing.crt.pem');
+    const before = exportEvents().length;
+    const r = await exportKey(thumbprint, '--out', file);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `sts keys export: refused: ${file} cannot be created (ENOENT)\n`);
+    assert.equal(existsSync(out('missing-dir')), false);
+    const events = exportEvents().slice(before);
+    assert.deepEqual(events.map((e) => [e['eventName'], e['errorCode'], e['alert']]), [['ExportSigningCertificate', 'OutputNotWritable', null]]);
+  });
+
   describe('the private key: refused unless every safeguard holds, each refusal audited', () => {
     const refusals: Array<[string, string[], string, RegExp]> = [
       ['without --i-understand-the-risk', ['--passphrase-file', 'PASSPHRASE'], 'RiskNotAcknowledged', /Golden SAML[\s\S]*Prefer rotating \(`sts keys rotate`\)/],
@@ -152,6 +164,20 @@ describe('cli: sts keys export', function () {
       assert.equal(r.stderr, `sts keys export: refused: ${out('existing.pem')} exists: it is not overwritten; remove it or choose another file\n`);
       assert.equal(readFileSync(out('existing.pem'), 'utf8'), 'keep me\n');
       assert.equal(exportEvents().at(-1)?.['errorCode'], 'OutputNotWritable');
+    });
+
+    it('an --out in a directory that does not exist: exit 1, nothing created, audited (OutputNotWritable)', async () => {
+      const missingDir = out('no-such-dir');
+      const file = join(missingDir, 'k.p8.pem');
+      const before = exportEvents().length;
+      const r = await exportKey(thumbprint, '--out', file, '--private-key', '--passphrase-file', passphraseFile, '--i-understand-the-risk');
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, `sts keys export: refused: ${file} cannot be created (ENOENT)\n`);
+      assert.equal(existsSync(missingDir), false, 'no directory made, no partial file');
+      const events = exportEvents().slice(before);
+      assert.deepEqual(events.map((e) => [e['eventName'], e['errorCode'], e['alert']]), [['ExportSigningKey', 'OutputNotWritable', null]]);
+      assert.equal(events[0]?.['errorMessage'], `${file} cannot be created (ENOENT)`);
     });
 
     it('usage errors (exit 2): no --out, --out -, safeguard flags without --private-key', async () => {

@@ -284,5 +284,23 @@ describe('identity/ldap LdapUserDirectory against slapd', function () {
       const detail = await directoryUnavailable(new LdapUserDirectory(wrongBase).authenticateWithPassword('alice', alice.password));
       assert.match(detail, /the user search failed: NoSuchObjectError \(result code 32\)/);
     });
+
+    it('a group search that fails after the bind (its base does not exist) is DirectoryUnavailable, never a subject without its groups', async () => {
+      const nowhere = 'ou=nowhere,dc=example,dc=org';
+      for (const settings of [direct, search]) {
+        const broken = new LdapUserDirectory({ ...settings, groupSearchBase: nowhere });
+        // carol's groups are only found by searching; dave is in none, which only the search can tell.
+        for (const [name, password] of [['carol', carol.password], ['dave', dave.password]] as const) {
+          const started = Date.now();
+          const detail = await directoryUnavailable(broken.authenticateWithPassword(name, password));
+          assert.ok(Date.now() - started < settings.operationTimeoutMs, 'answered by the directory, not by the time bound');
+          assert.equal(detail, `LDAP directory ${settings.url} is unavailable: the group search failed: NoSuchObjectError (result code 32)`);
+          assert.doesNotMatch(detail, /Carol-ldap-pw|Dave-ldap-pw|Service-ldap-pw/);
+        }
+        // A user whose entry has memberOf needs no search: the broken base does not touch them.
+        const subject = await broken.authenticateWithPassword('alice', alice.password);
+        assert.deepEqual(sortClaims(subject), aliceClaims);
+      }
+    });
   });
 });

@@ -1,10 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { STACK_TRACE } from '../support/ext-trust';
 import { nonZeroSamples, sampleValue, type Exposition } from '../support/exposition';
 import { httpsRequest } from '../support/https-client';
 import { demoIssue, initDemoInstance, jsonLines, scrape } from '../support/ops-client';
+import { NODE_SNAPSHOT_TIMEOUT_MS } from '../../src/server/metrics/cluster-metrics';
 import { childPids, freePort, killAllStsProcesses, StsProcess } from '../support/unit-cli';
 
 // With two workers behind one port, a scrape lands on either; every scrape must report the whole
@@ -97,7 +100,65 @@ describe('ops: /metrics of a node with two workers', function () {
     for (let i = 0; i < 6; i++, sent++) assert.equal((await httpsRequest(`${baseUrl}${ISSUE_PATH}`, { ca, ...NOT_SOAP })).status, 500);
     assert.equal(refusedTotal(await scrape(baseUrl, ca)), sent);
   });
+
+  it('the primary not answering (stopped): a scrape is 503 after the worker\'s bound, logged once without a stack; the next scrape is whole again', async () => {
+    // One kept-alive connection: the primary hands it to a worker once, and it stays that worker's
+    // while the primary is stopped (new connections would wait on the primary's accept).
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca, servername: 'localhost' });
+    try {
+      const health = await keptAlive(agent, `${baseUrl}/healthz`);
+      assert.equal(health.status, 200);
+      const primary = sts.pid;
+      process.kill(primary, 'SIGSTOP');
+      let metrics: Awaited<ReturnType<typeof keptAlive>>;
+      try {
+        metrics = await keptAlive(agent, `${baseUrl}/metrics`);
+      } finally {
+        process.kill(primary, 'SIGCONT');
+      }
+      assert.equal(metrics.status, 503, metrics.body);
+      assert.equal(metrics.headers['content-type'], 'text/plain; charset=utf-8');
+      assert.equal(metrics.body, 'The metrics of this node are unavailable; try again.\n', 'no partial exposition');
+      assert.ok(metrics.elapsedMs >= NODE_SNAPSHOT_TIMEOUT_MS - 50 && metrics.elapsedMs < NODE_SNAPSHOT_TIMEOUT_MS + 2000, `answered after ${metrics.elapsedMs} ms`);
+      assert.equal(health.socketPort, metrics.socketPort, 'both on the one connection');
+
+      const unavailable = (): Array<Record<string, unknown>> => jsonLines(sts.stdout).filter((l) => l['msg'] === 'metrics of the node unavailable');
+      await waitFor(() => unavailable().length > 0, 'the log line');
+      const [line, ...more] = unavailable();
+      assert.equal(more.length, 0, 'logged once');
+      assert.equal(line?.['level'], 'warn');
+      assert.equal(line?.['errorName'], 'TimedOutError');
+      assert.equal(line?.['errorMessage'], `timed out after ${NODE_SNAPSHOT_TIMEOUT_MS} ms`);
+      assert.ok(childPids(sts.pid).includes(line?.['pid'] as number), 'by the worker that served the scrape');
+      assert.doesNotMatch(JSON.stringify(line), STACK_TRACE);
+
+      const m = await scrape(baseUrl, ca);
+      assert.equal(refusedTotal(m), sent, 'the node\'s counters, whole again');
+      assert.equal(sampleValue(m, 'trustbridge_cluster_workers', { state: 'fresh' }), 2);
+      assert.equal(sampleValue(m, 'trustbridge_http_requests_total', { route: '/metrics', status: '503' }), 1, 'the failed scrape is counted');
+    } finally {
+      agent.destroy();
+    }
+  });
 });
+
+/** A GET on `agent`'s kept-alive connection, with the local port that tells connections apart. */
+function keptAlive(agent: Agent, url: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string; elapsedMs: number; requestId: string; socketPort: number }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent, timeout: 15_000 }, (res) => {
+      const socketPort = res.socket.localPort ?? -1;
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, elapsedMs: Date.now() - started, requestId: String(res.headers['x-request-id'] ?? ''), socketPort }),
+      );
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${url}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

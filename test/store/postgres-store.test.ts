@@ -5,7 +5,7 @@ import { runRolloverCheck } from '../../src/keys/key-rollover';
 import { generateSigningKey } from '../../src/keys/key-material';
 import { sealedCustody } from '../../src/keys/sealed-custody';
 import { certificateThumbprintSha256 } from '../../src/keys/signing-key';
-import { ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK } from '../../src/store/postgres/advisory-locks';
+import { ADVISORY_LOCK_SPACE, EXCLUSIVE_TASK_LOCKS, LEDGER_APPEND_LOCK } from '../../src/store/postgres/advisory-locks';
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store';
 import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations';
@@ -268,6 +268,57 @@ describe('store/postgres openPostgresStore', function () {
     it('a task that throws releases the lock and its error reaches the caller', async () => {
       const [a, b] = await Promise.all([open(), open()]);
       await assert.rejects(a!.exclusive('key-rollover', async () => Promise.reject(new Error('chore failed'))), /chore failed/);
+      assert.equal(await b!.exclusive('key-rollover', async () => undefined), true);
+    });
+
+    it('the unlock failing (the holder\'s session ended under it): the task\'s work stands, the failure is reported once, the lock is free, the pool serves on', async () => {
+      const unlockErrors: Array<[string, Error]> = [];
+      const idleErrors: Error[] = [];
+      const [a, b] = await Promise.all([open({ onUnlockError: (task, err) => unlockErrors.push([task, err]), onIdleError: (err) => idleErrors.push(err) }), open()]);
+      const expires = new Date(Date.now() + 60_000);
+      const held = `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 2`;
+      const ran = await a!.exclusive('key-rollover', async () => {
+        // The task's work, committed through the pool's other connections.
+        assert.equal(await a!.replay.rememberOnce('chore', 'done', expires), true);
+        const { rows } = await db.query<{ pid: number }>(held, [ADVISORY_LOCK_SPACE, EXCLUSIVE_TASK_LOCKS['key-rollover']]);
+        assert.equal(rows.length, 1, 'the task holds the lock');
+        await db.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+        const deadline = Date.now() + 5000;
+        while ((await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [rows[0]!.pid])).rowCount > 0) {
+          assert.ok(Date.now() < deadline, 'the holder\'s session ended');
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      });
+      assert.equal(ran, true, 'the task ran; its outcome is not turned into a failure');
+      assert.equal(unlockErrors.length, 1);
+      const [task, err] = unlockErrors[0]!;
+      assert.equal(task, 'key-rollover');
+      assert.ok(err instanceof Error);
+      assert.match(err.message, /terminat|Connection|not queryable/i);
+      assert.ok(!err.message.includes(db.password) && !String(err.stack).includes(db.password), 'no password');
+      assert.equal(await b!.replay.rememberOnce('chore', 'done', expires), false, 'the work is in the database');
+      assert.equal((await db.query(held, [ADVISORY_LOCK_SPACE, EXCLUSIVE_TASK_LOCKS['key-rollover']])).rowCount, 0, 'nobody holds the lock');
+      let ranOnB = false;
+      assert.equal(await b!.exclusive('key-rollover', async () => void (ranOnB = true)), true);
+      assert.equal(ranOnB, true, 'another node takes the lock at once');
+      assert.equal(await a!.exclusive('key-rollover', async () => undefined), true, 'and so does this one: the broken connection was not pooled');
+      assert.equal(unlockErrors.length, 1, 'a clean unlock reports nothing');
+      assert.equal(await a!.replay.rememberOnce('chore', 'after', expires), true);
+    });
+
+    it('a task that throws and whose unlock fails: the task\'s error reaches the caller, the unlock failure is reported beside it', async () => {
+      const unlockErrors: Error[] = [];
+      const [a, b] = await Promise.all([open({ onUnlockError: (_, err) => unlockErrors.push(err) }), open()]);
+      const held = `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 2`;
+      await assert.rejects(
+        a!.exclusive('key-rollover', async () => {
+          assert.equal((await db.query(held, [ADVISORY_LOCK_SPACE, EXCLUSIVE_TASK_LOCKS['key-rollover']])).rowCount, 1);
+          await new Promise((r) => setTimeout(r, 200));
+          throw new Error('chore failed');
+        }),
+        /^Error: chore failed$/,
+      );
+      assert.equal(unlockErrors.length, 1);
       assert.equal(await b!.exclusive('key-rollover', async () => undefined), true);
     });
 

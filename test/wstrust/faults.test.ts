@@ -1,8 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { randomBytes } from 'node:crypto';
+import { constants, randomBytes, sign } from 'node:crypto';
+import { signingKeyFor, type SigningKey } from '../../src/keys/signing-key';
 import { NS } from '../../src/xml/namespaces';
 import { recordLogs, recordPassword } from '../support/observed-traffic';
+import { findLeaks, pemSecret } from '../support/secret-scan';
 import { parseFault, type ParsedFault } from '../support/soap-reply';
+import { stealActiveKey } from '../support/stolen-key';
+import { assertStoreUnchanged, takeStoreSnapshot } from '../support/store-snapshot';
 import { postToSts, type PostResult } from '../support/sts-post';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import {
@@ -301,4 +305,68 @@ describe('wstrust: faults', function () {
       });
     });
   }
+
+  describe('the active key\'s off-thread signer fails (OpenSSL refuses on the thread pool)', () => {
+    it('Issue gets a Receiver wst:RequestFailed naming only the request id, nothing reaches the ledger, the log has the error and no key material; the next Issue is served', async () => {
+      const ring = sts.instance.signingKeys;
+      const stolen = await stealActiveKey(sts.instance);
+      const real = ring.current();
+      let offThreadCalls = 0;
+      // The instance's own key, signed with on the thread pool as loadSigningKey does, with a PSS salt
+      // longer than the modulus: OpenSSL fails inside the signing call and the callback gets its error.
+      const failing: SigningKey = signingKeyFor(real.certificatePem, 'sealed', real.sign, (hash, data) => {
+        offThreadCalls++;
+        return new Promise((resolve, reject) =>
+          sign(hash, data, { key: stolen.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 100_000 }, (err, signature) =>
+            err ? reject(err) : resolve(signature),
+          ),
+        );
+      });
+      const before = takeStoreSnapshot(sts);
+      const ledgerBefore = await sts.instance.store.ledger.count();
+      ring.current = () => failing;
+      let res: PostResult;
+      try {
+        res = await send(buildRst({ usernameToken: ut }));
+      } finally {
+        ring.current = () => real;
+      }
+      assert.equal(offThreadCalls, 1, 'signed off the thread, once, with no retry on the event loop');
+      assert.equal(res.status, 500, res.body.slice(0, 600));
+      const fault = parseFault(res.body);
+      assert.deepEqual(fault.code, { ns: NS.soap12, local: 'Receiver' });
+      assert.deepEqual(fault.subcode, { ns: trustOf('1.3').ns, local: 'RequestFailed' });
+      assert.equal(fault.reason, `The request failed inside the STS (request id ${res.requestId}).`);
+      assert.equal(fault.requestId, res.requestId);
+      assert.doesNotMatch(res.body, STACK_TRACE);
+      assert.doesNotMatch(res.body, /openssl|rsa routines|too large/i, 'the caller is not told why');
+      assert.equal(await sts.instance.store.ledger.count(), ledgerBefore, 'no ledger row for a token that was never signed');
+      assertStoreUnchanged(before, takeStoreSnapshot(sts));
+
+      const lines = sts.logs.filter((r) => r.fields['requestId'] === res.requestId);
+      assert.equal(lines.length, 1, JSON.stringify(lines));
+      const [line] = lines;
+      assert.equal(line?.level, 'error');
+      assert.equal(line?.msg, 'internal error');
+      const { durationMs, errorMessage, ...fields } = line?.fields ?? {};
+      assert.equal(typeof durationMs, 'number');
+      assert.match(String(errorMessage), /^error:[0-9A-F]+:rsa routines::data too large for key size$/);
+      // The error's name and message only: no stack, no OpenSSL error stack, nothing of the key.
+      assert.deepEqual(fields, {
+        requestId: res.requestId,
+        path: '/adfs/services/trust/13/usernamemixed',
+        operation: 'Issue',
+        appliesTo: RP,
+        subject: USER,
+        httpStatus: 500,
+        errorName: 'Error',
+      });
+      const logs = sts.logs.map((r) => ({ where: `log: ${r.msg}`, text: JSON.stringify(r), isLog: true }));
+      assert.deepEqual(findLeaks([...logs, { where: 'response', text: res.body, isLog: false }], [pemSecret('token-signing private key', stolen.privateKeyPem)]), []);
+
+      const after = await send(buildRst({ usernameToken: ut }));
+      assert.equal(after.status, 200, after.body.slice(0, 600));
+      assert.equal(await sts.instance.store.ledger.count(), ledgerBefore + 1);
+    });
+  });
 });

@@ -5,7 +5,7 @@ import type { LdapDirectorySettings } from '../../src/identity/ldap/ldap-setting
 import { NS, TRUST13 } from '../../src/xml/namespaces';
 import { recordLogs, recordPassword } from '../support/observed-traffic';
 import { parseFault } from '../support/soap-reply';
-import { freePort, LDAP_USERS, PEOPLE_DN, startSilentServer, startSlapd, type SilentServer, type Slapd } from '../support/slapd';
+import { freePort, GROUPS_DN, LDAP_USERS, PEOPLE_DN, startSilentServer, startSlapd, type SilentServer, type Slapd } from '../support/slapd';
 import { postToSts, type PostResult } from '../support/sts-post';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import { buildRst, type SoapVersion } from '../support/wstrust-request';
@@ -21,7 +21,8 @@ const OPERATION_MS = 800;
 // What the machine may add on top of a bound (TLS to the STS, a loaded CI box).
 const SLACK_MS = 1500;
 const UNAVAILABLE = 'The identity directory is unavailable; try again later.';
-const { alice } = LDAP_USERS;
+const { alice, carol } = LDAP_USERS;
+type LdapUser = { readonly uid: string; readonly password: string };
 
 const ldapSection = (url: string, startTls: boolean, caFile: string) => ({
   url,
@@ -48,7 +49,7 @@ describe('wstrust with users from LDAP: the directory is down, unreachable or ha
   before(async () => {
     slapd = await startSlapd();
     silent = await startSilentServer();
-    recordPassword(alice.password);
+    recordPassword(alice.password, carol.password);
   });
   after(async () => {
     for (const sts of stses) await sts.stop();
@@ -56,23 +57,23 @@ describe('wstrust with users from LDAP: the directory is down, unreachable or ha
     await slapd?.destroy();
   });
 
-  async function stsWith(url: string, startTls: boolean): Promise<TestSts> {
-    const sts = await startTestSts({ config: { identity: { source: 'ldap', ldap: ldapSection(url, startTls, slapd.caFile) } } });
+  async function stsWith(url: string, startTls: boolean, ldap: Record<string, unknown> = {}): Promise<TestSts> {
+    const sts = await startTestSts({ config: { identity: { source: 'ldap', ldap: { ...ldapSection(url, startTls, slapd.caFile), ...ldap } } } });
     stses.push(sts);
     await sts.addRelyingParty({ appliesTo: RP, releasedClaims: ['*'] });
     recordLogs(sts.logs);
     return sts;
   }
 
-  function issue(sts: TestSts, soap: SoapVersion = '1.2'): Promise<PostResult> {
-    const req = buildRst({ soap, appliesTo: RP, usernameToken: { username: 'alice', password: alice.password } });
+  function issue(sts: TestSts, soap: SoapVersion = '1.2', user: LdapUser = alice): Promise<PostResult> {
+    const req = buildRst({ soap, appliesTo: RP, usernameToken: { username: user.uid, password: user.password } });
     return postToSts(`${sts.baseUrl}${req.path}`, { ca: sts.tlsCertificatePem, headers: req.headers, body: req.body, timeoutMs: 20_000 });
   }
 
   /** The exact fault, its timing, its log line and an unchanged ledger; returns the log detail. */
-  async function expectUnavailable(sts: TestSts, url: string, soap: SoapVersion, minMs: number): Promise<string> {
+  async function expectUnavailable(sts: TestSts, url: string, soap: SoapVersion, minMs: number, user: LdapUser = alice): Promise<string> {
     const before = await sts.instance.store.ledger.count();
-    const res = await issue(sts, soap);
+    const res = await issue(sts, soap, user);
     assert.ok(res.elapsedMs < CONNECT_MS + OPERATION_MS + SLACK_MS, `answered after ${res.elapsedMs} ms`);
     assert.ok(res.elapsedMs >= minMs, `answered after ${res.elapsedMs} ms, before the ${minMs} ms bound it should have waited for`);
     assert.equal(res.status, 500, res.body.slice(0, 600));
@@ -85,7 +86,7 @@ describe('wstrust with users from LDAP: the directory is down, unreachable or ha
     }
     assert.equal(fault.reason, UNAVAILABLE);
     assert.equal(fault.requestId, res.requestId);
-    assert.doesNotMatch(res.body, /ldap:|ldaps:|127\.0\.0\.1|ECONN|Alice-ldap-pw/, 'the caller is not told the directory\'s address or the error');
+    assert.doesNotMatch(res.body, /ldap:|ldaps:|127\.0\.0\.1|ECONN|NoSuchObject|ou=|Alice-ldap-pw|Carol-ldap-pw/, 'the caller is not told the directory\'s address or the error');
     assert.equal(await sts.instance.store.ledger.count(), before, 'nothing in the ledger');
     const lines = sts.logs.filter((r) => r.fields['requestId'] === res.requestId);
     assert.equal(lines.length, 1, JSON.stringify(lines));
@@ -96,7 +97,7 @@ describe('wstrust with users from LDAP: the directory is down, unreachable or ha
     assert.equal(line?.fields['reason'], UNAVAILABLE);
     const detail = String(line?.fields['detail']);
     assert.ok(detail.startsWith(`LDAP directory ${url} is unavailable: `), detail);
-    assert.doesNotMatch(JSON.stringify(sts.logs), /Alice-ldap-pw/);
+    assert.doesNotMatch(JSON.stringify(sts.logs), /Alice-ldap-pw|Carol-ldap-pw/);
     return detail;
   }
 
@@ -113,6 +114,23 @@ describe('wstrust with users from LDAP: the directory is down, unreachable or ha
     }
     const res = await issue(sts);
     assert.equal(res.status, 200, res.body.slice(0, 600));
+  });
+
+  it('the group search fails after a successful bind (its base does not exist): the directory fault at once, no token without the groups', async () => {
+    const groupClaim = 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role';
+    const sts = await stsWith(slapd.ldapUrl, true, {
+      groupSearchBase: 'ou=nowhere,dc=example,dc=org',
+      groups: [{ group: 'contractors', claim: groupClaim, value: 'Contractor' }, { group: `cn=staff,${GROUPS_DN}`, claim: groupClaim, value: 'Staff' }],
+    });
+    // carol has no memberOf: only the search can find her groups.
+    for (const soap of ['1.2', '1.1'] as const) {
+      const detail = await expectUnavailable(sts, slapd.ldapUrl, soap, 0, carol);
+      assert.equal(detail, `LDAP directory ${slapd.ldapUrl} is unavailable: the group search failed: NoSuchObjectError (result code 32)`);
+    }
+    // alice's groups come from memberOf, with no search: she still gets her token, with her group's claim.
+    const res = await issue(sts);
+    assert.equal(res.status, 200, res.body.slice(0, 600));
+    assert.match(res.body, /<AttributeValue>Staff<\/AttributeValue>/);
   });
 
   it('LDAPS to a port where nothing listens', async () => {

@@ -14,9 +14,16 @@ export const EXCLUSIVE_TASK_LOCKS = { 'key-rollover': 3 } as const;
 /**
  * Runs `task` holding the session-level advisory lock `id` on a connection of its own, or resolves
  * false at once when another session holds it. Should this connection die, PostgreSQL releases the
- * lock with it, so a crashed node never leaves a chore locked.
+ * lock with it, so a crashed node never leaves a chore locked. An unlock that fails is told to
+ * `onUnlockError` and does not change the outcome: the task's work is done (or its error thrown)
+ * either way, through connections of its own.
  */
-export async function withTryAdvisoryLock(pool: Pool, id: number, task: () => Promise<void>): Promise<boolean> {
+export async function withTryAdvisoryLock(
+  pool: Pool,
+  id: number,
+  task: () => Promise<void>,
+  onUnlockError: (err: Error) => void = () => undefined,
+): Promise<boolean> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
@@ -31,7 +38,10 @@ export async function withTryAdvisoryLock(pool: Pool, id: number, task: () => Pr
     }
     return true;
   } finally {
-    // A connection whose unlock failed may still hold the lock: closed rather than pooled.
+    // A connection whose unlock failed may still hold the lock: closed rather than pooled, which ends
+    // its session and so the lock. The failure is still worth telling: a session lost mid-task had
+    // already let the lock go, and another node may have run the same task beside this one.
     client.release(broken);
+    if (broken) onUnlockError(broken);
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Pool, type PoolConfig } from 'pg';
-import type { DurabilityRisk, ReplayCache, Store } from '../store';
+import type { DurabilityRisk, ExclusiveTask, ReplayCache, Store } from '../store';
 import { EXCLUSIVE_TASK_LOCKS, withTryAdvisoryLock } from './advisory-locks';
 import { postgresAudit } from './audit-repository';
 import { postgresAwsRepositories } from './aws-repositories';
@@ -19,6 +19,8 @@ export interface PostgresStoreOptions {
   readonly poolSize: number;
   /** Told when an idle pooled connection breaks (PostgreSQL restarted); the pool opens another when next needed. */
   readonly onIdleError?: (err: Error) => void;
+  /** Told when the lock of an exclusive task could not be released (see withTryAdvisoryLock); the task's outcome stands. */
+  readonly onUnlockError?: (task: ExclusiveTask, err: Error) => void;
 }
 
 // Expired replay entries are swept now and then rather than on every insert, to keep the hot path
@@ -68,7 +70,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     ping: async () => {
       await pool.query('SELECT 1');
     },
-    exclusive: (name, task) => withTryAdvisoryLock(pool, EXCLUSIVE_TASK_LOCKS[name], task),
+    exclusive: (name, task) => withTryAdvisoryLock(pool, EXCLUSIVE_TASK_LOCKS[name], task, (err) => options.onUnlockError?.(name, err)),
     durabilityRisks: () => postgresDurabilityRisks(pool),
     close: async () => {
       await ledger.flush();

@@ -62,4 +62,34 @@ describe('core/token-service: where tokens are signed', () => {
       assert.equal((await store.ledger.get(issued.id))?.digest, verified.digest);
     });
   }
+
+  it('an off-thread signer that fails: issue() rejects with its error, signs nowhere else, and records nothing in the ledger', async () => {
+    const failure = new Error('error:0200006E:rsa routines::data too large for key size');
+    const failingKey = signingKeyFor(
+      generated.certificatePem,
+      'sealed',
+      (hash, data) => {
+        calls.onThread++;
+        return sealed.sign(hash, data);
+      },
+      async () => {
+        calls.offThread++;
+        throw failure;
+      },
+    );
+    const tokens = new TokenService({ store, issuer: 'https://sts.signing.example/', activeSigningKey: () => failingKey, now: () => new Date(), signOffThread: true });
+    await assert.rejects(
+      tokens.issue({
+        subject: { name: 'alice', claims: [], authenticatedAt: new Date(), authnContextClassRef: SAML2.passwordProtectedTransport },
+        appliesTo: RP,
+        tokenType: 'saml2',
+        requestedExpires: undefined,
+        renewing: DEFAULT_RENEWING,
+        requestId: 'req-signing-fails',
+      }),
+      (err) => err === failure,
+    );
+    assert.deepEqual(calls, { onThread: 0, offThread: 1 }, 'no second attempt on the event loop');
+    assert.equal(await store.ledger.count(), 0);
+  });
 });
