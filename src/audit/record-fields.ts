@@ -7,7 +7,16 @@ import type { RequestRecord } from './request-record';
 
 type ProtocolFields = Pick<
   RequestRecord,
-  'api' | 'operation' | 'principal' | 'errorCode' | 'errorMessage' | 'issued' | 'requestParameters' | 'responseElements' | 'alerts'
+  | 'api'
+  | 'operation'
+  | 'principal'
+  | 'errorCode'
+  | 'errorMessage'
+  | 'issued'
+  | 'requestParameters'
+  | 'responseElements'
+  | 'additionalEventData'
+  | 'alerts'
 >;
 
 const ISSUING = new Set(['Issue', 'Renew']);
@@ -23,6 +32,8 @@ export function wsTrustRecordFields(o: WsTrustOutcome): ProtocolFields {
     issued: !failed && o.operation !== undefined && ISSUING.has(o.operation) ? 1 : 0,
     requestParameters: defined({ appliesTo: o.appliesTo, targetTokenId: o.targetTokenId }),
     responseElements: failed ? null : defined({ tokenId: o.tokenId, status: o.status }),
+    // CloudTrail's failed ConsoleLogin and AD FS's event 411 name the user tried; so does this, beside a null principal.
+    additionalEventData: defined({ claimedUserName: o.claimedUserName?.name, claimedUserNameLength: o.claimedUserName?.truncatedFrom }),
     alerts: o.alerts ?? [],
   };
 }
@@ -47,6 +58,7 @@ export function awsRecordFields(o: AwsQueryOutcome): ProtocolFields {
     responseElements: failed
       ? null
       : defined({ accessKeyId: f['accessKeyId'], roleSessionName: f['roleSessionName'], durationSeconds: f['durationSeconds'] }),
+    additionalEventData: null,
     alerts: o.alerts,
   };
 }

@@ -17,6 +17,7 @@ export function requestAuditObserver(trail: AuditTrail): RequestObserver {
         eventSource: r.api,
         requestParameters: r.requestParameters,
         responseElements: r.responseElements,
+        additionalEventData: r.additionalEventData,
         errorCode: r.errorCode,
         errorMessage: r.errorMessage,
       });

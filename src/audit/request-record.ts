@@ -26,6 +26,8 @@ export interface RequestRecord {
   readonly requestParameters: Readonly<Record<string, unknown>> | null;
   /** What it got, without secrets (ids and times, never a token or a secret key). */
   readonly responseElements: Readonly<Record<string, unknown>> | null;
+  /** More about it, for the trail: for a refused login, the user name it claimed (principal stays null). */
+  readonly additionalEventData: Readonly<Record<string, unknown>> | null;
   /** Alerts the request raised while it was served (e.g. forged-token): each becomes its own audit event. */
   readonly alerts: readonly TokenAlert[];
 }

@@ -15,6 +15,7 @@ import { createAwsApi } from '../aws/aws-api';
 import { awsErrors } from '../aws/aws-error';
 import { InvalidRequestError } from '../core/errors';
 import { WsTrustEndpoint } from '../wstrust/endpoint';
+import type { TrustVersion } from '../wstrust/trust-version';
 import { certificateAuthentication, usernameTokenAuthentication } from '../wstrust/message-authentication';
 import { SignedMessageReplayGuard } from '../soap/signed-message-replay';
 import { describeError, type Logger } from './log';
@@ -36,13 +37,21 @@ export const PATHS = {
   awsQuery: '/',
 } as const;
 
-/** The WS-Trust endpoints: a partner may address a token for OnBehalfOf/ActAs to any of them, as clients address them. */
-const WS_TRUST_PATHS = [PATHS.usernameMixed13, PATHS.usernameMixed2005, PATHS.certificateMixed13] as const;
+/**
+ * The WS-Trust endpoints, each with its protocol version and way of authenticating the caller: the
+ * one list both the routes and stsAudiences read, so an endpoint cannot be served yet refused as an
+ * audience (a partner may address a token for OnBehalfOf/ActAs to any of them, as clients address them).
+ */
+const WS_TRUST_ENDPOINTS = [
+  { path: PATHS.usernameMixed13, version: '1.3', authentication: 'username' },
+  { path: PATHS.usernameMixed2005, version: '2005', authentication: 'username' },
+  { path: PATHS.certificateMixed13, version: '1.3', authentication: 'certificate' },
+] as const satisfies ReadonlyArray<{ path: string; version: TrustVersion; authentication: 'username' | 'certificate' }>;
 
 /** What a partner's token must be addressed to for delegation: our issuer identifier, or one of our WS-Trust endpoints' URLs. */
 export function stsAudiences(issuer: string, baseUrl: string): string[] {
   const base = baseUrl.replace(/\/+$/, '');
-  return [issuer, ...WS_TRUST_PATHS.map((path) => base + path)];
+  return [issuer, ...WS_TRUST_ENDPOINTS.map((endpoint) => base + endpoint.path)];
 }
 
 export interface AppOptions {
@@ -129,8 +138,10 @@ export function createApp(options: AppOptions): Koa {
   });
   const delegation = new Delegation({ store, validator, clockSkewMs, now, ownAudiences: () => stsAudiences(config.issuer, options.baseUrl()) });
   const endpointDeps = { limits, clockSkewMs, tokens, validator, delegation, now };
-  const byUsername = usernameTokenAuthentication(authenticator);
-  const byCertificate = certificateAuthentication(() => instance.clientCertificates, new SignedMessageReplayGuard(store.replay, freshness));
+  const authenticators = {
+    username: usernameTokenAuthentication(authenticator),
+    certificate: certificateAuthentication(() => instance.clientCertificates, new SignedMessageReplayGuard(store.replay, freshness)),
+  };
   // The audit trail and the burst detector see every request; callers may add more (metrics).
   const observers = [
     requestAuditObserver(instance.audit),
@@ -238,9 +249,9 @@ export function createApp(options: AppOptions): Koa {
   let metadataCache: { xml: string; key: string; until: number } | undefined;
   // Requests to these are counted and logged as protocol requests (RequestRecord); the others by route.
   const protocolRoutes: Record<string, Handler> = {
-    [`POST ${PATHS.usernameMixed13}`]: wsTrust(new WsTrustEndpoint('1.3', byUsername, endpointDeps)),
-    [`POST ${PATHS.usernameMixed2005}`]: wsTrust(new WsTrustEndpoint('2005', byUsername, endpointDeps)),
-    [`POST ${PATHS.certificateMixed13}`]: wsTrust(new WsTrustEndpoint('1.3', byCertificate, endpointDeps)),
+    ...Object.fromEntries(
+      WS_TRUST_ENDPOINTS.map((e) => [`POST ${e.path}`, wsTrust(new WsTrustEndpoint(e.version, authenticators[e.authentication], endpointDeps))]),
+    ),
     // AWS STS's Query API at the root, as AWS serves it: POST with a form body, or GET for presigned URLs.
     [`POST ${PATHS.awsQuery}`]: awsQuery,
     [`GET ${PATHS.awsQuery}`]: awsQuery,

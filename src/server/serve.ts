@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { openServingInstance } from '../instance/open-instance';
+import { openServingInstance, type Instance } from '../instance/open-instance';
 import { readConfigFile } from '../instance/config-file';
 import { listen } from './listen';
 import { startKeyRolloverTask } from './key-rollover-task';
@@ -32,10 +32,18 @@ export async function serve(options: ServeOptions): Promise<void> {
   const workers = options.workers ?? (config.workers === 0 ? availableParallelism() : config.workers);
   if (workers <= 1) return serveInProcess(options, 1);
   if (cluster.isPrimary) {
+    const logger = createJsonLogger(config.logLevel, batchingLineWriter());
+    logFatalErrors(logger);
     // What a worker would refuse to start with (secrets in clear, a token that refuses the PIN) is
-    // refused here once, with its message, rather than by workers restarted forever.
-    await (await openServingInstance(options.home)).close();
-    return superviseWorkers(options, workers);
+    // refused here once, with its message, rather than by workers restarted forever; what is only
+    // worth a warning (the database's durability) is said here once, not by every worker.
+    const instance = await openServingInstance(options.home);
+    try {
+      await logDurabilityRisks(instance, logger);
+    } finally {
+      await instance.close();
+    }
+    return superviseWorkers(options, workers, logger);
   }
   return serveInProcess(options, workers);
 }
@@ -55,7 +63,7 @@ async function serveInProcess(options: ServeOptions, workers: number): Promise<v
     { logger },
   );
   for (const found of instance.secretsInClear) logger.log('info', 'development mode: production mode would refuse to start with this secret in clear', { found });
-  for (const risk of await instance.store.durabilityRisks()) logger.log('warn', 'a database setting lets acknowledged writes be lost', { ...risk });
+  if (!cluster.isWorker) await logDurabilityRisks(instance, logger);
   // With a core to spare per worker, signing on the thread pool lets one worker use it; with a worker
   // on every core, the hand-over to another thread would only add CPU.
   const signTokensOffThread = workers < availableParallelism();
@@ -102,12 +110,10 @@ async function serveInProcess(options: ServeOptions, workers: number): Promise<v
   if (cluster.isWorker) process.once('disconnect', () => void shutDown('disconnect'));
 }
 
-async function superviseWorkers(options: ServeOptions, workers: number): Promise<void> {
+async function superviseWorkers(options: ServeOptions, workers: number, logger: Logger): Promise<void> {
   let ready = 0;
   let stopping = false;
   const config = readConfigFile(options.home);
-  const logger = createJsonLogger(config.logLevel, batchingLineWriter());
-  logFatalErrors(logger);
   const rollover = await startKeyRolloverTask(options.home, logger);
   const own = new MetricsRegistry();
   registerProcessMetrics(own);
@@ -142,6 +148,11 @@ async function superviseWorkers(options: ServeOptions, workers: number): Promise
   };
   for (const signal of STOP_SIGNALS) process.on(signal, () => void stop(signal));
   for (let i = 0; i < workers; i++) fork();
+}
+
+/** The host's database settings under which a crash loses acknowledged writes, one warning each. */
+async function logDurabilityRisks(instance: Instance, logger: Logger): Promise<void> {
+  for (const risk of await instance.store.durabilityRisks()) logger.log('warn', 'a database setting lets acknowledged writes be lost', { ...risk });
 }
 
 /** SIGTERM to one worker; resolves once it has exited, SIGKILLing it after `budgetMs`. */

@@ -226,6 +226,8 @@ export interface AuditQuery {
   readonly from?: Date;
   readonly to?: Date;
   readonly principal?: string;
+  /** Events whose additionalEventData.claimedUserName is this: refused logins that named this user. */
+  readonly claimedUserName?: string;
   readonly eventName?: string;
   readonly alertsOnly?: boolean;
   /** The newest `limit` matching events are returned, oldest first. */

@@ -19,6 +19,7 @@ import { isStoreUnavailable } from '../store/store-unavailable';
 import { NS } from '../xml/namespaces';
 import type { XmlElementLike } from '../xml/dom';
 import { checkXmlSafely, XmlRejectedError, type XmlLimits } from '../xml/safe-parse';
+import { claimedUserName, type ClaimedUserName } from '../audit/claimed-user-name';
 import type { AuthenticatedSubject } from '../identity/subject';
 import { cancel } from './cancel';
 import type { TokenAlert } from '../core/token-forensics';
@@ -46,6 +47,8 @@ export interface WsTrustOutcome {
   readonly tokenId?: string;
   readonly targetTokenId?: string;
   readonly status?: string;
+  /** The user name a request that failed to authenticate claimed (never on one that did: see subject). */
+  readonly claimedUserName?: ClaimedUserName;
   /** Alerts raised while serving it, whether it succeeded or failed. */
   readonly alerts?: readonly TokenAlert[];
   readonly fault?: { readonly code: string; readonly reason: string; readonly logDetail?: string };
@@ -72,7 +75,7 @@ const OPERATIONS: Record<TrustOperation, Operation> = { Issue: issue, Validate: 
 interface Progress {
   soapVersion: SoapVersion;
   addressing: AddressingHeaders | undefined;
-  readonly partial: { operation?: TrustOperation; subject?: string; appliesTo?: string; alerts?: TokenAlert[] };
+  readonly partial: { operation?: TrustOperation; subject?: string; claimedUserName?: ClaimedUserName; appliesTo?: string; alerts?: TokenAlert[] };
 }
 
 /** A request read from one of the two trees. */
@@ -117,16 +120,24 @@ export class WsTrustEndpoint {
       let rst: RequestSecurityToken;
       let subject: AuthenticatedSubject;
       let message: ReadMessage<XmlElementLike>;
+      // Who the message says it is, kept until it is proven, so a refused login records who was tried.
+      const claim = (security: SecurityHeader<XmlElementLike>): void => {
+        const claimed = authentication.claimedUserName?.(security);
+        if (claimed !== undefined) partial.claimedUserName = claimedUserName(claimed);
+      };
       if (lean && leanRst && !authentication.verifiesSignature) {
         message = lean;
         rst = leanRst;
+        claim(lean.security);
         subject = await authentication.authenticate({ envelope: lean.envelope, security: lean.security, now: lean.now });
       } else {
         const dom = this.read<Element>(xml.dom().documentElement, declaredVersion, request, progress);
         message = dom;
         rst = dom.rst;
+        claim(dom.security);
         subject = await authentication.authenticate({ envelope: dom.envelope, security: dom.security, now: dom.now });
       }
+      delete partial.claimedUserName;
       partial.subject = subject.name;
       const result = await OPERATIONS[message.operation]({
         rst,

@@ -20,7 +20,7 @@ export interface SecuredMessage<E extends XmlElementLike = Element> {
  * certificatemixed). One that verifies a signature over parts of the message gets them from the
  * hardened xmldom DOM, always; one that reads only values may get a plain request's lean tree.
  */
-export type MessageAuthenticator =
+export type MessageAuthenticator = (
   | {
       readonly verifiesSignature: false;
       authenticate(message: SecuredMessage<XmlElementLike>): Promise<AuthenticatedSubject>;
@@ -28,11 +28,19 @@ export type MessageAuthenticator =
   | {
       readonly verifiesSignature: true;
       authenticate(message: SecuredMessage): Promise<AuthenticatedSubject>;
-    };
+    }
+) & {
+  /**
+   * The user name the message claims, before anything checks it, for the audit of a refused login
+   * (who was tried); absent where the caller proves who it is without naming itself.
+   */
+  claimedUserName?(security: SecurityHeader<XmlElementLike>): string | undefined;
+};
 
 export function usernameTokenAuthentication(authenticator: UsernameTokenAuthenticator): MessageAuthenticator {
   return {
     verifiesSignature: false,
+    claimedUserName: (security) => security.usernameToken?.username,
     authenticate: async ({ security, now }) => {
       if (!security.usernameToken) {
         throw new InvalidSecurityError('The wsse:Security header has no UsernameToken; this endpoint needs one.');

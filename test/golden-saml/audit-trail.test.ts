@@ -44,6 +44,8 @@ interface Expected {
   readonly requestParameters: Record<string, unknown> | null;
   readonly responseElements: Record<string, unknown> | null;
   readonly errorCode: string | null;
+  /** Only a refused login has any: the user name it claimed. */
+  readonly additionalEventData?: Record<string, unknown>;
 }
 
 describe('golden-saml: the audit trail of requests', function () {
@@ -106,7 +108,7 @@ describe('golden-saml: the audit trail of requests', function () {
 
     const refused = await trust('Issue', appliesTo(AWS_SAML.appliesTo), WRONG_PASSWORD);
     expectFault(refused, COMBO, 'wsse', 'FailedAuthentication');
-    expected.push({ requestId: refused.res.requestId, eventName: 'Issue', eventSource: 'wstrust', principal: null, requestParameters: { appliesTo: AWS_SAML.appliesTo }, responseElements: null, errorCode: 'wsse:FailedAuthentication' });
+    expected.push({ requestId: refused.res.requestId, eventName: 'Issue', eventSource: 'wstrust', principal: null, requestParameters: { appliesTo: AWS_SAML.appliesTo }, responseElements: null, errorCode: 'wsse:FailedAuthentication', additionalEventData: { claimedUserName: USER } });
 
     await new Promise((r) => setTimeout(r, 20));
     between = new Date();
@@ -202,7 +204,7 @@ describe('golden-saml: the audit trail of requests', function () {
       assert.equal(e.userAgent, USER_AGENT);
       assert.equal(e.alert, null);
       assert.equal(e.severity, 'info');
-      assert.equal(e.additionalEventData, null);
+      assert.deepEqual(e.additionalEventData, x.additionalEventData ?? null);
       if (x.errorCode === null) assert.equal(e.errorMessage, null);
       else assert.ok((e.errorMessage ?? '').length > 0, 'a failure says why');
       assert.ok(Math.abs(e.eventTime.getTime() - Date.now()) < 120_000, 'the event time is now');

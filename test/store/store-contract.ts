@@ -908,6 +908,31 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         assert.deepEqual(await ids({ limit: 10, principal: 'bob', eventName: 'Issue', from: at(500) }), [id(1)]);
       });
 
+      it('query by claimedUserName: the refused logins whose additionalEventData names that user, with the other filters', async () => {
+        const refused = (claimedUserName: string, extra: Partial<AuditEvent> = {}): AuditEvent =>
+          auditEvent({ principal: null, errorCode: 'wsse:FailedAuthentication', additionalEventData: { claimedUserName }, ...extra });
+        const e = [
+          refused('alice', { eventTime: at(0) }),
+          refused('bob', { eventTime: at(1000) }),
+          auditEvent({ eventTime: at(2000), principal: 'alice' }),
+          // A NUL elsewhere in a row's JSON (a hostile request's, in an alert's facts) must not break the query.
+          auditEvent({ eventTime: at(2500), principal: 'dave', additionalEventData: { tokenId: 'alice', odd: 'a\u0000b', quoted: '"claimedUserName":"alice"' } }),
+          refused('alice', { eventTime: at(3000), eventName: 'Renew' }),
+          refused('o\'brien\\\\"x%_\u00e9\u{1F511}', { eventTime: at(4000) }),
+        ];
+        await store.audit.append(e);
+        const ids = async (q: Parameters<Store['audit']['query']>[0]): Promise<string[]> => (await store.audit.query(q)).map((x) => x.eventId);
+        const id = (i: number): string => e[i]?.eventId ?? '';
+        assert.deepEqual(await ids({ limit: 10, claimedUserName: 'alice' }), [id(0), id(4)]);
+        assert.deepEqual(await ids({ limit: 10, claimedUserName: 'alice', from: at(1000) }), [id(4)]);
+        assert.deepEqual(await ids({ limit: 10, claimedUserName: 'alice', eventName: 'Issue' }), [id(0)]);
+        assert.deepEqual(await ids({ limit: 1, claimedUserName: 'alice' }), [id(4)]);
+        assert.deepEqual(await ids({ limit: 10, claimedUserName: 'o\'brien\\\\"x%_\u00e9\u{1F511}' }), [id(5)]);
+        assert.deepEqual(await ids({ limit: 10, claimedUserName: 'o\'brien' }), [], 'the whole name, not a prefix');
+        assert.deepEqual(await ids({ limit: 10, claimedUserName: 'carol' }), []);
+        assert.deepEqual(await ids({ limit: 10, principal: 'alice' }), [id(2)], 'a claimed name is not a principal');
+      });
+
       it('limit: the newest N matching events, oldest first (ties in time kept in append order)', async () => {
         const e = Array.from({ length: 6 }, (_, i) => auditEvent({ eventTime: at(i < 3 ? 0 : 1000) }));
         await store.audit.append(e.slice(0, 3));

@@ -121,7 +121,7 @@ describe('wstrust with users from LDAP (slapd): Issue and AssumeRoleWithSAML', f
     assert.deepEqual(attributesOf(reply.assertion), { [EMAIL]: [dave.mail] });
   });
 
-  describe('refusals are FailedAuthentication and write nothing', () => {
+  describe('refusals are FailedAuthentication and write nothing but the audit event naming the user tried', () => {
     const cases: Array<{ name: string; spec: RstSpec }> = [
       { name: 'a wrong password', spec: { usernameToken: { username: 'alice', password: bob.password } } },
       { name: 'an unknown user', spec: { usernameToken: { username: 'mallory', password: alice.password } } },
@@ -142,6 +142,12 @@ describe('wstrust with users from LDAP (slapd): Issue and AssumeRoleWithSAML', f
         const log = sts.logs.find((r) => r.fields['requestId'] === res.requestId);
         assert.equal(log?.level, 'warn');
         assert.equal(log?.fields['fault'], 'wsse:FailedAuthentication');
+        await sts.instance.audit.flush();
+        const events = (await sts.instance.store.audit.query({ limit: 1000 })).filter((e) => e.requestId === res.requestId);
+        assert.deepEqual(
+          events.map((e) => [e.principal, e.errorCode, e.additionalEventData]),
+          [[null, 'wsse:FailedAuthentication', { claimedUserName: spec.usernameToken?.username }]],
+        );
       });
     }
 

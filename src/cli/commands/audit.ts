@@ -38,7 +38,8 @@ function describeEvent(e: AuditEvent): string {
 
 export const auditTailCommand: Command = {
   name: 'audit tail',
-  usage: 'sts audit tail [--alerts] [--since TIME|15m|2h|7d] [--until TIME] [--principal NAME] [--event NAME] [--limit N] [--json] [--follow]',
+  usage:
+    'sts audit tail [--alerts] [--since TIME|15m|2h|7d] [--until TIME] [--principal NAME] [--claimed-user NAME] [--event NAME] [--limit N] [--json] [--follow]',
   summary:
     'Shows the newest audit events from the store (every node\'s, when the store is shared): WS-Trust and AWS\n' +
     'requests, key and trust changes, and alerts. --alerts shows alerts only; --json prints CloudTrail-like JSON\n' +
@@ -49,6 +50,7 @@ export const auditTailCommand: Command = {
     { name: 'since', kind: 'string', help: 'from this time (ISO 8601) or this long ago (15m, 2h, 7d)' },
     { name: 'until', kind: 'string', help: 'before this time (ISO 8601) or this long ago' },
     { name: 'principal', kind: 'string', help: 'events of this principal (user, federated subject, os:ACCOUNT)' },
+    { name: 'claimed-user', kind: 'string', help: 'refused logins that named this user (the target of a spray or a lockout)' },
     { name: 'event', kind: 'string', help: 'events with this name (Issue, AssumeRoleWithSAML, PinCertificate, forged-token, …)' },
     { name: 'limit', kind: 'string', help: `at most this many events, the newest (default ${DEFAULT_LIMIT})` },
     { name: 'json', kind: 'boolean', help: 'one JSON object per line' },
@@ -70,6 +72,7 @@ export const auditTailCommand: Command = {
       ...optional('from', timeFlag(args, 'since', now)),
       ...optional('to', timeFlag(args, 'until', now)),
       ...optional('principal', principal),
+      ...optional('claimedUserName', args.strings.get('claimed-user')),
       ...optional('eventName', eventName),
     };
     const print = (e: AuditEvent): void => io.out(args.booleans.has('json') ? auditEventJson(e) + '\n' : describeEvent(e));

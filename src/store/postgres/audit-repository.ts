@@ -94,6 +94,13 @@ function auditFilter(q: AuditQuery): { where: string; params: unknown[] } {
   if (q.from) add((p) => `event_time >= ${p}`, q.from);
   if (q.to) add((p) => `event_time < ${p}`, q.to);
   if (q.principal !== undefined) add((p) => `principal = ${p}`, q.principal);
+  // Matched in the JSON text as stored (the json type keeps it as JSON.stringify wrote it), not with
+  // ->>, which fails the whole query on any row holding an escaped NUL (a hostile request's, in an
+  // alert's facts). An unescaped quote only ever delimits, so "claimedUserName":"NAME" cannot be
+  // forged inside another value. Unindexed, read row by row: bound it with --since on a large trail.
+  if (q.claimedUserName !== undefined) {
+    add((p) => `strpos(additional_event_data::text, '"claimedUserName":' || to_json(${p}::text)::text) > 0`, q.claimedUserName);
+  }
   if (q.eventName !== undefined) add((p) => `event_name = ${p}`, q.eventName);
   if (q.alertsOnly) clauses.push('alert IS NOT NULL');
   return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };

@@ -79,6 +79,11 @@ function auditFilter(q: AuditQuery): { where: string; params: unknown[] } {
     clauses.push('principal = ?');
     params.push(q.principal);
   }
+  if (q.claimedUserName !== undefined) {
+    // Unindexed, read row by row: bound it with --since on a large trail.
+    clauses.push("json_extract(additional_event_data, '$.claimedUserName') = ?");
+    params.push(q.claimedUserName);
+  }
   if (q.eventName !== undefined) {
     clauses.push('event_name = ?');
     params.push(q.eventName);

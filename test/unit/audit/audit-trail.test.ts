@@ -149,6 +149,7 @@ describe('burst detector (unit)', () => {
     issued: 1,
     requestParameters: null,
     responseElements: null,
+    additionalEventData: null,
     alerts: [],
   });
 

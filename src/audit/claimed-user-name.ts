@@ -1,0 +1,31 @@
+// The user name a refused login claimed, as the audit trail keeps it. It is whatever the caller
+// typed or forged, so it is bounded and made inert before it is stored: at most MAX_LENGTH
+// characters, and every character that could rewrite a terminal or a log line (controls, format
+// characters such as bidi overrides, line separators, lone surrogates) written as a visible \uXXXX.
+
+/** Room for any account name in use, and for enough of an oversized one to recognise it. */
+export const CLAIMED_USER_NAME_MAX_LENGTH = 256;
+
+/** What the audit trail keeps of a claimed user name. */
+export interface ClaimedUserName {
+  /** The name, escaped and capped: what `sts audit tail --claimed-user` matches. */
+  readonly name: string;
+  /** The length of the name as sent, when it was cut to fit; undefined when it was kept whole. */
+  readonly truncatedFrom?: number;
+}
+
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+
+const escaped = (char: string): string =>
+  INVISIBLE.test(char) ? `\\u${(char.codePointAt(0) as number).toString(16).padStart(4, '0')}` : char;
+
+export function claimedUserName(sent: string): ClaimedUserName {
+  let name = '';
+  // By code point, so a surrogate pair is never split; an escape is kept whole or left out.
+  for (const char of sent) {
+    const piece = escaped(char);
+    if (name.length + piece.length > CLAIMED_USER_NAME_MAX_LENGTH) return { name, truncatedFrom: sent.length };
+    name += piece;
+  }
+  return { name };
+}
