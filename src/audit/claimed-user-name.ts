@@ -29,3 +29,12 @@ export function claimedUserName(sent: string): ClaimedUserName {
   }
   return { name };
 }
+
+/**
+ * A claimed name as a refusal's detail quotes it in the log: the same bounded, inert form, with the
+ * length sent when it was cut (a 10,000-character name would otherwise go to the log whole).
+ */
+export function quotedClaimedUserName(sent: string): string {
+  const { name, truncatedFrom } = claimedUserName(sent);
+  return truncatedFrom === undefined ? `"${name}"` : `"${name}" (cut from ${truncatedFrom} characters)`;
+}

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { quotedClaimedUserName } from '../audit/claimed-user-name';
 import { FailedAuthenticationError } from '../core/errors';
 import { open } from '../keys/sealed-box';
 import type { UserRecord, UserRepository } from '../store/store';
@@ -57,7 +58,7 @@ export class EmbeddedUserDirectory implements UserDirectory {
     if (!user) {
       const decoy = await this.decoyHash;
       await this.limiter.run(() => this.verify(password, decoy));
-      throw new FailedAuthenticationError(`unknown user "${userName}"`);
+      throw new FailedAuthenticationError(`unknown user ${quotedClaimedUserName(userName)}`);
     }
     this.lockout.refuseIfLockedOut(user);
     if (this.verified.has(user.name, user.passwordHash, password)) return this.accept(user);
@@ -74,10 +75,10 @@ export class EmbeddedUserDirectory implements UserDirectory {
     created: string,
   ): Promise<AuthenticatedSubject> {
     const user = await this.users.get(userName);
-    if (!user) throw new FailedAuthenticationError(`unknown user "${userName}"`);
+    if (!user) throw new FailedAuthenticationError(`unknown user ${quotedClaimedUserName(userName)}`);
     this.lockout.refuseIfLockedOut(user);
     if (user.sealedPassword === null) {
-      throw new FailedAuthenticationError(`user "${userName}" is not allowed PasswordDigest`);
+      throw new FailedAuthenticationError(`user ${quotedClaimedUserName(userName)} is not allowed PasswordDigest`);
     }
     const password = open(user.sealedPassword, this.masterKey, sealedPasswordContext(user.name));
     const expected = createHash('sha1').update(nonce).update(created, 'utf8').update(password).digest();
@@ -85,7 +86,7 @@ export class EmbeddedUserDirectory implements UserDirectory {
     const given = Buffer.from(digestBase64, 'base64');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       const alert = await this.lockout.failed(user);
-      throw new FailedAuthenticationError(`wrong password digest for user "${userName}"`, alert);
+      throw new FailedAuthenticationError(`wrong password digest for user ${quotedClaimedUserName(userName)}`, alert);
     }
     return this.accept(user);
   }

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { openServingInstance, type Instance } from '../instance/open-instance';
 import { readConfigFile } from '../instance/config-file';
 import { listen } from './listen';
+import { capOldGenerationGrowth, SERVING_OLD_GENERATION_GROWTH_PERCENT } from './heap-growth';
 import { startKeyRolloverTask } from './key-rollover-task';
 import { createJsonLogger, describeError, type Logger } from './log';
 import { batchingLineWriter } from './log-writer';
@@ -49,6 +50,8 @@ export async function serve(options: ServeOptions): Promise<void> {
 }
 
 async function serveInProcess(options: ServeOptions, workers: number): Promise<void> {
+  // First, before serving has grown the heap.
+  capOldGenerationGrowth(SERVING_OLD_GENERATION_GROWTH_PERCENT);
   const config = readConfigFile(options.home);
   const logger = createJsonLogger(config.logLevel, batchingLineWriter());
   logFatalErrors(logger);
@@ -68,6 +71,7 @@ async function serveInProcess(options: ServeOptions, workers: number): Promise<v
   // on every core, the hand-over to another thread would only add CPU.
   const signTokensOffThread = workers < availableParallelism();
   logger.log('info', 'token signing', { on: signTokensOffThread ? 'thread pool' : 'event loop', workers, cores: availableParallelism() });
+  logger.log('info', 'heap', { oldGenerationGrowthPercent: SERVING_OLD_GENERATION_GROWTH_PERCENT });
   const running = await listen(instance, logger, {
     ...(options.port === undefined ? {} : { port: options.port }),
     clusterWorker: cluster.isWorker,

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SERVING_OLD_GENERATION_GROWTH_PERCENT } from '../../src/server/heap-growth';
 import { httpsRequest } from '../support/https-client';
 import { childPids, freePort, isAlive, killAllStsProcesses, runSts, StsProcess } from '../support/unit-cli';
 
@@ -61,6 +62,12 @@ describe('cli: sts serve', function () {
         (await tokenSigningLines(sts, 1)).map((l) => [l.on, l.workers, l.cores]),
         [[cores > 1 ? 'thread pool' : 'event loop', 1, cores]],
         'one worker with a core to spare signs on the thread pool',
+      );
+      const heapLines = sts.stdout.split('\n').filter((l) => l.includes('"msg":"heap"'));
+      assert.deepEqual(
+        heapLines.map((l) => (JSON.parse(l) as { oldGenerationGrowthPercent: number }).oldGenerationGrowthPercent),
+        [SERVING_OLD_GENERATION_GROWTH_PERCENT],
+        'the serving process caps its old generation once, and says so',
       );
 
       const health = await httpsRequest(`https://127.0.0.1:${port}/healthz`, { ca });

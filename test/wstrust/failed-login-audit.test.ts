@@ -112,6 +112,8 @@ describe('wstrust: a refused login names the user it claimed in the audit trail'
     const e = await eventOf(sent);
     assert.deepEqual(e.additionalEventData, { claimedUserName: 'x'.repeat(256), claimedUserNameLength: 10_000 });
     assert.deepEqual(wireFault(sent), wireFault(refused.wrong));
+    // The log's detail quotes the same capped name: the whole 10,000 characters go nowhere.
+    assert.equal(logDetailOf(sent), `unknown user "${'x'.repeat(256)}" (cut from 10000 characters)`);
   });
 
   it('a name with line breaks, a tab, a zero-width space and a bidi override is stored escaped: no forged line in audit.jsonl or sts audit tail', async () => {

@@ -1,4 +1,5 @@
 import { InvalidCredentialsError, InvalidDNSyntaxError, ResultCodeError, type Entry } from 'ldapts';
+import { quotedClaimedUserName } from '../../audit/claimed-user-name';
 import { FailedAuthenticationError } from '../../core/errors';
 import type { Claim } from '../../store/store';
 import { SAML2 } from '../../xml/namespaces';
@@ -103,9 +104,9 @@ export class LdapUserDirectory implements UserDirectory {
       connection.search(bind.userSearchBase, { scope: 'sub', filter, attributes: this.attributes, sizeLimit: 2 }),
     );
     const [entry] = entries;
-    if (!entry) throw new FailedAuthenticationError(`unknown user "${userName}": no entry under ${bind.userSearchBase} matches ${filter}`);
+    if (!entry) throw new FailedAuthenticationError(`unknown user ${quotedClaimedUserName(userName)}: no entry under ${bind.userSearchBase} matches ${filter}`);
     if (entries.length > 1) {
-      throw new FailedAuthenticationError(`user "${userName}" matches several entries under ${bind.userSearchBase}; the search filter must find one`);
+      throw new FailedAuthenticationError(`user ${quotedClaimedUserName(userName)} matches several entries under ${bind.userSearchBase}; the search filter must find one`);
     }
     // Groups are read while still bound as the service account, which can read them.
     const groupDns = await this.groupsOf(connection, entry);
@@ -119,7 +120,7 @@ export class LdapUserDirectory implements UserDirectory {
     } catch (err) {
       // 49 is a wrong password, an unknown DN or (Active Directory) a locked or expired account.
       if (err instanceof InvalidCredentialsError || err instanceof InvalidDNSyntaxError) {
-        throw new FailedAuthenticationError(`the directory refused the bind of user "${userName}" as ${dn}: ${describe(err)}`);
+        throw new FailedAuthenticationError(`the directory refused the bind of user ${quotedClaimedUserName(userName)} as ${dn}: ${describe(err)}`);
       }
       if (err instanceof ResultCodeError) throw unavailable(this.settings, `the bind of user "${userName}" failed: ${describe(err)}`);
       throw err;

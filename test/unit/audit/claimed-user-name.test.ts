@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { CLAIMED_USER_NAME_MAX_LENGTH, claimedUserName } from '../../../src/audit/claimed-user-name';
+import { CLAIMED_USER_NAME_MAX_LENGTH, claimedUserName, quotedClaimedUserName } from '../../../src/audit/claimed-user-name';
 
 // The user name a refused login claimed is attacker-controlled: the audit trail keeps it bounded and
 // unable to rewrite a terminal or forge a log line.
@@ -31,5 +31,11 @@ describe('audit: a claimed user name as the trail keeps it', () => {
     const pairs = claimedUserName('c' + '\u{1F511}'.repeat(200));
     assert.equal(pairs.name.length, CLAIMED_USER_NAME_MAX_LENGTH - 1, 'the pair that would straddle the cap is left out whole');
     assert.equal(pairs.name, 'c' + '\u{1F511}'.repeat((CLAIMED_USER_NAME_MAX_LENGTH - 2) / 2));
+  });
+
+  it('a refusal detail quotes the same bounded, escaped name, and says how long it was when cut', () => {
+    assert.equal(quotedClaimedUserName('alice@example.com'), '"alice@example.com"');
+    assert.equal(quotedClaimedUserName('a\r\nb'), '"a\\u000d\\u000ab"');
+    assert.equal(quotedClaimedUserName('y'.repeat(5000)), `"${'y'.repeat(CLAIMED_USER_NAME_MAX_LENGTH)}" (cut from 5000 characters)`);
   });
 });
