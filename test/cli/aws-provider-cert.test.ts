@@ -1,11 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { formatHelp } from '../../src/cli/args';
 import type { Command } from '../../src/cli/command';
 import {
   awsProviderCertAddCommand,
@@ -15,11 +12,10 @@ import {
   awsProviderCertRevokeCommand,
 } from '../../src/cli/commands/aws-provider-certificates';
 import { openInstance } from '../../src/instance/open-instance';
-import { certificateThumbprintSha256 } from '../../src/keys/signing-key';
-import type { AuditEvent, PinState, SamlProviderRecord } from '../../src/store/store';
+import type { PinState } from '../../src/store/store';
 import { idpMetadata } from '../support/aws-sts';
-import { STACK_TRACE } from '../support/ext-trust';
-import { runStsInProcess, type InProcessRun } from '../support/in-process-cli';
+import { lifecycleCommands, quickCertificate } from '../support/cli-lifecycle';
+import { runStsInProcess } from '../support/in-process-cli';
 
 // `sts aws provider cert add|promote|retire|revoke|remove`, run in-process on a fresh instance: every
 // move from every state (the lifecycle table), and the refusals, each with its exit code and message,
@@ -28,22 +24,12 @@ import { runStsInProcess, type InProcessRun } from '../support/in-process-cli';
 const PROVIDER = 'PartnerIdP';
 const UNKNOWN_THUMBPRINT = 'ab'.repeat(32);
 
-/** A self-signed EC certificate from openssl (fast), written to `dir`; its SHA-256 thumbprint. */
+/** A self-signed EC certificate written to `dir`, with its PEM and SHA-256 thumbprint. */
 function certificateFile(dir: string, cn: string): { file: string; pem: string; thumbprint: string } {
-  const run = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`, '-days', '2', '-keyout', '/dev/null'], {
-    encoding: 'utf8',
-  });
-  assert.equal(run.status, 0, run.stderr);
+  const certificate = quickCertificate(cn);
   const file = join(dir, `${cn}.crt.pem`);
-  writeFileSync(file, run.stdout);
-  return { file, pem: run.stdout, thumbprint: certificateThumbprintSha256(new X509Certificate(run.stdout).raw) };
-}
-
-/** What a refusal must leave as it was: the providers with their certificates, and the audit trail (store and file). */
-interface Snapshot {
-  readonly providers: SamlProviderRecord[];
-  readonly events: AuditEvent[];
-  readonly auditFile: string;
+  writeFileSync(file, certificate.pem);
+  return { file, ...certificate };
 }
 
 describe('cli: sts aws provider cert (the lifecycle of a SAML provider\'s certificates)', function () {
@@ -54,31 +40,7 @@ describe('cli: sts aws provider cert (the lifecycle of a SAML provider\'s certif
   let registered: { file: string; pem: string; thumbprint: string };
   let counter = 0;
 
-  const sts = (...args: string[]): Promise<InProcessRun> => runStsInProcess(['aws', 'provider', 'cert', ...args, '--home', home]);
-  const snapshot = async (): Promise<Snapshot> => {
-    const instance = await openInstance(home);
-    try {
-      return {
-        providers: await instance.store.samlProviders.list(),
-        events: await instance.store.audit.query({ limit: 100_000 }),
-        auditFile: existsSync(join(home, 'audit.jsonl')) ? readFileSync(join(home, 'audit.jsonl'), 'utf8') : '',
-      };
-    } finally {
-      await instance.close();
-    }
-  };
-  /** Refused with `code` and exactly `stderr`; nothing printed on stdout, no stack trace; nothing changed, nothing audited. */
-  const expectRefused = async (args: string[], code: number, stderr: string): Promise<void> => {
-    const before = await snapshot();
-    const r = await sts(...args);
-    assert.equal(r.code, code, `sts aws provider cert ${args.join(' ')}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    assert.equal(r.stderr, stderr);
-    assert.equal(r.stdout, '');
-    assert.doesNotMatch(r.stderr, STACK_TRACE);
-    assert.deepEqual(await snapshot(), before);
-  };
-  const usage = (command: Command, message: string): string =>
-    `sts ${command.name}: ${message}\n\n${formatHelp(command.usage, command.summary, command.flags)}`;
+  const { sts, snapshot, expectRefused, usage } = lifecycleCommands(['aws', 'provider', 'cert'], () => home, (store) => store.samlProviders.list());
   /** A new certificate of the provider, stored in `state` directly (the moves under test are not used to get there). */
   const certificateIn = async (state: PinState): Promise<string> => {
     const cert = certificateFile(dir, `in-${state}-${++counter}`);
@@ -193,7 +155,7 @@ describe('cli: sts aws provider cert (the lifecycle of a SAML provider\'s certif
       assert.equal(r.stdout, `added certificate ${next.thumbprint} to SAML provider ${PROVIDER} (pending)\n`);
       const after = await snapshot();
       assert.deepEqual(
-        after.providers.find((p) => p.name === PROVIDER)?.certificates.map((c) => [c.thumbprint, c.state]),
+        after.rows.find((p) => p.name === PROVIDER)?.certificates.map((c) => [c.thumbprint, c.state]),
         [[registered.thumbprint, 'active'], [next.thumbprint, 'pending']],
       );
       const added = after.events.slice(before.events.length);
@@ -267,7 +229,7 @@ describe('cli: sts aws provider cert (the lifecycle of a SAML provider\'s certif
       assert.deepEqual(after.events.slice(before.events.length).map((e) => [e.eventName, e.alert, e.requestParameters]), [
         ['RemoveSamlProviderCertificate', null, { provider: PROVIDER, thumbprint }],
       ]);
-      assert.deepEqual(after.providers.find((p) => p.name === PROVIDER)?.certificates.map((c) => c.thumbprint), [registered.thumbprint]);
+      assert.deepEqual(after.rows.find((p) => p.name === PROVIDER)?.certificates.map((c) => c.thumbprint), [registered.thumbprint]);
     });
   });
 });

@@ -1,17 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatHelp } from '../../src/cli/args';
 import type { Command } from '../../src/cli/command';
 import { trustPromoteCommand, trustRetireCommand, trustRevokeCommand, trustUnpinCommand } from '../../src/cli/commands/trust';
 import { openInstance } from '../../src/instance/open-instance';
-import { certificateThumbprintSha256 } from '../../src/keys/signing-key';
-import type { AuditEvent, PinState, TrustedIssuerPin } from '../../src/store/store';
-import { STACK_TRACE } from '../support/ext-trust';
-import { runStsInProcess, type InProcessRun } from '../support/in-process-cli';
+import type { PinState } from '../../src/store/store';
+import { lifecycleCommands, quickCertificate } from '../support/cli-lifecycle';
+import { runStsInProcess } from '../support/in-process-cli';
 
 // `sts trust promote|retire|revoke|unpin`, run in-process on a fresh instance: every move from every
 // state (the same lifecycle as a SAML provider's certificates), and the refusals, each with its exit
@@ -20,50 +16,16 @@ import { runStsInProcess, type InProcessRun } from '../support/in-process-cli';
 const ISSUER = 'https://idp.partner.example/';
 const UNKNOWN_THUMBPRINT = 'ab'.repeat(32);
 
-/** A self-signed EC certificate from openssl (fast). */
-function quickCertificate(cn: string): string {
-  const run = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`, '-days', '2', '-keyout', '/dev/null'], {
-    encoding: 'utf8',
-  });
-  assert.equal(run.status, 0, run.stderr);
-  return run.stdout;
-}
-
 describe('cli: sts trust promote|retire|revoke|unpin (the lifecycle of external issuers\' pins)', function () {
   this.timeout(60_000);
   let dir: string;
   let home: string;
   let counter = 0;
 
-  const sts = (...args: string[]): Promise<InProcessRun> => runStsInProcess(['trust', ...args, '--home', home]);
-  const snapshot = async (): Promise<{ pins: TrustedIssuerPin[]; events: AuditEvent[]; auditFile: string }> => {
-    const instance = await openInstance(home);
-    try {
-      return {
-        pins: await instance.store.trustedIssuers.list(),
-        events: await instance.store.audit.query({ limit: 100_000 }),
-        auditFile: existsSync(join(home, 'audit.jsonl')) ? readFileSync(join(home, 'audit.jsonl'), 'utf8') : '',
-      };
-    } finally {
-      await instance.close();
-    }
-  };
-  /** Refused with `code` and exactly `stderr`; nothing printed on stdout, no stack trace; nothing changed, nothing audited. */
-  const expectRefused = async (args: string[], code: number, stderr: string): Promise<void> => {
-    const before = await snapshot();
-    const r = await sts(...args);
-    assert.equal(r.code, code, `sts trust ${args.join(' ')}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    assert.equal(r.stderr, stderr);
-    assert.equal(r.stdout, '');
-    assert.doesNotMatch(r.stderr, STACK_TRACE);
-    assert.deepEqual(await snapshot(), before);
-  };
-  const usage = (command: Command, message: string): string =>
-    `sts ${command.name}: ${message}\n\n${formatHelp(command.usage, command.summary, command.flags)}`;
+  const { sts, snapshot, expectRefused, usage } = lifecycleCommands(['trust'], () => home, (store) => store.trustedIssuers.list());
   /** A new pin stored in `state` directly (the moves under test are not used to get there). */
   const pinIn = async (state: PinState): Promise<string> => {
-    const certificatePem = quickCertificate(`pin-${state}-${++counter}`);
-    const thumbprint = certificateThumbprintSha256(new X509Certificate(certificatePem).raw);
+    const { pem: certificatePem, thumbprint } = quickCertificate(`pin-${state}-${++counter}`);
     const instance = await openInstance(home);
     try {
       const at = new Date();
@@ -73,7 +35,7 @@ describe('cli: sts trust promote|retire|revoke|unpin (the lifecycle of external 
     }
     return thumbprint;
   };
-  const pinned = async (thumbprint: string) => (await snapshot()).pins.find((p) => p.thumbprint === thumbprint);
+  const pinned = async (thumbprint: string) => (await snapshot()).rows.find((p) => p.thumbprint === thumbprint);
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trustbridge-cli-trust-'));
@@ -141,7 +103,7 @@ describe('cli: sts trust promote|retire|revoke|unpin (the lifecycle of external 
     assert.deepEqual([r.code, r.stdout, r.stderr], [0, `unpinned ${thumbprint}\n`, '']);
     const after = await snapshot();
     assert.equal(await pinned(thumbprint), undefined);
-    assert.equal(after.pins.length, before.pins.length - 1);
+    assert.equal(after.rows.length, before.rows.length - 1);
     assert.deepEqual(after.events.slice(before.events.length).map((e) => [e.eventName, e.alert, e.requestParameters]), [['UnpinCertificate', null, { thumbprint }]]);
   });
 });
