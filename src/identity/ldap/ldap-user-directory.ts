@@ -122,7 +122,7 @@ export class LdapUserDirectory implements UserDirectory {
       if (err instanceof InvalidCredentialsError || err instanceof InvalidDNSyntaxError) {
         throw new FailedAuthenticationError(`the directory refused the bind of user ${quotedClaimedUserName(userName)} as ${dn}: ${describe(err)}`);
       }
-      if (err instanceof ResultCodeError) throw unavailable(this.settings, `the bind of user "${userName}" failed: ${describe(err)}`);
+      if (err instanceof ResultCodeError) throw unavailable(this.settings, `the bind of user ${quotedClaimedUserName(userName)} failed: ${describe(err)}`);
       throw err;
     }
   }
