@@ -39,8 +39,8 @@ export class AuditTrail {
   private unstored: AuditEvent[] = [];
   private batchTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  /** The store writes, one after another. */
-  private storing: Promise<void> = Promise.resolve();
+  /** The store write in flight, if any (see flush). */
+  private storing: Promise<void> | undefined;
   private readonly fd: number | null;
   private readonly listeners: Array<(event: AuditEvent) => void> = [];
 
@@ -85,7 +85,15 @@ export class AuditTrail {
    */
   flush(): Promise<void> {
     this.fileWaiting();
-    this.storing = this.storing.then(() => this.storeWaiting());
+    // One store write at a time: one in flight takes what is filed meanwhile (storeWaiting loops
+    // until nothing waits), so a flush during it joins it instead of queueing another behind it
+    // (a store that hangs would otherwise collect one per batch).
+    this.storing ??= this.storeWaiting().finally(() => {
+      this.storing = undefined;
+      // Filed after the write's last look (a few microtasks before this): still stored now, unless
+      // the store failed and its retry is due.
+      if (this.unstored.length > 0 && this.retryTimer === undefined) void this.flush();
+    });
     return this.storing;
   }
 
@@ -139,6 +147,7 @@ export class AuditTrail {
 
   async close(): Promise<void> {
     await this.flush();
+    while (this.storing !== undefined) await this.storing;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     if (this.fd !== null) closeSync(this.fd);
   }

@@ -33,7 +33,9 @@ export function wsTrustRecordFields(o: WsTrustOutcome): ProtocolFields {
     requestParameters: defined({ appliesTo: o.appliesTo, targetTokenId: o.targetTokenId }),
     responseElements: failed ? null : defined({ tokenId: o.tokenId, status: o.status }),
     // CloudTrail's failed ConsoleLogin and AD FS's event 411 name the user tried; so does this, beside a null principal.
-    additionalEventData: defined({ claimedUserName: o.claimedUserName?.name, claimedUserNameLength: o.claimedUserName?.truncatedFrom }),
+    // Only a refused login has one: every other request builds nothing here.
+    additionalEventData:
+      o.claimedUserName === undefined ? null : defined({ claimedUserName: o.claimedUserName.name, claimedUserNameLength: o.claimedUserName.truncatedFrom }),
     alerts: o.alerts ?? [],
   };
 }

@@ -31,9 +31,7 @@ export type OwnSignatureVerdict =
   | {
       readonly issued: false;
       readonly refusal: 'withheld-key';
-      /** The state the reason and alert name: a key the store no longer has counts as revoked. */
-      readonly keyState: SigningKeyState;
-      /** The key's state as the store has it; undefined when it has no such key. */
+      /** The key's state as the store has it; undefined when it has no such key (the reason and alert then say revoked). */
       readonly storedKeyState: SigningKeyState | undefined;
       /** As Validate's Reason says it. */
       readonly reason: string;
@@ -45,7 +43,7 @@ export type OwnSignatureVerdict =
       /** As Validate's Reason says it. */
       readonly reason: string;
       /** What differs from the ledger, or that it has no entry: a forgery made with our key. */
-      readonly alert?: TokenAlert;
+      readonly alert: TokenAlert;
     };
 
 const NOT_ISSUED_REASON = 'the token was not issued by this STS (no matching issuance record)';
@@ -63,7 +61,6 @@ export async function ownSignatureVerdict(signature: OwnSignature, lookups: OwnS
     return {
       issued: false,
       refusal: 'withheld-key',
-      keyState,
       storedKeyState: key?.state,
       reason: withheldKeyReason(keyState),
       // An assertion signed only inside a Response has no digest of its own; this alert names it ''.
@@ -75,8 +72,9 @@ export async function ownSignatureVerdict(signature: OwnSignature, lookups: OwnS
   const issuedAudience = ledger && ledger.digest !== digest ? await lookups.tokenAudience?.(ledger.audience) : undefined;
   // No entry, or an entry whose digest differs (an assertion with no signature of its own differs too).
   const discrepancy = ledgerDiscrepancy(token, keyThumbprint, digest, ledger, issuedAudience);
-  if (ledger && !discrepancy) return { issued: true, ledger };
-  return { issued: false, refusal: 'not-issued', reason: NOT_ISSUED_REASON, ...(discrepancy ? { alert: discrepancy } : {}) };
+  if (discrepancy) return { issued: false, refusal: 'not-issued', reason: NOT_ISSUED_REASON, alert: discrepancy };
+  // No discrepancy means an entry with the token's digest (ledgerDiscrepancy names a missing entry).
+  return { issued: true, ledger: ledger as LedgerEntry };
 }
 
 /**

@@ -80,7 +80,7 @@ export class OwnTokenValidator {
     }
     const { token, digest, keyThumbprint } = verified;
     const own = await ownSignatureVerdict(verified, this.lookups, this.options.now());
-    if (!own.issued) return { valid: false, reason: own.reason, ...(own.alert ? { alert: own.alert } : {}) };
+    if (!own.issued) return { valid: false, reason: own.reason, alert: own.alert };
     const { ledger } = own;
     const problem = this.lifecycleProblem(ledger);
     if (problem) return { valid: false, reason: problem.reason, expired: problem.expired, token, ledger };

@@ -12,8 +12,9 @@ import type { UserRecord, UserRepository } from '../store/store';
 // A right password forgets the count.
 // The count lives on the user's row, so every node sees every node's failures, and the row is the one
 // the check reads anyway: a lockout costs no extra read, and a good login with no failures no write.
-// A locked-out user is refused with the same fault as a wrong password, so the answer tells an
-// attacker nothing; only the log says why.
+// A locked-out user is refused with the same fault as a wrong password, so the answer itself tells
+// an attacker nothing (only the log says why); its speed does, as AD FS's does: a locked-out refusal
+// hashes nothing, where an unknown name pays for a decoy hash.
 
 export interface PasswordLockoutPolicy {
   /** Wrong passwords that lock a user out; 0 turns the lockout off (nothing is counted). */

@@ -1,6 +1,4 @@
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { readSecretFile } from './secret-file';
+import { readCertificateFile, readSecretFile } from './secret-file';
 import { FilterParser } from 'ldapts';
 import { awsRoleClaim } from '../aws/role-claim';
 import type { StsConfig } from '../config/config';
@@ -21,7 +19,7 @@ export function loadLdapDirectorySettings(home: string, config: StsConfig, env: 
   return {
     url: ldap.url,
     startTls: ldap.startTls,
-    caCertificates: ldap.caFiles.map((file, i) => readCertificate(inHome(home, file), `identity.ldap.caFiles[${i}]`)),
+    caCertificates: ldap.caFiles.map((file, i) => readCertificateFile(inHome(home, file), `identity.ldap.caFiles[${i}]`)),
     connectTimeoutMs: ldap.connectTimeoutMs,
     operationTimeoutMs: ldap.operationTimeoutMs,
     bind: bindOf(home, ldap, env),
@@ -61,21 +59,6 @@ function servicePassword(home: string, file: string | null, variable: string | n
   const password = env[variable as string];
   if (!password) throw new Error(`config key "identity.ldap.bind.serviceAccountPasswordEnv" names the environment variable ${variable}, which holds no password`);
   return password;
-}
-
-function readCertificate(path: string, key: string): string {
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch {
-    throw new Error(`config key "${key}" names ${path}, which cannot be read`);
-  }
-  try {
-    new X509Certificate(pem);
-  } catch (err) {
-    throw new Error(`config key "${key}" does not name a PEM certificate: ${(err as Error).message}`);
-  }
-  return pem;
 }
 
 function checkedDn(dn: string, key: string): string {

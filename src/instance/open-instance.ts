@@ -12,7 +12,7 @@ import { loadMasterKey } from './master-key';
 import { inHome } from './paths';
 import { findSecretsInClear, secretsInClearRefusal } from './secrets-in-clear';
 import { openSigningKeyCustody } from './signing-key-custody';
-import { readRequired } from './secret-file';
+import { readCertificateFile } from './secret-file';
 import { loadTlsCredentials, type TlsCredentials } from './tls-credentials';
 import { SigningKeyRing, type SigningKeyRingOptions } from '../keys/signing-key-ring';
 import { AuditTrail } from '../audit/audit-trail';
@@ -138,12 +138,7 @@ export async function openServingInstance(
 
 function loadClientCertificatePolicy(home: string, config: StsConfig): ClientCertificatePolicy {
   const authorities = config.clientCertificates.caFiles.map((file, i) => {
-    const key = `clientCertificates.caFiles[${i}]`;
-    try {
-      return new X509Certificate(readRequired(inHome(home, file), key));
-    } catch (err) {
-      throw new Error(`config key "${key}" does not name a PEM certificate: ${(err as Error).message}`);
-    }
+    return new X509Certificate(readCertificateFile(inHome(home, file), `clientCertificates.caFiles[${i}]`));
   });
   return { authorities, pinned: new Set(config.clientCertificates.pinnedThumbprints.map((t) => t.toLowerCase())) };
 }

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 /** The text of a file a config key names; an unreadable file is refused naming the key and the path. */
@@ -7,6 +8,17 @@ export function readRequired(path: string, configKey: string): string {
   } catch {
     throw new Error(`config key "${configKey}" names ${path}, which cannot be read`);
   }
+}
+
+/** The PEM certificate in a file a config key names; unreadable, or not a certificate, is refused naming the key. */
+export function readCertificateFile(path: string, configKey: string): string {
+  const pem = readRequired(path, configKey);
+  try {
+    new X509Certificate(pem);
+  } catch (err) {
+    throw new Error(`config key "${configKey}" does not name a PEM certificate: ${(err as Error).message}`);
+  }
+  return pem;
 }
 
 /**

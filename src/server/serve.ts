@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { openServingInstance, type Instance } from '../instance/open-instance';
 import { readConfigFile } from '../instance/config-file';
+import type { StsConfig } from '../config/config';
 import { listen } from './listen';
 import { capOldGenerationGrowth, SERVING_OLD_GENERATION_GROWTH_PERCENT } from './heap-growth';
 import { startKeyRolloverTask } from './key-rollover-task';
@@ -31,7 +32,7 @@ const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 export async function serve(options: ServeOptions): Promise<void> {
   const config = readConfigFile(options.home);
   const workers = options.workers ?? (config.workers === 0 ? availableParallelism() : config.workers);
-  if (workers <= 1) return serveInProcess(options, 1);
+  if (workers <= 1) return serveInProcess(options, config, 1);
   if (cluster.isPrimary) {
     const logger = createJsonLogger(config.logLevel, batchingLineWriter());
     logFatalErrors(logger);
@@ -44,15 +45,14 @@ export async function serve(options: ServeOptions): Promise<void> {
     } finally {
       await instance.close();
     }
-    return superviseWorkers(options, workers, logger);
+    return superviseWorkers(options, config, workers, logger);
   }
-  return serveInProcess(options, workers);
+  return serveInProcess(options, config, workers);
 }
 
-async function serveInProcess(options: ServeOptions, workers: number): Promise<void> {
+async function serveInProcess(options: ServeOptions, config: StsConfig, workers: number): Promise<void> {
   // First, before serving has grown the heap.
   capOldGenerationGrowth(SERVING_OLD_GENERATION_GROWTH_PERCENT);
-  const config = readConfigFile(options.home);
   const logger = createJsonLogger(config.logLevel, batchingLineWriter());
   logFatalErrors(logger);
   const instance = await openServingInstance(
@@ -114,10 +114,9 @@ async function serveInProcess(options: ServeOptions, workers: number): Promise<v
   if (cluster.isWorker) process.once('disconnect', () => void shutDown('disconnect'));
 }
 
-async function superviseWorkers(options: ServeOptions, workers: number, logger: Logger): Promise<void> {
+async function superviseWorkers(options: ServeOptions, config: StsConfig, workers: number, logger: Logger): Promise<void> {
   let ready = 0;
   let stopping = false;
-  const config = readConfigFile(options.home);
   const rollover = await startKeyRolloverTask(options.home, logger);
   const own = new MetricsRegistry();
   registerProcessMetrics(own);

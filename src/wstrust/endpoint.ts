@@ -120,24 +120,28 @@ export class WsTrustEndpoint {
       let rst: RequestSecurityToken;
       let subject: AuthenticatedSubject;
       let message: ReadMessage<XmlElementLike>;
-      // Who the message says it is, kept until it is proven, so a refused login records who was tried.
-      const claim = (security: SecurityHeader<XmlElementLike>): void => {
-        const claimed = authentication.claimedUserName?.(security);
+      // Set once the message is read, so a refused login can say which name it claimed.
+      let security: SecurityHeader<XmlElementLike> | undefined;
+      try {
+        if (lean && leanRst && !authentication.verifiesSignature) {
+          message = lean;
+          rst = leanRst;
+          security = lean.security;
+          subject = await authentication.authenticate({ envelope: lean.envelope, security: lean.security, now: lean.now });
+        } else {
+          const dom = this.read<Element>(xml.dom().documentElement, declaredVersion, request, progress);
+          message = dom;
+          rst = dom.rst;
+          security = dom.security;
+          subject = await authentication.authenticate({ envelope: dom.envelope, security: dom.security, now: dom.now });
+        }
+      } catch (err) {
+        // A refused login records who was tried: the name the message claims, read and made inert
+        // only once the check has failed, so a login that succeeds costs nothing for it.
+        const claimed = security && authentication.claimedUserName?.(security);
         if (claimed !== undefined) partial.claimedUserName = claimedUserName(claimed);
-      };
-      if (lean && leanRst && !authentication.verifiesSignature) {
-        message = lean;
-        rst = leanRst;
-        claim(lean.security);
-        subject = await authentication.authenticate({ envelope: lean.envelope, security: lean.security, now: lean.now });
-      } else {
-        const dom = this.read<Element>(xml.dom().documentElement, declaredVersion, request, progress);
-        message = dom;
-        rst = dom.rst;
-        claim(dom.security);
-        subject = await authentication.authenticate({ envelope: dom.envelope, security: dom.security, now: dom.now });
+        throw err;
       }
-      delete partial.claimedUserName;
       partial.subject = subject.name;
       const result = await OPERATIONS[message.operation]({
         rst,

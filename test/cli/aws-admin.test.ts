@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STACK_TRACE } from '../support/ext-trust';
 import { idpMetadata } from '../support/aws-sts';
+import { quickCertificate } from '../support/quick-certificate';
 import { runStsInProcess as sts, type InProcessRun as CliRun } from '../support/in-process-cli';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 
@@ -19,15 +19,6 @@ const TRUST_POLICY = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Federated: SELF_ARN }, Action: 'sts:AssumeRoleWithSAML' }],
 });
-
-/** A self-signed EC certificate from openssl (fast): enough for metadata, which only has to parse. */
-function quickCertificate(cn: string): string {
-  const run = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`, '-days', '2', '-keyout', '/dev/null'], {
-    encoding: 'utf8',
-  });
-  assert.equal(run.status, 0, run.stderr);
-  return run.stdout;
-}
 
 describe('cli: sts aws provider / role, user add --aws-role, rp add --profile aws', function () {
   this.timeout(60_000);
@@ -81,7 +72,7 @@ describe('cli: sts aws provider / role, user add --aws-role, rp add --profile aw
     });
 
     it('--replay once and --replay off are kept; providers list in name order after Trustbridge', async () => {
-      const metadata = file('other.xml', idpMetadata('https://other.example/idp', quickCertificate('other')));
+      const metadata = file('other.xml', idpMetadata('https://other.example/idp', quickCertificate('other').pem));
       assert.equal((await sts(['aws', 'provider', 'add', 'OnceIdP', '--home', home, '--metadata', metadata, '--replay', 'once'])).code, 0);
       assert.equal((await sts(['aws', 'provider', 'add', 'AnyIdP', '--home', home, '--metadata', metadata, '--replay=off'])).code, 0);
       const list = await providers();
@@ -93,7 +84,7 @@ describe('cli: sts aws provider / role, user add --aws-role, rp add --profile aw
 
     it('a bad --replay is a usage error (exit 2) and adds nothing', async () => {
       const before = await providers();
-      const r = await sts(['aws', 'provider', 'add', 'BadReplay', '--home', home, '--metadata', file('m.xml', idpMetadata('https://x.example/', quickCertificate('x'))), '--replay', 'twice']);
+      const r = await sts(['aws', 'provider', 'add', 'BadReplay', '--home', home, '--metadata', file('m.xml', idpMetadata('https://x.example/', quickCertificate('x').pem)), '--replay', 'twice']);
       expectFailure(r, 2, /^sts aws provider add: --replay must be one of off, once-per-role, once\n/);
       assert.equal(await providers(), before);
     });
@@ -115,7 +106,7 @@ describe('cli: sts aws provider / role, user add --aws-role, rp add --profile aw
 
     it('metadata with 11 signing certificates is refused: IAM allows 10', async () => {
       const descriptors = Array.from({ length: 11 }, (_, i) => {
-        const b64 = quickCertificate(`c${i}`).replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+        const b64 = quickCertificate(`c${i}`).pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
         return `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`;
       }).join('');
       const xml =
@@ -130,7 +121,7 @@ describe('cli: sts aws provider / role, user add --aws-role, rp add --profile aw
     });
 
     it('Trustbridge\'s own provider name, a duplicate and an invalid name are refused (exit 1)', async () => {
-      const metadata = file('dup.xml', idpMetadata('https://dup.example/', quickCertificate('dup')));
+      const metadata = file('dup.xml', idpMetadata('https://dup.example/', quickCertificate('dup').pem));
       expectFailure(
         await sts(['aws', 'provider', 'add', 'trustbridge', '--home', home, '--metadata', metadata]),
         1,

@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Command } from '../../src/cli/command';
 import {
   awsProviderCertAddCommand,
   awsProviderCertPromoteCommand,
@@ -14,7 +13,8 @@ import {
 import { openInstance } from '../../src/instance/open-instance';
 import type { PinState } from '../../src/store/store';
 import { idpMetadata } from '../support/aws-sts';
-import { lifecycleCommands, quickCertificate } from '../support/cli-lifecycle';
+import { lifecycleCommands, lifecycleMoves, PIN_STATES } from '../support/cli-lifecycle';
+import { quickCertificate } from '../support/quick-certificate';
 import { runStsInProcess } from '../support/in-process-cli';
 
 // `sts aws provider cert add|promote|retire|revoke|remove`, run in-process on a fresh instance: every
@@ -77,14 +77,13 @@ describe('cli: sts aws provider cert (the lifecycle of a SAML provider\'s certif
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   describe('every move from every state: allowed exactly from the states its lifecycle says, to the state it names', () => {
-    const LIFECYCLE: ReadonlyArray<[string, Command, string, readonly PinState[], PinState]> = [
-      ['promote', awsProviderCertPromoteCommand, 'PromoteSamlProviderCertificate', ['pending'], 'active'],
-      ['retire', awsProviderCertRetireCommand, 'RetireSamlProviderCertificate', ['pending', 'active'], 'retired'],
-      ['revoke', awsProviderCertRevokeCommand, 'RevokeSamlProviderCertificate', ['pending', 'active', 'retired'], 'revoked'],
-    ];
-    const STATES: readonly PinState[] = ['pending', 'active', 'retired', 'revoked'];
+    const LIFECYCLE = lifecycleMoves({
+      promote: [awsProviderCertPromoteCommand, 'PromoteSamlProviderCertificate'],
+      retire: [awsProviderCertRetireCommand, 'RetireSamlProviderCertificate'],
+      revoke: [awsProviderCertRevokeCommand, 'RevokeSamlProviderCertificate'],
+    });
     for (const [move, , eventName, from, to] of LIFECYCLE) {
-      for (const state of STATES) {
+      for (const state of PIN_STATES) {
         if (from.includes(state)) {
           it(`${move} from ${state}: now ${to}, stamped, audited as ${eventName} (no alert)`, async () => {
             const thumbprint = await certificateIn(state);

@@ -8,16 +8,6 @@ import { childPids, freePort, killAllStsProcesses, runStsAsync, StsProcess } fro
 const READY = /listening on https:\/\/\S+ \((\d+) workers?\)/;
 const WARNING = '"msg":"a database setting lets acknowledged writes be lost"';
 
-/** Waits until `count` lines containing `marker` were printed (or 10 s), then returns them all. */
-async function linesWith(sts: StsProcess, marker: string, count: number): Promise<string[]> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const lines = sts.stdout.split('\n').filter((l) => l.includes(marker));
-    if (lines.length >= count || Date.now() > deadline) return lines;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 // The durability warning is the host's, not each worker's: one line per risky setting per start,
 // however many workers serve. The test cluster runs with fsync, full_page_writes and
 // synchronous_commit off, so an instance on it has three risks to name.
@@ -51,8 +41,8 @@ describe('cli: sts serve warns once per start about the database\'s durability',
     const sts = new StsProcess(['serve', '--home', home, '--workers', '1', '--port', String(await freePort())]);
     await sts.waitForOutput(READY, 30_000);
     // Logged before the server listens; "token signing" comes after it, so once it is out, so is every warning.
-    await linesWith(sts, '"msg":"token signing"', 1);
-    const warnings = await linesWith(sts, WARNING, expected.length);
+    await sts.waitForLines('"msg":"token signing"', 1);
+    const warnings = await sts.waitForLines(WARNING, expected.length);
     assert.deepEqual(settingsOf(warnings), expected, `warnings:\n${warnings.join('\n')}`);
     assert.deepEqual(warnings.map((l) => (JSON.parse(l) as { level?: string }).level), Array(expected.length).fill('warn'));
   });
@@ -63,8 +53,8 @@ describe('cli: sts serve warns once per start about the database\'s durability',
     assert.equal(workers, '2');
     // Each worker logs "token signing" after the point where it used to warn: with both out, a
     // worker's warning would be too.
-    assert.equal((await linesWith(sts, '"msg":"token signing"', 2)).length, 2);
-    const warnings = await linesWith(sts, WARNING, expected.length);
+    assert.equal((await sts.waitForLines('"msg":"token signing"', 2)).length, 2);
+    const warnings = await sts.waitForLines(WARNING, expected.length);
     assert.deepEqual(settingsOf(warnings), expected, `warnings:\n${warnings.join('\n')}`);
     assert.equal(childPids(sts.pid).length, 2);
     assert.deepEqual(

@@ -10,15 +10,7 @@ const ENDPOINTS = /listening on (https:\/\/\S+) \((\d+) workers?\)/;
 
 /** Where each serving process said it signs tokens: the thread pool while a core is spare per worker. */
 async function tokenSigningLines(sts: StsProcess, count: number): Promise<Array<{ on: string; workers: number; cores: number }>> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const lines = sts.stdout
-      .split('\n')
-      .filter((l) => l.includes('"msg":"token signing"'))
-      .map((l) => JSON.parse(l) as { on: string; workers: number; cores: number });
-    if (lines.length >= count || Date.now() > deadline) return lines;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return (await sts.waitForLines('"msg":"token signing"', count)).map((l) => JSON.parse(l) as { on: string; workers: number; cores: number });
 }
 
 describe('cli: sts serve', function () {

@@ -2,11 +2,11 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from '../../src/cli/command';
 import { trustPromoteCommand, trustRetireCommand, trustRevokeCommand, trustUnpinCommand } from '../../src/cli/commands/trust';
 import { openInstance } from '../../src/instance/open-instance';
 import type { PinState } from '../../src/store/store';
-import { lifecycleCommands, quickCertificate } from '../support/cli-lifecycle';
+import { lifecycleCommands, lifecycleMoves, PIN_STATES } from '../support/cli-lifecycle';
+import { quickCertificate } from '../support/quick-certificate';
 import { runStsInProcess } from '../support/in-process-cli';
 
 // `sts trust promote|retire|revoke|unpin`, run in-process on a fresh instance: every move from every
@@ -44,15 +44,14 @@ describe('cli: sts trust promote|retire|revoke|unpin (the lifecycle of external 
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const LIFECYCLE: ReadonlyArray<[string, Command, string, readonly PinState[], PinState]> = [
-    ['promote', trustPromoteCommand, 'PromotePin', ['pending'], 'active'],
-    ['retire', trustRetireCommand, 'RetirePin', ['pending', 'active'], 'retired'],
-    ['revoke', trustRevokeCommand, 'RevokePin', ['pending', 'active', 'retired'], 'revoked'],
-  ];
-  const STATES: readonly PinState[] = ['pending', 'active', 'retired', 'revoked'];
+  const LIFECYCLE = lifecycleMoves({
+    promote: [trustPromoteCommand, 'PromotePin'],
+    retire: [trustRetireCommand, 'RetirePin'],
+    revoke: [trustRevokeCommand, 'RevokePin'],
+  });
 
   for (const [move, , eventName, from, to] of LIFECYCLE) {
-    for (const state of STATES) {
+    for (const state of PIN_STATES) {
       if (from.includes(state)) {
         it(`${move} from ${state}: now ${to}, stamped, audited as ${eventName} (no alert)`, async () => {
           const thumbprint = await pinIn(state);

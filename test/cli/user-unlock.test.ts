@@ -85,9 +85,13 @@ describe('cli: sts user unlock, and the lockout in sts user list', function () {
     assert.equal(unlockEvents().length, 1);
   });
 
-  it('no user name, or two: exit 2', () => {
-    assert.equal(runSts(['user', 'unlock', '--home', home]).status, 2);
-    assert.equal(runSts(['user', 'unlock', 'locked', 'mistyped', '--home', home]).status, 2);
+  it('no user name, or two: exit 2, saying so, and nothing unlocked or audited', () => {
+    for (const args of [[], ['locked', 'mistyped']]) {
+      const r = runSts(['user', 'unlock', ...args, '--home', home]);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /^sts user unlock: give exactly one user NAME\n/);
+    }
     assert.equal(failuresOf('mistyped')?.failed_logins, 1);
+    assert.equal(unlockEvents().length, 1);
   });
 });

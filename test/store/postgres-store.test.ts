@@ -198,7 +198,9 @@ describe('store/postgres openPostgresStore', function () {
       await other.query(`DELETE FROM saml_providers WHERE name = 'Partner'`);
       // The INSERT still sees the provider (the removal is not committed), then waits for it at its foreign-key check.
       const adding = store.samlProviders.addCertificate('Partner', certificate);
+      const deadline = Date.now() + 5000;
       for (let waiting = 0; waiting === 0; await new Promise((r) => setTimeout(r, 20))) {
+        assert.ok(Date.now() < deadline, 'addCertificate never waited for the removal holding the provider row');
         const { rows } = await db.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'trustbridge' AND wait_event_type = 'Lock'`,
         );
@@ -271,23 +273,35 @@ describe('store/postgres openPostgresStore', function () {
       assert.equal(await b!.exclusive('key-rollover', async () => undefined), true);
     });
 
+    /** The database sessions holding the key-rollover lock. */
+    const rolloverLockHolders = async (): Promise<number[]> =>
+      (
+        await db.query<{ pid: number }>(
+          `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 2`,
+          [ADVISORY_LOCK_SPACE, EXCLUSIVE_TASK_LOCKS['key-rollover']],
+        )
+      ).rows.map((r) => r.pid);
+    /** Ends the database session holding the key-rollover lock (as a crash or an operator would), and waits until it is gone. */
+    const endSessionHoldingRolloverLock = async (): Promise<void> => {
+      const holders = await rolloverLockHolders();
+      assert.equal(holders.length, 1, 'the task holds the lock');
+      await db.query('SELECT pg_terminate_backend($1)', [holders[0]]);
+      const deadline = Date.now() + 5000;
+      while ((await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [holders[0]])).rowCount > 0) {
+        assert.ok(Date.now() < deadline, "the holder's session ended");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+
     it('the unlock failing (the holder\'s session ended under it): the task\'s work stands, the failure is reported once, the lock is free, the pool serves on', async () => {
       const unlockErrors: Array<[string, Error]> = [];
       const idleErrors: Error[] = [];
       const [a, b] = await Promise.all([open({ onUnlockError: (task, err) => unlockErrors.push([task, err]), onIdleError: (err) => idleErrors.push(err) }), open()]);
       const expires = new Date(Date.now() + 60_000);
-      const held = `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 2`;
       const ran = await a!.exclusive('key-rollover', async () => {
         // The task's work, committed through the pool's other connections.
         assert.equal(await a!.replay.rememberOnce('chore', 'done', expires), true);
-        const { rows } = await db.query<{ pid: number }>(held, [ADVISORY_LOCK_SPACE, EXCLUSIVE_TASK_LOCKS['key-rollover']]);
-        assert.equal(rows.length, 1, 'the task holds the lock');
-        await db.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
-        const deadline = Date.now() + 5000;
-        while ((await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [rows[0]!.pid])).rowCount > 0) {
-          assert.ok(Date.now() < deadline, 'the holder\'s session ended');
-          await new Promise((r) => setTimeout(r, 20));
-        }
+        await endSessionHoldingRolloverLock();
       });
       assert.equal(ran, true, 'the task ran; its outcome is not turned into a failure');
       assert.equal(unlockErrors.length, 1);
@@ -297,7 +311,7 @@ describe('store/postgres openPostgresStore', function () {
       assert.match(err.message, /terminat|Connection|not queryable/i);
       assert.ok(!err.message.includes(db.password) && !String(err.stack).includes(db.password), 'no password');
       assert.equal(await b!.replay.rememberOnce('chore', 'done', expires), false, 'the work is in the database');
-      assert.equal((await db.query(held, [ADVISORY_LOCK_SPACE, EXCLUSIVE_TASK_LOCKS['key-rollover']])).rowCount, 0, 'nobody holds the lock');
+      assert.deepEqual(await rolloverLockHolders(), [], 'nobody holds the lock');
       let ranOnB = false;
       assert.equal(await b!.exclusive('key-rollover', async () => void (ranOnB = true)), true);
       assert.equal(ranOnB, true, 'another node takes the lock at once');
@@ -309,11 +323,9 @@ describe('store/postgres openPostgresStore', function () {
     it('a task that throws and whose unlock fails: the task\'s error reaches the caller, the unlock failure is reported beside it', async () => {
       const unlockErrors: Error[] = [];
       const [a, b] = await Promise.all([open({ onUnlockError: (_, err) => unlockErrors.push(err) }), open()]);
-      const held = `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 2`;
       await assert.rejects(
         a!.exclusive('key-rollover', async () => {
-          assert.equal((await db.query(held, [ADVISORY_LOCK_SPACE, EXCLUSIVE_TASK_LOCKS['key-rollover']])).rowCount, 1);
-          await new Promise((r) => setTimeout(r, 200));
+          await endSessionHoldingRolloverLock();
           throw new Error('chore failed');
         }),
         /^Error: chore failed$/,

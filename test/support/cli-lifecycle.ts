@@ -1,23 +1,37 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatHelp } from '../../src/cli/args';
 import type { Command } from '../../src/cli/command';
 import { openInstance } from '../../src/instance/open-instance';
-import { certificateThumbprintSha256 } from '../../src/keys/signing-key';
-import type { AuditEvent, Store } from '../../src/store/store';
+import type { AuditEvent, PinState, Store } from '../../src/store/store';
 import { STACK_TRACE } from './ext-trust';
 import { runStsInProcess, type InProcessRun } from './in-process-cli';
 
-/** A self-signed EC certificate from openssl (fast, unlike an RSA key): its PEM and SHA-256 thumbprint. */
-export function quickCertificate(cn: string): { pem: string; thumbprint: string } {
-  const run = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`, '-days', '2', '-keyout', '/dev/null'], {
-    encoding: 'utf8',
+/** Every state a pin or a provider's certificate can be in. */
+export const PIN_STATES: readonly PinState[] = ['pending', 'active', 'retired', 'revoked'];
+
+/**
+ * The lifecycle both command families must follow, move by move: written out here rather than read
+ * from the code's table (PIN_MOVES), so that a wrong table fails the tests.
+ */
+export const EXPECTED_PIN_MOVES: Readonly<Record<'promote' | 'retire' | 'revoke', { from: readonly PinState[]; to: PinState }>> = {
+  promote: { from: ['pending'], to: 'active' },
+  retire: { from: ['pending', 'active'], to: 'retired' },
+  revoke: { from: ['pending', 'active', 'retired'], to: 'revoked' },
+};
+
+/**
+ * A command family's moves with the command and audit event name of each, and the states the
+ * lifecycle lets it start from and lead to.
+ */
+export function lifecycleMoves(
+  commands: Readonly<Record<keyof typeof EXPECTED_PIN_MOVES, readonly [Command, string]>>,
+): ReadonlyArray<[string, Command, string, readonly PinState[], PinState]> {
+  return (Object.keys(EXPECTED_PIN_MOVES) as Array<keyof typeof EXPECTED_PIN_MOVES>).map((move) => {
+    const [command, eventName] = commands[move];
+    return [move, command, eventName, EXPECTED_PIN_MOVES[move].from, EXPECTED_PIN_MOVES[move].to];
   });
-  assert.equal(run.status, 0, run.stderr);
-  return { pem: run.stdout, thumbprint: certificateThumbprintSha256(new X509Certificate(run.stdout).raw) };
 }
 
 /** What a refused command must leave as it was: the rows it works on, and the audit trail (store and file). */

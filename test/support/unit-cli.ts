@@ -141,14 +141,31 @@ export class StsProcess {
   }
 
   /** Resolves when stdout matches `pattern`; rejects on exit or timeout, with what was printed. */
-  async waitForOutput(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+  waitForOutput(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+    return this.waitUntil(() => this.stdout.match(pattern) ?? undefined, String(pattern), timeoutMs);
+  }
+
+  /** Resolves with the stdout lines containing `marker` once there are at least `count`; rejects on exit or timeout. */
+  waitForLines(marker: string, count: number, timeoutMs = 10_000): Promise<string[]> {
+    return this.waitUntil(
+      () => {
+        const lines = this.stdout.split('\n').filter((l) => l.includes(marker));
+        return lines.length >= count ? lines : undefined;
+      },
+      `${count} lines with ${marker}`,
+      timeoutMs,
+    );
+  }
+
+  /** Resolves with what `found` returns once it returns something, looking again at each output. */
+  private async waitUntil<T>(found: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const match = this.stdout.match(pattern);
-      if (match) return match;
-      if (this.exit) throw new Error(`sts exited (${JSON.stringify(this.exit)}) before printing ${pattern}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      const result = found();
+      if (result !== undefined) return result;
+      if (this.exit) throw new Error(`sts exited (${JSON.stringify(this.exit)}) before printing ${what}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${pattern}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      if (left <= 0) throw new Error(`timed out waiting for ${what}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
       await new Promise<void>((wake) => {
         const timer = setTimeout(wake, Math.min(left, 250));
         this.watchers.push(() => {

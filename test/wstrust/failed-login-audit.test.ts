@@ -152,7 +152,22 @@ describe('wstrust: a refused login names the user it claimed in the audit trail'
     for (const e of events) assert.deepEqual([e.principal, e.additionalEventData], [null, { claimedUserName: USER }]);
 
     const none = await stsCli(['audit', 'tail', '--claimed-user', 'second-user@example.com', '--json', '--home', sts.home]);
+    assert.equal(none.status, 0, none.stderr);
     assert.equal(none.stdout, '', 'a successful login is found by --principal, not --claimed-user');
+  });
+
+  it('sts audit tail --claimed-user takes the name as it was sent: one with controls, or over 256 characters, finds its refusal', async () => {
+    for (const name of [HOSTILE, 'z'.repeat(300)]) {
+      const sent = await issue(name, WRONG);
+      await eventOf(sent);
+      const r = await stsCli(['audit', 'tail', '--claimed-user', name, '--json', '--home', sts.home]);
+      assert.equal(r.status, 0, r.stderr);
+      const found = r.stdout
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => (JSON.parse(l) as { requestId: string }).requestId);
+      assert.ok(found.includes(sent.res.requestId), `${JSON.stringify(name.slice(0, 20))}: ${found.length} found`);
+    }
   });
 
   it('no password reached the store, audit.jsonl or the log', async () => {

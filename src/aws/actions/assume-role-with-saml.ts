@@ -255,7 +255,7 @@ async function requireOwnIssuance(store: Store, verified: VerifiedSamlAssertion,
     if (verdict.ledger.cancelledAt !== null) throw invalidToken('The SAML assertion was cancelled.');
     return;
   }
-  if (verdict.alert) raiseAlert(verdict.alert);
+  raiseAlert(verdict.alert);
   if (verdict.refusal === 'withheld-key') {
     throw invalidToken('The SAML assertion is signed by a key this STS no longer signs with.', `signing key state ${verdict.storedKeyState ?? 'unknown'}`);
   }

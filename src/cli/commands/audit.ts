@@ -1,4 +1,5 @@
 import { auditEventJson } from '../../audit/audit-event';
+import { claimedUserName } from '../../audit/claimed-user-name';
 import { verifyLedgerChain } from '../../store/ledger-chain';
 import type { AuditEvent, AuditQuery } from '../../store/store';
 import { HELP_FLAG, HOME_FLAG, UsageError, type ParsedArgs } from '../args';
@@ -66,13 +67,16 @@ export const auditTailCommand: Command = {
     const now = new Date();
     const principal = args.strings.get('principal');
     const eventName = args.strings.get('event');
+    const claimedUser = args.strings.get('claimed-user');
     const query: AuditQuery = {
       limit: Number(limitText),
       alertsOnly: args.booleans.has('alerts'),
       ...optional('from', timeFlag(args, 'since', now)),
       ...optional('to', timeFlag(args, 'until', now)),
       ...optional('principal', principal),
-      ...optional('claimedUserName', args.strings.get('claimed-user')),
+      // Stored escaped and capped (claimedUserName): the name as sent is brought to that form, which
+      // leaves a name already in it (copied from this command's output) as it is.
+      ...optional('claimedUserName', claimedUser === undefined ? undefined : claimedUserName(claimedUser).name),
       ...optional('eventName', eventName),
     };
     const print = (e: AuditEvent): void => io.out(args.booleans.has('json') ? auditEventJson(e) + '\n' : describeEvent(e));

@@ -38,7 +38,7 @@ export class LdapUserDirectory implements UserDirectory {
   async authenticateWithPassword(userName: string, password: string): Promise<AuthenticatedSubject> {
     if (password === '') {
       throw new FailedAuthenticationError(
-        `empty password for user "${userName}" refused before asking the directory: an LDAP simple bind with an empty password is an unauthenticated bind, which succeeds without checking anything`,
+        `empty password for user ${quotedClaimedUserName(userName)} refused before asking the directory: an LDAP simple bind with an empty password is an unauthenticated bind, which succeeds without checking anything`,
       );
     }
     if (userName === '' || userName.length > MAX_USER_NAME) {
@@ -63,7 +63,7 @@ export class LdapUserDirectory implements UserDirectory {
 
   async authenticateWithDigest(userName: string, _digest: string, _nonce: Buffer, _created: string): Promise<AuthenticatedSubject> {
     throw new FailedAuthenticationError(
-      `PasswordDigest from user "${userName}" refused: users come from an LDAP directory, which never reveals a password to check a digest against; the client must send PasswordText`,
+      `PasswordDigest from user ${quotedClaimedUserName(userName)} refused: users come from an LDAP directory, which never reveals a password to check a digest against; the client must send PasswordText`,
     );
   }
 
@@ -74,7 +74,8 @@ export class LdapUserDirectory implements UserDirectory {
     password: string,
   ): Promise<{ entry: Entry; groupDns: string[] }> {
     const dn = fillTemplate(template, '{user}', escapeDnValue(userName));
-    await this.bindAsUser(connection, dn, password, userName);
+    // A refusal names the template, not the DN: the DN repeats the caller's name, escaped only for LDAP.
+    await this.bindAsUser(connection, dn, password, userName, template);
     // Read as the user: the directory's ACL must let a user read their own entry (and the groups).
     const [entry] = await this.ask(`reading ${dn}`, () =>
       connection.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes: this.attributes }),
@@ -104,7 +105,7 @@ export class LdapUserDirectory implements UserDirectory {
       connection.search(bind.userSearchBase, { scope: 'sub', filter, attributes: this.attributes, sizeLimit: 2 }),
     );
     const [entry] = entries;
-    if (!entry) throw new FailedAuthenticationError(`unknown user ${quotedClaimedUserName(userName)}: no entry under ${bind.userSearchBase} matches ${filter}`);
+    if (!entry) throw new FailedAuthenticationError(`unknown user ${quotedClaimedUserName(userName)}: no entry under ${bind.userSearchBase} matches ${bind.userSearchFilter}`);
     if (entries.length > 1) {
       throw new FailedAuthenticationError(`user ${quotedClaimedUserName(userName)} matches several entries under ${bind.userSearchBase}; the search filter must find one`);
     }
@@ -114,13 +115,14 @@ export class LdapUserDirectory implements UserDirectory {
     return { entry, groupDns };
   }
 
-  private async bindAsUser(connection: LdapConnection, dn: string, password: string, userName: string): Promise<void> {
+  /** Binds as the user at `dn`; a refusal's detail shows `shownDn` (the directory's own DN, or the template it was made from). */
+  private async bindAsUser(connection: LdapConnection, dn: string, password: string, userName: string, shownDn = dn): Promise<void> {
     try {
       await connection.bind(dn, password);
     } catch (err) {
       // 49 is a wrong password, an unknown DN or (Active Directory) a locked or expired account.
       if (err instanceof InvalidCredentialsError || err instanceof InvalidDNSyntaxError) {
-        throw new FailedAuthenticationError(`the directory refused the bind of user ${quotedClaimedUserName(userName)} as ${dn}: ${describe(err)}`);
+        throw new FailedAuthenticationError(`the directory refused the bind of user ${quotedClaimedUserName(userName)} as ${shownDn}: ${describe(err)}`);
       }
       if (err instanceof ResultCodeError) throw unavailable(this.settings, `the bind of user ${quotedClaimedUserName(userName)} failed: ${describe(err)}`);
       throw err;

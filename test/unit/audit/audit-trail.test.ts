@@ -83,6 +83,35 @@ describe('audit trail (unit)', () => {
     assert.deepEqual(stored, ['Issue', 'Validate']);
   });
 
+  it('while a store write hangs, later flushes join it: one write in flight at a time, and the events filed meanwhile follow in one more', async () => {
+    let release: () => void = () => undefined;
+    const writes: string[][] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const repository: AuditRepository = {
+      append: async (events) => {
+        mostInFlight = Math.max(mostInFlight, ++inFlight);
+        if (writes.length === 0) await new Promise<void>((r) => (release = r));
+        writes.push(events.map((e) => e.eventName));
+        inFlight--;
+      },
+      query: async () => [],
+    };
+    const trail = new AuditTrail({ repository, file: null, logger, now: () => new Date() });
+    trail.record({ eventName: 'Issue', eventSource: 'wstrust' });
+    const first = trail.flush();
+    const joined: Promise<void>[] = [];
+    for (const eventName of ['Validate', 'Renew', 'Cancel']) {
+      trail.record({ eventName, eventSource: 'wstrust' });
+      joined.push(trail.flush());
+    }
+    assert.ok(joined.every((p) => p === first), 'each flush during the write returns the write in flight');
+    release();
+    await trail.close();
+    assert.equal(mostInFlight, 1);
+    assert.deepEqual(writes, [['Issue'], ['Validate', 'Renew', 'Cancel']]);
+  });
+
   it('while the store is down, a flood of events is filed but does not bring the next store attempt forward', async () => {
     const repository = flakyRepository(Number.MAX_SAFE_INTEGER);
     const file = join(dir, 'audit.jsonl');

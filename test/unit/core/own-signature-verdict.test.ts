@@ -102,7 +102,7 @@ describe('core/own-signature-verdict ownSignatureVerdict', () => {
         const verdict = await ownSignatureVerdict(signature, l, NOW);
         assert.ok(!verdict.issued && verdict.refusal === 'withheld-key');
         assert.deepEqual(
-          { keyState: verdict.keyState, storedKeyState: verdict.storedKeyState, reason: verdict.reason, alert: verdict.alert.name },
+          { keyState: verdict.alert.facts['signingKeyState'], storedKeyState: verdict.storedKeyState, reason: verdict.reason, alert: verdict.alert.name },
           { keyState: c.keyState, storedKeyState: c.keyState, reason: c.reason, alert: c.alert },
         );
         assert.equal(verdict.alert.facts['signingKeyState'], c.keyState);
@@ -117,7 +117,7 @@ describe('core/own-signature-verdict ownSignatureVerdict', () => {
       const verdict = await ownSignatureVerdict(signature, lookups(undefined, entry()).lookups, NOW);
       assert.ok(!verdict.issued && verdict.refusal === 'withheld-key');
       assert.deepEqual(
-        { keyState: verdict.keyState, storedKeyState: verdict.storedKeyState, reason: verdict.reason, alert: verdict.alert.name },
+        { keyState: verdict.alert.facts['signingKeyState'], storedKeyState: verdict.storedKeyState, reason: verdict.reason, alert: verdict.alert.name },
         { keyState: 'revoked', storedKeyState: undefined, reason: 'the token is signed by a revoked key of this STS', alert: 'token-from-revoked-key' },
       );
     });

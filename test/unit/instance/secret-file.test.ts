@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSecretFile } from '../../../src/instance/secret-file';
+import { readCertificateFile, readSecretFile } from '../../../src/instance/secret-file';
+import { quickCertificate } from '../../support/quick-certificate';
 
 // The one reader of secret files named by config keys: store.passwordFile, the LDAP service account's
 // password file, tls.privateKeyPassphraseFile.
@@ -39,5 +40,34 @@ describe('instance/secret-file readSecretFile', () => {
       (err: Error) => err.message === `config key "identity.ldap.bind.serviceAccountPasswordFile" names ${path}, which holds no password on its first line` && !err.message.includes('secret-on-line-two'),
     );
     assert.throws(() => readSecretFile(file('zero', ''), 'store.passwordFile'), /holds no password on its first line/);
+  });
+});
+
+// The one reader of certificate files named by config keys: identity.ldap.caFiles and clientCertificates.caFiles.
+describe('instance/secret-file readCertificateFile', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'trustbridge-certificate-file-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is the PEM text of a certificate', () => {
+    const { pem } = quickCertificate('certificate-file');
+    const path = join(dir, 'ca.pem');
+    writeFileSync(path, pem);
+    assert.equal(readCertificateFile(path, 'clientCertificates.caFiles[0]'), pem);
+  });
+
+  it('an unreadable file is refused once, naming the key and the path', () => {
+    const missing = join(dir, 'missing.pem');
+    assert.throws(() => readCertificateFile(missing, 'clientCertificates.caFiles[0]'), {
+      message: `config key "clientCertificates.caFiles[0]" names ${missing}, which cannot be read`,
+    });
+  });
+
+  it('a file that holds no certificate is refused, naming the key', () => {
+    const path = join(dir, 'junk.pem');
+    writeFileSync(path, 'not a certificate\n');
+    assert.throws(() => readCertificateFile(path, 'clientCertificates.caFiles[1]'), /^Error: config key "clientCertificates\.caFiles\[1\]" does not name a PEM certificate: /);
   });
 });

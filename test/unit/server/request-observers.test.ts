@@ -48,7 +48,7 @@ describe('server/app: a request observer that throws', function () {
       },
     };
     const recording: RequestObserver = { observe: (record) => void seen.push(record) };
-    // The app as listen() builds it, on the test instance, with the two observers added after the built-in ones.
+    // The app on the test instance (its audit observer included, not listen()'s metrics), with the two observers after the built-in ones.
     const app = createApp({ instance: sts.instance, logger, baseUrl: () => baseUrl, observers: [throwing, recording] });
     server = createServer({ key: sts.instance.tls.key, cert: sts.instance.tls.cert }, app.callback());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
