@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { recordAdminEvent } from '../../audit/admin-audit';
 import { ALERTS } from '../../audit/alerts';
@@ -8,6 +8,7 @@ import { exportSealedPrivateKey } from '../../keys/key-material';
 import type { SigningKeyRecord } from '../../store/store';
 import { HELP_FLAG, HOME_FLAG, UsageError } from '../args';
 import type { Command } from '../command';
+import { FileNotCreated, writeNewFile } from '../new-file';
 import { withInstance } from '../with-instance';
 import { findKey } from './keys';
 
@@ -67,10 +68,15 @@ export const keysExportCommand: Command = {
       const eventName = privateKey ? 'ExportSigningKey' : 'ExportSigningCertificate';
       const request = { thumbprint: key.thumbprint, state: key.state, out: path, ...(privateKey ? { privateKey: true } : {}) };
       try {
-        if (privateKey) {
-          writeNewFile(path, encryptedPrivateKey(instance, key, args.booleans.has('i-understand-the-risk'), args.strings.get('passphrase-file')), 0o600);
-        } else {
-          writeNewFile(path, key.certificatePem, 0o644);
+        try {
+          if (privateKey) {
+            const encrypted = encryptedPrivateKey(instance, key, args.booleans.has('i-understand-the-risk'), args.strings.get('passphrase-file'));
+            writeNewFile(path, 0o600, () => encrypted);
+          } else {
+            writeNewFile(path, 0o644, () => key.certificatePem);
+          }
+        } catch (err) {
+          throw err instanceof FileNotCreated ? new ExportRefused('OutputNotWritable', err.message) : err;
         }
       } catch (err) {
         if (!(err instanceof ExportRefused)) throw err;
@@ -124,24 +130,4 @@ function encryptedPrivateKey(instance: Instance, key: SigningKeyRecord, riskAcce
     throw new ExportRefused('PassphraseTooShort', `the passphrase (first line of ${passphraseFile}) must have at least ${MIN_PASSPHRASE_LENGTH} characters`);
   }
   return exportSealedPrivateKey(key, instance.masterKey, passphrase);
-}
-
-/** Writes a file that must not exist yet, with `mode` whatever the umask (so never over a file, a device or stdout). */
-function writeNewFile(path: string, content: string, mode: number): void {
-  let fd: number;
-  try {
-    fd = openSync(path, 'wx', mode);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ExportRefused(
-      'OutputNotWritable',
-      code === 'EEXIST' ? `${path} exists: it is not overwritten; remove it or choose another file` : `${path} cannot be created (${code ?? 'error'})`,
-    );
-  }
-  try {
-    fchmodSync(fd, mode);
-    writeSync(fd, content);
-  } finally {
-    closeSync(fd);
-  }
 }
