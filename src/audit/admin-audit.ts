@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import type { Instance } from '../instance/open-instance';
+import type { AuditFacts } from './audit-event';
 import type { AlertName } from './alerts';
 
 /** Who ran an admin command: the operating-system account (the CLI has no other identity). */
@@ -25,6 +26,8 @@ export function recordAdminEvent(
     readonly alert?: AlertName;
     /** Set when the command refused: a stable code and what it said. */
     readonly error?: { readonly code: string; readonly message: string };
+    /** For a refusal that is no alert but worth a defender's look (an attempt at what the alert reports). */
+    readonly severity?: AuditFacts['severity'];
   } = {},
 ): void {
   instance.audit.record({
@@ -35,6 +38,7 @@ export function recordAdminEvent(
     requestParameters,
     responseElements: outcome.responseElements ?? null,
     alert: outcome.alert ?? null,
+    severity: outcome.severity,
     errorCode: outcome.error?.code ?? null,
     errorMessage: outcome.error?.message ?? null,
     additionalEventData: outcome.alert === undefined ? null : { ...requestParameters, ...outcome.responseElements },

@@ -16,6 +16,8 @@ export interface AuditFacts {
   readonly errorCode?: string | null;
   readonly errorMessage?: string | null;
   readonly alert?: AlertName | null;
+  /** An event that is no alert is info, or a warning when a defender should see it (a refused attempt at what an alert reports); an alert has its own. */
+  readonly severity?: 'info' | 'warning';
 }
 
 export function auditEvent(facts: AuditFacts, eventTime: Date): AuditEvent {
@@ -35,7 +37,7 @@ export function auditEvent(facts: AuditFacts, eventTime: Date): AuditEvent {
     errorCode: facts.errorCode ?? null,
     errorMessage: facts.errorMessage ?? null,
     alert,
-    severity: alert === null ? 'info' : ALERT_SEVERITY[alert],
+    severity: alert === null ? (facts.severity ?? 'info') : ALERT_SEVERITY[alert],
   };
 }
 

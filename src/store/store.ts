@@ -217,7 +217,7 @@ export interface AuditEvent {
   readonly errorMessage: string | null;
   /** Set on alerts (eventSource detector, or an admin change that is one): its name, e.g. forged-token. */
   readonly alert: string | null;
-  /** info for ordinary events; high and critical for alerts. */
+  /** info for ordinary events, warning for refused attempts at what an alert reports; high and critical for alerts. */
   readonly severity: 'info' | 'warning' | 'high' | 'critical';
 }
 

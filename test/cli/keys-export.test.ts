@@ -93,7 +93,7 @@ describe('cli: sts keys export', function () {
     assert.equal(r.stderr, `sts keys export: refused: ${out('existing.crt.pem')} exists: it is not overwritten; remove it or choose another file\n`);
     assert.equal(readFileSync(out('existing.crt.pem'), 'utf8'), 'keep me\n');
     const events = exportEvents().slice(before);
-    assert.deepEqual(events.map((e) => [e['eventName'], e['errorCode'], e['alert']]), [['ExportSigningCertificate', 'OutputNotWritable', null]]);
+    assert.deepEqual(events.map((e) => [e['eventName'], e['errorCode'], e['alert'], e['severity']]), [['ExportSigningCertificate', 'OutputNotWritable', null, 'info']]);
   });
 
   it('the certificate to an --out in a directory that does not exist: exit 1, nothing created, audited (OutputNotWritable)', async () => {
@@ -116,7 +116,7 @@ describe('cli: sts keys export', function () {
       ['with a short passphrase', ['--i-understand-the-risk', '--passphrase-file', 'SHORT'], 'PassphraseTooShort', /must have at least 16 characters/],
     ];
     for (const [what, flags, code, message] of refusals) {
-      it(`${what}: exit 1, no file, an ExportSigningKey event with error ${code} and no alert`, async () => {
+      it(`${what}: exit 1, no file, an ExportSigningKey event with error ${code}, no alert, severity warning`, async () => {
         writeFileSync(out('short.txt'), 'too-short\n');
         const resolved = flags.map((f) => (f === 'PASSPHRASE' ? passphraseFile : f === 'MISSING' ? out('missing.txt') : f === 'SHORT' ? out('short.txt') : f));
         const before = exportEvents().length;
@@ -131,6 +131,7 @@ describe('cli: sts keys export', function () {
         assert.equal(events[0]?.['eventName'], 'ExportSigningKey');
         assert.equal(events[0]?.['errorCode'], code);
         assert.equal(events[0]?.['alert'], null);
+        assert.equal(events[0]?.['severity'], 'warning');
         assert.match(String(events[0]?.['principal']), /^os:/);
       });
     }
@@ -154,7 +155,49 @@ describe('cli: sts keys export', function () {
       assert.doesNotMatch(r.stdout + r.stderr, /PRIVATE KEY/);
       assert.equal(existsSync(file), false, 'nothing written');
       const refused = auditFile(plantedHome).filter((e) => e['eventName'] === 'ExportSigningKey');
-      assert.deepEqual(refused.map((e) => [e['errorCode'], e['alert']]), [['KeyNotSealed', null]]);
+      assert.deepEqual(refused.map((e) => [e['errorCode'], e['alert'], e['severity']]), [['KeyNotSealed', null, 'warning']]);
+    });
+
+    describe('a sealed key that cannot be opened (its envelope altered in the store)', () => {
+      let alteredHome: string;
+      let altered: string;
+      before(() => {
+        alteredHome = join(parent, 'altered-instance');
+        assert.equal(runSts(['init', '--home', alteredHome]).status, 0);
+        const db = new Database(join(alteredHome, 'trustbridge.db'));
+        try {
+          const row = db.prepare('SELECT thumbprint, sealed_private_key AS sealed FROM signing_keys').get() as { thumbprint: string; sealed: string };
+          altered = row.thumbprint;
+          // The ciphertext's first character (all six of its bits count): still a sealed envelope, no longer one the master key opens.
+          const at = row.sealed.lastIndexOf('.') + 1;
+          const flipped = row.sealed.slice(0, at) + (row.sealed[at] === 'A' ? 'B' : 'A') + row.sealed.slice(at + 1);
+          assert.equal(db.prepare('UPDATE signing_keys SET sealed_private_key = ? WHERE thumbprint = ?').run(flipped, altered).changes, 1);
+        } finally {
+          db.close();
+        }
+      });
+      const exportAltered = (file: string) =>
+        stsCli(['keys', 'export', altered, '--out', file, '--private-key', '--passphrase-file', passphraseFile, '--i-understand-the-risk', '--home', alteredHome]);
+
+      it('to an --out that exists: refused as OutputNotWritable before the key is touched (no decryption, no PBKDF2)', async () => {
+        writeFileSync(out('altered-existing.pem'), 'keep me\n');
+        const r = await exportAltered(out('altered-existing.pem'));
+        assert.equal(r.status, 1, r.stdout + r.stderr);
+        assert.equal(r.stderr, `sts keys export: refused: ${out('altered-existing.pem')} exists: it is not overwritten; remove it or choose another file\n`);
+        assert.equal(readFileSync(out('altered-existing.pem'), 'utf8'), 'keep me\n');
+        const refused = auditFile(alteredHome).filter((e) => e['eventName'] === 'ExportSigningKey');
+        assert.deepEqual(refused.map((e) => [e['errorCode'], e['severity']]), [['OutputNotWritable', 'warning']]);
+      });
+
+      it('to a new --out: exit 1 with the unsealing error (no stack, nothing of the key), and the file it created is removed', async () => {
+        const file = out('altered.key.pem');
+        const r = await exportAltered(file);
+        assert.equal(r.status, 1, r.stdout + r.stderr);
+        assert.equal(r.stdout, '');
+        assert.equal(r.stderr, 'sts keys export: a sealed secret could not be opened: wrong master key, or the value was altered\n');
+        assert.doesNotMatch(r.stderr, STACK_TRACE);
+        assert.equal(existsSync(file), false, 'no empty or partial key file left');
+      });
     });
 
     it('an --out that exists is refused and left as it was (audited: OutputNotWritable)', async () => {
@@ -176,8 +219,20 @@ describe('cli: sts keys export', function () {
       assert.equal(r.stderr, `sts keys export: refused: ${file} cannot be created (ENOENT)\n`);
       assert.equal(existsSync(missingDir), false, 'no directory made, no partial file');
       const events = exportEvents().slice(before);
-      assert.deepEqual(events.map((e) => [e['eventName'], e['errorCode'], e['alert']]), [['ExportSigningKey', 'OutputNotWritable', null]]);
+      assert.deepEqual(events.map((e) => [e['eventName'], e['errorCode'], e['alert'], e['severity']]), [['ExportSigningKey', 'OutputNotWritable', null, 'warning']]);
       assert.equal(events[0]?.['errorMessage'], `${file} cannot be created (ENOENT)`);
+    });
+
+    it('in the store, too, every refused private-key export is a warning and every refused certificate export info', async () => {
+      const instance = await openInstance(home);
+      try {
+        const stored = (await instance.store.audit.query({ limit: 1000 })).filter((e: AuditEvent) => e.errorCode !== null);
+        const severities = new Set(stored.map((e) => `${e.eventName} ${e.severity}`));
+        assert.deepEqual([...severities].sort(), ['ExportSigningCertificate info', 'ExportSigningKey warning']);
+        assert.ok(stored.filter((e) => e.eventName === 'ExportSigningKey').length >= 6, 'every refusal so far');
+      } finally {
+        await instance.close();
+      }
     });
 
     it('usage errors (exit 2): no --out, --out -, safeguard flags without --private-key', async () => {

@@ -68,20 +68,20 @@ export const keysExportCommand: Command = {
       const eventName = privateKey ? 'ExportSigningKey' : 'ExportSigningCertificate';
       const request = { thumbprint: key.thumbprint, state: key.state, out: path, ...(privateKey ? { privateKey: true } : {}) };
       try {
-        try {
-          if (privateKey) {
-            const encrypted = encryptedPrivateKey(instance, key, args.booleans.has('i-understand-the-risk'), args.strings.get('passphrase-file'));
-            writeNewFile(path, 0o600, () => encrypted);
-          } else {
-            writeNewFile(path, 0o644, () => key.certificatePem);
-          }
-        } catch (err) {
-          throw err instanceof FileNotCreated ? new ExportRefused('OutputNotWritable', err.message) : err;
-        }
+        // The safeguards are checked first; the key is unsealed and encrypted (PBKDF2) only once the file exists.
+        const content = privateKey
+          ? encryptPrivateKey(instance, key, args.booleans.has('i-understand-the-risk'), args.strings.get('passphrase-file'))
+          : () => key.certificatePem;
+        writeNewFile(path, privateKey ? 0o600 : 0o644, content);
       } catch (err) {
-        if (!(err instanceof ExportRefused)) throw err;
-        recordAdminEvent(instance, eventName, request, { error: { code: err.code, message: err.message.split('\n')[0] ?? '' } });
-        io.err(`sts keys export: refused: ${err.message}\n`);
+        const refused = err instanceof FileNotCreated ? new ExportRefused('OutputNotWritable', err.message) : err;
+        if (!(refused instanceof ExportRefused)) throw err;
+        recordAdminEvent(instance, eventName, request, {
+          error: { code: refused.code, message: refused.message.split('\n')[0] ?? '' },
+          // Someone tried to copy a signing key: worth a defender's look, whatever stopped them.
+          ...(privateKey ? { severity: 'warning' as const } : {}),
+        });
+        io.err(`sts keys export: refused: ${refused.message}\n`);
         return 1;
       }
       if (!privateKey) {
@@ -103,8 +103,8 @@ export const keysExportCommand: Command = {
   },
 };
 
-/** The key encrypted under the passphrase, once every safeguard holds; ExportRefused names the one that does not. */
-function encryptedPrivateKey(instance: Instance, key: SigningKeyRecord, riskAccepted: boolean, passphraseFile: string | undefined): string {
+/** What encrypts the key under the passphrase, once every safeguard holds; ExportRefused names the one that does not. */
+function encryptPrivateKey(instance: Instance, key: SigningKeyRecord, riskAccepted: boolean, passphraseFile: string | undefined): () => string {
   if (!riskAccepted) throw new ExportRefused('RiskNotAcknowledged', GOLDEN_SAML_WARNING);
   // A token's keys are generated inside it as non-extractable: not even Trustbridge can read them.
   if (instance.config.signingKeyCustody.kind === 'pkcs11' || keyAtRestForm(key.sealedPrivateKey) === 'pkcs11') {
@@ -129,5 +129,5 @@ function encryptedPrivateKey(instance: Instance, key: SigningKeyRecord, riskAcce
   if (passphrase.length < MIN_PASSPHRASE_LENGTH) {
     throw new ExportRefused('PassphraseTooShort', `the passphrase (first line of ${passphraseFile}) must have at least ${MIN_PASSPHRASE_LENGTH} characters`);
   }
-  return exportSealedPrivateKey(key, instance.masterKey, passphrase);
+  return () => exportSealedPrivateKey(key, instance.masterKey, passphrase);
 }
