@@ -12,9 +12,11 @@ import { awsRoleClaim } from '../aws/role-claim';
 import { AWS_SAML } from '../core/aws-saml';
 import { openConfiguredStore } from './open-configured-store';
 import type { Store } from '../store/store';
-import { openInstance } from './open-instance';
+import { makeHome } from './new-home';
+import { openInstance, type Instance } from './open-instance';
 import { CONFIG_FILE, DEMO_CREDENTIALS_FILE, SIGNING_CERTIFICATE_EXPORT, inHome } from './paths';
 import { openSigningKeyCustody } from './signing-key-custody';
+import type { SigningKeyCustody } from '../keys/key-custody';
 import { createActiveSigningKey } from './signing-keys';
 
 export interface InitOptions {
@@ -51,7 +53,22 @@ export async function initInstance(home: string, options: InitOptions): Promise<
     store: { ...DEFAULT_CONFIG.store, ...options.store },
   });
   if (config.store.kind === 'postgres') await refuseInitialisedDatabase(home, config.store);
-  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const takeBack = makeHome(home);
+  try {
+    return await populateHome(home, config, options.demo);
+  } catch (err) {
+    // A partial instance would pass for a complete one (config.json is there) or be in the next init's way.
+    try {
+      takeBack();
+    } catch {
+      // What init was doing when it failed is the error to report.
+    }
+    throw err;
+  }
+}
+
+/** Writes the instance's files and first records into `home`; throws, leaving them as they are, if any step fails. */
+async function populateHome(home: string, config: StsConfig, demo: boolean): Promise<InitResult> {
   const masterKey = randomBytes(32);
   writeSecret(inHome(home, config.masterKeyFile), masterKey.toString('base64') + '\n');
   mkdirSync(join(home, 'tls'), { recursive: true, mode: 0o700 });
@@ -63,51 +80,58 @@ export async function initInstance(home: string, options: InitOptions): Promise<
   writeFileSync(inHome(home, config.tls.certificateFile), tls.certificatePem);
   writeSecret(inHome(home, config.tls.privateKeyFile), tls.privateKeyPem);
   // Opened before the config is written, so a token that cannot be used (wrong PIN, no such label)
-  // leaves no instance behind that looks complete.
+  // fails before the instance looks complete.
   const custody = openSigningKeyCustody(home, config.signingKeyCustody, masterKey);
-  // The config goes last: its presence is what marks the instance as complete.
-  writeFileSync(join(home, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
-
-  const instance = await openInstance(home);
   try {
-    const key = await createActiveSigningKey(instance.store, custody, 'Trustbridge Token Signing');
-    writeFileSync(join(home, SIGNING_CERTIFICATE_EXPORT), key.certificatePem);
-    await addAwsRelyingParty(instance.store);
-    if (!options.demo) return { created: true };
-    const { accountId, providerName } = instance.config.aws;
-    await addAwsRole(instance.store, accountId, {
-      name: DEMO_AWS_ROLE,
-      trustPolicy: samlTrustPolicy(samlProviderArn(accountId, providerName)),
-    });
-    const password = randomBytes(12).toString('base64url');
-    await addUser(instance.store, instance.masterKey, {
-      name: DEMO_USER,
-      password,
-      claims: [
-        { name: CLAIM.email, value: DEMO_USER },
-        { name: CLAIM.name, value: 'Demo User' },
-        { name: CLAIM.role, value: 'Staff' },
-        awsRoleClaim(instance.config.aws, DEMO_AWS_ROLE),
-      ],
-      allowPasswordDigest: true,
-    });
-    await addRelyingParty(instance.store, {
-      appliesTo: DEMO_RELYING_PARTY,
-      displayName: 'Demo relying party',
-      releasedClaims: [CLAIM.email, CLAIM.name, CLAIM.role],
-      nameIdFormat: SAML2.nameIdEmail,
-    });
-    const credentialsFile = join(home, DEMO_CREDENTIALS_FILE);
-    writeSecret(
-      credentialsFile,
-      `user: ${DEMO_USER}\npassword: ${password}\nrelying party (AppliesTo): ${DEMO_RELYING_PARTY}\n` +
-        `AWS role: ${roleArn(accountId, DEMO_AWS_ROLE)} (sts aws login)\n`,
-    );
-    return { created: true, demoCredentialsFile: credentialsFile };
+    // The config goes last: its presence is what marks the instance as complete.
+    writeFileSync(join(home, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
+    const instance = await openInstance(home);
+    try {
+      return await addFirstRecords(home, instance, custody, demo);
+    } finally {
+      await instance.close();
+    }
   } finally {
     custody.close();
-    await instance.close();
   }
+}
+
+/** The first signing key (and its certificate's export), AWS as a relying party, and with `demo` the demo user, role and relying party. */
+async function addFirstRecords(home: string, instance: Instance, custody: SigningKeyCustody, demo: boolean): Promise<InitResult> {
+  const key = await createActiveSigningKey(instance.store, custody, 'Trustbridge Token Signing');
+  writeFileSync(join(home, SIGNING_CERTIFICATE_EXPORT), key.certificatePem);
+  await addAwsRelyingParty(instance.store);
+  if (!demo) return { created: true };
+  const { accountId, providerName } = instance.config.aws;
+  await addAwsRole(instance.store, accountId, {
+    name: DEMO_AWS_ROLE,
+    trustPolicy: samlTrustPolicy(samlProviderArn(accountId, providerName)),
+  });
+  const password = randomBytes(12).toString('base64url');
+  await addUser(instance.store, instance.masterKey, {
+    name: DEMO_USER,
+    password,
+    claims: [
+      { name: CLAIM.email, value: DEMO_USER },
+      { name: CLAIM.name, value: 'Demo User' },
+      { name: CLAIM.role, value: 'Staff' },
+      awsRoleClaim(instance.config.aws, DEMO_AWS_ROLE),
+    ],
+    allowPasswordDigest: true,
+  });
+  await addRelyingParty(instance.store, {
+    appliesTo: DEMO_RELYING_PARTY,
+    displayName: 'Demo relying party',
+    releasedClaims: [CLAIM.email, CLAIM.name, CLAIM.role],
+    nameIdFormat: SAML2.nameIdEmail,
+  });
+  const credentialsFile = join(home, DEMO_CREDENTIALS_FILE);
+  writeSecret(
+    credentialsFile,
+    `user: ${DEMO_USER}\npassword: ${password}\nrelying party (AppliesTo): ${DEMO_RELYING_PARTY}\n` +
+      `AWS role: ${roleArn(accountId, DEMO_AWS_ROLE)} (sts aws login)\n`,
+  );
+  return { created: true, demoCredentialsFile: credentialsFile };
 }
 
 /**

@@ -1,8 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { STACK_TRACE } from '../support/ext-trust';
+import { runStsInProcess } from '../support/in-process-cli';
 import { runSts } from '../support/unit-cli';
 
 function listFiles(dir: string): string[] {
@@ -122,5 +124,58 @@ describe('cli: sts init', function () {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--port must be a whole number/);
     assert.ok(!existsSync(join(parent, 'bad-port')), 'a refused command must not create anything');
+  });
+
+  describe('an init that fails partway removes what it created, and only that', () => {
+    const BAD_MASTER_KEY = 'not-32-bytes';
+    /** `sts init` in this process with a malformed STS_MASTER_KEY: it fails once config.json is written, opening the instance. */
+    async function initWithBadMasterKey(dir: string): Promise<{ code: number; stderr: string }> {
+      process.env['STS_MASTER_KEY'] = BAD_MASTER_KEY;
+      try {
+        const r = await runStsInProcess(['init', '--home', dir]);
+        assert.equal(r.stdout, '');
+        return r;
+      } finally {
+        delete process.env['STS_MASTER_KEY'];
+      }
+    }
+
+    it('a directory init created (with its missing parents) is removed: a second init then succeeds', async () => {
+      const top = join(parent, 'failing-new');
+      const dir = join(top, 'nested', 'instance');
+      const r = await initWithBadMasterKey(dir);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, 'sts init: STS_MASTER_KEY must hold 32 bytes in base64\n');
+      assert.equal(existsSync(top), false, 'the directories this run made are gone');
+      const again = runSts(['init', '--home', dir]);
+      assert.equal(again.status, 0, again.stderr);
+      assert.match(again.stdout, /^created the instance in /);
+    });
+
+    it('a directory that existed empty is left, empty (and as private as it was)', async () => {
+      const dir = join(parent, 'failing-empty');
+      mkdirSync(dir, { mode: 0o750 });
+      const r = await initWithBadMasterKey(dir);
+      assert.equal(r.code, 1);
+      assert.deepEqual(readdirSync(dir), []);
+      assert.equal(mode(dir), 0o750);
+      const again = runSts(['init', '--home', dir]);
+      assert.equal(again.status, 0, again.stderr);
+    });
+
+    it('what was in the directory before stays as it was, even where init wanted to write (a file that cannot be written)', () => {
+      const dir = join(parent, 'failing-occupied');
+      mkdirSync(join(dir, 'token-signing.crt.pem'), { recursive: true });
+      writeFileSync(join(dir, 'token-signing.crt.pem', 'keep.txt'), 'keep me\n');
+      writeFileSync(join(dir, 'notes.txt'), 'mine\n');
+      const r = runSts(['init', '--home', dir, '--demo']);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /^sts init: EISDIR: illegal operation on a directory/);
+      assert.doesNotMatch(r.stderr, STACK_TRACE);
+      assert.deepEqual(readdirSync(dir).sort(), ['notes.txt', 'token-signing.crt.pem']);
+      assert.deepEqual(listFiles(dir).map((f) => relative(dir, f)).sort(), ['notes.txt', join('token-signing.crt.pem', 'keep.txt')]);
+      assert.equal(readFileSync(join(dir, 'notes.txt'), 'utf8'), 'mine\n');
+      assert.equal(readFileSync(join(dir, 'token-signing.crt.pem', 'keep.txt'), 'utf8'), 'keep me\n');
+    });
   });
 });
