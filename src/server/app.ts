@@ -196,12 +196,14 @@ export function createApp(options: AppOptions): Koa {
     send(ctx, reply.status, reply.contentType, reply.body);
     const durationMs = elapsedMs(startedAt);
     const { action, error, internalError, facts, alerts } = reply.outcome;
+    const record = awsRecordFields(reply.outcome);
     const base = { requestId, path: ctx.path, api: 'aws', action, sourceIp: request.sourceIp, ...facts, ...alertNames(alerts), httpStatus: reply.status, durationMs: roundMs(durationMs) };
-    if (internalError !== undefined) logger.log('error', 'internal error', { ...base, ...describeError(internalError) });
+    // The error code the caller got (InternalFailure), as a 'request failed' line names it.
+    if (internalError !== undefined) logger.log('error', 'internal error', { ...base, error: record.errorCode, ...describeError(internalError) });
     else if (error) logger.log(reply.outcome.alerts.length > 0 ? 'error' : 'warn', 'request failed', { ...base, error: error.code, reason: error.message, detail: error.logDetail });
     else logger.log('info', 'request served', base);
     observe({
-      ...awsRecordFields(reply.outcome),
+      ...record,
       requestId,
       path: ctx.path,
       sourceAddress: request.sourceIp || null,
@@ -227,7 +229,7 @@ export function createApp(options: AppOptions): Koa {
       // httpStatus, since `status` is already Validate's verdict.
       Object.assign(facts, alertNames(alerts ?? []), { httpStatus: result.reply.status, durationMs: roundMs(durationMs) });
       if (internalError !== undefined) {
-        logger.log('error', 'internal error', { requestId, path: ctx.path, ...facts, ...describeError(internalError) });
+        logger.log('error', 'internal error', { requestId, path: ctx.path, ...facts, fault: fault?.code, ...describeError(internalError) });
       } else if (fault) {
         logger.log(alerts?.length ? 'error' : 'warn', 'request failed', { requestId, path: ctx.path, ...facts, fault: fault.code, reason: fault.reason, detail: fault.logDetail });
       } else {
@@ -304,7 +306,8 @@ export function createApp(options: AppOptions): Koa {
     } catch (err) {
       // Not recorded by a protocol handler: counted by route instead, so it shows somewhere.
       protocolRequest = false;
-      logger.log('error', 'internal error', { requestId, path: ctx.path, ...describeError(err) });
+      // A bare page carries no fault or error code: its status is the answer (or the status of a reply already sent).
+      logger.log('error', 'internal error', { requestId, path: ctx.path, httpStatus: ctx.res.headersSent ? ctx.res.statusCode : 500, ...describeError(err) });
       send(ctx, 500, 'text/plain; charset=utf-8', `Internal error (request id ${requestId})\n`);
     }
     // The path is a label only when it is one of ours; anything else a caller made up is 'unmatched'.

@@ -359,6 +359,8 @@ describe('wstrust: faults', function () {
         appliesTo: RP,
         subject: USER,
         httpStatus: 500,
+        // The fault the caller got, as 'request failed' lines name it: a search by fault finds this too.
+        fault: 'wst:RequestFailed',
         errorName: 'Error',
       });
       const logs = sts.logs.map((r) => ({ where: `log: ${r.msg}`, text: JSON.stringify(r), isLog: true }));
