@@ -12,6 +12,7 @@ import { awsRoleClaim } from '../aws/role-claim';
 import { AWS_SAML } from '../core/aws-saml';
 import { openConfiguredStore } from './open-configured-store';
 import type { Store } from '../store/store';
+import { masterKeyFromEnvironment } from './master-key';
 import { makeHome } from './new-home';
 import { openInstance, type Instance } from './open-instance';
 import { CONFIG_FILE, DEMO_CREDENTIALS_FILE, SIGNING_CERTIFICATE_EXPORT, inHome } from './paths';
@@ -69,8 +70,11 @@ export async function initInstance(home: string, options: InitOptions): Promise<
 
 /** Writes the instance's files and first records into `home`; throws, leaving them as they are, if any step fails. */
 async function populateHome(home: string, config: StsConfig, demo: boolean): Promise<InitResult> {
-  const masterKey = randomBytes(32);
-  writeSecret(inHome(home, config.masterKeyFile), masterKey.toString('base64') + '\n');
+  // With STS_MASTER_KEY set, the instance will be opened with it: the first key is sealed under it, and
+  // no key file is written into the directory the operator is keeping it out of.
+  const fromEnvironment = masterKeyFromEnvironment();
+  const masterKey = fromEnvironment ?? randomBytes(32);
+  if (fromEnvironment === undefined) writeSecret(inHome(home, config.masterKeyFile), masterKey.toString('base64') + '\n');
   mkdirSync(join(home, 'tls'), { recursive: true, mode: 0o700 });
   const tls = generateSelfSignedCertificate({
     commonName: 'localhost',

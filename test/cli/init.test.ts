@@ -1,11 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { X509Certificate } from 'node:crypto';
+import { randomBytes, verify, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { STACK_TRACE } from '../support/ext-trust';
 import { runStsInProcess } from '../support/in-process-cli';
 import { runSts } from '../support/unit-cli';
+import { openServingInstance } from '../../src/instance/open-instance';
 
 function listFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -126,9 +127,36 @@ describe('cli: sts init', function () {
     assert.ok(!existsSync(join(parent, 'bad-port')), 'a refused command must not create anything');
   });
 
+  it('with STS_MASTER_KEY set, init seals the first key under it and writes no key file; the instance then opens with it', async () => {
+    const dir = join(parent, 'env-master-key');
+    process.env['STS_MASTER_KEY'] = randomBytes(32).toString('base64');
+    try {
+      const r = await runStsInProcess(['init', '--home', dir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(existsSync(join(dir, 'master.key')), false, 'the key stays out of the instance directory');
+      const listed = await runStsInProcess(['keys', 'list', '--home', dir]);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /active/);
+      // The signing key opens under the environment's key: a token can be issued with it.
+      const instance = await openServingInstance(dir);
+      try {
+        const key = instance.signingKey;
+        const signature = key.sign('sha256', Buffer.from('probe'));
+        assert.ok(verify('sha256', Buffer.from('probe'), key.publicKey, signature));
+      } finally {
+        await instance.close();
+      }
+    } finally {
+      delete process.env['STS_MASTER_KEY'];
+    }
+    const withoutIt = await runStsInProcess(['keys', 'list', '--home', dir]);
+    assert.equal(withoutIt.code, 1);
+    assert.match(withoutIt.stderr, /the master key file .*master\.key cannot be read; set STS_MASTER_KEY or restore the file/);
+  });
+
   describe('an init that fails partway removes what it created, and only that', () => {
     const BAD_MASTER_KEY = 'not-32-bytes';
-    /** `sts init` in this process with a malformed STS_MASTER_KEY: it fails once config.json is written, opening the instance. */
+    /** `sts init` in this process with a malformed STS_MASTER_KEY: it fails after making the directory, before writing into it. */
     async function initWithBadMasterKey(dir: string): Promise<{ code: number; stderr: string }> {
       process.env['STS_MASTER_KEY'] = BAD_MASTER_KEY;
       try {

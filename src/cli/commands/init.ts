@@ -24,7 +24,7 @@ export const initCommand: Command = {
     'sts init [--home DIR] [--demo] [--port N] [--pkcs11-module SO --pkcs11-token LABEL (--pkcs11-pin-env VAR | --pkcs11-pin-file FILE)]\n' +
     '         [--store postgres --store-url URL [--store-password-file FILE]]',
   summary:
-    'Creates an instance directory: config.json, a master key, a TLS certificate for localhost, a token-signing\n' +
+    'Creates an instance directory: config.json, a master key (none when STS_MASTER_KEY is set: init uses it), a TLS certificate for localhost, a token-signing\n' +
     'key (sealed under the master key, or generated inside a PKCS#11 token with --pkcs11-*) and the SQLite\n' +
     'database, or the schema in a PostgreSQL database shared by several nodes (its password from STS_PG_PASSWORD\n' +
     'or --store-password-file). An existing instance is left as it is.',
