@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG, validateConfig, type SigningKeyCustodyConfig, type StsConfig } from '../config/config';
 import { addRelyingParty } from '../core/relying-party-admin';
@@ -13,6 +13,7 @@ import { AWS_SAML } from '../core/aws-saml';
 import { openConfiguredStore } from './open-configured-store';
 import type { Store } from '../store/store';
 import { masterKeyFromEnvironment } from './master-key';
+import { writeNewFile } from './new-file';
 import { makeHome } from './new-home';
 import { openInstance, type Instance } from './open-instance';
 import { CONFIG_FILE, DEMO_CREDENTIALS_FILE, SIGNING_CERTIFICATE_EXPORT, inHome } from './paths';
@@ -81,14 +82,14 @@ async function populateHome(home: string, config: StsConfig, demo: boolean): Pro
     validDays: 825,
     subjectAltNames: { dns: ['localhost'], ips: ['127.0.0.1', '::1'] },
   });
-  writeFileSync(inHome(home, config.tls.certificateFile), tls.certificatePem);
+  writePublic(inHome(home, config.tls.certificateFile), tls.certificatePem);
   writeSecret(inHome(home, config.tls.privateKeyFile), tls.privateKeyPem);
   // Opened before the config is written, so a token that cannot be used (wrong PIN, no such label)
   // fails before the instance looks complete.
   const custody = openSigningKeyCustody(home, config.signingKeyCustody, masterKey);
   try {
     // The config goes last: its presence is what marks the instance as complete.
-    writeFileSync(join(home, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
+    writePublic(join(home, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
     const instance = await openInstance(home);
     try {
       return await addFirstRecords(home, instance, custody, demo);
@@ -103,7 +104,7 @@ async function populateHome(home: string, config: StsConfig, demo: boolean): Pro
 /** The first signing key (and its certificate's export), AWS as a relying party, and with `demo` the demo user, role and relying party. */
 async function addFirstRecords(home: string, instance: Instance, custody: SigningKeyCustody, demo: boolean): Promise<InitResult> {
   const key = await createActiveSigningKey(instance.store, custody, 'Trustbridge Token Signing');
-  writeFileSync(join(home, SIGNING_CERTIFICATE_EXPORT), key.certificatePem);
+  writePublic(join(home, SIGNING_CERTIFICATE_EXPORT), key.certificatePem);
   await addAwsRelyingParty(instance.store);
   if (!demo) return { created: true };
   const { accountId, providerName } = instance.config.aws;
@@ -156,9 +157,14 @@ async function refuseInitialisedDatabase(home: string, settings: StsConfig['stor
   }
 }
 
+// Init writes only files it creates: a master key or anything else an operator left in the directory
+// is never overwritten (the run fails, and takes back only what it made).
 function writeSecret(path: string, content: string): void {
-  writeFileSync(path, content, { mode: 0o600 });
-  chmodSync(path, 0o600);
+  writeNewFile(path, 0o600, () => content);
+}
+
+function writePublic(path: string, content: string): void {
+  writeNewFile(path, 0o644, () => content);
 }
 
 /** AWS as a relying party, the trust AD FS administrators create as urn:amazon:webservices. */

@@ -191,6 +191,17 @@ describe('cli: sts init', function () {
       assert.equal(again.status, 0, again.stderr);
     });
 
+    it('a master key left in the directory is never overwritten: init refuses and leaves it', () => {
+      const dir = join(parent, 'failing-master-key');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'master.key'), 'the operator\'s key\n', { mode: 0o600 });
+      const r = runSts(['init', '--home', dir]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, `sts init: ${join(dir, 'master.key')} exists: it is not overwritten; remove it or choose another file\n`);
+      assert.deepEqual(readdirSync(dir), ['master.key']);
+      assert.equal(readFileSync(join(dir, 'master.key'), 'utf8'), 'the operator\'s key\n');
+    });
+
     it('what was in the directory before stays as it was, even where init wanted to write (a file that cannot be written)', () => {
       const dir = join(parent, 'failing-occupied');
       mkdirSync(join(dir, 'token-signing.crt.pem'), { recursive: true });
@@ -198,7 +209,7 @@ describe('cli: sts init', function () {
       writeFileSync(join(dir, 'notes.txt'), 'mine\n');
       const r = runSts(['init', '--home', dir, '--demo']);
       assert.equal(r.status, 1, r.stdout + r.stderr);
-      assert.match(r.stderr, /^sts init: EISDIR: illegal operation on a directory/);
+      assert.equal(r.stderr, `sts init: ${join(dir, 'token-signing.crt.pem')} exists: it is not overwritten; remove it or choose another file\n`);
       assert.doesNotMatch(r.stderr, STACK_TRACE);
       assert.deepEqual(readdirSync(dir).sort(), ['notes.txt', 'token-signing.crt.pem']);
       assert.deepEqual(listFiles(dir).map((f) => relative(dir, f)).sort(), ['notes.txt', join('token-signing.crt.pem', 'keep.txt')]);

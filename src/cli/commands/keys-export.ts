@@ -8,7 +8,7 @@ import { exportSealedPrivateKey } from '../../keys/key-material';
 import type { SigningKeyRecord } from '../../store/store';
 import { HELP_FLAG, HOME_FLAG, UsageError } from '../args';
 import type { Command } from '../command';
-import { FileNotCreated, writeNewFile } from '../new-file';
+import { FileNotCreated, writeNewFile } from '../../instance/new-file';
 import { withInstance } from '../with-instance';
 import { findKey } from './keys';
 

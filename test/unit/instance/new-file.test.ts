@@ -4,13 +4,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { FileNotCreated, writeNewFile } from '../../../src/cli/new-file';
+import { FileNotCreated, writeNewFile } from '../../../src/instance/new-file';
 
 // writeNewFile is how `sts keys export` writes a key: a file that did not exist, with its mode from
 // the start, and no partial file left behind when anything fails once it exists: the content's
 // producer (deriving the key from the passphrase) or the write itself (a full disk).
 
-const NEW_FILE_MODULE = require.resolve('../../../src/cli/new-file');
+const NEW_FILE_MODULE = require.resolve('../../../src/instance/new-file');
 const SECRET_LINE = 'MIIE-not-a-real-key-but-a-marker-that-must-not-leak\n';
 
 /** Runs writeNewFile in a child whose files may not grow past 1 KiB (RLIMIT_FSIZE): the write fails midway with EFBIG, as on a full disk. */
