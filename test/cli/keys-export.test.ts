@@ -197,6 +197,13 @@ describe('cli: sts keys export', function () {
         assert.equal(r.stderr, 'sts keys export: a sealed secret could not be opened: wrong master key, or the value was altered\n');
         assert.doesNotMatch(r.stderr, STACK_TRACE);
         assert.equal(existsSync(file), false, 'no empty or partial key file left');
+        const failed = auditFile(alteredHome).filter((e) => e['eventName'] === 'ExportSigningKey').at(-1);
+        assert.deepEqual([failed?.['errorCode'], failed?.['errorMessage'], failed?.['severity'], failed?.['alert']], [
+          'ExportFailed',
+          'a sealed secret could not be opened: wrong master key, or the value was altered',
+          'warning',
+          null,
+        ]);
       });
     });
 

@@ -75,12 +75,14 @@ export const keysExportCommand: Command = {
         writeNewFile(path, privateKey ? 0o600 : 0o644, content);
       } catch (err) {
         const refused = err instanceof FileNotCreated ? new ExportRefused('OutputNotWritable', err.message) : err;
-        if (!(refused instanceof ExportRefused)) throw err;
-        recordAdminEvent(instance, eventName, request, {
-          error: { code: refused.code, message: refused.message.split('\n')[0] ?? '' },
-          // Someone tried to copy a signing key: worth a defender's look, whatever stopped them.
-          ...(privateKey ? { severity: 'warning' as const } : {}),
-        });
+        // Someone tried to copy a signing key: worth a defender's look, whatever stopped them (a refusal or
+        // a failure, such as a key that does not unseal).
+        const severity = privateKey ? { severity: 'warning' as const } : {};
+        if (!(refused instanceof ExportRefused)) {
+          recordAdminEvent(instance, eventName, request, { error: { code: 'ExportFailed', message: firstLine(err) }, ...severity });
+          throw err;
+        }
+        recordAdminEvent(instance, eventName, request, { error: { code: refused.code, message: firstLine(refused) }, ...severity });
         io.err(`sts keys export: refused: ${refused.message}\n`);
         return 1;
       }
@@ -102,6 +104,11 @@ export const keysExportCommand: Command = {
     });
   },
 };
+
+/** What the audit trail keeps of an error: its first line (the messages here name files and codes, never key material). */
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+}
 
 /** What encrypts the key under the passphrase, once every safeguard holds; ExportRefused names the one that does not. */
 function encryptPrivateKey(instance: Instance, key: SigningKeyRecord, riskAccepted: boolean, passphraseFile: string | undefined): () => string {
