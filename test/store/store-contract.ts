@@ -829,6 +829,8 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
       });
 
       it('two stores adding the last certificate a provider may take, at once: exactly one added, the other limit-reached', async () => {
+        // Truly at once on PostgreSQL; SQLite's calls in one process run one after the other, so
+        // sqlite-certificate-limit.test.ts races two processes (and postgres-store.test.ts two held at a lock).
         const other = await another();
         const nine = Array.from({ length: MAX_SAML_PROVIDER_CERTIFICATES - 1 }, (_, i) => providerCertificate(`f${i}`));
         await store.samlProviders.add(provider('Partner', { certificates: nine }));

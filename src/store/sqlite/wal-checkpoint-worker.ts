@@ -8,7 +8,7 @@ interface CheckpointerData {
   readonly intervalMs: number;
 }
 
-/** What the thread posts when its checkpoints start failing: the error's message. */
+/** What the thread posts when it fails (it cannot open the file, or its checkpoints start failing): the error's message. */
 export interface CheckpointFailure {
   readonly checkpointFailed: string;
 }
