@@ -1,14 +1,23 @@
 import { X509Certificate } from 'node:crypto';
 import { certificateThumbprintSha256 } from '../keys/signing-key';
 import { readIdpMetadata } from '../saml/idp-metadata';
-import { AlreadyExistsError, type AwsRoleRecord, type CertificatePin, type PinState, type SamlReplayMode, type Store } from '../store/store';
+import {
+  AlreadyExistsError,
+  MAX_SAML_PROVIDER_CERTIFICATES,
+  type AddCertificateResult,
+  type AwsRoleRecord,
+  type CertificatePin,
+  type PinState,
+  type SamlReplayMode,
+  type Store,
+} from '../store/store';
 import { roleArn, samlProviderArn } from './arn';
 import { AwsError } from './aws-error';
 import { newRoleId } from './credentials/temporary-credentials';
 import { parsePolicyDocument } from './policy/parse-policy';
 
-// IAM's limits: ten signing certificates per SAML provider; a role's maximum session from one to twelve hours.
-const MAX_PROVIDER_CERTIFICATES = 10;
+// IAM's limits: ten signing certificates per SAML provider (MAX_SAML_PROVIDER_CERTIFICATES, kept by the
+// store); a role's maximum session from one to twelve hours.
 const IAM_NAME = /^[\w+=,.@-]{1,64}$/;
 const PROVIDER_NAME = /^[\w._-]{1,128}$/;
 
@@ -33,8 +42,8 @@ export async function addSamlProvider(store: Store, accountId: string, selfName:
   if (!PROVIDER_NAME.test(provider.name)) throw new Error('a SAML provider name is 1 to 128 letters, digits, . _ or -');
   if (provider.name === selfName) throw new Error(`${selfName} is Trustbridge's own provider name and is registered already`);
   const metadata = readIdpMetadata(provider.metadataXml);
-  if (metadata.signingCertificatesPem.length > MAX_PROVIDER_CERTIFICATES) {
-    throw new Error(`the metadata names ${metadata.signingCertificatesPem.length} signing certificates; IAM allows at most ${MAX_PROVIDER_CERTIFICATES}`);
+  if (metadata.signingCertificatesPem.length > MAX_SAML_PROVIDER_CERTIFICATES) {
+    throw new Error(`the metadata names ${metadata.signingCertificatesPem.length} signing certificates; IAM allows at most ${MAX_SAML_PROVIDER_CERTIFICATES}`);
   }
   const createdAt = new Date();
   const certificates = metadata.signingCertificatesPem.map((pem) => providerCertificate(pem, { state: 'active', activateAt: null, retireAt: null }, createdAt));
@@ -51,23 +60,25 @@ export interface NewProviderCertificate {
 
 /**
  * Adds a signing certificate to a registered provider (a partner's next certificate ahead of its
- * rollover, typically pending); resolves to what was stored.
+ * rollover, typically pending); resolves to what was stored. The store checks that the provider
+ * exists and is under IAM's limit in the same transaction as the insert: no read ahead of it, which
+ * another node or CLI run could make stale.
  */
 export async function addSamlProviderCertificate(store: Store, providerName: string, certificate: NewProviderCertificate): Promise<CertificatePin> {
-  const provider = await store.samlProviders.get(providerName);
-  if (!provider) throw new Error(`no SAML provider ${providerName}: see "sts aws provider list"`);
-  if (provider.certificates.length >= MAX_PROVIDER_CERTIFICATES) {
-    throw new Error(
-      `SAML provider ${providerName} has ${provider.certificates.length} certificates; IAM allows at most ${MAX_PROVIDER_CERTIFICATES}: ` +
-        'remove a retired or revoked one first (sts aws provider cert remove)',
-    );
-  }
   const pin = providerCertificate(certificate.certificatePem, certificate, new Date());
+  let result: AddCertificateResult;
   try {
-    if (!(await store.samlProviders.addCertificate(providerName, pin))) throw new Error(`no SAML provider ${providerName}: see "sts aws provider list"`);
+    result = await store.samlProviders.addCertificate(providerName, pin);
   } catch (err) {
     if (err instanceof AlreadyExistsError) throw new Error(`SAML provider ${providerName} has certificate ${pin.thumbprint} already`);
     throw err;
+  }
+  if (result.outcome === 'no-provider') throw new Error(`no SAML provider ${providerName}: see "sts aws provider list"`);
+  if (result.outcome === 'limit-reached') {
+    throw new Error(
+      `SAML provider ${providerName} has ${result.certificates} certificates; IAM allows at most ${MAX_SAML_PROVIDER_CERTIFICATES}: ` +
+        'remove a retired or revoked one first (sts aws provider cert remove)',
+    );
   }
   return pin;
 }

@@ -16,11 +16,18 @@ export interface OpenStoreOptions {
   readonly onUnlockError?: (task: ExclusiveTask, err: Error) => void;
   /** SQLite: checkpoint the write-ahead log on a thread of its own (for a serving process). */
   readonly backgroundCheckpoints?: boolean;
+  /** SQLite: told when that thread fails. */
+  readonly onCheckpointError?: (err: Error) => void;
 }
 
 /** Opens the store the config names: the SQLite file, or the PostgreSQL database (connected and migrated). */
 export async function openConfiguredStore(settings: StsConfig['store'], options: OpenStoreOptions): Promise<Store> {
-  if (settings.kind === 'sqlite') return openSqliteStore(options.resolvePath(settings.path), { backgroundCheckpoints: options.backgroundCheckpoints === true });
+  if (settings.kind === 'sqlite') {
+    return openSqliteStore(options.resolvePath(settings.path), {
+      backgroundCheckpoints: options.backgroundCheckpoints === true,
+      onCheckpointError: options.onCheckpointError,
+    });
+  }
   return openPostgresStore({
     connection: parsePostgresUrl(settings.url),
     password: postgresPassword(settings, options),

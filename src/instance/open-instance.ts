@@ -61,6 +61,11 @@ export async function openInstance(home: string, options: OpenOptions = {}): Pro
   const store = await openConfiguredStore(config.store, {
     resolvePath: (path) => inHome(home, path),
     backgroundCheckpoints: options.serving === true,
+    // The message alone: the error comes from SQLite, and its stack (the thread's) tells an operator nothing.
+    onCheckpointError: (err) =>
+      logger.log('error', 'the SQLite checkpoint thread failed; the write-ahead log grows until a commit copies it back, inside a request', {
+        errorMessage: err.message,
+      }),
     onIdleError: (err) => logger.log('warn', 'an idle database connection failed; another is opened when needed', describeError(err)),
     onUnlockError: (task, err) =>
       logger.log('warn', 'the lock of an exclusive task could not be released; its connection was closed, which releases it', { task, ...describeError(err) }),

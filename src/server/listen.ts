@@ -40,6 +40,8 @@ export interface ListenOptions {
   readonly now?: () => Date;
   /** See AppOptions.signTokensOffThread. */
   readonly signTokensOffThread?: boolean;
+  /** See AppOptions.verifyPassword. */
+  readonly verifyPassword?: (password: string, storedHash: string) => Promise<boolean>;
 }
 
 /** Starts the HTTPS listener for one process, with its metrics, readiness and graceful close. */
@@ -71,6 +73,7 @@ export async function listen(instance: ServingInstance, logger: Logger, options:
     operations,
     ...(options.now ? { now: options.now } : {}),
     ...(options.signTokensOffThread === undefined ? {} : { signTokensOffThread: options.signTokensOffThread }),
+    ...(options.verifyPassword ? { verifyPassword: options.verifyPassword } : {}),
   });
   server.on('request', app.callback());
   // Longer than typical client and load-balancer idle timeouts, so they close first, not us.

@@ -285,12 +285,24 @@ export interface SamlProviderRecord {
   readonly entityId: string;
   /**
    * Its signing certificates, each with its lifecycle (those from its metadata start active), in the
-   * order they were added; at most 10, as IAM allows.
+   * order they were added; at most MAX_SAML_PROVIDER_CERTIFICATES, as IAM allows.
    */
   readonly certificates: readonly CertificatePin[];
   readonly replay: SamlReplayMode;
   readonly createdAt: Date;
 }
+
+/** IAM's limit of signing certificates per SAML provider, which addCertificate keeps atomically. */
+export const MAX_SAML_PROVIDER_CERTIFICATES = 10;
+
+/**
+ * What addCertificate did: added it; found no such provider; or found the provider at the limit
+ * already, with the number of certificates it has.
+ */
+export type AddCertificateResult =
+  | { readonly outcome: 'added' }
+  | { readonly outcome: 'no-provider' }
+  | { readonly outcome: 'limit-reached'; readonly certificates: number };
 
 /** An IAM-style role that federated users assume. */
 export interface AwsRoleRecord {
@@ -310,12 +322,13 @@ export interface SamlProviderRepository {
   get(name: string): Promise<SamlProviderRecord | undefined>;
   list(): Promise<SamlProviderRecord[]>;
   /**
-   * Adds a certificate after the provider's others, in one statement; false when there is no such
-   * provider (also when it is removed while the certificate is added: no row is left without its
-   * provider), AlreadyExistsError when the provider has this thumbprint already (another provider may
-   * have it too).
+   * Adds a certificate after the provider's others unless it has MAX_SAML_PROVIDER_CERTIFICATES already:
+   * the count and the insert are one transaction that holds off every other addition to the provider,
+   * so stores racing never add one too many. 'no-provider' also when the provider is removed while the
+   * certificate is added (no row is left without its provider); AlreadyExistsError when the provider
+   * has this thumbprint already (another provider may have it too).
    */
-  addCertificate(provider: string, certificate: CertificatePin): Promise<boolean>;
+  addCertificate(provider: string, certificate: CertificatePin): Promise<AddCertificateResult>;
   /** One certificate of a provider as stored now: read when a signature is checked, so no cache delays a revocation. */
   getCertificate(provider: string, thumbprint: string): Promise<CertificatePin | undefined>;
   /** Moves a provider's certificate to `to` if (and only if) it is in one of `from`, atomically; false when unknown or in another state. */

@@ -47,9 +47,9 @@ describe('cli: sts aws provider cert (the lifecycle of a SAML provider\'s certif
     const instance = await openInstance(home);
     try {
       const at = new Date();
-      assert.equal(
+      assert.deepEqual(
         await instance.store.samlProviders.addCertificate(PROVIDER, { thumbprint: cert.thumbprint, certificatePem: cert.pem, createdAt: at, state, activateAt: null, retireAt: null, stateChangedAt: at }),
-        true,
+        { outcome: 'added' },
       );
     } finally {
       await instance.close();
@@ -192,7 +192,7 @@ describe('cli: sts aws provider cert (the lifecycle of a SAML provider\'s certif
 
     it('a provider removed while the certificate is added (after the check, before the insert): exit 1 as an unknown provider; no row, no audit', async () => {
       const next = certificateFile(dir, 'partner-raced');
-      // Between the command's read of the provider and its INSERT: the removal the trigger makes fails
+      // Between the store's read of the provider and its INSERT: the removal the trigger makes fails
       // with that INSERT, so the provider is still there for the snapshot to compare.
       const db = new Database(join(home, 'trustbridge.db'));
       try {

@@ -9,7 +9,7 @@ import { ADVISORY_LOCK_SPACE, EXCLUSIVE_TASK_LOCKS, LEDGER_APPEND_LOCK } from '.
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store';
 import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations';
-import type { Store } from '../../src/store/store';
+import { MAX_SAML_PROVIDER_CERTIFICATES, type AddCertificateResult, type Store } from '../../src/store/store';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 import { freePort } from '../support/unit-cli';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
@@ -183,7 +183,7 @@ describe('store/postgres openPostgresStore', function () {
     });
   });
 
-  it('a certificate added while another node removes its provider: false once the removal commits, no row left without its provider', async () => {
+  it('a certificate added while another node removes its provider: no-provider once the removal commits, no row left without its provider', async () => {
     const store = await open();
     const at = new Date();
     await store.samlProviders.add({ name: 'Partner', entityId: 'https://partner.example/saml', certificates: [], replay: 'once', createdAt: at });
@@ -196,7 +196,7 @@ describe('store/postgres openPostgresStore', function () {
     try {
       await other.query('BEGIN');
       await other.query(`DELETE FROM saml_providers WHERE name = 'Partner'`);
-      // The INSERT still sees the provider (the removal is not committed), then waits for it at its foreign-key check.
+      // The addition waits for the provider's row, which the uncommitted removal holds.
       const adding = store.samlProviders.addCertificate('Partner', certificate);
       const deadline = Date.now() + 5000;
       for (let waiting = 0; waiting === 0; await new Promise((r) => setTimeout(r, 20))) {
@@ -207,13 +207,57 @@ describe('store/postgres openPostgresStore', function () {
         waiting = rows[0]?.n ?? 0;
       }
       await other.query('COMMIT');
-      assert.equal(await adding, false);
+      assert.deepEqual(await adding, { outcome: 'no-provider' });
     } finally {
       await other.end();
     }
     assert.equal(await store.samlProviders.get('Partner'), undefined);
     assert.equal(await store.samlProviders.getCertificate('Partner', certificate.thumbprint), undefined);
     assert.deepEqual((await db.query('SELECT provider, thumbprint FROM saml_provider_certificates')).rows, []);
+  });
+
+  it(`two nodes adding a provider's ${MAX_SAML_PROVIDER_CERTIFICATES}th certificate at the same moment: one is added, the other is told limit-reached`, async () => {
+    const [a, b] = [await open(), await open()];
+    const at = new Date();
+    const certificate = (thumbprint: string) => ({
+      thumbprint, certificatePem: `-----BEGIN CERTIFICATE-----\n${thumbprint}\n-----END CERTIFICATE-----\n`, createdAt: at,
+      state: 'pending' as const, activateAt: null, retireAt: null, stateChangedAt: at,
+    });
+    const nine = Array.from({ length: MAX_SAML_PROVIDER_CERTIFICATES - 1 }, (_, i) => certificate(`${i}`.repeat(64)));
+    await a!.samlProviders.add({ name: 'Partner', entityId: 'https://partner.example/saml', certificates: nine, replay: 'once', createdAt: at });
+    // A third session holds the provider's row, so both additions start and wait before either counts;
+    // released, they run as close together as the database lets them.
+    const gate = new Client({ host: db.host, port: db.port, database: db.name, user: db.user, password: db.password });
+    await gate.connect();
+    let results: AddCertificateResult[] = [];
+    try {
+      await gate.query('BEGIN');
+      await gate.query(`SELECT 1 FROM saml_providers WHERE name = 'Partner' FOR UPDATE`);
+      const adding = Promise.all([
+        a!.samlProviders.addCertificate('Partner', certificate('a'.repeat(64))),
+        b!.samlProviders.addCertificate('Partner', certificate('b'.repeat(64))),
+      ]);
+      const deadline = Date.now() + 5000;
+      for (let waiting = 0; waiting < 2; await new Promise((r) => setTimeout(r, 20))) {
+        assert.ok(Date.now() < deadline, `${waiting} of the two additions waited for the provider's row`);
+        const { rows } = await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'trustbridge' AND wait_event_type = 'Lock'`,
+        );
+        waiting = rows[0]?.n ?? 0;
+      }
+      await gate.query('COMMIT');
+      results = await adding;
+    } finally {
+      await gate.end();
+    }
+    assert.deepEqual(
+      results.map((r) => r.outcome).sort(),
+      ['added', 'limit-reached'],
+      JSON.stringify(results),
+    );
+    assert.deepEqual(results.find((r) => r.outcome === 'limit-reached'), { outcome: 'limit-reached', certificates: MAX_SAML_PROVIDER_CERTIFICATES });
+    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM saml_provider_certificates WHERE provider = 'Partner'`);
+    assert.equal(rows[0]?.n, MAX_SAML_PROVIDER_CERTIFICATES);
   });
 
   it('keeps at most poolSize connections, however many requests wait', async () => {

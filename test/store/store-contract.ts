@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import { LEDGER_GENESIS_HASH, ledgerEntryHash, verifyLedgerChain } from '../../src/store/ledger-chain';
 import {
   AlreadyExistsError,
+  MAX_SAML_PROVIDER_CERTIFICATES,
   SecondActiveKeyError,
   type AuditEvent,
   type AwsRoleRecord,
@@ -716,13 +717,13 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
     });
 
     describe('SAML providers\' certificates', () => {
-      it('addCertificate appends after the provider\'s others (every field round-trips); false for an unknown provider', async () => {
+      it('addCertificate appends after the provider\'s others (every field round-trips); no-provider for an unknown provider', async () => {
         await store.samlProviders.add(provider('Partner'));
         const next = providerCertificate('bb', { state: 'pending', activateAt: null, retireAt: at(500), createdAt: at(9), stateChangedAt: at(9) });
-        assert.equal(await store.samlProviders.addCertificate('Partner', next), true);
+        assert.deepEqual(await store.samlProviders.addCertificate('Partner', next), { outcome: 'added' });
         assert.deepEqual((await store.samlProviders.get('Partner'))?.certificates, [...provider('Partner').certificates, next]);
         assert.deepEqual(await store.samlProviders.getCertificate('Partner', 'bb'), next);
-        assert.equal(await store.samlProviders.addCertificate('Nobody', providerCertificate('dd')), false);
+        assert.deepEqual(await store.samlProviders.addCertificate('Nobody', providerCertificate('dd')), { outcome: 'no-provider' });
         assert.equal(await store.samlProviders.getCertificate('Nobody', 'dd'), undefined);
       });
 
@@ -734,7 +735,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
           (err: unknown) => err instanceof AlreadyExistsError && err.message === 'certificate cc of SAML provider Partner already exists',
         );
         assert.deepEqual((await store.samlProviders.get('Partner'))?.certificates, provider('Partner').certificates);
-        assert.equal(await store.samlProviders.addCertificate('Other', providerCertificate('cc', { state: 'pending' })), true);
+        assert.deepEqual(await store.samlProviders.addCertificate('Other', providerCertificate('cc', { state: 'pending' })), { outcome: 'added' });
         assert.equal((await store.samlProviders.getCertificate('Other', 'cc'))?.state, 'pending');
         assert.equal((await store.samlProviders.getCertificate('Partner', 'cc'))?.state, 'active');
       });
@@ -798,13 +799,51 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         assert.deepEqual((await store.samlProviders.get('Partner'))?.certificates.map((c) => c.thumbprint), ['cc', 'aa', 'dd']);
       });
 
-      it('addCertificate whose provider is removed after the INSERT found it: false, and no certificate row without its provider', async () => {
+      it('addCertificate whose provider is removed after the INSERT found it: no-provider, and no certificate row without its provider', async () => {
         await store.samlProviders.add(provider('Partner'));
         await harness.removeProviderBeforeCertificateInsert();
-        assert.equal(await store.samlProviders.addCertificate('Partner', providerCertificate('dd')), false);
+        assert.deepEqual(await store.samlProviders.addCertificate('Partner', providerCertificate('dd')), { outcome: 'no-provider' });
         assert.equal(await store.samlProviders.getCertificate('Partner', 'dd'), undefined);
         // The removal the trigger made fails with the INSERT it was part of: the provider is as it was.
         assert.deepEqual(await store.samlProviders.list(), [provider('Partner')]);
+      });
+
+      it(`a provider with ${MAX_SAML_PROVIDER_CERTIFICATES} certificates takes no more (limit-reached, with the count); one removed makes room`, async () => {
+        const full = Array.from({ length: MAX_SAML_PROVIDER_CERTIFICATES }, (_, i) => providerCertificate(`f${i}`, { state: 'retired' }));
+        await store.samlProviders.add(provider('Partner', { certificates: full }));
+        await store.samlProviders.add(provider('Other', { certificates: [] }));
+        assert.deepEqual(await store.samlProviders.addCertificate('Partner', providerCertificate('dd')), {
+          outcome: 'limit-reached',
+          certificates: MAX_SAML_PROVIDER_CERTIFICATES,
+        });
+        // At the limit, a thumbprint it has already is the limit too: nothing is tried.
+        assert.deepEqual(await store.samlProviders.addCertificate('Partner', providerCertificate('f0')), {
+          outcome: 'limit-reached',
+          certificates: MAX_SAML_PROVIDER_CERTIFICATES,
+        });
+        assert.deepEqual((await store.samlProviders.get('Partner'))?.certificates, full);
+        assert.deepEqual(await store.samlProviders.addCertificate('Other', providerCertificate('dd')), { outcome: 'added' }, 'the limit is per provider');
+        assert.equal(await store.samlProviders.removeCertificate('Partner', 'f3'), true);
+        assert.deepEqual(await store.samlProviders.addCertificate('Partner', providerCertificate('dd')), { outcome: 'added' });
+        assert.equal((await store.samlProviders.get('Partner'))?.certificates.length, MAX_SAML_PROVIDER_CERTIFICATES);
+      });
+
+      it('two stores adding the last certificate a provider may take, at once: exactly one added, the other limit-reached', async () => {
+        // Truly at once on PostgreSQL; SQLite's calls in one process run one after the other, so
+        // sqlite-certificate-limit.test.ts races two processes (and postgres-store.test.ts two held at a lock).
+        const other = await another();
+        const nine = Array.from({ length: MAX_SAML_PROVIDER_CERTIFICATES - 1 }, (_, i) => providerCertificate(`f${i}`));
+        await store.samlProviders.add(provider('Partner', { certificates: nine }));
+        const results = await Promise.all([
+          store.samlProviders.addCertificate('Partner', providerCertificate('d1')),
+          other.samlProviders.addCertificate('Partner', providerCertificate('d2')),
+        ]);
+        assert.deepEqual(
+          results.map((r) => r.outcome).sort(),
+          ['added', 'limit-reached'],
+          JSON.stringify(results),
+        );
+        assert.equal((await store.samlProviders.get('Partner'))?.certificates.length, MAX_SAML_PROVIDER_CERTIFICATES);
       });
 
       it('two stores racing to move one certificate: exactly one succeeds', async () => {

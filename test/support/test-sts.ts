@@ -47,6 +47,8 @@ export interface TestStsOptions {
   readonly signingKeyCustody?: SigningKeyCustodyConfig;
   /** The server's protocol clock, for tests that move time (default: the system clock). */
   readonly now?: () => Date;
+  /** The server's scrypt check of embedded users' passwords, for tests that count the checks (default: the real one). */
+  readonly verifyPassword?: (password: string, storedHash: string) => Promise<boolean>;
 }
 
 export async function startTestSts(options: TestStsOptions = {}): Promise<TestSts> {
@@ -61,7 +63,12 @@ export async function startTestSts(options: TestStsOptions = {}): Promise<TestSt
   const instance = await openServingInstance(home, {}, { logger });
   let server: RunningServer;
   try {
-    server = await listen(instance, logger, { port: 0, host: '127.0.0.1', ...(options.now ? { now: options.now } : {}) });
+    server = await listen(instance, logger, {
+      port: 0,
+      host: '127.0.0.1',
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.verifyPassword ? { verifyPassword: options.verifyPassword } : {}),
+    });
   } catch (err) {
     await instance.close();
     throw err;

@@ -1,11 +1,13 @@
 import type { Pool, PoolClient } from 'pg';
-import type {
-  AwsRoleRecord,
-  AwsRoleRepository,
-  CertificatePin,
-  SamlProviderRecord,
-  SamlProviderRepository,
-  SamlReplayMode,
+import {
+  MAX_SAML_PROVIDER_CERTIFICATES,
+  type AddCertificateResult,
+  type AwsRoleRecord,
+  type AwsRoleRepository,
+  type CertificatePin,
+  type SamlProviderRecord,
+  type SamlProviderRepository,
+  type SamlReplayMode,
 } from '../store';
 import { toCertificatePin, type CertificatePinRow } from './certificate-pin-row';
 import { insertOrExplain, isForeignKeyViolation } from './pg-errors';
@@ -31,6 +33,21 @@ const INSERT_CERTIFICATE = `INSERT INTO saml_provider_certificates
 const insertCertificate = async (db: Pool | PoolClient, provider: string, c: CertificatePin): Promise<boolean> =>
   (await db.query(INSERT_CERTIFICATE, [provider, c.thumbprint, c.certificatePem, c.createdAt, c.state, c.activateAt, c.retireAt, c.stateChangedAt]))
     .rowCount === 1;
+/**
+ * Counts the provider's certificates and adds one if it has fewer than the limit, in one transaction
+ * holding the provider's row (FOR UPDATE): a second node adding to the same provider waits for this
+ * one to commit, then counts what it added.
+ */
+const addCertificateUnderLimit = (pool: Pool, provider: string, c: CertificatePin): Promise<AddCertificateResult> =>
+  inTransaction(pool, async (client) => {
+    const locked = await client.query('SELECT 1 FROM saml_providers WHERE name = $1 FOR UPDATE', [provider]);
+    if (locked.rowCount !== 1) return { outcome: 'no-provider' };
+    const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM saml_provider_certificates WHERE provider = $1', [provider]);
+    const certificates = rows[0]?.n ?? 0;
+    if (certificates >= MAX_SAML_PROVIDER_CERTIFICATES) return { outcome: 'limit-reached', certificates };
+    return (await insertCertificate(client, provider, c)) ? { outcome: 'added' } : { outcome: 'no-provider' };
+  });
+
 interface AwsRoleRow {
   name: string;
   role_id: string;
@@ -72,17 +89,17 @@ export function postgresAwsRepositories(pool: Pool): { samlProviders: SamlProvid
         return providers.rows.map((row) => toProvider(row, certificates.rows.filter((c) => c.provider === row.name)));
       },
       addCertificate: async (provider, c) => {
-        let added = false;
+        let result: AddCertificateResult = { outcome: 'no-provider' };
         await insertOrExplain(`certificate ${c.thumbprint} of SAML provider ${provider}`, async () => {
           try {
-            added = await insertCertificate(pool, provider, c);
+            result = await addCertificateUnderLimit(pool, provider, c);
           } catch (err) {
-            // The provider removed by another session after the INSERT read it, before its foreign-key check:
-            // not added, as when it was gone before.
+            // The provider removed after the INSERT read it, before its foreign-key check: not added, as when it
+            // was gone before. The transaction holds the provider's row, so only a trigger can do it.
             if (!isForeignKeyViolation(err)) throw err;
           }
         });
-        return added;
+        return result;
       },
       getCertificate: async (provider, thumbprint) => {
         const { rows } = await pool.query<ProviderCertificateRow>({

@@ -1,12 +1,14 @@
 import type Database from 'better-sqlite3';
-import type {
-  AwsRoleRecord,
-  AwsRoleRepository,
-  CertificatePin,
-  PinState,
-  SamlProviderRecord,
-  SamlProviderRepository,
-  SamlReplayMode,
+import {
+  MAX_SAML_PROVIDER_CERTIFICATES,
+  type AddCertificateResult,
+  type AwsRoleRecord,
+  type AwsRoleRepository,
+  type CertificatePin,
+  type PinState,
+  type SamlProviderRecord,
+  type SamlProviderRepository,
+  type SamlReplayMode,
 } from '../store';
 import { toCertificatePin, type CertificatePinRow } from './certificate-pin-row';
 
@@ -47,6 +49,7 @@ export function awsRepositories(
          (SELECT coalesce(max(position) + 1, 0) FROM saml_provider_certificates WHERE provider = p.name)
        FROM saml_providers p WHERE p.name = @provider`,
     ),
+    countCertificates: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM saml_provider_certificates WHERE provider = ?'),
     certificatesOf: db.prepare<[string], ProviderCertificateRow>(
       'SELECT * FROM saml_provider_certificates WHERE provider = ? ORDER BY position',
     ),
@@ -80,6 +83,16 @@ export function awsRepositories(
     st.addProvider.run(p.name, p.entityId, p.replay, p.createdAt.getTime());
     for (const c of p.certificates) insertCertificate(p.name, c);
   });
+  // Run IMMEDIATE: the write lock is taken before the count is read, so another process's addition
+  // waits (busy_timeout) instead of counting alongside. A deferred transaction, or one INSERT … SELECT,
+  // would read a snapshot that a concurrent commit makes stale, and fail with SQLITE_BUSY_SNAPSHOT,
+  // which no busy timeout retries.
+  const addCertificate = db.transaction((provider: string, c: CertificatePin): AddCertificateResult => {
+    if (!st.getProvider.get(provider)) return { outcome: 'no-provider' };
+    const certificates = st.countCertificates.get(provider)?.n ?? 0;
+    if (certificates >= MAX_SAML_PROVIDER_CERTIFICATES) return { outcome: 'limit-reached', certificates };
+    return insertCertificate(provider, c) ? { outcome: 'added' } : { outcome: 'no-provider' };
+  });
   const setCertificateState = db.transaction((provider: string, thumbprint: string, from: readonly PinState[], to: PinState, at: Date): boolean => {
     const row = st.getCertificate.get(provider, thumbprint);
     if (!row || !from.includes(row.state)) return false;
@@ -98,17 +111,17 @@ export function awsRepositories(
         return st.listProviders.all().map((row) => toProvider(row, certificates.filter((c) => c.provider === row.name)));
       },
       addCertificate: async (provider, c) => {
-        let added = false;
+        let result: AddCertificateResult = { outcome: 'no-provider' };
         insertOrExplain(`certificate ${c.thumbprint} of SAML provider ${provider}`, () => {
           try {
-            added = insertCertificate(provider, c);
+            result = addCertificate.immediate(provider, c);
           } catch (err) {
             // The provider removed between the INSERT's read of it and its foreign-key check: not added, as when it
-            // was gone before. Writes are serial here, so only a trigger can do it; on PostgreSQL another node can.
+            // was gone before. The transaction holds the write lock, so only a trigger can do it.
             if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_FOREIGNKEY') throw err;
           }
         });
-        return added;
+        return result;
       },
       getCertificate: async (provider, thumbprint) => {
         const row = st.getCertificate.get(provider, thumbprint);

@@ -51,6 +51,8 @@ export interface SqliteStoreOptions {
    * process, whose requests would otherwise wait for the copy. A CLI command need not pay a thread.
    */
   readonly backgroundCheckpoints?: boolean;
+  /** Told when the checkpointing thread fails (see WalCheckpointerOptions.onError). */
+  readonly onCheckpointError?: (err: Error) => void;
 }
 
 /** The embedded store: one SQLite file in WAL mode, shared safely by the worker processes of one host. */
@@ -69,7 +71,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   migrateSqlite(db);
-  const checkpointer = options.backgroundCheckpoints === true && !db.memory ? startWalCheckpointer(path) : undefined;
+  const checkpointer =
+    options.backgroundCheckpoints === true && !db.memory ? startWalCheckpointer(path, { onError: options.onCheckpointError }) : undefined;
 
   const st = {
     addUser: db.prepare(

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { CheckpointFailure } from './wal-checkpoint-worker';
 
 // Why a thread: a WAL checkpoint copies the log's pages into the database file and fsyncs it. Run
 // by SQLite's autocheckpoint it happens inside whichever COMMIT crossed the threshold, on the
@@ -14,6 +15,17 @@ const CHECKPOINT_INTERVAL_MS = 500;
 const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 };
 const STOP_TIMEOUT_MS = 2000;
 
+export interface WalCheckpointerOptions {
+  readonly intervalMs?: number;
+  /**
+   * Told of each failure: the thread unable to open the file or ending on an error, or its
+   * checkpoints starting to fail (once, not every round, until one succeeds again). Meanwhile the
+   * log grows up to the serving connection's autocheckpoint, which copies it inside a request: an
+   * operator should know.
+   */
+  readonly onError?: (err: Error) => void;
+}
+
 export interface WalCheckpointer {
   /** Runs a last checkpoint and closes the thread's connection (terminates it if that hangs). */
   stop(): Promise<void>;
@@ -23,15 +35,19 @@ export interface WalCheckpointer {
  * Starts the checkpointing thread for the SQLite file at `path`. If the thread fails, nothing is
  * lost: the serving connection's autocheckpoint still bounds the log, at the old cost.
  */
-export function startWalCheckpointer(path: string, intervalMs = CHECKPOINT_INTERVAL_MS): WalCheckpointer {
+export function startWalCheckpointer(path: string, options: WalCheckpointerOptions = {}): WalCheckpointer {
+  const onError = options.onError ?? (() => undefined);
   const worker = new Worker(join(__dirname, 'wal-checkpoint-worker.js'), {
-    workerData: { path, intervalMs },
+    workerData: { path, intervalMs: options.intervalMs ?? CHECKPOINT_INTERVAL_MS },
     resourceLimits: RESOURCE_LIMITS,
   });
-  // The thread must not keep a finished process alive, and its failure is not the server's.
+  // The thread must not keep a finished process alive, and its failure is not the server's: it is
+  // reported, never thrown.
   worker.unref();
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  worker.on('error', () => undefined);
+  // What the thread does not catch itself (its heap cap reached, say).
+  worker.on('error', onError);
+  worker.on('message', (failure: CheckpointFailure) => onError(new Error(failure.checkpointFailed)));
   return {
     stop: async () => {
       worker.postMessage('stop');
