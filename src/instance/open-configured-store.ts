@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { StsConfig } from '../config/config';
 import { parsePostgresUrl } from '../store/postgres/connection-settings';
 import { openPostgresStore } from '../store/postgres/postgres-store';
@@ -16,15 +17,21 @@ export interface OpenStoreOptions {
   readonly onUnlockError?: (task: ExclusiveTask, err: Error) => void;
   /** SQLite: checkpoint the write-ahead log on a thread of its own (for a serving process). */
   readonly backgroundCheckpoints?: boolean;
+  /** Keys the issuance ledger's chain; a store opened without it cannot append to the ledger. */
+  readonly ledgerChainKey?: KeyObject;
 }
 
 /** Opens the store the config names: the SQLite file, or the PostgreSQL database (connected and migrated). */
 export async function openConfiguredStore(settings: StsConfig['store'], options: OpenStoreOptions): Promise<Store> {
-  if (settings.kind === 'sqlite') return openSqliteStore(options.resolvePath(settings.path), { backgroundCheckpoints: options.backgroundCheckpoints === true });
+  const { ledgerChainKey } = options;
+  if (settings.kind === 'sqlite') {
+    return openSqliteStore(options.resolvePath(settings.path), { backgroundCheckpoints: options.backgroundCheckpoints === true, ledgerChainKey });
+  }
   return openPostgresStore({
     connection: parsePostgresUrl(settings.url),
     password: postgresPassword(settings, options),
     poolSize: settings.poolSize,
+    ledgerChainKey,
     ...(options.onIdleError ? { onIdleError: options.onIdleError } : {}),
     ...(options.onUnlockError ? { onUnlockError: options.onUnlockError } : {}),
   });

@@ -5,6 +5,7 @@ import type { StsConfig } from '../config/config';
 import type { SigningKeyCustody } from '../keys/key-custody';
 import type { SigningKey } from '../keys/signing-key';
 import { openConfiguredStore } from './open-configured-store';
+import { deriveLedgerChainKey } from '../store/ledger-chain';
 import type { Store } from '../store/store';
 import { readConfigFile } from './config-file';
 import { loadLdapDirectorySettings } from './ldap-directory-settings';
@@ -61,6 +62,7 @@ export async function openInstance(home: string, options: OpenOptions = {}): Pro
   const store = await openConfiguredStore(config.store, {
     resolvePath: (path) => inHome(home, path),
     backgroundCheckpoints: options.serving === true,
+    ledgerChainKey: deriveLedgerChainKey(masterKey),
     onIdleError: (err) => logger.log('warn', 'an idle database connection failed; another is opened when needed', describeError(err)),
     onUnlockError: (task, err) =>
       logger.log('warn', 'the lock of an exclusive task could not be released; its connection was closed, which releases it', { task, ...describeError(err) }),

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import Database from 'better-sqlite3';
 import {
   AlreadyExistsError,
@@ -51,6 +52,8 @@ export interface SqliteStoreOptions {
    * process, whose requests would otherwise wait for the copy. A CLI command need not pay a thread.
    */
   readonly backgroundCheckpoints?: boolean;
+  /** Keys the issuance ledger's chain (deriveLedgerChainKey); without it the store refuses to append to the ledger. */
+  readonly ledgerChainKey?: KeyObject;
 }
 
 /** The embedded store: one SQLite file in WAL mode, shared safely by the worker processes of one host. */
@@ -110,7 +113,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       throw explain(what, err);
     }
   };
-  const ledger = sqliteLedger(db, explain);
+  const ledger = sqliteLedger(db, explain, options.ledgerChainKey);
 
   return {
     users: {
