@@ -208,9 +208,9 @@ describe('store/postgres openPostgresStore', function () {
       await assert.rejects(
         db.query(
           `INSERT INTO issuance_ledger (token_id, sequence, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
-             not_on_or_after, request_id, renew_allow, renew_after_expiry, previous_hash, entry_hash)
+             not_on_or_after, request_id, renew_allow, renew_after_expiry, previous_hash, entry_hash, hash_scheme)
            SELECT '_forged', sequence, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
-             not_on_or_after, request_id, renew_allow, renew_after_expiry, previous_hash, entry_hash FROM issuance_ledger WHERE token_id = '_a'`,
+             not_on_or_after, request_id, renew_allow, renew_after_expiry, previous_hash, entry_hash, hash_scheme FROM issuance_ledger WHERE token_id = '_a'`,
         ),
         /duplicate key value violates unique constraint "issuance_ledger_sequence_key"/,
       );
