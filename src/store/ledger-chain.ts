@@ -86,7 +86,7 @@ export interface ChainVerdict {
    * this). Anyone able to write the store could have rewritten them.
    */
   readonly unkeyedEntries: number;
-  /** The sequence of the first entry written under the key, once the walk reached one. */
+  /** The sequence of the first entry recorded as keyed, once the walk reached one (whether or not it verified). */
   readonly firstKeyedSequence: number | null;
   /** The first break found, if any: where the ledger stops being trustworthy. */
   readonly broken: ChainBreak | null;

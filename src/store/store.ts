@@ -181,7 +181,8 @@ export interface IssuanceLedger {
   /**
    * Appends an entry, chained to the last one. Concurrent writers (worker processes, other nodes)
    * are serialised so that the chain has no fork: each entry's previousHash is the hash of the one
-   * appended just before it.
+   * appended just before it. Rejects with LedgerChainKeyMissingError if the store was opened without
+   * the chain key.
    */
   record(entry: LedgerEntryInput): Promise<void>;
   get(tokenId: string): Promise<LedgerEntry | undefined>;

@@ -128,8 +128,8 @@ export function sqliteLedger(
 
 /**
  * Links rows written before the chain existed (schema 4 and older), in the order they were inserted.
- * Unkeyed: such rows are legacy, and a row slipped in unlinked later must not gain a keyed hash here.
- * After a keyed entry it is then a downgrade, which verification names.
+ * Unkeyed, whatever key the store holds: a row slipped in unlinked must not gain a valid keyed hash
+ * from a restart. Linked after a keyed entry, it is a downgrade, which verification names.
  */
 function chainUnlinkedLedgerRows(db: Database.Database): void {
   const unlinked = db.prepare<[], LedgerRow>('SELECT * FROM issuance_ledger WHERE sequence IS NULL ORDER BY rowid');
