@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { StsConfig } from '../config/config';
 import { parsePostgresUrl } from '../store/postgres/connection-settings';
 import { openPostgresStore } from '../store/postgres/postgres-store';
@@ -18,20 +19,25 @@ export interface OpenStoreOptions {
   readonly backgroundCheckpoints?: boolean;
   /** SQLite: told when that thread fails. */
   readonly onCheckpointError?: (err: Error) => void;
+  /** Keys the issuance ledger's chain; a store opened without it cannot append to the ledger. */
+  readonly ledgerChainKey?: KeyObject;
 }
 
 /** Opens the store the config names: the SQLite file, or the PostgreSQL database (connected and migrated). */
 export async function openConfiguredStore(settings: StsConfig['store'], options: OpenStoreOptions): Promise<Store> {
+  const { ledgerChainKey } = options;
   if (settings.kind === 'sqlite') {
     return openSqliteStore(options.resolvePath(settings.path), {
       backgroundCheckpoints: options.backgroundCheckpoints === true,
       onCheckpointError: options.onCheckpointError,
+      ledgerChainKey,
     });
   }
   return openPostgresStore({
     connection: parsePostgresUrl(settings.url),
     password: postgresPassword(settings, options),
     poolSize: settings.poolSize,
+    ledgerChainKey,
     ...(options.onIdleError ? { onIdleError: options.onIdleError } : {}),
     ...(options.onUnlockError ? { onUnlockError: options.onUnlockError } : {}),
   });

@@ -5,6 +5,7 @@ import type { StsConfig } from '../config/config';
 import type { SigningKeyCustody } from '../keys/key-custody';
 import type { SigningKey } from '../keys/signing-key';
 import { openConfiguredStore } from './open-configured-store';
+import { deriveLedgerChainKey } from '../store/ledger-chain';
 import type { Store } from '../store/store';
 import { readConfigFile } from './config-file';
 import { loadLdapDirectorySettings } from './ldap-directory-settings';
@@ -66,6 +67,7 @@ export async function openInstance(home: string, options: OpenOptions = {}): Pro
       logger.log('error', 'the SQLite checkpoint thread failed; the write-ahead log grows until a commit copies it back, inside a request', {
         errorMessage: err.message,
       }),
+    ledgerChainKey: deriveLedgerChainKey(masterKey),
     onIdleError: (err) => logger.log('warn', 'an idle database connection failed; another is opened when needed', describeError(err)),
     onUnlockError: (task, err) =>
       logger.log('warn', 'the lock of an exclusive task could not be released; its connection was closed, which releases it', { task, ...describeError(err) }),

@@ -2,17 +2,55 @@
 // entry's immutable fields, so rewriting, deleting or inserting a row afterwards breaks every hash
 // from that point on. Both stores compute it with this one function, inside the transaction that
 // appends, so the chain is the same whichever store (or node) wrote it.
+//
+// The hash is an HMAC under the chain key, derived from the master key, which is never in the
+// database: with plain SHA-256 anyone able to write the store (a database administrator, an SQL
+// injection, a restored backup) could slip in an entry for a forged token and recompute every hash
+// after it. Entries written before the chain was keyed stay plain SHA-256 (their row says so); they
+// can only form a prefix, so a plain entry after a keyed one is itself a break.
 
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import type { ChainedLedgerEntry, LedgerEntryInput } from './store';
 
 /** previousHash of the first entry. */
 export const LEDGER_GENESIS_HASH = '0'.repeat(64);
 
-/** Hex SHA-256 over the previous hash and a canonical JSON array of the entry's immutable fields. */
-export function ledgerEntryHash(previousHash: string, entry: LedgerEntryInput): string {
+/** How a row's entryHash was computed: 'sha256' for rows written before the chain was keyed, 'hmac-sha256' since. */
+export type LedgerHashScheme = 'sha256' | 'hmac-sha256';
+
+/** The scheme every new entry is written under. */
+export const KEYED_LEDGER_HASH_SCHEME: LedgerHashScheme = 'hmac-sha256';
+
+const MASTER_KEY_BYTES = 32;
+const CHAIN_KEY_BYTES = 32;
+
+/** The chain key: HKDF-SHA256 of the master key, so every node of a deployment (one master key) derives the same. */
+export function deriveLedgerChainKey(masterKey: Buffer): KeyObject {
+  if (masterKey.length !== MASTER_KEY_BYTES) throw new Error('the master key must be 32 bytes');
+  return createSecretKey(Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'trustbridge:ledger-chain:v1', CHAIN_KEY_BYTES)));
+}
+
+/** What a store opened without the chain key answers to an append, rather than writing an entry anyone could forge. */
+export class LedgerChainKeyMissingError extends Error {
+  constructor() {
+    super('this store was opened without the ledger chain key (derived from the master key): it cannot append to the issuance ledger');
+    this.name = 'LedgerChainKeyMissingError';
+  }
+}
+
+/** Hex HMAC-SHA256, under the chain key, of the previous hash and the entry's immutable fields: how entries are chained now. */
+export function ledgerEntryHash(chainKey: KeyObject, previousHash: string, entry: LedgerEntryInput): string {
+  return createHmac('sha256', chainKey).update(canonicalEntry(previousHash, entry), 'utf8').digest('hex');
+}
+
+/** Hex SHA-256 of the same: how entries written before the chain was keyed are chained. */
+export function unkeyedLedgerEntryHash(previousHash: string, entry: LedgerEntryInput): string {
+  return createHash('sha256').update(canonicalEntry(previousHash, entry), 'utf8').digest('hex');
+}
+
+function canonicalEntry(previousHash: string, entry: LedgerEntryInput): string {
   // An array, not an object: the order is fixed here, not by whoever built the entry.
-  const canonical = JSON.stringify([
+  return JSON.stringify([
     previousHash,
     entry.tokenId,
     entry.tokenType,
@@ -29,18 +67,27 @@ export function ledgerEntryHash(previousHash: string, entry: LedgerEntryInput): 
     entry.renewAfterExpiry,
     entry.actor,
   ]);
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
 }
 
 export type ChainBreak =
   | { readonly kind: 'gap'; readonly expectedSequence: number; readonly foundSequence: number }
   | { readonly kind: 'previous-hash'; readonly sequence: number; readonly tokenId: string }
-  | { readonly kind: 'entry-hash'; readonly sequence: number; readonly tokenId: string };
+  | { readonly kind: 'entry-hash'; readonly sequence: number; readonly tokenId: string }
+  /** An unkeyed entry after a keyed one: keying never stops, so it was written by someone without the key. */
+  | { readonly kind: 'downgrade'; readonly sequence: number; readonly tokenId: string }
+  | { readonly kind: 'unknown-scheme'; readonly sequence: number; readonly tokenId: string; readonly scheme: string };
 
 export interface ChainVerdict {
   readonly entries: number;
   readonly headSequence: number;
   readonly headHash: string;
+  /**
+   * Entries verified without the key: the prefix written before the chain was keyed (sequences 1 to
+   * this). Anyone able to write the store could have rewritten them.
+   */
+  readonly unkeyedEntries: number;
+  /** The sequence of the first entry recorded as keyed, once the walk reached one (whether or not it verified). */
+  readonly firstKeyedSequence: number | null;
   /** The first break found, if any: where the ledger stops being trustworthy. */
   readonly broken: ChainBreak | null;
 }
@@ -48,28 +95,40 @@ export interface ChainVerdict {
 /** Walks the whole chain, page by page, and reports the first entry that does not follow from the one before. */
 export async function verifyLedgerChain(
   chain: (afterSequence: number, limit: number) => Promise<ChainedLedgerEntry[]>,
+  chainKey: KeyObject,
   pageSize = 5000,
 ): Promise<ChainVerdict> {
   let expectedSequence = 1;
   let previousHash = LEDGER_GENESIS_HASH;
-  let entries = 0;
+  let unkeyedEntries = 0;
+  let firstKeyedSequence: number | null = null;
+  const verdict = (broken: ChainBreak | null): ChainVerdict => ({
+    entries: expectedSequence - 1,
+    headSequence: expectedSequence - 1,
+    headHash: previousHash,
+    unkeyedEntries,
+    firstKeyedSequence,
+    broken,
+  });
   for (;;) {
     const page = await chain(expectedSequence - 1, pageSize);
     for (const entry of page) {
-      const verdict = { entries, headSequence: expectedSequence - 1, headHash: previousHash };
-      if (entry.sequence !== expectedSequence) {
-        return { ...verdict, broken: { kind: 'gap', expectedSequence, foundSequence: entry.sequence } };
-      }
-      if (entry.previousHash !== previousHash) {
-        return { ...verdict, broken: { kind: 'previous-hash', sequence: entry.sequence, tokenId: entry.tokenId } };
-      }
-      if (ledgerEntryHash(previousHash, entry) !== entry.entryHash) {
-        return { ...verdict, broken: { kind: 'entry-hash', sequence: entry.sequence, tokenId: entry.tokenId } };
+      if (entry.sequence !== expectedSequence) return verdict({ kind: 'gap', expectedSequence, foundSequence: entry.sequence });
+      const at = { sequence: entry.sequence, tokenId: entry.tokenId };
+      if (entry.previousHash !== previousHash) return verdict({ kind: 'previous-hash', ...at });
+      if (entry.hashScheme === 'hmac-sha256') {
+        firstKeyedSequence ??= entry.sequence;
+        if (ledgerEntryHash(chainKey, previousHash, entry) !== entry.entryHash) return verdict({ kind: 'entry-hash', ...at });
+      } else if (entry.hashScheme === 'sha256') {
+        if (firstKeyedSequence !== null) return verdict({ kind: 'downgrade', ...at });
+        if (unkeyedLedgerEntryHash(previousHash, entry) !== entry.entryHash) return verdict({ kind: 'entry-hash', ...at });
+        unkeyedEntries += 1;
+      } else {
+        return verdict({ kind: 'unknown-scheme', ...at, scheme: entry.hashScheme });
       }
       previousHash = entry.entryHash;
       expectedSequence += 1;
-      entries += 1;
     }
-    if (page.length < pageSize) return { entries, headSequence: expectedSequence - 1, headHash: previousHash, broken: null };
+    if (page.length < pageSize) return verdict(null);
   }
 }

@@ -112,8 +112,10 @@ export interface ChainedLedgerEntry extends LedgerEntry {
   readonly sequence: number;
   /** The entryHash of entry sequence - 1 (LEDGER_GENESIS_HASH for the first). */
   readonly previousHash: string;
-  /** ledgerEntryHash(previousHash, entry), hex SHA-256. */
+  /** The hash over previousHash and the entry, computed as hashScheme says (see ledger-chain.ts). */
   readonly entryHash: string;
+  /** A LedgerHashScheme as the row records it; any other text is what the row holds, for the verifier to refuse. */
+  readonly hashScheme: string;
 }
 
 /**
@@ -179,7 +181,8 @@ export interface IssuanceLedger {
   /**
    * Appends an entry, chained to the last one. Concurrent writers (worker processes, other nodes)
    * are serialised so that the chain has no fork: each entry's previousHash is the hash of the one
-   * appended just before it.
+   * appended just before it. Rejects with LedgerChainKeyMissingError if the store was opened without
+   * the chain key.
    */
   record(entry: LedgerEntryInput): Promise<void>;
   get(tokenId: string): Promise<LedgerEntry | undefined>;

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LEDGER_GENESIS_HASH, ledgerEntryHash } from '../../src/store/ledger-chain';
+import { deriveLedgerChainKey, LEDGER_GENESIS_HASH, ledgerEntryHash, unkeyedLedgerEntryHash } from '../../src/store/ledger-chain';
 import type { ChainedLedgerEntry } from '../../src/store/store';
 import type { Combo } from '../support/ext-trust';
 import { idOf, stsCli, trustCall, withoutTrigger, withStoreDatabase } from '../support/golden-saml';
@@ -10,10 +10,11 @@ import { recordLogs, recordPassword } from '../support/observed-traffic';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import { appliesTo, assertionText } from '../support/trust-messages';
 
-// The issuance ledger is hash-chained and append-only: `sts audit verify` walks the chain; the
-// database itself refuses to delete a row or change a recorded field; an attacker who lifts the
-// triggers still cannot alter or remove a row without verify naming where; and a ledger written
-// before the chain existed is linked when the store opens.
+// The issuance ledger is hash-chained under a key derived from the master key, and append-only:
+// `sts audit verify` walks the chain; the database itself refuses to delete a row or change a
+// recorded field; an attacker who lifts the triggers still cannot alter or remove a row, nor
+// recompute the chain without the key, without verify naming where; and a ledger written before the
+// chain existed is linked when the store opens, unkeyed, which verify reports.
 
 const COMBO: Combo = { version: '1.3', soap: '1.2' };
 const USER = 'ledger@golden-saml.example';
@@ -21,7 +22,10 @@ const PASSWORD = 'Ledger-Golden-Secret-9';
 const RP = 'https://rp.ledger.golden-saml.example/';
 const NO_DELETE = 'issuance_ledger_no_delete';
 const IMMUTABLE = 'issuance_ledger_immutable';
-const INTACT = /^ledger chain intact: (\d+) entries, head sequence (\d+), head hash ([0-9a-f]{64})\n$/;
+const INTACT = /^ledger chain intact: (\d+) entries, head sequence (\d+), head hash ([0-9a-f]{64})\n/;
+const unkeyedLine = (n: number): string =>
+  `ledger chain: ${n} entries (sequences 1..${n}) written before the chain was keyed are chained without a key and could have been ` +
+  'rewritten by anyone able to write the store\n';
 
 async function setUp(sts: TestSts): Promise<void> {
   await sts.addUser({ name: USER, password: PASSWORD, claims: [] });
@@ -40,14 +44,15 @@ async function issue(sts: TestSts, n: number): Promise<string[]> {
 
 const chain = (sts: TestSts): Promise<ChainedLedgerEntry[]> => sts.instance.store.ledger.chain(0, 100_000);
 
-/** `sts audit verify` says intact with this many entries; returns the head hash it printed. */
-async function expectIntact(sts: TestSts, entries: number): Promise<string> {
+/** `sts audit verify` says intact with this many entries, `unkeyed` of them unkeyed; returns the head hash it printed. */
+async function expectIntact(sts: TestSts, entries: number, unkeyed = 0): Promise<string> {
   const r = await stsCli(['audit', 'verify', '--home', sts.home]);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   const m = INTACT.exec(r.stdout);
   assert.ok(m, r.stdout);
   assert.equal(Number(m[1]), entries);
   assert.equal(Number(m[2]), entries);
+  assert.equal(r.stdout.slice(m[0].length), unkeyed === 0 ? '' : unkeyedLine(unkeyed));
   return m[3] as string;
 }
 
@@ -99,6 +104,7 @@ describe('golden-saml: the issuance ledger\'s hash chain', function () {
         ['sequence', 99],
         ['previous_hash', '0'.repeat(64)],
         ['entry_hash', 'f'.repeat(64)],
+        ['hash_scheme', 'sha256'],
       ] as const) {
         assert.throws(
           () => db.prepare(`UPDATE issuance_ledger SET ${column} = ? WHERE token_id = ?`).run(value, ids[2]),
@@ -131,12 +137,12 @@ describe('golden-saml: the issuance ledger\'s hash chain', function () {
     await expectIntact(sts, 6);
   });
 
-  it('a row altered with its own hash recomputed breaks the link from the next entry, which verify names', async () => {
+  it('a row altered with its own hash recomputed (even under the chain key) breaks the link from the next entry, which verify names', async () => {
     const entries = await chain(sts);
     const fourth = entries[3] as ChainedLedgerEntry;
     const extended = new Date(fourth.notOnOrAfter.getTime() + 10 * 365 * 86_400_000);
-    // What an attacker who knows the chain's format writes: entry 4 is consistent in itself again.
-    const rehashed = ledgerEntryHash(fourth.previousHash, { ...fourth, notOnOrAfter: extended });
+    // What an attacker who holds the master key writes: entry 4 is consistent in itself again.
+    const rehashed = ledgerEntryHash(deriveLedgerChainKey(sts.instance.masterKey), fourth.previousHash, { ...fourth, notOnOrAfter: extended });
     withStoreDatabase(sts, (db) =>
       withoutTrigger(db, IMMUTABLE, () => {
         db.prepare('UPDATE issuance_ledger SET not_on_or_after = ?, entry_hash = ? WHERE sequence = 4').run(extended.getTime(), rehashed);
@@ -151,6 +157,50 @@ describe('golden-saml: the issuance ledger\'s hash chain', function () {
         db.prepare('UPDATE issuance_ledger SET not_on_or_after = ?, entry_hash = ? WHERE sequence = 4').run(fourth.notOnOrAfter.getTime(), fourth.entryHash);
       }),
     );
+    await expectIntact(sts, 6);
+  });
+
+  it('a row altered and every hash from it recomputed in plain SHA-256 (marked sha256): verify names a downgrade at that row', async () => {
+    const entries = await chain(sts);
+    const rewrite = (rows: ReadonlyArray<{ sequence: number; subject: string; previousHash: string; entryHash: string; hashScheme: string }>): void =>
+      withStoreDatabase(sts, (db) =>
+        withoutTrigger(db, IMMUTABLE, () => {
+          const update = db.prepare('UPDATE issuance_ledger SET subject = ?, previous_hash = ?, entry_hash = ?, hash_scheme = ? WHERE sequence = ?');
+          for (const r of rows) update.run(r.subject, r.previousHash, r.entryHash, r.hashScheme, r.sequence);
+        }),
+      );
+    // What an attacker who writes the database but lacks the key does: the chain is consistent again from entry 4 on.
+    let previousHash = entries[2]?.entryHash as string;
+    const forged = entries.slice(3).map((e) => {
+      const subject = e.sequence === 4 ? 'administrator' : e.subject;
+      const row = { sequence: e.sequence, subject, previousHash, entryHash: unkeyedLedgerEntryHash(previousHash, { ...e, subject }), hashScheme: 'sha256' };
+      previousHash = row.entryHash;
+      return row;
+    });
+    rewrite(forged);
+    await expectBroken(
+      sts,
+      `ledger chain BROKEN: entry 4 (token ${ids[3]}) is chained without the key after keyed entries: it was written by someone without ` +
+        `the key; the 3 entries before it verify (head hash ${entries[2]?.entryHash})\n`,
+    );
+    rewrite(entries.slice(3));
+    await expectIntact(sts, 6);
+  });
+
+  it('a row whose hash scheme is unknown: verify names the scheme it records', async () => {
+    const entries = await chain(sts);
+    const setScheme = (scheme: string): void =>
+      withStoreDatabase(sts, (db) =>
+        withoutTrigger(db, IMMUTABLE, () => {
+          db.prepare('UPDATE issuance_ledger SET hash_scheme = ? WHERE sequence = 2').run(scheme);
+        }),
+      );
+    setScheme('md5');
+    await expectBroken(
+      sts,
+      `ledger chain BROKEN: entry 2 (token ${ids[1]}) records an unknown hash scheme "md5"; the 1 entries before it verify (head hash ${entries[0]?.entryHash})\n`,
+    );
+    setScheme('hmac-sha256');
     await expectIntact(sts, 6);
   });
 
@@ -202,31 +252,35 @@ describe('golden-saml: a ledger from before the chain is linked when the store o
     return unlinked;
   }
 
-  it('rows without sequence (every row) are chained in the order they were written; verify says intact', async () => {
+  it('rows without sequence (every row) are chained, unkeyed, in the order they were written; verify says intact and names them', async () => {
     const ids = await issue(sts, 4);
     assert.equal(await unlinkAndReopen('1 = 1'), 4);
-    await expectIntact(sts, 4);
+    await expectIntact(sts, 4, 4);
     const entries = await chain(sts);
-    assert.deepEqual(entries.map((e) => [e.sequence, e.tokenId]), ids.map((id, i) => [i + 1, id]));
+    assert.deepEqual(entries.map((e) => [e.sequence, e.tokenId, e.hashScheme]), ids.map((id, i) => [i + 1, id, 'sha256']));
     assert.equal(entries[0]?.previousHash, LEDGER_GENESIS_HASH);
-    // And new issues append to the linked chain.
+    // And new issues append to the linked chain, keyed.
     const more = await issue(sts, 2);
-    await expectIntact(sts, 6);
-    assert.deepEqual((await chain(sts)).slice(4).map((e) => [e.sequence, e.tokenId]), [[5, more[0]], [6, more[1]]]);
+    await expectIntact(sts, 6, 4);
+    assert.deepEqual((await chain(sts)).slice(4).map((e) => [e.sequence, e.tokenId, e.hashScheme]), [[5, more[0], 'hmac-sha256'], [6, more[1], 'hmac-sha256']]);
     // Linked rows are protected like any other.
     withStoreDatabase(sts, (db) => {
       assert.throws(() => db.prepare('UPDATE issuance_ledger SET subject = ? WHERE token_id = ?').run('administrator', ids[0]), /cannot be changed/);
     });
   });
 
-  it('unlinked rows after a chained head are linked after it', async () => {
+  it('unlinked rows after a keyed head are linked after it, unkeyed: a row slipped in so gains no key, and verify names a downgrade', async () => {
+    const more = await issue(sts, 2);
     const before = await chain(sts);
-    assert.equal(await unlinkAndReopen('sequence > 4'), 2);
-    await expectIntact(sts, 6);
-    assert.deepEqual(
-      (await chain(sts)).map((e) => [e.sequence, e.tokenId, e.entryHash]),
-      before.map((e) => [e.sequence, e.tokenId, e.entryHash]),
-      'the same chain as before',
+    assert.equal(await unlinkAndReopen('sequence > 6'), 2);
+    const relinked = await chain(sts);
+    assert.deepEqual(relinked.map((e) => [e.sequence, e.tokenId]), before.map((e) => [e.sequence, e.tokenId]), 'linked in the same places as before');
+    assert.equal(relinked[6]?.previousHash, before[5]?.entryHash);
+    assert.deepEqual(relinked.slice(6).map((e) => e.hashScheme), ['sha256', 'sha256']);
+    await expectBroken(
+      sts,
+      `ledger chain BROKEN: entry 7 (token ${more[0]}) is chained without the key after keyed entries: it was written by someone without ` +
+        `the key; the 6 entries before it verify (head hash ${before[5]?.entryHash})\n${unkeyedLine(4)}`,
     );
   });
 });

@@ -1,15 +1,19 @@
 import { openPostgresStore } from '../../src/store/postgres/postgres-store';
 import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
 import { createTestDatabase } from '../support/postgres';
-import { describeStoreContract } from './store-contract';
+import { describeLedgerChainKeyContract } from './ledger-chain-key-contract';
+import { describeStoreContract, type StoreHarness } from './store-contract';
 
 // Each test gets a new database on the private test cluster; every store opened on it is a pool of
 // its own, as another node would have.
-describeStoreContract('PostgreSQL', async () => {
+const postgresHarness = async (): Promise<StoreHarness> => {
   const db = await createTestDatabase();
   return {
-    open: () => openPostgresStore({ connection: parsePostgresUrl(db.url), password: db.password, poolSize: 4 }),
+    open: (ledgerChainKey) => openPostgresStore({ connection: parsePostgresUrl(db.url), password: db.password, poolSize: 4, ledgerChainKey }),
     exec: async (sql) => (await db.query(sql)).rowCount,
+    liftLedgerGuards: async () => {
+      await db.query('ALTER TABLE issuance_ledger DISABLE TRIGGER USER');
+    },
     removeProviderBeforeCertificateInsert: async () => {
       await db.query(
         `CREATE FUNCTION remove_provider_first() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -21,4 +25,7 @@ describeStoreContract('PostgreSQL', async () => {
     },
     dispose: () => db.drop(),
   };
-});
+};
+
+describeStoreContract('PostgreSQL', postgresHarness);
+describeLedgerChainKeyContract('PostgreSQL', postgresHarness);

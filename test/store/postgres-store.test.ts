@@ -13,6 +13,7 @@ import { MAX_SAML_PROVIDER_CERTIFICATES, type AddCertificateResult, type Store }
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 import { freePort } from '../support/unit-cli';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { expectUnkeyedPrefixThenKeyed, TEST_LEDGER_CHAIN_KEY, unkeyedChain } from '../support/ledger-chain-key';
 
 // What is particular to PostgreSQL: migrations under a lock, native column types, the guards the
 // database keeps beyond the contract, the pool, and connection failures that keep the password out.
@@ -24,6 +25,7 @@ describe('store/postgres openPostgresStore', function () {
     connection: parsePostgresUrl(db.url),
     password: db.password,
     poolSize: 4,
+    ledgerChainKey: TEST_LEDGER_CHAIN_KEY,
     ...extra,
   });
   const open = async (extra: Partial<PostgresStoreOptions> = {}): Promise<Store> => {
@@ -104,6 +106,38 @@ describe('store/postgres openPostgresStore', function () {
       assert.equal(await store.users.recordFailedLogin('veteran', created, new Date(0)), 1);
     });
 
+    it('version 5: ledger rows of a version-4 database are marked sha256 and verify as the unkeyed prefix; new rows are keyed after them', async () => {
+      await db.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      for (const [i, sql] of POSTGRES_MIGRATIONS.slice(0, 4).entries()) {
+        await db.query(sql);
+        await db.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
+      }
+      const entry = (tokenId: string) => ({
+        tokenId, tokenType: 't', subject: 's', audience: 'a', keyThumbprint: 'k', digest: 'd', issuedAt: new Date('2030-01-01T00:00:00.123Z'),
+        notBefore: new Date('2030-01-01T00:00:00.123Z'), notOnOrAfter: new Date('2030-01-01T01:00:00.123Z'), requestId: 'r', renewedFrom: null,
+        renewAllow: true, renewAfterExpiry: false, actor: null,
+      });
+      const legacy = unkeyedChain(['_old1', '_old2', '_old3'].map(entry));
+      for (const e of legacy) {
+        await db.query(
+          `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
+             not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor, sequence, previous_hash, entry_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+          [e.tokenId, e.tokenType, e.subject, e.audience, e.keyThumbprint, e.digest, e.issuedAt, e.notBefore, e.notOnOrAfter, e.requestId,
+            e.renewedFrom, e.renewAllow, e.renewAfterExpiry, e.actor, e.sequence, e.previousHash, e.entryHash],
+        );
+      }
+      await expectUnkeyedPrefixThenKeyed(await open(), legacy, [entry('_new1'), entry('_new2')]);
+      await assert.rejects(
+        db.query(`INSERT INTO issuance_ledger (token_id, sequence, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
+             not_on_or_after, request_id, renew_allow, renew_after_expiry, previous_hash, entry_hash)
+           SELECT '_schemeless', 99, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
+             not_on_or_after, request_id, renew_allow, renew_after_expiry, previous_hash, entry_hash FROM issuance_ledger WHERE sequence = 1`),
+        /null value in column "hash_scheme"/,
+        'the default only filled the rows already there',
+      );
+    });
+
     it('a database from a newer Trustbridge is refused, naming the database but not the password', async () => {
       await (await open()).close();
       await db.query('INSERT INTO schema_migrations (version) VALUES ($1)', [POSTGRES_MIGRATIONS.length + 1]);
@@ -174,9 +208,9 @@ describe('store/postgres openPostgresStore', function () {
       await assert.rejects(
         db.query(
           `INSERT INTO issuance_ledger (token_id, sequence, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
-             not_on_or_after, request_id, renew_allow, renew_after_expiry, previous_hash, entry_hash)
+             not_on_or_after, request_id, renew_allow, renew_after_expiry, previous_hash, entry_hash, hash_scheme)
            SELECT '_forged', sequence, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
-             not_on_or_after, request_id, renew_allow, renew_after_expiry, previous_hash, entry_hash FROM issuance_ledger WHERE token_id = '_a'`,
+             not_on_or_after, request_id, renew_allow, renew_after_expiry, previous_hash, entry_hash, hash_scheme FROM issuance_ledger WHERE token_id = '_a'`,
         ),
         /duplicate key value violates unique constraint "issuance_ledger_sequence_key"/,
       );

@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store';
-import { describeStoreContract } from './store-contract';
+import { describeLedgerChainKeyContract } from './ledger-chain-key-contract';
+import { describeStoreContract, type StoreHarness } from './store-contract';
 
 // Each test gets a new database file; every store opened on it is another connection, as a worker
 // process would have.
-describeStoreContract('SQLite', async () => {
+const sqliteHarness = async (): Promise<StoreHarness> => {
   const dir = mkdtempSync(join(tmpdir(), 'trustbridge-store-contract-'));
   const path = join(dir, 'store.db');
   const exec = async (sql: string): Promise<number> => {
@@ -19,8 +20,12 @@ describeStoreContract('SQLite', async () => {
     }
   };
   return {
-    open: async () => openSqliteStore(path),
+    open: async (ledgerChainKey) => openSqliteStore(path, { ledgerChainKey }),
     exec,
+    liftLedgerGuards: async () => {
+      await exec('DROP TRIGGER issuance_ledger_immutable');
+      await exec('DROP TRIGGER issuance_ledger_no_delete');
+    },
     removeProviderBeforeCertificateInsert: async () => {
       await exec(
         `CREATE TRIGGER remove_provider_first BEFORE INSERT ON saml_provider_certificates
@@ -29,4 +34,7 @@ describeStoreContract('SQLite', async () => {
     },
     dispose: async () => rmSync(dir, { recursive: true, force: true }),
   };
-});
+};
+
+describeStoreContract('SQLite', sqliteHarness);
+describeLedgerChainKeyContract('SQLite', sqliteHarness);

@@ -2,6 +2,7 @@
 // sqlite-store.contract.test.ts and postgres-store.contract.test.ts. Each test gets a fresh, empty
 // database; `open()` gives another store on it, as another worker process or node would have.
 import { strict as assert } from 'node:assert';
+import type { KeyObject } from 'node:crypto';
 import { LEDGER_GENESIS_HASH, ledgerEntryHash, verifyLedgerChain } from '../../src/store/ledger-chain';
 import {
   AlreadyExistsError,
@@ -18,13 +19,19 @@ import {
   type TrustedIssuerPin,
   type UserRecord,
 } from '../../src/store/store';
+import { TEST_LEDGER_CHAIN_KEY } from '../support/ledger-chain-key';
 
 /** One test's database. */
 export interface StoreHarness {
-  /** Opens a store on this database (migrating it on first open); the contract closes what it opens. */
-  open(): Promise<Store>;
+  /**
+   * Opens a store on this database (migrating it on first open), its ledger chained under this key
+   * (none: it cannot append to the ledger); the contract closes what it opens.
+   */
+  open(ledgerChainKey?: KeyObject): Promise<Store>;
   /** Runs one SQL statement directly on the database, outside any store; resolves to the rows it changed. */
   exec(sql: string): Promise<number>;
+  /** Drops the ledger's append-only triggers, as anyone who administers the database can. */
+  liftLedgerGuards(): Promise<void>;
   /**
    * Makes the database remove a SAML provider (with its certificates) whenever a certificate is about
    * to be inserted for it: a removal that lands after addCertificate has found the provider and before
@@ -169,7 +176,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
     let store: Store;
     /** Another store on the same database: what a second worker or node sees. */
     const another = async (): Promise<Store> => {
-      const s = await harness.open();
+      const s = await harness.open(TEST_LEDGER_CHAIN_KEY);
       opened.push(s);
       return s;
     };
@@ -367,7 +374,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         assert.equal(await store.ledger.count(), 3);
         assert.equal((await store.ledger.get('_old'))?.subject, 'alice');
         assert.equal((await store.ledger.get('_b2'))?.subject, 'alice');
-        assert.equal((await verifyLedgerChain((a, l) => store.ledger.chain(a, l))).broken, null);
+        assert.equal((await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY)).broken, null);
       });
 
       it('each record() resolves only once its row is visible to another store', async () => {
@@ -398,14 +405,15 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         let previous = LEDGER_GENESIS_HASH;
         for (const e of chain) {
           assert.equal(e.previousHash, previous);
-          assert.equal(e.entryHash, ledgerEntryHash(previous, e));
+          assert.equal(e.entryHash, ledgerEntryHash(TEST_LEDGER_CHAIN_KEY, previous, e));
+          assert.equal(e.hashScheme, 'hmac-sha256');
           assert.equal(e.cancelledAt, null);
           previous = e.entryHash;
         }
         assert.deepEqual((await store.ledger.chain(2, 2)).map((e) => e.sequence), [3, 4]);
         assert.deepEqual(await store.ledger.chain(5, 10), []);
-        const verdict = await verifyLedgerChain((a, l) => store.ledger.chain(a, l), 2);
-        assert.deepEqual(verdict, { entries: 5, headSequence: 5, headHash: previous, broken: null });
+        const verdict = await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY, 2);
+        assert.deepEqual(verdict, { entries: 5, headSequence: 5, headHash: previous, unkeyedEntries: 0, firstKeyedSequence: 1, broken: null });
       });
 
       it('two stores recording concurrently build one chain: no fork, no gap, every entry once', async () => {
@@ -425,7 +433,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         }
         await Promise.all(pending);
         const n = rounds * perRound * 2;
-        const verdict = await verifyLedgerChain((a, l) => other.ledger.chain(a, l), 40);
+        const verdict = await verifyLedgerChain((a, l) => other.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY, 40);
         assert.equal(verdict.broken, null, JSON.stringify(verdict));
         assert.equal(verdict.entries, n);
         assert.equal(await store.ledger.count(), n);
@@ -440,7 +448,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         assert.equal(await store.ledger.cancel('_none', at(1000)), false);
         assert.deepEqual((await store.ledger.get('_c'))?.cancelledAt, at(1000));
         assert.equal(await store.ledger.get('_none'), undefined);
-        assert.equal((await verifyLedgerChain((a, l) => store.ledger.chain(a, l))).broken, null);
+        assert.equal((await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY)).broken, null);
       });
 
       describe('append-only, enforced by the database itself', () => {
@@ -455,6 +463,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
           ['UPDATE of the digest', `UPDATE issuance_ledger SET digest = 'Zm9yZ2Vk' WHERE token_id = '_a2'`, /cannot be changed/],
           ['UPDATE of the sequence', `UPDATE issuance_ledger SET sequence = sequence + 1000 WHERE token_id = '_a2'`, /cannot be changed/],
           ['UPDATE of the chain hashes', `UPDATE issuance_ledger SET entry_hash = previous_hash WHERE token_id = '_a1'`, /cannot be changed/],
+          ['UPDATE of the hash scheme', `UPDATE issuance_ledger SET hash_scheme = 'sha256' WHERE token_id = '_a1'`, /cannot be changed/],
           ['UPDATE of the token id', `UPDATE issuance_ledger SET token_id = '_forged' WHERE token_id = '_a1'`, /cannot be changed/],
         ];
         for (const [what, sql, message] of refused) {
@@ -462,7 +471,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
             const before = await store.ledger.chain(0, 10);
             await assert.rejects(harness.exec(sql), message);
             assert.deepEqual(await store.ledger.chain(0, 10), before);
-            assert.equal((await verifyLedgerChain((a, l) => store.ledger.chain(a, l))).broken, null);
+            assert.equal((await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY)).broken, null);
           });
         }
 
@@ -1012,7 +1021,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         const reopened = await another();
         assert.equal((await reopened.users.get('kept'))?.name, 'kept');
         assert.equal((await reopened.signingKeys.get('kk'))?.state, 'active');
-        assert.equal((await verifyLedgerChain((a, l) => reopened.ledger.chain(a, l))).entries, 1);
+        assert.equal((await verifyLedgerChain((a, l) => reopened.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY)).entries, 1);
       });
 
       it('after close, operations are refused', async () => {

@@ -1,7 +1,7 @@
 // Several `sts serve` processes sharing one PostgreSQL database, as a scaled-out deployment runs
 // them: one instance initialised with `sts init --store postgres`, its config.json, master.key and
 // tls/ copied to the other nodes' directories, each node its own process, port and audit file.
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,9 @@ import { awsRoleClaim } from '../../src/aws/role-claim';
 import { addRelyingParty } from '../../src/core/relying-party-admin';
 import { CHEAPEST_SCRYPT } from '../../src/identity/password-hash';
 import { addUser } from '../../src/identity/user-admin';
+import { loadMasterKey } from '../../src/instance/master-key';
 import { openInstance } from '../../src/instance/open-instance';
+import { deriveLedgerChainKey } from '../../src/store/ledger-chain';
 import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store';
 import type { Store } from '../../src/store/store';
@@ -44,6 +46,8 @@ export interface SharedStoreCluster {
   readonly nodes: StsNode[];
   /** A store on the shared database in this process, for what the nodes wrote. */
   readonly store: Store;
+  /** The ledger's chain key, which every node derives from the master key they share. */
+  readonly ledgerChainKey: KeyObject;
   /** Runs an `sts` command against a node's directory (asynchronously: the nodes keep serving). */
   sts(node: StsNode, args: readonly string[]): Promise<CliResult>;
   close(): Promise<void>;
@@ -69,11 +73,13 @@ export async function startSharedStoreCluster(count = 2): Promise<SharedStoreClu
   }
   const nodes: StsNode[] = [];
   for (const [i, home] of homes.entries()) nodes.push(await startNode(`node-${i + 1}`, home));
-  const store = await openPostgresStore({ connection: parsePostgresUrl(db.url), password: db.password, poolSize: 2 });
+  const ledgerChainKey = deriveLedgerChainKey(loadMasterKey(join(first, 'master.key')));
+  const store = await openPostgresStore({ connection: parsePostgresUrl(db.url), password: db.password, poolSize: 2, ledgerChainKey });
   return {
     db,
     nodes,
     store,
+    ledgerChainKey,
     sts: (node, args) => runStsAsync([...args, '--home', node.home]),
     close: async () => {
       for (const n of nodes) n.process.forceKill();

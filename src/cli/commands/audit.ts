@@ -1,6 +1,6 @@
 import { auditEventJson } from '../../audit/audit-event';
 import { claimedUserName } from '../../audit/claimed-user-name';
-import { verifyLedgerChain } from '../../store/ledger-chain';
+import { deriveLedgerChainKey, verifyLedgerChain, type ChainBreak, type ChainVerdict } from '../../store/ledger-chain';
 import type { AuditEvent, AuditQuery } from '../../store/store';
 import { HELP_FLAG, HOME_FLAG, UsageError, type ParsedArgs } from '../args';
 import type { Command } from '../command';
@@ -129,23 +129,50 @@ export const auditVerifyCommand: Command = {
   usage: 'sts audit verify',
   summary:
     'Checks the issuance ledger\'s hash chain from the first entry to the last: every entry must follow from the\n' +
-    'one before it. Exits 1 and names the first entry that does not (a row altered, removed or slipped in).\n' +
+    'one before it, under the chain key derived from the master key. Exits 1 and names the first entry that does\n' +
+    'not (a row altered, removed or slipped in). Entries written before the chain was keyed are counted apart.\n' +
     'Keep the printed head hash elsewhere: a later run that does not reach the same hash at that sequence means\n' +
     'the chain was rewritten.',
   flags: [HOME_FLAG, HELP_FLAG],
   async run(args, io) {
     if (args.positionals.length > 0) throw new UsageError('takes no arguments');
-    const verdict = await withInstance(args, (instance) => verifyLedgerChain((after, limit) => instance.store.ledger.chain(after, limit)));
+    const verdict = await withInstance(args, (instance) =>
+      verifyLedgerChain((after, limit) => instance.store.ledger.chain(after, limit), deriveLedgerChainKey(instance.masterKey)),
+    );
     if (verdict.broken === null) {
-      io.out(`ledger chain intact: ${verdict.entries} entries, head sequence ${verdict.headSequence}, head hash ${verdict.headHash}\n`);
+      io.out(`ledger chain intact: ${verdict.entries} entries, head sequence ${verdict.headSequence}, head hash ${verdict.headHash}\n${unkeyedPrefix(verdict)}`);
       return 0;
     }
-    const b = verdict.broken;
-    const where =
-      b.kind === 'gap'
-        ? `sequence ${b.expectedSequence} is missing (next entry found: ${b.foundSequence})`
-        : `entry ${b.sequence} (token ${b.tokenId}) ${b.kind === 'previous-hash' ? 'does not link to the entry before it' : 'does not match its hash: its recorded fields were changed'}`;
-    io.err(`ledger chain BROKEN: ${where}; the ${verdict.entries} entries before it verify (head hash ${verdict.headHash})\n`);
+    io.err(
+      `ledger chain BROKEN: ${whereBroken(verdict.broken)}; the ${verdict.entries} entries before it verify (head hash ${verdict.headHash})\n` +
+        unkeyedPrefix(verdict),
+    );
     return 1;
   },
 };
+
+function whereBroken(b: ChainBreak): string {
+  switch (b.kind) {
+    case 'gap':
+      return `sequence ${b.expectedSequence} is missing (next entry found: ${b.foundSequence})`;
+    case 'previous-hash':
+      return `entry ${b.sequence} (token ${b.tokenId}) does not link to the entry before it`;
+    case 'entry-hash':
+      return `entry ${b.sequence} (token ${b.tokenId}) does not match its hash: its recorded fields were changed`;
+    case 'downgrade':
+      return `entry ${b.sequence} (token ${b.tokenId}) is chained without the key after keyed entries: it was written by someone without the key`;
+    case 'unknown-scheme':
+      // What the row holds, quoted and cut short: whoever wrote the row chose it.
+      return `entry ${b.sequence} (token ${b.tokenId}) records an unknown hash scheme ${JSON.stringify(b.scheme.slice(0, 40))}`;
+  }
+}
+
+/** The line naming the entries chained without a key, if there are any. */
+function unkeyedPrefix(verdict: ChainVerdict): string {
+  const n = verdict.unkeyedEntries;
+  if (n === 0) return '';
+  return (
+    `ledger chain: ${n} ${n === 1 ? 'entry' : 'entries'} (sequences 1..${n}) written before the chain was keyed are chained ` +
+    'without a key and could have been rewritten by anyone able to write the store\n'
+  );
+}

@@ -1,5 +1,6 @@
+import type { KeyObject } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { LEDGER_GENESIS_HASH, ledgerEntryHash } from '../ledger-chain';
+import { KEYED_LEDGER_HASH_SCHEME, LEDGER_GENESIS_HASH, LedgerChainKeyMissingError, ledgerEntryHash } from '../ledger-chain';
 import { AlreadyExistsError, type ChainedLedgerEntry, type IssuanceLedger, type LedgerEntry, type LedgerEntryInput } from '../store';
 import { ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK } from './advisory-locks';
 import { GroupCommit } from '../group-commit';
@@ -24,6 +25,7 @@ interface LedgerRow {
   sequence: string;
   previous_hash: string;
   entry_hash: string;
+  hash_scheme: string;
 }
 
 export interface PostgresLedger extends IssuanceLedger {
@@ -41,27 +43,28 @@ const LOCK_AND_READ_HEAD =
   `BEGIN; SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_SPACE}, ${LEDGER_APPEND_LOCK}); ` +
   'SELECT sequence, entry_hash FROM issuance_ledger ORDER BY sequence DESC LIMIT 1';
 
-// One statement for any batch size: the rows go in as parallel arrays.
+// One statement for any batch size: the rows go in as parallel arrays, the batch's one hash scheme beside them.
 const INSERT_ROWS = {
   name: 'ledger-insert',
   text: `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
-           not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor, sequence, previous_hash, entry_hash)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
+           not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor, sequence, previous_hash, entry_hash,
+           hash_scheme)
+         SELECT rows.*, $18::text FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
            $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[], $12::boolean[], $13::boolean[], $14::text[],
-           $15::bigint[], $16::text[], $17::text[])`,
+           $15::bigint[], $16::text[], $17::text[]) AS rows`,
 };
 
 /**
  * The issuance ledger on PostgreSQL: rows are appended with the next sequence number and the hash
  * chaining them to the row before, inside the transaction that holds the append lock, so any number
- * of nodes appending at once still build one chain.
+ * of nodes appending at once still build one chain. Without the chain key it reads but refuses to append.
  */
-export function postgresLedger(pool: Pool): PostgresLedger {
-  const appendAll = async (take: () => readonly LedgerEntryInput[]): Promise<void> => {
+export function postgresLedger(pool: Pool, chainKey: KeyObject | undefined): PostgresLedger {
+  const appendAll = async (key: KeyObject, take: () => readonly LedgerEntryInput[]): Promise<void> => {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
-      await appendInTransaction(client, take);
+      await appendInTransaction(client, key, take);
     } catch (err) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;
@@ -75,10 +78,10 @@ export function postgresLedger(pool: Pool): PostgresLedger {
   // Only the token id's key means "already exists"; a clash on the sequence would be a fork averted, not a duplicate.
   const explain = (e: LedgerEntryInput, err: unknown): unknown =>
     isUniqueViolation(err, 'issuance_ledger_pkey') ? new AlreadyExistsError(`token ${e.tokenId}`) : err;
-  const writes = new GroupCommit<LedgerEntryInput>(appendAll, explain);
+  const writes = chainKey === undefined ? undefined : new GroupCommit<LedgerEntryInput>((take) => appendAll(chainKey, take), explain);
 
   return {
-    record: (e) => writes.add(e),
+    record: (e) => (writes === undefined ? Promise.reject(new LedgerChainKeyMissingError()) : writes.add(e)),
     cancel: async (tokenId, at) => {
       const result = await pool.query('UPDATE issuance_ledger SET cancelled_at = $1 WHERE token_id = $2 AND cancelled_at IS NULL', [at, tokenId]);
       return result.rowCount === 1;
@@ -98,12 +101,12 @@ export function postgresLedger(pool: Pool): PostgresLedger {
       ]);
       return rows.map(toChainedEntry);
     },
-    flush: () => writes.flush(),
+    flush: async () => writes?.flush(),
   };
 }
 
 /** Takes the rows to write once the lock is held: those that queued while it was awaited join in. */
-async function appendInTransaction(client: PoolClient, take: () => readonly LedgerEntryInput[]): Promise<void> {
+async function appendInTransaction(client: PoolClient, key: KeyObject, take: () => readonly LedgerEntryInput[]): Promise<void> {
   const results = (await client.query(LOCK_AND_READ_HEAD)) as unknown as Array<{ rows: Array<{ sequence: string; entry_hash: string }> }>;
   const entries = take();
   const head = results[2]?.rows[0];
@@ -111,7 +114,7 @@ async function appendInTransaction(client: PoolClient, take: () => readonly Ledg
   let previousHash = head?.entry_hash ?? LEDGER_GENESIS_HASH;
   const columns: unknown[][] = Array.from({ length: 17 }, () => []);
   for (const e of entries) {
-    const entryHash = ledgerEntryHash(previousHash, e);
+    const entryHash = ledgerEntryHash(key, previousHash, e);
     sequence += 1;
     const values = [
       e.tokenId,
@@ -135,7 +138,7 @@ async function appendInTransaction(client: PoolClient, take: () => readonly Ledg
     values.forEach((v, i) => columns[i]?.push(v));
     previousHash = entryHash;
   }
-  await client.query({ ...INSERT_ROWS, values: columns });
+  await client.query({ ...INSERT_ROWS, values: [...columns, KEYED_LEDGER_HASH_SCHEME] });
   await client.query('COMMIT');
 }
 
@@ -162,4 +165,5 @@ const toChainedEntry = (r: LedgerRow): ChainedLedgerEntry => ({
   sequence: Number(r.sequence),
   previousHash: r.previous_hash,
   entryHash: r.entry_hash,
+  hashScheme: r.hash_scheme,
 });

@@ -175,6 +175,11 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // As SQLite's version 8: the extranet lockout's count of wrong passwords, on the row every password check reads.
   `ALTER TABLE users ADD COLUMN failed_logins integer NOT NULL DEFAULT 0,
      ADD COLUMN last_failed_at timestamptz;`,
+  // As SQLite's version 9: each row says how its hash was computed (ledger-chain.ts), the rows already
+  // there plain SHA-256. The default only fills those: a new row must name its scheme. The append-only
+  // trigger compares whole rows, so it covers the new column as it is.
+  `ALTER TABLE issuance_ledger ADD COLUMN hash_scheme text NOT NULL DEFAULT 'sha256';
+   ALTER TABLE issuance_ledger ALTER COLUMN hash_scheme DROP DEFAULT;`,
 ];
 
 /**

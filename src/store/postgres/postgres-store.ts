@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Pool, type PoolConfig } from 'pg';
 import type { DurabilityRisk, ExclusiveTask, ReplayCache, Store } from '../store';
@@ -21,6 +22,8 @@ export interface PostgresStoreOptions {
   readonly onIdleError?: (err: Error) => void;
   /** Told when the lock of an exclusive task could not be released (see withTryAdvisoryLock); the task's outcome stands. */
   readonly onUnlockError?: (task: ExclusiveTask, err: Error) => void;
+  /** Keys the issuance ledger's chain (deriveLedgerChainKey); without it the store refuses to append to the ledger. */
+  readonly ledgerChainKey?: KeyObject;
 }
 
 // Expired replay entries are swept now and then rather than on every insert, to keep the hot path
@@ -57,7 +60,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end().catch(() => undefined);
     throw cannotOpen(err);
   }
-  const ledger = postgresLedger(pool);
+  const ledger = postgresLedger(pool, options.ledgerChainKey);
   return {
     users: postgresUsers(pool),
     relyingParties: postgresRelyingParties(pool),

@@ -1,5 +1,12 @@
+import type { KeyObject } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { LEDGER_GENESIS_HASH, ledgerEntryHash } from '../ledger-chain';
+import {
+  KEYED_LEDGER_HASH_SCHEME,
+  LEDGER_GENESIS_HASH,
+  LedgerChainKeyMissingError,
+  ledgerEntryHash,
+  unkeyedLedgerEntryHash,
+} from '../ledger-chain';
 import type { ChainedLedgerEntry, IssuanceLedger, LedgerEntry, LedgerEntryInput } from '../store';
 import { GroupCommit } from '../group-commit';
 
@@ -22,6 +29,7 @@ interface LedgerRow {
   sequence: number | null;
   previous_hash: string | null;
   entry_hash: string | null;
+  hash_scheme: string;
 }
 
 interface ChainHead {
@@ -38,9 +46,13 @@ export interface SqliteLedger extends IssuanceLedger {
  * The issuance ledger on SQLite: each row is appended with the next sequence number and the hash
  * chaining it to the row before, inside the write transaction, so worker processes appending at the
  * same time still build one chain (SQLite has one writer at a time; BEGIN IMMEDIATE takes the lock
- * before the head is read).
+ * before the head is read). Without the chain key it reads but refuses to append.
  */
-export function sqliteLedger(db: Database.Database, explain: (what: string, err: unknown) => unknown): SqliteLedger {
+export function sqliteLedger(
+  db: Database.Database,
+  explain: (what: string, err: unknown) => unknown,
+  chainKey: KeyObject | undefined,
+): SqliteLedger {
   chainUnlinkedLedgerRows(db);
   const st = {
     head: db.prepare<[], ChainHead>(
@@ -49,8 +61,8 @@ export function sqliteLedger(db: Database.Database, explain: (what: string, err:
     add: db.prepare(
       `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest,
          issued_at, not_before, not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor,
-         sequence, previous_hash, entry_hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         sequence, previous_hash, entry_hash, hash_scheme)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     cancel: db.prepare('UPDATE issuance_ledger SET cancelled_at = ? WHERE token_id = ? AND cancelled_at IS NULL'),
     get: db.prepare<[string], LedgerRow>('SELECT * FROM issuance_ledger WHERE token_id = ?'),
@@ -64,9 +76,9 @@ export function sqliteLedger(db: Database.Database, explain: (what: string, err:
   const readHead = (): void => {
     head = st.head.get() ?? { sequence: 0, entry_hash: LEDGER_GENESIS_HASH };
   };
-  const append = (e: LedgerEntryInput): void => {
+  const append = (key: KeyObject, e: LedgerEntryInput): void => {
     const previousHash = head.entry_hash;
-    const entryHash = ledgerEntryHash(previousHash, e);
+    const entryHash = ledgerEntryHash(key, previousHash, e);
     const sequence = head.sequence + 1;
     st.add.run(
       e.tokenId,
@@ -86,19 +98,23 @@ export function sqliteLedger(db: Database.Database, explain: (what: string, err:
       sequence,
       previousHash,
       entryHash,
+      KEYED_LEDGER_HASH_SCHEME,
     );
     head = { sequence, entry_hash: entryHash };
   };
   // BEGIN IMMEDIATE takes the write lock first (waiting up to busy_timeout for another process), so
   // the head read inside cannot change before the rows are in.
-  const appendAll = db.transaction((take: () => readonly LedgerEntryInput[]) => {
+  const appendAll = db.transaction((key: KeyObject, take: () => readonly LedgerEntryInput[]) => {
     readHead();
-    for (const e of take()) append(e);
+    for (const e of take()) append(key, e);
   });
   // Every Issue and Renew writes one ledger row before its reply leaves: concurrent requests share a transaction.
-  const writes = new GroupCommit<LedgerEntryInput>(async (take) => appendAll.immediate(take), (e, err) => explain(`token ${e.tokenId}`, err));
+  const writes =
+    chainKey === undefined
+      ? undefined
+      : new GroupCommit<LedgerEntryInput>(async (take) => appendAll.immediate(chainKey, take), (e, err) => explain(`token ${e.tokenId}`, err));
   return {
-    record: (e) => writes.add(e),
+    record: (e) => (writes === undefined ? Promise.reject(new LedgerChainKeyMissingError()) : writes.add(e)),
     cancel: async (tokenId, at) => st.cancel.run(at.getTime(), tokenId).changes === 1,
     get: async (tokenId) => {
       const row = st.get.get(tokenId);
@@ -106,23 +122,29 @@ export function sqliteLedger(db: Database.Database, explain: (what: string, err:
     },
     count: async () => st.count.get()?.n ?? 0,
     chain: async (afterSequence, limit) => st.chain.all(afterSequence, limit).map(toChainedEntry),
-    flush: () => writes.flush(),
+    flush: async () => writes?.flush(),
   };
 }
 
-/** Links rows written before the chain existed (schema 4 and older), in the order they were inserted. */
+/**
+ * Links rows written before the chain existed (schema 4 and older), in the order they were inserted.
+ * Unkeyed, whatever key the store holds: a row slipped in unlinked must not gain a valid keyed hash
+ * from a restart. Linked after a keyed entry, it is a downgrade, which verification names.
+ */
 function chainUnlinkedLedgerRows(db: Database.Database): void {
   const unlinked = db.prepare<[], LedgerRow>('SELECT * FROM issuance_ledger WHERE sequence IS NULL ORDER BY rowid');
   const head = db.prepare<[], ChainHead>(
     'SELECT sequence, entry_hash FROM issuance_ledger WHERE sequence IS NOT NULL ORDER BY sequence DESC LIMIT 1',
   );
-  const link = db.prepare('UPDATE issuance_ledger SET sequence = ?, previous_hash = ?, entry_hash = ? WHERE token_id = ?');
+  const link = db.prepare(
+    "UPDATE issuance_ledger SET sequence = ?, previous_hash = ?, entry_hash = ?, hash_scheme = 'sha256' WHERE token_id = ?",
+  );
   db.transaction(() => {
     const start = head.get();
     let sequence = start?.sequence ?? 0;
     let previousHash = start?.entry_hash ?? LEDGER_GENESIS_HASH;
     for (const row of unlinked.all()) {
-      const entryHash = ledgerEntryHash(previousHash, toLedgerEntry(row));
+      const entryHash = unkeyedLedgerEntryHash(previousHash, toLedgerEntry(row));
       sequence += 1;
       link.run(sequence, previousHash, entryHash, row.token_id);
       previousHash = entryHash;
@@ -153,4 +175,5 @@ const toChainedEntry = (r: LedgerRow): ChainedLedgerEntry => ({
   sequence: r.sequence ?? 0,
   previousHash: r.previous_hash ?? '',
   entryHash: r.entry_hash ?? '',
+  hashScheme: r.hash_scheme,
 });

@@ -178,6 +178,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   // The extranet lockout's count of wrong passwords, on the row every password check reads already.
   `ALTER TABLE users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE users ADD COLUMN last_failed_at INTEGER;`,
+  // The chain is keyed (ledger-chain.ts): each row says how its hash was computed, and the rows
+  // already there were plain SHA-256. No CHECK on the value: whoever can write rows can drop a CHECK,
+  // and the verifier names a row whose scheme it does not know. The scheme is a recorded field like
+  // the hashes, so the trigger guarding them now covers it.
+  `ALTER TABLE issuance_ledger ADD COLUMN hash_scheme TEXT NOT NULL DEFAULT 'sha256';
+   DROP TRIGGER issuance_ledger_immutable;
+   CREATE TRIGGER issuance_ledger_immutable BEFORE UPDATE OF token_id, token_type, subject, audience, key_thumbprint,
+       digest, issued_at, not_before, not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor,
+       sequence, previous_hash, entry_hash, hash_scheme ON issuance_ledger WHEN OLD.sequence IS NOT NULL
+     BEGIN SELECT RAISE(ABORT, 'issuance ledger entries cannot be changed'); END;`,
 ];
 
 /** The SHA-256 thumbprint of a PEM certificate's DER bytes, as SQL function pem_sha256 for the migrations. */

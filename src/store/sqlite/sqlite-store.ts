@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import Database from 'better-sqlite3';
 import {
   AlreadyExistsError,
@@ -53,6 +54,8 @@ export interface SqliteStoreOptions {
   readonly backgroundCheckpoints?: boolean;
   /** Told when the checkpointing thread fails (see WalCheckpointerOptions.onError). */
   readonly onCheckpointError?: (err: Error) => void;
+  /** Keys the issuance ledger's chain (deriveLedgerChainKey); without it the store refuses to append to the ledger. */
+  readonly ledgerChainKey?: KeyObject;
 }
 
 /** The embedded store: one SQLite file in WAL mode, shared safely by the worker processes of one host. */
@@ -113,7 +116,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       throw explain(what, err);
     }
   };
-  const ledger = sqliteLedger(db, explain);
+  const ledger = sqliteLedger(db, explain, options.ledgerChainKey);
 
   return {
     users: {

@@ -9,6 +9,7 @@ import { SQLITE_MIGRATIONS } from '../../../src/store/sqlite/migrations';
 import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
 import { certificateThumbprintSha256 } from '../../../src/keys/signing-key';
 import type { LedgerEntry, NewUserRecord, Store } from '../../../src/store/store';
+import { expectUnkeyedPrefixThenKeyed, TEST_LEDGER_CHAIN_KEY, unkeyedChain } from '../../support/ledger-chain-key';
 
 const T0 = new Date('2030-01-01T00:00:00.123Z');
 
@@ -53,7 +54,7 @@ describe('store/sqlite openSqliteStore', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'trustbridge-unit-store-'));
     path = join(dir, 'test.db');
-    store = openSqliteStore(path);
+    store = openSqliteStore(path, { ledgerChainKey: TEST_LEDGER_CHAIN_KEY });
   });
   afterEach(async () => {
     await store.close();
@@ -223,6 +224,28 @@ describe('store/sqlite openSqliteStore', () => {
       store = openSqliteStore(path);
       assert.deepEqual(await store.users.get('veteran'), { ...user('veteran', { claims: [] }), failedLogins: 0, lastFailedAt: null });
       assert.equal(await store.users.recordFailedLogin('veteran', T0, new Date(0)), 1);
+    });
+
+    it('version 9: ledger rows of a version-8 database are marked sha256 and verify as the unkeyed prefix; new rows are keyed after them', async () => {
+      await store.close();
+      rmSync(path);
+      const db = new Database(path);
+      db.function('pem_sha256', (_pem: unknown) => '');
+      for (const sql of SQLITE_MIGRATIONS.slice(0, 8)) db.exec(sql);
+      db.pragma('user_version = 8');
+      const legacy = unkeyedChain(['_old1', '_old2', '_old3'].map(ledgerEntry));
+      const insert = db.prepare(
+        `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
+           not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor, sequence, previous_hash, entry_hash)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const e of legacy) {
+        insert.run(e.tokenId, e.tokenType, e.subject, e.audience, e.keyThumbprint, e.digest, e.issuedAt.getTime(), e.notBefore.getTime(),
+          e.notOnOrAfter.getTime(), e.requestId, e.renewedFrom, 1, 0, e.actor, e.sequence, e.previousHash, e.entryHash);
+      }
+      db.close();
+      store = openSqliteStore(path, { ledgerChainKey: TEST_LEDGER_CHAIN_KEY });
+      await expectUnkeyedPrefixThenKeyed(store, legacy, [ledgerEntry('_new1'), ledgerEntry('_new2')]);
     });
 
     it('a database from a newer version is refused', async () => {

@@ -1,0 +1,170 @@
+// The keyed ledger chain against every store: sqlite-store.contract.test.ts and
+// postgres-store.contract.test.ts run it beside the Store contract. The attacker here can write the
+// database (lift its triggers, rewrite and insert rows, recompute every hash) but does not hold the
+// chain key, which is derived from the master key and never stored.
+import { strict as assert } from 'node:assert';
+import type { KeyObject } from 'node:crypto';
+import {
+  deriveLedgerChainKey,
+  LEDGER_GENESIS_HASH,
+  LedgerChainKeyMissingError,
+  ledgerEntryHash,
+  unkeyedLedgerEntryHash,
+  verifyLedgerChain,
+  type ChainVerdict,
+} from '../../src/store/ledger-chain';
+import type { LedgerEntryInput, Store } from '../../src/store/store';
+import { TEST_LEDGER_CHAIN_KEY } from '../support/ledger-chain-key';
+import type { StoreHarness } from './store-contract';
+
+const T0 = new Date('2030-01-01T00:00:00.123Z');
+/** A key the attacker might guess or bring: the right length, derived the right way, from another master key. */
+const WRONG_KEY = deriveLedgerChainKey(Buffer.alloc(32, 0x57));
+
+const entry = (tokenId: string): LedgerEntryInput => ({
+  tokenId,
+  tokenType: 'urn:oasis:names:tc:SAML:2.0:assertion',
+  subject: 'alice',
+  audience: 'https://app.example/',
+  keyThumbprint: 'ab'.repeat(32),
+  digest: 'ZGlnZXN0',
+  issuedAt: T0,
+  notBefore: T0,
+  notOnOrAfter: new Date(T0.getTime() + 600_000),
+  requestId: 'req-1',
+  renewedFrom: null,
+  renewAllow: true,
+  renewAfterExpiry: false,
+  actor: null,
+});
+
+export function describeLedgerChainKeyContract(kind: string, fresh: () => Promise<StoreHarness>): void {
+  describe(`the ledger's keyed chain: ${kind}`, function () {
+    this.timeout(60_000);
+    let harness: StoreHarness;
+    let opened: Store[];
+    let store: Store;
+    const open = async (key?: KeyObject): Promise<Store> => {
+      const s = await harness.open(key);
+      opened.push(s);
+      return s;
+    };
+    const verify = (key: KeyObject = TEST_LEDGER_CHAIN_KEY): Promise<ChainVerdict> => verifyLedgerChain((a, l) => store.ledger.chain(a, l), key);
+    /** Records _k1.._kN, each keyed. */
+    const recordKeyed = async (n: number): Promise<void> => {
+      for (let i = 1; i <= n; i++) await store.ledger.record(entry(`_k${i}`));
+    };
+
+    /**
+     * What an attacker writing the database does to entry `sequence`: gives it another subject, then
+     * recomputes its hash and every later one with `hash`, marking them `scheme`.
+     */
+    async function rewriteFrom(sequence: number, hash: (previousHash: string, e: LedgerEntryInput) => string, scheme: string): Promise<void> {
+      await harness.liftLedgerGuards();
+      const entries = await store.ledger.chain(0, 100);
+      let previousHash = entries[sequence - 2]?.entryHash ?? LEDGER_GENESIS_HASH;
+      for (const e of entries.slice(sequence - 1)) {
+        const subject = e.sequence === sequence ? 'mallory' : e.subject;
+        const entryHash = hash(previousHash, { ...e, subject });
+        const changed = await harness.exec(
+          `UPDATE issuance_ledger SET subject = '${subject}', previous_hash = '${previousHash}', entry_hash = '${entryHash}',
+             hash_scheme = '${scheme}' WHERE sequence = ${e.sequence}`,
+        );
+        assert.equal(changed, 1);
+        previousHash = entryHash;
+      }
+    }
+
+    beforeEach(async () => {
+      harness = await fresh();
+      opened = [];
+      store = await open(TEST_LEDGER_CHAIN_KEY);
+    });
+    afterEach(async () => {
+      for (const s of opened) await s.close().catch(() => undefined);
+      await harness.dispose();
+    });
+
+    it('a store opened without the key refuses to append, saying why, and writes nothing; it still reads the chain', async () => {
+      const keyless = await open();
+      await assert.rejects(keyless.ledger.record(entry('_unkeyed')), (err: unknown) => {
+        assert.ok(err instanceof LedgerChainKeyMissingError);
+        assert.match(err.message, /opened without the ledger chain key .*: it cannot append to the issuance ledger/);
+        return true;
+      });
+      assert.equal(await store.ledger.count(), 0);
+      assert.equal(await keyless.ledger.get('_unkeyed'), undefined);
+      await recordKeyed(2);
+      assert.deepEqual((await keyless.ledger.chain(0, 10)).map((e) => [e.sequence, e.tokenId, e.hashScheme]), [
+        [1, '_k1', 'hmac-sha256'],
+        [2, '_k2', 'hmac-sha256'],
+      ]);
+      await keyless.close();
+      assert.equal((await verify()).broken, null);
+    });
+
+    it('the attack: an entry rewritten and every later hash recomputed with plain SHA-256 (marked sha256) is a downgrade there', async () => {
+      await recordKeyed(5);
+      const intact = await store.ledger.chain(0, 10);
+      await rewriteFrom(3, unkeyedLedgerEntryHash, 'sha256');
+      assert.equal((await store.ledger.get('_k3'))?.subject, 'mallory');
+      assert.deepEqual(await verify(), {
+        entries: 2,
+        headSequence: 2,
+        headHash: intact[1]?.entryHash,
+        unkeyedEntries: 0,
+        firstKeyedSequence: 1,
+        broken: { kind: 'downgrade', sequence: 3, tokenId: '_k3' },
+      });
+    });
+
+    it('the attack: an entry for a forged token slipped in at the head with a plain SHA-256 hash is a downgrade there', async () => {
+      await recordKeyed(2);
+      const head = (await store.ledger.chain(0, 10))[1];
+      assert.ok(head);
+      const forged = { ...entry('_forged'), subject: 'administrator' };
+      const forgedHash = unkeyedLedgerEntryHash(head.entryHash, forged);
+      await harness.exec(
+        `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
+           not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor, sequence, previous_hash, entry_hash, hash_scheme)
+         SELECT '_forged', token_type, 'administrator', audience, key_thumbprint, digest, issued_at, not_before, not_on_or_after,
+           request_id, renewed_from, renew_allow, renew_after_expiry, actor, 3, entry_hash, '${forgedHash}', 'sha256'
+         FROM issuance_ledger WHERE sequence = 2`,
+      );
+      assert.equal((await store.ledger.get('_forged'))?.subject, 'administrator', 'the store holds the forged entry');
+      const verdict = await verify();
+      assert.deepEqual(verdict.broken, { kind: 'downgrade', sequence: 3, tokenId: '_forged' });
+      assert.equal(verdict.entries, 2);
+    });
+
+    it('the attack: the same rewrite recomputed with HMAC under a wrong key breaks at the rewritten entry', async () => {
+      await recordKeyed(5);
+      await rewriteFrom(3, (previousHash, e) => ledgerEntryHash(WRONG_KEY, previousHash, e), 'hmac-sha256');
+      const verdict = await verify();
+      assert.deepEqual(verdict.broken, { kind: 'entry-hash', sequence: 3, tokenId: '_k3' });
+      assert.equal(verdict.entries, 2);
+    });
+
+    it('verified under another key, an untouched chain breaks at its first keyed entry', async () => {
+      await recordKeyed(3);
+      assert.deepEqual(await verify(WRONG_KEY), {
+        entries: 0,
+        headSequence: 0,
+        headHash: LEDGER_GENESIS_HASH,
+        unkeyedEntries: 0,
+        firstKeyedSequence: 1,
+        broken: { kind: 'entry-hash', sequence: 1, tokenId: '_k1' },
+      });
+      assert.equal((await verify()).broken, null);
+    });
+
+    it('an entry whose scheme is unknown is a break naming the scheme (its hash is not even looked at)', async () => {
+      await recordKeyed(3);
+      await harness.liftLedgerGuards();
+      assert.equal(await harness.exec(`UPDATE issuance_ledger SET hash_scheme = 'none' WHERE sequence = 2`), 1);
+      const verdict = await verify();
+      assert.deepEqual(verdict.broken, { kind: 'unknown-scheme', sequence: 2, tokenId: '_k2', scheme: 'none' });
+      assert.equal(verdict.entries, 1);
+    });
+  });
+}

@@ -1,0 +1,60 @@
+import { strict as assert } from 'node:assert';
+import {
+  deriveLedgerChainKey,
+  LEDGER_GENESIS_HASH,
+  ledgerEntryHash,
+  unkeyedLedgerEntryHash,
+  verifyLedgerChain,
+} from '../../src/store/ledger-chain';
+import type { LedgerEntryInput, Store } from '../../src/store/store';
+
+/** The chain key for stores a test opens itself (an instance derives its own from its master key). */
+export const TEST_LEDGER_CHAIN_KEY = deriveLedgerChainKey(Buffer.alloc(32, 0x4c));
+
+export type UnkeyedRow = LedgerEntryInput & { readonly sequence: number; readonly previousHash: string; readonly entryHash: string };
+
+/** Entries chained as Trustbridge wrote them before the chain was keyed (plain SHA-256), for a database of that schema. */
+export function unkeyedChain(entries: readonly LedgerEntryInput[]): UnkeyedRow[] {
+  let previousHash = LEDGER_GENESIS_HASH;
+  return entries.map((e, i) => {
+    const entryHash = unkeyedLedgerEntryHash(previousHash, e);
+    const row = { ...e, sequence: i + 1, previousHash, entryHash };
+    previousHash = entryHash;
+    return row;
+  });
+}
+
+/**
+ * What a store opened (with TEST_LEDGER_CHAIN_KEY) on a migrated database holding the unkeyed rows
+ * `legacy` must show: those rows marked sha256 and verifying as the unkeyed prefix; `next`, recorded
+ * now, keyed and chained on from the last of them; under another key, a break at the first keyed entry.
+ */
+export async function expectUnkeyedPrefixThenKeyed(store: Store, legacy: readonly UnkeyedRow[], next: readonly LedgerEntryInput[]): Promise<void> {
+  const n = legacy.length;
+  const last = legacy[n - 1] as UnkeyedRow;
+  const verify = (key = TEST_LEDGER_CHAIN_KEY) => verifyLedgerChain((a, l) => store.ledger.chain(a, l), key);
+  assert.deepEqual(
+    (await store.ledger.chain(0, 100)).map((e) => [e.sequence, e.tokenId, e.previousHash, e.entryHash, e.hashScheme]),
+    legacy.map((e) => [e.sequence, e.tokenId, e.previousHash, e.entryHash, 'sha256']),
+  );
+  assert.deepEqual(await verify(), { entries: n, headSequence: n, headHash: last.entryHash, unkeyedEntries: n, firstKeyedSequence: null, broken: null });
+
+  for (const e of next) await store.ledger.record(e);
+  const appended = (await store.ledger.chain(n, 100))[0];
+  assert.equal(appended?.previousHash, last.entryHash);
+  assert.equal(appended?.hashScheme, 'hmac-sha256');
+  assert.equal(appended?.entryHash, ledgerEntryHash(TEST_LEDGER_CHAIN_KEY, last.entryHash, next[0] as LedgerEntryInput));
+  const verdict = await verify();
+  assert.equal(verdict.broken, null);
+  assert.deepEqual([verdict.entries, verdict.unkeyedEntries, verdict.firstKeyedSequence], [n + next.length, n, n + 1]);
+
+  const otherKey = deriveLedgerChainKey(Buffer.alloc(32, 0x57));
+  assert.deepEqual(await verify(otherKey), {
+    entries: n,
+    headSequence: n,
+    headHash: last.entryHash,
+    unkeyedEntries: n,
+    firstKeyedSequence: n + 1,
+    broken: { kind: 'entry-hash', sequence: n + 1, tokenId: next[0]?.tokenId },
+  });
+}
