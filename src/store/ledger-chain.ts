@@ -69,6 +69,28 @@ function canonicalEntry(previousHash: string, entry: LedgerEntryInput): string {
   ]);
 }
 
+/**
+ * The unkeyed prefix's last sequence, as a store reads it: sha256 rows before the first keyed one
+ * (0 when there are none). Only rows up to it may be unkeyed; the chain is keyed from there on.
+ */
+export const UNKEYED_PREFIX_SQL = `SELECT coalesce(max(sequence), 0) AS n FROM issuance_ledger WHERE hash_scheme = 'sha256'
+  AND sequence < coalesce((SELECT min(sequence) FROM issuance_ledger WHERE hash_scheme = '${KEYED_LEDGER_HASH_SCHEME}'), 9223372036854775807)`;
+
+/**
+ * Whether a stored row is one Trustbridge wrote, judged on the row alone: keyed, with an HMAC that
+ * verifies under the chain key, or within the unkeyed prefix (sequence up to `unkeyedThrough`) with
+ * its plain hash right. A row planted by someone who can write the database but lacks the key (the
+ * entry a forged token needs) fails, and so does one rewritten afterwards or never linked; a lookup
+ * then answers as for a token never issued, which raises the forged-token alert. The full walk
+ * (verifyLedgerChain) also finds deleted and reordered rows, which one row cannot show.
+ */
+export function ledgerRowAuthentic(chainKey: KeyObject, row: ChainedLedgerEntry, unkeyedThrough: number): boolean {
+  if (row.sequence < 1) return false;
+  if (row.hashScheme === KEYED_LEDGER_HASH_SCHEME) return ledgerEntryHash(chainKey, row.previousHash, row) === row.entryHash;
+  if (row.hashScheme === 'sha256') return row.sequence <= unkeyedThrough && unkeyedLedgerEntryHash(row.previousHash, row) === row.entryHash;
+  return false;
+}
+
 export type ChainBreak =
   | { readonly kind: 'gap'; readonly expectedSequence: number; readonly foundSequence: number }
   | { readonly kind: 'previous-hash'; readonly sequence: number; readonly tokenId: string }

@@ -107,7 +107,8 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
       await recordKeyed(5);
       const intact = await store.ledger.chain(0, 10);
       await rewriteFrom(3, unkeyedLedgerEntryHash, 'sha256');
-      assert.equal((await store.ledger.get('_k3'))?.subject, 'mallory');
+      assert.equal(await store.ledger.get('_k3'), undefined, 'a lookup does not take the rewritten row for an issued token');
+      assert.equal((await store.ledger.get('_k2'))?.subject, 'alice');
       assert.deepEqual(await verify(), {
         entries: 2,
         headSequence: 2,
@@ -131,10 +132,32 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
            request_id, renewed_from, renew_allow, renew_after_expiry, actor, 3, entry_hash, '${forgedHash}', 'sha256'
          FROM issuance_ledger WHERE sequence = 2`,
       );
-      assert.equal((await store.ledger.get('_forged'))?.subject, 'administrator', 'the store holds the forged entry');
+      assert.equal(await store.ledger.get('_forged'), undefined, 'the store holds the forged entry, but a lookup does not take it for an issued token');
       const verdict = await verify();
       assert.deepEqual(verdict.broken, { kind: 'downgrade', sequence: 3, tokenId: '_forged' });
       assert.equal(verdict.entries, 2);
+    });
+
+    it('a lookup takes a row for an issued token only if its own hash verifies under the key: rewritten, planted or unlinked rows are not issued', async () => {
+      await recordKeyed(3);
+      assert.equal((await store.ledger.get('_k2'))?.tokenId, '_k2');
+      await harness.liftLedgerGuards();
+      // A field changed in place (the hash left as it was): what a forger extending a token's life would do.
+      assert.equal(await harness.exec(`UPDATE issuance_ledger SET subject = 'mallory' WHERE sequence = 2`), 1);
+      assert.equal(await store.ledger.get('_k2'), undefined);
+      // A row planted with a keyed scheme but a hash made without the key.
+      await harness.exec(
+        `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
+           not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor, sequence, previous_hash, entry_hash, hash_scheme)
+         SELECT '_planted', token_type, 'administrator', audience, key_thumbprint, digest, issued_at, not_before, not_on_or_after,
+           request_id, renewed_from, renew_allow, renew_after_expiry, actor, 4, entry_hash, '${'f'.repeat(64)}', 'hmac-sha256'
+         FROM issuance_ledger WHERE sequence = 3`,
+      );
+      assert.equal(await store.ledger.get('_planted'), undefined);
+      // A row with a scheme no Trustbridge writes.
+      assert.equal(await harness.exec(`UPDATE issuance_ledger SET hash_scheme = 'none' WHERE sequence = 3`), 1);
+      assert.equal(await store.ledger.get('_k3'), undefined);
+      assert.equal((await store.ledger.get('_k1'))?.tokenId, '_k1', 'the untouched row is still issued');
     });
 
     it('the attack: the same rewrite recomputed with HMAC under a wrong key breaks at the rewritten entry', async () => {
@@ -143,6 +166,7 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
       const verdict = await verify();
       assert.deepEqual(verdict.broken, { kind: 'entry-hash', sequence: 3, tokenId: '_k3' });
       assert.equal(verdict.entries, 2);
+      assert.equal(await store.ledger.get('_k3'), undefined);
     });
 
     it('verified under another key, an untouched chain breaks at its first keyed entry', async () => {

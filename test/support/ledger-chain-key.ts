@@ -47,6 +47,8 @@ export async function expectUnkeyedPrefixThenKeyed(store: Store, legacy: readonl
   const verdict = await verify();
   assert.equal(verdict.broken, null);
   assert.deepEqual([verdict.entries, verdict.unkeyedEntries, verdict.firstKeyedSequence], [n + next.length, n, n + 1]);
+  // A lookup finds the unkeyed prefix's rows and the keyed ones alike: both are Trustbridge's.
+  for (const e of [...legacy, ...next]) assert.equal((await store.ledger.get(e.tokenId))?.tokenId, e.tokenId);
 
   const otherKey = deriveLedgerChainKey(Buffer.alloc(32, 0x57));
   assert.deepEqual(await verify(otherKey), {

@@ -1,6 +1,13 @@
 import type { KeyObject } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { KEYED_LEDGER_HASH_SCHEME, LEDGER_GENESIS_HASH, LedgerChainKeyMissingError, ledgerEntryHash } from '../ledger-chain';
+import {
+  KEYED_LEDGER_HASH_SCHEME,
+  LEDGER_GENESIS_HASH,
+  LedgerChainKeyMissingError,
+  ledgerEntryHash,
+  ledgerRowAuthentic,
+  UNKEYED_PREFIX_SQL,
+} from '../ledger-chain';
 import { AlreadyExistsError, type ChainedLedgerEntry, type IssuanceLedger, type LedgerEntry, type LedgerEntryInput } from '../store';
 import { ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK } from './advisory-locks';
 import { GroupCommit } from '../group-commit';
@@ -79,6 +86,18 @@ export function postgresLedger(pool: Pool, chainKey: KeyObject | undefined): Pos
   const explain = (e: LedgerEntryInput, err: unknown): unknown =>
     isUniqueViolation(err, 'issuance_ledger_pkey') ? new AlreadyExistsError(`token ${e.tokenId}`) : err;
   const writes = chainKey === undefined ? undefined : new GroupCommit<LedgerEntryInput>((take) => appendAll(chainKey, take), explain);
+  // Read once, at the first lookup: rows appended from then on are keyed, so the prefix cannot legitimately grow.
+  let unkeyedPrefix: Promise<number> | undefined;
+  const unkeyedThrough = (): Promise<number> => {
+    unkeyedPrefix ??= pool.query<{ n: string }>(UNKEYED_PREFIX_SQL).then(
+      (r) => Number(r.rows[0]?.n ?? 0),
+      (err: unknown) => {
+        unkeyedPrefix = undefined;
+        throw err;
+      },
+    );
+    return unkeyedPrefix;
+  };
 
   return {
     record: (e) => (writes === undefined ? Promise.reject(new LedgerChainKeyMissingError()) : writes.add(e)),
@@ -88,7 +107,11 @@ export function postgresLedger(pool: Pool, chainKey: KeyObject | undefined): Pos
     },
     get: async (tokenId) => {
       const { rows } = await pool.query<LedgerRow>({ name: 'ledger-get', text: 'SELECT * FROM issuance_ledger WHERE token_id = $1', values: [tokenId] });
-      return rows[0] && toLedgerEntry(rows[0]);
+      const row = rows[0];
+      if (row === undefined) return undefined;
+      if (chainKey === undefined) return toLedgerEntry(row);
+      // With the key, only a row Trustbridge wrote counts as issued (see ledgerRowAuthentic).
+      return ledgerRowAuthentic(chainKey, toChainedEntry(row), await unkeyedThrough()) ? toLedgerEntry(row) : undefined;
     },
     count: async () => {
       const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM issuance_ledger');

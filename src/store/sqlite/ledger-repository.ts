@@ -5,6 +5,8 @@ import {
   LEDGER_GENESIS_HASH,
   LedgerChainKeyMissingError,
   ledgerEntryHash,
+  ledgerRowAuthentic,
+  UNKEYED_PREFIX_SQL,
   unkeyedLedgerEntryHash,
 } from '../ledger-chain';
 import type { ChainedLedgerEntry, IssuanceLedger, LedgerEntry, LedgerEntryInput } from '../store';
@@ -70,7 +72,10 @@ export function sqliteLedger(
     chain: db.prepare<[number, number], LedgerRow>(
       'SELECT * FROM issuance_ledger WHERE sequence > ? ORDER BY sequence LIMIT ?',
     ),
+    unkeyedPrefix: db.prepare<[], { n: number }>(UNKEYED_PREFIX_SQL),
   };
+  // Read once: rows appended from now on are keyed, so the prefix cannot legitimately grow.
+  const unkeyedThrough = st.unkeyedPrefix.get()?.n ?? 0;
   // The chain's head, read once per transaction (under the write lock) and moved on by each append.
   let head: ChainHead = { sequence: 0, entry_hash: LEDGER_GENESIS_HASH };
   const readHead = (): void => {
@@ -118,7 +123,9 @@ export function sqliteLedger(
     cancel: async (tokenId, at) => st.cancel.run(at.getTime(), tokenId).changes === 1,
     get: async (tokenId) => {
       const row = st.get.get(tokenId);
-      return row && toLedgerEntry(row);
+      if (row === undefined) return undefined;
+      // With the key, only a row Trustbridge wrote counts as issued (see ledgerRowAuthentic).
+      return chainKey === undefined || ledgerRowAuthentic(chainKey, toChainedEntry(row), unkeyedThrough) ? toLedgerEntry(row) : undefined;
     },
     count: async () => st.count.get()?.n ?? 0,
     chain: async (afterSequence, limit) => st.chain.all(afterSequence, limit).map(toChainedEntry),
