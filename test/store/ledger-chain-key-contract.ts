@@ -15,28 +15,10 @@ import {
 } from '../../src/store/ledger-chain';
 import type { LedgerEntryInput, Store } from '../../src/store/store';
 import { TEST_LEDGER_CHAIN_KEY } from '../support/ledger-chain-key';
-import type { StoreHarness } from './store-contract';
+import { ledgerEntry, type StoreHarness } from './store-contract';
 
-const T0 = new Date('2030-01-01T00:00:00.123Z');
 /** A key the attacker might guess or bring: the right length, derived the right way, from another master key. */
 const WRONG_KEY = deriveLedgerChainKey(Buffer.alloc(32, 0x57));
-
-const entry = (tokenId: string): LedgerEntryInput => ({
-  tokenId,
-  tokenType: 'urn:oasis:names:tc:SAML:2.0:assertion',
-  subject: 'alice',
-  audience: 'https://app.example/',
-  keyThumbprint: 'ab'.repeat(32),
-  digest: 'ZGlnZXN0',
-  issuedAt: T0,
-  notBefore: T0,
-  notOnOrAfter: new Date(T0.getTime() + 600_000),
-  requestId: 'req-1',
-  renewedFrom: null,
-  renewAllow: true,
-  renewAfterExpiry: false,
-  actor: null,
-});
 
 export function describeLedgerChainKeyContract(kind: string, fresh: () => Promise<StoreHarness>): void {
   describe(`the ledger's keyed chain: ${kind}`, function () {
@@ -52,7 +34,7 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
     const verify = (key: KeyObject = TEST_LEDGER_CHAIN_KEY): Promise<ChainVerdict> => verifyLedgerChain((a, l) => store.ledger.chain(a, l), key);
     /** Records _k1.._kN, each keyed. */
     const recordKeyed = async (n: number): Promise<void> => {
-      for (let i = 1; i <= n; i++) await store.ledger.record(entry(`_k${i}`));
+      for (let i = 1; i <= n; i++) await store.ledger.record(ledgerEntry(`_k${i}`));
     };
 
     /**
@@ -87,7 +69,7 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
 
     it('a store opened without the key refuses to append, saying why, and writes nothing; it still reads the chain', async () => {
       const keyless = await open();
-      await assert.rejects(keyless.ledger.record(entry('_unkeyed')), (err: unknown) => {
+      await assert.rejects(keyless.ledger.record(ledgerEntry('_unkeyed')), (err: unknown) => {
         assert.ok(err instanceof LedgerChainKeyMissingError);
         assert.match(err.message, /opened without the ledger chain key .*: it cannot append to the issuance ledger/);
         return true;
@@ -123,7 +105,7 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
       await recordKeyed(2);
       const head = (await store.ledger.chain(0, 10))[1];
       assert.ok(head);
-      const forged = { ...entry('_forged'), subject: 'administrator' };
+      const forged = { ...ledgerEntry('_forged'), subject: 'administrator' };
       const forgedHash = unkeyedLedgerEntryHash(head.entryHash, forged);
       await harness.exec(
         `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,

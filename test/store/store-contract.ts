@@ -78,7 +78,8 @@ const relyingParty = (appliesTo: string, extra: Partial<RelyingPartyRecord> = {}
   ...extra,
 });
 
-const ledgerEntry = (tokenId: string, extra: Partial<LedgerEntryInput> = {}): LedgerEntryInput => ({
+/** A ledger entry as Issue records one, for the store tests. */
+export const ledgerEntry = (tokenId: string, extra: Partial<LedgerEntryInput> = {}): LedgerEntryInput => ({
   tokenId,
   tokenType: 'urn:oasis:names:tc:SAML:2.0:assertion',
   subject: 'alice',
