@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, existsSync, truncateSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { initInstance } from '../../src/instance/init-instance';
 import { openInstance } from '../../src/instance/open-instance';
@@ -88,6 +89,20 @@ describe('SQLite store: WAL checkpoints on a thread of their own', function () {
     } finally {
       await store.close();
     }
+  });
+
+  it('a process that never stops the thread still exits on its own (a serve that fails after opening its store must not hang)', async () => {
+    const path = join(dir, 'orphan.db');
+    new Database(path).close();
+    const started = Date.now();
+    const child = spawnSync(
+      process.execPath,
+      ['-e', `require(${JSON.stringify(require.resolve('../../src/store/sqlite/wal-checkpointer'))}).startWalCheckpointer(${JSON.stringify(path)}, { onError: () => undefined }); console.log('started')`],
+      { encoding: 'utf8', timeout: 15_000 },
+    );
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout, 'started\n');
+    assert.ok(Date.now() - started < 10_000, 'exited without waiting for the thread');
   });
 
   it('close() stops the thread promptly and leaves every row readable by a new connection', async () => {

@@ -41,13 +41,13 @@ export function startWalCheckpointer(path: string, options: WalCheckpointerOptio
     workerData: { path, intervalMs: options.intervalMs ?? CHECKPOINT_INTERVAL_MS },
     resourceLimits: RESOURCE_LIMITS,
   });
-  // The thread must not keep a finished process alive, and its failure is not the server's: it is
-  // reported, never thrown.
-  worker.unref();
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   // What the thread does not catch itself (its heap cap reached, say).
   worker.on('error', onError);
   worker.on('message', (failure: CheckpointFailure) => onError(new Error(failure.checkpointFailed)));
+  // The thread must not keep a finished process alive, and its failure is not the server's: it is
+  // reported, never thrown. After the listeners: a 'message' listener refs the worker again.
+  worker.unref();
   return {
     stop: async () => {
       worker.postMessage('stop');
