@@ -220,7 +220,7 @@ describe('wstrust delegation: OnBehalfOf and ActAs with tokens of this STS', fun
 
       it('OnBehalfOf an expired token (ledger lifetime ended 10 minutes ago): t:FailedAuthentication', async () => {
         const alice = await c.tokenOf(combo, ALICE);
-        setLedgerNotOnOrAfter(sts, factsOf(alice).id, new Date(Date.now() - 10 * 60_000));
+        await setLedgerNotOnOrAfter(sts, factsOf(alice).id, new Date(Date.now() - 10 * 60_000));
         expectFault(await c.send(combo, SVC, 'Issue', appliesTo(RP_BACK) + actAs(alice)), combo, 'wst', 'FailedAuthentication', /expired/);
       });
 

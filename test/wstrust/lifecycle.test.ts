@@ -333,14 +333,14 @@ describe('wstrust lifecycle: Validate', function () {
       it('answers invalid (expired) once the ledger says the token ended more than the clock skew ago', async () => {
         const token = await c.issue(combo);
         c.expectStatus(await validateInline(token.xml), combo, true, /valid/);
-        setLedgerNotOnOrAfter(sts, token.id, new Date(Date.now() - 10 * 60_000));
+        await setLedgerNotOnOrAfter(sts, token.id, new Date(Date.now() - 10 * 60_000));
         c.expectStatus(await c.ledgerGrowsBy(0, () => validateInline(token.xml)), combo, false, /^the token has expired$/);
         c.expectStatus(await c.ledgerGrowsBy(0, () => validateReference(token.id)), combo, false, /^the token has expired$/);
       });
 
       it('still answers valid for a token that ended less than the clock skew (300 s) ago', async () => {
         const token = await c.issue(combo);
-        setLedgerNotOnOrAfter(sts, token.id, new Date(Date.now() - 60_000));
+        await setLedgerNotOnOrAfter(sts, token.id, new Date(Date.now() - 60_000));
         c.expectStatus(await validateInline(token.xml), combo, true, /^the token is valid$/);
       });
 
@@ -551,19 +551,19 @@ describe('wstrust lifecycle: Renew', function () {
       it('refuses an expired token when the relying party has no expired-renewal window, even with Renewing OK (UnableToRenew)', async () => {
         const token = await c.issue(combo, { extra: renewing('OK="true"') });
         assert.equal((await sts.instance.store.ledger.get(token.id))?.renewAfterExpiry, true);
-        setLedgerNotOnOrAfter(sts, token.id, new Date(Date.now() - 10 * 60_000));
+        await setLedgerNotOnOrAfter(sts, token.id, new Date(Date.now() - 10 * 60_000));
         c.expectFault(await c.ledgerGrowsBy(0, () => renewInline(token.xml)), combo, 'UnableToRenew', /expired/);
       });
 
       it('refuses an expired token issued without Renewing OK, even within the relying party\'s window (UnableToRenew)', async () => {
         const token = await c.issue(combo, { rp: RP_WINDOW.appliesTo });
-        setLedgerNotOnOrAfter(sts, token.id, new Date(Date.now() - 10 * 60_000));
+        await setLedgerNotOnOrAfter(sts, token.id, new Date(Date.now() - 10 * 60_000));
         c.expectFault(await c.ledgerGrowsBy(0, () => renewInline(token.xml)), combo, 'UnableToRenew', /expired/);
       });
 
       it('renews an expired token issued with Renewing OK within the relying party\'s window', async () => {
         const token = await c.issue(combo, { rp: RP_WINDOW.appliesTo, extra: renewing('OK="true"') });
-        setLedgerNotOnOrAfter(sts, token.id, new Date(Date.now() - 10 * 60_000));
+        await setLedgerNotOnOrAfter(sts, token.id, new Date(Date.now() - 10 * 60_000));
         // It really is expired for Validate.
         c.expectStatus(await c.send(combo, 'Validate', target('Validate', token.xml)), combo, false, /expired/);
         const sent = await c.ledgerGrowsBy(1, () => renewInline(token.xml));
@@ -576,7 +576,7 @@ describe('wstrust lifecycle: Renew', function () {
 
       it('refuses an expired token issued with Renewing OK that expired longer ago than the window (UnableToRenew)', async () => {
         const token = await c.issue(combo, { rp: RP_WINDOW.appliesTo, extra: renewing('OK="true"') });
-        setLedgerNotOnOrAfter(sts, token.id, new Date(Date.now() - (RP_WINDOW.expiredRenewalWindowSeconds + 600) * 1000));
+        await setLedgerNotOnOrAfter(sts, token.id, new Date(Date.now() - (RP_WINDOW.expiredRenewalWindowSeconds + 600) * 1000));
         c.expectFault(await c.ledgerGrowsBy(0, () => renewInline(token.xml)), combo, 'UnableToRenew', /expired/);
       });
 

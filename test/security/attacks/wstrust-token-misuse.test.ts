@@ -86,7 +86,7 @@ describe('attacks: stolen, cancelled, expired and foreign tokens on WS-Trust', f
     };
     const expired = async (): Promise<string> => {
       const token = await sts.issue();
-      setLedgerNotOnOrAfter(sts, idOf(token), new Date(Date.now() - 3600_000));
+      await setLedgerNotOnOrAfter(sts, idOf(token), new Date(Date.now() - 3600_000));
       return token;
     };
 
