@@ -61,12 +61,19 @@ const INSERT_ROWS = {
            $15::bigint[], $16::text[], $17::text[]) AS rows`,
 };
 
+/** The unkeyed prefix's last sequence (see UNKEYED_PREFIX_SQL), read once when the store opens: rows appended since are keyed. */
+export async function readUnkeyedLedgerPrefix(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(UNKEYED_PREFIX_SQL);
+  return Number(rows[0]?.n ?? 0);
+}
+
 /**
  * The issuance ledger on PostgreSQL: rows are appended with the next sequence number and the hash
  * chaining them to the row before, inside the transaction that holds the append lock, so any number
- * of nodes appending at once still build one chain. Without the chain key it reads but refuses to append.
+ * of nodes appending at once still build one chain. Without the chain key it reads but refuses to append;
+ * with it, a lookup takes only rows whose own hash verifies (ledgerRowAuthentic), `unkeyedThrough` bounding the unkeyed prefix.
  */
-export function postgresLedger(pool: Pool, chainKey: KeyObject | undefined): PostgresLedger {
+export function postgresLedger(pool: Pool, chainKey: KeyObject | undefined, unkeyedThrough: number): PostgresLedger {
   const appendAll = async (key: KeyObject, take: () => readonly LedgerEntryInput[]): Promise<void> => {
     const client = await pool.connect();
     let broken: Error | undefined;
@@ -86,18 +93,6 @@ export function postgresLedger(pool: Pool, chainKey: KeyObject | undefined): Pos
   const explain = (e: LedgerEntryInput, err: unknown): unknown =>
     isUniqueViolation(err, 'issuance_ledger_pkey') ? new AlreadyExistsError(`token ${e.tokenId}`) : err;
   const writes = chainKey === undefined ? undefined : new GroupCommit<LedgerEntryInput>((take) => appendAll(chainKey, take), explain);
-  // Read once, at the first lookup: rows appended from then on are keyed, so the prefix cannot legitimately grow.
-  let unkeyedPrefix: Promise<number> | undefined;
-  const unkeyedThrough = (): Promise<number> => {
-    unkeyedPrefix ??= pool.query<{ n: string }>(UNKEYED_PREFIX_SQL).then(
-      (r) => Number(r.rows[0]?.n ?? 0),
-      (err: unknown) => {
-        unkeyedPrefix = undefined;
-        throw err;
-      },
-    );
-    return unkeyedPrefix;
-  };
 
   return {
     record: (e) => (writes === undefined ? Promise.reject(new LedgerChainKeyMissingError()) : writes.add(e)),
@@ -111,7 +106,8 @@ export function postgresLedger(pool: Pool, chainKey: KeyObject | undefined): Pos
       if (row === undefined) return undefined;
       if (chainKey === undefined) return toLedgerEntry(row);
       // With the key, only a row Trustbridge wrote counts as issued (see ledgerRowAuthentic).
-      return ledgerRowAuthentic(chainKey, toChainedEntry(row), await unkeyedThrough()) ? toLedgerEntry(row) : undefined;
+      // The entry alone is answered, without its chain fields, as without the key.
+      return ledgerRowAuthentic(chainKey, toChainedEntry(row), unkeyedThrough) ? toLedgerEntry(row) : undefined;
     },
     count: async () => {
       const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM issuance_ledger');

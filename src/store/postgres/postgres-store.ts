@@ -7,7 +7,7 @@ import { postgresAudit } from './audit-repository';
 import { postgresAwsRepositories } from './aws-repositories';
 import { describePostgres, type PostgresConnectionSettings } from './connection-settings';
 import { postgresRelyingParties, postgresUsers } from './directory-repositories';
-import { postgresLedger } from './ledger-repository';
+import { postgresLedger, readUnkeyedLedgerPrefix } from './ledger-repository';
 import { migratePostgres } from './migrations';
 import { postgresSigningKeys } from './signing-key-repository';
 import { postgresTrustedIssuers } from './trusted-issuer-repository';
@@ -54,13 +54,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // out (inside a transaction, when the server stops) also emits 'error', after failing the query in
   // flight: that failure reaches the caller, and the pool drops the connection when it comes back.
   pool.on('connect', (client) => client.on('error', () => undefined));
+  let unkeyedThrough: number;
   try {
     await migratePostgres(pool);
+    unkeyedThrough = await readUnkeyedLedgerPrefix(pool);
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw cannotOpen(err);
   }
-  const ledger = postgresLedger(pool, options.ledgerChainKey);
+  const ledger = postgresLedger(pool, options.ledgerChainKey, unkeyedThrough);
   return {
     users: postgresUsers(pool),
     relyingParties: postgresRelyingParties(pool),

@@ -125,7 +125,8 @@ export function sqliteLedger(
       const row = st.get.get(tokenId);
       if (row === undefined) return undefined;
       // With the key, only a row Trustbridge wrote counts as issued (see ledgerRowAuthentic).
-      return chainKey === undefined || ledgerRowAuthentic(chainKey, toChainedEntry(row), unkeyedThrough) ? toLedgerEntry(row) : undefined;
+      if (chainKey === undefined) return toLedgerEntry(row);
+      return ledgerRowAuthentic(chainKey, toChainedEntry(row), unkeyedThrough) ? toLedgerEntry(row) : undefined;
     },
     count: async () => st.count.get()?.n ?? 0,
     chain: async (afterSequence, limit) => st.chain.all(afterSequence, limit).map(toChainedEntry),
