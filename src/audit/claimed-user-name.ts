@@ -1,7 +1,7 @@
 // The user name a refused login claimed, as the audit trail keeps it. It is whatever the caller
 // typed or forged, so it is bounded and made inert before it is stored: at most MAX_LENGTH
 // characters, and every character that could rewrite a terminal or a log line (controls, format
-// characters such as bidi overrides, line separators, lone surrogates) written as a visible \uXXXX.
+// characters such as bidi overrides, line separators, lone surrogates) written as a visible \uXXXX (\u{XXXXX} above U+FFFF).
 
 /** Room for any account name in use, and for enough of an oversized one to recognise it. */
 export const CLAIMED_USER_NAME_MAX_LENGTH = 256;
@@ -16,8 +16,12 @@ export interface ClaimedUserName {
 
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
 
-const escaped = (char: string): string =>
-  INVISIBLE.test(char) ? `\\u${(char.codePointAt(0) as number).toString(16).padStart(4, '0')}` : char;
+// \uXXXX for the Basic Multilingual Plane; \u{XXXXX} above it, so five hex digits never read as four and a character.
+const escaped = (char: string): string => {
+  if (!INVISIBLE.test(char)) return char;
+  const code = char.codePointAt(0) as number;
+  return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
+};
 
 export function claimedUserName(sent: string): ClaimedUserName {
   let name = '';

@@ -139,7 +139,9 @@ export function createApp(options: AppOptions): Koa {
     policyLifetimeSeconds: (appliesTo) => tokens.relyingParty(appliesTo).then((rp) => rp.tokenLifetimeSeconds, () => undefined),
     tokenAudience: (appliesTo) => tokens.relyingParty(appliesTo).then((rp) => rp.audience ?? undefined, () => undefined),
   });
-  const delegation = new Delegation({ store, validator, clockSkewMs, now, ownAudiences: () => stsAudiences(config.issuer, options.baseUrl()) });
+  // The base URL is settled before the first request, and delegation runs only inside one: built once, on first use.
+  let ownAudiences: readonly string[] | undefined;
+  const delegation = new Delegation({ store, validator, clockSkewMs, now, ownAudiences: () => (ownAudiences ??= stsAudiences(config.issuer, options.baseUrl())) });
   const endpointDeps = { limits, clockSkewMs, tokens, validator, delegation, now };
   const authenticators = {
     username: usernameTokenAuthentication(authenticator),

@@ -18,7 +18,7 @@ import type { SamlProvider, SamlProviderDirectory } from '../saml-provider-direc
 import { trustPolicyContext } from '../trust-context';
 import type { ActionFacts, ActionRequest, AwsAction } from './action';
 import type { TokenAlert } from '../../core/token-forensics';
-import { ownSignatureVerdict, verifiedByWithheldKey } from '../../core/own-signature-verdict';
+import { ownSignatureVerdict, verifiedByWithheldKey, type OwnSignatureLookups } from '../../core/own-signature-verdict';
 import { NOT_REGISTERED, requireProviderCertificatesAccepted } from '../provider-certificate-check';
 
 export interface AssumeRoleWithSamlOptions {
@@ -54,6 +54,7 @@ const invalidToken = (message: string, detail?: string) => new AwsError('Invalid
 
 /** AssumeRoleWithSAML: a verified SAML assertion and a role's trust policy in, temporary credentials out. */
 export function assumeRoleWithSaml(options: AssumeRoleWithSamlOptions): AwsAction {
+  const ownLookups = ownIssuanceLookups(options.store);
   return {
     name: 'AssumeRoleWithSAML',
     requiresSignature: false,
@@ -68,7 +69,7 @@ export function assumeRoleWithSaml(options: AssumeRoleWithSamlOptions): AwsActio
       const verified = await verifyWithFreshKeys(options, params.samlAssertion, provider);
       facts.assertionId = verified.token.id;
       facts.keyThumbprint = verified.keyThumbprint;
-      if (provider.isSelf) await requireOwnIssuance(options.store, verified, now, request.raiseAlert);
+      if (provider.isSelf) await requireOwnIssuance(ownLookups, verified, now, request.raiseAlert);
       else {
         const signers = [verified.keyThumbprint, ...(verified.responseKeyThumbprint === undefined ? [] : [verified.responseKeyThumbprint])];
         await requireProviderCertificatesAccepted(
@@ -235,20 +236,25 @@ async function verifyWithFreshKeys(options: AssumeRoleWithSamlOptions, base64: s
   }
 }
 
+/** What the own-issuance check reads, from the store: built once per action, not per request. */
+function ownIssuanceLookups(store: Store): OwnSignatureLookups {
+  return {
+    // The provider's key list may be seconds old: the store's record decides (a revocation bites at once).
+    signingKey: (thumbprint) => store.signingKeys.get(thumbprint),
+    ledgerEntry: (tokenId) => store.ledger.get(tokenId),
+    // The ledger records the relying party's AppliesTo; its tokens may carry another Audience (AWS's sign-in URL).
+    tokenAudience: async (appliesTo) => (await store.relyingParties.get(appliesTo))?.audience ?? undefined,
+  };
+}
+
 /**
  * Trustbridge's own assertions must be in its issuance ledger with the digest they were signed with:
  * one signed with our key but never issued is a forgery made with a stolen key (Golden SAML).
  */
-async function requireOwnIssuance(store: Store, verified: VerifiedSamlAssertion, now: Date, raiseAlert: (alert: TokenAlert) => void): Promise<void> {
+async function requireOwnIssuance(lookups: OwnSignatureLookups, verified: VerifiedSamlAssertion, now: Date, raiseAlert: (alert: TokenAlert) => void): Promise<void> {
   const verdict = await ownSignatureVerdict(
     { token: verified.token, keyThumbprint: verified.keyThumbprint, digest: verified.assertionDigest },
-    {
-      // The provider's key list may be seconds old: the store's record decides (a revocation bites at once).
-      signingKey: (thumbprint) => store.signingKeys.get(thumbprint),
-      ledgerEntry: (tokenId) => store.ledger.get(tokenId),
-      // The ledger records the relying party's AppliesTo; its tokens may carry another Audience (AWS's sign-in URL).
-      tokenAudience: async (appliesTo) => (await store.relyingParties.get(appliesTo))?.audience ?? undefined,
-    },
+    lookups,
     now,
   );
   if (verdict.issued) {

@@ -15,6 +15,8 @@ describe('audit: a claimed user name as the trail keeps it', () => {
     assert.deepEqual(claimedUserName('x\u2028y\u2029z'), { name: 'x\\u2028y\\u2029z' });
     assert.deepEqual(claimedUserName('admin\u202Egpj.exe\u200B'), { name: 'admin\\u202egpj.exe\\u200b' });
     assert.deepEqual(claimedUserName('\uD800lone\uDFFF'), { name: '\\ud800lone\\udfff' });
+    // Above U+FFFF (a language tag, a musical format character) the braces keep five hex digits from reading as four and a character.
+    assert.deepEqual(claimedUserName('a\u{E0001}b\u{1D173}'), { name: 'a\\u{e0001}b\\u{1d173}' });
   });
 
   it(`a name longer than ${CLAIMED_USER_NAME_MAX_LENGTH} characters is cut there, and says how long it was`, () => {
