@@ -13,7 +13,7 @@ import { AWS_SAML } from '../core/aws-saml';
 import { openConfiguredStore } from './open-configured-store';
 import type { Store } from '../store/store';
 import { masterKeyFromEnvironment } from './master-key';
-import { writeNewFile } from './new-file';
+import { FileNotCreated, writeNewFile } from './new-file';
 import { makeHome } from './new-home';
 import { openInstance, type Instance } from './open-instance';
 import { CONFIG_FILE, DEMO_CREDENTIALS_FILE, SIGNING_CERTIFICATE_EXPORT, inHome } from './paths';
@@ -54,6 +54,7 @@ export async function initInstance(home: string, options: InitOptions): Promise<
     signingKeyCustody: options.signingKeyCustody ?? DEFAULT_CONFIG.signingKeyCustody,
     store: { ...DEFAULT_CONFIG.store, ...options.store },
   });
+  refuseFilesInTheWay(home, config, options.demo);
   if (config.store.kind === 'postgres') await refuseInitialisedDatabase(home, config.store);
   const takeBack = makeHome(home);
   try {
@@ -67,6 +68,23 @@ export async function initInstance(home: string, options: InitOptions): Promise<
     }
     throw err;
   }
+}
+
+/**
+ * Init writes only files it creates; one left in the directory is refused before anything is written,
+ * here rather than when init reaches it: by then the first signing key would be in a PostgreSQL database
+ * or a PKCS#11 token, which taking the directory back does not undo.
+ */
+function refuseFilesInTheWay(home: string, config: StsConfig, demo: boolean): void {
+  const written = [
+    ...(masterKeyFromEnvironment() === undefined ? [inHome(home, config.masterKeyFile)] : []),
+    inHome(home, config.tls.certificateFile),
+    inHome(home, config.tls.privateKeyFile),
+    join(home, SIGNING_CERTIFICATE_EXPORT),
+    ...(demo ? [join(home, DEMO_CREDENTIALS_FILE)] : []),
+  ];
+  const inTheWay = written.find((path) => existsSync(path));
+  if (inTheWay !== undefined) throw new FileNotCreated(inTheWay, 'EEXIST');
 }
 
 /** Writes the instance's files and first records into `home`; throws, leaving them as they are, if any step fails. */

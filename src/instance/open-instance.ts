@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import type { ClientCertificatePolicy } from '../identity/client-certificate';
 import type { LdapDirectorySettings } from '../identity/ldap/ldap-settings';
 import type { StsConfig } from '../config/config';
@@ -25,6 +25,8 @@ export interface Instance {
   readonly config: StsConfig;
   readonly store: Store;
   readonly masterKey: Buffer;
+  /** The issuance ledger's chain key, derived from the master key (what the store appends and verifies under). */
+  readonly ledgerChainKey: KeyObject;
   /** Where this process records audit events (the JSON lines file and the store). */
   readonly audit: AuditTrail;
   /**
@@ -58,6 +60,7 @@ export interface ServingInstance extends Instance {
 export async function openInstance(home: string, options: OpenOptions = {}): Promise<Instance> {
   const config = readConfigFile(home);
   const masterKey = loadMasterKey(inHome(home, config.masterKeyFile));
+  const ledgerChainKey = deriveLedgerChainKey(masterKey);
   const logger = options.logger ?? SILENT_LOGGER;
   const store = await openConfiguredStore(config.store, {
     resolvePath: (path) => inHome(home, path),
@@ -67,7 +70,7 @@ export async function openInstance(home: string, options: OpenOptions = {}): Pro
       logger.log('error', 'the SQLite checkpoint thread failed; the write-ahead log grows until a commit copies it back, inside a request', {
         errorMessage: err.message,
       }),
-    ledgerChainKey: deriveLedgerChainKey(masterKey),
+    ledgerChainKey,
     onIdleError: (err) => logger.log('warn', 'an idle database connection failed; another is opened when needed', describeError(err)),
     onUnlockError: (task, err) =>
       logger.log('warn', 'the lock of an exclusive task could not be released; its connection was closed, which releases it', { task, ...describeError(err) }),
@@ -90,6 +93,7 @@ export async function openInstance(home: string, options: OpenOptions = {}): Pro
     config,
     store,
     masterKey,
+    ledgerChainKey,
     audit,
     signingKeyCustody: () => (custody ??= openSigningKeyCustody(home, config.signingKeyCustody, masterKey)),
     close: async () => {

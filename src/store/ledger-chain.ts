@@ -10,7 +10,7 @@
 // can only form a prefix, so a plain entry after a keyed one is itself a break.
 
 import { createHash, createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
-import type { ChainedLedgerEntry, LedgerEntryInput } from './store';
+import type { ChainedLedgerEntry, LedgerEntryInput, LedgerLink } from './store';
 
 /** previousHash of the first entry. */
 export const LEDGER_GENESIS_HASH = '0'.repeat(64);
@@ -84,11 +84,17 @@ export const UNKEYED_PREFIX_SQL = `SELECT coalesce(max(sequence), 0) AS n FROM i
  * then answers as for a token never issued, which raises the forged-token alert. The full walk
  * (verifyLedgerChain) also finds deleted and reordered rows, which one row cannot show.
  */
-export function ledgerRowAuthentic(chainKey: KeyObject, row: ChainedLedgerEntry, unkeyedThrough: number): boolean {
-  if (row.sequence < 1) return false;
-  if (row.hashScheme === KEYED_LEDGER_HASH_SCHEME) return ledgerEntryHash(chainKey, row.previousHash, row) === row.entryHash;
-  if (row.hashScheme === 'sha256') return row.sequence <= unkeyedThrough && unkeyedLedgerEntryHash(row.previousHash, row) === row.entryHash;
-  return false;
+export function ledgerRowAuthentic(chainKey: KeyObject, entry: LedgerEntryInput, link: LedgerLink, unkeyedThrough: number): boolean {
+  if (link.sequence < 1) return false;
+  if (link.hashScheme !== KEYED_LEDGER_HASH_SCHEME && link.sequence > unkeyedThrough) return false;
+  return schemeEntryHash(chainKey, link.hashScheme, link.previousHash, entry) === link.entryHash;
+}
+
+/** The hash `scheme` gives the entry following `previousHash`; undefined for a scheme Trustbridge never writes. */
+function schemeEntryHash(chainKey: KeyObject, scheme: string, previousHash: string, entry: LedgerEntryInput): string | undefined {
+  if (scheme === KEYED_LEDGER_HASH_SCHEME) return ledgerEntryHash(chainKey, previousHash, entry);
+  if (scheme === 'sha256') return unkeyedLedgerEntryHash(previousHash, entry);
+  return undefined;
 }
 
 export type ChainBreak =
@@ -138,16 +144,13 @@ export async function verifyLedgerChain(
       if (entry.sequence !== expectedSequence) return verdict({ kind: 'gap', expectedSequence, foundSequence: entry.sequence });
       const at = { sequence: entry.sequence, tokenId: entry.tokenId };
       if (entry.previousHash !== previousHash) return verdict({ kind: 'previous-hash', ...at });
-      if (entry.hashScheme === 'hmac-sha256') {
-        firstKeyedSequence ??= entry.sequence;
-        if (ledgerEntryHash(chainKey, previousHash, entry) !== entry.entryHash) return verdict({ kind: 'entry-hash', ...at });
-      } else if (entry.hashScheme === 'sha256') {
-        if (firstKeyedSequence !== null) return verdict({ kind: 'downgrade', ...at });
-        if (unkeyedLedgerEntryHash(previousHash, entry) !== entry.entryHash) return verdict({ kind: 'entry-hash', ...at });
-        unkeyedEntries += 1;
-      } else {
-        return verdict({ kind: 'unknown-scheme', ...at, scheme: entry.hashScheme });
-      }
+      const keyed = entry.hashScheme === KEYED_LEDGER_HASH_SCHEME;
+      if (keyed) firstKeyedSequence ??= entry.sequence;
+      else if (entry.hashScheme === 'sha256' && firstKeyedSequence !== null) return verdict({ kind: 'downgrade', ...at });
+      const expected = schemeEntryHash(chainKey, entry.hashScheme, previousHash, entry);
+      if (expected === undefined) return verdict({ kind: 'unknown-scheme', ...at, scheme: entry.hashScheme });
+      if (expected !== entry.entryHash) return verdict({ kind: 'entry-hash', ...at });
+      if (!keyed) unkeyedEntries += 1;
       previousHash = entry.entryHash;
       expectedSequence += 1;
     }

@@ -107,7 +107,8 @@ export interface SigningKeyRecord {
 }
 
 /** A ledger entry as the chain stores it: its place, the hash of the entry before it, and its own. */
-export interface ChainedLedgerEntry extends LedgerEntry {
+/** Where an entry sits in the ledger's hash chain. */
+export interface LedgerLink {
   /** 1, 2, 3…: the order entries were appended in, without gaps. */
   readonly sequence: number;
   /** The entryHash of entry sequence - 1 (LEDGER_GENESIS_HASH for the first). */
@@ -117,6 +118,8 @@ export interface ChainedLedgerEntry extends LedgerEntry {
   /** A LedgerHashScheme as the row records it; any other text is what the row holds, for the verifier to refuse. */
   readonly hashScheme: string;
 }
+
+export interface ChainedLedgerEntry extends LedgerEntry, LedgerLink {}
 
 /**
  * A pin's lifecycle, as for our own keys: pending pins are published ahead of a partner's rollover

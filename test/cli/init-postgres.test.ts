@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
@@ -41,6 +41,25 @@ describe('cli: sts init --store postgres', function () {
     assert.deepEqual(rows.map((k) => k.state), ['active']);
     const users = await db.query<{ name: string }>('SELECT name FROM users');
     assert.deepEqual(users.rows.map((u) => u.name), ['demo@trustbridge.localhost']);
+  });
+
+  it('a file left where init would write is refused before the database is touched: once it is moved away, init succeeds there', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const home = join(parent, 'leftover');
+      mkdirSync(home);
+      writeFileSync(join(home, 'token-signing.crt.pem'), 'an old export\n');
+      const args = ['init', '--home', home, '--store', 'postgres', '--store-url', fresh.url, '--store-password-file', passwordFile];
+      const r = runSts(args);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, `sts init: ${join(home, 'token-signing.crt.pem')} exists: it is not overwritten; remove it or choose another file\n`);
+      assert.deepEqual(readdirSync(home), ['token-signing.crt.pem']);
+      rmSync(join(home, 'token-signing.crt.pem'));
+      const again = runSts(args);
+      assert.equal(again.status, 0, again.stderr);
+    } finally {
+      await fresh.drop();
+    }
   });
 
   it('a second init against the same database is refused with the way to add a node, and creates nothing', () => {

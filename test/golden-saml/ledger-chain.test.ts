@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deriveLedgerChainKey, LEDGER_GENESIS_HASH, ledgerEntryHash, unkeyedLedgerEntryHash } from '../../src/store/ledger-chain';
+import { LEDGER_GENESIS_HASH, ledgerEntryHash, unkeyedLedgerEntryHash } from '../../src/store/ledger-chain';
 import type { ChainedLedgerEntry } from '../../src/store/store';
 import type { Combo } from '../support/ext-trust';
 import { idOf, stsCli, trustCall, withoutTrigger, withStoreDatabase } from '../support/golden-saml';
@@ -142,7 +142,7 @@ describe('golden-saml: the issuance ledger\'s hash chain', function () {
     const fourth = entries[3] as ChainedLedgerEntry;
     const extended = new Date(fourth.notOnOrAfter.getTime() + 10 * 365 * 86_400_000);
     // What an attacker who holds the master key writes: entry 4 is consistent in itself again.
-    const rehashed = ledgerEntryHash(deriveLedgerChainKey(sts.instance.masterKey), fourth.previousHash, { ...fourth, notOnOrAfter: extended });
+    const rehashed = ledgerEntryHash(sts.instance.ledgerChainKey, fourth.previousHash, { ...fourth, notOnOrAfter: extended });
     withStoreDatabase(sts, (db) =>
       withoutTrigger(db, IMMUTABLE, () => {
         db.prepare('UPDATE issuance_ledger SET not_on_or_after = ?, entry_hash = ? WHERE sequence = 4').run(extended.getTime(), rehashed);

@@ -161,10 +161,19 @@ describe('identity/ldap LdapUserDirectory against slapd', function () {
 
   describe('refusals', () => {
     it('a wrong password is FailedAuthentication, in both modes', async () => {
-      for (const settings of [direct, search]) {
+      // Direct mode names the DN template (the filled DN repeats the caller's name); search mode the directory's own DN.
+      for (const [settings, shownDn] of [[direct, `uid={user},${PEOPLE_DN}`], [search, alice.dn]] as const) {
         const detail = await failedAuthentication(new LdapUserDirectory(settings).authenticateWithPassword('alice', 'Alice-ldap-pw-2'));
-        assert.match(detail, /refused the bind of user "alice".*InvalidCredentialsError \(result code 49\)/);
+        assert.ok(detail.startsWith(`the directory refused the bind of user "alice" as ${shownDn}: InvalidCredentialsError (result code 49)`), detail);
         assert.doesNotMatch(detail, /Alice-ldap-pw/);
+      }
+    });
+
+    it('a hostile user name reaches the detail only quoted and escaped, in both modes (no raw line break to forge a log line)', async () => {
+      for (const settings of [direct, search]) {
+        const detail = await failedAuthentication(new LdapUserDirectory(settings).authenticateWithPassword('mallory\r\n{"level":"info"}', alice.password));
+        assert.ok(detail.includes('"mallory\\u000d\\u000a{"level":"info"}"'), detail);
+        assert.doesNotMatch(detail, /[\r\n]/);
       }
     });
 
@@ -172,7 +181,7 @@ describe('identity/ldap LdapUserDirectory against slapd', function () {
       const directDetail = await failedAuthentication(new LdapUserDirectory(direct).authenticateWithPassword('mallory', alice.password));
       assert.match(directDetail, /result code 49/);
       const searchDetail = await failedAuthentication(new LdapUserDirectory(search).authenticateWithPassword('mallory', alice.password));
-      assert.match(searchDetail, /unknown user "mallory": no entry under ou=people,dc=example,dc=org matches/);
+      assert.equal(searchDetail, 'unknown user "mallory": no entry under ou=people,dc=example,dc=org matches (&(objectClass=inetOrgPerson)(uid={user}))');
     });
 
     it('an empty password is refused before the directory is asked, although slapd would accept its bind', async () => {

@@ -1,6 +1,6 @@
 import { auditEventJson } from '../../audit/audit-event';
 import { claimedUserName } from '../../audit/claimed-user-name';
-import { deriveLedgerChainKey, verifyLedgerChain, type ChainBreak, type ChainVerdict } from '../../store/ledger-chain';
+import { verifyLedgerChain, type ChainBreak, type ChainVerdict } from '../../store/ledger-chain';
 import type { AuditEvent, AuditQuery } from '../../store/store';
 import { HELP_FLAG, HOME_FLAG, UsageError, type ParsedArgs } from '../args';
 import type { Command } from '../command';
@@ -137,7 +137,7 @@ export const auditVerifyCommand: Command = {
   async run(args, io) {
     if (args.positionals.length > 0) throw new UsageError('takes no arguments');
     const verdict = await withInstance(args, (instance) =>
-      verifyLedgerChain((after, limit) => instance.store.ledger.chain(after, limit), deriveLedgerChainKey(instance.masterKey)),
+      verifyLedgerChain((after, limit) => instance.store.ledger.chain(after, limit), instance.ledgerChainKey),
     );
     if (verdict.broken === null) {
       io.out(`ledger chain intact: ${verdict.entries} entries, head sequence ${verdict.headSequence}, head hash ${verdict.headHash}\n${unkeyedPrefix(verdict)}`);

@@ -75,14 +75,14 @@ export const keysExportCommand: Command = {
         writeNewFile(path, privateKey ? 0o600 : 0o644, content);
       } catch (err) {
         const refused = err instanceof FileNotCreated ? new ExportRefused('OutputNotWritable', err.message) : err;
-        // Someone tried to copy a signing key: worth a defender's look, whatever stopped them (a refusal or
-        // a failure, such as a key that does not unseal).
-        const severity = privateKey ? { severity: 'warning' as const } : {};
-        if (!(refused instanceof ExportRefused)) {
-          recordAdminEvent(instance, eventName, request, { error: { code: 'ExportFailed', message: firstLine(err) }, ...severity });
-          throw err;
-        }
-        recordAdminEvent(instance, eventName, request, { error: { code: refused.code, message: firstLine(refused) }, ...severity });
+        const code = refused instanceof ExportRefused ? refused.code : 'ExportFailed';
+        recordAdminEvent(instance, eventName, request, {
+          error: { code, message: firstLine(refused) },
+          // Someone tried to copy a signing key: worth a defender's look, whatever stopped them (a refusal or
+          // a failure, such as a key that does not unseal).
+          ...(privateKey ? { severity: 'warning' as const } : {}),
+        });
+        if (!(refused instanceof ExportRefused)) throw err;
         io.err(`sts keys export: refused: ${refused.message}\n`);
         return 1;
       }

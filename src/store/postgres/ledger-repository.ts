@@ -8,7 +8,7 @@ import {
   ledgerRowAuthentic,
   UNKEYED_PREFIX_SQL,
 } from '../ledger-chain';
-import { AlreadyExistsError, type ChainedLedgerEntry, type IssuanceLedger, type LedgerEntry, type LedgerEntryInput } from '../store';
+import { AlreadyExistsError, type ChainedLedgerEntry, type IssuanceLedger, type LedgerEntry, type LedgerEntryInput, type LedgerLink } from '../store';
 import { ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK } from './advisory-locks';
 import { GroupCommit } from '../group-commit';
 import { isUniqueViolation } from './pg-errors';
@@ -106,8 +106,8 @@ export function postgresLedger(pool: Pool, chainKey: KeyObject | undefined, unke
       if (row === undefined) return undefined;
       if (chainKey === undefined) return toLedgerEntry(row);
       // With the key, only a row Trustbridge wrote counts as issued (see ledgerRowAuthentic).
-      // The entry alone is answered, without its chain fields, as without the key.
-      return ledgerRowAuthentic(chainKey, toChainedEntry(row), unkeyedThrough) ? toLedgerEntry(row) : undefined;
+      const entry = toLedgerEntry(row);
+      return ledgerRowAuthentic(chainKey, entry, toLedgerLink(row), unkeyedThrough) ? entry : undefined;
     },
     count: async () => {
       const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM issuance_ledger');
@@ -179,10 +179,11 @@ const toLedgerEntry = (r: LedgerRow): LedgerEntry => ({
   actor: r.actor,
 });
 
-const toChainedEntry = (r: LedgerRow): ChainedLedgerEntry => ({
-  ...toLedgerEntry(r),
+const toLedgerLink = (r: LedgerRow): LedgerLink => ({
   sequence: Number(r.sequence),
   previousHash: r.previous_hash,
   entryHash: r.entry_hash,
   hashScheme: r.hash_scheme,
 });
+
+const toChainedEntry = (r: LedgerRow): ChainedLedgerEntry => ({ ...toLedgerEntry(r), ...toLedgerLink(r) });

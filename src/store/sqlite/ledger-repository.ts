@@ -9,7 +9,7 @@ import {
   UNKEYED_PREFIX_SQL,
   unkeyedLedgerEntryHash,
 } from '../ledger-chain';
-import type { ChainedLedgerEntry, IssuanceLedger, LedgerEntry, LedgerEntryInput } from '../store';
+import type { ChainedLedgerEntry, IssuanceLedger, LedgerEntry, LedgerEntryInput, LedgerLink } from '../store';
 import { GroupCommit } from '../group-commit';
 
 interface LedgerRow {
@@ -126,7 +126,8 @@ export function sqliteLedger(
       if (row === undefined) return undefined;
       // With the key, only a row Trustbridge wrote counts as issued (see ledgerRowAuthentic).
       if (chainKey === undefined) return toLedgerEntry(row);
-      return ledgerRowAuthentic(chainKey, toChainedEntry(row), unkeyedThrough) ? toLedgerEntry(row) : undefined;
+      const entry = toLedgerEntry(row);
+      return ledgerRowAuthentic(chainKey, entry, toLedgerLink(row), unkeyedThrough) ? entry : undefined;
     },
     count: async () => st.count.get()?.n ?? 0,
     chain: async (afterSequence, limit) => st.chain.all(afterSequence, limit).map(toChainedEntry),
@@ -178,10 +179,12 @@ const toLedgerEntry = (r: LedgerRow): LedgerEntry => ({
   actor: r.actor,
 });
 
-const toChainedEntry = (r: LedgerRow): ChainedLedgerEntry => ({
-  ...toLedgerEntry(r),
+// An unlinked row (no sequence yet) has sequence 0, which no authentic entry has.
+const toLedgerLink = (r: LedgerRow): LedgerLink => ({
   sequence: r.sequence ?? 0,
   previousHash: r.previous_hash ?? '',
   entryHash: r.entry_hash ?? '',
   hashScheme: r.hash_scheme,
 });
+
+const toChainedEntry = (r: LedgerRow): ChainedLedgerEntry => ({ ...toLedgerEntry(r), ...toLedgerLink(r) });
