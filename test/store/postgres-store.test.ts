@@ -9,11 +9,12 @@ import { ADVISORY_LOCK_SPACE, EXCLUSIVE_TASK_LOCKS, LEDGER_APPEND_LOCK } from '.
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store';
 import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations';
-import { MAX_SAML_PROVIDER_CERTIFICATES, type AddCertificateResult, type Store } from '../../src/store/store';
+import { MAX_SAML_PROVIDER_CERTIFICATES, type AddCertificateResult, type CertificatePin, type Store } from '../../src/store/store';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 import { freePort } from '../support/unit-cli';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { expectUnkeyedPrefixThenKeyed, TEST_LEDGER_CHAIN_KEY, unkeyedChain } from '../support/ledger-chain-key';
+import { ledgerEntry } from './store-contract';
 
 // What is particular to PostgreSQL: migrations under a lock, native column types, the guards the
 // database keeps beyond the contract, the pool, and connection failures that keep the password out.
@@ -112,12 +113,7 @@ describe('store/postgres openPostgresStore', function () {
         await db.query(sql);
         await db.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
       }
-      const entry = (tokenId: string) => ({
-        tokenId, tokenType: 't', subject: 's', audience: 'a', keyThumbprint: 'k', digest: 'd', issuedAt: new Date('2030-01-01T00:00:00.123Z'),
-        notBefore: new Date('2030-01-01T00:00:00.123Z'), notOnOrAfter: new Date('2030-01-01T01:00:00.123Z'), requestId: 'r', renewedFrom: null,
-        renewAllow: true, renewAfterExpiry: false, actor: null,
-      });
-      const legacy = unkeyedChain(['_old1', '_old2', '_old3'].map(entry));
+      const legacy = unkeyedChain(['_old1', '_old2', '_old3'].map((id) => ledgerEntry(id)));
       for (const e of legacy) {
         await db.query(
           `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
@@ -127,7 +123,7 @@ describe('store/postgres openPostgresStore', function () {
             e.renewedFrom, e.renewAllow, e.renewAfterExpiry, e.actor, e.sequence, e.previousHash, e.entryHash],
         );
       }
-      await expectUnkeyedPrefixThenKeyed(await open(), legacy, [entry('_new1'), entry('_new2')]);
+      await expectUnkeyedPrefixThenKeyed(await open(), legacy, [ledgerEntry('_new1'), ledgerEntry('_new2')]);
       await assert.rejects(
         db.query(`INSERT INTO issuance_ledger (token_id, sequence, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
              not_on_or_after, request_id, renew_allow, renew_after_expiry, previous_hash, entry_hash)
@@ -221,10 +217,7 @@ describe('store/postgres openPostgresStore', function () {
     const store = await open();
     const at = new Date();
     await store.samlProviders.add({ name: 'Partner', entityId: 'https://partner.example/saml', certificates: [], replay: 'once', createdAt: at });
-    const certificate = {
-      thumbprint: 'dd'.repeat(32), certificatePem: '-----BEGIN CERTIFICATE-----\nDD\n-----END CERTIFICATE-----\n', createdAt: at,
-      state: 'pending' as const, activateAt: null, retireAt: null, stateChangedAt: at,
-    };
+    const certificate = pendingCertificate('dd'.repeat(32), at);
     const other = new Client({ host: db.host, port: db.port, database: db.name, user: db.user, password: db.password });
     await other.connect();
     try {
@@ -232,14 +225,7 @@ describe('store/postgres openPostgresStore', function () {
       await other.query(`DELETE FROM saml_providers WHERE name = 'Partner'`);
       // The addition waits for the provider's row, which the uncommitted removal holds.
       const adding = store.samlProviders.addCertificate('Partner', certificate);
-      const deadline = Date.now() + 5000;
-      for (let waiting = 0; waiting === 0; await new Promise((r) => setTimeout(r, 20))) {
-        assert.ok(Date.now() < deadline, 'addCertificate never waited for the removal holding the provider row');
-        const { rows } = await db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'trustbridge' AND wait_event_type = 'Lock'`,
-        );
-        waiting = rows[0]?.n ?? 0;
-      }
+      await untilLockWaiters(db, 1, 'addCertificate waiting for the removal holding the provider row');
       await other.query('COMMIT');
       assert.deepEqual(await adding, { outcome: 'no-provider' });
     } finally {
@@ -253,10 +239,7 @@ describe('store/postgres openPostgresStore', function () {
   it(`two nodes adding a provider's ${MAX_SAML_PROVIDER_CERTIFICATES}th certificate at the same moment: one is added, the other is told limit-reached`, async () => {
     const [a, b] = [await open(), await open()];
     const at = new Date();
-    const certificate = (thumbprint: string) => ({
-      thumbprint, certificatePem: `-----BEGIN CERTIFICATE-----\n${thumbprint}\n-----END CERTIFICATE-----\n`, createdAt: at,
-      state: 'pending' as const, activateAt: null, retireAt: null, stateChangedAt: at,
-    });
+    const certificate = (thumbprint: string) => pendingCertificate(thumbprint, at);
     const nine = Array.from({ length: MAX_SAML_PROVIDER_CERTIFICATES - 1 }, (_, i) => certificate(`${i}`.repeat(64)));
     await a!.samlProviders.add({ name: 'Partner', entityId: 'https://partner.example/saml', certificates: nine, replay: 'once', createdAt: at });
     // A third session holds the provider's row, so both additions start and wait before either counts;
@@ -271,14 +254,7 @@ describe('store/postgres openPostgresStore', function () {
         a!.samlProviders.addCertificate('Partner', certificate('a'.repeat(64))),
         b!.samlProviders.addCertificate('Partner', certificate('b'.repeat(64))),
       ]);
-      const deadline = Date.now() + 5000;
-      for (let waiting = 0; waiting < 2; await new Promise((r) => setTimeout(r, 20))) {
-        assert.ok(Date.now() < deadline, `${waiting} of the two additions waited for the provider's row`);
-        const { rows } = await db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'trustbridge' AND wait_event_type = 'Lock'`,
-        );
-        waiting = rows[0]?.n ?? 0;
-      }
+      await untilLockWaiters(db, 2, "both additions waiting for the provider's row");
       await gate.query('COMMIT');
       results = await adding;
     } finally {
@@ -458,3 +434,23 @@ describe('store/postgres openPostgresStore', function () {
     });
   });
 });
+
+/** Waits (5 s at most) until `n` of the store's sessions wait for a lock, e.g. a row another session holds. */
+async function untilLockWaiters(db: TestDatabase, n: number, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (let waiting = 0; waiting < n; await new Promise((r) => setTimeout(r, 20))) {
+    assert.ok(Date.now() < deadline, `never: ${what} (${waiting} of ${n} waiting)`);
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'trustbridge' AND wait_event_type = 'Lock'`,
+    );
+    waiting = rows[0]?.n ?? 0;
+  }
+}
+
+/** A pending provider certificate whose PEM only carries its thumbprint (the store does not parse it). */
+function pendingCertificate(thumbprint: string, at: Date): CertificatePin {
+  return {
+    thumbprint, certificatePem: `-----BEGIN CERTIFICATE-----\n${thumbprint}\n-----END CERTIFICATE-----\n`, createdAt: at,
+    state: 'pending', activateAt: null, retireAt: null, stateChangedAt: at,
+  };
+}
