@@ -11,6 +11,15 @@ export function envNumber(name: string, fallback: number): number {
   return value;
 }
 
+/** BENCH_MAX_CONCURRENT_REQUESTS: limits.maxConcurrentRequests for the bench instance (0 or more), or undefined when unset. */
+export function envMaxConcurrentRequests(): number | undefined {
+  const raw = process.env['BENCH_MAX_CONCURRENT_REQUESTS'];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`BENCH_MAX_CONCURRENT_REQUESTS must be a whole number, 0 or more (got "${raw}")`);
+  return value;
+}
+
 /**
  * Stops the tool (exit 2) once it has run `limitMs`, and on Ctrl-C (exit 130), after `cleanUp` has
  * stopped what it started: a hung server must not keep a benchmark, or the machine, busy for ever.

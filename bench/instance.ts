@@ -38,17 +38,29 @@ const PASSWORD = 'bench-password-not-a-secret';
 const RELYING_PARTY = 'https://rp.example.com/';
 const AWS_ROLE = 'BenchRole';
 
-/**
- * `logLevel`, when given, replaces the config's (validated again when the server starts).
- * `postgresUrl`, when given, puts the store in that (empty) PostgreSQL database instead of SQLite;
- * the password comes from STS_PG_PASSWORD, which the server inherits.
- */
-export async function createBenchInstance(logLevel?: string, postgresUrl?: string): Promise<BenchInstance> {
+export interface BenchInstanceSettings {
+  /** Replaces the config's (validated again when the server starts). */
+  readonly logLevel?: string | undefined;
+  /**
+   * Puts the store in this (empty) PostgreSQL database instead of SQLite; the password comes from
+   * STS_PG_PASSWORD, which the server inherits.
+   */
+  readonly postgresUrl?: string | undefined;
+  /** Replaces the config's limits.maxConcurrentRequests. */
+  readonly maxConcurrentRequests?: number | undefined;
+}
+
+export async function createBenchInstance({ logLevel, postgresUrl, maxConcurrentRequests }: BenchInstanceSettings = {}): Promise<BenchInstance> {
   const home = mkdtempSync(join(tmpdir(), 'trustbridge-bench-'));
   try {
     await initInstance(home, { demo: false, ...(postgresUrl === undefined ? {} : { store: { kind: 'postgres', url: postgresUrl } }) });
     // One assertion is exchanged over and over; AWS itself has no replay rule, so measure that way.
-    updateConfig(home, { ...(logLevel === undefined ? {} : { logLevel }), aws: { replay: 'off' } });
+    updateConfig(home, (config) => ({
+      ...config,
+      ...(logLevel === undefined ? {} : { logLevel }),
+      ...(maxConcurrentRequests === undefined ? {} : { limits: { ...(config['limits'] as object), maxConcurrentRequests } }),
+      aws: { replay: 'off' },
+    }));
     const storedHash = await addBenchUserAndRelyingParty(home);
     const instance = await openInstance(home);
     const tlsCertificatePem = readFileSync(inHome(home, instance.config.tls.certificateFile), 'utf8');
@@ -105,10 +117,11 @@ async function addBenchUserAndRelyingParty(home: string): Promise<string> {
   }
 }
 
-function updateConfig(home: string, settings: Record<string, unknown>): void {
+type ConfigJson = Record<string, unknown>;
+
+function updateConfig(home: string, update: (config: ConfigJson) => ConfigJson): void {
   const file = join(home, CONFIG_FILE);
-  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  writeFileSync(file, JSON.stringify({ ...config, ...settings }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify(update(JSON.parse(readFileSync(file, 'utf8')) as ConfigJson), null, 2) + '\n');
 }
 
 /** Reads N, r, p out of a stored `scrypt$N$r$p$salt$hash`. */

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const postmaster = await postmasterPid(db);
   console.log(`PostgreSQL: private cluster on 127.0.0.1:${db.port} (postmaster pid ${postmaster}), database ${db.name}, synchronous_commit on, fsync off`);
   process.env['STS_PG_PASSWORD'] = db.password;
-  instance = await createBenchInstance(undefined, db.url);
+  instance = await createBenchInstance({ postgresUrl: db.url });
   const homes = [instance.home, copyNode(instance.home, 'node-2')];
 
   const startNode = async (i: number): Promise<StsProcess> => {

@@ -87,6 +87,7 @@ export interface BenchReport {
     readonly operations: readonly BenchOperation[];
     readonly concurrencyPerWorker: number;
     readonly logLevel: string;
+    readonly maxConcurrentRequests: number | string;
   };
   readonly runs: readonly RunFigures[];
   /** About Issue on one worker. */

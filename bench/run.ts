@@ -30,7 +30,7 @@ import type { RawRsaRates } from './raw-rsa';
 import { loopbackTarget, type BenchRequest } from './request-sender';
 import { RssMonitor, type ProcessMemory } from './rss-monitor';
 import { serverCpuSeconds, startSts, type StsProcess } from './server-process';
-import { armWatchdog, envNumber, runTool } from './bench-process';
+import { armWatchdog, envMaxConcurrentRequests, envNumber, runTool } from './bench-process';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 
@@ -51,6 +51,8 @@ interface Settings {
   readonly logLevel: string | undefined;
   /** BENCH_PG_URL: an empty PostgreSQL database to hold the store instead of SQLite (password in STS_PG_PASSWORD). */
   readonly postgresUrl: string | undefined;
+  /** BENCH_MAX_CONCURRENT_REQUESTS: overrides the instance's limits.maxConcurrentRequests (0, no limit, by default). */
+  readonly maxConcurrentRequests: number | undefined;
 }
 
 function readSettings(): Settings {
@@ -66,6 +68,7 @@ function readSettings(): Settings {
     workerCounts: envWorkerCounts(),
     logLevel: process.env['BENCH_LOG_LEVEL'] || undefined,
     postgresUrl: process.env['BENCH_PG_URL'] || undefined,
+    maxConcurrentRequests: envMaxConcurrentRequests(),
   };
 }
 
@@ -109,7 +112,7 @@ async function main(): Promise<void> {
   );
   console.log(`machine: ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${process.platform}/${process.arch}`);
 
-  instance = await createBenchInstance(settings.logLevel, settings.postgresUrl);
+  instance = await createBenchInstance(settings);
   const s = instance.storedScrypt;
   console.log(`instance: ${instance.home} (throwaway), store: ${settings.postgresUrl === undefined ? 'SQLite' : `PostgreSQL ${settings.postgresUrl} (BENCH_PG_URL)`}`);
   console.log(
@@ -126,6 +129,7 @@ async function main(): Promise<void> {
 
   const runs: RunFigures[] = [];
   if (settings.logLevel !== undefined) console.log(`log level: ${settings.logLevel} (BENCH_LOG_LEVEL; the instance default is info, one line per token)`);
+  if (settings.maxConcurrentRequests !== undefined) console.log(`limits.maxConcurrentRequests: ${settings.maxConcurrentRequests} (BENCH_MAX_CONCURRENT_REQUESTS; the instance default is 0, no limit)`);
   for (const workers of settings.workerCounts) {
     console.log(`\n--- sts serve --workers ${workers} ---`);
     if (workers >= cores) {
@@ -151,6 +155,7 @@ async function main(): Promise<void> {
       operations: settings.operations,
       concurrencyPerWorker: settings.concurrencyPerWorker,
       logLevel: settings.logLevel ?? 'instance default',
+      maxConcurrentRequests: settings.maxConcurrentRequests ?? 'instance default',
     },
     runs,
     target: {

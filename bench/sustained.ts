@@ -7,7 +7,7 @@
 // (SUSTAINED_PROBE_SECONDS each) and the run goes at SUSTAINED_FRACTION (0.8) of the mix's maximum.
 // SUSTAINED_SECONDS (120) after SUSTAINED_WARMUP_SECONDS (10) of ramp, SUSTAINED_WORKERS (1),
 // SUSTAINED_INTERVAL_SECONDS (10), SUSTAINED_CONNECTIONS (32: the generator's keep-alive pool); BENCH_PG_URL
-// puts the store on PostgreSQL as for `npm run bench`. For investigating a run: SUSTAINED_NODE_ARGS (space-separated,
+// puts the store on PostgreSQL and BENCH_MAX_CONCURRENT_REQUESTS sets limits.maxConcurrentRequests, as for `npm run bench`. For investigating a run: SUSTAINED_NODE_ARGS (space-separated,
 // e.g. "--trace-gc") go to the server's node, and SUSTAINED_KEEP_LOG=FILE keeps a copy of the server's log.
 import { copyFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -19,7 +19,7 @@ import { fmt } from './report';
 import { serverCpuSeconds, startSts, type StsProcess } from './server-process';
 import { describeMemory, describeOperations, measureMixMaximum, runSustained, verdicts } from './sustained-run';
 import { FLAT_SLOPE_MB_PER_MIN } from './rss-monitor';
-import { armWatchdog, envNumber, runTool } from './bench-process';
+import { armWatchdog, envMaxConcurrentRequests, envNumber, runTool } from './bench-process';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 
@@ -33,6 +33,7 @@ interface Settings {
   readonly probeSeconds: number;
   readonly intervalSeconds: number;
   readonly postgresUrl: string | undefined;
+  readonly maxConcurrentRequests: number | undefined;
   readonly nodeArgs: readonly string[];
   readonly keepLog: string | undefined;
 }
@@ -49,6 +50,7 @@ function readSettings(): Settings {
     probeSeconds: envNumber('SUSTAINED_PROBE_SECONDS', 4),
     intervalSeconds: envNumber('SUSTAINED_INTERVAL_SECONDS', 10),
     postgresUrl: process.env['BENCH_PG_URL'] || undefined,
+    maxConcurrentRequests: envMaxConcurrentRequests(),
     nodeArgs: (process.env['SUSTAINED_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
     keepLog: process.env['SUSTAINED_KEEP_LOG'] || undefined,
   };
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
   armWatchdog('sustained', watchdogLimitMs(settings), cleanUp);
   console.log(`Trustbridge sustained load: Issue, Validate and AssumeRoleWithSAML 1:1:1, open loop, HTTPS keep-alive`);
   console.log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`);
-  instance = await createBenchInstance(undefined, settings.postgresUrl);
+  instance = await createBenchInstance(settings);
   console.log(`instance: ${instance.home} (throwaway), store: ${settings.postgresUrl === undefined ? 'SQLite' : `PostgreSQL ${settings.postgresUrl}`}`);
   sts = await startSts({
     repoRoot: REPO_ROOT,
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
     console.log(`rate: ${fmt(rate)} requests/s (SUSTAINED_RATE)`);
   }
   console.log(`connections: at most ${settings.connections}, kept alive, used in turn (SUSTAINED_CONNECTIONS)`);
+  console.log(`limits.maxConcurrentRequests: ${settings.maxConcurrentRequests ?? 'the instance default (0, no limit)'} (BENCH_MAX_CONCURRENT_REQUESTS)`);
   console.log(`running ${settings.seconds} s after a ${settings.warmupSeconds} s ramp up to the rate (SUSTAINED_SECONDS, SUSTAINED_WARMUP_SECONDS), a report every ${settings.intervalSeconds} s\n`);
 
   const cpuBefore = serverCpuSeconds(sts);

@@ -63,6 +63,8 @@ export interface StsConfig {
     readonly maxDepth: number;
     readonly maxElements: number;
     readonly maxAttributesPerElement: number;
+    /** Requests each process works on at once once their body is read (0: no limit); see AdmissionGate. */
+    readonly maxConcurrentRequests: number;
   };
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Who may authenticate at certificatemixed: certificates issued by these CAs, or pinned by SHA-256 thumbprint. */
@@ -123,7 +125,7 @@ export const DEFAULT_CONFIG: StsConfig = {
   workers: 0,
   shutdownTimeoutSeconds: 25,
   shutdownDelaySeconds: 0,
-  limits: { maxBodyBytes: 256 * 1024, maxDepth: 48, maxElements: 4000, maxAttributesPerElement: 48 },
+  limits: { maxBodyBytes: 256 * 1024, maxDepth: 48, maxElements: 4000, maxAttributesPerElement: 48, maxConcurrentRequests: 0 },
   logLevel: 'info',
   clientCertificates: { caFiles: [], pinnedThumbprints: [] },
   aws: {
@@ -250,6 +252,7 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     maxDepth: integer(8, 256),
     maxElements: integer(16, 100000),
     maxAttributesPerElement: integer(4, 1024),
+    maxConcurrentRequests: integer(0, 100000),
   },
   logLevel: oneOf('debug', 'info', 'warn', 'error'),
   clientCertificates: { caFiles: stringList(), pinnedThumbprints: stringList(/^[0-9a-fA-F]{64}$/, 'SHA-256 thumbprints (64 hex digits)') },

@@ -24,6 +24,7 @@ import type { RequestObserver, RequestRecord } from '../audit/request-record';
 import { awsRecordFields, wsTrustRecordFields } from '../audit/record-fields';
 import { requestAuditObserver } from '../audit/request-audit';
 import { burstDetector } from '../audit/burst-detector';
+import { AdmissionGate } from './admission-gate';
 
 export const PATHS = {
   usernameMixed13: '/adfs/services/trust/13/usernamemixed',
@@ -70,6 +71,8 @@ export interface AppOptions {
    * worker per core, where the hand-over to another thread only adds CPU (measured 5-10% per token).
    */
   readonly signTokensOffThread?: boolean;
+  /** Bounds the requests processed at once; by default one from config.limits.maxConcurrentRequests. */
+  readonly admission?: AdmissionGate;
   /** The scrypt check of embedded users' passwords (tests count the checks through it); the real one by default. */
   readonly verifyPassword?: (password: string, storedHash: string) => Promise<boolean>;
 }
@@ -165,7 +168,12 @@ export function createApp(options: AppOptions): Koa {
   };
   const awsApi = createAwsApi({ config, store, masterKey: instance.masterKey, ownKeys, xmlLimits: limits, now });
 
-  /** Reads the body within the size limit and hands it on; a larger one gets `refuse` with the reason instead. */
+  const admission = options.admission ?? new AdmissionGate(config.limits.maxConcurrentRequests);
+  /**
+   * Reads the body within the size limit and hands it on once admitted; a larger one gets `refuse`
+   * with the reason instead. The body is read before admission, so a client sending it slowly holds
+   * no turn.
+   */
   const withBody = async <T>(ctx: Koa.Context, handle: (body: Buffer) => Promise<T>, refuse: (reason: string) => T): Promise<T> => {
     let body: Buffer;
     try {
@@ -176,7 +184,7 @@ export function createApp(options: AppOptions): Koa {
       ctx.set('Connection', 'close');
       return refuse(`The request was refused: ${err.message}.`);
     }
-    return handle(body);
+    return admission.run(() => handle(body));
   };
 
   const awsQuery: Handler = async (ctx, requestId, startedAt) => {
@@ -196,7 +204,7 @@ export function createApp(options: AppOptions): Koa {
             (body) => awsApi.handle({ ...request, body }),
             (reason) => awsApi.refuse(awsErrors.invalidParameterValue(reason), requestId),
           )
-        : await awsApi.handle({ ...request, body: Buffer.alloc(0) });
+        : await admission.run(() => awsApi.handle({ ...request, body: Buffer.alloc(0) }));
     ctx.set('x-amzn-RequestId', requestId);
     send(ctx, reply.status, reply.contentType, reply.body);
     const durationMs = elapsedMs(startedAt);

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ServingInstance } from '../instance/open-instance';
 import { createApp } from './app';
+import { AdmissionGate } from './admission-gate';
 import { InFlightRequests } from './in-flight';
 import type { Logger } from './log';
 import { singleProcessSnapshot, workerSnapshot } from './metrics/cluster-metrics';
@@ -57,7 +58,12 @@ export async function listen(instance: ServingInstance, logger: Logger, options:
   registerKeyMetrics(registry, instance.store.signingKeys, logger);
   const requests = requestMetrics(registry, instance.audit);
   const inFlightGauge = registry.gauge('trustbridge_http_requests_in_flight', 'Requests being answered (including this scrape).').labels();
-  registry.onCollect(() => inFlightGauge.set(inFlight.count));
+  const admission = new AdmissionGate(instance.config.limits.maxConcurrentRequests);
+  const queuedGauge = registry.gauge('trustbridge_http_requests_queued', 'Requests read and waiting for a turn (limits.maxConcurrentRequests).').labels();
+  registry.onCollect(() => {
+    inFlightGauge.set(inFlight.count);
+    queuedGauge.set(admission.queued);
+  });
   const operations = operationsEndpoints({
     nodeSnapshot: options.clusterWorker ? workerSnapshot(registry) : singleProcessSnapshot(registry),
     readiness: readinessCheck({ store: instance.store, signingKeys: instance.signingKeys, shuttingDown: () => shuttingDown, logger }),
@@ -71,6 +77,7 @@ export async function listen(instance: ServingInstance, logger: Logger, options:
     baseUrl: () => baseUrl,
     observers: [requests],
     operations,
+    admission,
     ...(options.now ? { now: options.now } : {}),
     ...(options.signTokensOffThread === undefined ? {} : { signTokensOffThread: options.signTokensOffThread }),
     ...(options.verifyPassword ? { verifyPassword: options.verifyPassword } : {}),

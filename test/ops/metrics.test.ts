@@ -98,6 +98,7 @@ describe('ops: /metrics of a single process', function () {
       'route=unmatched,status=404': 1,
     });
     assert.equal(sampleValue(metrics, 'trustbridge_http_requests_in_flight'), 1);
+    assert.equal(sampleValue(metrics, 'trustbridge_http_requests_queued'), 0, 'no admission limit by default, so nothing waits');
   });
 
   it('never puts what a caller sent into a label', () => {
@@ -137,6 +138,7 @@ describe('ops: /metrics of a single process', function () {
         'trustbridge_build_info',
         'trustbridge_faults_total',
         'trustbridge_http_requests_in_flight',
+        'trustbridge_http_requests_queued',
         'trustbridge_http_requests_total',
         'trustbridge_request_duration_seconds',
         'trustbridge_requests_total',

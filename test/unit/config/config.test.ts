@@ -29,6 +29,7 @@ describe('config/config validateConfig', () => {
     assert.equal(c.workers, 0);
     assert.equal(c.logLevel, 'info');
     assert.equal(c.limits.maxBodyBytes, 256 * 1024);
+    assert.equal(c.limits.maxConcurrentRequests, 0, 'no admission limit unless configured');
   });
 
   it('the defaults validate as a whole file (what sts init writes)', () => {
@@ -84,6 +85,8 @@ describe('config/config validateConfig', () => {
       ['limits.maxBodyBytes 10', { limits: { maxBodyBytes: 10 } }, 'limits.maxBodyBytes'],
       ['limits.maxElements "many"', { limits: { maxElements: 'many' } }, 'limits.maxElements'],
       ['limits.maxAttributesPerElement 0', { limits: { maxAttributesPerElement: 0 } }, 'limits.maxAttributesPerElement'],
+      ['limits.maxConcurrentRequests -1', { limits: { maxConcurrentRequests: -1 } }, 'limits.maxConcurrentRequests'],
+      ['limits.maxConcurrentRequests 2.5', { limits: { maxConcurrentRequests: 2.5 } }, 'limits.maxConcurrentRequests'],
       ['logLevel "loud"', { logLevel: 'loud' }, 'logLevel'],
       ['logLevel "INFO"', { logLevel: 'INFO' }, 'logLevel'],
       ['logLevel null', { logLevel: null }, 'logLevel'],
