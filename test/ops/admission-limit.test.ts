@@ -8,6 +8,7 @@ import { HeldRequest, scrape } from '../support/ops-client';
 import { parseFault } from '../support/soap-reply';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import { appliesTo, pathOf, trustNs, trustRequest } from '../support/trust-messages';
+import { until } from '../support/until';
 
 // limits.maxConcurrentRequests over the real listener: with a limit of 1, a second request waits for
 // the first (counted in trustbridge_http_requests_queued), while what needs no turn still answers at
@@ -29,13 +30,6 @@ describe('ops: limits.maxConcurrentRequests (requests take turns once their body
 
   const issue = (who: { user: string; password: string }): Promise<Sent> => sendTrust(sts, COMBO, { ...who, op: 'Issue', rstBody: appliesTo(RP) });
   const queued = async (): Promise<number | undefined> => sampleValue(await scrape(sts.baseUrl, sts.tlsCertificatePem), 'trustbridge_http_requests_queued');
-  const until = async (what: string, done: () => Promise<boolean> | boolean): Promise<void> => {
-    const deadline = Date.now() + 10_000;
-    while (!(await done())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(20);
-    }
-  };
 
   before(async () => {
     sts = await startTestSts({
@@ -59,9 +53,9 @@ describe('ops: limits.maxConcurrentRequests (requests take turns once their body
     const first = issue(FIRST);
     let second: Promise<Sent> | undefined;
     try {
-      await until('the first request to reach its password check', () => checks === 1);
+      await until(() => checks === 1, 'the first request to reach its password check');
       second = issue(SECOND);
-      await until('the second request to queue', async () => (await queued()) === 1);
+      await until(async () => (await queued()) === 1, 'the second request to queue');
       assert.equal(checks, 1, 'the second request has not started while the first holds the only turn');
 
       const health = await httpsRequest(`${sts.baseUrl}/healthz`, { ca: sts.tlsCertificatePem });

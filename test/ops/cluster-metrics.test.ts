@@ -9,6 +9,10 @@ import { httpsRequest } from '../support/https-client';
 import { demoIssue, initDemoInstance, jsonLines, scrape } from '../support/ops-client';
 import { NODE_SNAPSHOT_TIMEOUT_MS } from '../../src/server/metrics/cluster-metrics';
 import { childPids, freePort, killAllStsProcesses, StsProcess } from '../support/unit-cli';
+import { until } from '../support/until';
+
+// A longer wait than until's default, polled less often: each check reads several processes' output or scrapes /metrics.
+const waitFor = (condition: () => boolean | Promise<boolean>, what: string): Promise<void> => until(condition, what, 20_000, 100);
 
 // With two workers behind one port, a scrape lands on either; every scrape must report the whole
 // node: both workers' counters added up, whichever worker answers, and still after a worker is
@@ -160,10 +164,3 @@ function keptAlive(agent: Agent, url: string): Promise<{ status: number; headers
   });
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -10,6 +10,7 @@ import { openInstance } from '../../src/instance/open-instance';
 import type { Logger } from '../../src/server/log';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { startWalCheckpointer } from '../../src/store/sqlite/wal-checkpointer';
+import { until } from '../support/until';
 import type { Store } from '../../src/store/store';
 
 // The checkpointer thread copies the write-ahead log into the database file so the serving thread's
@@ -20,14 +21,6 @@ const USERS = 400;
 /** Longer than the thread's interval (500 ms) with room for a slow machine. */
 const SETTLE_MS = 1500;
 
-/** Resolves once `done()` holds, checking every 20 ms; fails after `ms`. */
-async function until(done: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    assert.ok(Date.now() < deadline, `never: ${what}`);
-    await sleep(20);
-  }
-}
 
 /**
  * Makes the next checkpoints of the database at `path` fail with a real I/O error: `write` adds frames
