@@ -5,7 +5,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runTool } from './bench-process';
+import { armWatchdog, envNumber, runTool } from './bench-process';
 import { summarizeProfile, type Entry } from './cpu-profile';
 import { createBenchInstance, type BenchInstance } from './instance';
 import { runLoad } from './load';
@@ -24,7 +24,9 @@ let profileDir: string | undefined;
 let sts: StsProcess | undefined;
 
 async function main(): Promise<void> {
-  const seconds = Number(process.env['BENCH_SECONDS'] ?? 10);
+  const seconds = envNumber('BENCH_SECONDS', 10);
+  // Start-up, the 2 s warm-up, the load and a profile written at exit, with room to spare.
+  armWatchdog('profile', (seconds + 90) * 1000, cleanUp);
   const operation = PROFILED[OP];
   if (operation === undefined) throw new Error(`BENCH_PROFILE_OP must be issue, validate or renew (got "${OP}")`);
   instance = await createBenchInstance();

@@ -68,13 +68,11 @@ export async function ownSignatureVerdict(signature: OwnSignature, lookups: OwnS
     };
   }
   const ledger = await lookups.ledgerEntry(token.id);
-  // Looked up only for a token that differs from its entry, to name what differs.
-  const issuedAudience = ledger && ledger.digest !== digest ? await lookups.tokenAudience?.(ledger.audience) : undefined;
-  // No entry, or an entry whose digest differs (an assertion with no signature of its own differs too).
-  const discrepancy = ledgerDiscrepancy(token, keyThumbprint, digest, ledger, issuedAudience);
-  if (discrepancy) return { issued: false, refusal: 'not-issued', reason: NOT_ISSUED_REASON, alert: discrepancy };
-  // No discrepancy means an entry with the token's digest (ledgerDiscrepancy names a missing entry).
-  return { issued: true, ledger: ledger as LedgerEntry };
+  // Exactly what we issued: the entry has the token's digest (an assertion with no signature of its own has none).
+  if (ledger !== undefined && digest !== undefined && ledger.digest === digest) return { issued: true, ledger };
+  // No entry, or one whose digest differs: its relying party's Audience is looked up only then, to name what differs.
+  const issuedAudience = ledger ? await lookups.tokenAudience?.(ledger.audience) : undefined;
+  return { issued: false, refusal: 'not-issued', reason: NOT_ISSUED_REASON, alert: ledgerDiscrepancy(token, keyThumbprint, digest, ledger, issuedAudience) };
 }
 
 /**

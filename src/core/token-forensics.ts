@@ -31,9 +31,10 @@ export function tokenFacts(token: SamlTokenView, keyThumbprint: string, digest: 
 }
 
 /**
- * Compares a token that verified against our key with the ledger: no entry is a forgery; an entry
- * whose digest differs means the signed content was changed or re-minted under a real token's ID,
- * and the fields that differ are named. Undefined when the token is exactly what we issued.
+ * The alert for a token that verified against our key but is not what the ledger holds (the caller
+ * has found the entry's digest differs, or no entry): no entry is a forgery; an entry whose digest
+ * differs means the signed content was changed or re-minted under a real token's ID, and the fields
+ * that differ are named.
  * `issuedAudience` is the Audience the entry's relying party writes, when it is not its AppliesTo.
  */
 export function ledgerDiscrepancy(
@@ -42,10 +43,9 @@ export function ledgerDiscrepancy(
   digest: string | undefined,
   entry: LedgerEntry | undefined,
   issuedAudience?: string,
-): TokenAlert | undefined {
+): TokenAlert {
   const facts = tokenFacts(token, keyThumbprint, digest);
   if (!entry) return { name: ALERTS.forgedToken, facts: { ...facts, ledger: 'no entry with this token ID' } };
-  if (digest !== undefined && entry.digest === digest) return undefined;
   const differs: string[] = [];
   if (entry.subject !== token.nameId) differs.push('subject');
   // The ledger records the relying party's AppliesTo; the token's Audience is the relying party's own

@@ -1,4 +1,5 @@
 import { ServerBusyError } from '../core/errors';
+import { Turns } from '../core/turns';
 
 // Why: a password check of a real user is about 75 ms of scrypt on libuv's thread pool. Unbounded,
 // a flood of wrong passwords (or of unknown names, which pay a decoy scrypt) fills the pool and every
@@ -16,11 +17,11 @@ export interface PasswordCheckLimits {
 export const DEFAULT_PASSWORD_CHECK_LIMITS: PasswordCheckLimits = { maxConcurrent: 2, maxQueued: 100 };
 
 export class PasswordCheckLimiter {
-  private running = 0;
-  /** Wake-ups of the checks waiting, first come first. */
-  private readonly waiting: Array<() => void> = [];
+  private readonly turns: Turns;
 
-  constructor(private readonly limits: PasswordCheckLimits = DEFAULT_PASSWORD_CHECK_LIMITS) {}
+  constructor(private readonly limits: PasswordCheckLimits = DEFAULT_PASSWORD_CHECK_LIMITS) {
+    this.turns = new Turns(limits.maxConcurrent);
+  }
 
   /**
    * Runs `check` when a slot is free, in the order checks arrived; its slot is freed however it ends.
@@ -28,38 +29,19 @@ export class PasswordCheckLimiter {
    * Rejects with ServerBusyError, without running it, when the queue is full.
    */
   async run<T>(check: (waited: boolean) => Promise<T>): Promise<T> {
-    const waited = this.running >= this.limits.maxConcurrent;
-    if (waited) {
-      if (this.waiting.length >= this.limits.maxQueued) {
-        throw new ServerBusyError(
-          `password check refused: ${this.running} running and ${this.waiting.length} waiting, the most this process queues`,
-        );
-      }
-      // The slot is handed over by release(): `running` stays as it is.
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    } else {
-      this.running++;
+    if (this.turns.full && this.turns.queued >= this.limits.maxQueued) {
+      throw new ServerBusyError(`password check refused: ${this.turns.active} running and ${this.turns.queued} waiting, the most this process queues`);
     }
-    try {
-      return await check(waited);
-    } finally {
-      this.release();
-    }
+    return this.turns.run(check);
   }
 
   /** Checks hashing now. */
   get active(): number {
-    return this.running;
+    return this.turns.active;
   }
 
   /** Checks waiting for a turn. */
   get queued(): number {
-    return this.waiting.length;
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
+    return this.turns.queued;
   }
 }

@@ -77,7 +77,8 @@ export async function initInstance(home: string, options: InitOptions): Promise<
  */
 function refuseFilesInTheWay(home: string, config: StsConfig, demo: boolean): void {
   const written = [
-    ...(masterKeyFromEnvironment() === undefined ? [inHome(home, config.masterKeyFile)] : []),
+    // Only whether STS_MASTER_KEY is set: populateHome decodes it (and refuses a malformed one).
+    ...(process.env['STS_MASTER_KEY'] === undefined ? [inHome(home, config.masterKeyFile)] : []),
     inHome(home, config.tls.certificateFile),
     inHome(home, config.tls.privateKeyFile),
     join(home, SIGNING_CERTIFICATE_EXPORT),

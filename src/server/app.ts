@@ -24,7 +24,7 @@ import type { RequestObserver, RequestRecord } from '../audit/request-record';
 import { awsRecordFields, wsTrustRecordFields } from '../audit/record-fields';
 import { requestAuditObserver } from '../audit/request-audit';
 import { burstDetector } from '../audit/burst-detector';
-import { AdmissionGate } from './admission-gate';
+import { Turns } from '../core/turns';
 
 export const PATHS = {
   usernameMixed13: '/adfs/services/trust/13/usernamemixed',
@@ -71,8 +71,8 @@ export interface AppOptions {
    * worker per core, where the hand-over to another thread only adds CPU (measured 5-10% per token).
    */
   readonly signTokensOffThread?: boolean;
-  /** Bounds the requests processed at once; by default one from config.limits.maxConcurrentRequests. */
-  readonly admission?: AdmissionGate;
+  /** The turns requests take once their body is read; by default config.limits.maxConcurrentRequests of them. */
+  readonly admission?: Turns;
   /** The scrypt check of embedded users' passwords (tests count the checks through it); the real one by default. */
   readonly verifyPassword?: (password: string, storedHash: string) => Promise<boolean>;
 }
@@ -168,11 +168,16 @@ export function createApp(options: AppOptions): Koa {
   };
   const awsApi = createAwsApi({ config, store, masterKey: instance.masterKey, ownKeys, xmlLimits: limits, now });
 
-  const admission = options.admission ?? new AdmissionGate(config.limits.maxConcurrentRequests);
+  // limits.maxConcurrentRequests. Every Issue has turns on the event loop (after its signature on the
+  // thread pool, after its ledger commit), and with many requests in flight each turn waits behind all
+  // the others': a burst (after a full garbage collection, say) delays every Issue in it by the work of
+  // the whole burst. Taking turns, the oldest finish first. Off (0) by default: a turn is held while its
+  // request waits on anything (an LDAP bind, a PostgreSQL commit, a password check queued behind scrypt),
+  // and measured at 80% load it helped by less than this machine's drift (README, "Sustained load").
+  const admission = options.admission ?? new Turns(config.limits.maxConcurrentRequests);
   /**
-   * Reads the body within the size limit and hands it on once admitted; a larger one gets `refuse`
-   * with the reason instead. The body is read before admission, so a client sending it slowly holds
-   * no turn.
+   * Reads the body within the size limit and hands it on in its turn; a larger one gets `refuse` with
+   * the reason at once. The body is read before the turn, so a client sending it slowly holds none.
    */
   const withBody = async <T>(ctx: Koa.Context, handle: (body: Buffer) => Promise<T>, refuse: (reason: string) => T): Promise<T> => {
     let body: Buffer;

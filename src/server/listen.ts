@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ServingInstance } from '../instance/open-instance';
+import { Turns } from '../core/turns';
 import { createApp } from './app';
-import { AdmissionGate } from './admission-gate';
 import { InFlightRequests } from './in-flight';
 import type { Logger } from './log';
 import { singleProcessSnapshot, workerSnapshot } from './metrics/cluster-metrics';
@@ -58,7 +58,7 @@ export async function listen(instance: ServingInstance, logger: Logger, options:
   registerKeyMetrics(registry, instance.store.signingKeys, logger);
   const requests = requestMetrics(registry, instance.audit);
   const inFlightGauge = registry.gauge('trustbridge_http_requests_in_flight', 'Requests being answered (including this scrape).').labels();
-  const admission = new AdmissionGate(instance.config.limits.maxConcurrentRequests);
+  const admission = new Turns(instance.config.limits.maxConcurrentRequests);
   const queuedGauge = registry.gauge('trustbridge_http_requests_queued', 'Requests read and waiting for a turn (limits.maxConcurrentRequests).').labels();
   registry.onCollect(() => {
     inFlightGauge.set(inFlight.count);

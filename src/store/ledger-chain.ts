@@ -90,6 +90,15 @@ export function ledgerRowAuthentic(chainKey: KeyObject, entry: LedgerEntryInput,
   return schemeEntryHash(chainKey, link.hashScheme, link.previousHash, entry) === link.entryHash;
 }
 
+/**
+ * What a ledger lookup answers for a stored row, on both stores: with the chain key, the entry only if
+ * ledgerRowAuthentic; without it (a store opened only to read, which refuses to append) the row as stored.
+ */
+export function issuedLedgerEntry<E extends LedgerEntryInput>(chainKey: KeyObject | undefined, entry: E, link: LedgerLink, unkeyedThrough: number): E | undefined {
+  if (chainKey === undefined) return entry;
+  return ledgerRowAuthentic(chainKey, entry, link, unkeyedThrough) ? entry : undefined;
+}
+
 /** The hash `scheme` gives the entry following `previousHash`; undefined for a scheme Trustbridge never writes. */
 function schemeEntryHash(chainKey: KeyObject, scheme: string, previousHash: string, entry: LedgerEntryInput): string | undefined {
   if (scheme === KEYED_LEDGER_HASH_SCHEME) return ledgerEntryHash(chainKey, previousHash, entry);

@@ -156,7 +156,7 @@ describe('cli: sts init', function () {
 
   describe('an init that fails partway removes what it created, and only that', () => {
     const BAD_MASTER_KEY = 'not-32-bytes';
-    /** `sts init` in this process with a malformed STS_MASTER_KEY: it fails after making the directory, before writing into it. */
+    /** `sts init` in this process with a malformed STS_MASTER_KEY: it fails after making the directory, before writing into it (populateHome's first step). */
     async function initWithBadMasterKey(dir: string): Promise<{ code: number; stderr: string }> {
       process.env['STS_MASTER_KEY'] = BAD_MASTER_KEY;
       try {
@@ -189,6 +189,22 @@ describe('cli: sts init', function () {
       assert.equal(mode(dir), 0o750);
       const again = runSts(['init', '--home', dir]);
       assert.equal(again.status, 0, again.stderr);
+    });
+
+    it('files init wrote before failing (master key, TLS) are removed; what was in the directory stays', () => {
+      const dir = join(parent, 'failing-after-writing');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'notes.txt'), 'mine\n');
+      // The PIN's variable is unset, so the PKCS#11 custody fails when it reads it: after the master key
+      // and the TLS certificate are written, before any token is touched.
+      const r = runSts(['init', '--home', dir, '--pkcs11-module', '/nonexistent/libpkcs11.so', '--pkcs11-token', 'never', '--pkcs11-pin-env', 'TRUSTBRIDGE_TEST_UNSET_PIN']);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(
+        r.stderr,
+        'sts init: signingKeyCustody.pinEnv names TRUSTBRIDGE_TEST_UNSET_PIN, which is not set: export TRUSTBRIDGE_TEST_UNSET_PIN with the PKCS#11 token\'s user PIN\n',
+      );
+      assert.deepEqual(readdirSync(dir), ['notes.txt']);
+      assert.equal(readFileSync(join(dir, 'notes.txt'), 'utf8'), 'mine\n');
     });
 
     it('a master key left in the directory is never overwritten: init refuses and leaves it', () => {

@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STACK_TRACE } from '../support/ext-trust';
 import { nonZeroSamples, sampleValue, type Exposition } from '../support/exposition';
-import { httpsRequest } from '../support/https-client';
+import { httpsRequest, type HttpResponse } from '../support/https-client';
 import { demoIssue, initDemoInstance, jsonLines, scrape } from '../support/ops-client';
 import { NODE_SNAPSHOT_TIMEOUT_MS } from '../../src/server/metrics/cluster-metrics';
 import { childPids, freePort, killAllStsProcesses, StsProcess } from '../support/unit-cli';
@@ -110,13 +110,13 @@ describe('ops: /metrics of a node with two workers', function () {
     // while the primary is stopped (new connections would wait on the primary's accept).
     const agent = new Agent({ keepAlive: true, maxSockets: 1, ca, servername: 'localhost' });
     try {
-      const health = await keptAlive(agent, `${baseUrl}/healthz`);
+      const health = await httpsRequest(`${baseUrl}/healthz`, { ca, agent });
       assert.equal(health.status, 200);
       const primary = sts.pid;
       process.kill(primary, 'SIGSTOP');
-      let metrics: Awaited<ReturnType<typeof keptAlive>>;
+      let metrics: HttpResponse;
       try {
-        metrics = await keptAlive(agent, `${baseUrl}/metrics`);
+        metrics = await httpsRequest(`${baseUrl}/metrics`, { ca, agent });
       } finally {
         process.kill(primary, 'SIGCONT');
       }
@@ -145,22 +145,4 @@ describe('ops: /metrics of a node with two workers', function () {
     }
   });
 });
-
-/** A GET on `agent`'s kept-alive connection, with the local port that tells connections apart. */
-function keptAlive(agent: Agent, url: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string; elapsedMs: number; requestId: string; socketPort: number }> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent, timeout: 15_000 }, (res) => {
-      const socketPort = res.socket.localPort ?? -1;
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, elapsedMs: Date.now() - started, requestId: String(res.headers['x-request-id'] ?? ''), socketPort }),
-      );
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer from ${url}`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 

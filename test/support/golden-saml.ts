@@ -233,11 +233,14 @@ export function alertLogLines(logs: readonly LogRecord[], requestId: string): Lo
   return logs.filter((r) => r.msg === 'alert' && r.fields['requestId'] === requestId);
 }
 
-/** The alerts the store holds for this request, once the audit trail has flushed. */
-export async function storedAlerts(instance: Instance, requestId: string): Promise<AuditEvent[]> {
+/** The audit events (or only the alerts) the store holds for this request, once the audit trail has flushed. */
+export async function storedEvents(instance: Instance, requestId: string, { alertsOnly = false } = {}): Promise<AuditEvent[]> {
   await instance.audit.flush();
-  return (await instance.store.audit.query({ alertsOnly: true, limit: 100_000 })).filter((e) => e.requestId === requestId);
+  return (await instance.store.audit.query({ alertsOnly, limit: 100_000 })).filter((e) => e.requestId === requestId);
 }
+
+/** The alerts the store holds for this request, once the audit trail has flushed. */
+export const storedAlerts = (instance: Instance, requestId: string): Promise<AuditEvent[]> => storedEvents(instance, requestId, { alertsOnly: true });
 
 export interface ExpectedAlert {
   readonly alert: string;

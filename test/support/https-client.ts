@@ -1,4 +1,4 @@
-import { request } from 'node:https';
+import { request, type Agent } from 'node:https';
 import { recordResponse } from './observed-traffic';
 
 export interface HttpResponse {
@@ -8,6 +8,8 @@ export interface HttpResponse {
   readonly elapsedMs: number;
   /** The X-Request-Id the server answered with ('' when none). */
   readonly requestId: string;
+  /** The connection's local port, which tells kept-alive connections apart. */
+  readonly socketPort: number;
 }
 
 export interface HttpsRequestOptions {
@@ -19,11 +21,13 @@ export interface HttpsRequestOptions {
   readonly body?: string | Buffer;
   /** Fail when the connection stays silent this long (default 15 s). */
   readonly timeoutMs?: number;
+  /** Send on this agent's connections (kept alive) instead of a fresh one. */
+  readonly agent?: Agent;
 }
 
 /**
- * One HTTPS request to a test server, on a fresh connection (no keep-alive: each may land on another
- * worker), checking its certificate for localhost. Rejects with the socket's error (ECONNREFUSED,
+ * One HTTPS request to a test server, on a fresh connection unless an agent is given (no keep-alive:
+ * each may land on another worker), checking its certificate for localhost. Rejects with the socket's error (ECONNREFUSED,
  * ECONNRESET, …) when there is no answer. Every response body is recorded for the leak scan.
  */
 export function httpsRequest(url: string, options: HttpsRequestOptions): Promise<HttpResponse> {
@@ -37,7 +41,7 @@ export function httpsRequest(url: string, options: HttpsRequestOptions): Promise
         headers: options.headers,
         ca: options.ca,
         servername: 'localhost',
-        agent: false,
+        agent: options.agent ?? false,
         timeout: timeoutMs,
       },
       (res) => {
@@ -53,6 +57,7 @@ export function httpsRequest(url: string, options: HttpsRequestOptions): Promise
             body,
             elapsedMs: Number(process.hrtime.bigint() - started) / 1e6,
             requestId: typeof rid === 'string' ? rid : '',
+            socketPort: res.socket.localPort ?? -1,
           });
         });
         res.on('error', reject);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { AuditEvent } from '../../src/store/store';
 import { NS } from '../../src/xml/namespaces';
 import { expectFault, rstrOf, sendTrust, type Combo, type Sent } from '../support/ext-trust';
-import { expectNotRecorded, stsCli } from '../support/golden-saml';
+import { expectNotRecorded, storedEvents, stsCli } from '../support/golden-saml';
 import { recordLogs, recordPassword } from '../support/observed-traffic';
 import { parseFault } from '../support/soap-reply';
 import { startTestSts, type TestSts } from '../support/test-sts';
@@ -31,8 +31,7 @@ describe('wstrust: a refused login names the user it claimed in the audit trail'
   let sts: TestSts;
   const issue = (user: string, password: string): Promise<Sent> => sendTrust(sts, COMBO, { user, password, op: 'Issue', rstBody: appliesTo(RP) });
   const eventOf = async (sent: Sent): Promise<AuditEvent> => {
-    await sts.instance.audit.flush();
-    const found = (await sts.instance.store.audit.query({ limit: 100_000 })).filter((e) => e.requestId === sent.res.requestId);
+    const found = await storedEvents(sts.instance, sent.res.requestId);
     assert.equal(found.length, 1, `one event for request ${sent.res.requestId}`);
     return found[0] as AuditEvent;
   };

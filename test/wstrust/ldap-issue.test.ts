@@ -18,6 +18,7 @@ import {
   PASSWORD as EMBEDDED_PASSWORD,
   type AwsTestSts,
 } from '../support/aws-sts';
+import { storedEvents } from '../support/golden-saml';
 import { recordLogs, recordPassword } from '../support/observed-traffic';
 import { children, parseFault, parseIssueResponse, text } from '../support/soap-reply';
 import { GROUPS_DN, LDAP_USERS, PEOPLE_DN, SERVICE_ACCOUNT, startSlapd, type Slapd } from '../support/slapd';
@@ -142,8 +143,7 @@ describe('wstrust with users from LDAP (slapd): Issue and AssumeRoleWithSAML', f
         const log = sts.logs.find((r) => r.fields['requestId'] === res.requestId);
         assert.equal(log?.level, 'warn');
         assert.equal(log?.fields['fault'], 'wsse:FailedAuthentication');
-        await sts.instance.audit.flush();
-        const events = (await sts.instance.store.audit.query({ limit: 1000 })).filter((e) => e.requestId === res.requestId);
+        const events = await storedEvents(sts.instance, res.requestId);
         assert.deepEqual(
           events.map((e) => [e.principal, e.errorCode, e.additionalEventData]),
           [[null, 'wsse:FailedAuthentication', { claimedUserName: spec.usernameToken?.username }]],

@@ -1,11 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import {
+  issuedLedgerEntry,
   KEYED_LEDGER_HASH_SCHEME,
   LEDGER_GENESIS_HASH,
   LedgerChainKeyMissingError,
   ledgerEntryHash,
-  ledgerRowAuthentic,
   UNKEYED_PREFIX_SQL,
 } from '../ledger-chain';
 import { AlreadyExistsError, type ChainedLedgerEntry, type IssuanceLedger, type LedgerEntry, type LedgerEntryInput, type LedgerLink } from '../store';
@@ -71,7 +71,7 @@ export async function readUnkeyedLedgerPrefix(pool: Pool): Promise<number> {
  * The issuance ledger on PostgreSQL: rows are appended with the next sequence number and the hash
  * chaining them to the row before, inside the transaction that holds the append lock, so any number
  * of nodes appending at once still build one chain. Without the chain key it reads but refuses to append;
- * with it, a lookup takes only rows whose own hash verifies (ledgerRowAuthentic), `unkeyedThrough` bounding the unkeyed prefix.
+ * with it, a lookup takes only rows whose own hash verifies (issuedLedgerEntry), `unkeyedThrough` bounding the unkeyed prefix.
  */
 export function postgresLedger(pool: Pool, chainKey: KeyObject | undefined, unkeyedThrough: number): PostgresLedger {
   const appendAll = async (key: KeyObject, take: () => readonly LedgerEntryInput[]): Promise<void> => {
@@ -103,11 +103,7 @@ export function postgresLedger(pool: Pool, chainKey: KeyObject | undefined, unke
     get: async (tokenId) => {
       const { rows } = await pool.query<LedgerRow>({ name: 'ledger-get', text: 'SELECT * FROM issuance_ledger WHERE token_id = $1', values: [tokenId] });
       const row = rows[0];
-      if (row === undefined) return undefined;
-      if (chainKey === undefined) return toLedgerEntry(row);
-      // With the key, only a row Trustbridge wrote counts as issued (see ledgerRowAuthentic).
-      const entry = toLedgerEntry(row);
-      return ledgerRowAuthentic(chainKey, entry, toLedgerLink(row), unkeyedThrough) ? entry : undefined;
+      return row === undefined ? undefined : issuedLedgerEntry(chainKey, toLedgerEntry(row), toLedgerLink(row), unkeyedThrough);
     },
     count: async () => {
       const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM issuance_ledger');

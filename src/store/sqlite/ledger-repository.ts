@@ -1,11 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import {
+  issuedLedgerEntry,
   KEYED_LEDGER_HASH_SCHEME,
   LEDGER_GENESIS_HASH,
   LedgerChainKeyMissingError,
   ledgerEntryHash,
-  ledgerRowAuthentic,
   UNKEYED_PREFIX_SQL,
   unkeyedLedgerEntryHash,
 } from '../ledger-chain';
@@ -123,11 +123,7 @@ export function sqliteLedger(
     cancel: async (tokenId, at) => st.cancel.run(at.getTime(), tokenId).changes === 1,
     get: async (tokenId) => {
       const row = st.get.get(tokenId);
-      if (row === undefined) return undefined;
-      // With the key, only a row Trustbridge wrote counts as issued (see ledgerRowAuthentic).
-      if (chainKey === undefined) return toLedgerEntry(row);
-      const entry = toLedgerEntry(row);
-      return ledgerRowAuthentic(chainKey, entry, toLedgerLink(row), unkeyedThrough) ? entry : undefined;
+      return row === undefined ? undefined : issuedLedgerEntry(chainKey, toLedgerEntry(row), toLedgerLink(row), unkeyedThrough);
     },
     count: async () => st.count.get()?.n ?? 0,
     chain: async (afterSequence, limit) => st.chain.all(afterSequence, limit).map(toChainedEntry),

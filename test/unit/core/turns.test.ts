@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { AdmissionGate } from '../../../src/server/admission-gate';
+import { Turns } from '../../../src/core/turns';
 
 /** Work that runs until its release() is called, recording when it started and how many ran at once. */
 class Probe {
@@ -30,48 +30,65 @@ class Probe {
   }
 }
 
-describe('AdmissionGate', () => {
+describe('Turns', () => {
   it('with a limit of 0 runs everything at once', async () => {
-    const gate = new AdmissionGate(0);
+    const turns = new Turns(0);
     const probe = new Probe();
-    const runs = [1, 2, 3, 4, 5].map((id) => gate.run(probe.work(id)));
+    const runs = [1, 2, 3, 4, 5].map((id) => turns.run(probe.work(id)));
     await nextTurn();
     assert.deepEqual(probe.started, [1, 2, 3, 4, 5]);
-    assert.equal(gate.queued, 0);
+    assert.equal(turns.queued, 0);
     for (const id of [1, 2, 3, 4, 5]) probe.release(id);
     assert.deepEqual(await Promise.all(runs), [1, 2, 3, 4, 5]);
   });
 
   it('runs at most `limit` at once; the others start in arrival order as turns free, and are counted as queued', async () => {
-    const gate = new AdmissionGate(2);
+    const turns = new Turns(2);
     const probe = new Probe();
-    const runs = [1, 2, 3, 4, 5].map((id) => gate.run(probe.work(id)));
+    const runs = [1, 2, 3, 4, 5].map((id) => turns.run(probe.work(id)));
     await nextTurn();
     assert.deepEqual(probe.started, [1, 2]);
-    assert.equal(gate.queued, 3);
+    assert.equal(turns.queued, 3);
+    assert.equal(turns.active, 2);
+    assert.equal(turns.full, true);
     probe.release(2);
     await nextTurn();
     assert.deepEqual(probe.started, [1, 2, 3], 'the oldest waiter gets the freed turn');
-    assert.equal(gate.queued, 2);
+    assert.equal(turns.queued, 2);
     probe.release(1);
     probe.release(3);
     await nextTurn();
     assert.deepEqual(probe.started, [1, 2, 3, 4, 5]);
-    assert.equal(gate.queued, 0);
+    assert.equal(turns.queued, 0);
     probe.release(4);
     probe.release(5);
     assert.deepEqual(await Promise.all(runs), [1, 2, 3, 4, 5]);
     assert.equal(probe.mostAtOnce, 2);
+    assert.equal(turns.active, 0);
+    assert.equal(turns.full, false);
   });
 
-  it('a freed turn goes to a waiter, not to a request arriving meanwhile', async () => {
-    const gate = new AdmissionGate(1);
+  it('tells the work whether it waited for its turn', async () => {
+    const turns = new Turns(1);
+    let release: () => void = () => undefined;
+    const first = turns.run(async (waited) => {
+      await new Promise<void>((resolve) => (release = resolve));
+      return waited;
+    });
+    const second = turns.run(async (waited) => waited);
+    await nextTurn();
+    release();
+    assert.deepEqual(await Promise.all([first, second]), [false, true]);
+  });
+
+  it('work arriving just as a turn frees queues behind the work already waiting', async () => {
+    const turns = new Turns(1);
     const probe = new Probe();
-    const first = gate.run(probe.work(1));
-    const waiter = gate.run(probe.work(2));
+    const first = turns.run(probe.work(1));
+    const waiter = turns.run(probe.work(2));
     await nextTurn();
     probe.release(1);
-    const latecomer = gate.run(probe.work(3));
+    const latecomer = turns.run(probe.work(3));
     await nextTurn();
     assert.deepEqual(probe.started, [1, 2]);
     probe.release(2);
@@ -82,10 +99,10 @@ describe('AdmissionGate', () => {
   });
 
   it('work that throws frees its turn and its caller gets the error', async () => {
-    const gate = new AdmissionGate(1);
+    const turns = new Turns(1);
     const probe = new Probe();
-    const failing = gate.run(probe.work(1));
-    const next = gate.run(probe.work(2));
+    const failing = turns.run(probe.work(1));
+    const next = turns.run(probe.work(2));
     await nextTurn();
     probe.release(1, new Error('store down'));
     await assert.rejects(failing, /store down/);
@@ -94,7 +111,7 @@ describe('AdmissionGate', () => {
     probe.release(2);
     assert.equal(await next, 2);
     // The turn is free again: new work starts at once.
-    const after = gate.run(probe.work(3));
+    const after = turns.run(probe.work(3));
     await nextTurn();
     assert.deepEqual(probe.started, [1, 2, 3]);
     probe.release(3);
@@ -102,35 +119,35 @@ describe('AdmissionGate', () => {
   });
 
   it('work that throws before its first await frees its turn too', async () => {
-    const gate = new AdmissionGate(1);
+    const turns = new Turns(1);
     await assert.rejects(
-      gate.run(async () => {
+      turns.run(async () => {
         throw new Error('parse failed');
       }),
       /parse failed/,
     );
-    assert.equal(await gate.run(async () => 'ran'), 'ran');
+    assert.equal(await turns.run(async () => 'ran'), 'ran');
   });
 
   it('a long queue is served whole, in order, one at a time', async () => {
-    const gate = new AdmissionGate(1);
+    const turns = new Turns(1);
     const order: number[] = [];
     let running = 0;
     const runs = Array.from({ length: 2000 }, (_, i) =>
-      gate.run(async () => {
+      turns.run(async () => {
         assert.equal(++running, 1);
         order.push(i);
         await nextTurn();
         running--;
       }),
     );
-    assert.equal(gate.queued, 1999);
+    assert.equal(turns.queued, 1999);
     await Promise.all(runs);
     assert.deepEqual(order, Array.from({ length: 2000 }, (_, i) => i));
-    assert.equal(gate.queued, 0);
+    assert.equal(turns.queued, 0);
   });
 
   it('refuses a limit that is not a whole number of requests', () => {
-    for (const bad of [-1, 1.5, Number.NaN]) assert.throws(() => new AdmissionGate(bad), RangeError);
+    for (const bad of [-1, 1.5, Number.NaN]) assert.throws(() => new Turns(bad), RangeError);
   });
 });
