@@ -5,7 +5,6 @@
 import { strict as assert } from 'node:assert';
 import type { KeyObject } from 'node:crypto';
 import {
-  deriveLedgerChainKey,
   LEDGER_GENESIS_HASH,
   LedgerChainKeyMissingError,
   ledgerEntryHash,
@@ -14,11 +13,9 @@ import {
   type ChainVerdict,
 } from '../../src/store/ledger-chain';
 import type { LedgerEntryInput, Store } from '../../src/store/store';
-import { TEST_LEDGER_CHAIN_KEY } from '../support/ledger-chain-key';
-import { ledgerEntry, type StoreHarness } from './store-contract';
-
-/** A key the attacker might guess or bring: the right length, derived the right way, from another master key. */
-const WRONG_KEY = deriveLedgerChainKey(Buffer.alloc(32, 0x57));
+import { OTHER_LEDGER_CHAIN_KEY, TEST_LEDGER_CHAIN_KEY } from '../support/ledger-chain-key';
+import { ledgerEntry } from '../support/store-fixtures';
+import type { StoreHarness } from './store-contract';
 
 export function describeLedgerChainKeyContract(kind: string, fresh: () => Promise<StoreHarness>): void {
   describe(`the ledger's keyed chain: ${kind}`, function () {
@@ -118,9 +115,16 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
       const verdict = await verify();
       assert.deepEqual(verdict.broken, { kind: 'downgrade', sequence: 3, tokenId: '_forged' });
       assert.equal(verdict.entries, 2);
+      // The store above read where the unkeyed prefix ends when it opened, before the plant; one opened now
+      // reads it from rows that include the plant, and a plain row after keyed ones is not part of the prefix.
+      const reopened = await open(TEST_LEDGER_CHAIN_KEY);
+      assert.equal(await reopened.ledger.get('_forged'), undefined, 'a store opened after the plant does not take the forged entry either');
+      assert.equal((await reopened.ledger.get('_k2'))?.tokenId, '_k2');
     });
 
-    it('a lookup takes a row for an issued token only if its own hash verifies under the key: rewritten, planted or unlinked rows are not issued', async () => {
+    // An unlinked row (no sequence) is refused too; PostgreSQL's schema cannot hold one, so
+    // test/unit/store/ledger-chain.test.ts tests that on the row check itself.
+    it('a lookup takes a row for an issued token only if its own hash verifies under the key: rewritten or planted rows are not issued', async () => {
       await recordKeyed(3);
       assert.equal((await store.ledger.get('_k2'))?.tokenId, '_k2');
       await harness.liftLedgerGuards();
@@ -144,7 +148,7 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
 
     it('the attack: the same rewrite recomputed with HMAC under a wrong key breaks at the rewritten entry', async () => {
       await recordKeyed(5);
-      await rewriteFrom(3, (previousHash, e) => ledgerEntryHash(WRONG_KEY, previousHash, e), 'hmac-sha256');
+      await rewriteFrom(3, (previousHash, e) => ledgerEntryHash(OTHER_LEDGER_CHAIN_KEY, previousHash, e), 'hmac-sha256');
       const verdict = await verify();
       assert.deepEqual(verdict.broken, { kind: 'entry-hash', sequence: 3, tokenId: '_k3' });
       assert.equal(verdict.entries, 2);
@@ -153,7 +157,7 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
 
     it('verified under another key, an untouched chain breaks at its first keyed entry', async () => {
       await recordKeyed(3);
-      assert.deepEqual(await verify(WRONG_KEY), {
+      assert.deepEqual(await verify(OTHER_LEDGER_CHAIN_KEY), {
         entries: 0,
         headSequence: 0,
         headHash: LEDGER_GENESIS_HASH,

@@ -4,19 +4,16 @@ import { ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK } from '../../src/store/postgre
 import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store';
 import { TEST_LEDGER_CHAIN_KEY } from '../support/ledger-chain-key';
-import type { LedgerEntryInput, Store } from '../../src/store/store';
+import type { Store } from '../../src/store/store';
 import { isStoreUnavailable } from '../../src/store/store-unavailable';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { ledgerEntry } from '../support/store-fixtures';
+import { until } from '../support/until';
 
 // A connection PostgreSQL ends while the store has it checked out (in the middle of a transaction:
 // a restart, an administrator, idle_in_transaction_session_timeout) must fail that one operation as
 // "store unavailable", never raise an 'error' event nobody listens to: in `sts serve` that is an
 // uncaught exception, and the node exits.
-
-const entry = (tokenId: string): LedgerEntryInput => ({
-  tokenId, tokenType: 't', subject: 's', audience: 'a', keyThumbprint: 'k', digest: 'd', issuedAt: new Date(),
-  notBefore: new Date(), notOnOrAfter: new Date(), requestId: 'r', renewedFrom: null, renewAllow: true, renewAfterExpiry: false, actor: null,
-});
 
 describe('store/postgres: a connection lost while checked out', function () {
   this.timeout(60_000);
@@ -37,7 +34,7 @@ describe('store/postgres: a connection lost while checked out', function () {
   });
 
   it('a ledger append whose session is terminated while it waits for the append lock fails as unavailable; the process lives and the next append succeeds', async () => {
-    await store.ledger.record(entry('_first'));
+    await store.ledger.record(ledgerEntry('_first'));
     // Another session (another node) holds the append lock, so our append waits inside its transaction.
     await other.query('BEGIN');
     await other.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK]);
@@ -45,21 +42,17 @@ describe('store/postgres: a connection lost while checked out', function () {
     const onUncaught = (err: Error): void => void uncaught.push(err);
     process.prependListener('uncaughtException', onUncaught);
     try {
-      const waiting = store.ledger.record(entry('_lost')).then(
+      const waiting = store.ledger.record(ledgerEntry('_lost')).then(
         () => undefined,
         (err: unknown) => err,
       );
-      const deadline = Date.now() + 5000;
-      let terminated = 0;
-      while (terminated === 0) {
-        assert.ok(Date.now() < deadline, 'the append never waited for the lock');
-        await new Promise((r) => setTimeout(r, 50));
+      await until(async () => {
         const { rows } = await other.query<{ n: number }>(
           `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
             WHERE datname = current_database() AND application_name = 'trustbridge' AND wait_event_type = 'Lock'`,
         );
-        terminated = rows[0]?.n ?? 0;
-      }
+        return (rows[0]?.n ?? 0) > 0;
+      }, 'the append to wait for the lock (then its session is terminated)', 5000, 50);
       const failure = await waiting;
       assert.ok(failure instanceof Error, 'the append failed');
       assert.ok(isStoreUnavailable(failure), `reported as unavailable: ${String(failure)}`);
@@ -70,7 +63,7 @@ describe('store/postgres: a connection lost while checked out', function () {
       process.removeListener('uncaughtException', onUncaught);
       await other.query('ROLLBACK');
     }
-    await store.ledger.record(entry('_after'));
+    await store.ledger.record(ledgerEntry('_after'));
     assert.deepEqual((await store.ledger.chain(0, 10)).map((e) => e.tokenId), ['_first', '_after'], 'nothing of the lost append was kept');
   });
 });

@@ -9,12 +9,13 @@ import { ADVISORY_LOCK_SPACE, EXCLUSIVE_TASK_LOCKS, LEDGER_APPEND_LOCK } from '.
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store';
 import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations';
-import { MAX_SAML_PROVIDER_CERTIFICATES, type AddCertificateResult, type CertificatePin, type Store } from '../../src/store/store';
+import { MAX_SAML_PROVIDER_CERTIFICATES, type AddCertificateResult, type Store } from '../../src/store/store';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 import { freePort } from '../support/unit-cli';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { expectUnkeyedPrefixThenKeyed, TEST_LEDGER_CHAIN_KEY, unkeyedChain } from '../support/ledger-chain-key';
-import { ledgerEntry } from './store-contract';
+import { ledgerEntry, providerCertificate } from '../support/store-fixtures';
+import { until } from '../support/until';
 
 // What is particular to PostgreSQL: migrations under a lock, native column types, the guards the
 // database keeps beyond the contract, the pool, and connection failures that keep the password out.
@@ -217,7 +218,7 @@ describe('store/postgres openPostgresStore', function () {
     const store = await open();
     const at = new Date();
     await store.samlProviders.add({ name: 'Partner', entityId: 'https://partner.example/saml', certificates: [], replay: 'once', createdAt: at });
-    const certificate = pendingCertificate('dd'.repeat(32), at);
+    const certificate = providerCertificate('dd'.repeat(32), { state: 'pending', createdAt: at, stateChangedAt: at });
     const other = new Client({ host: db.host, port: db.port, database: db.name, user: db.user, password: db.password });
     await other.connect();
     try {
@@ -239,7 +240,7 @@ describe('store/postgres openPostgresStore', function () {
   it(`two nodes adding a provider's ${MAX_SAML_PROVIDER_CERTIFICATES}th certificate at the same moment: one is added, the other is told limit-reached`, async () => {
     const [a, b] = [await open(), await open()];
     const at = new Date();
-    const certificate = (thumbprint: string) => pendingCertificate(thumbprint, at);
+    const certificate = (thumbprint: string) => providerCertificate(thumbprint, { state: 'pending', createdAt: at, stateChangedAt: at });
     const nine = Array.from({ length: MAX_SAML_PROVIDER_CERTIFICATES - 1 }, (_, i) => certificate(`${i}`.repeat(64)));
     await a!.samlProviders.add({ name: 'Partner', entityId: 'https://partner.example/saml', certificates: nine, replay: 'once', createdAt: at });
     // A third session holds the provider's row, so both additions start and wait before either counts;
@@ -289,14 +290,10 @@ describe('store/postgres openPostgresStore', function () {
     );
     const dropped = rows[0]?.n ?? 0;
     assert.ok(dropped >= 1);
-    const deadline = Date.now() + 5000;
-    while (idleErrors.length < dropped && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until(() => idleErrors.length >= dropped, `${dropped} dropped connections reported`, 5000);
     assert.equal(idleErrors.length, dropped, 'each dropped connection is reported (and so taken out of the pool)');
     assert.equal(await store.replay.rememberOnce('warm', 'k0', new Date(Date.now() + 60_000)), false, 'the cache survived');
-    await store.ledger.record({
-      tokenId: '_after', tokenType: 't', subject: 's', audience: 'a', keyThumbprint: 'k', digest: 'd', issuedAt: new Date(),
-      notBefore: new Date(), notOnOrAfter: new Date(), requestId: 'r', renewedFrom: null, renewAllow: true, renewAfterExpiry: false, actor: null,
-    });
+    await store.ledger.record(ledgerEntry('_after'));
     assert.equal((await store.ledger.get('_after'))?.tokenId, '_after');
   });
 
@@ -340,11 +337,7 @@ describe('store/postgres openPostgresStore', function () {
       const holders = await rolloverLockHolders();
       assert.equal(holders.length, 1, 'the task holds the lock');
       await db.query('SELECT pg_terminate_backend($1)', [holders[0]]);
-      const deadline = Date.now() + 5000;
-      while ((await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [holders[0]])).rowCount > 0) {
-        assert.ok(Date.now() < deadline, "the holder's session ended");
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await until(async () => (await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [holders[0]])).rowCount === 0, "the holder's session to end", 5000);
     };
 
     it('the unlock failing (the holder\'s session ended under it): the task\'s work stands, the failure is reported once, the lock is free, the pool serves on', async () => {
@@ -437,20 +430,10 @@ describe('store/postgres openPostgresStore', function () {
 
 /** Waits (5 s at most) until `n` of the store's sessions wait for a lock, e.g. a row another session holds. */
 async function untilLockWaiters(db: TestDatabase, n: number, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (let waiting = 0; waiting < n; await new Promise((r) => setTimeout(r, 20))) {
-    assert.ok(Date.now() < deadline, `never: ${what} (${waiting} of ${n} waiting)`);
+  await until(async () => {
     const { rows } = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'trustbridge' AND wait_event_type = 'Lock'`,
     );
-    waiting = rows[0]?.n ?? 0;
-  }
-}
-
-/** A pending provider certificate whose PEM only carries its thumbprint (the store does not parse it). */
-function pendingCertificate(thumbprint: string, at: Date): CertificatePin {
-  return {
-    thumbprint, certificatePem: `-----BEGIN CERTIFICATE-----\n${thumbprint}\n-----END CERTIFICATE-----\n`, createdAt: at,
-    state: 'pending', activateAt: null, retireAt: null, stateChangedAt: at,
-  };
+    return (rows[0]?.n ?? 0) >= n;
+  }, `${what} (${n} sessions waiting for a lock)`, 5000);
 }

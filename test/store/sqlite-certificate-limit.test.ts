@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { MAX_SAML_PROVIDER_CERTIFICATES, type AddCertificateResult, type CertificatePin } from '../../src/store/store';
+import { providerCertificate } from '../support/store-fixtures';
 
 // IAM's limit of certificates per SAML provider, kept by the SQLite store when two processes on the
 // host (two `sts` runs, or workers) add a provider's last certificate at once. A third connection
@@ -50,15 +51,7 @@ describe('store/sqlite: the certificate limit across processes', function () {
   this.timeout(30_000);
   let dir: string;
   let dbPath: string;
-  const certificate = (thumbprint: string): CertificatePin => ({
-    thumbprint,
-    certificatePem: `-----BEGIN CERTIFICATE-----\n${thumbprint}\n-----END CERTIFICATE-----\n`,
-    createdAt: new Date(),
-    state: 'active',
-    activateAt: null,
-    retireAt: null,
-    stateChangedAt: new Date(),
-  });
+  const certificate = (thumbprint: string): CertificatePin => providerCertificate(thumbprint, { createdAt: new Date(), stateChangedAt: new Date() });
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trustbridge-sqlite-limit-'));

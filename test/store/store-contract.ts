@@ -10,8 +10,6 @@ import {
   SecondActiveKeyError,
   type AuditEvent,
   type AwsRoleRecord,
-  type CertificatePin,
-  type LedgerEntryInput,
   type RelyingPartyRecord,
   type SamlProviderRecord,
   type SigningKeyRecord,
@@ -20,6 +18,7 @@ import {
   type UserRecord,
 } from '../../src/store/store';
 import { TEST_LEDGER_CHAIN_KEY } from '../support/ledger-chain-key';
+import { ledgerEntry, providerCertificate, T0 } from '../support/store-fixtures';
 
 /** One test's database. */
 export interface StoreHarness {
@@ -42,7 +41,6 @@ export interface StoreHarness {
   dispose(): Promise<void>;
 }
 
-const T0 = new Date('2030-01-01T00:00:00.123Z');
 const at = (ms: number): Date => new Date(T0.getTime() + ms);
 const later = (): Date => new Date(Date.now() + 60_000);
 
@@ -78,25 +76,6 @@ const relyingParty = (appliesTo: string, extra: Partial<RelyingPartyRecord> = {}
   ...extra,
 });
 
-/** A ledger entry as Issue records one, for the store tests. */
-export const ledgerEntry = (tokenId: string, extra: Partial<LedgerEntryInput> = {}): LedgerEntryInput => ({
-  tokenId,
-  tokenType: 'urn:oasis:names:tc:SAML:2.0:assertion',
-  subject: 'alice',
-  audience: 'https://app.example/',
-  keyThumbprint: 'ab'.repeat(32),
-  digest: 'ZGlnZXN0',
-  issuedAt: T0,
-  notBefore: T0,
-  notOnOrAfter: at(600_000),
-  requestId: 'req-1',
-  renewedFrom: null,
-  renewAllow: true,
-  renewAfterExpiry: false,
-  actor: null,
-  ...extra,
-});
-
 const signingKey = (thumbprint: string, state: SigningKeyRecord['state'], createdAt = T0): SigningKeyRecord => ({
   thumbprint,
   state,
@@ -109,17 +88,6 @@ const pin = (thumbprint: string, extra: Partial<TrustedIssuerPin> = {}): Trusted
   issuer: 'https://idp.partner.example/',
   thumbprint,
   certificatePem: `-----BEGIN CERTIFICATE-----\n${thumbprint}\n-----END CERTIFICATE-----\n`,
-  createdAt: T0,
-  state: 'active',
-  activateAt: null,
-  retireAt: null,
-  stateChangedAt: T0,
-  ...extra,
-});
-
-const providerCertificate = (thumbprint: string, extra: Partial<CertificatePin> = {}): CertificatePin => ({
-  thumbprint,
-  certificatePem: `-----BEGIN CERTIFICATE-----\n${thumbprint.toUpperCase()}\n-----END CERTIFICATE-----\n`,
   createdAt: T0,
   state: 'active',
   activateAt: null,

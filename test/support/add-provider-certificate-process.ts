@@ -3,6 +3,7 @@
 // It prints "ready" once its store is open (opening migrates, under the write lock), adds the
 // certificate when a line arrives on stdin, and prints the store's answer as one JSON line.
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store';
+import { providerCertificate } from './store-fixtures';
 
 const [path, provider, thumbprint] = process.argv.slice(2) as [string, string, string];
 const store = openSqliteStore(path);
@@ -10,15 +11,7 @@ const store = openSqliteStore(path);
 async function addCertificate(): Promise<void> {
   const at = new Date();
   try {
-    const result = await store.samlProviders.addCertificate(provider, {
-      thumbprint,
-      certificatePem: `-----BEGIN CERTIFICATE-----\n${thumbprint}\n-----END CERTIFICATE-----\n`,
-      createdAt: at,
-      state: 'pending',
-      activateAt: null,
-      retireAt: null,
-      stateChangedAt: at,
-    });
+    const result = await store.samlProviders.addCertificate(provider, providerCertificate(thumbprint, { state: 'pending', createdAt: at, stateChangedAt: at }));
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await store.close();

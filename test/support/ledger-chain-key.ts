@@ -11,6 +11,9 @@ import type { LedgerEntryInput, Store } from '../../src/store/store';
 /** The chain key for stores a test opens itself (an instance derives its own from its master key). */
 export const TEST_LEDGER_CHAIN_KEY = deriveLedgerChainKey(Buffer.alloc(32, 0x4c));
 
+/** A key the attacker might guess or bring: the right length, derived the right way, from another master key. */
+export const OTHER_LEDGER_CHAIN_KEY = deriveLedgerChainKey(Buffer.alloc(32, 0x57));
+
 export type UnkeyedRow = LedgerEntryInput & { readonly sequence: number; readonly previousHash: string; readonly entryHash: string };
 
 /** Entries chained as Trustbridge wrote them before the chain was keyed (plain SHA-256), for a database of that schema. */
@@ -50,8 +53,7 @@ export async function expectUnkeyedPrefixThenKeyed(store: Store, legacy: readonl
   // A lookup finds the unkeyed prefix's rows and the keyed ones alike: both are Trustbridge's.
   for (const e of [...legacy, ...next]) assert.equal((await store.ledger.get(e.tokenId))?.tokenId, e.tokenId);
 
-  const otherKey = deriveLedgerChainKey(Buffer.alloc(32, 0x57));
-  assert.deepEqual(await verify(otherKey), {
+  assert.deepEqual(await verify(OTHER_LEDGER_CHAIN_KEY), {
     entries: n,
     headSequence: n,
     headHash: last.entryHash,

@@ -8,6 +8,7 @@ import { parseExposition, sampleValue, type Exposition } from './exposition';
 import { httpsRequest } from './https-client';
 import { appliesTo, trustRequest } from './trust-messages';
 import { runSts } from './unit-cli';
+import { until } from './until';
 
 // For the tests that drive a real `sts serve`: a demo instance, its metrics, and a request held open
 // half-sent (in flight) until the test lets it finish.
@@ -75,13 +76,12 @@ export class HeldRequest {
 
 /** Polls /metrics until `inFlight` requests (counting the scrape itself) are being answered. */
 export async function waitForInFlight(baseUrl: string, ca: string, inFlight: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const seen = sampleValue(await scrape(baseUrl, ca), 'trustbridge_http_requests_in_flight');
-    if (seen === inFlight) return;
-    if (Date.now() > deadline) throw new Error(`in flight: ${seen}, expected ${inFlight}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until(
+    async () => sampleValue(await scrape(baseUrl, ca), 'trustbridge_http_requests_in_flight') === inFlight,
+    `${inFlight} requests in flight`,
+    timeoutMs,
+    100,
+  );
 }
 
 /** The JSON log lines a process printed, parsed (the CLI's banner lines are skipped). */

@@ -8,10 +8,9 @@ import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store';
 import { SQLITE_MIGRATIONS } from '../../../src/store/sqlite/migrations';
 import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
 import { certificateThumbprintSha256 } from '../../../src/keys/signing-key';
-import type { LedgerEntry, NewUserRecord, Store } from '../../../src/store/store';
+import type { NewUserRecord, Store } from '../../../src/store/store';
 import { expectUnkeyedPrefixThenKeyed, TEST_LEDGER_CHAIN_KEY, unkeyedChain } from '../../support/ledger-chain-key';
-
-const T0 = new Date('2030-01-01T00:00:00.123Z');
+import { ledgerEntry, T0 } from '../../support/store-fixtures';
 
 function user(name: string, extra: Partial<NewUserRecord> = {}): NewUserRecord {
   return {
@@ -24,25 +23,6 @@ function user(name: string, extra: Partial<NewUserRecord> = {}): NewUserRecord {
     ],
     createdAt: T0,
     ...extra,
-  };
-}
-
-function ledgerEntry(tokenId: string): Omit<LedgerEntry, 'cancelledAt'> {
-  return {
-    tokenId,
-    tokenType: 'urn:oasis:names:tc:SAML:2.0:assertion',
-    subject: 'alice',
-    audience: 'https://app.example/',
-    keyThumbprint: 'ab'.repeat(32),
-    digest: 'ZGlnZXN0',
-    issuedAt: T0,
-    notBefore: T0,
-    notOnOrAfter: new Date(T0.getTime() + 600_000),
-    requestId: 'req-1',
-    renewedFrom: null,
-    renewAllow: true,
-    renewAfterExpiry: false,
-    actor: null,
   };
 }
 
@@ -153,6 +133,22 @@ describe('store/sqlite openSqliteStore', () => {
   });
 
   describe('migrations', () => {
+    /** Replaces the test's database with one at schema `version`, holding the rows `fill` writes. */
+    const databaseAtSchema = async (version: number, fill: (db: Database.Database) => void): Promise<void> => {
+      await store.close();
+      rmSync(path);
+      const db = new Database(path);
+      try {
+        // Version 7 calls pem_sha256 (migrateSqlite registers it) on providers' certificates; there are none here.
+        db.function('pem_sha256', (_pem: unknown) => '');
+        for (const sql of SQLITE_MIGRATIONS.slice(0, version)) db.exec(sql);
+        db.pragma(`user_version = ${version}`);
+        fill(db);
+      } finally {
+        db.close();
+      }
+    };
+
     it('reopening an existing database keeps its data', async () => {
       await store.users.add(user('kept'));
       await store.close();
@@ -161,18 +157,14 @@ describe('store/sqlite openSqliteStore', () => {
     });
 
     it('version 6 keeps the audit events of a version-5 database, in order, and lets two share an id', async () => {
-      await store.close();
-      rmSync(path);
-      const old = new Database(path);
-      old.exec(SQLITE_MIGRATIONS.slice(0, 5).join(';\n'));
-      old.pragma('user_version = 5');
-      const insert = old.prepare(
-        `INSERT INTO audit_events (event_id, event_time, event_name, event_source, request_parameters, severity)
-           VALUES (?, ?, ?, 'sts', ?, 'info')`,
-      );
-      insert.run('e1', T0.getTime(), 'Issue', '{"appliesTo":"urn:rp"}');
-      insert.run('e2', T0.getTime(), 'Validate', null);
-      old.close();
+      await databaseAtSchema(5, (old) => {
+        const insert = old.prepare(
+          `INSERT INTO audit_events (event_id, event_time, event_name, event_source, request_parameters, severity)
+             VALUES (?, ?, ?, 'sts', ?, 'info')`,
+        );
+        insert.run('e1', T0.getTime(), 'Issue', '{"appliesTo":"urn:rp"}');
+        insert.run('e2', T0.getTime(), 'Validate', null);
+      });
       store = openSqliteStore(path);
       const events = await store.audit.query({ limit: 10 });
       assert.deepEqual(events.map((e) => [e.eventId, e.eventName, e.requestParameters]), [
@@ -185,17 +177,13 @@ describe('store/sqlite openSqliteStore', () => {
     });
 
     it('version 7: the certificates of providers registered before become rows, active, with their SHA-256 thumbprints', async () => {
-      await store.close();
-      rmSync(path);
       const first = generateSelfSignedCertificate({ commonName: 'sqlite-migrated-1', validDays: 2 }).certificatePem;
       const second = generateSelfSignedCertificate({ commonName: 'sqlite-migrated-2', validDays: 2 }).certificatePem;
-      const db = new Database(path);
-      for (const sql of SQLITE_MIGRATIONS.slice(0, 5)) db.exec(sql);
-      db.pragma('user_version = 5');
-      db.prepare('INSERT INTO saml_providers (name, entity_id, certificates, replay, created_at) VALUES (?, ?, ?, ?, ?)').run(
-        'Partner', 'https://idp.partner.example/', JSON.stringify([second, first]), 'once', T0.getTime(),
-      );
-      db.close();
+      await databaseAtSchema(5, (db) => {
+        db.prepare('INSERT INTO saml_providers (name, entity_id, certificates, replay, created_at) VALUES (?, ?, ?, ?, ?)').run(
+          'Partner', 'https://idp.partner.example/', JSON.stringify([second, first]), 'once', T0.getTime(),
+        );
+      });
       store = openSqliteStore(path);
       const thumbprint = (pem: string): string => certificateThumbprintSha256(new X509Certificate(pem).raw);
       assert.deepEqual(await store.samlProviders.get('Partner'), {
@@ -210,40 +198,29 @@ describe('store/sqlite openSqliteStore', () => {
     });
 
     it('version 8: users of a version-7 database keep everything and start with no failed logins', async () => {
-      await store.close();
-      rmSync(path);
-      const db = new Database(path);
-      // Version 7 calls pem_sha256 (migrateSqlite registers it) on providers' certificates; there are none here.
-      db.function('pem_sha256', (_pem: unknown) => '');
-      for (const sql of SQLITE_MIGRATIONS.slice(0, 7)) db.exec(sql);
-      db.pragma('user_version = 7');
-      db.prepare('INSERT INTO users (name, password_hash, sealed_password, claims, created_at) VALUES (?, ?, ?, ?, ?)').run(
-        'veteran', 'scrypt$2$1$1$c2FsdA==$aGFzaA==', null, '[]', T0.getTime(),
-      );
-      db.close();
+      await databaseAtSchema(7, (db) => {
+        db.prepare('INSERT INTO users (name, password_hash, sealed_password, claims, created_at) VALUES (?, ?, ?, ?, ?)').run(
+          'veteran', 'scrypt$2$1$1$c2FsdA==$aGFzaA==', null, '[]', T0.getTime(),
+        );
+      });
       store = openSqliteStore(path);
       assert.deepEqual(await store.users.get('veteran'), { ...user('veteran', { claims: [] }), failedLogins: 0, lastFailedAt: null });
       assert.equal(await store.users.recordFailedLogin('veteran', T0, new Date(0)), 1);
     });
 
     it('version 9: ledger rows of a version-8 database are marked sha256 and verify as the unkeyed prefix; new rows are keyed after them', async () => {
-      await store.close();
-      rmSync(path);
-      const db = new Database(path);
-      db.function('pem_sha256', (_pem: unknown) => '');
-      for (const sql of SQLITE_MIGRATIONS.slice(0, 8)) db.exec(sql);
-      db.pragma('user_version = 8');
-      const legacy = unkeyedChain(['_old1', '_old2', '_old3'].map(ledgerEntry));
-      const insert = db.prepare(
-        `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
-           not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor, sequence, previous_hash, entry_hash)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      for (const e of legacy) {
-        insert.run(e.tokenId, e.tokenType, e.subject, e.audience, e.keyThumbprint, e.digest, e.issuedAt.getTime(), e.notBefore.getTime(),
-          e.notOnOrAfter.getTime(), e.requestId, e.renewedFrom, 1, 0, e.actor, e.sequence, e.previousHash, e.entryHash);
-      }
-      db.close();
+      const legacy = unkeyedChain(['_old1', '_old2', '_old3'].map((id) => ledgerEntry(id)));
+      await databaseAtSchema(8, (db) => {
+        const insert = db.prepare(
+          `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
+             not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor, sequence, previous_hash, entry_hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        );
+        for (const e of legacy) {
+          insert.run(e.tokenId, e.tokenType, e.subject, e.audience, e.keyThumbprint, e.digest, e.issuedAt.getTime(), e.notBefore.getTime(),
+            e.notOnOrAfter.getTime(), e.requestId, e.renewedFrom, 1, 0, e.actor, e.sequence, e.previousHash, e.entryHash);
+        }
+      });
       store = openSqliteStore(path, { ledgerChainKey: TEST_LEDGER_CHAIN_KEY });
       await expectUnkeyedPrefixThenKeyed(store, legacy, [ledgerEntry('_new1'), ledgerEntry('_new2')]);
     });
