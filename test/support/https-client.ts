@@ -45,6 +45,8 @@ export function httpsRequest(url: string, options: HttpsRequestOptions): Promise
         timeout: timeoutMs,
       },
       (res) => {
+        // Read now: a kept-alive socket is back in its agent's pool (res.socket null) by 'end'.
+        const socketPort = res.socket.localPort ?? -1;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -57,7 +59,7 @@ export function httpsRequest(url: string, options: HttpsRequestOptions): Promise
             body,
             elapsedMs: Number(process.hrtime.bigint() - started) / 1e6,
             requestId: typeof rid === 'string' ? rid : '',
-            socketPort: res.socket.localPort ?? -1,
+            socketPort,
           });
         });
         res.on('error', reject);
