@@ -94,6 +94,13 @@ export interface StsConfig {
   readonly audit: {
     /** The JSON lines file every audit event is appended to (relative to the instance); empty: the store only. */
     readonly file: string;
+    /**
+     * How many entries at the issuance ledger's start an instance from before the chain was keyed
+     * wrote (`sts audit verify` counts them): those alone may stand unkeyed. 0, the default and what
+     * every instance created since needs: no unkeyed entry counts, so someone who can write the
+     * database but lacks the master key cannot make one count by rewriting the whole chain unkeyed.
+     */
+    readonly unkeyedLedgerEntries: number;
   };
   /** The burst detector: more Issue or AssumeRoleWithSAML requests than this in a window raises request-burst. */
   readonly burstDetector: {
@@ -136,7 +143,7 @@ export const DEFAULT_CONFIG: StsConfig = {
     previousSessionTokenKeyIds: [],
   },
   keyRollover: { enabled: true, certificateDays: 365, generateDaysBeforeExpiry: 20, promoteAfterDays: 5 },
-  audit: { file: 'audit.jsonl' },
+  audit: { file: 'audit.jsonl', unkeyedLedgerEntries: 0 },
   burstDetector: { windowSeconds: 60, maxPerPrincipal: 600, maxPerAddress: 3000 },
   identity: { source: 'embedded', ldap: null },
   passwordLockout: DEFAULT_PASSWORD_LOCKOUT,
@@ -269,7 +276,7 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     generateDaysBeforeExpiry: integer(1, 3649),
     promoteAfterDays: integer(0, 3648),
   },
-  audit: { file: string(true) },
+  audit: { file: string(true), unkeyedLedgerEntries: integer(0, Number.MAX_SAFE_INTEGER) },
   burstDetector: { windowSeconds: integer(1, 86400), maxPerPrincipal: integer(0, 10_000_000), maxPerAddress: integer(0, 10_000_000) },
   identity: { source: oneOf('embedded', 'ldap'), ldap: parseLdapConfig },
   passwordLockout: { threshold: integer(0, 10_000), observationWindowSeconds: integer(1, 7 * 86400) },

@@ -21,16 +21,19 @@ export interface OpenStoreOptions {
   readonly onCheckpointError?: (err: Error) => void;
   /** Keys the issuance ledger's chain; a store opened without it cannot append to the ledger. */
   readonly ledgerChainKey?: KeyObject;
+  /** audit.unkeyedLedgerEntries: how many entries at the ledger's start may be unkeyed (0 when absent). */
+  readonly unkeyedLedgerEntries?: number;
 }
 
 /** Opens the store the config names: the SQLite file, or the PostgreSQL database (connected and migrated). */
 export async function openConfiguredStore(settings: StsConfig['store'], options: OpenStoreOptions): Promise<Store> {
-  const { ledgerChainKey } = options;
+  const { ledgerChainKey, unkeyedLedgerEntries } = options;
   if (settings.kind === 'sqlite') {
     return openSqliteStore(options.resolvePath(settings.path), {
       backgroundCheckpoints: options.backgroundCheckpoints === true,
       onCheckpointError: options.onCheckpointError,
       ledgerChainKey,
+      unkeyedLedgerEntries,
     });
   }
   return openPostgresStore({
@@ -38,6 +41,7 @@ export async function openConfiguredStore(settings: StsConfig['store'], options:
     password: postgresPassword(settings, options),
     poolSize: settings.poolSize,
     ledgerChainKey,
+    unkeyedLedgerEntries,
     ...(options.onIdleError ? { onIdleError: options.onIdleError } : {}),
     ...(options.onUnlockError ? { onUnlockError: options.onUnlockError } : {}),
   });

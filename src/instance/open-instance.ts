@@ -71,6 +71,7 @@ export async function openInstance(home: string, options: OpenOptions = {}): Pro
         errorMessage: err.message,
       }),
     ledgerChainKey,
+    unkeyedLedgerEntries: config.audit.unkeyedLedgerEntries,
     onIdleError: (err) => logger.log('warn', 'an idle database connection failed; another is opened when needed', describeError(err)),
     onUnlockError: (task, err) =>
       logger.log('warn', 'the lock of an exclusive task could not be released; its connection was closed, which releases it', { task, ...describeError(err) }),

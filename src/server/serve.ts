@@ -38,10 +38,10 @@ export async function serve(options: ServeOptions): Promise<void> {
     logFatalErrors(logger);
     // What a worker would refuse to start with (secrets in clear, a token that refuses the PIN) is
     // refused here once, with its message, rather than by workers restarted forever; what is only
-    // worth a warning (the database's durability) is said here once, not by every worker.
+    // worth a warning (the database's durability, unkeyed ledger entries) is said here once, not by every worker.
     const instance = await openServingInstance(options.home);
     try {
-      await logDurabilityRisks(instance, logger);
+      await logStoreWarnings(instance, logger);
     } finally {
       await instance.close();
     }
@@ -66,7 +66,7 @@ async function serveInProcess(options: ServeOptions, config: StsConfig, workers:
     { logger },
   );
   for (const found of instance.secretsInClear) logger.log('info', 'development mode: production mode would refuse to start with this secret in clear', { found });
-  if (!cluster.isWorker) await logDurabilityRisks(instance, logger);
+  if (!cluster.isWorker) await logStoreWarnings(instance, logger);
   // With a core to spare per worker, signing on the thread pool lets one worker use it; with a worker
   // on every core, the hand-over to another thread would only add CPU.
   const signTokensOffThread = workers < availableParallelism();
@@ -153,9 +153,27 @@ async function superviseWorkers(options: ServeOptions, config: StsConfig, worker
   for (let i = 0; i < workers; i++) fork();
 }
 
-/** The host's database settings under which a crash loses acknowledged writes, one warning each. */
-async function logDurabilityRisks(instance: Instance, logger: Logger): Promise<void> {
+/**
+ * What the store holds that an operator should know at start-up, one warning each: the host's
+ * database settings under which a crash loses acknowledged writes, and unkeyed ledger entries
+ * beyond those the config accepts (after an upgrade from before keying, until the config says how
+ * many there were; otherwise rows someone rewrote without the key).
+ */
+async function logStoreWarnings(instance: Instance, logger: Logger): Promise<void> {
   for (const risk of await instance.store.durabilityRisks()) logger.log('warn', 'a database setting lets acknowledged writes be lost', { ...risk });
+  const unkeyed = instance.store.ledger.unkeyedAtOpen;
+  const accepted = instance.config.audit.unkeyedLedgerEntries;
+  if (unkeyed > accepted) {
+    logger.log('warn', 'the issuance ledger starts with more entries chained without the key than audit.unkeyedLedgerEntries accepts', {
+      unkeyedEntries: unkeyed,
+      accepted,
+      consequence:
+        accepted + 1 === unkeyed
+          ? `entry ${unkeyed} counts as never issued: its token raises forged-token`
+          : `entries ${accepted + 1} to ${unkeyed} count as never issued: their tokens raise forged-token`,
+      action: 'if they were written before the chain was keyed (sts audit verify), set audit.unkeyedLedgerEntries to their number',
+    });
+  }
 }
 
 /** SIGTERM to one worker; resolves once it has exited, SIGKILLing it after `budgetMs`. */

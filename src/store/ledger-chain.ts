@@ -7,7 +7,8 @@
 // database: with plain SHA-256 anyone able to write the store (a database administrator, an SQL
 // injection, a restored backup) could slip in an entry for a forged token and recompute every hash
 // after it. Entries written before the chain was keyed stay plain SHA-256 (their row says so); they
-// can only form a prefix, so a plain entry after a keyed one is itself a break.
+// can only form a prefix, so a plain entry after a keyed one is itself a break, and only as long a
+// prefix as the deployment's config says it wrote (acceptedUnkeyedThrough).
 
 import { createHash, createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import type { ChainedLedgerEntry, LedgerEntryInput, LedgerLink } from './store';
@@ -77,8 +78,20 @@ export const UNKEYED_PREFIX_SQL = `SELECT coalesce(max(sequence), 0) AS n FROM i
   AND sequence < coalesce((SELECT min(sequence) FROM issuance_ledger WHERE hash_scheme = '${KEYED_LEDGER_HASH_SCHEME}'), 9223372036854775807)`;
 
 /**
+ * Where the unkeyed prefix a lookup accepts ends: at the prefix the store found when it opened
+ * (UNKEYED_PREFIX_SQL), but never past the number of entries the deployment says it wrote before
+ * the chain was keyed (audit.unkeyedLedgerEntries, 0 for an instance created since). The prefix
+ * alone is not enough: someone able to write the database could rewrite the whole chain in plain
+ * SHA-256, an entry for a forged token included, and every row would then be "prefix". The bound
+ * comes from the config, which that someone does not write.
+ */
+export function acceptedUnkeyedThrough(storedPrefix: number, unkeyedLedgerEntries: number): number {
+  return Math.min(storedPrefix, unkeyedLedgerEntries);
+}
+
+/**
  * Whether a stored row is one Trustbridge wrote, judged on the row alone: keyed, with an HMAC that
- * verifies under the chain key, or within the unkeyed prefix (sequence up to `unkeyedThrough`) with
+ * verifies under the chain key, or within the accepted unkeyed prefix (sequence up to `unkeyedThrough`) with
  * its plain hash right. A row planted by someone who can write the database but lacks the key (the
  * entry a forged token needs) fails, and so does one rewritten afterwards or never linked; a lookup
  * then answers as for a token never issued, which raises the forged-token alert. The full walk
@@ -112,6 +125,8 @@ export type ChainBreak =
   | { readonly kind: 'entry-hash'; readonly sequence: number; readonly tokenId: string }
   /** An unkeyed entry after a keyed one: keying never stops, so it was written by someone without the key. */
   | { readonly kind: 'downgrade'; readonly sequence: number; readonly tokenId: string }
+  /** An unkeyed entry past the number the deployment wrote before keying (audit.unkeyedLedgerEntries, `accepted`). */
+  | { readonly kind: 'unkeyed-beyond-accepted'; readonly sequence: number; readonly tokenId: string; readonly accepted: number }
   | { readonly kind: 'unknown-scheme'; readonly sequence: number; readonly tokenId: string; readonly scheme: string };
 
 export interface ChainVerdict {
@@ -129,12 +144,19 @@ export interface ChainVerdict {
   readonly broken: ChainBreak | null;
 }
 
+export interface VerifyLedgerChainOptions {
+  /** How many entries at the chain's start may be unkeyed: audit.unkeyedLedgerEntries (0 by default). */
+  readonly unkeyedLedgerEntries?: number;
+  readonly pageSize?: number;
+}
+
 /** Walks the whole chain, page by page, and reports the first entry that does not follow from the one before. */
 export async function verifyLedgerChain(
   chain: (afterSequence: number, limit: number) => Promise<ChainedLedgerEntry[]>,
   chainKey: KeyObject,
-  pageSize = 5000,
+  options: VerifyLedgerChainOptions = {},
 ): Promise<ChainVerdict> {
+  const { unkeyedLedgerEntries = 0, pageSize = 5000 } = options;
   let expectedSequence = 1;
   let previousHash = LEDGER_GENESIS_HASH;
   let unkeyedEntries = 0;
@@ -156,6 +178,9 @@ export async function verifyLedgerChain(
       const keyed = entry.hashScheme === KEYED_LEDGER_HASH_SCHEME;
       if (keyed) firstKeyedSequence ??= entry.sequence;
       else if (entry.hashScheme === 'sha256' && firstKeyedSequence !== null) return verdict({ kind: 'downgrade', ...at });
+      else if (entry.hashScheme === 'sha256' && entry.sequence > unkeyedLedgerEntries) {
+        return verdict({ kind: 'unkeyed-beyond-accepted', ...at, accepted: unkeyedLedgerEntries });
+      }
       const expected = schemeEntryHash(chainKey, entry.hashScheme, previousHash, entry);
       if (expected === undefined) return verdict({ kind: 'unknown-scheme', ...at, scheme: entry.hashScheme });
       if (expected !== entry.entryHash) return verdict({ kind: 'entry-hash', ...at });

@@ -188,7 +188,16 @@ export interface IssuanceLedger {
    * the chain key.
    */
   record(entry: LedgerEntryInput): Promise<void>;
+  /**
+   * Only an entry Trustbridge wrote: keyed with a hash that verifies, or unkeyed within the prefix
+   * the store accepts (see acceptedUnkeyedThrough); anything else answers as never issued.
+   */
   get(tokenId: string): Promise<LedgerEntry | undefined>;
+  /**
+   * The entries at the chain's start chained without the key, as counted when the store opened: a
+   * lookup accepts at most unkeyedLedgerEntries of them, so a count above that is worth a warning.
+   */
+  readonly unkeyedAtOpen: number;
   count(): Promise<number>;
   /**
    * Marks a token cancelled; resolves false if it is unknown or was cancelled already. Cancellation

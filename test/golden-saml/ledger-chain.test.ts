@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LEDGER_GENESIS_HASH, ledgerEntryHash, unkeyedLedgerEntryHash } from '../../src/store/ledger-chain';
 import type { ChainedLedgerEntry } from '../../src/store/store';
 import type { Combo } from '../support/ext-trust';
-import { idOf, stsCli, trustCall, withoutTrigger, withStoreDatabase } from '../support/golden-saml';
+import { alertLogLines, idOf, statusOf, storedAlerts, stsCli, target, trustCall, withoutTrigger, withStoreDatabase } from '../support/golden-saml';
 import { recordLogs, recordPassword } from '../support/observed-traffic';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import { appliesTo, assertionText } from '../support/trust-messages';
@@ -13,8 +13,10 @@ import { appliesTo, assertionText } from '../support/trust-messages';
 // The issuance ledger is hash-chained under a key derived from the master key, and append-only:
 // `sts audit verify` walks the chain; the database itself refuses to delete a row or change a
 // recorded field; an attacker who lifts the triggers still cannot alter or remove a row, nor
-// recompute the chain without the key, without verify naming where; and a ledger written before the
-// chain existed is linked when the store opens, unkeyed, which verify reports.
+// recompute the chain without the key, without verify naming where; a ledger written before the
+// chain existed is linked when the store opens, unkeyed, which verify reports, and counts only once
+// the config says how many entries predate keying; so the whole ledger rewritten without the key,
+// an entry for a forged token in it, counts for nothing.
 
 const COMBO: Combo = { version: '1.3', soap: '1.2' };
 const USER = 'ledger@golden-saml.example';
@@ -32,14 +34,29 @@ async function setUp(sts: TestSts): Promise<void> {
   await sts.addRelyingParty({ appliesTo: RP, releasedClaims: [] });
 }
 
-async function issue(sts: TestSts, n: number): Promise<string[]> {
-  const ids: string[] = [];
+async function issueTokens(sts: TestSts, n: number): Promise<string[]> {
+  const tokens: string[] = [];
   for (let i = 0; i < n; i++) {
     const sent = await trustCall(sts, COMBO, { user: USER, password: PASSWORD, op: 'Issue', rstBody: appliesTo(RP) });
     assert.equal(sent.res.status, 200, sent.res.body.slice(0, 500));
-    ids.push(idOf(assertionText(sent.res.body)));
+    tokens.push(assertionText(sent.res.body));
   }
-  return ids;
+  return tokens;
+}
+
+const issue = async (sts: TestSts, n: number): Promise<string[]> => (await issueTokens(sts, n)).map(idOf);
+
+/** The message `sts audit verify` gives when entry 1 is unkeyed and the config accepts no unkeyed entry. */
+const unacceptedFirstEntry = (tokenId: string, unkeyedAtStart: number): string =>
+  `ledger chain BROKEN: entry 1 (token ${tokenId}) is chained without the key, but audit.unkeyedLedgerEntries accepts 0 (the ledger ` +
+  `starts with ${unkeyedAtStart} unkeyed entries): it was written ` +
+  `by someone without the key, unless the instance wrote it before the chain was keyed and the setting says too few; the 0 entries ` +
+  `before it verify (head hash ${LEDGER_GENESIS_HASH})\n`;
+
+/** The instance's config with audit.unkeyedLedgerEntries set, for startTestSts to write over its config.json. */
+function acceptingUnkeyed(home: string, n: number): Record<string, unknown> {
+  const config = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as { audit: Record<string, unknown> };
+  return { audit: { ...config.audit, unkeyedLedgerEntries: n } };
 }
 
 const chain = (sts: TestSts): Promise<ChainedLedgerEntry[]> => sts.instance.store.ledger.chain(0, 100_000);
@@ -241,6 +258,12 @@ describe('golden-saml: a ledger from before the chain is linked when the store o
     rmSync(home, { recursive: true, force: true });
   });
 
+  async function restart(config?: Record<string, unknown>): Promise<void> {
+    await sts.stop();
+    sts = await startTestSts({ home, ...(config ? { config } : {}) });
+    recordLogs(sts.logs);
+  }
+
   /** Stops the server, makes `rows` (by sequence) look as schema 4 wrote them (no chain columns), restarts it. */
   async function unlinkAndReopen(where: string): Promise<number> {
     await sts.stop();
@@ -252,10 +275,15 @@ describe('golden-saml: a ledger from before the chain is linked when the store o
     return unlinked;
   }
 
-  it('rows without sequence (every row) are chained, unkeyed, in the order they were written; verify says intact and names them', async () => {
+  it('rows without sequence (every row) are chained, unkeyed, in the order they were written; they count once the config says there were 4', async () => {
     const ids = await issue(sts, 4);
     assert.equal(await unlinkAndReopen('1 = 1'), 4);
+    // An instance's config accepts no unkeyed entry until its operator says how many predate keying.
+    await expectBroken(sts, unacceptedFirstEntry(ids[0] as string, 4));
+    assert.equal(await sts.instance.store.ledger.get(ids[0] as string), undefined);
+    await restart(acceptingUnkeyed(home, 4));
     await expectIntact(sts, 4, 4);
+    assert.equal((await sts.instance.store.ledger.get(ids[0] as string))?.tokenId, ids[0]);
     const entries = await chain(sts);
     assert.deepEqual(entries.map((e) => [e.sequence, e.tokenId, e.hashScheme]), ids.map((id, i) => [i + 1, id, 'sha256']));
     assert.equal(entries[0]?.previousHash, LEDGER_GENESIS_HASH);
@@ -282,5 +310,80 @@ describe('golden-saml: a ledger from before the chain is linked when the store o
       `ledger chain BROKEN: entry 7 (token ${more[0]}) is chained without the key after keyed entries: it was written by someone without ` +
         `the key; the 6 entries before it verify (head hash ${before[5]?.entryHash})\n${unkeyedLine(4)}`,
     );
+  });
+});
+
+describe('golden-saml: the whole ledger rewritten without the key, an entry for a forged token in it', function () {
+  this.timeout(120_000);
+  let home: string;
+  let sts: TestSts;
+
+  before(async () => {
+    recordPassword(PASSWORD);
+    home = mkdtempSync(join(tmpdir(), 'trustbridge-golden-ledger-rewrite-'));
+    sts = await startTestSts({ home });
+    recordLogs(sts.logs);
+    await setUp(sts);
+  });
+  after(async () => {
+    await sts?.stop();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  const validate = async (token: string) => {
+    const sent = await trustCall(sts, COMBO, { user: USER, password: PASSWORD, op: 'Validate', rstBody: target('Validate', token) });
+    return { ...statusOf(sent, COMBO), requestId: sent.res.requestId };
+  };
+
+  it('every row recomputed in plain SHA-256 from the first: after a restart no row counts, the token raises forged-token, verify names entry 1', async () => {
+    const tokens = await issueTokens(sts, 3);
+    const ids = tokens.map(idOf);
+    // The third token stands for a forgery: its row is deleted, as if it had never been issued, and
+    // then planted back the only way that passes a walk of the chain without the key: the whole
+    // chain recomputed unkeyed, so that every row looks written before the chain was keyed.
+    const entries = await chain(sts);
+    await sts.stop();
+    withStoreDatabase(sts, (db) =>
+      withoutTrigger(db, NO_DELETE, () =>
+        withoutTrigger(db, IMMUTABLE, () => {
+          db.prepare('DELETE FROM issuance_ledger WHERE sequence = 3').run();
+          const update = db.prepare('UPDATE issuance_ledger SET previous_hash = ?, entry_hash = ?, hash_scheme = ? WHERE sequence = ?');
+          const plant = db.prepare(
+            `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
+               not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor, sequence, previous_hash, entry_hash, hash_scheme)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sha256')`,
+          );
+          let previousHash = LEDGER_GENESIS_HASH;
+          for (const e of entries) {
+            const entryHash = unkeyedLedgerEntryHash(previousHash, e);
+            if (e.sequence < 3) update.run(previousHash, entryHash, 'sha256', e.sequence);
+            else {
+              plant.run(e.tokenId, e.tokenType, e.subject, e.audience, e.keyThumbprint, e.digest, e.issuedAt.getTime(), e.notBefore.getTime(),
+                e.notOnOrAfter.getTime(), e.requestId, e.renewedFrom, e.renewAllow ? 1 : 0, e.renewAfterExpiry ? 1 : 0, e.actor, e.sequence,
+                previousHash, entryHash);
+            }
+            previousHash = entryHash;
+          }
+        }),
+      ),
+    );
+    sts = await startTestSts({ home });
+    recordLogs(sts.logs);
+    assert.equal(sts.instance.store.ledger.unkeyedAtOpen, 3, 'the rewrite made the whole chain its unkeyed prefix');
+
+    const planted = await validate(tokens[2] as string);
+    assert.equal(planted.valid, false);
+    const [alert] = await storedAlerts(sts.instance, planted.requestId);
+    assert.deepEqual([alert?.eventName, alert?.severity, alert?.additionalEventData?.['tokenId']], ['forged-token', 'critical', ids[2]]);
+    assert.equal(alertLogLines(sts.logs, planted.requestId).length, 1);
+    await expectBroken(sts, unacceptedFirstEntry(ids[0] as string, 3));
+
+    // Had the operator declared the 3 entries as written before keying, the plant would count: the
+    // count is what the config vouches for, and an instance created since keying has none.
+    await sts.stop();
+    sts = await startTestSts({ home, config: acceptingUnkeyed(home, 3) });
+    recordLogs(sts.logs);
+    assert.equal((await validate(tokens[2] as string)).valid, true);
+    await expectIntact(sts, 3, 3);
   });
 });

@@ -23,8 +23,8 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
     let harness: StoreHarness;
     let opened: Store[];
     let store: Store;
-    const open = async (key?: KeyObject): Promise<Store> => {
-      const s = await harness.open(key);
+    const open = async (key?: KeyObject, unkeyedLedgerEntries?: number): Promise<Store> => {
+      const s = await harness.open(key, unkeyedLedgerEntries);
       opened.push(s);
       return s;
     };
@@ -120,6 +120,38 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
       const reopened = await open(TEST_LEDGER_CHAIN_KEY);
       assert.equal(await reopened.ledger.get('_forged'), undefined, 'a store opened after the plant does not take the forged entry either');
       assert.equal((await reopened.ledger.get('_k2'))?.tokenId, '_k2');
+    });
+
+    it('the attack: the whole chain rewritten in plain SHA-256 with a forged entry in it: a store opened since takes none of it for issued', async () => {
+      await recordKeyed(4);
+      // Rewritten from the first entry, every row is "before keying", so the stored prefix is the whole
+      // chain, forged entry (subject mallory at 1) included; only the config's count bounds what counts.
+      await rewriteFrom(1, unkeyedLedgerEntryHash, 'sha256');
+      const reopened = await open(TEST_LEDGER_CHAIN_KEY);
+      assert.equal(reopened.ledger.unkeyedAtOpen, 4);
+      for (const id of ['_k1', '_k2', '_k3', '_k4']) assert.equal(await reopened.ledger.get(id), undefined, `${id} answers as never issued`);
+      assert.deepEqual(await verify(), {
+        entries: 0,
+        headSequence: 0,
+        headHash: LEDGER_GENESIS_HASH,
+        unkeyedEntries: 0,
+        firstKeyedSequence: null,
+        broken: { kind: 'unkeyed-beyond-accepted', sequence: 1, tokenId: '_k1', accepted: 0 },
+      });
+      // An instance upgraded from before keying says how many entries it wrote then: those count (rewritten
+      // or not: an unkeyed entry is only as good as the database's guard), the rest do not.
+      const upgraded = await open(TEST_LEDGER_CHAIN_KEY, 1);
+      assert.equal((await upgraded.ledger.get('_k1'))?.subject, 'mallory');
+      assert.equal(await upgraded.ledger.get('_k2'), undefined);
+      const verdict = await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY, { unkeyedLedgerEntries: 1 });
+      assert.deepEqual([verdict.entries, verdict.unkeyedEntries, verdict.broken], [
+        1,
+        1,
+        { kind: 'unkeyed-beyond-accepted', sequence: 2, tokenId: '_k2', accepted: 1 },
+      ]);
+      // A store that accepts more than there are takes them all, as before the bound: the count is the operator's word.
+      const lax = await open(TEST_LEDGER_CHAIN_KEY, 100);
+      assert.equal((await lax.ledger.get('_k4'))?.tokenId, '_k4');
     });
 
     // An unlinked row (no sequence) is refused too; PostgreSQL's schema cannot hold one, so

@@ -124,7 +124,7 @@ describe('store/postgres openPostgresStore', function () {
             e.renewedFrom, e.renewAllow, e.renewAfterExpiry, e.actor, e.sequence, e.previousHash, e.entryHash],
         );
       }
-      await expectUnkeyedPrefixThenKeyed(await open(), legacy, [ledgerEntry('_new1'), ledgerEntry('_new2')]);
+      await expectUnkeyedPrefixThenKeyed((unkeyedLedgerEntries) => open({ unkeyedLedgerEntries }), legacy, [ledgerEntry('_new1'), ledgerEntry('_new2')]);
       await assert.rejects(
         db.query(`INSERT INTO issuance_ledger (token_id, sequence, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
              not_on_or_after, request_id, renew_allow, renew_after_expiry, previous_hash, entry_hash)

@@ -20,7 +20,7 @@ const sqliteHarness = async (): Promise<StoreHarness> => {
     }
   };
   return {
-    open: async (ledgerChainKey) => openSqliteStore(path, { ledgerChainKey }),
+    open: async (ledgerChainKey, unkeyedLedgerEntries) => openSqliteStore(path, { ledgerChainKey, unkeyedLedgerEntries }),
     exec,
     liftLedgerGuards: async () => {
       await exec('DROP TRIGGER issuance_ledger_immutable');

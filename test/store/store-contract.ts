@@ -24,9 +24,10 @@ import { ledgerEntry, providerCertificate, T0 } from '../support/store-fixtures'
 export interface StoreHarness {
   /**
    * Opens a store on this database (migrating it on first open), its ledger chained under this key
-   * (none: it cannot append to the ledger); the contract closes what it opens.
+   * (none: it cannot append to the ledger), accepting this many unkeyed entries at its start (0 when
+   * absent); the contract closes what it opens.
    */
-  open(ledgerChainKey?: KeyObject): Promise<Store>;
+  open(ledgerChainKey?: KeyObject, unkeyedLedgerEntries?: number): Promise<Store>;
   /** Runs one SQL statement directly on the database, outside any store; resolves to the rows it changed. */
   exec(sql: string): Promise<number>;
   /** Drops the ledger's append-only triggers, as anyone who administers the database can. */
@@ -381,7 +382,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         }
         assert.deepEqual((await store.ledger.chain(2, 2)).map((e) => e.sequence), [3, 4]);
         assert.deepEqual(await store.ledger.chain(5, 10), []);
-        const verdict = await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY, 2);
+        const verdict = await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY, { pageSize: 2 });
         assert.deepEqual(verdict, { entries: 5, headSequence: 5, headHash: previous, unkeyedEntries: 0, firstKeyedSequence: 1, broken: null });
       });
 
@@ -402,7 +403,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         }
         await Promise.all(pending);
         const n = rounds * perRound * 2;
-        const verdict = await verifyLedgerChain((a, l) => other.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY, 40);
+        const verdict = await verifyLedgerChain((a, l) => other.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY, { pageSize: 40 });
         assert.equal(verdict.broken, null, JSON.stringify(verdict));
         assert.equal(verdict.entries, n);
         assert.equal(await store.ledger.count(), n);

@@ -29,13 +29,39 @@ export function unkeyedChain(entries: readonly LedgerEntryInput[]): UnkeyedRow[]
 
 /**
  * What a store opened (with TEST_LEDGER_CHAIN_KEY) on a migrated database holding the unkeyed rows
- * `legacy` must show: those rows marked sha256 and verifying as the unkeyed prefix; `next`, recorded
- * now, keyed and chained on from the last of them; under another key, a break at the first keyed entry.
+ * `legacy` must show. Opened as an instance created since keying is (no unkeyed entry accepted), it
+ * takes none of them for issued, and verify breaks at the first. Opened accepting as many as there
+ * are (audit.unkeyedLedgerEntries, what the operator of the upgraded instance sets): those rows
+ * marked sha256 and verifying as the unkeyed prefix; `next`, recorded now, keyed and chained on from
+ * the last of them; under another key, a break at the first keyed entry. `open` opens another store
+ * on the database each time; this function closes the first, the caller the second.
  */
-export async function expectUnkeyedPrefixThenKeyed(store: Store, legacy: readonly UnkeyedRow[], next: readonly LedgerEntryInput[]): Promise<void> {
+export async function expectUnkeyedPrefixThenKeyed(
+  open: (unkeyedLedgerEntries?: number) => Promise<Store>,
+  legacy: readonly UnkeyedRow[],
+  next: readonly LedgerEntryInput[],
+): Promise<void> {
   const n = legacy.length;
   const last = legacy[n - 1] as UnkeyedRow;
-  const verify = (key = TEST_LEDGER_CHAIN_KEY) => verifyLedgerChain((a, l) => store.ledger.chain(a, l), key);
+  const first = legacy[0] as UnkeyedRow;
+  const strict = await open();
+  try {
+    assert.equal(strict.ledger.unkeyedAtOpen, n);
+    for (const e of legacy) assert.equal(await strict.ledger.get(e.tokenId), undefined, `${e.tokenId} is not taken for issued unless the config accepts it`);
+    assert.deepEqual(await verifyLedgerChain((a, l) => strict.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY), {
+      entries: 0,
+      headSequence: 0,
+      headHash: LEDGER_GENESIS_HASH,
+      unkeyedEntries: 0,
+      firstKeyedSequence: null,
+      broken: { kind: 'unkeyed-beyond-accepted', sequence: 1, tokenId: first.tokenId, accepted: 0 },
+    });
+  } finally {
+    await strict.close();
+  }
+
+  const store = await open(n);
+  const verify = (key = TEST_LEDGER_CHAIN_KEY) => verifyLedgerChain((a, l) => store.ledger.chain(a, l), key, { unkeyedLedgerEntries: n });
   assert.deepEqual(
     (await store.ledger.chain(0, 100)).map((e) => [e.sequence, e.tokenId, e.previousHash, e.entryHash, e.hashScheme]),
     legacy.map((e) => [e.sequence, e.tokenId, e.previousHash, e.entryHash, 'sha256']),

@@ -130,28 +130,33 @@ export const auditVerifyCommand: Command = {
   summary:
     'Checks the issuance ledger\'s hash chain from the first entry to the last: every entry must follow from the\n' +
     'one before it, under the chain key derived from the master key. Exits 1 and names the first entry that does\n' +
-    'not (a row altered, removed or slipped in). Entries written before the chain was keyed are counted apart.\n' +
+    'not (a row altered, removed or slipped in). Entries written before the chain was keyed are counted apart,\n' +
+    'as many as audit.unkeyedLedgerEntries accepts (0 by default).\n' +
     'Keep the printed head hash elsewhere: a later run that does not reach the same hash at that sequence means\n' +
     'the chain was rewritten.',
   flags: [HOME_FLAG, HELP_FLAG],
   async run(args, io) {
     if (args.positionals.length > 0) throw new UsageError('takes no arguments');
-    const verdict = await withInstance(args, (instance) =>
-      verifyLedgerChain((after, limit) => instance.store.ledger.chain(after, limit), instance.ledgerChainKey),
-    );
+    const { verdict, unkeyedAtStart } = await withInstance(args, async (instance) => ({
+      verdict: await verifyLedgerChain((after, limit) => instance.store.ledger.chain(after, limit), instance.ledgerChainKey, {
+        unkeyedLedgerEntries: instance.config.audit.unkeyedLedgerEntries,
+      }),
+      unkeyedAtStart: instance.store.ledger.unkeyedAtOpen,
+    }));
     if (verdict.broken === null) {
       io.out(`ledger chain intact: ${verdict.entries} entries, head sequence ${verdict.headSequence}, head hash ${verdict.headHash}\n${unkeyedPrefix(verdict)}`);
       return 0;
     }
     io.err(
-      `ledger chain BROKEN: ${whereBroken(verdict.broken)}; the ${verdict.entries} entries before it verify (head hash ${verdict.headHash})\n` +
+      `ledger chain BROKEN: ${whereBroken(verdict.broken, unkeyedAtStart)}; the ${verdict.entries} entries before it verify (head hash ${verdict.headHash})\n` +
         unkeyedPrefix(verdict),
     );
     return 1;
   },
 };
 
-function whereBroken(b: ChainBreak): string {
+/** `unkeyedAtStart`: the unkeyed entries the ledger starts with, which is what audit.unkeyedLedgerEntries should say after an upgrade. */
+function whereBroken(b: ChainBreak, unkeyedAtStart: number): string {
   switch (b.kind) {
     case 'gap':
       return `sequence ${b.expectedSequence} is missing (next entry found: ${b.foundSequence})`;
@@ -161,6 +166,12 @@ function whereBroken(b: ChainBreak): string {
       return `entry ${b.sequence} (token ${b.tokenId}) does not match its hash: its recorded fields were changed`;
     case 'downgrade':
       return `entry ${b.sequence} (token ${b.tokenId}) is chained without the key after keyed entries: it was written by someone without the key`;
+    case 'unkeyed-beyond-accepted':
+      return (
+        `entry ${b.sequence} (token ${b.tokenId}) is chained without the key, but audit.unkeyedLedgerEntries accepts ${b.accepted} ` +
+        `(the ledger starts with ${unkeyedAtStart} unkeyed ${unkeyedAtStart === 1 ? 'entry' : 'entries'}): ` +
+        'it was written by someone without the key, unless the instance wrote it before the chain was keyed and the setting says too few'
+      );
     case 'unknown-scheme':
       // What the row holds, quoted and cut short: whoever wrote the row chose it.
       return `entry ${b.sequence} (token ${b.tokenId}) records an unknown hash scheme ${JSON.stringify(b.scheme.slice(0, 40))}`;

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import {
+  acceptedUnkeyedThrough,
   issuedLedgerEntry,
   KEYED_LEDGER_HASH_SCHEME,
   LEDGER_GENESIS_HASH,
@@ -71,9 +72,10 @@ export async function readUnkeyedLedgerPrefix(pool: Pool): Promise<number> {
  * The issuance ledger on PostgreSQL: rows are appended with the next sequence number and the hash
  * chaining them to the row before, inside the transaction that holds the append lock, so any number
  * of nodes appending at once still build one chain. Without the chain key it reads but refuses to append;
- * with it, a lookup takes only rows whose own hash verifies (issuedLedgerEntry), `unkeyedThrough` bounding the unkeyed prefix.
+ * with it, a lookup takes only rows whose own hash verifies (issuedLedgerEntry), the accepted unkeyed prefix bounded as acceptedUnkeyedThrough says.
  */
-export function postgresLedger(pool: Pool, chainKey: KeyObject | undefined, unkeyedThrough: number): PostgresLedger {
+export function postgresLedger(pool: Pool, chainKey: KeyObject | undefined, unkeyedAtOpen: number, unkeyedLedgerEntries: number): PostgresLedger {
+  const unkeyedThrough = acceptedUnkeyedThrough(unkeyedAtOpen, unkeyedLedgerEntries);
   const appendAll = async (key: KeyObject, take: () => readonly LedgerEntryInput[]): Promise<void> => {
     const client = await pool.connect();
     let broken: Error | undefined;
@@ -105,6 +107,7 @@ export function postgresLedger(pool: Pool, chainKey: KeyObject | undefined, unke
       const row = rows[0];
       return row === undefined ? undefined : issuedLedgerEntry(chainKey, toLedgerEntry(row), toLedgerLink(row), unkeyedThrough);
     },
+    unkeyedAtOpen,
     count: async () => {
       const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM issuance_ledger');
       return Number(rows[0]?.n ?? 0);

@@ -24,6 +24,11 @@ export interface PostgresStoreOptions {
   readonly onUnlockError?: (task: ExclusiveTask, err: Error) => void;
   /** Keys the issuance ledger's chain (deriveLedgerChainKey); without it the store refuses to append to the ledger. */
   readonly ledgerChainKey?: KeyObject;
+  /**
+   * How many entries at the issuance ledger's start were written before its chain was keyed, and may
+   * stand unkeyed (audit.unkeyedLedgerEntries); 0 when absent: every entry must be keyed.
+   */
+  readonly unkeyedLedgerEntries?: number;
 }
 
 // Expired replay entries are swept now and then rather than on every insert, to keep the hot path
@@ -54,15 +59,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // out (inside a transaction, when the server stops) also emits 'error', after failing the query in
   // flight: that failure reaches the caller, and the pool drops the connection when it comes back.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  let unkeyedThrough: number;
+  let unkeyedAtOpen: number;
   try {
     await migratePostgres(pool);
-    unkeyedThrough = await readUnkeyedLedgerPrefix(pool);
+    unkeyedAtOpen = await readUnkeyedLedgerPrefix(pool);
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw cannotOpen(err);
   }
-  const ledger = postgresLedger(pool, options.ledgerChainKey, unkeyedThrough);
+  const ledger = postgresLedger(pool, options.ledgerChainKey, unkeyedAtOpen, options.unkeyedLedgerEntries ?? 0);
   return {
     users: postgresUsers(pool),
     relyingParties: postgresRelyingParties(pool),

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import {
+  acceptedUnkeyedThrough,
   issuedLedgerEntry,
   KEYED_LEDGER_HASH_SCHEME,
   LEDGER_GENESIS_HASH,
@@ -54,6 +55,7 @@ export function sqliteLedger(
   db: Database.Database,
   explain: (what: string, err: unknown) => unknown,
   chainKey: KeyObject | undefined,
+  unkeyedLedgerEntries: number,
 ): SqliteLedger {
   chainUnlinkedLedgerRows(db);
   const st = {
@@ -75,7 +77,8 @@ export function sqliteLedger(
     unkeyedPrefix: db.prepare<[], { n: number }>(UNKEYED_PREFIX_SQL),
   };
   // Read once: rows appended from now on are keyed, so the prefix cannot legitimately grow.
-  const unkeyedThrough = st.unkeyedPrefix.get()?.n ?? 0;
+  const unkeyedAtOpen = st.unkeyedPrefix.get()?.n ?? 0;
+  const unkeyedThrough = acceptedUnkeyedThrough(unkeyedAtOpen, unkeyedLedgerEntries);
   // The chain's head, read once per transaction (under the write lock) and moved on by each append.
   let head: ChainHead = { sequence: 0, entry_hash: LEDGER_GENESIS_HASH };
   const readHead = (): void => {
@@ -125,6 +128,7 @@ export function sqliteLedger(
       const row = st.get.get(tokenId);
       return row === undefined ? undefined : issuedLedgerEntry(chainKey, toLedgerEntry(row), toLedgerLink(row), unkeyedThrough);
     },
+    unkeyedAtOpen,
     count: async () => st.count.get()?.n ?? 0,
     chain: async (afterSequence, limit) => st.chain.all(afterSequence, limit).map(toChainedEntry),
     flush: async () => writes?.flush(),

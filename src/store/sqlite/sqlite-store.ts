@@ -56,6 +56,11 @@ export interface SqliteStoreOptions {
   readonly onCheckpointError?: (err: Error) => void;
   /** Keys the issuance ledger's chain (deriveLedgerChainKey); without it the store refuses to append to the ledger. */
   readonly ledgerChainKey?: KeyObject;
+  /**
+   * How many entries at the issuance ledger's start were written before its chain was keyed, and may
+   * stand unkeyed (audit.unkeyedLedgerEntries); 0 when absent: every entry must be keyed.
+   */
+  readonly unkeyedLedgerEntries?: number;
 }
 
 /** The embedded store: one SQLite file in WAL mode, shared safely by the worker processes of one host. */
@@ -116,7 +121,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       throw explain(what, err);
     }
   };
-  const ledger = sqliteLedger(db, explain, options.ledgerChainKey);
+  const ledger = sqliteLedger(db, explain, options.ledgerChainKey, options.unkeyedLedgerEntries ?? 0);
 
   return {
     users: {

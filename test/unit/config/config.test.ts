@@ -30,6 +30,7 @@ describe('config/config validateConfig', () => {
     assert.equal(c.logLevel, 'info');
     assert.equal(c.limits.maxBodyBytes, 256 * 1024);
     assert.equal(c.limits.maxConcurrentRequests, 0, 'no admission limit unless configured');
+    assert.equal(c.audit.unkeyedLedgerEntries, 0, 'no unkeyed ledger entry counts unless configured');
   });
 
   it('the defaults validate as a whole file (what sts init writes)', () => {
@@ -87,6 +88,8 @@ describe('config/config validateConfig', () => {
       ['limits.maxAttributesPerElement 0', { limits: { maxAttributesPerElement: 0 } }, 'limits.maxAttributesPerElement'],
       ['limits.maxConcurrentRequests -1', { limits: { maxConcurrentRequests: -1 } }, 'limits.maxConcurrentRequests'],
       ['limits.maxConcurrentRequests 2.5', { limits: { maxConcurrentRequests: 2.5 } }, 'limits.maxConcurrentRequests'],
+      ['audit.unkeyedLedgerEntries -1', { audit: { unkeyedLedgerEntries: -1 } }, 'audit.unkeyedLedgerEntries'],
+      ['audit.unkeyedLedgerEntries "all"', { audit: { unkeyedLedgerEntries: 'all' } }, 'audit.unkeyedLedgerEntries'],
       ['logLevel "loud"', { logLevel: 'loud' }, 'logLevel'],
       ['logLevel "INFO"', { logLevel: 'INFO' }, 'logLevel'],
       ['logLevel null', { logLevel: null }, 'logLevel'],

@@ -221,8 +221,11 @@ describe('store/sqlite openSqliteStore', () => {
             e.notOnOrAfter.getTime(), e.requestId, e.renewedFrom, 1, 0, e.actor, e.sequence, e.previousHash, e.entryHash);
         }
       });
-      store = openSqliteStore(path, { ledgerChainKey: TEST_LEDGER_CHAIN_KEY });
-      await expectUnkeyedPrefixThenKeyed(store, legacy, [ledgerEntry('_new1'), ledgerEntry('_new2')]);
+      await expectUnkeyedPrefixThenKeyed(
+        async (unkeyedLedgerEntries) => (store = openSqliteStore(path, { ledgerChainKey: TEST_LEDGER_CHAIN_KEY, unkeyedLedgerEntries })),
+        legacy,
+        [ledgerEntry('_new1'), ledgerEntry('_new2')],
+      );
     });
 
     it('a database from a newer version is refused', async () => {
