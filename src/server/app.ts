@@ -176,6 +176,17 @@ export function createApp(options: AppOptions): Koa {
   // and measured at 80% load it helped by less than this machine's drift (README, "Sustained load").
   const admission = options.admission ?? new Turns(config.limits.maxConcurrentRequests);
   /**
+   * Runs `work` in the request's turn, unless it waited for the turn and its client left meanwhile:
+   * then no token is signed and no ledger row written for nobody (under overload that wasted work
+   * is what makes a queue collapse), and the turn passes on at once. "Left" is what send() sees: the
+   * answer can no longer be written. A request that did not wait is not checked.
+   */
+  const inTurn = <T>(ctx: Koa.Context, work: () => Promise<T>): Promise<T> =>
+    admission.run((waited) => {
+      if (waited && !ctx.writable) throw new ClientClosedRequest();
+      return work();
+    });
+  /**
    * Reads the body within the size limit and hands it on in its turn; a larger one gets `refuse` with
    * the reason at once. The body is read before the turn, so a client sending it slowly holds none.
    */
@@ -189,7 +200,7 @@ export function createApp(options: AppOptions): Koa {
       ctx.set('Connection', 'close');
       return refuse(`The request was refused: ${err.message}.`);
     }
-    return admission.run(() => handle(body));
+    return inTurn(ctx, () => handle(body));
   };
 
   const awsQuery: Handler = async (ctx, requestId, startedAt) => {
@@ -209,7 +220,7 @@ export function createApp(options: AppOptions): Koa {
             (body) => awsApi.handle({ ...request, body }),
             (reason) => awsApi.refuse(awsErrors.invalidParameterValue(reason), requestId),
           )
-        : await admission.run(() => awsApi.handle({ ...request, body: Buffer.alloc(0) }));
+        : await inTurn(ctx, () => awsApi.handle({ ...request, body: Buffer.alloc(0) }));
     ctx.set('x-amzn-RequestId', requestId);
     send(ctx, reply.status, reply.contentType, reply.body);
     const durationMs = elapsedMs(startedAt);
@@ -324,15 +335,28 @@ export function createApp(options: AppOptions): Koa {
     } catch (err) {
       // Not recorded by a protocol handler: counted by route instead, so it shows somewhere.
       protocolRequest = false;
-      // A bare page carries no fault or error code: its status is the answer (or the status of a reply already sent).
-      logger.log('error', 'internal error', { requestId, path: ctx.path, httpStatus: ctx.res.headersSent ? ctx.res.statusCode : 500, ...describeError(err) });
-      send(ctx, 500, 'text/plain; charset=utf-8', `Internal error (request id ${requestId})\n`);
+      if (err instanceof ClientClosedRequest) {
+        // Nothing can be sent; the status is set only for the count by route below.
+        ctx.res.statusCode = CLIENT_CLOSED_REQUEST;
+        logger.log('warn', 'client closed request', { requestId, path: ctx.path, httpStatus: CLIENT_CLOSED_REQUEST, durationMs: roundMs(elapsedMs(startedAt)) });
+      } else {
+        // A bare page carries no fault or error code: its status is the answer (or the status of a reply already sent).
+        logger.log('error', 'internal error', { requestId, path: ctx.path, httpStatus: ctx.res.headersSent ? ctx.res.statusCode : 500, ...describeError(err) });
+        send(ctx, 500, 'text/plain; charset=utf-8', `Internal error (request id ${requestId})\n`);
+      }
     }
     // The path is a label only when it is one of ours; anything else a caller made up is 'unmatched'.
     if (operations && !protocolRequest) operations.served(knownPaths.has(ctx.path) ? ctx.path : 'unmatched', ctx.res.statusCode);
   });
   return app;
 }
+
+// nginx's 499 "client closed request": HTTP has no status for an answer nobody is there to read, and
+// log and metrics readers already know this one.
+const CLIENT_CLOSED_REQUEST = 499;
+
+/** Thrown instead of processing a request whose client left while it waited for its turn. */
+class ClientClosedRequest extends Error {}
 
 /**
  * Writes the whole response in one end() (headers and body leave in one TLS record), bypassing

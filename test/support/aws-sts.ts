@@ -59,10 +59,16 @@ export interface AwsTestStsOptions {
   readonly config?: Record<string, unknown>;
   /** The server's clock (default: the system clock). */
   readonly now?: () => Date;
+  /** The server's password check (default: the real one). */
+  readonly verifyPassword?: (password: string, storedHash: string) => Promise<boolean>;
 }
 
 export async function startAwsTestSts(options: AwsTestStsOptions = {}): Promise<AwsTestSts> {
-  const sts = await startTestSts({ ...(options.config ? { config: options.config } : {}), ...(options.now ? { now: options.now } : {}) });
+  const sts = await startTestSts({
+    ...(options.config ? { config: options.config } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.verifyPassword ? { verifyPassword: options.verifyPassword } : {}),
+  });
   const store = sts.instance.store;
   const aws = sts.instance.config.aws;
   await addAwsRole(store, ACCOUNT, { name: ROLE, trustPolicy: ROLE_TRUST_POLICY, maxSessionDurationSeconds: 7200 });

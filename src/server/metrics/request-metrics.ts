@@ -103,7 +103,7 @@ export function requestMetrics(registry: MetricsRegistry, trail: AuditTrail): Re
  * metrics, and anything unmatched); `route` is one of the app's own paths or 'unmatched'.
  */
 export function httpRouteMetrics(registry: MetricsRegistry): (route: string, status: number) => void {
-  const counter = registry.counter('trustbridge_http_requests_total', 'Requests to the routes outside WS-Trust and AWS (metadata, health, metrics), by status.', ['route', 'status']);
+  const counter = registry.counter('trustbridge_http_requests_total', 'Requests to the routes outside WS-Trust and AWS (metadata, health, metrics), and WS-Trust and AWS requests their protocol did not answer (499: the client left while waiting for a turn), by status.', ['route', 'status']);
   const byRoute = new Map<string, Map<number, CounterChild>>();
   return (route, status) => {
     let byStatus = byRoute.get(route);
