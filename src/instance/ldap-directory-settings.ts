@@ -19,7 +19,7 @@ export function loadLdapDirectorySettings(home: string, config: StsConfig, env: 
   return {
     url: ldap.url,
     startTls: ldap.startTls,
-    caCertificates: ldap.caFiles.map((file, i) => readCertificateFile(inHome(home, file), `identity.ldap.caFiles[${i}]`)),
+    caCertificates: ldap.caFiles.map((file, i) => readCertificateFile(inHome(home, file), `identity.ldap.caFiles[${i}]`).pem),
     connectTimeoutMs: ldap.connectTimeoutMs,
     operationTimeoutMs: ldap.operationTimeoutMs,
     bind: bindOf(home, ldap, env),

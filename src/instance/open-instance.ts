@@ -1,4 +1,4 @@
-import { X509Certificate, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { ClientCertificatePolicy } from '../identity/client-certificate';
 import type { LdapDirectorySettings } from '../identity/ldap/ldap-settings';
 import type { StsConfig } from '../config/config';
@@ -149,8 +149,6 @@ export async function openServingInstance(
 }
 
 function loadClientCertificatePolicy(home: string, config: StsConfig): ClientCertificatePolicy {
-  const authorities = config.clientCertificates.caFiles.map((file, i) => {
-    return new X509Certificate(readCertificateFile(inHome(home, file), `clientCertificates.caFiles[${i}]`));
-  });
+  const authorities = config.clientCertificates.caFiles.map((file, i) => readCertificateFile(inHome(home, file), `clientCertificates.caFiles[${i}]`).certificate);
   return { authorities, pinned: new Set(config.clientCertificates.pinnedThumbprints.map((t) => t.toLowerCase())) };
 }

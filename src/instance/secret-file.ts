@@ -10,15 +10,22 @@ export function readRequired(path: string, configKey: string): string {
   }
 }
 
+/** A certificate file as read: its text, and the certificate parsed from it. */
+export interface CertificateFile {
+  /** The file's PEM text as it stands (what a TLS `ca` option takes). */
+  readonly pem: string;
+  /** Its (first) certificate, parsed once here: checking the file and using it take the same object. */
+  readonly certificate: X509Certificate;
+}
+
 /** The PEM certificate in a file a config key names; unreadable, or not a certificate, is refused naming the key. */
-export function readCertificateFile(path: string, configKey: string): string {
+export function readCertificateFile(path: string, configKey: string): CertificateFile {
   const pem = readRequired(path, configKey);
   try {
-    new X509Certificate(pem);
+    return { pem, certificate: new X509Certificate(pem) };
   } catch (err) {
     throw new Error(`config key "${configKey}" does not name a PEM certificate: ${(err as Error).message}`);
   }
-  return pem;
 }
 
 /**

@@ -5,13 +5,14 @@ import { runRolloverCheck } from '../../src/keys/key-rollover';
 import { generateSigningKey } from '../../src/keys/key-material';
 import { sealedCustody } from '../../src/keys/sealed-custody';
 import { certificateThumbprintSha256 } from '../../src/keys/signing-key';
-import { ADVISORY_LOCK_SPACE, EXCLUSIVE_TASK_LOCKS, LEDGER_APPEND_LOCK } from '../../src/store/postgres/advisory-locks';
+import { ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK } from '../../src/store/postgres/advisory-locks';
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store';
 import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations';
 import { MAX_SAML_PROVIDER_CERTIFICATES, type AddCertificateResult, type Store } from '../../src/store/store';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 import { freePort } from '../support/unit-cli';
+import { endSessionHoldingExclusiveTaskLock, exclusiveTaskLockHolders } from '../support/exclusive-task-lock';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { expectUnkeyedPrefixThenKeyed, TEST_LEDGER_CHAIN_KEY, unkeyedChain } from '../support/ledger-chain-key';
 import { ledgerEntry, providerCertificate } from '../support/store-fixtures';
@@ -324,21 +325,8 @@ describe('store/postgres openPostgresStore', function () {
       assert.equal(await b!.exclusive('key-rollover', async () => undefined), true);
     });
 
-    /** The database sessions holding the key-rollover lock. */
-    const rolloverLockHolders = async (): Promise<number[]> =>
-      (
-        await db.query<{ pid: number }>(
-          `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 2`,
-          [ADVISORY_LOCK_SPACE, EXCLUSIVE_TASK_LOCKS['key-rollover']],
-        )
-      ).rows.map((r) => r.pid);
-    /** Ends the database session holding the key-rollover lock (as a crash or an operator would), and waits until it is gone. */
-    const endSessionHoldingRolloverLock = async (): Promise<void> => {
-      const holders = await rolloverLockHolders();
-      assert.equal(holders.length, 1, 'the task holds the lock');
-      await db.query('SELECT pg_terminate_backend($1)', [holders[0]]);
-      await until(async () => (await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [holders[0]])).rowCount === 0, "the holder's session to end", 5000);
-    };
+    const rolloverLockHolders = (): Promise<number[]> => exclusiveTaskLockHolders(db, 'key-rollover');
+    const endSessionHoldingRolloverLock = (): Promise<void> => endSessionHoldingExclusiveTaskLock(db, 'key-rollover');
 
     it('the unlock failing (the holder\'s session ended under it): the task\'s work stands, the failure is reported once, the lock is free, the pool serves on', async () => {
       const unlockErrors: Array<[string, Error]> = [];

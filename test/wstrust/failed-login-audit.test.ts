@@ -3,12 +3,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditEvent } from '../../src/store/store';
 import { NS } from '../../src/xml/namespaces';
+import { checkXmlSafely } from '../../src/xml/safe-parse';
 import { expectFault, rstrOf, sendTrust, type Combo, type Sent } from '../support/ext-trust';
-import { expectNotRecorded, storedEvents, stsCli } from '../support/golden-saml';
+import { expectNotRecorded, onBehalfOf, storedEvents, stsCli } from '../support/golden-saml';
 import { recordLogs, recordPassword } from '../support/observed-traffic';
 import { parseFault } from '../support/soap-reply';
 import { startTestSts, type TestSts } from '../support/test-sts';
-import { appliesTo } from '../support/trust-messages';
+import { appliesTo, trustRequest } from '../support/trust-messages';
 
 // A refused login records the user name it claimed (additionalEventData.claimedUserName), beside a
 // null principal, so a defender reading `sts audit tail` sees which account a password spray or a
@@ -21,10 +22,13 @@ const USER = 'sprayed-user@example.com';
 const PASSWORD = 'Failed-Logins-Right-Horse-3#';
 const WRONG = 'Failed-Logins-Wrong-Staple-6!';
 const UNKNOWN = 'nobody-here@example.com';
+const DOM_USER = 'dom-path-user@example.com';
 const THRESHOLD = 2;
 /** A name that would forge a line and reverse what a terminal shows, if kept as sent (XML allows each of these characters). */
 const HOSTILE = 'mallory\r\n{"level":"info","msg":"request served"}\t\u200B\u202Egpj.exe';
 const HOSTILE_STORED = 'mallory\\u000d\\u000a{"level":"info","msg":"request served"}\\u0009\\u200b\\u202egpj.exe';
+/** An RST the lean fast path cannot read (it stops at a token holder): the request is read from xmldom's DOM. Authentication fails before the token is looked at. */
+const DOM_PATH_RST = appliesTo(RP) + onBehalfOf(`<saml:Assertion xmlns:saml="${NS.saml2}" ID="_never-read"/>`);
 
 describe('wstrust: a refused login names the user it claimed in the audit trail', function () {
   this.timeout(120_000);
@@ -48,6 +52,7 @@ describe('wstrust: a refused login names the user it claimed in the audit trail'
     recordLogs(sts.logs);
     recordPassword(PASSWORD, WRONG);
     await sts.addUser({ name: USER, password: PASSWORD, claims: [] });
+    await sts.addUser({ name: DOM_USER, password: PASSWORD, claims: [] });
     await sts.addRelyingParty({ appliesTo: RP });
   });
   after(async () => {
@@ -168,6 +173,61 @@ describe('wstrust: a refused login names the user it claimed in the audit trail'
       assert.ok(found.includes(sent.res.requestId), `${JSON.stringify(name.slice(0, 20))}: ${found.length} found`);
     }
   });
+
+  // The same refusals read from xmldom's DOM instead of the lean tree (DOM_PATH_RST): the trail must not depend on the path.
+  const issueFromDom = (user: string, password: string): Promise<Sent> => sendTrust(sts, COMBO, { user, password, op: 'Issue', rstBody: DOM_PATH_RST });
+  /** Whether the server reads this request from the lean tree (its RST then holds no token) rather than from xmldom's DOM. */
+  const readLean = (user: string, rstBody: string): boolean => {
+    const { body } = trustRequest({ version: COMBO.version, soap: COMBO.soap, username: user, password: WRONG, requestType: 'Issue', rstBody });
+    const { maxBodyBytes, maxDepth, maxElements, maxAttributesPerElement } = sts.instance.config.limits;
+    return checkXmlSafely(body, { maxBytes: maxBodyBytes, maxDepth, maxElements, maxAttributesPerElement }, true).lean !== undefined;
+  };
+  /** The request's log line, less what differs per request. */
+  const logLineOf = (sent: Sent): Record<string, unknown> => {
+    const lines = sts.logs.filter((r) => r.fields['requestId'] === sent.res.requestId);
+    assert.equal(lines.length, 1, `one log line for request ${sent.res.requestId}`);
+    const { level, msg, fields } = lines[0] as (typeof lines)[number];
+    const { requestId: _id, durationMs: _ms, ...rest } = fields;
+    return { level, msg, ...rest };
+  };
+  /** Each name is sent once down each path; both must leave this trail. */
+  const bothPaths: ReadonlyArray<{ what: string; sent: string; stored: { claimedUserName: string; claimedUserNameLength?: number }; detail: string }> = [
+    { what: 'a known user with a wrong password', sent: DOM_USER, stored: { claimedUserName: DOM_USER }, detail: `wrong password for user "${DOM_USER}"` },
+    { what: 'line breaks, a tab, a zero-width space and a bidi override', sent: HOSTILE, stored: { claimedUserName: HOSTILE_STORED }, detail: `unknown user "${HOSTILE_STORED}"` },
+    {
+      what: 'a 10,000-character name',
+      sent: 'q'.repeat(10_000),
+      stored: { claimedUserName: 'q'.repeat(256), claimedUserNameLength: 10_000 },
+      detail: `unknown user "${'q'.repeat(256)}" (cut from 10000 characters)`,
+    },
+    {
+      // 251 characters and a 6-character escape do not fit in 256: the escape is left out whole, never cut in two.
+      what: 'a long name whose cut falls on an escaped bidi override',
+      sent: `${'w'.repeat(251)}\u202e${'v'.repeat(600)}`,
+      stored: { claimedUserName: 'w'.repeat(251), claimedUserNameLength: 852 },
+      detail: `unknown user "${'w'.repeat(251)}" (cut from 852 characters)`,
+    },
+  ];
+  for (const c of bothPaths) {
+    it(`read from the DOM (an OnBehalfOf token in the RST), ${c.what}: the same event and log line as the fast path`, async () => {
+      assert.ok(readLean(c.sent, appliesTo(RP)), 'the fast-path request is read from the lean tree');
+      assert.ok(!readLean(c.sent, DOM_PATH_RST), 'the DOM-path request is read from the lean tree');
+      const fast = await issue(c.sent, WRONG);
+      // Forgotten, so the second wrong password counts as the first did (it would reach the threshold and raise an alert).
+      await sts.instance.store.users.clearFailedLogins(c.sent);
+      const dom = await issueFromDom(c.sent, WRONG);
+      for (const sent of [fast, dom]) {
+        expectFault(sent, COMBO, 'wsse', 'FailedAuthentication');
+        assert.deepEqual(wireFault(sent), wireFault(refused.wrong));
+        const e = await eventOf(sent);
+        assert.deepEqual([e.eventName, e.principal, e.errorCode, e.additionalEventData], ['Issue', null, 'wsse:FailedAuthentication', c.stored]);
+        assert.equal(logDetailOf(sent), c.detail);
+      }
+      const { claimedUserName: name, claimedUserNameLength: truncatedFrom } = c.stored;
+      assert.deepEqual(logLineOf(fast)['claimedUserName'], truncatedFrom === undefined ? { name } : { name, truncatedFrom });
+      assert.deepEqual(logLineOf(dom), logLineOf(fast));
+    });
+  }
 
   it('no password reached the store, audit.jsonl or the log', async () => {
     await expectNotRecorded(sts, [PASSWORD, WRONG]);

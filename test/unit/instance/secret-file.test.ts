@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,11 +52,14 @@ describe('instance/secret-file readCertificateFile', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('is the PEM text of a certificate', () => {
+  it('is the PEM text of a certificate as it stands, and that certificate parsed', () => {
     const { pem } = quickCertificate('certificate-file');
     const path = join(dir, 'ca.pem');
     writeFileSync(path, pem);
-    assert.equal(readCertificateFile(path, 'clientCertificates.caFiles[0]'), pem);
+    const read = readCertificateFile(path, 'clientCertificates.caFiles[0]');
+    assert.equal(read.pem, pem);
+    assert.ok(read.certificate instanceof X509Certificate);
+    assert.equal(read.certificate.fingerprint256, new X509Certificate(pem).fingerprint256);
   });
 
   it('an unreadable file is refused once, naming the key and the path', () => {
