@@ -96,7 +96,7 @@ export async function openInstance(home: string, options: OpenOptions = {}): Pro
     masterKey,
     ledgerChainKey,
     audit,
-    signingKeyCustody: () => (custody ??= openSigningKeyCustody(home, config.signingKeyCustody, masterKey)),
+    signingKeyCustody: () => (custody ??= openSigningKeyCustody(home, config.signingKeyCustody, masterKey, logger)),
     close: async () => {
       try {
         custody?.close();

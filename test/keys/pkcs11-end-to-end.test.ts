@@ -12,7 +12,7 @@ import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 import { certificateThumbprintSha256 } from '../../src/keys/signing-key';
 import type { SigningKeyRecord } from '../../src/store/store';
 import { httpsRequest } from '../support/https-client';
-import { newTestToken, SOFTHSM_MODULE, type TestToken } from '../support/softhsm';
+import { closeAllSessions, newTestToken, SOFTHSM_MODULE, type TestToken } from '../support/softhsm';
 import { postToSts } from '../support/sts-post';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import { appliesTo, assertionText, pathOf, trustRequest } from '../support/trust-messages';
@@ -23,7 +23,8 @@ import { SAML2_ASSERTION_ID_ATTRIBUTE, verifyWithXmlsec1 } from '../support/xmls
 // An instance whose token-signing keys live in a PKCS#11 token (SoftHSM2): `sts init` generates the
 // first key inside the token, tokens and metadata are signed by the token (checked by xmlsec1), the
 // store holds only a pkcs11: reference, rotation and the automatic rollover generate in the token,
-// every `sts serve` process opens its own session, and a wrong PIN stops start-up with a clear message.
+// every `sts serve` process opens its own session, a session lost under the server is opened again,
+// and a wrong PIN stops start-up with a clear message.
 
 const USER = 'hsm@keys.example';
 const PASSWORD = 'Hsm-Pässwort-1!';
@@ -99,6 +100,22 @@ describe('keys: token-signing keys held in a PKCS#11 token (SoftHSM2), end to en
     assert.equal(signerThumbprintOf(xml), active.thumbprintSha256);
     const checked = verifyWithXmlsec1(xml, active.certificatePem, SAML2_ASSERTION_ID_ATTRIBUTE);
     assert.ok(checked.ok, checked.output);
+  });
+
+  it('a session closed under the server (C_CloseAllSessions) is re-established by the next Issue, which succeeds; the log says both, without the PIN', async () => {
+    // SoftHSM2 runs in this process, the server's too: see closeAllSessions.
+    closeAllSessions(token.label);
+    const xml = await issue();
+    const checked = verifyWithXmlsec1(xml, server.instance.signingKey.certificatePem, SAML2_ASSERTION_ID_ATTRIBUTE);
+    assert.ok(checked.ok, checked.output);
+    assert.deepEqual(
+      server.logs.filter((l) => l.msg.includes('PKCS#11')),
+      [
+        { level: 'warn', msg: 'the PKCS#11 token session was lost; reconnecting', fields: { tokenLabel: token.label, reason: 'CKR_SESSION_HANDLE_INVALID' } },
+        { level: 'info', msg: 'the PKCS#11 token session was re-established', fields: { tokenLabel: token.label } },
+      ],
+    );
+    assert.ok(!JSON.stringify(server.logs).includes(token.pin), 'no PIN in the log');
   });
 
   it('the federation metadata is signed by the token key (xml-crypto through the SigningKey), and xmlsec1 verifies it', async () => {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as pkcs11 from 'pkcs11js';
 import type { SigningKeyCustodyConfig } from '../../src/config/config';
 
 // SoftHSM2 (Debian's softhsm2) as the PKCS#11 token of the tests: one private token directory per
@@ -49,4 +50,70 @@ export function newTestToken(): TestToken {
   const pinEnv = `TRUSTBRIDGE_TEST_PIN_${n}`;
   process.env[pinEnv] = pin;
   return { label, pin, pinEnv, custody: { kind: 'pkcs11', module: SOFTHSM_MODULE, tokenLabel: label, pinEnv } };
+}
+
+/**
+ * Acts on a token as something outside Trustbridge's code would: through a second pkcs11js handle on
+ * the module. SoftHSM2 is a library inside this process, so the handle reaches the same SoftHSM2
+ * instance (dlopen gives back the library already loaded; its C_Initialize answers
+ * CKR_CRYPTOKI_ALREADY_INITIALIZED) and sees the sessions Trustbridge opened in this process.
+ */
+function onTokenFromOutside(label: string, act: (library: pkcs11.PKCS11, slot: pkcs11.Handle) => void): void {
+  const library = new pkcs11.PKCS11();
+  library.load(SOFTHSM_MODULE);
+  let initialisedHere = true;
+  try {
+    try {
+      library.C_Initialize();
+    } catch (err) {
+      if (!(err instanceof pkcs11.Pkcs11Error && err.code === pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED)) throw err;
+      initialisedHere = false;
+    }
+    const slot = library.C_GetSlotList(true).find((s) => library.C_GetTokenInfo(s).label.trimEnd() === label);
+    if (slot === undefined) throw new Error(`no SoftHSM2 token labelled ${label}`);
+    act(library, slot);
+  } finally {
+    if (initialisedHere) library.C_Finalize();
+    library.close();
+  }
+}
+
+/**
+ * Closes every session this process has on the token (C_CloseAllSessions), as a network HSM that
+ * restarts or a token pulled out and put back would; PKCS#11 then logs the user out of the token.
+ */
+export function closeAllSessions(label: string): void {
+  onTokenFromOutside(label, (library, slot) => library.C_CloseAllSessions(slot));
+}
+
+/** Changes the token's user PIN (C_SetPIN) in a session of its own, closed afterwards. */
+export function changeUserPin(label: string, oldPin: string, newPin: string): void {
+  onTokenFromOutside(label, (library, slot) => {
+    const session = library.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION | pkcs11.CKF_RW_SESSION);
+    try {
+      library.C_Login(session, pkcs11.CKU_USER, oldPin);
+      library.C_SetPIN(session, oldPin, newPin);
+    } finally {
+      library.C_CloseSession(session);
+    }
+  });
+}
+
+/** Deletes the private key with this CKA_ID from the token, from a session of its own (logged in as this process is). */
+export function destroyPrivateKey(label: string, id: Buffer): void {
+  onTokenFromOutside(label, (library, slot) => {
+    const session = library.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION | pkcs11.CKF_RW_SESSION);
+    try {
+      library.C_FindObjectsInit(session, [
+        { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
+        { type: pkcs11.CKA_ID, value: id },
+      ]);
+      const [key] = library.C_FindObjects(session, 1);
+      library.C_FindObjectsFinal(session);
+      if (key === undefined) throw new Error(`the token ${label} holds no private key ${id.toString('hex')}`);
+      library.C_DestroyObject(session, key);
+    } finally {
+      library.C_CloseSession(session);
+    }
+  });
 }

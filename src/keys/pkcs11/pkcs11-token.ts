@@ -2,8 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import * as pkcs11 from 'pkcs11js';
 import type { RsaPublicNumbers } from '../certificates';
 
-// One logged-in session with a PKCS#11 token, for one process. Private keys made here stay in the
-// token (sensitive, never extractable); this process only ever holds their handles.
+// One logged-in session with a PKCS#11 token, for one process, opened again when it is lost. Private
+// keys made here stay in the token (sensitive, never extractable); this process only ever holds their handles.
 
 export interface Pkcs11TokenSettings {
   /** The PKCS#11 module (shared library), e.g. /usr/lib/softhsm/libsofthsm2.so. */
@@ -14,10 +14,22 @@ export interface Pkcs11TokenSettings {
   readonly pinSource: string;
 }
 
-/** An RSA private key in the token, by handle, with the public numbers that identify it. */
+/** An RSA private key in the token, by CKA_ID, with the public numbers that identify it. */
 export interface TokenPrivateKey {
-  readonly handle: pkcs11.Handle;
+  readonly id: Buffer;
   readonly publicNumbers: RsaPublicNumbers;
+}
+
+/** What happens to a token's session, for the operator's log; never with the PIN. */
+export type Pkcs11SessionEvent =
+  | { readonly kind: 'session-lost'; readonly tokenLabel: string; readonly reason: string }
+  | { readonly kind: 'session-restored'; readonly tokenLabel: string }
+  | { readonly kind: 'reconnect-failed'; readonly tokenLabel: string; readonly reason: string; readonly retryAfterMs: number };
+
+export interface Pkcs11TokenOptions {
+  readonly onEvent?: (event: Pkcs11SessionEvent) => void;
+  /** The clock (milliseconds) that spaces reconnect attempts. */
+  readonly now?: () => number;
 }
 
 // Cryptoki is initialised once per process and module, and the user login is per process and token:
@@ -27,7 +39,29 @@ const modules = new Map<string, { library: pkcs11.PKCS11; users: number }>();
 const logins = new Map<string, { pinDigest: Buffer; sessions: number }>();
 
 const pinDigest = (pin: string): Buffer => createHash('sha256').update(pin).digest();
+const loginKeyOf = (settings: Pkcs11TokenSettings): string => `${settings.module}\0${settings.tokenLabel}`;
 const RSA_BITS = 2048;
+
+// The results with which PKCS#11 (v2.40 and 3.0, section 5.1) says that the session or its login is
+// gone, rather than anything about the operation: the session was closed before the call
+// (CKR_SESSION_HANDLE_INVALID: C_CloseSession, C_CloseAllSessions, a token removed) or during it
+// (CKR_SESSION_CLOSED), the token was removed during the call (CKR_DEVICE_REMOVED) or was not present
+// (CKR_TOKEN_NOT_PRESENT), or the session lives without its login (CKR_USER_NOT_LOGGED_IN: a token logs
+// the user out when the application's last session on it closes). A new session can cure each of
+// them. CKR_DEVICE_ERROR is not among them: it says the device failed, not that the session ended.
+const SESSION_GONE = new Set<number>([
+  pkcs11.CKR_SESSION_HANDLE_INVALID,
+  pkcs11.CKR_SESSION_CLOSED,
+  pkcs11.CKR_DEVICE_REMOVED,
+  pkcs11.CKR_TOKEN_NOT_PRESENT,
+  pkcs11.CKR_USER_NOT_LOGGED_IN,
+]);
+
+// After a failed reconnect, the next one waits this long; operations in between fail at once with the
+// error that lost the session. Without it every request would open a session and log in again: each
+// attempt holds up the event loop (a network HSM that is away answers only after its timeout), and
+// with a PIN the token refuses, every request would count towards locking the PIN.
+export const RECONNECT_INTERVAL_MS = 1000;
 
 export class Pkcs11TokenError extends Error {
   constructor(message: string) {
@@ -42,33 +76,46 @@ function reason(err: unknown): string {
 }
 
 const codeOf = (err: unknown): number | undefined => (err instanceof pkcs11.Pkcs11Error ? err.code : undefined);
+const isSessionGone = (err: unknown): boolean => SESSION_GONE.has(codeOf(err) ?? 0);
 
 export class Pkcs11Token {
   private closed = false;
+  /** Undefined from the moment the session is found gone until a reconnect opens another. */
+  private session: pkcs11.Handle | undefined;
+  /** The error that lost the session: what operations fail with until a reconnect succeeds. */
+  private lostWith: unknown;
+  private nextReconnectAt = 0;
+  // Object handles need not outlive the session they were found in: after a reconnect, keys are found again by CKA_ID.
+  private handles = new WeakMap<TokenPrivateKey, pkcs11.Handle>();
+  private readonly now: () => number;
 
   private constructor(
     private readonly library: pkcs11.PKCS11,
-    private readonly session: pkcs11.Handle,
+    session: pkcs11.Handle,
+    /** Opens a new logged-in session; the PIN lives only in this closure, out of reach of anything that prints the token. */
+    private readonly openSession: () => pkcs11.Handle,
     private readonly loginKey: string,
     readonly module: string,
     readonly label: string,
-  ) {}
+    private readonly options: Pkcs11TokenOptions,
+  ) {
+    this.session = session;
+    this.now = options.now ?? Date.now;
+  }
 
-  /** Loads the module (C_Initialize once per process), opens a session on the token with this label and logs in. */
-  static open(settings: Pkcs11TokenSettings): Pkcs11Token {
+  /**
+   * Loads the module (C_Initialize once per process), opens a session on the token with this label and logs in.
+   * A session lost later (an HSM restarting, a token re-inserted, C_CloseAllSessions) is opened again by the
+   * operation that finds it gone, which then runs once more.
+   */
+  static open(settings: Pkcs11TokenSettings, options: Pkcs11TokenOptions = {}): Pkcs11Token {
     const library = acquireModule(settings.module);
-    let session: pkcs11.Handle | undefined;
+    const openSession = (): pkcs11.Handle => openLoggedInSession(library, settings);
     try {
-      const slot = findSlot(library, settings);
-      session = library.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION | pkcs11.CKF_RW_SESSION);
-      const loginKey = `${settings.module}\0${settings.tokenLabel}`;
-      login(library, session, loginKey, settings);
-      return new Pkcs11Token(library, session, loginKey, settings.module, settings.tokenLabel);
+      return new Pkcs11Token(library, openSession(), openSession, loginKeyOf(settings), settings.module, settings.tokenLabel, options);
     } catch (err) {
-      if (session) library.C_CloseSession(session);
       releaseModule(settings.module);
-      if (err instanceof Pkcs11TokenError) throw err;
-      throw new Pkcs11TokenError(`the PKCS#11 token "${settings.tokenLabel}" could not be opened: ${reason(err)}`);
+      throw err;
     }
   }
 
@@ -83,24 +130,30 @@ export class Pkcs11Token {
       { type: pkcs11.CKA_LABEL, value: label },
     ];
     try {
-      const pair = this.library.C_GenerateKeyPair(
-        this.session,
-        { mechanism: pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN },
-        [
-          ...common,
-          { type: pkcs11.CKA_VERIFY, value: true },
-          { type: pkcs11.CKA_MODULUS_BITS, value: RSA_BITS },
-          { type: pkcs11.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
-        ],
-        [
-          ...common,
-          { type: pkcs11.CKA_PRIVATE, value: true },
-          { type: pkcs11.CKA_SIGN, value: true },
-          { type: pkcs11.CKA_SENSITIVE, value: true },
-          { type: pkcs11.CKA_EXTRACTABLE, value: false },
-        ],
-      );
-      return { handle: pair.privateKey, publicNumbers: this.publicNumbers(pair.privateKey) };
+      return this.inSession((session, retry) => {
+        // The pair is made of token objects: a first attempt whose session went after C_GenerateKeyPair left them in the token.
+        const made = retry ? this.findHandle(session, id) : undefined;
+        const privateKey =
+          made ??
+          this.library.C_GenerateKeyPair(
+            session,
+            { mechanism: pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN },
+            [
+              ...common,
+              { type: pkcs11.CKA_VERIFY, value: true },
+              { type: pkcs11.CKA_MODULUS_BITS, value: RSA_BITS },
+              { type: pkcs11.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+            ],
+            [
+              ...common,
+              { type: pkcs11.CKA_PRIVATE, value: true },
+              { type: pkcs11.CKA_SIGN, value: true },
+              { type: pkcs11.CKA_SENSITIVE, value: true },
+              { type: pkcs11.CKA_EXTRACTABLE, value: false },
+            ],
+          ).privateKey;
+        return this.remember(id, privateKey, session);
+      });
     } catch (err) {
       throw new Pkcs11TokenError(`the PKCS#11 token "${this.label}" could not generate a key: ${reason(err)}`);
     }
@@ -109,20 +162,10 @@ export class Pkcs11Token {
   /** The RSA private key with this CKA_ID, if the token holds one. */
   findPrivateKey(id: Buffer): TokenPrivateKey | undefined {
     try {
-      this.library.C_FindObjectsInit(this.session, [
-        { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
-        { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_RSA },
-        { type: pkcs11.CKA_ID, value: id },
-      ]);
-      let found: pkcs11.Handle[];
-      try {
-        found = this.library.C_FindObjects(this.session, 2);
-      } finally {
-        this.library.C_FindObjectsFinal(this.session);
-      }
-      if (found.length > 1) throw new Pkcs11TokenError(`the PKCS#11 token "${this.label}" holds ${found.length} private keys with one id`);
-      const handle = found[0];
-      return handle === undefined ? undefined : { handle, publicNumbers: this.publicNumbers(handle) };
+      return this.inSession((session) => {
+        const handle = this.findHandle(session, id);
+        return handle === undefined ? undefined : this.remember(id, handle, session);
+      });
     } catch (err) {
       if (err instanceof Pkcs11TokenError) throw err;
       throw new Pkcs11TokenError(`the PKCS#11 token "${this.label}" could not be searched: ${reason(err)}`);
@@ -130,23 +173,28 @@ export class Pkcs11Token {
   }
 
   /** RSA PKCS#1 v1.5 with SHA-256 (CKM_SHA256_RSA_PKCS), computed by the token. */
-  signSha256(key: pkcs11.Handle, data: Buffer, signatureBytes: number): Buffer {
-    this.library.C_SignInit(this.session, { mechanism: pkcs11.CKM_SHA256_RSA_PKCS }, key);
-    return this.library.C_Sign(this.session, data, Buffer.allocUnsafe(signatureBytes));
+  signSha256(key: TokenPrivateKey, data: Buffer, signatureBytes: number): Buffer {
+    return this.inSession((session) => {
+      this.library.C_SignInit(session, { mechanism: pkcs11.CKM_SHA256_RSA_PKCS }, this.handleOf(session, key));
+      return this.library.C_Sign(session, data, Buffer.allocUnsafe(signatureBytes));
+    });
   }
 
   /**
-   * Reads attributes of an object; each one the token refuses (sensitive, or not an attribute of
+   * Reads attributes of a key; each one the token refuses (sensitive, or not an attribute of
    * the object) comes back as the CKR_ name of the refusal instead of a value.
    */
-  readAttributes(handle: pkcs11.Handle, types: readonly number[]): Array<Buffer | string> {
-    return types.map((type) => {
-      try {
-        return (this.library.C_GetAttributeValue(this.session, handle, [{ type }])[0] as { value: Buffer }).value;
-      } catch (err) {
-        if (codeOf(err) === undefined) throw err;
-        return reason(err);
-      }
+  readAttributes(key: TokenPrivateKey, types: readonly number[]): Array<Buffer | string> {
+    return this.inSession((session) => {
+      const handle = this.handleOf(session, key);
+      return types.map((type) => {
+        try {
+          return (this.library.C_GetAttributeValue(session, handle, [{ type }])[0] as { value: Buffer }).value;
+        } catch (err) {
+          if (codeOf(err) === undefined || isSessionGone(err)) throw err;
+          return reason(err);
+        }
+      });
     });
   }
 
@@ -154,17 +202,112 @@ export class Pkcs11Token {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    const session = this.session;
     try {
-      this.library.C_CloseSession(this.session);
+      if (session !== undefined) closeSession(this.library, session);
     } finally {
-      const login = logins.get(this.loginKey);
-      if (login && --login.sessions === 0) logins.delete(this.loginKey);
+      // A lost session was forgotten when it was found gone.
+      if (session !== undefined) forgetSession(this.loginKey);
       releaseModule(this.module);
     }
   }
 
-  private publicNumbers(handle: pkcs11.Handle): RsaPublicNumbers {
-    const [modulus, publicExponent] = this.library.C_GetAttributeValue(this.session, handle, [
+  /**
+   * Runs a Cryptoki operation in the session. If the session or its login turns out to be gone, a new
+   * session is opened and logged in (see reconnect) and the operation runs once more (`retry`); any
+   * other error, or a second failure, is the caller's.
+   */
+  private inSession<T>(operation: (session: pkcs11.Handle, retry: boolean) => T): T {
+    if (this.session !== undefined) {
+      try {
+        return operation(this.session, false);
+      } catch (err) {
+        if (this.closed || !isSessionGone(err)) throw err;
+        this.lose(err);
+      }
+    }
+    const session = this.reconnect();
+    if (session === undefined) throw this.lostWith;
+    try {
+      return operation(session, true);
+    } catch (err) {
+      // A session gone as soon as it was opened (a token that comes and goes) counts as a failed
+      // reconnect: the next one waits too.
+      if (isSessionGone(err)) {
+        this.lose(err);
+        this.nextReconnectAt = this.now() + RECONNECT_INTERVAL_MS;
+      }
+      throw err;
+    }
+  }
+
+  private lose(err: unknown): void {
+    const session = this.session as pkcs11.Handle;
+    this.session = undefined;
+    this.lostWith = err;
+    this.handles = new WeakMap();
+    forgetSession(this.loginKey);
+    // Closed already, or alive without its login (CKR_USER_NOT_LOGGED_IN): it is not used again, and
+    // whatever its closing says, the error that matters is the one that lost it.
+    try {
+      this.library.C_CloseSession(session);
+    } catch {
+      // Abandoned either way.
+    }
+    this.options.onEvent?.({ kind: 'session-lost', tokenLabel: this.label, reason: reason(err) });
+  }
+
+  // Every Cryptoki call here is synchronous, so one token object never runs two reconnects at once:
+  // operations that fail together run one after the other, and those after the first meet its new
+  // session, or its failure and the wait before the next attempt (RECONNECT_INTERVAL_MS says why).
+  private reconnect(): pkcs11.Handle | undefined {
+    if (this.closed || this.now() < this.nextReconnectAt) return undefined;
+    try {
+      this.session = this.openSession();
+    } catch (err) {
+      this.nextReconnectAt = this.now() + RECONNECT_INTERVAL_MS;
+      this.options.onEvent?.({ kind: 'reconnect-failed', tokenLabel: this.label, reason: reason(err), retryAfterMs: RECONNECT_INTERVAL_MS });
+      return undefined;
+    }
+    this.options.onEvent?.({ kind: 'session-restored', tokenLabel: this.label });
+    return this.session;
+  }
+
+  private handleOf(session: pkcs11.Handle, key: TokenPrivateKey): pkcs11.Handle {
+    const known = this.handles.get(key);
+    if (known !== undefined) return known;
+    const found = this.findHandle(session, key.id);
+    if (found === undefined) {
+      throw new Pkcs11TokenError(`the PKCS#11 token "${this.label}" no longer holds the key ${key.id.toString('hex')}: was the token re-initialised or the key deleted?`);
+    }
+    this.handles.set(key, found);
+    return found;
+  }
+
+  private remember(id: Buffer, handle: pkcs11.Handle, session: pkcs11.Handle): TokenPrivateKey {
+    const key = { id, publicNumbers: this.publicNumbers(session, handle) };
+    this.handles.set(key, handle);
+    return key;
+  }
+
+  private findHandle(session: pkcs11.Handle, id: Buffer): pkcs11.Handle | undefined {
+    this.library.C_FindObjectsInit(session, [
+      { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
+      { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_RSA },
+      { type: pkcs11.CKA_ID, value: id },
+    ]);
+    let found: pkcs11.Handle[];
+    try {
+      found = this.library.C_FindObjects(session, 2);
+    } finally {
+      this.library.C_FindObjectsFinal(session);
+    }
+    if (found.length > 1) throw new Pkcs11TokenError(`the PKCS#11 token "${this.label}" holds ${found.length} private keys with one id`);
+    return found[0];
+  }
+
+  private publicNumbers(session: pkcs11.Handle, handle: pkcs11.Handle): RsaPublicNumbers {
+    const [modulus, publicExponent] = this.library.C_GetAttributeValue(session, handle, [
       { type: pkcs11.CKA_MODULUS },
       { type: pkcs11.CKA_PUBLIC_EXPONENT },
     ]) as unknown as [{ value: Buffer }, { value: Buffer }];
@@ -219,14 +362,28 @@ function findSlot(library: pkcs11.PKCS11, settings: Pkcs11TokenSettings): pkcs11
   );
 }
 
+/** Opens a session on the token with this label (its slot looked up afresh: it may have changed) and logs in. */
+function openLoggedInSession(library: pkcs11.PKCS11, settings: Pkcs11TokenSettings): pkcs11.Handle {
+  let session: pkcs11.Handle | undefined;
+  try {
+    const slot = findSlot(library, settings);
+    session = library.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION | pkcs11.CKF_RW_SESSION);
+    login(library, session, loginKeyOf(settings), settings);
+    return session;
+  } catch (err) {
+    if (session) closeSession(library, session);
+    if (err instanceof Pkcs11TokenError) throw err;
+    throw new Pkcs11TokenError(`the PKCS#11 token "${settings.tokenLabel}" could not be opened: ${reason(err)}`);
+  }
+}
+
 function login(library: pkcs11.PKCS11, session: pkcs11.Handle, loginKey: string, settings: Pkcs11TokenSettings): void {
   const digest = pinDigest(settings.pin);
   const existing = logins.get(loginKey);
-  if (existing) {
-    if (!timingSafeEqual(existing.pinDigest, digest)) throw wrongPin(settings, 'CKR_PIN_INCORRECT');
-    existing.sessions++;
-    return;
-  }
+  // A token answers CKR_USER_ALREADY_LOGGED_IN without looking at the PIN while this process is logged in.
+  if (existing && !timingSafeEqual(existing.pinDigest, digest)) throw wrongPin(settings, 'CKR_PIN_INCORRECT');
+  // Logged in even when this process counts other sessions: they may have gone, and the login with them,
+  // without noticing yet (C_CloseAllSessions); a login that still holds answers CKR_USER_ALREADY_LOGGED_IN.
   try {
     library.C_Login(session, pkcs11.CKU_USER, settings.pin);
   } catch (err) {
@@ -236,7 +393,23 @@ function login(library: pkcs11.PKCS11, session: pkcs11.Handle, loginKey: string,
       throw new Pkcs11TokenError(`the PKCS#11 token "${settings.tokenLabel}" refused the login: ${reason(err)}`);
     }
   }
-  logins.set(loginKey, { pinDigest: digest, sessions: 1 });
+  if (existing) existing.sessions++;
+  else logins.set(loginKey, { pinDigest: digest, sessions: 1 });
+}
+
+/** A session of this login is gone (closed, or lost): the token logs the user out when the last one goes. */
+function forgetSession(loginKey: string): void {
+  const login = logins.get(loginKey);
+  if (login && --login.sessions === 0) logins.delete(loginKey);
+}
+
+/** Closes a session; one that is gone already (closed from elsewhere, its token removed) needs nothing more. */
+function closeSession(library: pkcs11.PKCS11, session: pkcs11.Handle): void {
+  try {
+    library.C_CloseSession(session);
+  } catch (err) {
+    if (!isSessionGone(err)) throw err;
+  }
 }
 
 function wrongPin(settings: Pkcs11TokenSettings, code: string): Pkcs11TokenError {

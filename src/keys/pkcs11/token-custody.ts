@@ -30,7 +30,7 @@ export function tokenCustody(token: Pkcs11Token, masterKey: Buffer): SigningKeyC
       const id = randomBytes(16);
       const key = token.generateRsaSigningKey(id, `Trustbridge token signing ${id.toString('hex')}`);
       const signatureBytes = key.publicNumbers.modulus.length;
-      const certificatePem = selfSignedCertificateFor(request, key.publicNumbers, (tbs) => token.signSha256(key.handle, tbs, signatureBytes));
+      const certificatePem = selfSignedCertificateFor(request, key.publicNumbers, (tbs) => token.signSha256(key, tbs, signatureBytes));
       return { certificatePem, privateKeyAtRest: formatTokenKeyReference({ tokenLabel: token.label, id }) };
     },
     import() {
@@ -54,7 +54,7 @@ export function tokenCustody(token: Pkcs11Token, masterKey: Buffer): SigningKeyC
         throw new Error(`the key in the PKCS#11 token "${token.label}" for token-signing key ${record.thumbprint} does not match its certificate`);
       }
       const signatureBytes = found.publicNumbers.modulus.length;
-      return signingKeyFor(record.certificatePem, 'pkcs11', (_hash, data) => token.signSha256(found.handle, data, signatureBytes));
+      return signingKeyFor(record.certificatePem, 'pkcs11', (_hash, data) => token.signSha256(found, data, signatureBytes));
     },
     close: () => token.close(),
   };

@@ -95,7 +95,7 @@ describe('keys/pkcs11: a token custody (SoftHSM2)', function () {
     it('generates the private key inside the token: a sensitive, never-extractable token object', () => {
       const found = session.findPrivateKey(id);
       assert.ok(found, 'the token holds the private key under the referenced id');
-      const [isToken, sensitive, extractable, alwaysSensitive, neverExtractable, isPrivate] = session.readAttributes(found.handle, [
+      const [isToken, sensitive, extractable, alwaysSensitive, neverExtractable, isPrivate] = session.readAttributes(found, [
         pkcs11.CKA_TOKEN,
         pkcs11.CKA_SENSITIVE,
         pkcs11.CKA_EXTRACTABLE,
@@ -114,7 +114,7 @@ describe('keys/pkcs11: a token custody (SoftHSM2)', function () {
     it('the token refuses to read out the key: CKA_VALUE, the private exponent and the primes', () => {
       const found = session.findPrivateKey(id);
       assert.ok(found);
-      const [value, privateExponent, prime1, prime2] = session.readAttributes(found.handle, [
+      const [value, privateExponent, prime1, prime2] = session.readAttributes(found, [
         pkcs11.CKA_VALUE,
         pkcs11.CKA_PRIVATE_EXPONENT,
         pkcs11.CKA_PRIME_1,

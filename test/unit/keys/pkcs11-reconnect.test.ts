@@ -1,0 +1,225 @@
+import { strict as assert } from 'node:assert';
+import { randomBytes, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import * as pkcs11 from 'pkcs11js';
+import type { SigningKeyCustody } from '../../../src/keys/key-custody';
+import { Pkcs11Token, Pkcs11TokenError, RECONNECT_INTERVAL_MS, type Pkcs11SessionEvent, type Pkcs11TokenOptions } from '../../../src/keys/pkcs11/pkcs11-token';
+import { parseTokenKeyReference } from '../../../src/keys/pkcs11/pkcs11-uri';
+import { tokenCustody } from '../../../src/keys/pkcs11/token-custody';
+import type { SigningKey } from '../../../src/keys/signing-key';
+import { changeUserPin, closeAllSessions, destroyPrivateKey, newTestToken, SOFTHSM_MODULE, type TestToken } from '../../support/softhsm';
+
+// A token's session lost under a running custody (SoftHSM2): what a network HSM that restarts, a
+// token pulled out and put back, or a C_CloseAllSessions does. SoftHSM2 runs inside this process, so
+// the tests lose the session with C_CloseAllSessions from a second pkcs11js handle on the module
+// (test/support/softhsm.ts): that closes the custody's session and logs the user out, and the object
+// handles found in it become invalid (SoftHSM2 answers CKR_OBJECT_HANDLE_INVALID for them afterwards),
+// so a reconnect that did not find its keys again would fail too.
+
+const REQUEST = { commonName: 'Trustbridge Token Signing', validDays: 30 };
+const DATA = Buffer.from('<ds:SignedInfo>…</ds:SignedInfo>');
+
+function refusal(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof Error);
+    return err;
+  }
+  assert.fail('expected a refusal');
+}
+
+const open = (token: TestToken, options: Pkcs11TokenOptions, pin = token.pin): Pkcs11Token =>
+  Pkcs11Token.open({ module: SOFTHSM_MODULE, tokenLabel: token.label, pin, pinSource: `the environment variable ${token.pinEnv}` }, options);
+
+const lost = (token: TestToken): Pkcs11SessionEvent => ({ kind: 'session-lost', tokenLabel: token.label, reason: 'CKR_SESSION_HANDLE_INVALID' });
+const restored = (token: TestToken): Pkcs11SessionEvent => ({ kind: 'session-restored', tokenLabel: token.label });
+
+/** A key generated in the custody's token and opened, with its certificate's public key to verify against. */
+function newKey(custody: SigningKeyCustody): { key: SigningKey; id: Buffer; certified: KeyObject } {
+  const generated = custody.generate(REQUEST);
+  const key = custody.open({ thumbprint: 'ab', certificatePem: generated.certificatePem, sealedPrivateKey: generated.privateKeyAtRest });
+  return { key, id: parseTokenKeyReference(generated.privateKeyAtRest).id, certified: new X509Certificate(generated.certificatePem).publicKey };
+}
+
+describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', function () {
+  this.timeout(60_000);
+  let token: TestToken;
+  let changing: TestToken;
+  let flapping: TestToken;
+  const masterKey = randomBytes(32);
+
+  // SoftHSM2 reads its slots at C_Initialize: the tokens exist before the first session opens.
+  before(() => {
+    token = newTestToken();
+    changing = newTestToken();
+    flapping = newTestToken();
+  });
+
+  describe('closed from outside (C_CloseAllSessions)', () => {
+    const events: Pkcs11SessionEvent[] = [];
+    let session: Pkcs11Token;
+    let custody: SigningKeyCustody;
+
+    before(() => {
+      session = open(token, { onEvent: (e) => events.push(e) });
+      custody = tokenCustody(session, masterKey);
+    });
+    after(() => custody?.close());
+    beforeEach(() => events.splice(0));
+
+    it('the next signature opens a new session, logs in, finds its key again and succeeds; the loss and the reconnect are reported once', () => {
+      const { key, certified } = newKey(custody);
+      assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)));
+      assert.deepEqual(events, []);
+
+      closeAllSessions(token.label);
+      const signature = key.sign('sha256', DATA);
+      assert.ok(verify('sha256', DATA, certified, signature), "the signature verifies with the certificate's public key");
+      assert.deepEqual(events, [lost(token), restored(token)]);
+
+      assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)));
+      assert.deepEqual(events, [lost(token), restored(token)], 'the new session is kept');
+    });
+
+    it('finding a key, reading its attributes and generating one each survive a lost session', () => {
+      const { id, certified } = newKey(custody);
+      const found = session.findPrivateKey(id);
+      assert.ok(found);
+      const modulus = Buffer.from(certified.export({ format: 'jwk' }).n ?? '', 'base64url');
+
+      closeAllSessions(token.label);
+      assert.deepEqual(session.findPrivateKey(id)?.publicNumbers.modulus, modulus);
+      closeAllSessions(token.label);
+      // With the key found before the loss: its handle is found again in the new session.
+      assert.deepEqual(session.readAttributes(found, [pkcs11.CKA_SENSITIVE, pkcs11.CKA_EXTRACTABLE]), [Buffer.from([1]), Buffer.from([0])]);
+      closeAllSessions(token.label);
+      const generated = custody.generate(REQUEST);
+      const certificate = new X509Certificate(generated.certificatePem);
+      assert.ok(certificate.verify(certificate.publicKey), 'the new key signed its certificate in the new session');
+      assert.ok(session.findPrivateKey(parseTokenKeyReference(generated.privateKeyAtRest).id), 'the token holds the new key');
+
+      assert.deepEqual(events, [lost(token), restored(token), lost(token), restored(token), lost(token), restored(token)]);
+    });
+
+    it("keeps the process's login in step: two openers that lose their sessions together both reconnect, and one closing leaves the other signing", () => {
+      const { key, id, certified } = newKey(custody);
+      const secondEvents: Pkcs11SessionEvent[] = [];
+      const second = open(token, { onEvent: (e) => secondEvents.push(e) });
+      try {
+        closeAllSessions(token.label);
+        // The first to notice logs in again although this process still counts the other's session.
+        assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)));
+        assert.ok(second.findPrivateKey(id));
+        assert.deepEqual(events, [lost(token), restored(token)]);
+        assert.deepEqual(secondEvents, [lost(token), restored(token)]);
+        assert.match(refusal(() => open(token, {}, `${token.pin}x`)).message, /refused the PIN from the environment variable .* \(CKR_PIN_INCORRECT\)/);
+      } finally {
+        second.close();
+      }
+      assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)), 'the login outlives the other session');
+      assert.equal(events.length, 2);
+    });
+
+    it('a key deleted from the token is reported as before, without a reconnect; after a reconnect, as a key the token no longer holds', () => {
+      const { key, id } = newKey(custody);
+      destroyPrivateKey(token.label, id);
+      // SoftHSM2's answer for a handle whose object is gone (other modules say CKR_KEY_HANDLE_INVALID): neither means the session went.
+      assert.equal(refusal(() => key.sign('sha256', DATA)).message, 'CKR_OBJECT_HANDLE_INVALID');
+      assert.deepEqual(events, []);
+
+      closeAllSessions(token.label);
+      const err = refusal(() => key.sign('sha256', DATA));
+      assert.ok(err instanceof Pkcs11TokenError);
+      assert.equal(err.message, `the PKCS#11 token "${token.label}" no longer holds the key ${id.toString('hex')}: was the token re-initialised or the key deleted?`);
+      assert.deepEqual(events, [lost(token), restored(token)]);
+    });
+  });
+
+  describe('the PIN changed meanwhile, so the reconnect fails', () => {
+    const events: Pkcs11SessionEvent[] = [];
+    // The clock that spaces reconnect attempts, moved by the test: no test depends on how fast the machine is.
+    let now = 0;
+    let custody: SigningKeyCustody;
+
+    before(() => {
+      custody = tokenCustody(open(changing, { onEvent: (e) => events.push(e), now: () => now }), masterKey);
+    });
+    after(() => custody?.close());
+
+    it(`signatures fail with the error that lost the session; the next attempt waits ${RECONNECT_INTERVAL_MS} ms, with none in between`, () => {
+      const { key, certified } = newKey(custody);
+      assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)));
+      const newPin = `${changing.pin}-changed`;
+      closeAllSessions(changing.label);
+      changeUserPin(changing.label, changing.pin, newPin);
+
+      // Synchronous all the way: the failure comes back at once, there is no waiting in it.
+      const err = refusal(() => key.sign('sha256', DATA));
+      assert.ok(err instanceof pkcs11.Pkcs11Error);
+      assert.equal(err.message, 'CKR_SESSION_HANDLE_INVALID');
+      const failed: Pkcs11SessionEvent = {
+        kind: 'reconnect-failed',
+        tokenLabel: changing.label,
+        reason: `the PKCS#11 token "${changing.label}" refused the PIN from the environment variable ${changing.pinEnv} (CKR_PIN_INCORRECT): put the token's user PIN there`,
+        retryAfterMs: RECONNECT_INTERVAL_MS,
+      };
+      assert.deepEqual(events, [lost(changing), failed]);
+
+      now += RECONNECT_INTERVAL_MS - 1;
+      assert.equal(refusal(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
+      assert.equal(refusal(() => custody.generate(REQUEST)).message, `the PKCS#11 token "${changing.label}" could not generate a key: CKR_SESSION_HANDLE_INVALID`);
+      assert.deepEqual(events, [lost(changing), failed], 'no attempt within the interval');
+
+      now += 1;
+      assert.equal(refusal(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
+      assert.deepEqual(events, [lost(changing), failed, failed], 'one more attempt once the interval is over');
+
+      // With the PIN back, any attempt would succeed: the failure within the interval shows there is none.
+      changeUserPin(changing.label, newPin, changing.pin);
+      now += RECONNECT_INTERVAL_MS - 1;
+      assert.equal(refusal(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
+      assert.equal(events.length, 3);
+
+      now += 1;
+      assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)), 'the next attempt reconnects, and the key signs');
+      assert.deepEqual(events, [lost(changing), failed, failed, restored(changing)]);
+
+      const said = JSON.stringify(events) + err.message + (err.stack ?? '');
+      assert.ok(!said.includes(changing.pin) && !said.includes(newPin), 'no PIN in the events or the error');
+    });
+  });
+
+  describe('gone again as soon as it is re-established', () => {
+    const events: Pkcs11SessionEvent[] = [];
+    let now = 0;
+    let flap = true;
+    let custody: SigningKeyCustody;
+
+    before(() => {
+      const onEvent = (e: Pkcs11SessionEvent): void => {
+        events.push(e);
+        // A token that comes and goes: the new session is closed before the operation runs again in it.
+        if (e.kind === 'session-restored' && flap) closeAllSessions(flapping.label);
+      };
+      custody = tokenCustody(open(flapping, { onEvent, now: () => now }), masterKey);
+    });
+    after(() => custody?.close());
+
+    it('counts as a failed reconnect: the operation fails, and the next attempt waits the interval', () => {
+      const { key, certified } = newKey(custody);
+      closeAllSessions(flapping.label);
+      assert.equal(refusal(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
+      assert.deepEqual(events, [lost(flapping), restored(flapping), lost(flapping)]);
+
+      // The token stays now, so an attempt would succeed: the failure within the interval shows there is none.
+      flap = false;
+      now += RECONNECT_INTERVAL_MS - 1;
+      assert.equal(refusal(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
+      assert.equal(events.length, 3);
+
+      now += 1;
+      assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)));
+      assert.deepEqual(events, [lost(flapping), restored(flapping), lost(flapping), restored(flapping)]);
+    });
+  });
+});
