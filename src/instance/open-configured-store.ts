@@ -19,7 +19,7 @@ export interface OpenStoreOptions {
   readonly backgroundCheckpoints?: boolean;
   /** SQLite: told when that thread fails. */
   readonly onCheckpointError?: (err: Error) => void;
-  /** Keys the issuance ledger's chain; a store opened without it cannot append to the ledger. */
+  /** Keys the issuance ledger's chain; a store opened without it cannot append to the ledger, and its lookups find nothing. */
   readonly ledgerChainKey?: KeyObject;
   /** audit.unkeyedLedgerEntries: how many entries at the ledger's start may be unkeyed (0 when absent). */
   readonly unkeyedLedgerEntries?: number;

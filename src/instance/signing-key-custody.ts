@@ -27,11 +27,13 @@ function logSessionEvent(logger: Logger, event: Pkcs11SessionEvent): void {
       logger.log('info', 'the PKCS#11 token session was re-established', { tokenLabel: event.tokenLabel });
       break;
     case 'reconnect-failed':
-      logger.log('error', 'reconnecting to the PKCS#11 token failed; token signatures fail until it succeeds', {
-        tokenLabel: event.tokenLabel,
-        errorMessage: event.reason,
-        retryAfterMs: event.retryAfterMs,
-      });
+      logger.log(
+        'error',
+        event.retryAfterMs === null
+          ? 'reconnecting to the PKCS#11 token failed, and will not be tried again: token signatures fail until a restart with the PIN it takes'
+          : 'reconnecting to the PKCS#11 token failed; token signatures fail until it succeeds',
+        { tokenLabel: event.tokenLabel, errorMessage: event.reason, retryAfterMs: event.retryAfterMs },
+      );
       break;
   }
 }

@@ -104,12 +104,12 @@ export function ledgerRowAuthentic(chainKey: KeyObject, entry: LedgerEntryInput,
 }
 
 /**
- * What a ledger lookup answers for a stored row, on both stores: with the chain key, the entry only if
- * ledgerRowAuthentic; without it (a store opened only to read, which refuses to append) the row as stored.
+ * What a ledger lookup answers for a stored row, on both stores: the entry only if ledgerRowAuthentic.
+ * A store opened without the chain key cannot tell, so it answers as for a token never issued: a
+ * lookup never vouches for a row it could not check (chain() still reads the rows as stored).
  */
 export function issuedLedgerEntry<E extends LedgerEntryInput>(chainKey: KeyObject | undefined, entry: E, link: LedgerLink, unkeyedThrough: number): E | undefined {
-  if (chainKey === undefined) return entry;
-  return ledgerRowAuthentic(chainKey, entry, link, unkeyedThrough) ? entry : undefined;
+  return chainKey !== undefined && ledgerRowAuthentic(chainKey, entry, link, unkeyedThrough) ? entry : undefined;
 }
 
 /** The hash `scheme` gives the entry following `previousHash`; undefined for a scheme Trustbridge never writes. */
@@ -177,9 +177,9 @@ export async function verifyLedgerChain(
       if (entry.previousHash !== previousHash) return verdict({ kind: 'previous-hash', ...at });
       const keyed = entry.hashScheme === KEYED_LEDGER_HASH_SCHEME;
       if (keyed) firstKeyedSequence ??= entry.sequence;
-      else if (entry.hashScheme === 'sha256' && firstKeyedSequence !== null) return verdict({ kind: 'downgrade', ...at });
-      else if (entry.hashScheme === 'sha256' && entry.sequence > unkeyedLedgerEntries) {
-        return verdict({ kind: 'unkeyed-beyond-accepted', ...at, accepted: unkeyedLedgerEntries });
+      else if (entry.hashScheme === 'sha256') {
+        if (firstKeyedSequence !== null) return verdict({ kind: 'downgrade', ...at });
+        if (entry.sequence > unkeyedLedgerEntries) return verdict({ kind: 'unkeyed-beyond-accepted', ...at, accepted: unkeyedLedgerEntries });
       }
       const expected = schemeEntryHash(chainKey, entry.hashScheme, previousHash, entry);
       if (expected === undefined) return verdict({ kind: 'unknown-scheme', ...at, scheme: entry.hashScheme });

@@ -3,9 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
-import { childPids, freePort, killAllStsProcesses, runStsAsync, StsProcess } from '../support/unit-cli';
+import { childPids, freePort, killAllStsProcesses, runStsAsync, SERVE_READY, StsProcess } from '../support/unit-cli';
 
-const READY = /listening on https:\/\/\S+ \((\d+) workers?\)/;
 const WARNING = '"msg":"a database setting lets acknowledged writes be lost"';
 
 // The durability warning is the host's, not each worker's: one line per risky setting per start,
@@ -39,7 +38,7 @@ describe('cli: sts serve warns once per start about the database\'s durability',
 
   it('--workers 1: the serving process names each risky setting once', async () => {
     const sts = new StsProcess(['serve', '--home', home, '--workers', '1', '--port', String(await freePort())]);
-    await sts.waitForOutput(READY, 30_000);
+    await sts.waitForOutput(SERVE_READY, 30_000);
     // Logged before the server listens; "token signing" comes after it, so once it is out, so is every warning.
     await sts.waitForLines('"msg":"token signing"', 1);
     const warnings = await sts.waitForLines(WARNING, expected.length);
@@ -49,7 +48,7 @@ describe('cli: sts serve warns once per start about the database\'s durability',
 
   it('--workers 2: the supervisor names each once, from its own pid, and no worker repeats it', async () => {
     const sts = new StsProcess(['serve', '--home', home, '--workers', '2', '--port', String(await freePort())]);
-    const [, workers] = await sts.waitForOutput(READY, 30_000);
+    const [, workers] = await sts.waitForOutput(SERVE_READY, 30_000);
     assert.equal(workers, '2');
     // Each worker logs "token signing" after the point where it used to warn: with both out, a
     // worker's warning would be too.

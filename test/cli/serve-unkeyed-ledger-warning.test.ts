@@ -3,11 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { unkeyedChain } from '../support/ledger-chain-key';
+import { insertLedgerRows, unkeyedChain } from '../support/ledger-chain-key';
 import { ledgerEntry } from '../support/store-fixtures';
-import { freePort, killAllStsProcesses, runStsAsync, StsProcess } from '../support/unit-cli';
+import { freePort, killAllStsProcesses, runStsAsync, SERVE_READY, StsProcess } from '../support/unit-cli';
 
-const READY = /listening on https:\/\/\S+ \((\d+) workers?\)/;
 const WARNING = '"msg":"the issuance ledger starts with more entries chained without the key than audit.unkeyedLedgerEntries accepts"';
 
 // An instance upgraded from before the ledger was keyed has unkeyed entries at its start, and so has
@@ -20,7 +19,7 @@ describe('cli: sts serve warns about unkeyed ledger entries the config does not 
 
   const serve = async (): Promise<StsProcess> => {
     const sts = new StsProcess(['serve', '--home', home, '--workers', '1', '--port', String(await freePort())]);
-    await sts.waitForOutput(READY, 30_000);
+    await sts.waitForOutput(SERVE_READY, 30_000);
     // Logged before the server listens; "token signing" comes after it, so once it is out, so is the warning.
     await sts.waitForLines('"msg":"token signing"', 1);
     return sts;
@@ -38,15 +37,7 @@ describe('cli: sts serve warns about unkeyed ledger entries the config does not 
     assert.equal(init.status, 0, init.stderr);
     const db = new Database(join(home, 'trustbridge.db'));
     try {
-      const insert = db.prepare(
-        `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
-           not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor, sequence, previous_hash, entry_hash, hash_scheme)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sha256')`,
-      );
-      for (const e of unkeyedChain([ledgerEntry('_old1'), ledgerEntry('_old2')])) {
-        insert.run(e.tokenId, e.tokenType, e.subject, e.audience, e.keyThumbprint, e.digest, e.issuedAt.getTime(), e.notBefore.getTime(),
-          e.notOnOrAfter.getTime(), e.requestId, e.renewedFrom, 1, 0, e.actor, e.sequence, e.previousHash, e.entryHash);
-      }
+      insertLedgerRows(db, unkeyedChain([ledgerEntry('_old1'), ledgerEntry('_old2')]), 'sha256');
     } finally {
       db.close();
     }

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { LEDGER_GENESIS_HASH, ledgerEntryHash, unkeyedLedgerEntryHash } from '../../src/store/ledger-chain';
 import type { ChainedLedgerEntry } from '../../src/store/store';
 import type { Combo } from '../support/ext-trust';
@@ -9,6 +10,7 @@ import { alertLogLines, idOf, statusOf, storedAlerts, stsCli, target, trustCall,
 import { recordLogs, recordPassword } from '../support/observed-traffic';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import { appliesTo, assertionText } from '../support/trust-messages';
+import { unkeyedChain } from '../support/ledger-chain-key';
 
 // The issuance ledger is hash-chained under a key derived from the master key, and append-only:
 // `sts audit verify` walks the chain; the database itself refuses to delete a row or change a
@@ -241,149 +243,130 @@ describe('golden-saml: the issuance ledger\'s hash chain', function () {
   });
 });
 
-describe('golden-saml: a ledger from before the chain is linked when the store opens', function () {
-  this.timeout(120_000);
-  let home: string;
-  let sts: TestSts;
-
+/**
+ * A test STS on an instance directory of its own, set up with USER and RP, which tests stop and start
+ * again: `restart` writes `config` over its config.json and runs `whileStopped` (a change to its
+ * database) in between.
+ */
+function instanceOfItsOwn(prefix: string): { home: string; sts: TestSts; restart(config?: Record<string, unknown>, whileStopped?: () => void): Promise<void> } {
+  const server = {
+    home: '',
+    sts: undefined as unknown as TestSts,
+    async restart(config?: Record<string, unknown>, whileStopped?: () => void): Promise<void> {
+      await server.sts.stop();
+      whileStopped?.();
+      server.sts = await startTestSts({ home: server.home, ...(config ? { config } : {}) });
+      recordLogs(server.sts.logs);
+    },
+  };
   before(async () => {
     recordPassword(PASSWORD);
-    home = mkdtempSync(join(tmpdir(), 'trustbridge-golden-ledger-'));
-    sts = await startTestSts({ home });
-    recordLogs(sts.logs);
-    await setUp(sts);
+    server.home = mkdtempSync(join(tmpdir(), prefix));
+    server.sts = await startTestSts({ home: server.home });
+    recordLogs(server.sts.logs);
+    await setUp(server.sts);
   });
   after(async () => {
-    await sts?.stop();
-    rmSync(home, { recursive: true, force: true });
+    await server.sts?.stop();
+    rmSync(server.home, { recursive: true, force: true });
   });
+  return server;
+}
 
-  async function restart(config?: Record<string, unknown>): Promise<void> {
-    await sts.stop();
-    sts = await startTestSts({ home, ...(config ? { config } : {}) });
-    recordLogs(sts.logs);
-  }
+describe('golden-saml: a ledger from before the chain is linked when the store opens', function () {
+  this.timeout(120_000);
+  const server = instanceOfItsOwn('trustbridge-golden-ledger-');
 
   /** Stops the server, makes `rows` (by sequence) look as schema 4 wrote them (no chain columns), restarts it. */
   async function unlinkAndReopen(where: string): Promise<number> {
-    await sts.stop();
-    const unlinked = withStoreDatabase(sts, (db) =>
-      withoutTrigger(db, IMMUTABLE, () => db.prepare(`UPDATE issuance_ledger SET sequence = NULL, previous_hash = NULL, entry_hash = NULL WHERE ${where}`).run().changes),
-    );
-    sts = await startTestSts({ home });
-    recordLogs(sts.logs);
+    let unlinked = 0;
+    await server.restart(undefined, () => {
+      unlinked = withStoreDatabase(server.sts, (db) =>
+        withoutTrigger(db, IMMUTABLE, () => db.prepare(`UPDATE issuance_ledger SET sequence = NULL, previous_hash = NULL, entry_hash = NULL WHERE ${where}`).run().changes),
+      );
+    });
     return unlinked;
   }
 
   it('rows without sequence (every row) are chained, unkeyed, in the order they were written; they count once the config says there were 4', async () => {
-    const ids = await issue(sts, 4);
+    const ids = await issue(server.sts, 4);
     assert.equal(await unlinkAndReopen('1 = 1'), 4);
     // An instance's config accepts no unkeyed entry until its operator says how many predate keying.
-    await expectBroken(sts, unacceptedFirstEntry(ids[0] as string, 4));
-    assert.equal(await sts.instance.store.ledger.get(ids[0] as string), undefined);
-    await restart(acceptingUnkeyed(home, 4));
-    await expectIntact(sts, 4, 4);
-    assert.equal((await sts.instance.store.ledger.get(ids[0] as string))?.tokenId, ids[0]);
-    const entries = await chain(sts);
+    await expectBroken(server.sts, unacceptedFirstEntry(ids[0] as string, 4));
+    assert.equal(await server.sts.instance.store.ledger.get(ids[0] as string), undefined);
+    await server.restart(acceptingUnkeyed(server.home, 4));
+    await expectIntact(server.sts, 4, 4);
+    assert.equal((await server.sts.instance.store.ledger.get(ids[0] as string))?.tokenId, ids[0]);
+    const entries = await chain(server.sts);
     assert.deepEqual(entries.map((e) => [e.sequence, e.tokenId, e.hashScheme]), ids.map((id, i) => [i + 1, id, 'sha256']));
     assert.equal(entries[0]?.previousHash, LEDGER_GENESIS_HASH);
     // And new issues append to the linked chain, keyed.
-    const more = await issue(sts, 2);
-    await expectIntact(sts, 6, 4);
-    assert.deepEqual((await chain(sts)).slice(4).map((e) => [e.sequence, e.tokenId, e.hashScheme]), [[5, more[0], 'hmac-sha256'], [6, more[1], 'hmac-sha256']]);
+    const more = await issue(server.sts, 2);
+    await expectIntact(server.sts, 6, 4);
+    assert.deepEqual((await chain(server.sts)).slice(4).map((e) => [e.sequence, e.tokenId, e.hashScheme]), [[5, more[0], 'hmac-sha256'], [6, more[1], 'hmac-sha256']]);
     // Linked rows are protected like any other.
-    withStoreDatabase(sts, (db) => {
+    withStoreDatabase(server.sts, (db) => {
       assert.throws(() => db.prepare('UPDATE issuance_ledger SET subject = ? WHERE token_id = ?').run('administrator', ids[0]), /cannot be changed/);
     });
   });
 
   it('unlinked rows after a keyed head are linked after it, unkeyed: a row slipped in so gains no key, and verify names a downgrade', async () => {
-    const more = await issue(sts, 2);
-    const before = await chain(sts);
+    const more = await issue(server.sts, 2);
+    const before = await chain(server.sts);
     assert.equal(await unlinkAndReopen('sequence > 6'), 2);
-    const relinked = await chain(sts);
+    const relinked = await chain(server.sts);
     assert.deepEqual(relinked.map((e) => [e.sequence, e.tokenId]), before.map((e) => [e.sequence, e.tokenId]), 'linked in the same places as before');
     assert.equal(relinked[6]?.previousHash, before[5]?.entryHash);
     assert.deepEqual(relinked.slice(6).map((e) => e.hashScheme), ['sha256', 'sha256']);
     await expectBroken(
-      sts,
+      server.sts,
       `ledger chain BROKEN: entry 7 (token ${more[0]}) is chained without the key after keyed entries: it was written by someone without ` +
         `the key; the 6 entries before it verify (head hash ${before[5]?.entryHash})\n${unkeyedLine(4)}`,
     );
   });
 });
 
+/**
+ * Recomputes every entry from the first in plain SHA-256, marked so: what someone who can write the
+ * database but lacks the key must do for an entry of theirs to pass a walk of the chain, every row
+ * then looking written before the chain was keyed.
+ */
+function rewriteWholeChainUnkeyed(db: Database.Database, entries: readonly ChainedLedgerEntry[]): void {
+  withoutTrigger(db, IMMUTABLE, () => {
+    const update = db.prepare("UPDATE issuance_ledger SET previous_hash = ?, entry_hash = ?, hash_scheme = 'sha256' WHERE sequence = ?");
+    for (const r of unkeyedChain(entries)) update.run(r.previousHash, r.entryHash, r.sequence);
+  });
+}
+
 describe('golden-saml: the whole ledger rewritten without the key, an entry for a forged token in it', function () {
   this.timeout(120_000);
-  let home: string;
-  let sts: TestSts;
-
-  before(async () => {
-    recordPassword(PASSWORD);
-    home = mkdtempSync(join(tmpdir(), 'trustbridge-golden-ledger-rewrite-'));
-    sts = await startTestSts({ home });
-    recordLogs(sts.logs);
-    await setUp(sts);
-  });
-  after(async () => {
-    await sts?.stop();
-    rmSync(home, { recursive: true, force: true });
-  });
+  const server = instanceOfItsOwn('trustbridge-golden-ledger-rewrite-');
 
   const validate = async (token: string) => {
-    const sent = await trustCall(sts, COMBO, { user: USER, password: PASSWORD, op: 'Validate', rstBody: target('Validate', token) });
+    const sent = await trustCall(server.sts, COMBO, { user: USER, password: PASSWORD, op: 'Validate', rstBody: target('Validate', token) });
     return { ...statusOf(sent, COMBO), requestId: sent.res.requestId };
   };
 
   it('every row recomputed in plain SHA-256 from the first: after a restart no row counts, the token raises forged-token, verify names entry 1', async () => {
-    const tokens = await issueTokens(sts, 3);
+    const tokens = await issueTokens(server.sts, 3);
     const ids = tokens.map(idOf);
-    // The third token stands for a forgery: its row is deleted, as if it had never been issued, and
-    // then planted back the only way that passes a walk of the chain without the key: the whole
-    // chain recomputed unkeyed, so that every row looks written before the chain was keyed.
-    const entries = await chain(sts);
-    await sts.stop();
-    withStoreDatabase(sts, (db) =>
-      withoutTrigger(db, NO_DELETE, () =>
-        withoutTrigger(db, IMMUTABLE, () => {
-          db.prepare('DELETE FROM issuance_ledger WHERE sequence = 3').run();
-          const update = db.prepare('UPDATE issuance_ledger SET previous_hash = ?, entry_hash = ?, hash_scheme = ? WHERE sequence = ?');
-          const plant = db.prepare(
-            `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
-               not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor, sequence, previous_hash, entry_hash, hash_scheme)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sha256')`,
-          );
-          let previousHash = LEDGER_GENESIS_HASH;
-          for (const e of entries) {
-            const entryHash = unkeyedLedgerEntryHash(previousHash, e);
-            if (e.sequence < 3) update.run(previousHash, entryHash, 'sha256', e.sequence);
-            else {
-              plant.run(e.tokenId, e.tokenType, e.subject, e.audience, e.keyThumbprint, e.digest, e.issuedAt.getTime(), e.notBefore.getTime(),
-                e.notOnOrAfter.getTime(), e.requestId, e.renewedFrom, e.renewAllow ? 1 : 0, e.renewAfterExpiry ? 1 : 0, e.actor, e.sequence,
-                previousHash, entryHash);
-            }
-            previousHash = entryHash;
-          }
-        }),
-      ),
-    );
-    sts = await startTestSts({ home });
-    recordLogs(sts.logs);
-    assert.equal(sts.instance.store.ledger.unkeyedAtOpen, 3, 'the rewrite made the whole chain its unkeyed prefix');
+    // The third token stands for a forgery whose entry was planted: the rows are what deleting its entry and
+    // writing it back would leave, once the chain is recomputed without the key.
+    const entries = await chain(server.sts);
+    await server.restart(undefined, () => withStoreDatabase(server.sts, (db) => rewriteWholeChainUnkeyed(db, entries)));
+    assert.equal(server.sts.instance.store.ledger.unkeyedAtOpen, 3, 'the rewrite made the whole chain its unkeyed prefix');
 
     const planted = await validate(tokens[2] as string);
     assert.equal(planted.valid, false);
-    const [alert] = await storedAlerts(sts.instance, planted.requestId);
+    const [alert] = await storedAlerts(server.sts.instance, planted.requestId);
     assert.deepEqual([alert?.eventName, alert?.severity, alert?.additionalEventData?.['tokenId']], ['forged-token', 'critical', ids[2]]);
-    assert.equal(alertLogLines(sts.logs, planted.requestId).length, 1);
-    await expectBroken(sts, unacceptedFirstEntry(ids[0] as string, 3));
+    assert.equal(alertLogLines(server.sts.logs, planted.requestId).length, 1);
+    await expectBroken(server.sts, unacceptedFirstEntry(ids[0] as string, 3));
 
     // Had the operator declared the 3 entries as written before keying, the plant would count: the
     // count is what the config vouches for, and an instance created since keying has none.
-    await sts.stop();
-    sts = await startTestSts({ home, config: acceptingUnkeyed(home, 3) });
-    recordLogs(sts.logs);
+    await server.restart(acceptingUnkeyed(server.home, 3));
     assert.equal((await validate(tokens[2] as string)).valid, true);
-    await expectIntact(sts, 3, 3);
+    await expectIntact(server.sts, 3, 3);
   });
 });

@@ -64,7 +64,7 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
       await harness.dispose();
     });
 
-    it('a store opened without the key refuses to append, saying why, and writes nothing; it still reads the chain', async () => {
+    it('a store opened without the key refuses to append, saying why, and writes nothing; it still reads the chain, but vouches for no row', async () => {
       const keyless = await open();
       await assert.rejects(keyless.ledger.record(ledgerEntry('_unkeyed')), (err: unknown) => {
         assert.ok(err instanceof LedgerChainKeyMissingError);
@@ -78,6 +78,8 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
         [1, '_k1', 'hmac-sha256'],
         [2, '_k2', 'hmac-sha256'],
       ]);
+      assert.equal(await keyless.ledger.get('_k1'), undefined, 'it cannot check a row, so a lookup does not take it for issued');
+      assert.equal((await store.ledger.get('_k1'))?.tokenId, '_k1');
       await keyless.close();
       assert.equal((await verify()).broken, null);
     });
@@ -87,6 +89,8 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
       const intact = await store.ledger.chain(0, 10);
       await rewriteFrom(3, unkeyedLedgerEntryHash, 'sha256');
       assert.equal(await store.ledger.get('_k3'), undefined, 'a lookup does not take the rewritten row for an issued token');
+      const overstated = await open(TEST_LEDGER_CHAIN_KEY, 100);
+      assert.equal(await overstated.ledger.get('_k3'), undefined, 'nor does one accepting more unkeyed entries than the chain starts with (none here)');
       assert.equal((await store.ledger.get('_k2'))?.subject, 'alice');
       assert.deepEqual(await verify(), {
         entries: 2,

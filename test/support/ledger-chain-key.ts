@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import type Database from 'better-sqlite3';
 import {
   deriveLedgerChainKey,
   LEDGER_GENESIS_HASH,
@@ -25,6 +26,23 @@ export function unkeyedChain(entries: readonly LedgerEntryInput[]): UnkeyedRow[]
     previousHash = entryHash;
     return row;
   });
+}
+
+/**
+ * Inserts chained rows straight into a SQLite database, marked `hashScheme`, or, left out, as a
+ * database from before the hash_scheme column holds them.
+ */
+export function insertLedgerRows(db: Database.Database, rows: readonly UnkeyedRow[], hashScheme?: string): void {
+  const insert = db.prepare(
+    `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
+       not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor, sequence, previous_hash, entry_hash
+       ${hashScheme === undefined ? '' : ', hash_scheme'}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?${hashScheme === undefined ? '' : ', ?'})`,
+  );
+  for (const e of rows) {
+    insert.run(e.tokenId, e.tokenType, e.subject, e.audience, e.keyThumbprint, e.digest, e.issuedAt.getTime(), e.notBefore.getTime(),
+      e.notOnOrAfter.getTime(), e.requestId, e.renewedFrom, e.renewAllow ? 1 : 0, e.renewAfterExpiry ? 1 : 0, e.actor, e.sequence,
+      e.previousHash, e.entryHash, ...(hashScheme === undefined ? [] : [hashScheme]));
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as pkcs11 from 'pkcs11js';
 import type { SigningKeyCustodyConfig } from '../../src/config/config';
+import { Pkcs11Token, type Pkcs11TokenOptions } from '../../src/keys/pkcs11/pkcs11-token';
 
 // SoftHSM2 (Debian's softhsm2) as the PKCS#11 token of the tests: one private token directory per
 // test process, named by SOFTHSM2_CONF before any PKCS#11 module is initialised in it (SoftHSM reads
@@ -117,3 +118,12 @@ export function destroyPrivateKey(label: string, id: Buffer): void {
     }
   });
 }
+
+/** Deletes the token (its files), as pulling a token out for good would; sessions on it fail from then on. */
+export function deleteToken(label: string): void {
+  execFileSync('softhsm2-util', ['--delete-token', '--token', label], { stdio: 'pipe' });
+}
+
+/** Opens a session on the test token as a custody does, its PIN's source named as the token's environment variable. */
+export const openTestToken = (token: TestToken, options: Pkcs11TokenOptions = {}, pin = token.pin): Pkcs11Token =>
+  Pkcs11Token.open({ module: SOFTHSM_MODULE, tokenLabel: token.label, pin, pinSource: `the environment variable ${token.pinEnv}` }, options);

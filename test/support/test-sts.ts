@@ -99,3 +99,14 @@ export async function startTestSts(options: TestStsOptions = {}): Promise<TestSt
     },
   };
 }
+
+/** The message with which a serving instance in `home` refuses to start (failing if it starts). */
+export async function startupRefusal(home: string): Promise<string> {
+  try {
+    await (await openServingInstance(home)).close();
+  } catch (err) {
+    if (err instanceof Error) return err.message;
+    throw err;
+  }
+  throw new Error('expected start-up to be refused');
+}

@@ -103,6 +103,9 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** What `sts serve` prints once it listens; the first group is the number of workers. */
+export const SERVE_READY = /listening on https:\/\/\S+ \((\d+) workers?\)/;
+
 /** A running `sts serve` (or any long-lived sts command). */
 export class StsProcess {
   readonly child: ChildProcess;

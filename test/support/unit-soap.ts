@@ -29,3 +29,10 @@ export function thrownBy(fn: () => unknown): unknown {
   }
   throw new Error('expected an error, none was thrown');
 }
+
+/** thrownBy for code that throws Errors: what it threw, failing if that is not an Error. */
+export function errorThrownBy(fn: () => unknown): Error {
+  const err = thrownBy(fn);
+  if (!(err instanceof Error)) throw new Error(`expected an Error, got ${String(err)}`);
+  return err;
+}

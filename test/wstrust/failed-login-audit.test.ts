@@ -211,7 +211,7 @@ describe('wstrust: a refused login names the user it claimed in the audit trail'
   for (const c of bothPaths) {
     it(`read from the DOM (an OnBehalfOf token in the RST), ${c.what}: the same event and log line as the fast path`, async () => {
       assert.ok(readLean(c.sent, appliesTo(RP)), 'the fast-path request is read from the lean tree');
-      assert.ok(!readLean(c.sent, DOM_PATH_RST), 'the DOM-path request is read from the lean tree');
+      assert.ok(!readLean(c.sent, DOM_PATH_RST), 'the DOM-path request is not read from the lean tree');
       const fast = await issue(c.sent, WRONG);
       // Forgotten, so the second wrong password counts as the first did (it would reach the threshold and raise an alert).
       await sts.instance.store.users.clearFailedLogins(c.sent);

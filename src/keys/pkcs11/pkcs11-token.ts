@@ -24,7 +24,8 @@ export interface TokenPrivateKey {
 export type Pkcs11SessionEvent =
   | { readonly kind: 'session-lost'; readonly tokenLabel: string; readonly reason: string }
   | { readonly kind: 'session-restored'; readonly tokenLabel: string }
-  | { readonly kind: 'reconnect-failed'; readonly tokenLabel: string; readonly reason: string; readonly retryAfterMs: number };
+  /** retryAfterMs null: never, until a restart (the token refused the PIN, which the process read once). */
+  | { readonly kind: 'reconnect-failed'; readonly tokenLabel: string; readonly reason: string; readonly retryAfterMs: number | null };
 
 export interface Pkcs11TokenOptions {
   readonly onEvent?: (event: Pkcs11SessionEvent) => void;
@@ -58,9 +59,10 @@ const SESSION_GONE = new Set<number>([
 ]);
 
 // After a failed reconnect, the next one waits this long; operations in between fail at once with the
-// error that lost the session. Without it every request would open a session and log in again: each
-// attempt holds up the event loop (a network HSM that is away answers only after its timeout), and
-// with a PIN the token refuses, every request would count towards locking the PIN.
+// error that lost the session. Without it every request would open a session and log in again, and each
+// attempt holds up the event loop (a network HSM that is away answers only after its timeout). A PIN the
+// token refuses is not tried again at all: the process read it once, so it cannot succeed, and every
+// try would count towards the token locking the PIN.
 export const RECONNECT_INTERVAL_MS = 1000;
 
 export class Pkcs11TokenError extends Error {
@@ -69,6 +71,9 @@ export class Pkcs11TokenError extends Error {
     this.name = 'Pkcs11TokenError';
   }
 }
+
+/** The token refused the PIN: no later login with the same PIN can succeed, so a reconnect is not tried again. */
+class Pkcs11PinRefusedError extends Pkcs11TokenError {}
 
 /** The CKR_ name of a Cryptoki error, or the message of any other (pkcs11js puts only the name in its messages). */
 function reason(err: unknown): string {
@@ -247,12 +252,15 @@ export class Pkcs11Token {
     this.lostWith = err;
     this.handles = new WeakMap();
     forgetSession(this.loginKey);
-    // Closed already, or alive without its login (CKR_USER_NOT_LOGGED_IN): it is not used again, and
-    // whatever its closing says, the error that matters is the one that lost it.
-    try {
-      this.library.C_CloseSession(session);
-    } catch {
-      // Abandoned either way.
+    // Only a session alive without its login is closed: any other is gone already, and its handle may
+    // since name a session another opener in this process has opened. Whatever the closing says, the
+    // error that matters is the one that lost it.
+    if (codeOf(err) === pkcs11.CKR_USER_NOT_LOGGED_IN) {
+      try {
+        this.library.C_CloseSession(session);
+      } catch {
+        // Abandoned either way.
+      }
     }
     this.options.onEvent?.({ kind: 'session-lost', tokenLabel: this.label, reason: reason(err) });
   }
@@ -265,8 +273,9 @@ export class Pkcs11Token {
     try {
       this.session = this.openSession();
     } catch (err) {
-      this.nextReconnectAt = this.now() + RECONNECT_INTERVAL_MS;
-      this.options.onEvent?.({ kind: 'reconnect-failed', tokenLabel: this.label, reason: reason(err), retryAfterMs: RECONNECT_INTERVAL_MS });
+      const retryAfterMs = err instanceof Pkcs11PinRefusedError ? null : RECONNECT_INTERVAL_MS;
+      this.nextReconnectAt = retryAfterMs === null ? Infinity : this.now() + retryAfterMs;
+      this.options.onEvent?.({ kind: 'reconnect-failed', tokenLabel: this.label, reason: reason(err), retryAfterMs });
       return undefined;
     }
     this.options.onEvent?.({ kind: 'session-restored', tokenLabel: this.label });
@@ -413,7 +422,7 @@ function closeSession(library: pkcs11.PKCS11, session: pkcs11.Handle): void {
 }
 
 function wrongPin(settings: Pkcs11TokenSettings, code: string): Pkcs11TokenError {
-  return new Pkcs11TokenError(
+  return new Pkcs11PinRefusedError(
     `the PKCS#11 token "${settings.tokenLabel}" refused the PIN from ${settings.pinSource} (${code}): ` +
       `put the token's user PIN there${code === 'CKR_PIN_LOCKED' ? ' after the security officer unlocks the PIN' : ''}`,
   );

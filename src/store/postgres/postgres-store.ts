@@ -22,7 +22,7 @@ export interface PostgresStoreOptions {
   readonly onIdleError?: (err: Error) => void;
   /** Told when the lock of an exclusive task could not be released (see withTryAdvisoryLock); the task's outcome stands. */
   readonly onUnlockError?: (task: ExclusiveTask, err: Error) => void;
-  /** Keys the issuance ledger's chain (deriveLedgerChainKey); without it the store refuses to append to the ledger. */
+  /** Keys the issuance ledger's chain (deriveLedgerChainKey); without it the store refuses to append to the ledger, and its lookups find nothing. */
   readonly ledgerChainKey?: KeyObject;
   /**
    * How many entries at the issuance ledger's start were written before its chain was keyed, and may

@@ -54,7 +54,7 @@ export interface SqliteStoreOptions {
   readonly backgroundCheckpoints?: boolean;
   /** Told when the checkpointing thread fails (see WalCheckpointerOptions.onError). */
   readonly onCheckpointError?: (err: Error) => void;
-  /** Keys the issuance ledger's chain (deriveLedgerChainKey); without it the store refuses to append to the ledger. */
+  /** Keys the issuance ledger's chain (deriveLedgerChainKey); without it the store refuses to append to the ledger, and its lookups find nothing. */
   readonly ledgerChainKey?: KeyObject;
   /**
    * How many entries at the issuance ledger's start were written before its chain was keyed, and may

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { initInstance } from '../../../src/instance/init-instance';
 import { openServingInstance } from '../../../src/instance/open-instance';
 import { quickCertificate } from '../../support/quick-certificate';
+import { startupRefusal } from '../../support/test-sts';
 
 // clientCertificates.caFiles at start-up: each file is read and parsed once, into the authorities
 // certificatemixed checks client certificates against; a file that cannot serve refuses start-up,
@@ -20,15 +21,7 @@ describe('instance: the client-certificate authorities of a serving instance', f
   const setClientCertificates = (caFiles: string[]): void => {
     writeFileSync(join(home, 'config.json'), JSON.stringify({ ...config, clientCertificates: { caFiles, pinnedThumbprints: [] } }, null, 2));
   };
-  async function refusal(): Promise<string> {
-    try {
-      await (await openServingInstance(home)).close();
-    } catch (err) {
-      assert.ok(err instanceof Error);
-      return err.message;
-    }
-    assert.fail('expected start-up to be refused');
-  }
+  const refusal = (): Promise<string> => startupRefusal(home);
 
   before(async () => {
     parent = mkdtempSync(join(tmpdir(), 'trustbridge-client-cas-'));

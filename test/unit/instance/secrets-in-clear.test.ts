@@ -11,6 +11,7 @@ import { openInstance, openServingInstance } from '../../../src/instance/open-in
 import { listen } from '../../../src/server/listen';
 import { httpsRequest } from '../../support/https-client';
 import { freePort, killAllStsProcesses, StsProcess } from '../../support/unit-cli';
+import { startupRefusal } from '../../support/test-sts';
 
 // Production mode: start-up refuses while a secret lies in clear, and each refusal says exactly how
 // to fix it. Development mode starts all the same and only reports what production would refuse.
@@ -39,16 +40,7 @@ describe('instance: production mode refuses secrets in clear', function () {
     setConfig({ tls: { certificateFile: 'tls/localhost.crt.pem', privateKeyFile: 'tls/localhost.key.pem', privateKeyPassphraseFile: 'tls/passphrase' } });
   }
 
-  async function refusal(): Promise<string> {
-    try {
-      const instance = await openServingInstance(home);
-      await instance.close();
-    } catch (err) {
-      assert.ok(err instanceof Error);
-      return err.message;
-    }
-    assert.fail('expected start-up to be refused');
-  }
+  const refusal = (): Promise<string> => startupRefusal(home);
 
   const refusing = (...findings: string[]): string => HEAD + findings.map((f) => `  - ${f}\n`).join('') + TAIL;
 

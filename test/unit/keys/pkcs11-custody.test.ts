@@ -9,7 +9,8 @@ import { formatTokenKeyReference, parseTokenKeyReference } from '../../../src/ke
 import { TOKEN_IMPORT_REFUSED, tokenCustody } from '../../../src/keys/pkcs11/token-custody';
 import { sealedCustody } from '../../../src/keys/sealed-custody';
 import { certificateThumbprintSha256 } from '../../../src/keys/signing-key';
-import { newTestToken, SOFTHSM_MODULE, type TestToken } from '../../support/softhsm';
+import { newTestToken, openTestToken, SOFTHSM_MODULE, type TestToken } from '../../support/softhsm';
+import { errorThrownBy } from '../../support/unit-soap';
 
 // Keys held in a PKCS#11 token (SoftHSM2): generated inside it, sensitive and never extractable, the
 // certificate and every signature computed by the token; the process holds handles only.
@@ -21,18 +22,7 @@ function keyObjectsIn(value: object): KeyObject[] {
   return Object.values(value).filter((v): v is KeyObject => v instanceof KeyObject);
 }
 
-const open = (token: TestToken, pin = token.pin): Pkcs11Token =>
-  Pkcs11Token.open({ module: SOFTHSM_MODULE, tokenLabel: token.label, pin, pinSource: `the environment variable ${token.pinEnv}` });
 
-function refusal(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof Error);
-    return err;
-  }
-  assert.fail('expected a refusal');
-}
 
 describe('keys/pkcs11: a token custody (SoftHSM2)', function () {
   this.timeout(60_000);
@@ -46,7 +36,7 @@ describe('keys/pkcs11: a token custody (SoftHSM2)', function () {
   before(() => {
     token = newTestToken();
     fresh = newTestToken();
-    session = open(token);
+    session = openTestToken(token);
     custody = tokenCustody(session, masterKey);
   });
   after(() => custody?.close());
@@ -144,24 +134,24 @@ describe('keys/pkcs11: a token custody (SoftHSM2)', function () {
   describe('open refuses, and says why', () => {
     it('a key of another token', () => {
       const record = { thumbprint: 'cd', certificatePem: generateSelfSignedCertificate(REQUEST).certificatePem, sealedPrivateKey: formatTokenKeyReference({ tokenLabel: 'elsewhere', id: randomBytes(16) }) };
-      assert.match(refusal(() => custody.open(record)).message, new RegExp(`is held in the PKCS#11 token "elsewhere", but signingKeyCustody.tokenLabel is "${token.label}"`));
+      assert.match(errorThrownBy(() => custody.open(record)).message, new RegExp(`is held in the PKCS#11 token "elsewhere", but signingKeyCustody.tokenLabel is "${token.label}"`));
     });
 
     it('a key the token does not hold', () => {
       const record = { thumbprint: 'ef', certificatePem: generateSelfSignedCertificate(REQUEST).certificatePem, sealedPrivateKey: formatTokenKeyReference({ tokenLabel: token.label, id: randomBytes(16) }) };
-      assert.match(refusal(() => custody.open(record)).message, /token-signing key ef is not in the PKCS#11 token .* was the token re-initialised or the key deleted\?/);
+      assert.match(errorThrownBy(() => custody.open(record)).message, /token-signing key ef is not in the PKCS#11 token .* was the token re-initialised or the key deleted\?/);
     });
 
     it('a key that does not match its certificate', () => {
       const inToken = custody.generate(REQUEST);
       const record = { thumbprint: '01', certificatePem: generateSelfSignedCertificate(REQUEST).certificatePem, sealedPrivateKey: inToken.privateKeyAtRest };
-      assert.match(refusal(() => custody.open(record)).message, /does not match its certificate/);
+      assert.match(errorThrownBy(() => custody.open(record)).message, /does not match its certificate/);
     });
 
     it('a token key, under the sealed custody', () => {
       const inToken = custody.generate(REQUEST);
       const record = { thumbprint: '02', certificatePem: inToken.certificatePem, sealedPrivateKey: inToken.privateKeyAtRest };
-      assert.match(refusal(() => sealedCustody(masterKey).open(record)).message, /is held in a PKCS#11 token, but signingKeyCustody is "sealed": set signingKeyCustody to \{ "kind": "pkcs11"/);
+      assert.match(errorThrownBy(() => sealedCustody(masterKey).open(record)).message, /is held in a PKCS#11 token, but signingKeyCustody is "sealed": set signingKeyCustody to \{ "kind": "pkcs11"/);
     });
   });
 
@@ -176,22 +166,22 @@ describe('keys/pkcs11: a token custody (SoftHSM2)', function () {
 
   it('refuses to import a key made elsewhere', () => {
     const pair = generateSelfSignedCertificate(REQUEST);
-    assert.equal(refusal(() => custody.import(pair.privateKeyPem, pair.certificatePem)).message, TOKEN_IMPORT_REFUSED);
+    assert.equal(errorThrownBy(() => custody.import(pair.privateKeyPem, pair.certificatePem)).message, TOKEN_IMPORT_REFUSED);
   });
 
   describe('opening the token', () => {
     it('a wrong PIN is refused with a message naming where the PIN came from, never the PIN', () => {
       const wrong = `${fresh.pin}-wrong`;
-      const err = refusal(() => open(fresh, wrong));
+      const err = errorThrownBy(() => openTestToken(fresh, {}, wrong));
       assert.ok(err instanceof Pkcs11TokenError);
       assert.equal(err.message, `the PKCS#11 token "${fresh.label}" refused the PIN from the environment variable ${fresh.pinEnv} (CKR_PIN_INCORRECT): put the token's user PIN there`);
       assert.ok(!`${err.message}${err.stack ?? ''}`.includes(wrong) && !`${err.message}${err.stack ?? ''}`.includes(fresh.pin));
     });
 
     it('a second opener in a process shares the login, but not with another PIN', () => {
-      const second = open(token);
+      const second = openTestToken(token);
       second.close();
-      const err = refusal(() => open(token, `${token.pin}x`));
+      const err = errorThrownBy(() => openTestToken(token, {}, `${token.pin}x`));
       assert.match(err.message, /refused the PIN from the environment variable .* \(CKR_PIN_INCORRECT\)/);
       // The first session still signs after both came and went.
       const again = custody.generate(REQUEST);
@@ -199,12 +189,12 @@ describe('keys/pkcs11: a token custody (SoftHSM2)', function () {
     });
 
     it('an unknown token label lists the tokens there are', () => {
-      const err = refusal(() => Pkcs11Token.open({ module: SOFTHSM_MODULE, tokenLabel: 'no-such-token', pin: 'x', pinSource: 'test' }));
+      const err = errorThrownBy(() => Pkcs11Token.open({ module: SOFTHSM_MODULE, tokenLabel: 'no-such-token', pin: 'x', pinSource: 'test' }));
       assert.match(err.message, new RegExp(`no PKCS#11 token labelled "no-such-token" in ${SOFTHSM_MODULE} \\(tokens present: .*"${token.label}".*\\): check signingKeyCustody.tokenLabel`));
     });
 
     it('a module that cannot be loaded names the setting', () => {
-      const err = refusal(() => Pkcs11Token.open({ module: '/nonexistent/libpkcs11.so', tokenLabel: 'x', pin: 'x', pinSource: 'test' }));
+      const err = errorThrownBy(() => Pkcs11Token.open({ module: '/nonexistent/libpkcs11.so', tokenLabel: 'x', pin: 'x', pinSource: 'test' }));
       assert.match(err.message, /^the PKCS#11 module \/nonexistent\/libpkcs11.so cannot be loaded \(.*\): check signingKeyCustody.module$/);
     });
   });

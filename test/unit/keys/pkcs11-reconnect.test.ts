@@ -2,11 +2,13 @@ import { strict as assert } from 'node:assert';
 import { randomBytes, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import * as pkcs11 from 'pkcs11js';
 import type { SigningKeyCustody } from '../../../src/keys/key-custody';
-import { Pkcs11Token, Pkcs11TokenError, RECONNECT_INTERVAL_MS, type Pkcs11SessionEvent, type Pkcs11TokenOptions } from '../../../src/keys/pkcs11/pkcs11-token';
+import { Pkcs11Token, Pkcs11TokenError, RECONNECT_INTERVAL_MS, type Pkcs11SessionEvent } from '../../../src/keys/pkcs11/pkcs11-token';
 import { parseTokenKeyReference } from '../../../src/keys/pkcs11/pkcs11-uri';
 import { tokenCustody } from '../../../src/keys/pkcs11/token-custody';
 import type { SigningKey } from '../../../src/keys/signing-key';
-import { changeUserPin, closeAllSessions, destroyPrivateKey, newTestToken, SOFTHSM_MODULE, type TestToken } from '../../support/softhsm';
+import { openSigningKeyCustody } from '../../../src/instance/signing-key-custody';
+import { changeUserPin, closeAllSessions, deleteToken, destroyPrivateKey, newTestToken, openTestToken, type TestToken } from '../../support/softhsm';
+import { errorThrownBy } from '../../support/unit-soap';
 
 // A token's session lost under a running custody (SoftHSM2): what a network HSM that restarts, a
 // token pulled out and put back, or a C_CloseAllSessions does. SoftHSM2 runs inside this process, so
@@ -18,18 +20,7 @@ import { changeUserPin, closeAllSessions, destroyPrivateKey, newTestToken, SOFTH
 const REQUEST = { commonName: 'Trustbridge Token Signing', validDays: 30 };
 const DATA = Buffer.from('<ds:SignedInfo>…</ds:SignedInfo>');
 
-function refusal(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof Error);
-    return err;
-  }
-  assert.fail('expected a refusal');
-}
 
-const open = (token: TestToken, options: Pkcs11TokenOptions, pin = token.pin): Pkcs11Token =>
-  Pkcs11Token.open({ module: SOFTHSM_MODULE, tokenLabel: token.label, pin, pinSource: `the environment variable ${token.pinEnv}` }, options);
 
 const lost = (token: TestToken): Pkcs11SessionEvent => ({ kind: 'session-lost', tokenLabel: token.label, reason: 'CKR_SESSION_HANDLE_INVALID' });
 const restored = (token: TestToken): Pkcs11SessionEvent => ({ kind: 'session-restored', tokenLabel: token.label });
@@ -46,6 +37,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
   let token: TestToken;
   let changing: TestToken;
   let flapping: TestToken;
+  let vanishing: TestToken;
   const masterKey = randomBytes(32);
 
   // SoftHSM2 reads its slots at C_Initialize: the tokens exist before the first session opens.
@@ -53,6 +45,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     token = newTestToken();
     changing = newTestToken();
     flapping = newTestToken();
+    vanishing = newTestToken();
   });
 
   describe('closed from outside (C_CloseAllSessions)', () => {
@@ -61,7 +54,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     let custody: SigningKeyCustody;
 
     before(() => {
-      session = open(token, { onEvent: (e) => events.push(e) });
+      session = openTestToken(token, { onEvent: (e) => events.push(e) });
       custody = tokenCustody(session, masterKey);
     });
     after(() => custody?.close());
@@ -104,7 +97,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     it("keeps the process's login in step: two openers that lose their sessions together both reconnect, and one closing leaves the other signing", () => {
       const { key, id, certified } = newKey(custody);
       const secondEvents: Pkcs11SessionEvent[] = [];
-      const second = open(token, { onEvent: (e) => secondEvents.push(e) });
+      const second = openTestToken(token, { onEvent: (e) => secondEvents.push(e) });
       try {
         closeAllSessions(token.label);
         // The first to notice logs in again although this process still counts the other's session.
@@ -112,7 +105,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
         assert.ok(second.findPrivateKey(id));
         assert.deepEqual(events, [lost(token), restored(token)]);
         assert.deepEqual(secondEvents, [lost(token), restored(token)]);
-        assert.match(refusal(() => open(token, {}, `${token.pin}x`)).message, /refused the PIN from the environment variable .* \(CKR_PIN_INCORRECT\)/);
+        assert.match(errorThrownBy(() => openTestToken(token, {}, `${token.pin}x`)).message, /refused the PIN from the environment variable .* \(CKR_PIN_INCORRECT\)/);
       } finally {
         second.close();
       }
@@ -124,11 +117,11 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
       const { key, id } = newKey(custody);
       destroyPrivateKey(token.label, id);
       // SoftHSM2's answer for a handle whose object is gone (other modules say CKR_KEY_HANDLE_INVALID): neither means the session went.
-      assert.equal(refusal(() => key.sign('sha256', DATA)).message, 'CKR_OBJECT_HANDLE_INVALID');
+      assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_OBJECT_HANDLE_INVALID');
       assert.deepEqual(events, []);
 
       closeAllSessions(token.label);
-      const err = refusal(() => key.sign('sha256', DATA));
+      const err = errorThrownBy(() => key.sign('sha256', DATA));
       assert.ok(err instanceof Pkcs11TokenError);
       assert.equal(err.message, `the PKCS#11 token "${token.label}" no longer holds the key ${id.toString('hex')}: was the token re-initialised or the key deleted?`);
       assert.deepEqual(events, [lost(token), restored(token)]);
@@ -136,17 +129,16 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
   });
 
   describe('the PIN changed meanwhile, so the reconnect fails', () => {
-    const events: Pkcs11SessionEvent[] = [];
-    // The clock that spaces reconnect attempts, moved by the test: no test depends on how fast the machine is.
-    let now = 0;
+    const lines: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
     let custody: SigningKeyCustody;
 
+    // Through the instance's own custody and logger: the lines an operator reads.
     before(() => {
-      custody = tokenCustody(open(changing, { onEvent: (e) => events.push(e), now: () => now }), masterKey);
+      custody = openSigningKeyCustody('/nonexistent', changing.custody, masterKey, { log: (level, msg, fields) => lines.push({ level, msg, fields: fields ?? {} }) });
     });
     after(() => custody?.close());
 
-    it(`signatures fail with the error that lost the session; the next attempt waits ${RECONNECT_INTERVAL_MS} ms, with none in between`, () => {
+    it('signatures fail with the error that lost the session, and no reconnect is tried again, however long: the log says to restart', () => {
       const { key, certified } = newKey(custody);
       assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)));
       const newPin = `${changing.pin}-changed`;
@@ -154,38 +146,67 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
       changeUserPin(changing.label, changing.pin, newPin);
 
       // Synchronous all the way: the failure comes back at once, there is no waiting in it.
-      const err = refusal(() => key.sign('sha256', DATA));
+      const err = errorThrownBy(() => key.sign('sha256', DATA));
       assert.ok(err instanceof pkcs11.Pkcs11Error);
       assert.equal(err.message, 'CKR_SESSION_HANDLE_INVALID');
+      const said = [
+        { level: 'warn', msg: 'the PKCS#11 token session was lost; reconnecting', fields: { tokenLabel: changing.label, reason: 'CKR_SESSION_HANDLE_INVALID' } },
+        {
+          level: 'error',
+          msg: 'reconnecting to the PKCS#11 token failed, and will not be tried again: token signatures fail until a restart with the PIN it takes',
+          fields: {
+            tokenLabel: changing.label,
+            errorMessage: `the PKCS#11 token "${changing.label}" refused the PIN from the environment variable ${changing.pinEnv} (CKR_PIN_INCORRECT): put the token's user PIN there`,
+            retryAfterMs: null,
+          },
+        },
+      ];
+      assert.deepEqual(lines, said);
+
+      // With the PIN back, any attempt would succeed: the failures show there is none, past the interval too.
+      changeUserPin(changing.label, newPin, changing.pin);
+      const before = Date.now();
+      while (Date.now() - before <= RECONNECT_INTERVAL_MS) assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
+      assert.equal(errorThrownBy(() => custody.generate(REQUEST)).message, `the PKCS#11 token "${changing.label}" could not generate a key: CKR_SESSION_HANDLE_INVALID`);
+      assert.deepEqual(lines, said, 'no attempt after the token refused the PIN');
+      assert.ok(!(JSON.stringify(lines) + err.message + (err.stack ?? '')).includes(newPin), 'no PIN in the log or the error');
+      assert.ok(!JSON.stringify(lines).includes(changing.pin));
+    });
+  });
+
+  describe('the token gone (deleted), so the reconnect fails otherwise', () => {
+    const events: Pkcs11SessionEvent[] = [];
+    // The clock that spaces reconnect attempts, moved by the test: no test depends on how fast the machine is.
+    let now = 0;
+    let custody: SigningKeyCustody;
+
+    before(() => {
+      custody = tokenCustody(openTestToken(vanishing, { onEvent: (e) => events.push(e), now: () => now }), masterKey);
+    });
+    after(() => custody?.close());
+
+    it(`signatures fail with the error that lost the session; the next attempt waits ${RECONNECT_INTERVAL_MS} ms, with none in between`, () => {
+      const { key } = newKey(custody);
+      closeAllSessions(vanishing.label);
+      deleteToken(vanishing.label);
+
+      assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
       const failed: Pkcs11SessionEvent = {
         kind: 'reconnect-failed',
-        tokenLabel: changing.label,
-        reason: `the PKCS#11 token "${changing.label}" refused the PIN from the environment variable ${changing.pinEnv} (CKR_PIN_INCORRECT): put the token's user PIN there`,
+        tokenLabel: vanishing.label,
+        reason: `the PKCS#11 token "${vanishing.label}" could not be opened: CKR_GENERAL_ERROR`,
         retryAfterMs: RECONNECT_INTERVAL_MS,
       };
-      assert.deepEqual(events, [lost(changing), failed]);
+      assert.deepEqual(events, [lost(vanishing), failed]);
 
       now += RECONNECT_INTERVAL_MS - 1;
-      assert.equal(refusal(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
-      assert.equal(refusal(() => custody.generate(REQUEST)).message, `the PKCS#11 token "${changing.label}" could not generate a key: CKR_SESSION_HANDLE_INVALID`);
-      assert.deepEqual(events, [lost(changing), failed], 'no attempt within the interval');
+      assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
+      assert.equal(errorThrownBy(() => custody.generate(REQUEST)).message, `the PKCS#11 token "${vanishing.label}" could not generate a key: CKR_SESSION_HANDLE_INVALID`);
+      assert.deepEqual(events, [lost(vanishing), failed], 'no attempt within the interval');
 
       now += 1;
-      assert.equal(refusal(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
-      assert.deepEqual(events, [lost(changing), failed, failed], 'one more attempt once the interval is over');
-
-      // With the PIN back, any attempt would succeed: the failure within the interval shows there is none.
-      changeUserPin(changing.label, newPin, changing.pin);
-      now += RECONNECT_INTERVAL_MS - 1;
-      assert.equal(refusal(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
-      assert.equal(events.length, 3);
-
-      now += 1;
-      assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)), 'the next attempt reconnects, and the key signs');
-      assert.deepEqual(events, [lost(changing), failed, failed, restored(changing)]);
-
-      const said = JSON.stringify(events) + err.message + (err.stack ?? '');
-      assert.ok(!said.includes(changing.pin) && !said.includes(newPin), 'no PIN in the events or the error');
+      assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
+      assert.deepEqual(events, [lost(vanishing), failed, failed], 'one more attempt once the interval is over');
     });
   });
 
@@ -201,20 +222,20 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
         // A token that comes and goes: the new session is closed before the operation runs again in it.
         if (e.kind === 'session-restored' && flap) closeAllSessions(flapping.label);
       };
-      custody = tokenCustody(open(flapping, { onEvent, now: () => now }), masterKey);
+      custody = tokenCustody(openTestToken(flapping, { onEvent, now: () => now }), masterKey);
     });
     after(() => custody?.close());
 
     it('counts as a failed reconnect: the operation fails, and the next attempt waits the interval', () => {
       const { key, certified } = newKey(custody);
       closeAllSessions(flapping.label);
-      assert.equal(refusal(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
+      assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
       assert.deepEqual(events, [lost(flapping), restored(flapping), lost(flapping)]);
 
       // The token stays now, so an attempt would succeed: the failure within the interval shows there is none.
       flap = false;
       now += RECONNECT_INTERVAL_MS - 1;
-      assert.equal(refusal(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
+      assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
       assert.equal(events.length, 3);
 
       now += 1;

@@ -9,7 +9,7 @@ import { SQLITE_MIGRATIONS } from '../../../src/store/sqlite/migrations';
 import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
 import { certificateThumbprintSha256 } from '../../../src/keys/signing-key';
 import type { NewUserRecord, Store } from '../../../src/store/store';
-import { expectUnkeyedPrefixThenKeyed, TEST_LEDGER_CHAIN_KEY, unkeyedChain } from '../../support/ledger-chain-key';
+import { expectUnkeyedPrefixThenKeyed, insertLedgerRows, TEST_LEDGER_CHAIN_KEY, unkeyedChain } from '../../support/ledger-chain-key';
 import { ledgerEntry, T0 } from '../../support/store-fixtures';
 
 function user(name: string, extra: Partial<NewUserRecord> = {}): NewUserRecord {
@@ -210,17 +210,7 @@ describe('store/sqlite openSqliteStore', () => {
 
     it('version 9: ledger rows of a version-8 database are marked sha256 and verify as the unkeyed prefix; new rows are keyed after them', async () => {
       const legacy = unkeyedChain(['_old1', '_old2', '_old3'].map((id) => ledgerEntry(id)));
-      await databaseAtSchema(8, (db) => {
-        const insert = db.prepare(
-          `INSERT INTO issuance_ledger (token_id, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
-             not_on_or_after, request_id, renewed_from, renew_allow, renew_after_expiry, actor, sequence, previous_hash, entry_hash)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        );
-        for (const e of legacy) {
-          insert.run(e.tokenId, e.tokenType, e.subject, e.audience, e.keyThumbprint, e.digest, e.issuedAt.getTime(), e.notBefore.getTime(),
-            e.notOnOrAfter.getTime(), e.requestId, e.renewedFrom, 1, 0, e.actor, e.sequence, e.previousHash, e.entryHash);
-        }
-      });
+      await databaseAtSchema(8, (db) => insertLedgerRows(db, legacy));
       await expectUnkeyedPrefixThenKeyed(
         async (unkeyedLedgerEntries) => (store = openSqliteStore(path, { ledgerChainKey: TEST_LEDGER_CHAIN_KEY, unkeyedLedgerEntries })),
         legacy,
