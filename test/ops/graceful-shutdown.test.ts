@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DEMO_USER } from '../../src/instance/init-instance';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { httpsRequest } from '../support/https-client';
+import { instanceLedgerChainKey } from '../support/ledger-chain-key';
 import { demoIssue, HeldRequest, initDemoInstance, jsonLines, waitForInFlight, type Reply } from '../support/ops-client';
 import { parseIssueResponse } from '../support/soap-reply';
 import { childPids, freePort, isAlive, killAllStsProcesses, StsProcess } from '../support/unit-cli';
@@ -75,7 +76,8 @@ describe('ops: graceful shutdown of sts serve', function () {
     const verified = verifyWithXmlsec1(issued.assertionXml, certificate, SAML2_ASSERTION_ID_ATTRIBUTE);
     assert.ok(verified.ok, verified.output);
     const tokenId = issued.assertion.getAttribute('ID') ?? '';
-    const store = openSqliteStore(join(home, 'trustbridge.db'));
+    // With the instance's chain key: only a store that can check a row vouches for it.
+    const store = openSqliteStore(join(home, 'trustbridge.db'), { ledgerChainKey: instanceLedgerChainKey(home) });
     try {
       const entry = await store.ledger.get(tokenId);
       assert.ok(entry, `token ${tokenId} is in the ledger`);

@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
+import type { KeyObject } from 'node:crypto';
+import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { loadMasterKey } from '../../src/instance/master-key';
 import {
   deriveLedgerChainKey,
   LEDGER_GENESIS_HASH,
@@ -11,6 +14,9 @@ import type { LedgerEntryInput, Store } from '../../src/store/store';
 
 /** The chain key for stores a test opens itself (an instance derives its own from its master key). */
 export const TEST_LEDGER_CHAIN_KEY = deriveLedgerChainKey(Buffer.alloc(32, 0x4c));
+
+/** The chain key of the instance in `home`, derived from its master key file as the instance derives it. */
+export const instanceLedgerChainKey = (home: string): KeyObject => deriveLedgerChainKey(loadMasterKey(join(home, 'master.key')));
 
 /** A key the attacker might guess or bring: the right length, derived the right way, from another master key. */
 export const OTHER_LEDGER_CHAIN_KEY = deriveLedgerChainKey(Buffer.alloc(32, 0x57));

@@ -10,13 +10,12 @@ import { awsRoleClaim } from '../../src/aws/role-claim';
 import { addRelyingParty } from '../../src/core/relying-party-admin';
 import { CHEAPEST_SCRYPT } from '../../src/identity/password-hash';
 import { addUser } from '../../src/identity/user-admin';
-import { loadMasterKey } from '../../src/instance/master-key';
 import { openInstance } from '../../src/instance/open-instance';
-import { deriveLedgerChainKey } from '../../src/store/ledger-chain';
 import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store';
 import type { Store } from '../../src/store/store';
 import { ACCOUNT, OTHER_ROLE, ROLE, ROLE_TRUST_POLICY } from './aws-sts';
+import { instanceLedgerChainKey } from './ledger-chain-key';
 import type { LogRecord } from './test-sts';
 import { createTestDatabase, type TestDatabase } from './postgres';
 import { freePort, runStsAsync, StsProcess, type CliResult } from './unit-cli';
@@ -73,7 +72,7 @@ export async function startSharedStoreCluster(count = 2): Promise<SharedStoreClu
   }
   const nodes: StsNode[] = [];
   for (const [i, home] of homes.entries()) nodes.push(await startNode(`node-${i + 1}`, home));
-  const ledgerChainKey = deriveLedgerChainKey(loadMasterKey(join(first, 'master.key')));
+  const ledgerChainKey = instanceLedgerChainKey(first);
   const store = await openPostgresStore({ connection: parsePostgresUrl(db.url), password: db.password, poolSize: 2, ledgerChainKey });
   return {
     db,
