@@ -39,6 +39,8 @@ export const awsErrors = {
   accessDenied: (message: string, detail?: string) => new AwsError('AccessDenied', 403, message, detail),
   malformedPolicyDocument: (message: string) => new AwsError('MalformedPolicyDocument', 400, message),
   packedPolicyTooLarge: (message: string) => new AwsError('PackedPolicyTooLarge', 400, message),
+  // What AWS STS answers when it sheds load (the SDKs and the CLI retry it, with back-off).
+  throttling: (detail?: string) => new AwsError('Throttling', 400, 'Rate exceeded', detail),
   serviceUnavailable: (detail?: string) =>
     new AwsError('ServiceUnavailable', 503, 'The request has failed due to a temporary failure of the server.', detail),
   internalFailure: () => new AwsError('InternalFailure', 500, 'The request processing has failed because of an unknown error.'),

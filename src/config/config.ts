@@ -65,6 +65,11 @@ export interface StsConfig {
     readonly maxAttributesPerElement: number;
     /** Requests each process works on at once once their body is read (0: no limit); why, in createApp (src/server/app.ts). */
     readonly maxConcurrentRequests: number;
+    /**
+     * With maxConcurrentRequests set, requests each process holds waiting for a turn; one more is
+     * refused at once as busy (WS-Trust RequestFailed, AWS Throttling) rather than queued.
+     */
+    readonly maxQueuedRequests: number;
   };
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Who may authenticate at certificatemixed: certificates issued by these CAs, or pinned by SHA-256 thumbprint. */
@@ -132,7 +137,7 @@ export const DEFAULT_CONFIG: StsConfig = {
   workers: 0,
   shutdownTimeoutSeconds: 25,
   shutdownDelaySeconds: 0,
-  limits: { maxBodyBytes: 256 * 1024, maxDepth: 48, maxElements: 4000, maxAttributesPerElement: 48, maxConcurrentRequests: 0 },
+  limits: { maxBodyBytes: 256 * 1024, maxDepth: 48, maxElements: 4000, maxAttributesPerElement: 48, maxConcurrentRequests: 0, maxQueuedRequests: 1000 },
   logLevel: 'info',
   clientCertificates: { caFiles: [], pinnedThumbprints: [] },
   aws: {
@@ -260,6 +265,7 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
     maxElements: integer(16, 100000),
     maxAttributesPerElement: integer(4, 1024),
     maxConcurrentRequests: integer(0, 100000),
+    maxQueuedRequests: integer(0, 1_000_000),
   },
   logLevel: oneOf('debug', 'info', 'warn', 'error'),
   clientCertificates: { caFiles: stringList(), pinnedThumbprints: stringList(/^[0-9a-fA-F]{64}$/, 'SHA-256 thumbprints (64 hex digits)') },

@@ -52,17 +52,17 @@ export class EmbeddedUserDirectory implements UserDirectory {
     this.verify = options.verify ?? verifyPassword;
   }
 
-  async authenticateWithPassword(userName: string, password: string): Promise<AuthenticatedSubject> {
+  async authenticateWithPassword(userName: string, password: string, stillWanted?: () => boolean): Promise<AuthenticatedSubject> {
     // The user is read every time: a deleted user, changed claims, a new password or a lockout count at once.
     const user = await this.users.get(userName);
     if (!user) {
       const decoy = await this.decoyHash;
-      await this.limiter.run(() => this.verify(password, decoy));
+      await this.limiter.run(() => this.verify(password, decoy), stillWanted);
       throw new FailedAuthenticationError(`unknown user ${quotedClaimedUserName(userName)}`);
     }
     this.lockout.refuseIfLockedOut(user);
     if (this.verified.has(user.name, user.passwordHash, password)) return this.accept(user);
-    const checked = await this.limiter.run((waited) => this.checkInTurn(user, password, waited));
+    const checked = await this.limiter.run((waited) => this.checkInTurn(user, password, waited), stillWanted);
     this.verified.remember(checked.name, checked.passwordHash, password);
     return this.accept(checked);
   }

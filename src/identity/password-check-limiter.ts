@@ -1,5 +1,5 @@
 import { ServerBusyError } from '../core/errors';
-import { Turns } from '../core/turns';
+import { TurnQueueFullError, Turns } from '../core/turns';
 
 // Why: a password check of a real user is about 75 ms of scrypt on libuv's thread pool. Unbounded,
 // a flood of wrong passwords (or of unknown names, which pay a decoy scrypt) fills the pool and every
@@ -19,20 +19,24 @@ export const DEFAULT_PASSWORD_CHECK_LIMITS: PasswordCheckLimits = { maxConcurren
 export class PasswordCheckLimiter {
   private readonly turns: Turns;
 
-  constructor(private readonly limits: PasswordCheckLimits = DEFAULT_PASSWORD_CHECK_LIMITS) {
-    this.turns = new Turns(limits.maxConcurrent);
+  constructor(limits: PasswordCheckLimits = DEFAULT_PASSWORD_CHECK_LIMITS) {
+    this.turns = new Turns(limits.maxConcurrent, limits.maxQueued);
   }
 
   /**
    * Runs `check` when a slot is free, in the order checks arrived; its slot is freed however it ends.
    * `waited` tells it whether it had to queue (what it read before may be stale by then).
-   * Rejects with ServerBusyError, without running it, when the queue is full.
+   * Rejects with ServerBusyError, without running it, when the queue is full; with
+   * AbandonedWhileWaitingError, without running it, when it waited and `stillWanted` then says its
+   * client has gone (a check nobody will read the answer of costs a turn of scrypt).
    */
-  async run<T>(check: (waited: boolean) => Promise<T>): Promise<T> {
-    if (this.turns.full && this.turns.queued >= this.limits.maxQueued) {
-      throw new ServerBusyError(`password check refused: ${this.turns.active} running and ${this.turns.queued} waiting, the most this process queues`);
+  async run<T>(check: (waited: boolean) => Promise<T>, stillWanted?: () => boolean): Promise<T> {
+    try {
+      return await this.turns.run(check, stillWanted);
+    } catch (err) {
+      if (err instanceof TurnQueueFullError) throw new ServerBusyError(`password check refused: ${err.message}`);
+      throw err;
     }
-    return this.turns.run(check);
   }
 
   /** Checks hashing now. */

@@ -7,7 +7,11 @@ import type { AuthenticatedSubject } from './subject';
  * DirectoryUnavailableError.
  */
 export interface UserDirectory {
-  authenticateWithPassword(userName: string, password: string): Promise<AuthenticatedSubject>;
+  /**
+   * `stillWanted`, when given, says whether the request's client is still there: a check that had to
+   * wait for its turn is dropped (AbandonedWhileWaitingError) rather than run for nobody.
+   */
+  authenticateWithPassword(userName: string, password: string, stillWanted?: () => boolean): Promise<AuthenticatedSubject>;
   /** WS-Security UsernameToken profile: Password = Base64(SHA-1(nonce + created + password)). */
   authenticateWithDigest(userName: string, digestBase64: string, nonce: Buffer, created: string): Promise<AuthenticatedSubject>;
 }

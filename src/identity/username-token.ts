@@ -31,7 +31,8 @@ export class UsernameTokenAuthenticator {
     private readonly policy: UsernameTokenPolicy,
   ) {}
 
-  async authenticate(token: UsernameToken, now: Date): Promise<AuthenticatedSubject> {
+  /** `stillWanted`: whether the request's client is still there (see UserDirectory). */
+  async authenticate(token: UsernameToken, now: Date, stillWanted?: () => boolean): Promise<AuthenticatedSubject> {
     if (token.created) this.checkFreshness(token.created, now);
     if (token.nonce) {
       const created = token.created ?? now;
@@ -49,7 +50,7 @@ export class UsernameTokenAuthenticator {
         token.createdText as string,
       );
     }
-    return this.directory.authenticateWithPassword(token.username, token.password);
+    return this.directory.authenticateWithPassword(token.username, token.password, stillWanted);
   }
 
   private checkFreshness(created: Date, now: Date): void {

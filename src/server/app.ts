@@ -13,7 +13,8 @@ import { renderFederationMetadata } from '../metadata/federation-metadata';
 import { renderMexWsdl } from '../metadata/mex';
 import { createAwsApi } from '../aws/aws-api';
 import { awsErrors } from '../aws/aws-error';
-import { InvalidRequestError } from '../core/errors';
+import type { AwsQueryReply } from '../aws/query/endpoint';
+import { InvalidRequestError, ServerBusyError } from '../core/errors';
 import { WsTrustEndpoint } from '../wstrust/endpoint';
 import type { TrustVersion } from '../wstrust/trust-version';
 import { certificateAuthentication, usernameTokenAuthentication } from '../wstrust/message-authentication';
@@ -24,7 +25,7 @@ import type { RequestObserver, RequestRecord } from '../audit/request-record';
 import { awsRecordFields, wsTrustRecordFields } from '../audit/record-fields';
 import { requestAuditObserver } from '../audit/request-audit';
 import { burstDetector } from '../audit/burst-detector';
-import { Turns } from '../core/turns';
+import { AbandonedWhileWaitingError, TurnQueueFullError, Turns } from '../core/turns';
 
 export const PATHS = {
   usernameMixed13: '/adfs/services/trust/13/usernamemixed',
@@ -73,6 +74,8 @@ export interface AppOptions {
   readonly signTokensOffThread?: boolean;
   /** The turns requests take once their body is read; by default config.limits.maxConcurrentRequests of them. */
   readonly admission?: Turns;
+  /** The turns embedded users' password checks (scrypt) take; by default config.passwordChecks. */
+  readonly passwordChecks?: PasswordCheckLimiter;
   /** The scrypt check of embedded users' passwords (tests count the checks through it); the real one by default. */
   readonly verifyPassword?: (password: string, storedHash: string) => Promise<boolean>;
 }
@@ -111,7 +114,7 @@ export function createApp(options: AppOptions): Koa {
       ? new LdapUserDirectory(instance.ldapDirectory)
       : new EmbeddedUserDirectory(store.users, instance.masterKey, {
           lockout: config.passwordLockout,
-          limiter: new PasswordCheckLimiter(config.passwordChecks),
+          limiter: options.passwordChecks ?? new PasswordCheckLimiter(config.passwordChecks),
           now,
           ...(options.verifyPassword ? { verify: options.verifyPassword } : {}),
         }),
@@ -174,23 +177,27 @@ export function createApp(options: AppOptions): Koa {
   // the whole burst. Taking turns, the oldest finish first. Off (0) by default: a turn is held while its
   // request waits on anything (an LDAP bind, a PostgreSQL commit, a password check queued behind scrypt),
   // and measured at 80% load it helped by less than this machine's drift (README, "Sustained load").
-  const admission = options.admission ?? new Turns(config.limits.maxConcurrentRequests);
+  const admission = options.admission ?? new Turns(config.limits.maxConcurrentRequests, config.limits.maxQueuedRequests);
   /**
-   * Runs `work` in the request's turn, unless it waited for the turn and its client left meanwhile:
-   * then no token is signed and no ledger row written for nobody (under overload that wasted work
-   * is what makes a queue collapse), and the turn passes on at once. "Left" is what send() sees: the
-   * answer can no longer be written. A request that did not wait is not checked.
+   * Runs `work` in the request's turn. One that would wait while limits.maxQueuedRequests already do
+   * gets `refuse` at once (the protocol's "busy, retry later"). One that waited, and whose client left
+   * meanwhile, is dropped when its turn comes (AbandonedWhileWaitingError, logged as 499): no token
+   * is signed and no ledger row written for nobody, and the turn passes on at once. "Left" is what
+   * send() sees: the answer can no longer be written.
    */
-  const inTurn = <T>(ctx: Koa.Context, work: () => Promise<T>): Promise<T> =>
-    admission.run((waited) => {
-      if (waited && !ctx.writable) throw new ClientClosedRequest();
-      return work();
-    });
+  const inTurn = async <T>(ctx: Koa.Context, work: () => Promise<T>, refuse: (refusal: Refusal) => T): Promise<T> => {
+    try {
+      return await admission.run(work, () => ctx.writable);
+    } catch (err) {
+      if (err instanceof TurnQueueFullError) return refuse({ kind: 'busy', detail: `request refused: ${err.message}` });
+      throw err;
+    }
+  };
   /**
-   * Reads the body within the size limit and hands it on in its turn; a larger one gets `refuse` with
-   * the reason at once. The body is read before the turn, so a client sending it slowly holds none.
+   * Reads the body within the size limit and hands it on in its turn; a larger one gets `refuse` at
+   * once. The body is read before the turn, so a client sending it slowly holds none.
    */
-  const withBody = async <T>(ctx: Koa.Context, handle: (body: Buffer) => Promise<T>, refuse: (reason: string) => T): Promise<T> => {
+  const withBody = async <T>(ctx: Koa.Context, handle: (body: Buffer) => Promise<T>, refuse: (refusal: Refusal) => T): Promise<T> => {
     let body: Buffer;
     try {
       body = await readBody(ctx.req, config.limits.maxBodyBytes);
@@ -198,9 +205,9 @@ export function createApp(options: AppOptions): Koa {
       if (!(err instanceof BodyTooLargeError)) throw err;
       // The rest of the body is never read, so this connection cannot carry another request.
       ctx.set('Connection', 'close');
-      return refuse(`The request was refused: ${err.message}.`);
+      return refuse({ kind: 'too-large', reason: `The request was refused: ${err.message}.` });
     }
-    return inTurn(ctx, () => handle(body));
+    return inTurn(ctx, () => handle(body), refuse);
   };
 
   const awsQuery: Handler = async (ctx, requestId, startedAt) => {
@@ -213,14 +220,12 @@ export function createApp(options: AppOptions): Koa {
       userAgent: ctx.get('user-agent'),
       requestId,
     };
+    const refuse = (refusal: Refusal): AwsQueryReply =>
+      awsApi.refuse(refusal.kind === 'busy' ? awsErrors.throttling(refusal.detail) : awsErrors.invalidParameterValue(refusal.reason), requestId);
     const reply =
       ctx.method === 'POST'
-        ? await withBody(
-            ctx,
-            (body) => awsApi.handle({ ...request, body }),
-            (reason) => awsApi.refuse(awsErrors.invalidParameterValue(reason), requestId),
-          )
-        : await inTurn(ctx, () => awsApi.handle({ ...request, body: Buffer.alloc(0) }));
+        ? await withBody(ctx, (body) => awsApi.handle({ ...request, body }), refuse)
+        : await inTurn(ctx, () => awsApi.handle({ ...request, body: Buffer.alloc(0) }), refuse);
     ctx.set('x-amzn-RequestId', requestId);
     send(ctx, reply.status, reply.contentType, reply.body);
     const durationMs = elapsedMs(startedAt);
@@ -249,8 +254,9 @@ export function createApp(options: AppOptions): Koa {
       const contentType = ctx.get('content-type') || undefined;
       const result = await withBody(
         ctx,
-        (body) => endpoint.handle({ body, contentType, soapAction: ctx.get('soapaction') || undefined, requestId }),
-        (reason) => endpoint.refuse(new InvalidRequestError(reason), contentType, requestId),
+        (body) => endpoint.handle({ body, contentType, soapAction: ctx.get('soapaction') || undefined, requestId, stillWanted: () => ctx.writable }),
+        (refusal) =>
+          endpoint.refuse(refusal.kind === 'busy' ? new ServerBusyError(refusal.detail) : new InvalidRequestError(refusal.reason), contentType, requestId),
       );
       send(ctx, result.reply.status, result.reply.contentType, result.reply.body);
       const durationMs = elapsedMs(startedAt);
@@ -335,7 +341,7 @@ export function createApp(options: AppOptions): Koa {
     } catch (err) {
       // Not recorded by a protocol handler: counted by route instead, so it shows somewhere.
       protocolRequest = false;
-      if (err instanceof ClientClosedRequest) {
+      if (err instanceof AbandonedWhileWaitingError) {
         // Nothing can be sent; the status is set only for the count by route below.
         ctx.res.statusCode = CLIENT_CLOSED_REQUEST;
         logger.log('warn', 'client closed request', { requestId, path: ctx.path, httpStatus: CLIENT_CLOSED_REQUEST, durationMs: roundMs(elapsedMs(startedAt)) });
@@ -355,8 +361,8 @@ export function createApp(options: AppOptions): Koa {
 // log and metrics readers already know this one.
 const CLIENT_CLOSED_REQUEST = 499;
 
-/** Thrown instead of processing a request whose client left while it waited for its turn. */
-class ClientClosedRequest extends Error {}
+/** Why the transport answers a request without processing it: a body over the limit, or no turn and no room to wait for one. */
+type Refusal = { readonly kind: 'too-large'; readonly reason: string } | { readonly kind: 'busy'; readonly detail: string };
 
 /**
  * Writes the whole response in one end() (headers and body leave in one TLS record), bypassing

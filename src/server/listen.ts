@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ServingInstance } from '../instance/open-instance';
 import { Turns } from '../core/turns';
+import { PasswordCheckLimiter } from '../identity/password-check-limiter';
 import { createApp } from './app';
 import { InFlightRequests } from './in-flight';
 import type { Logger } from './log';
@@ -58,11 +59,17 @@ export async function listen(instance: ServingInstance, logger: Logger, options:
   registerKeyMetrics(registry, instance.store.signingKeys, logger);
   const requests = requestMetrics(registry, instance.audit);
   const inFlightGauge = registry.gauge('trustbridge_http_requests_in_flight', 'Requests being answered (including this scrape).').labels();
-  const admission = new Turns(instance.config.limits.maxConcurrentRequests);
+  const admission = new Turns(instance.config.limits.maxConcurrentRequests, instance.config.limits.maxQueuedRequests);
   const queuedGauge = registry.gauge('trustbridge_http_requests_queued', 'Requests read and waiting for a turn (limits.maxConcurrentRequests).').labels();
+  const passwordChecks = new PasswordCheckLimiter(instance.config.passwordChecks);
+  // A queue that stays long is scrypt's backlog: a password-spraying run, or too few turns for the logins.
+  const passwordChecksQueuedGauge = registry
+    .gauge('trustbridge_password_checks_queued', 'Password checks (scrypt) waiting for a turn (passwordChecks.maxConcurrent).')
+    .labels();
   registry.onCollect(() => {
     inFlightGauge.set(inFlight.count);
     queuedGauge.set(admission.queued);
+    passwordChecksQueuedGauge.set(passwordChecks.queued);
   });
   const operations = operationsEndpoints({
     nodeSnapshot: options.clusterWorker ? workerSnapshot(registry) : singleProcessSnapshot(registry),
@@ -78,6 +85,7 @@ export async function listen(instance: ServingInstance, logger: Logger, options:
     observers: [requests],
     operations,
     admission,
+    passwordChecks,
     ...(options.now ? { now: options.now } : {}),
     ...(options.signTokensOffThread === undefined ? {} : { signTokensOffThread: options.signTokensOffThread }),
     ...(options.verifyPassword ? { verifyPassword: options.verifyPassword } : {}),

@@ -7,6 +7,7 @@ import {
   StoreUnavailableError,
 } from '../core/errors';
 import type { Delegation } from '../core/delegation';
+import { AbandonedWhileWaitingError } from '../core/turns';
 import type { OwnTokenValidator } from '../core/own-token-validator';
 import type { TokenService } from '../core/token-service';
 import { readAddressing, resolveAction, transportActionOf, type AddressingHeaders } from '../soap/addressing';
@@ -37,6 +38,8 @@ export interface SoapHttpRequest {
   readonly contentType: string | undefined;
   readonly soapAction: string | undefined;
   readonly requestId: string;
+  /** Whether the client is still there to read the answer (work that waits its turn checks it). */
+  readonly stillWanted?: () => boolean;
 }
 
 /** What happened, for the log and (later) the audit trail; never holds a secret. */
@@ -127,13 +130,13 @@ export class WsTrustEndpoint {
           message = lean;
           rst = leanRst;
           security = lean.security;
-          subject = await authentication.authenticate({ envelope: lean.envelope, security: lean.security, now: lean.now });
+          subject = await authentication.authenticate({ envelope: lean.envelope, security: lean.security, now: lean.now, stillWanted: request.stillWanted });
         } else {
           const dom = this.read<Element>(xml.dom().documentElement, declaredVersion, request, progress);
           message = dom;
           rst = dom.rst;
           security = dom.security;
-          subject = await authentication.authenticate({ envelope: dom.envelope, security: dom.security, now: dom.now });
+          subject = await authentication.authenticate({ envelope: dom.envelope, security: dom.security, now: dom.now, stillWanted: request.stillWanted });
         }
       } catch (err) {
         // A refused login records who was tried: the name the message claims, read and made inert
@@ -166,6 +169,8 @@ export class WsTrustEndpoint {
         outcome: { ...partial, ...facts },
       };
     } catch (err) {
+      // Nobody is there to read a fault: the transport logs and counts it (499).
+      if (err instanceof AbandonedWhileWaitingError) throw err;
       if (err instanceof FailedAuthenticationError && err.alert) (partial.alerts ??= []).push(err.alert);
       return this.fail(err, progress.soapVersion, progress.addressing, request.requestId, partial);
     }

@@ -13,6 +13,8 @@ export interface SecuredMessage<E extends XmlElementLike = Element> {
   readonly envelope: SoapEnvelope<E>;
   readonly security: SecurityHeader<E>;
   readonly now: Date;
+  /** Whether the request's client is still there, for work that may wait its turn (a password check). */
+  readonly stillWanted?: () => boolean;
 }
 
 /**
@@ -41,11 +43,11 @@ export function usernameTokenAuthentication(authenticator: UsernameTokenAuthenti
   return {
     verifiesSignature: false,
     claimedUserName: (security) => security.usernameToken?.username,
-    authenticate: async ({ security, now }) => {
+    authenticate: async ({ security, now, stillWanted }) => {
       if (!security.usernameToken) {
         throw new InvalidSecurityError('The wsse:Security header has no UsernameToken; this endpoint needs one.');
       }
-      return authenticator.authenticate(security.usernameToken, now);
+      return authenticator.authenticate(security.usernameToken, now, stillWanted);
     },
   };
 }

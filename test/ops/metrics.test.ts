@@ -99,6 +99,7 @@ describe('ops: /metrics of a single process', function () {
     });
     assert.equal(sampleValue(metrics, 'trustbridge_http_requests_in_flight'), 1);
     assert.equal(sampleValue(metrics, 'trustbridge_http_requests_queued'), 0, 'the queue gauge is exposed, at 0 (nothing waits here)');
+    assert.equal(sampleValue(metrics, 'trustbridge_password_checks_queued'), 0, 'so is the password checks\' queue');
   });
 
   it('never puts what a caller sent into a label', () => {
@@ -140,6 +141,7 @@ describe('ops: /metrics of a single process', function () {
         'trustbridge_http_requests_in_flight',
         'trustbridge_http_requests_queued',
         'trustbridge_http_requests_total',
+        'trustbridge_password_checks_queued',
         'trustbridge_request_duration_seconds',
         'trustbridge_requests_total',
         'trustbridge_signing_key_age_seconds',

@@ -30,6 +30,7 @@ describe('config/config validateConfig', () => {
     assert.equal(c.logLevel, 'info');
     assert.equal(c.limits.maxBodyBytes, 256 * 1024);
     assert.equal(c.limits.maxConcurrentRequests, 0, 'no admission limit unless configured');
+    assert.equal(c.limits.maxQueuedRequests, 1000, "HTTP.sys's default request queue length");
     assert.equal(c.audit.unkeyedLedgerEntries, 0, 'no unkeyed ledger entry counts unless configured');
   });
 
@@ -88,6 +89,8 @@ describe('config/config validateConfig', () => {
       ['limits.maxAttributesPerElement 0', { limits: { maxAttributesPerElement: 0 } }, 'limits.maxAttributesPerElement'],
       ['limits.maxConcurrentRequests -1', { limits: { maxConcurrentRequests: -1 } }, 'limits.maxConcurrentRequests'],
       ['limits.maxConcurrentRequests 2.5', { limits: { maxConcurrentRequests: 2.5 } }, 'limits.maxConcurrentRequests'],
+      ['limits.maxQueuedRequests -1', { limits: { maxQueuedRequests: -1 } }, 'limits.maxQueuedRequests'],
+      ['limits.maxQueuedRequests "unbounded"', { limits: { maxQueuedRequests: 'unbounded' } }, 'limits.maxQueuedRequests'],
       ['audit.unkeyedLedgerEntries -1', { audit: { unkeyedLedgerEntries: -1 } }, 'audit.unkeyedLedgerEntries'],
       ['audit.unkeyedLedgerEntries "all"', { audit: { unkeyedLedgerEntries: 'all' } }, 'audit.unkeyedLedgerEntries'],
       ['logLevel "loud"', { logLevel: 'loud' }, 'logLevel'],

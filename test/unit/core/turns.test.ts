@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Turns } from '../../../src/core/turns';
+import { AbandonedWhileWaitingError, TurnQueueFullError, Turns } from '../../../src/core/turns';
 
 /** Work that runs until its release() is called, recording when it started and how many ran at once. */
 class Probe {
@@ -147,7 +147,77 @@ describe('Turns', () => {
     assert.equal(turns.queued, 0);
   });
 
-  it('refuses a limit that is not a whole number of requests', () => {
+  it('with maxQueued, work that would wait beyond it is refused at once, unrun; a freed place in the queue takes work again', async () => {
+    const turns = new Turns(1, 2);
+    const probe = new Probe();
+    const runs = [1, 2, 3].map((id) => turns.run(probe.work(id)));
+    await nextTurn();
+    const refused = turns.run(probe.work(4));
+    await assert.rejects(refused, (err: unknown) => {
+      assert.ok(err instanceof TurnQueueFullError);
+      assert.equal(err.message, '1 running and 2 waiting, the most this process queues');
+      return true;
+    });
+    assert.deepEqual(probe.started, [1]);
+    assert.equal(turns.queued, 2, 'the refused work took no place');
+    probe.release(1);
+    await nextTurn();
+    const fourth = turns.run(probe.work(5));
+    for (const id of [2, 3]) {
+      await nextTurn();
+      probe.release(id);
+    }
+    await nextTurn();
+    probe.release(5);
+    assert.deepEqual(await Promise.all([...runs, fourth]), [1, 2, 3, 5]);
+    assert.deepEqual(probe.started, [1, 2, 3, 5]);
+  });
+
+  it('with maxQueued 0, work runs only in a free turn; without a limit nothing is ever refused', async () => {
+    const noQueue = new Turns(1, 0);
+    const probe = new Probe();
+    const first = noQueue.run(probe.work(1));
+    await assert.rejects(noQueue.run(probe.work(2)), TurnQueueFullError);
+    probe.release(1);
+    assert.equal(await first, 1);
+    assert.equal(await noQueue.run(async () => 'free turn'), 'free turn');
+
+    const unlimited = new Turns(0, 0);
+    assert.deepEqual(await Promise.all([unlimited.run(async () => 1), unlimited.run(async () => 2)]), [1, 2]);
+  });
+
+  it('work that waited and is no longer wanted when its turn comes is not run, and passes the turn on at once', async () => {
+    const turns = new Turns(1);
+    const probe = new Probe();
+    let wanted = true;
+    const asked: number[] = [];
+    const first = turns.run(probe.work(1), () => {
+      asked.push(1);
+      return false;
+    });
+    const abandoned = turns.run(probe.work(2), () => {
+      asked.push(2);
+      return wanted;
+    });
+    const third = turns.run(probe.work(3), () => {
+      asked.push(3);
+      return true;
+    });
+    await nextTurn();
+    wanted = false;
+    probe.release(1);
+    await assert.rejects(abandoned, AbandonedWhileWaitingError);
+    await nextTurn();
+    assert.deepEqual(probe.started, [1, 3], 'the abandoned work never started; the next waiter got the turn');
+    assert.deepEqual(asked, [2, 3], 'asked only when a waited-for turn comes: work that did not wait is not asked');
+    probe.release(3);
+    assert.deepEqual(await Promise.all([first, third]), [1, 3]);
+    assert.equal(turns.active, 0);
+    assert.equal(turns.queued, 0);
+  });
+
+  it('refuses a limit that is not a whole number of requests, and a negative queue bound', () => {
     for (const bad of [-1, 1.5, Number.NaN]) assert.throws(() => new Turns(bad), RangeError);
+    for (const bad of [-1, Number.NaN]) assert.throws(() => new Turns(1, bad), RangeError);
   });
 });

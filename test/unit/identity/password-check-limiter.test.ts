@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { ServerBusyError } from '../../../src/core/errors';
+import { AbandonedWhileWaitingError } from '../../../src/core/turns';
 import { PasswordCheckLimiter } from '../../../src/identity/password-check-limiter';
 
 /** A check the test finishes by hand, recording when it started and whether it had to wait. */
@@ -104,6 +105,30 @@ describe('identity: the cap on concurrent password checks', () => {
     await assert.rejects(limiter.run(async () => 'b'), ServerBusyError);
     running.finish();
     await running.done;
+  });
+
+  it("a check that waited, whose client has gone when its turn comes, is not run (no scrypt for nobody); the next takes the slot", async () => {
+    const limiter = new PasswordCheckLimiter({ maxConcurrent: 1, maxQueued: 10 });
+    const running = hold(limiter, 'running');
+    let clientThere = true;
+    let ran = false;
+    const gone = limiter.run(
+      async () => {
+        ran = true;
+      },
+      () => clientThere,
+    );
+    const next = hold(limiter, 'next');
+    await settle();
+    clientThere = false;
+    running.finish();
+    await assert.rejects(gone, AbandonedWhileWaitingError);
+    await settle();
+    assert.equal(ran, false);
+    assert.deepEqual(started, ['running', 'next']);
+    next.finish();
+    assert.equal(await next.done, 'next');
+    assert.equal(limiter.active, 0);
   });
 
   it('a check that rejects or throws frees its slot, and its error reaches its caller unchanged', async () => {
