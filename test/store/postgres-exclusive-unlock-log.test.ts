@@ -15,10 +15,14 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres';
 // instance makes of it, the operator's one log line, and that nothing escapes the task's caller.
 
 const MSG = 'the lock of an exclusive task could not be released; its connection was closed, which releases it';
-// What node-postgres says of a query on a connection it knows is dead. It knows by then: the server
-// sends the terminated session its goodbye before the session leaves pg_stat_activity, which is what
-// endSessionHoldingExclusiveTaskLock waits for before the task returns and the unlock is sent.
-const UNLOCK_ERROR = 'Client has encountered a connection error and is not queryable';
+// The failed unlock's error is node-postgres's, and its words are not ours to pin down: today it is
+// "Client has encountered a connection error and is not queryable" (the server sends the terminated
+// session its goodbye before the session leaves pg_stat_activity, which endSessionHoldingExclusiveTaskLock
+// waits for), but a slower machine can send the unlock before the client has read that goodbye
+// ("terminating connection due to administrator command", "Connection terminated unexpectedly", with
+// other error names), and another driver version may word any of them differently. What matters is
+// that the line carries the error's own message, and that it is about the connection.
+const UNLOCK_ERROR = /terminat|connection/i;
 
 interface Line {
   readonly level: LogLevel;
@@ -70,7 +74,17 @@ describe('store/postgres: an exclusive task whose lock cannot be released is log
       // The socket's end arrives after the failed query: give a late rejection or 'error' the time to surface.
       await sleep(300);
 
-      assert.deepEqual(lines, [{ level: 'warn', msg: MSG, fields: { task: 'key-rollover', errorName: 'Error', errorMessage: UNLOCK_ERROR } }]);
+      assert.equal(lines.length, 1, 'one line');
+      const [line] = lines as [Line];
+      assert.deepEqual({ level: line.level, msg: line.msg }, { level: 'warn', msg: MSG });
+      // The task and the error by name and message, nothing more: no stack, no other field.
+      assert.deepEqual(Object.keys(line.fields ?? {}).sort(), ['errorMessage', 'errorName', 'task']);
+      const { task, errorName, errorMessage } = line.fields as Record<string, unknown>;
+      assert.equal(task, 'key-rollover');
+      assert.ok(typeof errorName === 'string' && errorName.length > 0, `the error's name: ${String(errorName)}`);
+      assert.ok(typeof errorMessage === 'string', `the error's message: ${String(errorMessage)}`);
+      assert.match(errorMessage, UNLOCK_ERROR);
+      assert.doesNotMatch(errorMessage, /\n\s+at /, 'no stack trace in the message');
       assert.deepEqual(escaped, [], 'nothing escaped as an unhandled rejection or an uncaught exception');
 
       // The ended session took its lock with it; the broken connection was closed, not pooled.

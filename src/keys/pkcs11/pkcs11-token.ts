@@ -1,9 +1,13 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import * as pkcs11 from 'pkcs11js';
 import type { RsaPublicNumbers } from '../certificates';
+import { codeOf, Pkcs11PinRefusedError, Pkcs11TokenError, reason } from './pkcs11-errors';
+import { acquireModule, forgetSession, login, loginKeyOf, releaseModule } from './pkcs11-module';
+
+export { Pkcs11TokenError } from './pkcs11-errors';
 
 // One logged-in session with a PKCS#11 token, for one process, opened again when it is lost. Private
 // keys made here stay in the token (sensitive, never extractable); this process only ever holds their handles.
+// What the process's openers of a module and token share (Cryptoki itself, the user login) is counted in pkcs11-module.ts.
 
 export interface Pkcs11TokenSettings {
   /** The PKCS#11 module (shared library), e.g. /usr/lib/softhsm/libsofthsm2.so. */
@@ -33,14 +37,6 @@ export interface Pkcs11TokenOptions {
   readonly now?: () => number;
 }
 
-// Cryptoki is initialised once per process and module, and the user login is per process and token:
-// the second opener in a process shares both, so they are counted here. The PIN's digest is kept so
-// a second opener with a different PIN is refused as the token itself would refuse it.
-const modules = new Map<string, { library: pkcs11.PKCS11; users: number }>();
-const logins = new Map<string, { pinDigest: Buffer; sessions: number }>();
-
-const pinDigest = (pin: string): Buffer => createHash('sha256').update(pin).digest();
-const loginKeyOf = (settings: Pkcs11TokenSettings): string => `${settings.module}\0${settings.tokenLabel}`;
 const RSA_BITS = 2048;
 
 // The results with which PKCS#11 (v2.40 and 3.0, section 5.1) says that the session or its login is
@@ -57,6 +53,7 @@ const SESSION_GONE = new Set<number>([
   pkcs11.CKR_TOKEN_NOT_PRESENT,
   pkcs11.CKR_USER_NOT_LOGGED_IN,
 ]);
+const isSessionGone = (err: unknown): boolean => SESSION_GONE.has(codeOf(err) ?? 0);
 
 // After a failed reconnect, the next one waits this long; operations in between fail at once with the
 // error that lost the session. Without it every request would open a session and log in again, and each
@@ -64,24 +61,6 @@ const SESSION_GONE = new Set<number>([
 // token refuses is not tried again at all: the process read it once, so it cannot succeed, and every
 // try would count towards the token locking the PIN.
 export const RECONNECT_INTERVAL_MS = 1000;
-
-export class Pkcs11TokenError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'Pkcs11TokenError';
-  }
-}
-
-/** The token refused the PIN: no later login with the same PIN can succeed, so a reconnect is not tried again. */
-class Pkcs11PinRefusedError extends Pkcs11TokenError {}
-
-/** The CKR_ name of a Cryptoki error, or the message of any other (pkcs11js puts only the name in its messages). */
-function reason(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-const codeOf = (err: unknown): number | undefined => (err instanceof pkcs11.Pkcs11Error ? err.code : undefined);
-const isSessionGone = (err: unknown): boolean => SESSION_GONE.has(codeOf(err) ?? 0);
 
 export class Pkcs11Token {
   private closed = false;
@@ -324,39 +303,6 @@ export class Pkcs11Token {
   }
 }
 
-function acquireModule(path: string): pkcs11.PKCS11 {
-  const loaded = modules.get(path);
-  if (loaded) {
-    loaded.users++;
-    return loaded.library;
-  }
-  const library = new pkcs11.PKCS11();
-  try {
-    library.load(path);
-  } catch (err) {
-    throw new Pkcs11TokenError(`the PKCS#11 module ${path} cannot be loaded (${reason(err)}): check signingKeyCustody.module`);
-  }
-  try {
-    library.C_Initialize();
-  } catch (err) {
-    library.close();
-    throw new Pkcs11TokenError(`the PKCS#11 module ${path} failed to initialise: ${reason(err)}`);
-  }
-  modules.set(path, { library, users: 1 });
-  return library;
-}
-
-function releaseModule(path: string): void {
-  const loaded = modules.get(path);
-  if (!loaded || --loaded.users > 0) return;
-  modules.delete(path);
-  try {
-    loaded.library.C_Finalize();
-  } finally {
-    loaded.library.close();
-  }
-}
-
 function findSlot(library: pkcs11.PKCS11, settings: Pkcs11TokenSettings): pkcs11.Handle {
   const labels: string[] = [];
   for (const slot of library.C_GetSlotList(true)) {
@@ -386,32 +332,6 @@ function openLoggedInSession(library: pkcs11.PKCS11, settings: Pkcs11TokenSettin
   }
 }
 
-function login(library: pkcs11.PKCS11, session: pkcs11.Handle, loginKey: string, settings: Pkcs11TokenSettings): void {
-  const digest = pinDigest(settings.pin);
-  const existing = logins.get(loginKey);
-  // A token answers CKR_USER_ALREADY_LOGGED_IN without looking at the PIN while this process is logged in.
-  if (existing && !timingSafeEqual(existing.pinDigest, digest)) throw wrongPin(settings, 'CKR_PIN_INCORRECT');
-  // Logged in even when this process counts other sessions: they may have gone, and the login with them,
-  // without noticing yet (C_CloseAllSessions); a login that still holds answers CKR_USER_ALREADY_LOGGED_IN.
-  try {
-    library.C_Login(session, pkcs11.CKU_USER, settings.pin);
-  } catch (err) {
-    const code = codeOf(err);
-    if (code !== pkcs11.CKR_USER_ALREADY_LOGGED_IN) {
-      if (code === pkcs11.CKR_PIN_INCORRECT || code === pkcs11.CKR_PIN_LEN_RANGE || code === pkcs11.CKR_PIN_LOCKED) throw wrongPin(settings, reason(err));
-      throw new Pkcs11TokenError(`the PKCS#11 token "${settings.tokenLabel}" refused the login: ${reason(err)}`);
-    }
-  }
-  if (existing) existing.sessions++;
-  else logins.set(loginKey, { pinDigest: digest, sessions: 1 });
-}
-
-/** A session of this login is gone (closed, or lost): the token logs the user out when the last one goes. */
-function forgetSession(loginKey: string): void {
-  const login = logins.get(loginKey);
-  if (login && --login.sessions === 0) logins.delete(loginKey);
-}
-
 /** Closes a session; one that is gone already (closed from elsewhere, its token removed) needs nothing more. */
 function closeSession(library: pkcs11.PKCS11, session: pkcs11.Handle): void {
   try {
@@ -419,11 +339,4 @@ function closeSession(library: pkcs11.PKCS11, session: pkcs11.Handle): void {
   } catch (err) {
     if (!isSessionGone(err)) throw err;
   }
-}
-
-function wrongPin(settings: Pkcs11TokenSettings, code: string): Pkcs11TokenError {
-  return new Pkcs11PinRefusedError(
-    `the PKCS#11 token "${settings.tokenLabel}" refused the PIN from ${settings.pinSource} (${code}): ` +
-      `put the token's user PIN there${code === 'CKR_PIN_LOCKED' ? ' after the security officer unlocks the PIN' : ''}`,
-  );
 }
