@@ -1,5 +1,5 @@
-import type { KeyObject } from 'node:crypto';
 import type { StsConfig } from '../config/config';
+import type { LedgerTrust } from '../store/ledger-chain';
 import { parsePostgresUrl } from '../store/postgres/connection-settings';
 import { openPostgresStore } from '../store/postgres/postgres-store';
 import { openSqliteStore } from '../store/sqlite/sqlite-store';
@@ -19,29 +19,24 @@ export interface OpenStoreOptions {
   readonly backgroundCheckpoints?: boolean;
   /** SQLite: told when that thread fails. */
   readonly onCheckpointError?: (err: Error) => void;
-  /** Keys the issuance ledger's chain; a store opened without it cannot append to the ledger, and its lookups find nothing. */
-  readonly ledgerChainKey?: KeyObject;
-  /** audit.unkeyedLedgerEntries: how many entries at the ledger's start may be unkeyed (0 when absent). */
-  readonly unkeyedLedgerEntries?: number;
+  /** Keys the issuance ledger's chain and bounds its unkeyed prefix; without it the store refuses to append to the ledger, and its lookups find nothing. */
+  readonly ledgerTrust?: LedgerTrust;
 }
 
 /** Opens the store the config names: the SQLite file, or the PostgreSQL database (connected and migrated). */
 export async function openConfiguredStore(settings: StsConfig['store'], options: OpenStoreOptions): Promise<Store> {
-  const { ledgerChainKey, unkeyedLedgerEntries } = options;
   if (settings.kind === 'sqlite') {
     return openSqliteStore(options.resolvePath(settings.path), {
       backgroundCheckpoints: options.backgroundCheckpoints === true,
       onCheckpointError: options.onCheckpointError,
-      ledgerChainKey,
-      unkeyedLedgerEntries,
+      ledgerTrust: options.ledgerTrust,
     });
   }
   return openPostgresStore({
     connection: parsePostgresUrl(settings.url),
     password: postgresPassword(settings, options),
     poolSize: settings.poolSize,
-    ledgerChainKey,
-    unkeyedLedgerEntries,
+    ledgerTrust: options.ledgerTrust,
     ...(options.onIdleError ? { onIdleError: options.onIdleError } : {}),
     ...(options.onUnlockError ? { onUnlockError: options.onUnlockError } : {}),
   });

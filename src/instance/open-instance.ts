@@ -1,11 +1,10 @@
-import type { KeyObject } from 'node:crypto';
 import type { ClientCertificatePolicy } from '../identity/client-certificate';
 import type { LdapDirectorySettings } from '../identity/ldap/ldap-settings';
 import type { StsConfig } from '../config/config';
 import type { SigningKeyCustody } from '../keys/key-custody';
 import type { SigningKey } from '../keys/signing-key';
 import { openConfiguredStore } from './open-configured-store';
-import { deriveLedgerChainKey } from '../store/ledger-chain';
+import { deriveLedgerChainKey, type LedgerTrust } from '../store/ledger-chain';
 import type { Store } from '../store/store';
 import { readConfigFile } from './config-file';
 import { loadLdapDirectorySettings } from './ldap-directory-settings';
@@ -25,8 +24,8 @@ export interface Instance {
   readonly config: StsConfig;
   readonly store: Store;
   readonly masterKey: Buffer;
-  /** The issuance ledger's chain key, derived from the master key (what the store appends and verifies under). */
-  readonly ledgerChainKey: KeyObject;
+  /** The issuance ledger's chain key, derived from the master key, and audit.unkeyedLedgerEntries: what the store appends and verifies under. */
+  readonly ledgerTrust: LedgerTrust;
   /** Where this process records audit events (the JSON lines file and the store). */
   readonly audit: AuditTrail;
   /**
@@ -60,7 +59,7 @@ export interface ServingInstance extends Instance {
 export async function openInstance(home: string, options: OpenOptions = {}): Promise<Instance> {
   const config = readConfigFile(home);
   const masterKey = loadMasterKey(inHome(home, config.masterKeyFile));
-  const ledgerChainKey = deriveLedgerChainKey(masterKey);
+  const ledgerTrust: LedgerTrust = { chainKey: deriveLedgerChainKey(masterKey), unkeyedEntries: config.audit.unkeyedLedgerEntries };
   const logger = options.logger ?? SILENT_LOGGER;
   const store = await openConfiguredStore(config.store, {
     resolvePath: (path) => inHome(home, path),
@@ -70,8 +69,7 @@ export async function openInstance(home: string, options: OpenOptions = {}): Pro
       logger.log('error', 'the SQLite checkpoint thread failed; the write-ahead log grows until a commit copies it back, inside a request', {
         errorMessage: err.message,
       }),
-    ledgerChainKey,
-    unkeyedLedgerEntries: config.audit.unkeyedLedgerEntries,
+    ledgerTrust,
     onIdleError: (err) => logger.log('warn', 'an idle database connection failed; another is opened when needed', describeError(err)),
     onUnlockError: (task, err) =>
       logger.log('warn', 'the lock of an exclusive task could not be released; its connection was closed, which releases it', { task, ...describeError(err) }),
@@ -94,7 +92,7 @@ export async function openInstance(home: string, options: OpenOptions = {}): Pro
     config,
     store,
     masterKey,
-    ledgerChainKey,
+    ledgerTrust,
     audit,
     signingKeyCustody: () => (custody ??= openSigningKeyCustody(home, config.signingKeyCustody, masterKey, logger)),
     close: async () => {

@@ -31,6 +31,18 @@ export function deriveLedgerChainKey(masterKey: Buffer): KeyObject {
   return createSecretKey(Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'trustbridge:ledger-chain:v1', CHAIN_KEY_BYTES)));
 }
 
+/**
+ * What a store, or a walk of the chain, needs to trust the issuance ledger: the chain key, and how
+ * many entries at the chain's start may stand unkeyed. Without it a store refuses to append and
+ * vouches for no row.
+ */
+export interface LedgerTrust {
+  /** deriveLedgerChainKey of the master key. */
+  readonly chainKey: KeyObject;
+  /** How many entries were written before the chain was keyed: audit.unkeyedLedgerEntries (0 for an instance created since). */
+  readonly unkeyedEntries: number;
+}
+
 /** What a store opened without the chain key answers to an append, rather than writing an entry anyone could forge. */
 export class LedgerChainKeyMissingError extends Error {
   constructor() {
@@ -145,18 +157,17 @@ export interface ChainVerdict {
 }
 
 export interface VerifyLedgerChainOptions {
-  /** How many entries at the chain's start may be unkeyed: audit.unkeyedLedgerEntries (0 by default). */
-  readonly unkeyedLedgerEntries?: number;
   readonly pageSize?: number;
 }
 
 /** Walks the whole chain, page by page, and reports the first entry that does not follow from the one before. */
 export async function verifyLedgerChain(
   chain: (afterSequence: number, limit: number) => Promise<ChainedLedgerEntry[]>,
-  chainKey: KeyObject,
+  trust: LedgerTrust,
   options: VerifyLedgerChainOptions = {},
 ): Promise<ChainVerdict> {
-  const { unkeyedLedgerEntries = 0, pageSize = 5000 } = options;
+  const { chainKey, unkeyedEntries: accepted } = trust;
+  const { pageSize = 5000 } = options;
   let expectedSequence = 1;
   let previousHash = LEDGER_GENESIS_HASH;
   let unkeyedEntries = 0;
@@ -179,7 +190,7 @@ export async function verifyLedgerChain(
       if (keyed) firstKeyedSequence ??= entry.sequence;
       else if (entry.hashScheme === 'sha256') {
         if (firstKeyedSequence !== null) return verdict({ kind: 'downgrade', ...at });
-        if (entry.sequence > unkeyedLedgerEntries) return verdict({ kind: 'unkeyed-beyond-accepted', ...at, accepted: unkeyedLedgerEntries });
+        if (entry.sequence > accepted) return verdict({ kind: 'unkeyed-beyond-accepted', ...at, accepted });
       }
       const expected = schemeEntryHash(chainKey, entry.hashScheme, previousHash, entry);
       if (expected === undefined) return verdict({ kind: 'unknown-scheme', ...at, scheme: entry.hashScheme });

@@ -196,7 +196,7 @@ export interface IssuanceLedger {
   get(tokenId: string): Promise<LedgerEntry | undefined>;
   /**
    * The entries at the chain's start chained without the key, as counted when the store opened: a
-   * lookup accepts at most unkeyedLedgerEntries of them, so a count above that is worth a warning.
+   * lookup accepts at most LedgerTrust.unkeyedEntries of them, so a count above that is worth a warning.
    */
   readonly unkeyedAtOpen: number;
   count(): Promise<number>;

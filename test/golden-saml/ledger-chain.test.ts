@@ -161,7 +161,7 @@ describe('golden-saml: the issuance ledger\'s hash chain', function () {
     const fourth = entries[3] as ChainedLedgerEntry;
     const extended = new Date(fourth.notOnOrAfter.getTime() + 10 * 365 * 86_400_000);
     // What an attacker who holds the master key writes: entry 4 is consistent in itself again.
-    const rehashed = ledgerEntryHash(sts.instance.ledgerChainKey, fourth.previousHash, { ...fourth, notOnOrAfter: extended });
+    const rehashed = ledgerEntryHash(sts.instance.ledgerTrust.chainKey, fourth.previousHash, { ...fourth, notOnOrAfter: extended });
     withStoreDatabase(sts, (db) =>
       withoutTrigger(db, IMMUTABLE, () => {
         db.prepare('UPDATE issuance_ledger SET not_on_or_after = ?, entry_hash = ? WHERE sequence = 4').run(extended.getTime(), rehashed);

@@ -293,7 +293,7 @@ describe('multinode: PostgreSQL restarting under load', function () {
 
       // Every token a client received is in the ledger, and the chain holds.
       for (const id of traffic.received) assert.ok(await cluster.store.ledger.get(id), `${id} was answered but is not in the ledger`);
-      const verdict = await verifyLedgerChain((after, limit) => cluster.store.ledger.chain(after, limit), cluster.ledgerChainKey, { pageSize: 500 });
+      const verdict = await verifyLedgerChain((after, limit) => cluster.store.ledger.chain(after, limit), cluster.ledgerTrust, { pageSize: 500 });
       assert.equal(verdict.broken, null, `the chain is broken: ${JSON.stringify(verdict)}`);
       assert.equal(verdict.entries, await cluster.store.ledger.count());
       assert.ok(verdict.entries >= ledgerBefore + traffic.received.size);

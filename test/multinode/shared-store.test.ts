@@ -79,7 +79,7 @@ async function activeCertificate(cluster: SharedStoreCluster): Promise<string> {
 }
 
 async function expectIntactChain(cluster: SharedStoreCluster, entries: number): Promise<void> {
-  const verdict = await verifyLedgerChain((after, limit) => cluster.store.ledger.chain(after, limit), cluster.ledgerChainKey, { pageSize: 500 });
+  const verdict = await verifyLedgerChain((after, limit) => cluster.store.ledger.chain(after, limit), cluster.ledgerTrust, { pageSize: 500 });
   assert.equal(verdict.broken, null, `the chain is broken: ${JSON.stringify(verdict)}`);
   assert.equal(verdict.entries, entries);
   assert.equal(verdict.unkeyedEntries, 0, 'every node keyed its entries with the one chain key');
@@ -262,7 +262,7 @@ describe('multinode: two sts serve processes sharing one PostgreSQL', function (
 
     await b.restart();
     answered.push(idOf(await issue(b)), idOf(await issue(a)));
-    const verdict = await verifyLedgerChain((after, limit) => cluster.store.ledger.chain(after, limit), cluster.ledgerChainKey, { pageSize: 500 });
+    const verdict = await verifyLedgerChain((after, limit) => cluster.store.ledger.chain(after, limit), cluster.ledgerTrust, { pageSize: 500 });
     assert.equal(verdict.broken, null, `the chain is broken: ${JSON.stringify(verdict)}`);
     const count = await cluster.store.ledger.count();
     assert.equal(verdict.entries, count);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DEMO_USER } from '../../src/instance/init-instance';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { httpsRequest } from '../support/https-client';
-import { instanceLedgerChainKey } from '../support/ledger-chain-key';
+import { instanceLedgerTrust } from '../support/ledger-chain-key';
 import { demoIssue, HeldRequest, initDemoInstance, jsonLines, waitForInFlight, type Reply } from '../support/ops-client';
 import { parseIssueResponse } from '../support/soap-reply';
 import { childPids, freePort, isAlive, killAllStsProcesses, StsProcess } from '../support/unit-cli';
@@ -77,7 +77,7 @@ describe('ops: graceful shutdown of sts serve', function () {
     assert.ok(verified.ok, verified.output);
     const tokenId = issued.assertion.getAttribute('ID') ?? '';
     // With the instance's chain key: only a store that can check a row vouches for it.
-    const store = openSqliteStore(join(home, 'trustbridge.db'), { ledgerChainKey: instanceLedgerChainKey(home) });
+    const store = openSqliteStore(join(home, 'trustbridge.db'), { ledgerTrust: instanceLedgerTrust(home) });
     try {
       const entry = await store.ledger.get(tokenId);
       assert.ok(entry, `token ${tokenId} is in the ledger`);

@@ -11,9 +11,10 @@ import {
   unkeyedLedgerEntryHash,
   verifyLedgerChain,
   type ChainVerdict,
+  type LedgerTrust,
 } from '../../src/store/ledger-chain';
 import type { LedgerEntryInput, Store } from '../../src/store/store';
-import { OTHER_LEDGER_CHAIN_KEY, TEST_LEDGER_CHAIN_KEY } from '../support/ledger-chain-key';
+import { OTHER_LEDGER_CHAIN_KEY, TEST_LEDGER_CHAIN_KEY, TEST_LEDGER_TRUST } from '../support/ledger-chain-key';
 import { ledgerEntry } from '../support/store-fixtures';
 import type { StoreHarness } from './store-contract';
 
@@ -23,12 +24,13 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
     let harness: StoreHarness;
     let opened: Store[];
     let store: Store;
-    const open = async (key?: KeyObject, unkeyedLedgerEntries?: number): Promise<Store> => {
-      const s = await harness.open(key, unkeyedLedgerEntries);
+    const open = async (ledgerTrust?: LedgerTrust): Promise<Store> => {
+      const s = await harness.open(ledgerTrust);
       opened.push(s);
       return s;
     };
-    const verify = (key: KeyObject = TEST_LEDGER_CHAIN_KEY): Promise<ChainVerdict> => verifyLedgerChain((a, l) => store.ledger.chain(a, l), key);
+    const verify = (chainKey: KeyObject = TEST_LEDGER_CHAIN_KEY): Promise<ChainVerdict> =>
+      verifyLedgerChain((a, l) => store.ledger.chain(a, l), { ...TEST_LEDGER_TRUST, chainKey });
     /** Records _k1.._kN, each keyed. */
     const recordKeyed = async (n: number): Promise<void> => {
       for (let i = 1; i <= n; i++) await store.ledger.record(ledgerEntry(`_k${i}`));
@@ -57,7 +59,7 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
     beforeEach(async () => {
       harness = await fresh();
       opened = [];
-      store = await open(TEST_LEDGER_CHAIN_KEY);
+      store = await open(TEST_LEDGER_TRUST);
     });
     afterEach(async () => {
       for (const s of opened) await s.close().catch(() => undefined);
@@ -89,7 +91,7 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
       const intact = await store.ledger.chain(0, 10);
       await rewriteFrom(3, unkeyedLedgerEntryHash, 'sha256');
       assert.equal(await store.ledger.get('_k3'), undefined, 'a lookup does not take the rewritten row for an issued token');
-      const overstated = await open(TEST_LEDGER_CHAIN_KEY, 100);
+      const overstated = await open({ ...TEST_LEDGER_TRUST, unkeyedEntries: 100 });
       assert.equal(await overstated.ledger.get('_k3'), undefined, 'nor does one accepting more unkeyed entries than the chain starts with (none here)');
       assert.equal((await store.ledger.get('_k2'))?.subject, 'alice');
       assert.deepEqual(await verify(), {
@@ -121,7 +123,7 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
       assert.equal(verdict.entries, 2);
       // The store above read where the unkeyed prefix ends when it opened, before the plant; one opened now
       // reads it from rows that include the plant, and a plain row after keyed ones is not part of the prefix.
-      const reopened = await open(TEST_LEDGER_CHAIN_KEY);
+      const reopened = await open(TEST_LEDGER_TRUST);
       assert.equal(await reopened.ledger.get('_forged'), undefined, 'a store opened after the plant does not take the forged entry either');
       assert.equal((await reopened.ledger.get('_k2'))?.tokenId, '_k2');
     });
@@ -131,7 +133,7 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
       // Rewritten from the first entry, every row is "before keying", so the stored prefix is the whole
       // chain, forged entry (subject mallory at 1) included; only the config's count bounds what counts.
       await rewriteFrom(1, unkeyedLedgerEntryHash, 'sha256');
-      const reopened = await open(TEST_LEDGER_CHAIN_KEY);
+      const reopened = await open(TEST_LEDGER_TRUST);
       assert.equal(reopened.ledger.unkeyedAtOpen, 4);
       for (const id of ['_k1', '_k2', '_k3', '_k4']) assert.equal(await reopened.ledger.get(id), undefined, `${id} answers as never issued`);
       assert.deepEqual(await verify(), {
@@ -144,17 +146,17 @@ export function describeLedgerChainKeyContract(kind: string, fresh: () => Promis
       });
       // An instance upgraded from before keying says how many entries it wrote then: those count (rewritten
       // or not: an unkeyed entry is only as good as the database's guard), the rest do not.
-      const upgraded = await open(TEST_LEDGER_CHAIN_KEY, 1);
+      const upgraded = await open({ ...TEST_LEDGER_TRUST, unkeyedEntries: 1 });
       assert.equal((await upgraded.ledger.get('_k1'))?.subject, 'mallory');
       assert.equal(await upgraded.ledger.get('_k2'), undefined);
-      const verdict = await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY, { unkeyedLedgerEntries: 1 });
+      const verdict = await verifyLedgerChain((a, l) => store.ledger.chain(a, l), { ...TEST_LEDGER_TRUST, unkeyedEntries: 1 });
       assert.deepEqual([verdict.entries, verdict.unkeyedEntries, verdict.broken], [
         1,
         1,
         { kind: 'unkeyed-beyond-accepted', sequence: 2, tokenId: '_k2', accepted: 1 },
       ]);
       // A store that accepts more than there are takes them all, as before the bound: the count is the operator's word.
-      const lax = await open(TEST_LEDGER_CHAIN_KEY, 100);
+      const lax = await open({ ...TEST_LEDGER_TRUST, unkeyedEntries: 100 });
       assert.equal((await lax.ledger.get('_k4'))?.tokenId, '_k4');
     });
 

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { ADVISORY_LOCK_SPACE, LEDGER_APPEND_LOCK } from '../../src/store/postgres/advisory-locks';
 import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store';
-import { TEST_LEDGER_CHAIN_KEY } from '../support/ledger-chain-key';
+import { TEST_LEDGER_TRUST } from '../support/ledger-chain-key';
 import type { Store } from '../../src/store/store';
 import { isStoreUnavailable } from '../../src/store/store-unavailable';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
@@ -23,7 +23,7 @@ describe('store/postgres: a connection lost while checked out', function () {
 
   beforeEach(async () => {
     db = await createTestDatabase();
-    store = await openPostgresStore({ connection: parsePostgresUrl(db.url), password: db.password, poolSize: 2, ledgerChainKey: TEST_LEDGER_CHAIN_KEY });
+    store = await openPostgresStore({ connection: parsePostgresUrl(db.url), password: db.password, poolSize: 2, ledgerTrust: TEST_LEDGER_TRUST });
     other = new Client({ host: db.host, port: db.port, database: db.name, user: db.user, password: db.password });
     await other.connect();
   });

@@ -9,8 +9,7 @@ import { describeStoreContract, type StoreHarness } from './store-contract';
 const postgresHarness = async (): Promise<StoreHarness> => {
   const db = await createTestDatabase();
   return {
-    open: (ledgerChainKey, unkeyedLedgerEntries) =>
-      openPostgresStore({ connection: parsePostgresUrl(db.url), password: db.password, poolSize: 4, ledgerChainKey, unkeyedLedgerEntries }),
+    open: (ledgerTrust) => openPostgresStore({ connection: parsePostgresUrl(db.url), password: db.password, poolSize: 4, ledgerTrust }),
     exec: async (sql) => (await db.query(sql)).rowCount,
     liftLedgerGuards: async () => {
       await db.query('ALTER TABLE issuance_ledger DISABLE TRIGGER USER');

@@ -14,7 +14,7 @@ import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 import { freePort } from '../support/unit-cli';
 import { endSessionHoldingExclusiveTaskLock, exclusiveTaskLockHolders } from '../support/exclusive-task-lock';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
-import { expectUnkeyedPrefixThenKeyed, TEST_LEDGER_CHAIN_KEY, unkeyedChain } from '../support/ledger-chain-key';
+import { expectUnkeyedPrefixThenKeyed, TEST_LEDGER_TRUST, unkeyedChain } from '../support/ledger-chain-key';
 import { ledgerEntry, providerCertificate } from '../support/store-fixtures';
 import { until } from '../support/until';
 
@@ -28,7 +28,7 @@ describe('store/postgres openPostgresStore', function () {
     connection: parsePostgresUrl(db.url),
     password: db.password,
     poolSize: 4,
-    ledgerChainKey: TEST_LEDGER_CHAIN_KEY,
+    ledgerTrust: TEST_LEDGER_TRUST,
     ...extra,
   });
   const open = async (extra: Partial<PostgresStoreOptions> = {}): Promise<Store> => {
@@ -125,7 +125,7 @@ describe('store/postgres openPostgresStore', function () {
             e.renewedFrom, e.renewAllow, e.renewAfterExpiry, e.actor, e.sequence, e.previousHash, e.entryHash],
         );
       }
-      await expectUnkeyedPrefixThenKeyed((unkeyedLedgerEntries) => open({ unkeyedLedgerEntries }), legacy, [ledgerEntry('_new1'), ledgerEntry('_new2')]);
+      await expectUnkeyedPrefixThenKeyed((ledgerTrust) => open({ ledgerTrust }), legacy, [ledgerEntry('_new1'), ledgerEntry('_new2')]);
       await assert.rejects(
         db.query(`INSERT INTO issuance_ledger (token_id, sequence, token_type, subject, audience, key_thumbprint, digest, issued_at, not_before,
              not_on_or_after, request_id, renew_allow, renew_after_expiry, previous_hash, entry_hash)

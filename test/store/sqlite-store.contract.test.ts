@@ -20,7 +20,7 @@ const sqliteHarness = async (): Promise<StoreHarness> => {
     }
   };
   return {
-    open: async (ledgerChainKey, unkeyedLedgerEntries) => openSqliteStore(path, { ledgerChainKey, unkeyedLedgerEntries }),
+    open: async (ledgerTrust) => openSqliteStore(path, { ledgerTrust }),
     exec,
     liftLedgerGuards: async () => {
       await exec('DROP TRIGGER issuance_ledger_immutable');

@@ -2,8 +2,7 @@
 // sqlite-store.contract.test.ts and postgres-store.contract.test.ts. Each test gets a fresh, empty
 // database; `open()` gives another store on it, as another worker process or node would have.
 import { strict as assert } from 'node:assert';
-import type { KeyObject } from 'node:crypto';
-import { LEDGER_GENESIS_HASH, ledgerEntryHash, verifyLedgerChain } from '../../src/store/ledger-chain';
+import { LEDGER_GENESIS_HASH, ledgerEntryHash, verifyLedgerChain, type LedgerTrust } from '../../src/store/ledger-chain';
 import {
   AlreadyExistsError,
   MAX_SAML_PROVIDER_CERTIFICATES,
@@ -17,17 +16,16 @@ import {
   type TrustedIssuerPin,
   type UserRecord,
 } from '../../src/store/store';
-import { TEST_LEDGER_CHAIN_KEY } from '../support/ledger-chain-key';
+import { TEST_LEDGER_CHAIN_KEY, TEST_LEDGER_TRUST } from '../support/ledger-chain-key';
 import { ledgerEntry, providerCertificate, T0 } from '../support/store-fixtures';
 
 /** One test's database. */
 export interface StoreHarness {
   /**
-   * Opens a store on this database (migrating it on first open), its ledger chained under this key
-   * (none: it cannot append to the ledger), accepting this many unkeyed entries at its start (0 when
-   * absent); the contract closes what it opens.
+   * Opens a store on this database (migrating it on first open), its ledger trusted with this chain
+   * key and unkeyed count (none: it cannot append to the ledger); the contract closes what it opens.
    */
-  open(ledgerChainKey?: KeyObject, unkeyedLedgerEntries?: number): Promise<Store>;
+  open(ledgerTrust?: LedgerTrust): Promise<Store>;
   /** Runs one SQL statement directly on the database, outside any store; resolves to the rows it changed. */
   exec(sql: string): Promise<number>;
   /** Drops the ledger's append-only triggers, as anyone who administers the database can. */
@@ -146,7 +144,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
     let store: Store;
     /** Another store on the same database: what a second worker or node sees. */
     const another = async (): Promise<Store> => {
-      const s = await harness.open(TEST_LEDGER_CHAIN_KEY);
+      const s = await harness.open(TEST_LEDGER_TRUST);
       opened.push(s);
       return s;
     };
@@ -344,7 +342,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         assert.equal(await store.ledger.count(), 3);
         assert.equal((await store.ledger.get('_old'))?.subject, 'alice');
         assert.equal((await store.ledger.get('_b2'))?.subject, 'alice');
-        assert.equal((await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY)).broken, null);
+        assert.equal((await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_TRUST)).broken, null);
       });
 
       it('each record() resolves only once its row is visible to another store', async () => {
@@ -382,7 +380,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         }
         assert.deepEqual((await store.ledger.chain(2, 2)).map((e) => e.sequence), [3, 4]);
         assert.deepEqual(await store.ledger.chain(5, 10), []);
-        const verdict = await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY, { pageSize: 2 });
+        const verdict = await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_TRUST, { pageSize: 2 });
         assert.deepEqual(verdict, { entries: 5, headSequence: 5, headHash: previous, unkeyedEntries: 0, firstKeyedSequence: 1, broken: null });
       });
 
@@ -403,7 +401,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         }
         await Promise.all(pending);
         const n = rounds * perRound * 2;
-        const verdict = await verifyLedgerChain((a, l) => other.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY, { pageSize: 40 });
+        const verdict = await verifyLedgerChain((a, l) => other.ledger.chain(a, l), TEST_LEDGER_TRUST, { pageSize: 40 });
         assert.equal(verdict.broken, null, JSON.stringify(verdict));
         assert.equal(verdict.entries, n);
         assert.equal(await store.ledger.count(), n);
@@ -418,7 +416,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         assert.equal(await store.ledger.cancel('_none', at(1000)), false);
         assert.deepEqual((await store.ledger.get('_c'))?.cancelledAt, at(1000));
         assert.equal(await store.ledger.get('_none'), undefined);
-        assert.equal((await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY)).broken, null);
+        assert.equal((await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_TRUST)).broken, null);
       });
 
       describe('append-only, enforced by the database itself', () => {
@@ -441,7 +439,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
             const before = await store.ledger.chain(0, 10);
             await assert.rejects(harness.exec(sql), message);
             assert.deepEqual(await store.ledger.chain(0, 10), before);
-            assert.equal((await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY)).broken, null);
+            assert.equal((await verifyLedgerChain((a, l) => store.ledger.chain(a, l), TEST_LEDGER_TRUST)).broken, null);
           });
         }
 
@@ -991,7 +989,7 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         const reopened = await another();
         assert.equal((await reopened.users.get('kept'))?.name, 'kept');
         assert.equal((await reopened.signingKeys.get('kk'))?.state, 'active');
-        assert.equal((await verifyLedgerChain((a, l) => reopened.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY)).entries, 1);
+        assert.equal((await verifyLedgerChain((a, l) => reopened.ledger.chain(a, l), TEST_LEDGER_TRUST)).entries, 1);
       });
 
       it('after close, operations are refused', async () => {

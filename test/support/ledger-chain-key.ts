@@ -1,22 +1,29 @@
 import { strict as assert } from 'node:assert';
-import type { KeyObject } from 'node:crypto';
-import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { readConfigFile } from '../../src/instance/config-file';
 import { loadMasterKey } from '../../src/instance/master-key';
+import { inHome } from '../../src/instance/paths';
 import {
   deriveLedgerChainKey,
   LEDGER_GENESIS_HASH,
   ledgerEntryHash,
   unkeyedLedgerEntryHash,
   verifyLedgerChain,
+  type LedgerTrust,
 } from '../../src/store/ledger-chain';
 import type { LedgerEntryInput, Store } from '../../src/store/store';
 
 /** The chain key for stores a test opens itself (an instance derives its own from its master key). */
 export const TEST_LEDGER_CHAIN_KEY = deriveLedgerChainKey(Buffer.alloc(32, 0x4c));
 
-/** The chain key of the instance in `home`, derived from its master key file as the instance derives it. */
-export const instanceLedgerChainKey = (home: string): KeyObject => deriveLedgerChainKey(loadMasterKey(join(home, 'master.key')));
+/** What a store a test opens itself trusts its ledger with: TEST_LEDGER_CHAIN_KEY, no unkeyed entry (an instance created since keying). */
+export const TEST_LEDGER_TRUST: LedgerTrust = { chainKey: TEST_LEDGER_CHAIN_KEY, unkeyedEntries: 0 };
+
+/** The ledger trust of the instance in `home`, from its master key file and config as the instance derives it. */
+export function instanceLedgerTrust(home: string): LedgerTrust {
+  const config = readConfigFile(home);
+  return { chainKey: deriveLedgerChainKey(loadMasterKey(inHome(home, config.masterKeyFile))), unkeyedEntries: config.audit.unkeyedLedgerEntries };
+}
 
 /** A key the attacker might guess or bring: the right length, derived the right way, from another master key. */
 export const OTHER_LEDGER_CHAIN_KEY = deriveLedgerChainKey(Buffer.alloc(32, 0x57));
@@ -61,18 +68,18 @@ export function insertLedgerRows(db: Database.Database, rows: readonly UnkeyedRo
  * on the database each time; this function closes the first, the caller the second.
  */
 export async function expectUnkeyedPrefixThenKeyed(
-  open: (unkeyedLedgerEntries?: number) => Promise<Store>,
+  open: (ledgerTrust: LedgerTrust) => Promise<Store>,
   legacy: readonly UnkeyedRow[],
   next: readonly LedgerEntryInput[],
 ): Promise<void> {
   const n = legacy.length;
   const last = legacy[n - 1] as UnkeyedRow;
   const first = legacy[0] as UnkeyedRow;
-  const strict = await open();
+  const strict = await open(TEST_LEDGER_TRUST);
   try {
     assert.equal(strict.ledger.unkeyedAtOpen, n);
     for (const e of legacy) assert.equal(await strict.ledger.get(e.tokenId), undefined, `${e.tokenId} is not taken for issued unless the config accepts it`);
-    assert.deepEqual(await verifyLedgerChain((a, l) => strict.ledger.chain(a, l), TEST_LEDGER_CHAIN_KEY), {
+    assert.deepEqual(await verifyLedgerChain((a, l) => strict.ledger.chain(a, l), TEST_LEDGER_TRUST), {
       entries: 0,
       headSequence: 0,
       headHash: LEDGER_GENESIS_HASH,
@@ -84,8 +91,8 @@ export async function expectUnkeyedPrefixThenKeyed(
     await strict.close();
   }
 
-  const store = await open(n);
-  const verify = (key = TEST_LEDGER_CHAIN_KEY) => verifyLedgerChain((a, l) => store.ledger.chain(a, l), key, { unkeyedLedgerEntries: n });
+  const store = await open({ ...TEST_LEDGER_TRUST, unkeyedEntries: n });
+  const verify = (chainKey = TEST_LEDGER_CHAIN_KEY) => verifyLedgerChain((a, l) => store.ledger.chain(a, l), { chainKey, unkeyedEntries: n });
   assert.deepEqual(
     (await store.ledger.chain(0, 100)).map((e) => [e.sequence, e.tokenId, e.previousHash, e.entryHash, e.hashScheme]),
     legacy.map((e) => [e.sequence, e.tokenId, e.previousHash, e.entryHash, 'sha256']),

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { inHome } from '../../src/instance/paths';
-import type { KeyObject } from 'node:crypto';
-import { ledgerEntryHash } from '../../src/store/ledger-chain';
+import { ledgerEntryHash, type LedgerTrust } from '../../src/store/ledger-chain';
 import type { IssuanceLedger } from '../../src/store/store';
 
 export interface ServerWithSqliteStore {
   readonly home: string;
   readonly instance: {
     readonly config: { readonly store: { readonly path: string } };
-    readonly ledgerChainKey: KeyObject;
+    readonly ledgerTrust: LedgerTrust;
     readonly store: { readonly ledger: IssuanceLedger };
   };
 }
@@ -30,7 +29,7 @@ export async function setLedgerNotOnOrAfter(server: ServerWithSqliteStore, token
     assert.ok(entry, `no ledger row for ${tokenId}`);
     const link = db.prepare<[string], { previous_hash: string }>('SELECT previous_hash FROM issuance_ledger WHERE token_id = ?').get(tokenId);
     assert.ok(link);
-    const entryHash = ledgerEntryHash(server.instance.ledgerChainKey, link.previous_hash, { ...entry, notOnOrAfter: when });
+    const entryHash = ledgerEntryHash(server.instance.ledgerTrust.chainKey, link.previous_hash, { ...entry, notOnOrAfter: when });
     db.transaction(() => {
       db.exec('DROP TRIGGER issuance_ledger_immutable');
       const changed = db.prepare('UPDATE issuance_ledger SET not_on_or_after = ?, entry_hash = ? WHERE token_id = ?').run(when.getTime(), entryHash, tokenId);

@@ -1,7 +1,7 @@
 // Several `sts serve` processes sharing one PostgreSQL database, as a scaled-out deployment runs
 // them: one instance initialised with `sts init --store postgres`, its config.json, master.key and
 // tls/ copied to the other nodes' directories, each node its own process, port and audit file.
-import { X509Certificate, type KeyObject } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,11 +11,12 @@ import { addRelyingParty } from '../../src/core/relying-party-admin';
 import { CHEAPEST_SCRYPT } from '../../src/identity/password-hash';
 import { addUser } from '../../src/identity/user-admin';
 import { openInstance } from '../../src/instance/open-instance';
+import type { LedgerTrust } from '../../src/store/ledger-chain';
 import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store';
 import type { Store } from '../../src/store/store';
 import { ACCOUNT, OTHER_ROLE, ROLE, ROLE_TRUST_POLICY } from './aws-sts';
-import { instanceLedgerChainKey } from './ledger-chain-key';
+import { instanceLedgerTrust } from './ledger-chain-key';
 import type { LogRecord } from './test-sts';
 import { createTestDatabase, type TestDatabase } from './postgres';
 import { freePort, runStsAsync, StsProcess, type CliResult } from './unit-cli';
@@ -45,8 +46,8 @@ export interface SharedStoreCluster {
   readonly nodes: StsNode[];
   /** A store on the shared database in this process, for what the nodes wrote. */
   readonly store: Store;
-  /** The ledger's chain key, which every node derives from the master key they share. */
-  readonly ledgerChainKey: KeyObject;
+  /** The ledger's trust: the chain key every node derives from the master key they share, and their config's unkeyed count. */
+  readonly ledgerTrust: LedgerTrust;
   /** Runs an `sts` command against a node's directory (asynchronously: the nodes keep serving). */
   sts(node: StsNode, args: readonly string[]): Promise<CliResult>;
   close(): Promise<void>;
@@ -72,13 +73,13 @@ export async function startSharedStoreCluster(count = 2): Promise<SharedStoreClu
   }
   const nodes: StsNode[] = [];
   for (const [i, home] of homes.entries()) nodes.push(await startNode(`node-${i + 1}`, home));
-  const ledgerChainKey = instanceLedgerChainKey(first);
-  const store = await openPostgresStore({ connection: parsePostgresUrl(db.url), password: db.password, poolSize: 2, ledgerChainKey });
+  const ledgerTrust = instanceLedgerTrust(first);
+  const store = await openPostgresStore({ connection: parsePostgresUrl(db.url), password: db.password, poolSize: 2, ledgerTrust });
   return {
     db,
     nodes,
     store,
-    ledgerChainKey,
+    ledgerTrust,
     sts: (node, args) => runStsAsync([...args, '--home', node.home]),
     close: async () => {
       for (const n of nodes) n.process.forceKill();

@@ -138,9 +138,7 @@ export const auditVerifyCommand: Command = {
   async run(args, io) {
     if (args.positionals.length > 0) throw new UsageError('takes no arguments');
     const { verdict, unkeyedAtStart } = await withInstance(args, async (instance) => ({
-      verdict: await verifyLedgerChain((after, limit) => instance.store.ledger.chain(after, limit), instance.ledgerChainKey, {
-        unkeyedLedgerEntries: instance.config.audit.unkeyedLedgerEntries,
-      }),
+      verdict: await verifyLedgerChain((after, limit) => instance.store.ledger.chain(after, limit), instance.ledgerTrust),
       unkeyedAtStart: instance.store.ledger.unkeyedAtOpen,
     }));
     if (verdict.broken === null) {

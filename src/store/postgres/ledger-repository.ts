@@ -7,6 +7,7 @@ import {
   LEDGER_GENESIS_HASH,
   LedgerChainKeyMissingError,
   ledgerEntryHash,
+  type LedgerTrust,
   UNKEYED_PREFIX_SQL,
 } from '../ledger-chain';
 import { AlreadyExistsError, type ChainedLedgerEntry, type IssuanceLedger, type LedgerEntry, type LedgerEntryInput, type LedgerLink } from '../store';
@@ -74,8 +75,9 @@ export async function readUnkeyedLedgerPrefix(pool: Pool): Promise<number> {
  * of nodes appending at once still build one chain. Without the chain key it reads but refuses to append;
  * with it, a lookup takes only rows whose own hash verifies (issuedLedgerEntry), the accepted unkeyed prefix bounded as acceptedUnkeyedThrough says.
  */
-export function postgresLedger(pool: Pool, chainKey: KeyObject | undefined, unkeyedAtOpen: number, unkeyedLedgerEntries: number): PostgresLedger {
-  const unkeyedThrough = acceptedUnkeyedThrough(unkeyedAtOpen, unkeyedLedgerEntries);
+export function postgresLedger(pool: Pool, trust: LedgerTrust | undefined, unkeyedAtOpen: number): PostgresLedger {
+  const chainKey = trust?.chainKey;
+  const unkeyedThrough = acceptedUnkeyedThrough(unkeyedAtOpen, trust?.unkeyedEntries ?? 0);
   const appendAll = async (key: KeyObject, take: () => readonly LedgerEntryInput[]): Promise<void> => {
     const client = await pool.connect();
     let broken: Error | undefined;

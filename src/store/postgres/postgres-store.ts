@@ -1,7 +1,7 @@
-import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Pool, type PoolConfig } from 'pg';
 import type { DurabilityRisk, ExclusiveTask, ReplayCache, Store } from '../store';
+import type { LedgerTrust } from '../ledger-chain';
 import { EXCLUSIVE_TASK_LOCKS, withTryAdvisoryLock } from './advisory-locks';
 import { postgresAudit } from './audit-repository';
 import { postgresAwsRepositories } from './aws-repositories';
@@ -22,13 +22,8 @@ export interface PostgresStoreOptions {
   readonly onIdleError?: (err: Error) => void;
   /** Told when the lock of an exclusive task could not be released (see withTryAdvisoryLock); the task's outcome stands. */
   readonly onUnlockError?: (task: ExclusiveTask, err: Error) => void;
-  /** Keys the issuance ledger's chain (deriveLedgerChainKey); without it the store refuses to append to the ledger, and its lookups find nothing. */
-  readonly ledgerChainKey?: KeyObject;
-  /**
-   * How many entries at the issuance ledger's start were written before its chain was keyed, and may
-   * stand unkeyed (audit.unkeyedLedgerEntries); 0 when absent: every entry must be keyed.
-   */
-  readonly unkeyedLedgerEntries?: number;
+  /** Keys the issuance ledger's chain and bounds its unkeyed prefix; without it the store refuses to append to the ledger, and its lookups find nothing. */
+  readonly ledgerTrust?: LedgerTrust;
 }
 
 // Expired replay entries are swept now and then rather than on every insert, to keep the hot path
@@ -67,7 +62,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end().catch(() => undefined);
     throw cannotOpen(err);
   }
-  const ledger = postgresLedger(pool, options.ledgerChainKey, unkeyedAtOpen, options.unkeyedLedgerEntries ?? 0);
+  const ledger = postgresLedger(pool, options.ledgerTrust, unkeyedAtOpen);
   return {
     users: postgresUsers(pool),
     relyingParties: postgresRelyingParties(pool),

@@ -7,6 +7,7 @@ import {
   LEDGER_GENESIS_HASH,
   LedgerChainKeyMissingError,
   ledgerEntryHash,
+  type LedgerTrust,
   UNKEYED_PREFIX_SQL,
   unkeyedLedgerEntryHash,
 } from '../ledger-chain';
@@ -54,8 +55,7 @@ export interface SqliteLedger extends IssuanceLedger {
 export function sqliteLedger(
   db: Database.Database,
   explain: (what: string, err: unknown) => unknown,
-  chainKey: KeyObject | undefined,
-  unkeyedLedgerEntries: number,
+  trust: LedgerTrust | undefined,
 ): SqliteLedger {
   chainUnlinkedLedgerRows(db);
   const st = {
@@ -78,7 +78,8 @@ export function sqliteLedger(
   };
   // Read once: rows appended from now on are keyed, so the prefix cannot legitimately grow.
   const unkeyedAtOpen = st.unkeyedPrefix.get()?.n ?? 0;
-  const unkeyedThrough = acceptedUnkeyedThrough(unkeyedAtOpen, unkeyedLedgerEntries);
+  const chainKey = trust?.chainKey;
+  const unkeyedThrough = acceptedUnkeyedThrough(unkeyedAtOpen, trust?.unkeyedEntries ?? 0);
   // The chain's head, read once per transaction (under the write lock) and moved on by each append.
   let head: ChainHead = { sequence: 0, entry_hash: LEDGER_GENESIS_HASH };
   const readHead = (): void => {

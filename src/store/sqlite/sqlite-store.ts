@@ -1,4 +1,3 @@
-import type { KeyObject } from 'node:crypto';
 import Database from 'better-sqlite3';
 import {
   AlreadyExistsError,
@@ -8,6 +7,7 @@ import {
   type Store,
   type UserRecord,
 } from '../store';
+import type { LedgerTrust } from '../ledger-chain';
 import { awsRepositories } from './aws-repositories';
 import { sqliteAudit } from './audit-repository';
 import { sqliteLedger } from './ledger-repository';
@@ -54,13 +54,8 @@ export interface SqliteStoreOptions {
   readonly backgroundCheckpoints?: boolean;
   /** Told when the checkpointing thread fails (see WalCheckpointerOptions.onError). */
   readonly onCheckpointError?: (err: Error) => void;
-  /** Keys the issuance ledger's chain (deriveLedgerChainKey); without it the store refuses to append to the ledger, and its lookups find nothing. */
-  readonly ledgerChainKey?: KeyObject;
-  /**
-   * How many entries at the issuance ledger's start were written before its chain was keyed, and may
-   * stand unkeyed (audit.unkeyedLedgerEntries); 0 when absent: every entry must be keyed.
-   */
-  readonly unkeyedLedgerEntries?: number;
+  /** Keys the issuance ledger's chain and bounds its unkeyed prefix; without it the store refuses to append to the ledger, and its lookups find nothing. */
+  readonly ledgerTrust?: LedgerTrust;
 }
 
 /** The embedded store: one SQLite file in WAL mode, shared safely by the worker processes of one host. */
@@ -121,7 +116,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       throw explain(what, err);
     }
   };
-  const ledger = sqliteLedger(db, explain, options.ledgerChainKey, options.unkeyedLedgerEntries ?? 0);
+  const ledger = sqliteLedger(db, explain, options.ledgerTrust);
 
   return {
     users: {

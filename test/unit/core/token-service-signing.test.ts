@@ -6,7 +6,7 @@ import { addRelyingParty } from '../../../src/core/relying-party-admin';
 import { DEFAULT_RENEWING, TokenService } from '../../../src/core/token-service';
 import { verifySamlToken } from '../../../src/saml/verify-token';
 import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store';
-import { TEST_LEDGER_CHAIN_KEY } from '../../support/ledger-chain-key';
+import { TEST_LEDGER_TRUST } from '../../support/ledger-chain-key';
 import type { Store } from '../../../src/store/store';
 import { NS, SAML2 } from '../../../src/xml/namespaces';
 import { parseXmlSafely } from '../../../src/xml/safe-parse';
@@ -38,7 +38,7 @@ describe('core/token-service: where tokens are signed', () => {
   );
 
   beforeEach(async () => {
-    store = openSqliteStore(':memory:', { ledgerChainKey: TEST_LEDGER_CHAIN_KEY });
+    store = openSqliteStore(':memory:', { ledgerTrust: TEST_LEDGER_TRUST });
     await addRelyingParty(store, { appliesTo: RP });
     calls = { onThread: 0, offThread: 0 };
   });

@@ -9,7 +9,7 @@ import { SQLITE_MIGRATIONS } from '../../../src/store/sqlite/migrations';
 import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
 import { certificateThumbprintSha256 } from '../../../src/keys/signing-key';
 import type { NewUserRecord, Store } from '../../../src/store/store';
-import { expectUnkeyedPrefixThenKeyed, insertLedgerRows, TEST_LEDGER_CHAIN_KEY, unkeyedChain } from '../../support/ledger-chain-key';
+import { expectUnkeyedPrefixThenKeyed, insertLedgerRows, TEST_LEDGER_TRUST, unkeyedChain } from '../../support/ledger-chain-key';
 import { ledgerEntry, T0 } from '../../support/store-fixtures';
 
 function user(name: string, extra: Partial<NewUserRecord> = {}): NewUserRecord {
@@ -34,7 +34,7 @@ describe('store/sqlite openSqliteStore', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'trustbridge-unit-store-'));
     path = join(dir, 'test.db');
-    store = openSqliteStore(path, { ledgerChainKey: TEST_LEDGER_CHAIN_KEY });
+    store = openSqliteStore(path, { ledgerTrust: TEST_LEDGER_TRUST });
   });
   afterEach(async () => {
     await store.close();
@@ -212,7 +212,7 @@ describe('store/sqlite openSqliteStore', () => {
       const legacy = unkeyedChain(['_old1', '_old2', '_old3'].map((id) => ledgerEntry(id)));
       await databaseAtSchema(8, (db) => insertLedgerRows(db, legacy));
       await expectUnkeyedPrefixThenKeyed(
-        async (unkeyedLedgerEntries) => (store = openSqliteStore(path, { ledgerChainKey: TEST_LEDGER_CHAIN_KEY, unkeyedLedgerEntries })),
+        async (ledgerTrust) => (store = openSqliteStore(path, { ledgerTrust })),
         legacy,
         [ledgerEntry('_new1'), ledgerEntry('_new2')],
       );
