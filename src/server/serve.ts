@@ -162,7 +162,7 @@ async function superviseWorkers(options: ServeOptions, config: StsConfig, worker
 async function logStoreWarnings(instance: Instance, logger: Logger): Promise<void> {
   for (const risk of await instance.store.durabilityRisks()) logger.log('warn', 'a database setting lets acknowledged writes be lost', { ...risk });
   const unkeyed = instance.store.ledger.unkeyedAtOpen;
-  const accepted = instance.config.audit.unkeyedLedgerEntries;
+  const accepted = instance.ledgerTrust.unkeyedEntries;
   if (unkeyed > accepted) {
     logger.log('warn', 'the issuance ledger starts with more entries chained without the key than audit.unkeyedLedgerEntries accepts', {
       unkeyedEntries: unkeyed,
