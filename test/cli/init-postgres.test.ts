@@ -32,6 +32,7 @@ async function migratedDatabase(): Promise<TestDatabase> {
   await store.close();
   return db;
 }
+
 describe('cli: sts init --store postgres', function () {
   this.timeout(90_000);
   let parent: string;
