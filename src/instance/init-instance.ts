@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG, validateConfig, type SigningKeyCustodyConfig, type StsConfig } from '../config/config';
 import { addRelyingParty } from '../core/relying-party-admin';
@@ -11,14 +11,15 @@ import { roleArn, samlProviderArn } from '../aws/arn';
 import { awsRoleClaim } from '../aws/role-claim';
 import { AWS_SAML } from '../core/aws-saml';
 import { openConfiguredStore } from './open-configured-store';
-import type { Store } from '../store/store';
+import type { InitRecords, Store } from '../store/store';
 import { masterKeyFromEnvironment } from './master-key';
-import { FileNotCreated, writeNewFile } from './new-file';
-import { makeHome } from './new-home';
+import { FileNotCreated } from './new-file';
+import { makeHome, type NewHome } from './new-home';
 import { openInstance, type Instance } from './open-instance';
 import { CONFIG_FILE, DEMO_CREDENTIALS_FILE, SIGNING_CERTIFICATE_EXPORT, inHome } from './paths';
 import { openSigningKeyCustody } from './signing-key-custody';
-import type { SigningKeyCustody } from '../keys/key-custody';
+import type { KeyAtRest, SigningKeyCustody } from '../keys/key-custody';
+import { noticingGenerated, recordsLeftInDatabase, tokenKeysLeftBehind, withNotes } from './init-left-behind';
 import { createActiveSigningKey } from './signing-keys';
 
 export interface InitOptions {
@@ -56,13 +57,13 @@ export async function initInstance(home: string, options: InitOptions): Promise<
   });
   refuseFilesInTheWay(home, config, options.demo);
   if (config.store.kind === 'postgres') await refuseInitialisedDatabase(home, config.store);
-  const takeBack = makeHome(home);
+  const newHome = makeHome(home);
   try {
-    return await populateHome(home, config, options.demo);
+    return await populateHome(home, newHome, config, options.demo);
   } catch (err) {
     // A partial instance would pass for a complete one (config.json is there) or be in the next init's way.
     try {
-      takeBack();
+      newHome.takeBack();
     } catch {
       // What init was doing when it failed is the error to report.
     }
@@ -72,8 +73,8 @@ export async function initInstance(home: string, options: InitOptions): Promise<
 
 /**
  * Init writes only files it creates; one left in the directory is refused before anything is written,
- * here rather than when init reaches it: by then the first signing key would be in a PostgreSQL database
- * or a PKCS#11 token, which taking the directory back does not undo.
+ * here rather than when init reaches it: by then the first signing key could be in a PKCS#11 token,
+ * which taking back the directory and the database's rows does not undo.
  */
 function refuseFilesInTheWay(home: string, config: StsConfig, demo: boolean): void {
   const written = [
@@ -84,53 +85,96 @@ function refuseFilesInTheWay(home: string, config: StsConfig, demo: boolean): vo
     join(home, SIGNING_CERTIFICATE_EXPORT),
     ...(demo ? [join(home, DEMO_CREDENTIALS_FILE)] : []),
   ];
-  const inTheWay = written.find((path) => existsSync(path));
+  // lstat: a dangling symbolic link is in the way too (creating the file through it fails), and existsSync follows it.
+  const inTheWay = written.find((path) => lstatSync(path, { throwIfNoEntry: false }) !== undefined);
   if (inTheWay !== undefined) throw new FileNotCreated(inTheWay, 'EEXIST');
 }
 
-/** Writes the instance's files and first records into `home`; throws, leaving them as they are, if any step fails. */
-async function populateHome(home: string, config: StsConfig, demo: boolean): Promise<InitResult> {
+/**
+ * Writes the instance's files and first records into `home`, through `newHome` so that the caller can
+ * take the files back; the records are taken back here if a step fails (see addFirstRecordsOrNone).
+ */
+async function populateHome(home: string, newHome: NewHome, config: StsConfig, demo: boolean): Promise<InitResult> {
   // With STS_MASTER_KEY set, the instance will be opened with it: the first key is sealed under it, and
   // no key file is written into the directory the operator is keeping it out of.
   const fromEnvironment = masterKeyFromEnvironment();
   const masterKey = fromEnvironment ?? randomBytes(32);
-  if (fromEnvironment === undefined) writeSecret(inHome(home, config.masterKeyFile), masterKey.toString('base64') + '\n');
-  mkdirSync(join(home, 'tls'), { recursive: true, mode: 0o700 });
+  if (fromEnvironment === undefined) writeSecret(newHome, inHome(home, config.masterKeyFile), masterKey.toString('base64') + '\n');
+  newHome.makeDirectory(join(home, 'tls'));
   const tls = generateSelfSignedCertificate({
     commonName: 'localhost',
     validDays: 825,
     subjectAltNames: { dns: ['localhost'], ips: ['127.0.0.1', '::1'] },
   });
-  writePublic(inHome(home, config.tls.certificateFile), tls.certificatePem);
-  writeSecret(inHome(home, config.tls.privateKeyFile), tls.privateKeyPem);
+  writePublic(newHome, inHome(home, config.tls.certificateFile), tls.certificatePem);
+  writeSecret(newHome, inHome(home, config.tls.privateKeyFile), tls.privateKeyPem);
   // Opened before the config is written, so a token that cannot be used (wrong PIN, no such label)
   // fails before the instance looks complete.
-  const custody = openSigningKeyCustody(home, config.signingKeyCustody, masterKey);
+  const generated: KeyAtRest[] = [];
+  const custody = noticingGenerated(openSigningKeyCustody(home, config.signingKeyCustody, masterKey), generated);
   try {
     // The config goes last: its presence is what marks the instance as complete.
-    writePublic(join(home, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
+    writePublic(newHome, join(home, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
+    // Opening the instance creates these; what was there already (a database the operator placed) stays.
+    if (config.store.kind === 'sqlite') for (const path of sqliteFiles(inHome(home, config.store.path))) newHome.willCreate(path);
+    if (config.audit.file !== '') newHome.willCreate(inHome(home, config.audit.file));
     const instance = await openInstance(home);
     try {
-      return await addFirstRecords(home, instance, custody, demo);
+      return await addFirstRecordsOrNone(home, newHome, instance, custody, demo);
     } finally {
       await instance.close();
     }
+  } catch (err) {
+    throw withNotes(err, tokenKeysLeftBehind(generated));
   } finally {
     custody.close();
   }
 }
 
+/**
+ * addFirstRecords, and if it fails, the rows it wrote are removed: in a shared database they would
+ * make the next init refuse it as an instance's, and the rows stay whatever happens to the instance
+ * directory. If removing them fails too, the error says which rows remain.
+ */
+async function addFirstRecordsOrNone(home: string, newHome: NewHome, instance: Instance, custody: SigningKeyCustody, demo: boolean): Promise<InitResult> {
+  const written: WrittenRecords = { signingKeys: [], relyingParties: [], awsRoles: [], users: [] };
+  try {
+    return await addFirstRecords(home, newHome, instance, custody, demo, written);
+  } catch (err) {
+    if (Object.values(written).every((keys) => keys.length === 0)) throw err;
+    try {
+      await instance.store.removeInitRecords(written);
+    } catch (removal) {
+      throw withNotes(err, [recordsLeftInDatabase(written, removal)]);
+    }
+    throw err;
+  }
+}
+
+/** InitRecords as addFirstRecords fills them in: each row once its insert has succeeded (one that failed may be another's). */
+type WrittenRecords = { readonly [K in keyof InitRecords]: string[] };
+
 /** The first signing key (and its certificate's export), AWS as a relying party, and with `demo` the demo user, role and relying party. */
-async function addFirstRecords(home: string, instance: Instance, custody: SigningKeyCustody, demo: boolean): Promise<InitResult> {
+async function addFirstRecords(
+  home: string,
+  newHome: NewHome,
+  instance: Instance,
+  custody: SigningKeyCustody,
+  demo: boolean,
+  written: WrittenRecords,
+): Promise<InitResult> {
   const key = await createActiveSigningKey(instance.store, custody, 'Trustbridge Token Signing');
-  writePublic(join(home, SIGNING_CERTIFICATE_EXPORT), key.certificatePem);
+  written.signingKeys.push(key.thumbprint);
+  writePublic(newHome, join(home, SIGNING_CERTIFICATE_EXPORT), key.certificatePem);
   await addAwsRelyingParty(instance.store);
+  written.relyingParties.push(AWS_SAML.appliesTo);
   if (!demo) return { created: true };
   const { accountId, providerName } = instance.config.aws;
   await addAwsRole(instance.store, accountId, {
     name: DEMO_AWS_ROLE,
     trustPolicy: samlTrustPolicy(samlProviderArn(accountId, providerName)),
   });
+  written.awsRoles.push(DEMO_AWS_ROLE);
   const password = randomBytes(12).toString('base64url');
   await addUser(instance.store, instance.masterKey, {
     name: DEMO_USER,
@@ -143,14 +187,17 @@ async function addFirstRecords(home: string, instance: Instance, custody: Signin
     ],
     allowPasswordDigest: true,
   });
+  written.users.push(DEMO_USER);
   await addRelyingParty(instance.store, {
     appliesTo: DEMO_RELYING_PARTY,
     displayName: 'Demo relying party',
     releasedClaims: [CLAIM.email, CLAIM.name, CLAIM.role],
     nameIdFormat: SAML2.nameIdEmail,
   });
+  written.relyingParties.push(DEMO_RELYING_PARTY);
   const credentialsFile = join(home, DEMO_CREDENTIALS_FILE);
   writeSecret(
+    newHome,
     credentialsFile,
     `user: ${DEMO_USER}\npassword: ${password}\nrelying party (AppliesTo): ${DEMO_RELYING_PARTY}\n` +
       `AWS role: ${roleArn(accountId, DEMO_AWS_ROLE)} (sts aws login)\n`,
@@ -178,12 +225,12 @@ async function refuseInitialisedDatabase(home: string, settings: StsConfig['stor
 
 // Init writes only files it creates: a master key or anything else an operator left in the directory
 // is never overwritten (the run fails, and takes back only what it made).
-function writeSecret(path: string, content: string): void {
-  writeNewFile(path, 0o600, () => content);
+function writeSecret(newHome: NewHome, path: string, content: string): void {
+  newHome.writeNewFile(path, 0o600, () => content);
 }
 
-function writePublic(path: string, content: string): void {
-  writeNewFile(path, 0o644, () => content);
+function writePublic(newHome: NewHome, path: string, content: string): void {
+  newHome.writeNewFile(path, 0o644, () => content);
 }
 
 /** AWS as a relying party, the trust AD FS administrators create as urn:amazon:webservices. */
@@ -196,4 +243,9 @@ async function addAwsRelyingParty(store: Store): Promise<void> {
     profile: 'aws',
     nameIdFormat: SAML2.nameIdPersistent,
   });
+}
+
+/** The SQLite database and the files SQLite keeps beside it while it is open (WAL mode), which a crash can leave. */
+function sqliteFiles(path: string): string[] {
+  return [path, `${path}-wal`, `${path}-shm`];
 }

@@ -1,18 +1,50 @@
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { writeNewFile } from './new-file';
 
 /**
- * Makes the instance directory `home` (private, with any missing parents) if it does not exist, and
- * returns what takes back everything created since: the directories made here, or, in a directory
- * that was there already, only the entries it did not hold then. What was there before is kept.
+ * The instance directory as init fills it: each file and directory is made through here, so that a
+ * failed init takes back exactly what it made, at any depth, and nothing that was there before (a
+ * `tls/` the operator made, a file of theirs inside it). Recorded rather than found by comparing
+ * listings: a listing cannot tell init's file from one the operator added meanwhile, and does not
+ * see through a symbolic link (a `tls` linked elsewhere) into where init wrote.
  */
-export function makeHome(home: string): () => void {
-  const made = mkdirSync(home, { recursive: true, mode: 0o700 });
-  if (made !== undefined) return () => rmSync(made, { recursive: true, force: true });
-  const before = new Set(readdirSync(home));
-  return () => {
-    for (const name of readdirSync(home)) {
-      if (!before.has(name)) rmSync(join(home, name), { recursive: true, force: true });
-    }
+export interface NewHome {
+  /** Makes a directory, with any missing parents, private (0700); those it made are taken back. */
+  makeDirectory(path: string): void;
+  /** writeNewFile (never over an existing file); the file is taken back. */
+  writeNewFile(path: string, mode: number, content: () => string): void;
+  /**
+   * A file another module is about to create (the database, the audit trail's file): taken back if
+   * it is not there now. One that is there now was not init's, and is kept.
+   */
+  willCreate(path: string): void;
+  /** Removes what was made through here, the newest first. */
+  takeBack(): void;
+}
+
+/**
+ * Makes the instance directory `home` (private, with any missing parents) if it does not exist. When
+ * this made it, taking back removes it whole (with the parents made); otherwise only what was made
+ * through the NewHome.
+ */
+export function makeHome(home: string): NewHome {
+  const madeHome = mkdirSync(home, { recursive: true, mode: 0o700 });
+  const made: string[] = [];
+  return {
+    makeDirectory(path) {
+      const first = mkdirSync(path, { recursive: true, mode: 0o700 });
+      if (first !== undefined) made.push(first);
+    },
+    writeNewFile(path, mode, content) {
+      writeNewFile(path, mode, content);
+      made.push(path);
+    },
+    willCreate(path) {
+      // lstat, not existsSync: a dangling symbolic link is there too (and is not init's).
+      if (lstatSync(path, { throwIfNoEntry: false }) === undefined) made.push(path);
+    },
+    takeBack() {
+      for (const path of madeHome === undefined ? [...made].reverse() : [madeHome]) rmSync(path, { recursive: true, force: true });
+    },
   };
 }

@@ -366,6 +366,16 @@ export interface DurabilityRisk {
   readonly risk: string;
 }
 
+/** The rows `sts init` writes into a new instance's store, each named by its key. */
+export interface InitRecords {
+  /** Thumbprints. */
+  readonly signingKeys: readonly string[];
+  /** AppliesTo addresses. */
+  readonly relyingParties: readonly string[];
+  readonly awsRoles: readonly string[];
+  readonly users: readonly string[];
+}
+
 /** The chores Store.exclusive serialises across nodes. */
 export type ExclusiveTask = 'key-rollover';
 
@@ -393,6 +403,12 @@ export interface Store {
    * whose token a client holds would then be missing, and the token look forged). Empty when none.
    */
   durabilityRisks(): Promise<DurabilityRisk[]>;
+  /**
+   * Removes these rows, and no other, in one transaction (all of them or none): what an `sts init`
+   * that failed had written, so that the next one finds the database as this one found it. A key
+   * named but not there is passed over.
+   */
+  removeInitRecords(records: InitRecords): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -3,10 +3,36 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { newTestToken, privateKeyIds, SOFTHSM_MODULE } from '../support/softhsm';
 import { runSts } from '../support/unit-cli';
+import { parseTokenKeyReference } from '../../src/keys/pkcs11/pkcs11-uri';
+import { parsePostgresUrl } from '../../src/store/postgres/connection-settings';
+import { openPostgresStore } from '../../src/store/postgres/postgres-store';
 
 // `sts init --store postgres`: the instance's files on this host, its keys and data in a PostgreSQL
 // database that other nodes share by copying the files (never by running init again).
+
+/** The rows init writes, by table: what a database holds of an instance. */
+async function initRows(db: TestDatabase): Promise<Record<string, string[]>> {
+  const keysOf = async (sql: string): Promise<string[]> => (await db.query<{ key: string }>(sql)).rows.map((r) => r.key);
+  return {
+    signingKeys: await keysOf('SELECT thumbprint AS key FROM signing_keys ORDER BY 1'),
+    relyingParties: await keysOf('SELECT applies_to AS key FROM relying_parties ORDER BY 1'),
+    awsRoles: await keysOf('SELECT name AS key FROM aws_roles ORDER BY 1'),
+    users: await keysOf('SELECT name AS key FROM users ORDER BY 1'),
+  };
+}
+
+const NO_ROWS = { signingKeys: [], relyingParties: [], awsRoles: [], users: [] };
+
+/** A database with Trustbridge's tables and nothing in them, as a node that started and stopped leaves it. */
+async function migratedDatabase(): Promise<TestDatabase> {
+  const db = await createTestDatabase();
+  const store = await openPostgresStore({ connection: parsePostgresUrl(db.url), password: db.password, poolSize: 1 });
+  await store.close();
+  return db;
+}
+
 describe('cli: sts init --store postgres', function () {
   this.timeout(90_000);
   let parent: string;
@@ -68,6 +94,86 @@ describe('cli: sts init --store postgres', function () {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /already holds an instance .*copy config\.json, master\.key and tls\/ from an existing node/);
     assert.ok(!existsSync(home));
+  });
+
+  describe('an init that fails after writing rows takes them back', () => {
+    let fresh: TestDatabase;
+    beforeEach(async () => {
+      fresh = await migratedDatabase();
+    });
+    afterEach(() => fresh.drop());
+    const initArgs = (home: string, ...more: string[]): string[] =>
+      ['init', '--home', home, '--store', 'postgres', '--store-url', fresh.url, '--store-password-file', passwordFile, ...more];
+
+    it('the role may not insert users: the signing key, relying party and role written before are removed; with the grant back, init succeeds there', async () => {
+      await fresh.query(`REVOKE INSERT ON users FROM ${fresh.user}`);
+      const home = join(parent, 'no-user-insert');
+      const r = runSts(initArgs(home, '--demo'));
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, 'sts init: permission denied for table users\n');
+      assert.ok(!existsSync(home), 'the instance directory was left');
+      assert.deepEqual(await initRows(fresh), NO_ROWS);
+
+      await fresh.query(`GRANT INSERT ON users TO ${fresh.user}`);
+      const again = runSts(initArgs(home, '--demo'));
+      assert.equal(again.status, 0, again.stderr);
+      const rows = await initRows(fresh);
+      assert.equal(rows['signingKeys']?.length, 1);
+      assert.deepEqual(rows['users'], ['demo@trustbridge.localhost']);
+      const { rows: states } = await fresh.query<{ state: string }>('SELECT state FROM signing_keys');
+      assert.deepEqual(states.map((k) => k.state), ['active']);
+    });
+
+    it('when removing them fails too, none is removed, the error names each row left, and the next init is refused', async () => {
+      await fresh.query(`REVOKE INSERT ON users FROM ${fresh.user}`);
+      await fresh.query(`REVOKE DELETE ON aws_roles FROM ${fresh.user}`);
+      const home = join(parent, 'no-user-insert-no-role-delete');
+      const r = runSts(initArgs(home, '--demo'));
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      const rows = await initRows(fresh);
+      const [thumbprint] = rows['signingKeys'] ?? [];
+      assert.match(thumbprint ?? '', /^[0-9a-f]{64}$/);
+      assert.deepEqual(rows, { signingKeys: [thumbprint], relyingParties: ['urn:amazon:webservices'], awsRoles: ['TrustbridgeDemo'], users: [] });
+      assert.equal(
+        r.stderr,
+        'sts init: permission denied for table users (removing what init wrote in the database failed (permission denied for table aws_roles), ' +
+          `so it still holds signing key ${thumbprint}, relying party urn:amazon:webservices, AWS role TrustbridgeDemo: delete them before running sts init against it again)\n`,
+      );
+      assert.ok(!existsSync(home), 'the instance directory was left');
+      const next = runSts(initArgs(join(parent, 'after-rows-left')));
+      assert.equal(next.status, 1);
+      assert.match(next.stderr, /already holds an instance/);
+    });
+
+    it('with the key generated in a PKCS#11 token: the rows go, the key stays in the token, and the error says so with its CKA_ID', async () => {
+      const token = newTestToken();
+      await fresh.query(`REVOKE INSERT ON relying_parties FROM ${fresh.user}`);
+      const home = join(parent, 'token-key-left');
+      const tokenFlags = ['--pkcs11-module', SOFTHSM_MODULE, '--pkcs11-token', token.label, '--pkcs11-pin-env', token.pinEnv];
+      const r = runSts(initArgs(home, ...tokenFlags));
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      const ids = privateKeyIds(token.label, token.pin);
+      assert.equal(ids.length, 1, 'the token holds the key init generated');
+      const [id] = ids;
+      assert.equal(
+        r.stderr,
+        `sts init: permission denied for table relying_parties (the key pair init generated in the PKCS#11 token "${token.label}" stays there (CKA_ID ${id}): ` +
+          'Trustbridge deletes nothing from a token; if it is not wanted, delete it with the token\'s tools ' +
+          `(e.g. pkcs11-tool --delete-object --type privkey --id ${id}, then --type pubkey))\n`,
+      );
+      assert.ok(!r.stderr.includes(token.pin), 'the PIN was printed');
+      assert.deepEqual(await initRows(fresh), NO_ROWS);
+      assert.ok(!existsSync(home), 'the instance directory was left');
+
+      await fresh.query(`GRANT INSERT ON relying_parties TO ${fresh.user}`);
+      const again = runSts(initArgs(home, ...tokenFlags));
+      assert.equal(again.status, 0, again.stderr);
+      const { rows } = await fresh.query<{ sealed_private_key: string }>('SELECT sealed_private_key FROM signing_keys');
+      assert.equal(rows.length, 1);
+      const used = parseTokenKeyReference(rows[0]?.sealed_private_key ?? '').id.toString('hex');
+      assert.notEqual(used, id, 'the retry uses a key of its own');
+      assert.deepEqual(privateKeyIds(token.label, token.pin), [id, used].sort());
+    });
   });
 
   const refused: Array<[string, string[], number, RegExp]> = [

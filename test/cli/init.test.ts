@@ -1,12 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes, verify, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { STACK_TRACE } from '../support/ext-trust';
 import { runStsInProcess } from '../support/in-process-cli';
+import { newTestToken, privateKeyIds, SOFTHSM_MODULE } from '../support/softhsm';
 import { runSts } from '../support/unit-cli';
 import { openServingInstance } from '../../src/instance/open-instance';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store';
 
 function listFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -191,20 +193,80 @@ describe('cli: sts init', function () {
       assert.equal(again.status, 0, again.stderr);
     });
 
-    it('files init wrote before failing (master key, TLS) are removed; what was in the directory stays', () => {
-      const dir = join(parent, 'failing-after-writing');
-      mkdirSync(dir);
-      writeFileSync(join(dir, 'notes.txt'), 'mine\n');
-      // The PIN's variable is unset, so the PKCS#11 custody fails when it reads it: after the master key
-      // and the TLS certificate are written, before any token is touched.
+    /**
+     * `sts init` with the PKCS#11 PIN's variable unset: the custody fails when it reads it, after the
+     * master key and the TLS certificate and key are written, before any token is touched.
+     */
+    function initWithUnsetPin(dir: string): void {
       const r = runSts(['init', '--home', dir, '--pkcs11-module', '/nonexistent/libpkcs11.so', '--pkcs11-token', 'never', '--pkcs11-pin-env', 'TRUSTBRIDGE_TEST_UNSET_PIN']);
       assert.equal(r.status, 1, r.stdout + r.stderr);
       assert.equal(
         r.stderr,
         'sts init: signingKeyCustody.pinEnv names TRUSTBRIDGE_TEST_UNSET_PIN, which is not set: export TRUSTBRIDGE_TEST_UNSET_PIN with the PKCS#11 token\'s user PIN\n',
       );
+    }
+
+    it('files init wrote before failing (master key, TLS) are removed; what was in the directory stays', () => {
+      const dir = join(parent, 'failing-after-writing');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'notes.txt'), 'mine\n');
+      initWithUnsetPin(dir);
       assert.deepEqual(readdirSync(dir), ['notes.txt']);
       assert.equal(readFileSync(join(dir, 'notes.txt'), 'utf8'), 'mine\n');
+    });
+
+    const operatorsTls: Array<[string, Record<string, string>]> = [
+      ['empty', {}],
+      ['holding a file of the operator\'s', { 'ca-bundle.pem': 'the operator\'s CA bundle\n' }],
+    ];
+    for (const [what, files] of operatorsTls) {
+      it(`a tls/ that was there (${what}): the certificate and key init wrote into it are removed, it stays as it was, and a second init succeeds`, () => {
+        const dir = join(parent, `failing-tls-${Object.keys(files).length}`);
+        mkdirSync(join(dir, 'tls'), { recursive: true, mode: 0o750 });
+        for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, 'tls', name), content);
+        initWithUnsetPin(dir);
+        assert.deepEqual(readdirSync(dir), ['tls']);
+        assert.deepEqual(readdirSync(join(dir, 'tls')).sort(), Object.keys(files).sort());
+        for (const [name, content] of Object.entries(files)) assert.equal(readFileSync(join(dir, 'tls', name), 'utf8'), content);
+        assert.equal(mode(join(dir, 'tls')), 0o750);
+        const again = runSts(['init', '--home', dir]);
+        assert.equal(again.status, 0, again.stderr);
+        assert.deepEqual(readdirSync(join(dir, 'tls')).sort(), ['localhost.crt.pem', 'localhost.key.pem', ...Object.keys(files)].sort());
+      });
+    }
+
+    it('a database the operator placed in the directory keeps its rows, and loses those init wrote before failing', async () => {
+      const dir = join(parent, 'failing-own-database');
+      mkdirSync(dir);
+      const placed = openSqliteStore(join(dir, 'trustbridge.db'));
+      await placed.users.add({ name: 'demo@trustbridge.localhost', passwordHash: 'scrypt$2$1$1$c2FsdA==$aGFzaA==', sealedPassword: null, claims: [], createdAt: new Date() });
+      await placed.close();
+      // Init writes the signing key, the AWS relying party and the demo role, then meets the user already there.
+      const r = runSts(['init', '--home', dir, '--demo']);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, 'sts init: user demo@trustbridge.localhost already exists\n');
+      assert.deepEqual(readdirSync(dir), ['trustbridge.db']);
+      const store = openSqliteStore(join(dir, 'trustbridge.db'));
+      try {
+        assert.deepEqual(await store.signingKeys.list(), []);
+        assert.deepEqual(await store.relyingParties.list(), []);
+        assert.deepEqual(await store.awsRoles.list(), []);
+        assert.deepEqual((await store.users.list()).map((u) => u.name), ['demo@trustbridge.localhost']);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('a dangling symbolic link where init would write is in the way too: refused before a key is generated in the token', () => {
+      const token = newTestToken();
+      const dir = join(parent, 'failing-dangling-link');
+      mkdirSync(dir);
+      symlinkSync(join(parent, 'nowhere.pem'), join(dir, 'token-signing.crt.pem'));
+      const r = runSts(['init', '--home', dir, '--pkcs11-module', SOFTHSM_MODULE, '--pkcs11-token', token.label, '--pkcs11-pin-env', token.pinEnv]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, `sts init: ${join(dir, 'token-signing.crt.pem')} exists: it is not overwritten; remove it or choose another file\n`);
+      assert.deepEqual(readdirSync(dir), ['token-signing.crt.pem']);
+      assert.deepEqual(privateKeyIds(token.label, token.pin), [], 'a key was generated in the token');
     });
 
     it('a master key left in the directory is never overwritten: init refuses and leaves it', () => {

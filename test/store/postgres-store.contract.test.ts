@@ -23,6 +23,10 @@ const postgresHarness = async (): Promise<StoreHarness> => {
         'CREATE TRIGGER remove_provider_first BEFORE INSERT ON saml_provider_certificates FOR EACH ROW EXECUTE FUNCTION remove_provider_first()',
       );
     },
+    refuseDeletesFrom: async (table) => {
+      await db.query(`CREATE FUNCTION refuse_deletes_${table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'deletes refused'; END $$`);
+      await db.query(`CREATE TRIGGER refuse_deletes_${table} BEFORE DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION refuse_deletes_${table}()`);
+    },
     dispose: () => db.drop(),
   };
 };

@@ -32,6 +32,9 @@ const sqliteHarness = async (): Promise<StoreHarness> => {
          BEGIN DELETE FROM saml_providers WHERE name = NEW.provider; END`,
       );
     },
+    refuseDeletesFrom: async (table) => {
+      await exec(`CREATE TRIGGER refuse_deletes_${table} BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, 'deletes refused'); END`);
+    },
     dispose: async () => rmSync(dir, { recursive: true, force: true }),
   };
 };

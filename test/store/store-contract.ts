@@ -36,6 +36,8 @@ export interface StoreHarness {
    * the row's foreign key is checked (a trigger, as SQLite runs no two writes at once).
    */
   removeProviderBeforeCertificateInsert(): Promise<void>;
+  /** Makes the database refuse every DELETE from `table` (a trigger), as it does for a role without the privilege. */
+  refuseDeletesFrom(table: string): Promise<void>;
   /** Removes the database (after every store on it is closed). */
   dispose(): Promise<void>;
 }
@@ -871,6 +873,59 @@ export function describeStoreContract(kind: string, fresh: () => Promise<StoreHa
         await store.awsRoles.add(role('Same'));
         assert.equal((await store.samlProviders.get('Same'))?.name, 'Same');
         assert.equal((await store.awsRoles.get('Same'))?.name, 'Same');
+      });
+    });
+
+    describe('removeInitRecords (what a failed sts init takes back)', () => {
+      const NOTHING = { signingKeys: [], relyingParties: [], awsRoles: [], users: [] };
+      const addTwoOfEach = async (): Promise<void> => {
+        await store.signingKeys.add(signingKey('aa', 'active'));
+        await store.signingKeys.add(signingKey('bb', 'pending', at(1)));
+        await store.relyingParties.add(relyingParty('urn:amazon:webservices'));
+        await store.relyingParties.add(relyingParty('https://kept.example/'));
+        await store.awsRoles.add(role('TrustbridgeDemo'));
+        await store.awsRoles.add(role('Kept'));
+        await store.users.add(user('demo@trustbridge.localhost'));
+        await store.users.add(user('kept'));
+      };
+      const remaining = async (s: Store): Promise<string[][]> => [
+        (await s.signingKeys.list()).map((k) => k.thumbprint),
+        (await s.relyingParties.list()).map((r) => r.appliesTo),
+        (await s.awsRoles.list()).map((r) => r.name),
+        (await s.users.list()).map((u) => u.name),
+      ];
+
+      it('removes the rows named, of each kind, and no other; every store sees it, and a new active key can then be added', async () => {
+        await addTwoOfEach();
+        await store.removeInitRecords({
+          signingKeys: ['aa'],
+          relyingParties: ['urn:amazon:webservices'],
+          awsRoles: ['TrustbridgeDemo'],
+          users: ['demo@trustbridge.localhost'],
+        });
+        const expected = [['bb'], ['https://kept.example/'], ['Kept'], ['kept']];
+        assert.deepEqual(await remaining(store), expected);
+        assert.deepEqual(await remaining(await another()), expected);
+        await store.signingKeys.add(signingKey('cc', 'active', at(2)));
+        assert.equal((await store.signingKeys.get('cc'))?.state, 'active');
+      });
+
+      it('a key named but not there is passed over (names are exact); naming nothing removes nothing', async () => {
+        await addTwoOfEach();
+        const before = await remaining(store);
+        await store.removeInitRecords({ signingKeys: ['AA', 'zz'], relyingParties: ['urn:amazon:webservices/'], awsRoles: ['trustbridgedemo'], users: ['nobody'] });
+        await store.removeInitRecords(NOTHING);
+        assert.deepEqual(await remaining(store), before);
+      });
+
+      it('all or none: when one row cannot be removed, every other named row stays too', async () => {
+        await addTwoOfEach();
+        const before = await remaining(store);
+        await harness.refuseDeletesFrom('aws_roles');
+        await assert.rejects(
+          store.removeInitRecords({ signingKeys: ['aa'], relyingParties: ['urn:amazon:webservices'], awsRoles: ['TrustbridgeDemo'], users: ['demo@trustbridge.localhost'] }),
+        );
+        assert.deepEqual(await remaining(store), before);
       });
     });
 

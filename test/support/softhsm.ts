@@ -119,6 +119,28 @@ export function destroyPrivateKey(label: string, id: Buffer): void {
   });
 }
 
+/** The CKA_IDs (hex) of the private keys the token holds, read from a session of its own (logged in with `pin`). */
+export function privateKeyIds(label: string, pin: string): string[] {
+  const ids: string[] = [];
+  onTokenFromOutside(label, (library, slot) => {
+    const session = library.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION);
+    try {
+      try {
+        library.C_Login(session, pkcs11.CKU_USER, pin);
+      } catch (err) {
+        // A session of this process's own (openTestToken) logged the user in already.
+        if (!(err instanceof pkcs11.Pkcs11Error && err.code === pkcs11.CKR_USER_ALREADY_LOGGED_IN)) throw err;
+      }
+      library.C_FindObjectsInit(session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }]);
+      for (const key of library.C_FindObjects(session, 100)) ids.push((library.C_GetAttributeValue(session, key, [{ type: pkcs11.CKA_ID }])[0]?.value as Buffer).toString('hex'));
+      library.C_FindObjectsFinal(session);
+    } finally {
+      library.C_CloseSession(session);
+    }
+  });
+  return ids.sort();
+}
+
 /** Deletes the token (its files), as pulling a token out for good would; sessions on it fail from then on. */
 export function deleteToken(label: string): void {
   execFileSync('softhsm2-util', ['--delete-token', '--token', label], { stdio: 'pipe' });

@@ -7,6 +7,7 @@ import { postgresAudit } from './audit-repository';
 import { postgresAwsRepositories } from './aws-repositories';
 import { describePostgres, type PostgresConnectionSettings } from './connection-settings';
 import { postgresRelyingParties, postgresUsers } from './directory-repositories';
+import { postgresRemoveInitRecords } from './init-records';
 import { postgresLedger, readUnkeyedLedgerPrefix } from './ledger-repository';
 import { migratePostgres } from './migrations';
 import { postgresSigningKeys } from './signing-key-repository';
@@ -77,6 +78,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
     exclusive: (name, task) => withTryAdvisoryLock(pool, EXCLUSIVE_TASK_LOCKS[name], task, (err) => options.onUnlockError?.(name, err)),
     durabilityRisks: () => postgresDurabilityRisks(pool),
+    removeInitRecords: postgresRemoveInitRecords(pool),
     close: async () => {
       await ledger.flush();
       await pool.end();

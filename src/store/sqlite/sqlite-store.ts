@@ -9,6 +9,7 @@ import {
 } from '../store';
 import type { LedgerTrust } from '../ledger-chain';
 import { awsRepositories } from './aws-repositories';
+import { sqliteRemoveInitRecords } from './init-records';
 import { sqliteAudit } from './audit-repository';
 import { sqliteLedger } from './ledger-repository';
 import { signingKeyRepository } from './signing-key-repository';
@@ -184,6 +185,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
     // The durability settings are this file's own (WAL, synchronous=NORMAL above), not a DBA's.
     durabilityRisks: async () => [],
+    removeInitRecords: sqliteRemoveInitRecords(db),
     close: async () => {
       await ledger.flush();
       await checkpointer?.stop();
