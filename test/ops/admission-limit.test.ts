@@ -1,13 +1,11 @@
 import { strict as assert } from 'node:assert';
-import type { ClientRequest } from 'node:http';
-import { request } from 'node:https';
 import { verifyPassword } from '../../src/identity/password-hash';
 import { rstrOf, sendTrust, STACK_TRACE, type Combo, type Sent } from '../support/ext-trust';
 import { sampleValue } from '../support/exposition';
 import { awsError, b64, EXTERNAL_PROVIDER_ARN, mintAssertion, ROLE_ARN, startAwsTestSts, type AwsTestSts } from '../support/aws-sts';
 import { storedEvents } from '../support/golden-saml';
 import { httpsRequest, type HttpResponse } from '../support/https-client';
-import { HeldRequest, scrape, waitForInFlight } from '../support/ops-client';
+import { HeldRequest, leavingRequest, scrape, waitForInFlight } from '../support/ops-client';
 import { parseFault } from '../support/soap-reply';
 import { assertStoreChange, takeStoreSnapshot } from '../support/store-snapshot';
 import { appliesTo, pathOf, trustNs, trustRequest } from '../support/trust-messages';
@@ -177,12 +175,3 @@ describe('ops: limits.maxConcurrentRequests (requests take turns once their body
     assert.match(reply.body, /RequestSecurityTokenResponse/);
   });
 });
-
-/** Sends a whole POST and never reads the answer: destroy() is a client giving up on it. */
-function leavingRequest(url: string, ca: string, message: { body: string; headers: Record<string, string> }): ClientRequest {
-  const req = request(url, { method: 'POST', headers: { ...message.headers, 'Content-Length': String(Buffer.byteLength(message.body)) }, ca, agent: false });
-  // Its own destroy() ends it with an error nobody needs.
-  req.on('error', () => undefined);
-  req.end(message.body);
-  return req;
-}

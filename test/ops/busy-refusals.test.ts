@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { ClientRequest } from 'node:http';
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { AssumeRoleWithSAMLCommand, STSClient } from '@aws-sdk/client-sts';
 import { verifyPassword } from '../../src/identity/password-hash';
 import { NS } from '../../src/xml/namespaces';
@@ -9,7 +9,7 @@ import { sampleValue } from '../support/exposition';
 import { awsError, b64, EXTERNAL_PROVIDER_ARN, mintAssertion, ROLE_ARN, startAwsTestSts, type AwsTestSts } from '../support/aws-sts';
 import { storedEvents } from '../support/golden-saml';
 import { httpsRequest } from '../support/https-client';
-import { scrape, waitForInFlight } from '../support/ops-client';
+import { leavingRequest, scrape, waitForInFlight } from '../support/ops-client';
 import { parseFault } from '../support/soap-reply';
 import { assertStoreChange, takeStoreSnapshot } from '../support/store-snapshot';
 import { appliesTo, pathOf, trustNs, trustRequest } from '../support/trust-messages';
@@ -236,12 +236,3 @@ describe('identity: a password check whose client left while it waited for scryp
     assert.equal(held.checks, 2);
   });
 });
-
-/** Sends a whole POST and never reads the answer: destroy() is a client giving up on it. */
-function leavingRequest(url: string, ca: string, message: { body: string; headers: Record<string, string> }): ClientRequest {
-  const req = request(url, { method: 'POST', headers: { ...message.headers, 'Content-Length': String(Buffer.byteLength(message.body)) }, ca, agent: false });
-  // Its own destroy() ends it with an error nobody needs.
-  req.on('error', () => undefined);
-  req.end(message.body);
-  return req;
-}

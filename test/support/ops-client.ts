@@ -74,6 +74,15 @@ export class HeldRequest {
   }
 }
 
+/** Sends a whole POST and never reads the answer: destroy() is a client giving up on it. */
+export function leavingRequest(url: string, ca: string, message: { body: string; headers: Record<string, string> }): ClientRequest {
+  const req = request(url, { method: 'POST', headers: { ...message.headers, 'Content-Length': String(Buffer.byteLength(message.body)) }, ca, agent: false });
+  // Its own destroy() ends it with an error nobody needs.
+  req.on('error', () => undefined);
+  req.end(message.body);
+  return req;
+}
+
 /** Polls /metrics until `inFlight` requests (counting the scrape itself) are being answered. */
 export async function waitForInFlight(baseUrl: string, ca: string, inFlight: number, timeoutMs = 10_000): Promise<void> {
   await until(
