@@ -63,7 +63,7 @@ export interface StsConfig {
     readonly maxDepth: number;
     readonly maxElements: number;
     readonly maxAttributesPerElement: number;
-    /** Requests each process works on at once once their body is read (0: no limit); why, in createApp (src/server/app.ts). */
+    /** Requests each process works on at once once their body is read (0: no limit); why, at requestTurns (src/server/app.ts). */
     readonly maxConcurrentRequests: number;
     /**
      * With maxConcurrentRequests set, requests each process holds waiting for a turn; one more is

@@ -33,11 +33,19 @@ export class Turns {
   }
 
   /**
+   * Why work run now would be refused (every turn taken and `maxQueued` waiting), or undefined when it
+   * would run or wait: a caller that answers a refusal itself checks here, with nothing to catch.
+   */
+  refusal(): TurnQueueFullError | undefined {
+    return this.full && this.waiting.length >= this.maxQueued ? new TurnQueueFullError(this.taken, this.waiting.length) : undefined;
+  }
+
+  /**
    * Runs `work` in a turn, and frees the turn however it ends. `waited` tells it whether it queued
    * (what it read before may be stale by then). Without a limit it runs at once, adding nothing.
    *
-   * Rejects without running it with TurnQueueFullError when it would wait and `maxQueued` already
-   * do. With `stillWanted`, work that waited is asked, when its turn comes, whether anyone still
+   * Rejects without running it with TurnQueueFullError (see refusal) when it would wait and
+   * `maxQueued` already do. With `stillWanted`, work that waited is asked, when its turn comes, whether anyone still
    * wants it: if not, the turn passes on at once and it rejects with AbandonedWhileWaitingError.
    * Under overload, work done for callers who gave up waiting is what makes a queue collapse.
    */
@@ -46,9 +54,10 @@ export class Turns {
   }
 
   private async runInTurn<T>(work: (waited: boolean) => Promise<T>, stillWanted: (() => boolean) | undefined): Promise<T> {
+    const refused = this.refusal();
+    if (refused) throw refused;
     const waited = this.full;
     if (waited) {
-      if (this.waiting.length >= this.maxQueued) throw new TurnQueueFullError(this.taken, this.waiting.length);
       // A waiter is handed its turn by release(): `taken` stays as it is.
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {

@@ -7,6 +7,7 @@ import { EmbeddedUserDirectory } from '../identity/embedded-users';
 import { LdapUserDirectory } from '../identity/ldap/ldap-user-directory';
 import { PasswordCheckLimiter } from '../identity/password-check-limiter';
 import { UsernameTokenAuthenticator } from '../identity/username-token';
+import type { StsConfig } from '../config/config';
 import type { ServingInstance } from '../instance/open-instance';
 import { OwnKeyRing } from '../keys/own-key-ring';
 import { renderFederationMetadata } from '../metadata/federation-metadata';
@@ -25,7 +26,7 @@ import type { RequestObserver, RequestRecord } from '../audit/request-record';
 import { awsRecordFields, wsTrustRecordFields } from '../audit/record-fields';
 import { requestAuditObserver } from '../audit/request-audit';
 import { burstDetector } from '../audit/burst-detector';
-import { AbandonedWhileWaitingError, TurnQueueFullError, Turns } from '../core/turns';
+import { AbandonedWhileWaitingError, Turns } from '../core/turns';
 
 export const PATHS = {
   usernameMixed13: '/adfs/services/trust/13/usernamemixed',
@@ -72,10 +73,10 @@ export interface AppOptions {
    * worker per core, where the hand-over to another thread only adds CPU (measured 5-10% per token).
    */
   readonly signTokensOffThread?: boolean;
-  /** The turns requests take once their body is read; by default config.limits.maxConcurrentRequests of them. */
-  readonly admission?: Turns;
-  /** The turns embedded users' password checks (scrypt) take; by default config.passwordChecks. */
-  readonly passwordChecks?: PasswordCheckLimiter;
+  /** The turns requests take once their body is read (config.limits.maxConcurrentRequests, .maxQueuedRequests; see requestTurns). */
+  readonly admission: Turns;
+  /** The turns embedded users' password checks (scrypt) take (config.passwordChecks; see requestTurns). */
+  readonly passwordChecks: PasswordCheckLimiter;
   /** The scrypt check of embedded users' passwords (tests count the checks through it); the real one by default. */
   readonly verifyPassword?: (password: string, storedHash: string) => Promise<boolean>;
 }
@@ -101,6 +102,24 @@ type Handler = (ctx: Koa.Context, requestId: string, startedAt: bigint) => Promi
 const METADATA_CACHE_MS = 5 * 60 * 1000;
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
+/**
+ * The turns a serving process's requests and password checks take, as the config sets them.
+ *
+ * Why requests may take turns (limits.maxConcurrentRequests): every Issue has turns on the event loop
+ * (after its signature on the thread pool, after its ledger commit), and with many requests in flight
+ * each turn waits behind all the others': a burst (after a full garbage collection, say) delays every
+ * Issue in it by the work of the whole burst. Taking turns, the oldest finish first. Off (0) by default:
+ * a turn is held while its request waits on anything (an LDAP bind, a PostgreSQL commit, a password
+ * check queued behind scrypt), and measured at 80% load it helped by less than this machine's drift
+ * (README, "Sustained load").
+ */
+export function requestTurns(config: StsConfig): Pick<AppOptions, 'admission' | 'passwordChecks'> {
+  return {
+    admission: new Turns(config.limits.maxConcurrentRequests, config.limits.maxQueuedRequests),
+    passwordChecks: new PasswordCheckLimiter(config.passwordChecks),
+  };
+}
+
 /** The Koa application: transport concerns only (limits, request ids, routing, logging); protocols live in adapters. */
 export function createApp(options: AppOptions): Koa {
   const { instance, logger } = options;
@@ -114,7 +133,7 @@ export function createApp(options: AppOptions): Koa {
       ? new LdapUserDirectory(instance.ldapDirectory)
       : new EmbeddedUserDirectory(store.users, instance.masterKey, {
           lockout: config.passwordLockout,
-          limiter: options.passwordChecks ?? new PasswordCheckLimiter(config.passwordChecks),
+          limiter: options.passwordChecks,
           now,
           ...(options.verifyPassword ? { verify: options.verifyPassword } : {}),
         }),
@@ -171,33 +190,23 @@ export function createApp(options: AppOptions): Koa {
   };
   const awsApi = createAwsApi({ config, store, masterKey: instance.masterKey, ownKeys, xmlLimits: limits, now });
 
-  // limits.maxConcurrentRequests. Every Issue has turns on the event loop (after its signature on the
-  // thread pool, after its ledger commit), and with many requests in flight each turn waits behind all
-  // the others': a burst (after a full garbage collection, say) delays every Issue in it by the work of
-  // the whole burst. Taking turns, the oldest finish first. Off (0) by default: a turn is held while its
-  // request waits on anything (an LDAP bind, a PostgreSQL commit, a password check queued behind scrypt),
-  // and measured at 80% load it helped by less than this machine's drift (README, "Sustained load").
-  const admission = options.admission ?? new Turns(config.limits.maxConcurrentRequests, config.limits.maxQueuedRequests);
+  const { admission } = options;
   /**
    * Runs `work` in the request's turn. One that would wait while limits.maxQueuedRequests already do
    * gets `refuse` at once (the protocol's "busy, retry later"). One that waited, and whose client left
-   * meanwhile, is dropped when its turn comes (AbandonedWhileWaitingError, logged as 499): no token
-   * is signed and no ledger row written for nobody, and the turn passes on at once. "Left" is what
-   * send() sees: the answer can no longer be written.
+   * meanwhile (`stillWanted`), is dropped when its turn comes (AbandonedWhileWaitingError, logged as
+   * 499): no token is signed and no ledger row written for nobody, and the turn passes on at once.
    */
-  const inTurn = async <T>(ctx: Koa.Context, work: () => Promise<T>, refuse: (refusal: Refusal) => T): Promise<T> => {
-    try {
-      return await admission.run(work, () => ctx.writable);
-    } catch (err) {
-      if (err instanceof TurnQueueFullError) return refuse({ kind: 'busy', detail: `request refused: ${err.message}` });
-      throw err;
-    }
+  const inTurn = <T>(stillWanted: () => boolean, work: () => Promise<T>, refuse: (refusal: Refusal) => T): Promise<T> => {
+    const refused = admission.refusal();
+    if (refused) return Promise.resolve(refuse({ kind: 'busy', detail: `request refused: ${refused.message}` }));
+    return admission.run(work, stillWanted);
   };
   /**
    * Reads the body within the size limit and hands it on in its turn; a larger one gets `refuse` at
    * once. The body is read before the turn, so a client sending it slowly holds none.
    */
-  const withBody = async <T>(ctx: Koa.Context, handle: (body: Buffer) => Promise<T>, refuse: (refusal: Refusal) => T): Promise<T> => {
+  const withBody = async <T>(ctx: Koa.Context, stillWanted: () => boolean, handle: (body: Buffer) => Promise<T>, refuse: (refusal: Refusal) => T): Promise<T> => {
     let body: Buffer;
     try {
       body = await readBody(ctx.req, config.limits.maxBodyBytes);
@@ -207,7 +216,7 @@ export function createApp(options: AppOptions): Koa {
       ctx.set('Connection', 'close');
       return refuse({ kind: 'too-large', reason: `The request was refused: ${err.message}.` });
     }
-    return inTurn(ctx, () => handle(body), refuse);
+    return inTurn(stillWanted, () => handle(body), refuse);
   };
 
   const awsQuery: Handler = async (ctx, requestId, startedAt) => {
@@ -222,10 +231,11 @@ export function createApp(options: AppOptions): Koa {
     };
     const refuse = (refusal: Refusal): AwsQueryReply =>
       awsApi.refuse(refusal.kind === 'busy' ? awsErrors.throttling(refusal.detail) : awsErrors.invalidParameterValue(refusal.reason), requestId);
+    const stillWanted = answerStillWanted(ctx);
     const reply =
       ctx.method === 'POST'
-        ? await withBody(ctx, (body) => awsApi.handle({ ...request, body }), refuse)
-        : await inTurn(ctx, () => awsApi.handle({ ...request, body: Buffer.alloc(0) }), refuse);
+        ? await withBody(ctx, stillWanted, (body) => awsApi.handle({ ...request, body }), refuse)
+        : await inTurn(stillWanted, () => awsApi.handle({ ...request, body: Buffer.alloc(0) }), refuse);
     ctx.set('x-amzn-RequestId', requestId);
     send(ctx, reply.status, reply.contentType, reply.body);
     const durationMs = elapsedMs(startedAt);
@@ -252,9 +262,11 @@ export function createApp(options: AppOptions): Koa {
     (endpoint: WsTrustEndpoint): Handler =>
     async (ctx, requestId, startedAt) => {
       const contentType = ctx.get('content-type') || undefined;
+      const stillWanted = answerStillWanted(ctx);
       const result = await withBody(
         ctx,
-        (body) => endpoint.handle({ body, contentType, soapAction: ctx.get('soapaction') || undefined, requestId, stillWanted: () => ctx.writable }),
+        stillWanted,
+        (body) => endpoint.handle({ body, contentType, soapAction: ctx.get('soapaction') || undefined, requestId, stillWanted }),
         (refusal) =>
           endpoint.refuse(refusal.kind === 'busy' ? new ServerBusyError(refusal.detail) : new InvalidRequestError(refusal.reason), contentType, requestId),
       );
@@ -360,6 +372,12 @@ export function createApp(options: AppOptions): Koa {
 // nginx's 499 "client closed request": HTTP has no status for an answer nobody is there to read, and
 // log and metrics readers already know this one.
 const CLIENT_CLOSED_REQUEST = 499;
+
+/** Whether the request's answer can still be written: false once its client has closed the connection. */
+const answerStillWanted =
+  (ctx: Koa.Context): (() => boolean) =>
+  () =>
+    ctx.writable;
 
 /** Why the transport answers a request without processing it: a body over the limit, or no turn and no room to wait for one. */
 type Refusal = { readonly kind: 'too-large'; readonly reason: string } | { readonly kind: 'busy'; readonly detail: string };

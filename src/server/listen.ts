@@ -1,9 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ServingInstance } from '../instance/open-instance';
-import { Turns } from '../core/turns';
-import { PasswordCheckLimiter } from '../identity/password-check-limiter';
-import { createApp } from './app';
+import { createApp, requestTurns } from './app';
 import { InFlightRequests } from './in-flight';
 import type { Logger } from './log';
 import { singleProcessSnapshot, workerSnapshot } from './metrics/cluster-metrics';
@@ -59,9 +57,8 @@ export async function listen(instance: ServingInstance, logger: Logger, options:
   registerKeyMetrics(registry, instance.store.signingKeys, logger);
   const requests = requestMetrics(registry, instance.audit);
   const inFlightGauge = registry.gauge('trustbridge_http_requests_in_flight', 'Requests being answered (including this scrape).').labels();
-  const admission = new Turns(instance.config.limits.maxConcurrentRequests, instance.config.limits.maxQueuedRequests);
+  const { admission, passwordChecks } = requestTurns(instance.config);
   const queuedGauge = registry.gauge('trustbridge_http_requests_queued', 'Requests read and waiting for a turn (limits.maxConcurrentRequests).').labels();
-  const passwordChecks = new PasswordCheckLimiter(instance.config.passwordChecks);
   // A queue that stays long is scrypt's backlog: a password-spraying run, or too few turns for the logins.
   const passwordChecksQueuedGauge = registry
     .gauge('trustbridge_password_checks_queued', 'Password checks (scrypt) waiting for a turn (passwordChecks.maxConcurrent).')

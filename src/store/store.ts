@@ -106,8 +106,7 @@ export interface SigningKeyRecord {
   readonly revokedAt?: Date;
 }
 
-/** A ledger entry as the chain stores it: its place, the hash of the entry before it, and its own. */
-/** Where an entry sits in the ledger's hash chain. */
+/** Where an entry sits in the ledger's hash chain: its place, the hash of the entry before it, and its own. */
 export interface LedgerLink {
   /** 1, 2, 3…: the order entries were appended in, without gaps. */
   readonly sequence: number;
@@ -119,6 +118,7 @@ export interface LedgerLink {
   readonly hashScheme: string;
 }
 
+/** A ledger entry as the chain stores it. */
 export interface ChainedLedgerEntry extends LedgerEntry, LedgerLink {}
 
 /**

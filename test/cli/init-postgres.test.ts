@@ -174,6 +174,28 @@ describe('cli: sts init --store postgres', function () {
       assert.notEqual(used, id, 'the retry uses a key of its own');
       assert.deepEqual(privateKeyIds(token.label, token.pin), [id, used].sort());
     });
+
+    it('a key left in the token and rows left in the database: the error names both, after the failure itself', async () => {
+      const token = newTestToken();
+      await fresh.query(`REVOKE INSERT ON users FROM ${fresh.user}`);
+      await fresh.query(`REVOKE DELETE ON aws_roles FROM ${fresh.user}`);
+      const home = join(parent, 'token-key-and-rows-left');
+      const r = runSts(initArgs(home, '--demo', '--pkcs11-module', SOFTHSM_MODULE, '--pkcs11-token', token.label, '--pkcs11-pin-env', token.pinEnv));
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      const [id] = privateKeyIds(token.label, token.pin);
+      const [thumbprint] = (await initRows(fresh))['signingKeys'] ?? [];
+      assert.equal(
+        r.stderr,
+        'sts init: permission denied for table users (' +
+          `removing what init wrote in the database failed (permission denied for table aws_roles), so it still holds signing key ${thumbprint}, ` +
+          'relying party urn:amazon:webservices, AWS role TrustbridgeDemo: delete them before running sts init against it again; ' +
+          `the key pair init generated in the PKCS#11 token "${token.label}" stays there (CKA_ID ${id}): ` +
+          "Trustbridge deletes nothing from a token; if it is not wanted, delete it with the token's tools " +
+          `(e.g. pkcs11-tool --delete-object --type privkey --id ${id}, then --type pubkey))\n`,
+      );
+      assert.ok(!r.stderr.includes(token.pin), 'the PIN was printed');
+      assert.ok(!existsSync(home), 'the instance directory was left');
+    });
   });
 
   const refused: Array<[string, string[], number, RegExp]> = [

@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { verifyPassword } from '../../src/identity/password-hash';
 import { rstrOf, sendTrust, STACK_TRACE, type Combo, type Sent } from '../support/ext-trust';
 import { sampleValue } from '../support/exposition';
 import { awsError, b64, EXTERNAL_PROVIDER_ARN, mintAssertion, ROLE_ARN, startAwsTestSts, type AwsTestSts } from '../support/aws-sts';
@@ -10,6 +9,7 @@ import { parseFault } from '../support/soap-reply';
 import { assertStoreChange, takeStoreSnapshot } from '../support/store-snapshot';
 import { appliesTo, pathOf, trustNs, trustRequest } from '../support/trust-messages';
 import { until } from '../support/until';
+import { HeldPasswordChecks } from '../support/held-password-checks';
 
 // limits.maxConcurrentRequests over the real listener: with a limit of 1, the requests after the first
 // (WS-Trust and AWS) wait for its turn (counted in trustbridge_http_requests_queued), while what needs
@@ -29,9 +29,7 @@ const LEAVER = { user: 'leaver@admission.example', password: 'Admission-Leaver-Q
 describe('ops: limits.maxConcurrentRequests (requests take turns once their body is read)', function () {
   this.timeout(60_000);
   let sts: AwsTestSts;
-  let checks = 0;
-  /** While set, each password check waits for it. */
-  let held: Promise<void> | undefined;
+  const held = new HeldPasswordChecks();
 
   const issue = (who: { user: string; password: string }): Promise<Sent> => sendTrust(sts, COMBO, { ...who, op: 'Issue', rstBody: appliesTo(RP) });
   const queued = async (): Promise<number | undefined> => sampleValue(await scrape(sts.baseUrl, sts.tlsCertificatePem), 'trustbridge_http_requests_queued');
@@ -39,11 +37,7 @@ describe('ops: limits.maxConcurrentRequests (requests take turns once their body
   before(async () => {
     sts = await startAwsTestSts({
       config: { limits: { maxConcurrentRequests: 1 } },
-      verifyPassword: async (password, stored) => {
-        checks++;
-        await held;
-        return verifyPassword(password, stored);
-      },
+      verifyPassword: held.verifyPassword,
     });
     for (const who of [FIRST, SECOND, HOLDER, LEAVER]) await sts.addUser({ name: who.user, password: who.password, claims: [] });
     await sts.addRelyingParty({ appliesTo: RP });
@@ -53,16 +47,15 @@ describe('ops: limits.maxConcurrentRequests (requests take turns once their body
   });
 
   it('requests wait for the first turn (WS-Trust, AWS POST and GET); metrics, health and an oversized body answer meanwhile', async () => {
-    let releaseFirst: () => void = () => undefined;
-    held = new Promise((resolve) => (releaseFirst = resolve));
+    held.hold();
     const first = issue(FIRST);
     let second: Promise<Sent> | undefined;
     let aws: Promise<HttpResponse[]> | undefined;
     try {
-      await until(() => checks === 1, 'the first request to reach its password check');
+      await until(() => held.checks === 1, 'the first request to reach its password check');
       second = issue(SECOND);
       await until(async () => (await queued()) === 1, 'the second request to queue');
-      assert.equal(checks, 1, 'the second request has not started while the first holds the only turn');
+      assert.equal(held.checks, 1, 'the second request has not started while the first holds the only turn');
 
       const health = await httpsRequest(`${sts.baseUrl}/healthz`, { ca: sts.tlsCertificatePem });
       assert.equal(health.status, 200);
@@ -72,7 +65,7 @@ describe('ops: limits.maxConcurrentRequests (requests take turns once their body
       const fault = parseFault(oversized.res.body);
       assert.deepEqual(fault.subcode, { ns: trustNs('1.3'), local: 'InvalidRequest' });
       assert.equal(fault.reason, 'The request was refused: the request body is larger than 262144 bytes.');
-      assert.equal(checks, 1);
+      assert.equal(held.checks, 1);
       assert.equal(await queued(), 1, 'still one waiting: a body refused before it is read takes no turn');
 
       // The AWS API takes turns too: a form POST and a presigned-style GET (both unsigned, so refused in their turn).
@@ -83,13 +76,12 @@ describe('ops: limits.maxConcurrentRequests (requests take turns once their body
       ]);
       await until(async () => (await queued()) === 3, 'the AWS requests to queue');
     } finally {
-      held = undefined;
-      releaseFirst();
+      held.release();
     }
     rstrOf(await first, COMBO);
     assert.ok(second);
     rstrOf(await second, COMBO);
-    assert.equal(checks, 2);
+    assert.equal(held.checks, 2);
     assert.ok(aws);
     for (const res of await aws) {
       assert.equal(res.status, 403, res.body);
@@ -112,12 +104,11 @@ describe('ops: limits.maxConcurrentRequests (requests take turns once their body
     const tokensBefore = await tokensIssued();
     const storeBefore = takeStoreSnapshot(sts);
     const eventsBefore = await auditEvents();
-    const checksBefore = checks;
-    let releaseFirst: () => void = () => undefined;
-    held = new Promise((resolve) => (releaseFirst = resolve));
+    const checksBefore = held.checks;
+    held.hold();
     const first = issue(HOLDER);
     try {
-      await until(() => checks === checksBefore + 1, 'the first request to reach its password check');
+      await until(() => held.checks === checksBefore + 1, 'the first request to reach its password check');
       // Both would be served in their turn: an Issue for a known user, and credentials for a role through a trusted provider.
       const gone = [
         leavingRequest(`${sts.baseUrl}${pathOf('1.3')}`, ca, trustRequest({ version: '1.3', username: LEAVER.user, password: LEAVER.password, requestType: 'Issue', rstBody: appliesTo(RP) })),
@@ -132,8 +123,7 @@ describe('ops: limits.maxConcurrentRequests (requests take turns once their body
       await waitForInFlight(sts.baseUrl, ca, 2);
       assert.equal(await queued(), 2, 'the gone requests still wait: their turn comes when the first frees it');
     } finally {
-      held = undefined;
-      releaseFirst();
+      held.release();
     }
     const served = await first;
     rstrOf(served, COMBO);
@@ -152,7 +142,7 @@ describe('ops: limits.maxConcurrentRequests (requests take turns once their body
       assert.deepEqual(sts.logs.filter((r) => r.fields['requestId'] === requestId), [line], 'the one log line of the request');
       assert.deepEqual(await storedEvents(sts.instance, requestId as string), [], 'no audit event for a request nobody was answered');
     }
-    assert.equal(checks, checksBefore + 1, 'the gone Issue was never authenticated');
+    assert.equal(held.checks, checksBefore + 1, 'the gone Issue was never authenticated');
     // The first Issue's ledger row, nothing of the gone requests (a token's row, an assertion's replay entry).
     assertStoreChange(storeBefore, takeStoreSnapshot(sts), { issuance_ledger: 1 });
     assert.equal(await auditEvents(), eventsBefore + 1);
@@ -162,7 +152,7 @@ describe('ops: limits.maxConcurrentRequests (requests take turns once their body
     for (const route of [pathOf('1.3'), '/']) assert.equal(sampleValue(metrics, 'trustbridge_http_requests_total', { route, status: '499' }), 1, route);
 
     rstrOf(await issue(LEAVER), COMBO);
-    assert.equal(checks, checksBefore + 2);
+    assert.equal(held.checks, checksBefore + 2);
   });
 
   it('a request whose body is still arriving holds no turn', async () => {

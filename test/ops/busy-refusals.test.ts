@@ -2,7 +2,6 @@ import { strict as assert } from 'node:assert';
 import type { ClientRequest } from 'node:http';
 import { Agent } from 'node:https';
 import { AssumeRoleWithSAMLCommand, STSClient } from '@aws-sdk/client-sts';
-import { verifyPassword } from '../../src/identity/password-hash';
 import { NS } from '../../src/xml/namespaces';
 import { rstrOf, sendTrust, STACK_TRACE, type Combo, type Sent } from '../support/ext-trust';
 import { sampleValue } from '../support/exposition';
@@ -14,6 +13,7 @@ import { parseFault } from '../support/soap-reply';
 import { assertStoreChange, takeStoreSnapshot } from '../support/store-snapshot';
 import { appliesTo, pathOf, trustNs, trustRequest } from '../support/trust-messages';
 import { until } from '../support/until';
+import { HeldPasswordChecks } from '../support/held-password-checks';
 
 // What a process does when it has more work than it takes on, over the real listener:
 // - limits.maxQueuedRequests: with every turn taken and the queue full, a request is refused at once,
@@ -33,28 +33,6 @@ const FOURTH = { user: 'fourth@busy.example', password: 'Busy-Fourth-Meadow-4*' 
 const FIFTH = { user: 'fifth@busy.example', password: 'Busy-Fifth-Granary-8+' };
 const REFUSED_DETAIL = 'request refused: 1 running and 1 waiting, the most this process queues';
 
-/** A server whose password checks wait while `hold` is set, counting the checks that ran. */
-class HeldChecks {
-  checks = 0;
-  private held: Promise<void> | undefined;
-  private releaseHeld: () => void = () => undefined;
-
-  readonly verifyPassword = async (password: string, stored: string): Promise<boolean> => {
-    this.checks++;
-    await this.held;
-    return verifyPassword(password, stored);
-  };
-
-  hold(): void {
-    this.held = new Promise((resolve) => (this.releaseHeld = resolve));
-  }
-
-  release(): void {
-    this.held = undefined;
-    this.releaseHeld();
-  }
-}
-
 async function gauge(sts: AwsTestSts, name: string): Promise<number | undefined> {
   return sampleValue(await scrape(sts.baseUrl, sts.tlsCertificatePem), name);
 }
@@ -62,7 +40,7 @@ async function gauge(sts: AwsTestSts, name: string): Promise<number | undefined>
 describe('ops: limits.maxQueuedRequests (a full queue refuses at once, as busy)', function () {
   this.timeout(60_000);
   let sts: AwsTestSts;
-  const held = new HeldChecks();
+  const held = new HeldPasswordChecks();
   const issue = (who: { user: string; password: string }): Promise<Sent> => sendTrust(sts, COMBO, { ...who, op: 'Issue', rstBody: appliesTo(RP) });
   const queued = (): Promise<number | undefined> => gauge(sts, 'trustbridge_http_requests_queued');
   const assumeRoleForm = (): string =>
@@ -102,9 +80,12 @@ describe('ops: limits.maxQueuedRequests (a full queue refuses at once, as busy)'
     const storeBefore = takeStoreSnapshot(sts);
     let soap: Sent;
     let aws: Awaited<ReturnType<typeof httpsRequest>>;
+    let awsGet: Awaited<ReturnType<typeof httpsRequest>>;
     try {
       soap = await issue(THIRD);
       aws = await httpsRequest(`${sts.baseUrl}/`, { ca, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: assumeRoleForm() });
+      // A presigned-style GET takes its turn without a body, and is refused the same way.
+      awsGet = await httpsRequest(`${sts.baseUrl}/?Action=GetCallerIdentity&Version=2011-06-15`, { ca });
       assert.equal(await queued(), 1, 'the refused requests took no place in the queue');
       assert.equal(held.checks, checksBefore, 'no password check for the refused Issue');
       assertStoreChange(storeBefore, takeStoreSnapshot(sts), {});
@@ -118,8 +99,10 @@ describe('ops: limits.maxQueuedRequests (a full queue refuses at once, as busy)'
     assert.deepEqual(fault.subcode, { ns: trustNs('1.3'), local: 'RequestFailed' });
     assert.equal(fault.reason, 'The STS is busy; try again later.');
     assert.equal(fault.requestId, soap.res.requestId);
-    assert.equal(aws.status, 400, aws.body);
-    assert.deepEqual(awsError(aws.body), { code: 'Throttling', message: 'Rate exceeded', type: 'Sender', requestId: aws.headers['x-amzn-requestid'] });
+    for (const refused of [aws, awsGet]) {
+      assert.equal(refused.status, 400, refused.body);
+      assert.deepEqual(awsError(refused.body), { code: 'Throttling', message: 'Rate exceeded', type: 'Sender', requestId: refused.headers['x-amzn-requestid'] });
+    }
 
     for (const served of await Promise.all(waiting)) rstrOf(served, COMBO);
     assert.equal(await queued(), 0);
@@ -140,7 +123,7 @@ describe('ops: limits.maxQueuedRequests (a full queue refuses at once, as busy)'
       faults.map((f) => [f.labels, f.value]),
       [
         [{ api: 'wstrust', operation: 'unknown', code: 'wst:RequestFailed' }, 1],
-        [{ api: 'aws', operation: 'unknown', code: 'Throttling' }, 1],
+        [{ api: 'aws', operation: 'unknown', code: 'Throttling' }, 2],
       ],
     );
   });
@@ -184,7 +167,7 @@ describe('ops: limits.maxQueuedRequests (a full queue refuses at once, as busy)'
 describe('identity: a password check whose client left while it waited for scrypt is not run', function () {
   this.timeout(60_000);
   let sts: AwsTestSts;
-  const held = new HeldChecks();
+  const held = new HeldPasswordChecks();
   const HOLDER = { user: 'holder@busy.example', password: 'Busy-Holder-Beacon-3%' };
   const LEAVER = { user: 'leaver@busy.example', password: 'Busy-Leaver-Quarry-9&' };
   const issue = (who: { user: string; password: string }): Promise<Sent> => sendTrust(sts, COMBO, { ...who, op: 'Issue', rstBody: appliesTo(RP) });

@@ -87,13 +87,7 @@ const signingKey = (thumbprint: string, state: SigningKeyRecord['state'], create
 
 const pin = (thumbprint: string, extra: Partial<TrustedIssuerPin> = {}): TrustedIssuerPin => ({
   issuer: 'https://idp.partner.example/',
-  thumbprint,
-  certificatePem: `-----BEGIN CERTIFICATE-----\n${thumbprint}\n-----END CERTIFICATE-----\n`,
-  createdAt: T0,
-  state: 'active',
-  activateAt: null,
-  retireAt: null,
-  stateChangedAt: T0,
+  ...providerCertificate(thumbprint),
   ...extra,
 });
 

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RequestObserver, RequestRecord } from '../../../src/audit/request-record';
-import { createApp } from '../../../src/server/app';
+import { createApp, requestTurns } from '../../../src/server/app';
 import type { Logger } from '../../../src/server/log';
 import { NS } from '../../../src/xml/namespaces';
 import { awsError } from '../../support/aws-sts';
@@ -49,7 +49,7 @@ describe('server/app: a request observer that throws', function () {
     };
     const recording: RequestObserver = { observe: (record) => void seen.push(record) };
     // The app on the test instance (its audit observer included, not listen()'s metrics), with the two observers after the built-in ones.
-    const app = createApp({ instance: sts.instance, logger, baseUrl: () => baseUrl, observers: [throwing, recording] });
+    const app = createApp({ instance: sts.instance, logger, baseUrl: () => baseUrl, observers: [throwing, recording], ...requestTurns(sts.instance.config) });
     server = createServer({ key: sts.instance.tls.key, cert: sts.instance.tls.cert }, app.callback());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     baseUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
