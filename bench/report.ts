@@ -6,6 +6,11 @@ import type { RawRsaRates } from './raw-rsa';
 /** Issue 6's target (issue 4 asked for 0.5): Issue at 0.7 or more of the raw signing rate per core it uses. */
 export const ONE_WORKER_RATIO_TARGET = 0.7;
 
+/** Issue 6's memory target: a node (all its processes, by PSS) under 200 MB at load, in every run. */
+export const NODE_MEMORY_TARGET_MB = 200;
+
+export const mebibytesToMegabytes = (mib: number): number => (mib * 1024 * 1024) / 1e6;
+
 /** The WS-Trust 1.3 operations the benchmark drives, each against one server in turn. */
 export type BenchOperation = 'Issue' | 'Validate' | 'Renew' | 'AssumeRoleWithSAML' | 'GetCallerIdentity';
 
@@ -46,6 +51,8 @@ export interface RunFigures {
   readonly peakRssMiB: number;
   /** Sum over processes of the largest VmRSS sampled during this operation's load (every 500 ms). */
   readonly maxRssDuringMiB: number;
+  /** The largest PSS of the server's processes together sampled during this operation's load: the node's own memory. */
+  readonly maxPssDuringMiB: number;
   readonly processes: number;
   /** Cores the server processes kept busy in the window (CPU seconds / wall seconds). */
   readonly serverCpuCores: number;
@@ -92,6 +99,8 @@ export interface BenchReport {
   readonly runs: readonly RunFigures[];
   /** About Issue on one worker. */
   readonly target: { readonly oneWorkerRatioAtLeast: number; readonly oneWorkerRatio: number | null; readonly verdict: 'PASS' | 'BELOW' | 'NOT RUN' };
+  /** About every run: the largest node PSS any of them reached. */
+  readonly memoryTarget: { readonly nodeUnderMb: number; readonly largestNodeMb: number; readonly verdict: 'PASS' | 'ABOVE' };
 }
 
 export const fmt = (n: number, digits = 0): string =>
@@ -116,6 +125,7 @@ export function describeRun(r: RunFigures, raw: RawRsaRates, cores: number): str
     `  latency:               p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms`,
     `  errors:                ${r.errors} in the window (${r.warmupErrors} during warm-up)${r.errorSamples.length ? ` e.g. ${r.errorSamples.join(' | ')}` : ''}`,
     `  RSS (server):          peak ${fmt(r.peakRssMiB, 1)} MiB since start (sum of VmHWM over ${r.processes} process${r.processes === 1 ? '' : 'es'}); at most ${fmt(r.maxRssDuringMiB, 1)} MiB during this load`,
+    `  PSS (server):          at most ${fmt(r.maxPssDuringMiB, 1)} MiB during this load (${fmt(mebibytesToMegabytes(r.maxPssDuringMiB), 1)} MB), shared pages split between the processes: the node's own memory`,
     `  server CPU:            ${fmt(r.serverCpuCores, 2)} cores busy; ${fmt(r.serverCpuMsPerOp, 3)} ms CPU per ${info.unit}, of which ${info.rsaWork} ${fmt(rsaMs, 3)} ms (${fmt((100 * rsaMs) / r.serverCpuMsPerOp, 0)}%)`,
     `  load generator CPU:    ${fmt(r.generatorCpuCores, 2)} cores (of ${cores} on the machine)`,
     `  other processes:       ${fmt(r.otherCpuCores, 2)} cores busy, steal ${fmt(r.stealCores, 2)}` +
@@ -128,7 +138,7 @@ export function describeRun(r: RunFigures, raw: RawRsaRates, cores: number): str
 }
 
 export function summaryTable(report: BenchReport): string {
-  const header = ['operation', 'workers', 'C', 'per s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'server cores', 'CPU ms/op', 'loadgen cores', 'other cores', 'per core', 'of raw', 'target', 'CPU-bound'];
+  const header = ['operation', 'workers', 'C', 'per s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'PSS MiB', 'server cores', 'CPU ms/op', 'loadgen cores', 'other cores', 'per core', 'of raw', 'target', 'CPU-bound'];
   const rows = report.runs.map((r) => [
     r.operation,
     String(r.workers),
@@ -138,6 +148,7 @@ export function summaryTable(report: BenchReport): string {
     fmt(r.p99Ms, 2),
     String(r.errors),
     fmt(r.peakRssMiB, 1),
+    fmt(r.maxPssDuringMiB, 1),
     fmt(r.serverCpuCores, 2),
     fmt(r.serverCpuMsPerOp, 3),
     fmt(r.generatorCpuCores, 2),

@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import { procMemoryKb } from './server-process';
+import { procMemoryKb, procPssKb } from './server-process';
 
 // The resident set of each server process over a run, sampled at an interval: the largest one
 // sampled, the kernel's high-water mark, and whether memory is flat: its slope over the second half
 // of the run (for a long run the first half holds the warm-up: JIT, caches and pools filling).
+// Beside them, the whole server's PSS at each sample (see procPssKb): what the node takes.
 
 /** Samples slower than this over the second half count as flat (MB per minute). */
 export const FLAT_SLOPE_MB_PER_MIN = 2;
@@ -30,6 +31,7 @@ interface Sample {
 export class RssMonitor {
   private readonly series = new Map<number, Sample[]>();
   private readonly peaks = new Map<number, number>();
+  private largestServerPssMb = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly started = performance.now();
 
@@ -50,7 +52,9 @@ export class RssMonitor {
 
   sample(): void {
     const at = (performance.now() - this.started) / 1000;
+    let serverPssKb = 0;
     for (const pid of this.pids()) {
+      serverPssKb += procPssKb(pid) ?? 0;
       const memory = procMemoryKb(pid);
       if (memory === undefined) continue;
       let list = this.series.get(pid);
@@ -58,6 +62,12 @@ export class RssMonitor {
       list.push({ at, mb: memory.rssKb / 1024 });
       this.peaks.set(pid, memory.peakKb / 1024);
     }
+    this.largestServerPssMb = Math.max(this.largestServerPssMb, serverPssKb / 1024);
+  }
+
+  /** The largest PSS sampled of all the server's processes together (MiB): one node's memory. */
+  serverPssMb(): number {
+    return this.largestServerPssMb;
   }
 
   /** Each process's figures so far. */

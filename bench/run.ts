@@ -17,6 +17,8 @@ import { machineCpu, otherCores, type MachineCpu } from './machine';
 import {
   describeRun,
   fmt,
+  mebibytesToMegabytes,
+  NODE_MEMORY_TARGET_MB,
   ONE_WORKER_RATIO_TARGET,
   OPERATION_INFO,
   summaryTable,
@@ -142,6 +144,7 @@ async function main(): Promise<void> {
   }
 
   const oneWorker = runs.find((r) => r.operation === 'Issue' && r.workers === 1);
+  const largestNodeMb = mebibytesToMegabytes(Math.max(...runs.map((r) => r.maxPssDuringMiB)));
   const report: BenchReport = {
     when: new Date().toISOString(),
     machine: { cores, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}/${process.arch}` },
@@ -163,6 +166,11 @@ async function main(): Promise<void> {
       oneWorkerRatio: oneWorker ? oneWorker.ratioPerCore : null,
       verdict: oneWorker ? verdict(oneWorker.ratioPerCore) : 'NOT RUN',
     },
+    memoryTarget: {
+      nodeUnderMb: NODE_MEMORY_TARGET_MB,
+      largestNodeMb,
+      verdict: largestNodeMb < NODE_MEMORY_TARGET_MB ? 'PASS' : 'ABOVE',
+    },
   };
   console.log(
     `\nsummary (raw RSA ${fmt(raw.signsPerSecond)} signs/s and ${fmt(raw.verifiesPerSecond)} verifies/s per core; Node ${process.version}; ${cores} cores)`,
@@ -172,6 +180,7 @@ async function main(): Promise<void> {
     `"per core" = operations/s ÷ (raw rate in "of raw" × the workers, or the server's busy cores if more): Issue and Renew against signs; Validate, AssumeRoleWithSAML and GetCallerIdentity against verifies.`,
   );
   console.log(`target: Issue's per-core ratio on one worker ≥ ${ONE_WORKER_RATIO_TARGET} → ${report.target.verdict}`);
+  console.log(`target: memory per node < ${NODE_MEMORY_TARGET_MB} MB at load (PSS of all its processes, every run) → ${report.memoryTarget.verdict} (largest ${fmt(largestNodeMb, 1)} MB)`);
   if (runs.some((r) => r.workers >= cores)) {
     console.log(`caveat: the ${cores}-worker rows share the machine with the load generator (see "loadgen cores").`);
   }
@@ -296,6 +305,7 @@ async function measureOperation(sts: StsProcess, inst: BenchInstance, run: Opera
     errorSamples: load.errorSamples,
     peakRssMiB: sumMb((p) => p.peakRssMb),
     maxRssDuringMiB: sumMb((p) => p.maxRssMb),
+    maxPssDuringMiB: memory.serverPssMb(),
     processes: processes.length,
     serverCpuCores,
     serverCpuMsPerOp,

@@ -174,6 +174,20 @@ export function procMemoryKb(pid: number): { rssKb: number; peakKb: number } | u
   }
 }
 
+/**
+ * A process's proportional set size (PSS): its resident pages, each shared page divided by the
+ * processes that map it. Summed over a cluster's processes it counts the Node binary's pages and
+ * the primary's copied-on-fork pages once, where a sum of RSS counts them once per process.
+ */
+export function procPssKb(pid: number): number | undefined {
+  try {
+    const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 let ticksPerSecond: number | undefined;
 
 /** The kernel's clock tick (USER_HZ) that /proc CPU times are counted in; asked once. */

@@ -1,7 +1,6 @@
 import type { StsConfig } from '../config/config';
 import type { LedgerTrust } from '../store/ledger-chain';
 import { parsePostgresUrl } from '../store/postgres/connection-settings';
-import { openPostgresStore } from '../store/postgres/postgres-store';
 import { openSqliteStore } from '../store/sqlite/sqlite-store';
 import type { ExclusiveTask, Store } from '../store/store';
 import { readSecretFile } from './secret-file';
@@ -32,6 +31,8 @@ export async function openConfiguredStore(settings: StsConfig['store'], options:
       ledgerTrust: options.ledgerTrust,
     });
   }
+  // Loaded only for PostgreSQL: `pg` costs a SQLite node's every process some 3 MB of heap.
+  const { openPostgresStore } = await import('../store/postgres/postgres-store.js');
   return openPostgresStore({
     connection: parsePostgresUrl(settings.url),
     password: postgresPassword(settings, options),

@@ -39,8 +39,13 @@ export interface Instance {
 export interface OpenOptions {
   /** Where the audit trail logs its alerts; the CLI's default says nothing (its events are in the trail). */
   readonly logger?: Logger;
-  /** Set for a serving process: its store does its slow housekeeping off the request thread. */
-  readonly serving?: boolean;
+  /**
+   * SQLite: copy the write-ahead log back on a thread of this process (src/store/sqlite/wal-checkpointer.ts),
+   * so that no request waits for the copy. One process per host does it for all of them: the one
+   * serving alone, or a cluster's primary for its workers (each thread costs its process some 7 MB).
+   * A CLI command need not pay a thread.
+   */
+  readonly walCheckpointThread?: boolean;
 }
 
 export interface ServingInstance extends Instance {
@@ -63,7 +68,7 @@ export async function openInstance(home: string, options: OpenOptions = {}): Pro
   const logger = options.logger ?? SILENT_LOGGER;
   const store = await openConfiguredStore(config.store, {
     resolvePath: (path) => inHome(home, path),
-    backgroundCheckpoints: options.serving === true,
+    backgroundCheckpoints: options.walCheckpointThread === true,
     // The message alone: the error comes from SQLite, and its stack (the thread's) tells an operator nothing.
     onCheckpointError: (err) =>
       logger.log('error', 'the SQLite checkpoint thread failed; the write-ahead log grows until a commit copies it back, inside a request', {
@@ -116,7 +121,7 @@ export async function openServingInstance(
   keyRing: SigningKeyRingOptions = {},
   options: OpenOptions = {},
 ): Promise<ServingInstance> {
-  const instance = await openInstance(home, { ...options, serving: true });
+  const instance = await openInstance(home, options);
   try {
     const secretsInClear = findSecretsInClear(home, instance.config, await instance.store.signingKeys.list());
     if (instance.config.mode === 'production' && secretsInClear.length > 0) throw new Error(secretsInClearRefusal(secretsInClear));

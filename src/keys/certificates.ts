@@ -1,5 +1,12 @@
 import { createPrivateKey, randomBytes, sign } from 'node:crypto';
-import forge from 'node-forge';
+import type forgeModule from 'node-forge';
+
+// node-forge is loaded when a certificate is first made (init, a key rotation), not with this module:
+// a serving worker imports it and never makes one, and forge would cost each process some 1.5 MB of heap.
+let loadedForge: typeof forgeModule | undefined;
+function forge(): typeof forgeModule {
+  return (loadedForge ??= require('node-forge') as typeof forgeModule);
+}
 
 export interface GeneratedCertificate {
   readonly privateKeyPem: string;
@@ -27,8 +34,8 @@ export type TbsSigner = (tbsCertificateDer: Buffer) => Buffer;
  * to Node's native crypto, so this takes milliseconds, not seconds).
  */
 export function generateSelfSignedCertificate(request: CertificateRequest): GeneratedCertificate {
-  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
-  const privateKeyPem = forge.pki.privateKeyToPem(keys.privateKey);
+  const keys = forge().pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
+  const privateKeyPem = forge().pki.privateKeyToPem(keys.privateKey);
   const privateKey = createPrivateKey(privateKeyPem);
   return {
     privateKeyPem,
@@ -41,12 +48,12 @@ export function generateSelfSignedCertificate(request: CertificateRequest): Gene
  * TBSCertificate, `signTbs` signs it with the private key wherever that lives.
  */
 export function selfSignedCertificateFor(request: CertificateRequest, publicKey: RsaPublicNumbers, signTbs: TbsSigner): string {
-  const toBigInteger = (b: Buffer): forge.jsbn.BigInteger => new forge.jsbn.BigInteger(b.toString('hex'), 16);
-  return buildSelfSignedCertificate(request, forge.pki.setRsaPublicKey(toBigInteger(publicKey.modulus), toBigInteger(publicKey.publicExponent)), signTbs);
+  const toBigInteger = (b: Buffer): forgeModule.jsbn.BigInteger => new (forge().jsbn.BigInteger)(b.toString('hex'), 16);
+  return buildSelfSignedCertificate(request, forge().pki.setRsaPublicKey(toBigInteger(publicKey.modulus), toBigInteger(publicKey.publicExponent)), signTbs);
 }
 
-function buildSelfSignedCertificate(request: CertificateRequest, publicKey: forge.pki.rsa.PublicKey, signTbs: TbsSigner): string {
-  const cert = forge.pki.createCertificate();
+function buildSelfSignedCertificate(request: CertificateRequest, publicKey: forgeModule.pki.rsa.PublicKey, signTbs: TbsSigner): string {
+  const cert = forge().pki.createCertificate();
   cert.publicKey = publicKey;
   // A positive 16-byte serial: the high bit cleared so DER does not read it as negative.
   const serial = randomBytes(16);
@@ -76,22 +83,22 @@ function buildSelfSignedCertificate(request: CertificateRequest, publicKey: forg
   }
   cert.setExtensions(extensions);
   signCertificate(cert, signTbs);
-  return forge.pki.certificateToPem(cert);
+  return forge().pki.certificateToPem(cert);
 }
 
 /** In node-forge's pki, though missing from its type definitions. */
 interface ForgeTbs {
-  getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1;
+  getTBSCertificate(cert: forgeModule.pki.Certificate): forgeModule.asn1.Asn1;
 }
 
 // What forge's cert.sign does, with the signature computed outside forge: the algorithm named in
 // the certificate, then the TBSCertificate's DER handed to the signer.
-function signCertificate(cert: forge.pki.Certificate, signTbs: TbsSigner): void {
-  const sha256WithRsa = forge.pki.oids['sha256WithRSAEncryption'] as string;
-  const mutable = cert as forge.pki.Certificate & { tbsCertificate: forge.asn1.Asn1; siginfo: { algorithmOid: string } };
+function signCertificate(cert: forgeModule.pki.Certificate, signTbs: TbsSigner): void {
+  const sha256WithRsa = forge().pki.oids['sha256WithRSAEncryption'] as string;
+  const mutable = cert as forgeModule.pki.Certificate & { tbsCertificate: forgeModule.asn1.Asn1; siginfo: { algorithmOid: string } };
   mutable.signatureOid = sha256WithRsa;
   mutable.siginfo.algorithmOid = sha256WithRsa;
-  mutable.tbsCertificate = (forge.pki as unknown as ForgeTbs).getTBSCertificate(cert);
-  const tbsDer = Buffer.from(forge.asn1.toDer(mutable.tbsCertificate).getBytes(), 'binary');
+  mutable.tbsCertificate = (forge().pki as unknown as ForgeTbs).getTBSCertificate(cert);
+  const tbsDer = Buffer.from(forge().asn1.toDer(mutable.tbsCertificate).getBytes(), 'binary');
   mutable.signature = signTbs(tbsDer).toString('binary');
 }

@@ -1,4 +1,4 @@
-import { openInstance } from '../instance/open-instance';
+import type { Instance } from '../instance/open-instance';
 import { exportActiveCertificate } from '../instance/signing-keys';
 import { runRolloverCheck } from '../keys/key-rollover';
 import { describeError, type Logger } from './log';
@@ -10,15 +10,14 @@ const ROLLOVER_EVENT = { generate: 'GenerateSigningKey', promote: 'PromoteSignin
 
 /**
  * The automatic key rollover of `sts serve`: a check at start and every hour, run by one process per
- * host (the primary). Workers pick up what it changes through their key rings.
+ * host (the one serving alone, or the primary) on that process's instance, which its caller closes
+ * after stop(). Workers pick up what it changes through their key rings.
  */
-export async function startKeyRolloverTask(
-  home: string,
+export function startKeyRolloverTask(
+  instance: Instance,
   logger: Logger,
   intervalMs = ROLLOVER_CHECK_MS,
-): Promise<{ stop(): Promise<void>; check(): Promise<void> }> {
-  // With the serving logger: the store's connection failures and the audit trail's are worth a line here too.
-  const instance = await openInstance(home, { logger });
+): { stop(): Promise<void>; check(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();
   const check = (): Promise<void> => {
     running = running.then(async () => {
@@ -45,7 +44,7 @@ export async function startKeyRolloverTask(
             });
           }
         }
-        if (outcomes.some((o) => o.action.kind === 'promote' && o.done)) await exportActiveCertificate(home, instance.store);
+        if (outcomes.some((o) => o.action.kind === 'promote' && o.done)) await exportActiveCertificate(instance.home, instance.store);
       } catch (err) {
         logger.log('error', 'key rollover check failed', describeError(err));
       }
@@ -60,7 +59,6 @@ export async function startKeyRolloverTask(
     stop: async () => {
       clearInterval(timer);
       await running;
-      await instance.close();
     },
   };
 }

@@ -1,10 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { openServingInstance, type Instance } from '../instance/open-instance';
+import { openInstance, openServingInstance, type Instance } from '../instance/open-instance';
 import { readConfigFile } from '../instance/config-file';
 import type { StsConfig } from '../config/config';
 import { listen } from './listen';
-import { capOldGenerationGrowth, SERVING_OLD_GENERATION_GROWTH_PERCENT } from './heap-growth';
+import { capOldGenerationGrowth, SERVING_OLD_GENERATION_GROWTH_PERCENT, workerHeapArguments } from './heap-growth';
 import { startKeyRolloverTask } from './key-rollover-task';
 import { createJsonLogger, describeError, type Logger } from './log';
 import { batchingLineWriter } from './log-writer';
@@ -63,7 +63,8 @@ async function serveInProcess(options: ServeOptions, config: StsConfig, workers:
           ? logger.log('info', 'token-signing key changed', { from: e.from, to: e.to })
           : logger.log('error', 'token-signing key refresh failed; the previous key keeps signing', describeError(e.error)),
     },
-    { logger },
+    // Alone, this process copies SQLite's log back; in a cluster the primary does it for every worker.
+    { logger, walCheckpointThread: !cluster.isWorker },
   );
   for (const found of instance.secretsInClear) logger.log('info', 'development mode: production mode would refuse to start with this secret in clear', { found });
   if (!cluster.isWorker) await logStoreWarnings(instance, logger);
@@ -72,6 +73,7 @@ async function serveInProcess(options: ServeOptions, config: StsConfig, workers:
   const signTokensOffThread = workers < availableParallelism();
   logger.log('info', 'token signing', { on: signTokensOffThread ? 'thread pool' : 'event loop', workers, cores: availableParallelism() });
   logger.log('info', 'heap', { oldGenerationGrowthPercent: SERVING_OLD_GENERATION_GROWTH_PERCENT });
+  if (config.store.kind === 'sqlite') logger.log('info', 'SQLite checkpoints', { by: cluster.isWorker ? 'the primary' : 'this process' });
   const running = await listen(instance, logger, {
     ...(options.port === undefined ? {} : { port: options.port }),
     clusterWorker: cluster.isWorker,
@@ -80,7 +82,7 @@ async function serveInProcess(options: ServeOptions, config: StsConfig, workers:
   if (cluster.isWorker) process.send?.({ ready: running.baseUrl });
   else options.onReady?.(running.baseUrl, workers);
   // Key rollover runs in one process per host: this one when it serves alone, else the primary.
-  const rollover = cluster.isWorker ? undefined : await startKeyRolloverTask(options.home, logger);
+  const rollover = cluster.isWorker ? undefined : startKeyRolloverTask(instance, logger);
 
   // Not ready at once, still serving for shutdownDelaySeconds (a load balancer takes us out), then
   // no new connections, the requests in flight finish (bounded), the audit trail and store flush.
@@ -117,10 +119,15 @@ async function serveInProcess(options: ServeOptions, config: StsConfig, workers:
 async function superviseWorkers(options: ServeOptions, config: StsConfig, workers: number, logger: Logger): Promise<void> {
   let ready = 0;
   let stopping = false;
-  const rollover = await startKeyRolloverTask(options.home, logger);
+  // The primary's own instance does the host's housekeeping: key rollover and, with SQLite, the log's
+  // checkpoints for every worker (one thread per host instead of one per worker).
+  const housekeeping = await openInstance(options.home, { logger, walCheckpointThread: true });
+  if (config.store.kind === 'sqlite') logger.log('info', 'SQLite checkpoints', { by: 'this process', for: 'its workers' });
+  const rollover = startKeyRolloverTask(housekeeping, logger);
   const own = new MetricsRegistry();
   registerProcessMetrics(own);
   gatherNodeMetrics(own);
+  cluster.setupPrimary({ execArgv: [...workerHeapArguments(), ...process.execArgv] });
   const fork = (): void => {
     // A worker runs the same command line, so it reads the same options.
     const worker = cluster.fork();
@@ -144,10 +151,17 @@ async function superviseWorkers(options: ServeOptions, config: StsConfig, worker
     logger.log('info', 'shutting down', { signal, workers: live.length });
     const budgetMs = (config.shutdownDelaySeconds + config.shutdownTimeoutSeconds) * 1000 + WORKER_EXIT_GRACE_MS;
     const outcomes = await Promise.all(live.map((w) => stopWorker(w, budgetMs)));
-    await rollover.stop();
     const killed = outcomes.filter((o) => o === 'killed').length;
-    logger.log(killed > 0 ? 'error' : 'info', 'shut down', { signal, workers: live.length, killed, durationMs: Date.now() - started });
-    process.exit(killed > 0 ? 1 : 0);
+    let code = killed > 0 ? 1 : 0;
+    try {
+      await rollover.stop();
+      await housekeeping.close();
+    } catch (err) {
+      code = 1;
+      logger.log('error', 'closing the store failed', describeError(err));
+    }
+    logger.log(code !== 0 ? 'error' : 'info', 'shut down', { signal, workers: live.length, killed, durationMs: Date.now() - started });
+    process.exit(code);
   };
   for (const signal of STOP_SIGNALS) process.on(signal, () => void stop(signal));
   for (let i = 0; i < workers; i++) fork();

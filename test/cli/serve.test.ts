@@ -160,7 +160,10 @@ describe('cli: sts serve', function () {
           sts.stdout
             .split('\n')
             .filter((l) => l.startsWith('{'))
-            .map((l) => (JSON.parse(l) as { pid?: number }).pid)
+            .map((l) => JSON.parse(l) as { pid?: number; msg?: string })
+            // The refusals' lines: the primary logs too (at start), but answers nothing.
+            .filter((l) => l.msg === 'request failed')
+            .map((l) => l.pid)
             .filter((p): p is number => typeof p === 'number'),
         );
         if (answeringPids.size >= 2) break;

@@ -159,12 +159,12 @@ describe('SQLite store: WAL checkpoints on a thread of their own', function () {
     }
   });
 
-  it('a serving instance logs its checkpoint thread\'s failure once, at error level, with the error\'s message and nothing more (no stack)', async () => {
+  it('an instance with the checkpoint thread logs its\'s failure once, at error level, with the error\'s message and nothing more (no stack)', async () => {
     const home = join(dir, 'instance');
     await initInstance(home, { demo: false, port: 0 });
     const lines: Array<{ level: string; msg: string; fields: Record<string, unknown> | undefined }> = [];
     const logger: Logger = { log: (level, msg, fields) => lines.push({ level, msg, fields }) };
-    const instance = await openInstance(home, { logger, serving: true });
+    const instance = await openInstance(home, { logger, walCheckpointThread: true });
     try {
       const restore = await cutLogUnderNewFrames(join(home, 'trustbridge.db'), () => addUsers(instance.store));
       const failed = (): typeof lines => lines.filter((l) => l.msg.startsWith('the SQLite checkpoint thread failed'));

@@ -1,5 +1,4 @@
 import type { Agent } from 'node:https';
-import * as soap from 'soap';
 import { TRUST13, TRUST2005 } from '../../xml/namespaces';
 
 export interface WsTrustTokenRequest {
@@ -22,6 +21,9 @@ export interface WsTrustTokenRequest {
 export async function requestTokenOverWsTrust(request: WsTrustTokenRequest): Promise<string> {
   const { agent } = request;
   try {
+    // Loaded here, not at the top: the CLI's import graph is also `sts serve`'s, and the soap client
+    // with its HTTP stack would cost every serving process some 6 MB of heap it never uses.
+    const soap = await import('soap');
     const client = await soap.createClientAsync(`${request.sts.replace(/\/$/, '')}/adfs/services/trust/mex`, {
       wsdl_options: { httpsAgent: agent },
       forceSoap12Headers: true,

@@ -49,8 +49,9 @@ interface RelyingPartyRow {
 
 export interface SqliteStoreOptions {
   /**
-   * Copy the write-ahead log back on a thread of its own (wal-checkpointer.ts): for a serving
-   * process, whose requests would otherwise wait for the copy. A CLI command need not pay a thread.
+   * Copy the write-ahead log back on a thread of its own (wal-checkpointer.ts), so that no request
+   * waits for the copy: for the one process per host that does it for every serving connection to
+   * the file. A CLI command need not pay a thread.
    */
   readonly backgroundCheckpoints?: boolean;
   /** Told when the checkpointing thread fails (see WalCheckpointerOptions.onError). */
@@ -69,8 +70,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   // Checkpoint every ~40 MB of WAL rather than SQLite's 4 MB: a page the ledger's small group
   // commits rewrite over and over (the table's last leaf, its index leaves) is then copied back
   // and synced once per checkpoint, not ten times; measured at about a third of a ledger row's CPU.
-  // In a serving process the copying is done ahead by the checkpointer thread (wal-checkpointer.ts),
-  // and this is only the backstop that lets the log restart from its beginning.
+  // While a node serves, the copying is done ahead by one checkpointer thread per host
+  // (wal-checkpointer.ts), and this is only the backstop that lets the log restart from its beginning.
   db.pragma('wal_autocheckpoint = 10000');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');

@@ -8,7 +8,8 @@ import type { CheckpointFailure } from './wal-checkpoint-worker';
 // waited ~45 ms, and at 80% load such a stall takes five times as long to drain. Here a second
 // connection on its own thread copies the log every CHECKPOINT_INTERVAL_MS, so the serving
 // connection's autocheckpoint (kept as the backstop that also lets the log restart from its
-// beginning) finds almost nothing left to copy.
+// beginning) finds almost nothing left to copy. A checkpoint copies what every connection wrote, so
+// one thread per host is enough: a cluster's primary runs it for all its workers.
 
 const CHECKPOINT_INTERVAL_MS = 500;
 // The thread needs a connection and a timer, not a heap: cap it so it costs a few MB, not a V8 default.
