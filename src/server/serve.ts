@@ -127,6 +127,7 @@ async function superviseWorkers(options: ServeOptions, config: StsConfig, worker
   const own = new MetricsRegistry();
   registerProcessMetrics(own);
   gatherNodeMetrics(own);
+  // The workers' young generation is capped (heap-growth.ts); node options given to `sts serve` come after, so they win.
   cluster.setupPrimary({ execArgv: [...workerHeapArguments(), ...process.execArgv] });
   const fork = (): void => {
     // A worker runs the same command line, so it reads the same options.
