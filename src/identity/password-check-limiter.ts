@@ -1,5 +1,5 @@
 import { ServerBusyError } from '../core/errors';
-import { TurnQueueFullError, Turns } from '../core/turns';
+import { Turns } from '../core/turns';
 
 // Why: a password check of a real user is about 75 ms of scrypt on libuv's thread pool. Unbounded,
 // a flood of wrong passwords (or of unknown names, which pay a decoy scrypt) fills the pool and every
@@ -30,13 +30,11 @@ export class PasswordCheckLimiter {
    * AbandonedWhileWaitingError, without running it, when it waited and `stillWanted` then says its
    * client has gone (a check nobody will read the answer of costs a turn of scrypt).
    */
-  async run<T>(check: (waited: boolean) => Promise<T>, stillWanted?: () => boolean): Promise<T> {
-    try {
-      return await this.turns.run(check, stillWanted);
-    } catch (err) {
-      if (err instanceof TurnQueueFullError) throw new ServerBusyError(`password check refused: ${err.message}`);
-      throw err;
-    }
+  run<T>(check: (waited: boolean) => Promise<T>, stillWanted?: () => boolean): Promise<T> {
+    // Asked first, as the request turns are (src/server/app.ts): the refusal is answered here, with nothing to catch.
+    const refused = this.turns.refusal();
+    if (refused) return Promise.reject(new ServerBusyError(`password check refused: ${refused.message}`));
+    return this.turns.run(check, stillWanted);
   }
 
   /** Checks hashing now. */

@@ -35,6 +35,4 @@ export function capOldGenerationGrowth(percent: number): void {
 export const WORKER_SEMI_SPACE_MB = 8;
 
 /** Node options for a cluster worker's heap, placed before the primary's own so that an operator's (later) wins. */
-export function workerHeapArguments(): string[] {
-  return [`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
-}
+export const WORKER_HEAP_ARGUMENTS: readonly string[] = [`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];

@@ -8,6 +8,12 @@ export const ROLLOVER_CHECK_MS = 3600 * 1000;
 // The audit event names of the rollover's steps, as `sts keys` names the same steps done by hand.
 const ROLLOVER_EVENT = { generate: 'GenerateSigningKey', promote: 'PromoteSigningKey', retire: 'RetireSigningKey' } as const;
 
+export interface KeyRolloverTask {
+  /** Waits for a check under way, and runs no more. */
+  stop(): Promise<void>;
+  check(): Promise<void>;
+}
+
 /**
  * The automatic key rollover of `sts serve`: a check at start and every hour, run by one process per
  * host (the one serving alone, or the primary) on that process's instance, which its caller closes
@@ -17,7 +23,7 @@ export function startKeyRolloverTask(
   instance: Instance,
   logger: Logger,
   intervalMs = ROLLOVER_CHECK_MS,
-): { stop(): Promise<void>; check(): Promise<void> } {
+): KeyRolloverTask {
   let running: Promise<void> = Promise.resolve();
   const check = (): Promise<void> => {
     running = running.then(async () => {

@@ -4,8 +4,8 @@ import { openInstance, openServingInstance, type Instance } from '../instance/op
 import { readConfigFile } from '../instance/config-file';
 import type { StsConfig } from '../config/config';
 import { listen } from './listen';
-import { capOldGenerationGrowth, SERVING_OLD_GENERATION_GROWTH_PERCENT, workerHeapArguments } from './heap-growth';
-import { startKeyRolloverTask } from './key-rollover-task';
+import { capOldGenerationGrowth, SERVING_OLD_GENERATION_GROWTH_PERCENT, WORKER_HEAP_ARGUMENTS } from './heap-growth';
+import { startKeyRolloverTask, type KeyRolloverTask } from './key-rollover-task';
 import { createJsonLogger, describeError, type Logger } from './log';
 import { batchingLineWriter } from './log-writer';
 import { gatherNodeMetrics } from './metrics/cluster-metrics';
@@ -100,16 +100,9 @@ async function serveInProcess(options: ServeOptions, config: StsConfig, workers:
     running.beginShutdown();
     if (config.shutdownDelaySeconds > 0) await new Promise((r) => setTimeout(r, config.shutdownDelaySeconds * 1000));
     const { drained, unfinished } = await running.close(config.shutdownTimeoutSeconds * 1000);
-    let code = 0;
-    try {
-      await rollover?.stop();
-      await instance.close();
-    } catch (err) {
-      code = 1;
-      logger.log('error', 'closing the store failed', describeError(err));
-    }
+    const closed = await closeServingInstance(instance, rollover, logger);
     logger.log(unfinished > 0 ? 'warn' : 'info', 'shut down', { signal, inFlight: drained, unfinished, durationMs: Date.now() - started });
-    process.exit(code);
+    process.exit(closed ? 0 : 1);
   };
   for (const signal of STOP_SIGNALS) process.on(signal, () => void shutDown(signal));
   // The primary is gone (killed): nobody will pass a signal on, so stop now.
@@ -128,7 +121,7 @@ async function superviseWorkers(options: ServeOptions, config: StsConfig, worker
   registerProcessMetrics(own);
   gatherNodeMetrics(own);
   // The workers' young generation is capped (heap-growth.ts); node options given to `sts serve` come after, so they win.
-  cluster.setupPrimary({ execArgv: [...workerHeapArguments(), ...process.execArgv] });
+  cluster.setupPrimary({ execArgv: [...WORKER_HEAP_ARGUMENTS, ...process.execArgv] });
   const fork = (): void => {
     // A worker runs the same command line, so it reads the same options.
     const worker = cluster.fork();
@@ -153,14 +146,8 @@ async function superviseWorkers(options: ServeOptions, config: StsConfig, worker
     const budgetMs = (config.shutdownDelaySeconds + config.shutdownTimeoutSeconds) * 1000 + WORKER_EXIT_GRACE_MS;
     const outcomes = await Promise.all(live.map((w) => stopWorker(w, budgetMs)));
     const killed = outcomes.filter((o) => o === 'killed').length;
-    let code = killed > 0 ? 1 : 0;
-    try {
-      await rollover.stop();
-      await housekeeping.close();
-    } catch (err) {
-      code = 1;
-      logger.log('error', 'closing the store failed', describeError(err));
-    }
+    const closed = await closeServingInstance(housekeeping, rollover, logger);
+    const code = killed > 0 || !closed ? 1 : 0;
     logger.log(code !== 0 ? 'error' : 'info', 'shut down', { signal, workers: live.length, killed, durationMs: Date.now() - started });
     process.exit(code);
   };
@@ -188,6 +175,22 @@ async function logStoreWarnings(instance: Instance, logger: Logger): Promise<voi
           : `entries ${accepted + 1} to ${unkeyed} count as never issued: their tokens raise forged-token`,
       action: 'if they were written before the chain was keyed (sts audit verify), set audit.unkeyedLedgerEntries to their number',
     });
+  }
+}
+
+/**
+ * The last step of a serving process's shutdown: the key rollover it runs (if any) stops, then its
+ * instance closes (the audit trail and the ledger flush). Resolves false, the failure logged without
+ * a stack, if either fails: the process then exits 1.
+ */
+export async function closeServingInstance(instance: Pick<Instance, 'close'>, rollover: KeyRolloverTask | undefined, logger: Logger): Promise<boolean> {
+  try {
+    await rollover?.stop();
+    await instance.close();
+    return true;
+  } catch (err) {
+    logger.log('error', 'closing the store failed', describeError(err));
+    return false;
   }
 }
 

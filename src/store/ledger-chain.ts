@@ -8,7 +8,7 @@
 // injection, a restored backup) could slip in an entry for a forged token and recompute every hash
 // after it. Entries written before the chain was keyed stay plain SHA-256 (their row says so); they
 // can only form a prefix, so a plain entry after a keyed one is itself a break, and only as long a
-// prefix as the deployment's config says it wrote (acceptedUnkeyedThrough).
+// prefix as the deployment's config says it wrote (issuedLedgerEntries).
 
 import { createHash, createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import type { ChainedLedgerEntry, LedgerEntryInput, LedgerLink } from './store';
@@ -89,17 +89,6 @@ function canonicalEntry(previousHash: string, entry: LedgerEntryInput): string {
 export const UNKEYED_PREFIX_SQL = `SELECT coalesce(max(sequence), 0) AS n FROM issuance_ledger WHERE hash_scheme = 'sha256'
   AND sequence < coalesce((SELECT min(sequence) FROM issuance_ledger WHERE hash_scheme = '${KEYED_LEDGER_HASH_SCHEME}'), 9223372036854775807)`;
 
-/**
- * Where the unkeyed prefix a lookup accepts ends: at the prefix the store found when it opened
- * (UNKEYED_PREFIX_SQL), but never past the number of entries the deployment says it wrote before
- * the chain was keyed (audit.unkeyedLedgerEntries, 0 for an instance created since). The prefix
- * alone is not enough: someone able to write the database could rewrite the whole chain in plain
- * SHA-256, an entry for a forged token included, and every row would then be "prefix". The bound
- * comes from the config, which that someone does not write.
- */
-export function acceptedUnkeyedThrough(storedPrefix: number, unkeyedLedgerEntries: number): number {
-  return Math.min(storedPrefix, unkeyedLedgerEntries);
-}
 
 /**
  * Whether a stored row is one Trustbridge wrote, judged on the row alone: keyed, with an HMAC that
@@ -115,13 +104,24 @@ export function ledgerRowAuthentic(chainKey: KeyObject, entry: LedgerEntryInput,
   return schemeEntryHash(chainKey, link.hashScheme, link.previousHash, entry) === link.entryHash;
 }
 
+/** What a ledger lookup answers for a stored row: the entry if Trustbridge wrote it, else undefined (as never issued). */
+export type IssuedLedgerEntry = <E extends LedgerEntryInput>(entry: E, link: LedgerLink) => E | undefined;
+
 /**
- * What a ledger lookup answers for a stored row, on both stores: the entry only if ledgerRowAuthentic.
- * A store opened without the chain key cannot tell, so it answers as for a token never issued: a
- * lookup never vouches for a row it could not check (chain() still reads the rows as stored).
+ * The ledger lookup of both stores, for the trust a store was opened with and the unkeyed prefix it
+ * found when it opened (UNKEYED_PREFIX_SQL): an entry only if ledgerRowAuthentic. The prefix accepted
+ * ends there, but never past the entries the deployment says it wrote before the chain was keyed
+ * (audit.unkeyedLedgerEntries, 0 for an instance created since): the prefix alone is not enough, since
+ * someone able to write the database could rewrite the whole chain in plain SHA-256, an entry for a
+ * forged token included, and every row would then be "prefix"; the bound comes from the config, which
+ * that someone does not write. A store opened without the trust cannot tell, so it answers as for a
+ * token never issued: a lookup never vouches for a row it could not check (chain() still reads the
+ * rows as stored).
  */
-export function issuedLedgerEntry<E extends LedgerEntryInput>(chainKey: KeyObject | undefined, entry: E, link: LedgerLink, unkeyedThrough: number): E | undefined {
-  return chainKey !== undefined && ledgerRowAuthentic(chainKey, entry, link, unkeyedThrough) ? entry : undefined;
+export function issuedLedgerEntries(trust: LedgerTrust | undefined, unkeyedAtOpen: number): IssuedLedgerEntry {
+  if (trust === undefined) return () => undefined;
+  const unkeyedThrough = Math.min(unkeyedAtOpen, trust.unkeyedEntries);
+  return (entry, link) => (ledgerRowAuthentic(trust.chainKey, entry, link, unkeyedThrough) ? entry : undefined);
 }
 
 /** The hash `scheme` gives the entry following `previousHash`; undefined for a scheme Trustbridge never writes. */

@@ -190,7 +190,7 @@ export interface IssuanceLedger {
   record(entry: LedgerEntryInput): Promise<void>;
   /**
    * Only an entry Trustbridge wrote: keyed with a hash that verifies, or unkeyed within the prefix
-   * the store accepts (see acceptedUnkeyedThrough); anything else, and anything in a store opened
+   * the store accepts (see issuedLedgerEntries); anything else, and anything in a store opened
    * without the chain key, answers as never issued.
    */
   get(tokenId: string): Promise<LedgerEntry | undefined>;

@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import type { ClientRequest } from 'node:http';
 import { Agent } from 'node:https';
 import { AssumeRoleWithSAMLCommand, STSClient } from '@aws-sdk/client-sts';
 import { NS } from '../../src/xml/namespaces';
@@ -76,7 +75,6 @@ describe('ops: limits.maxQueuedRequests (a full queue refuses at once, as busy)'
   it('WS-Trust gets wst:RequestFailed (Receiver) and AWS gets Throttling, at once and unprocessed; the queued requests are then served', async () => {
     const ca = sts.tlsCertificatePem;
     const waiting = await fillTurnAndQueue(FIRST, SECOND);
-    const checksBefore = held.checks;
     const storeBefore = takeStoreSnapshot(sts);
     let soap: Sent;
     let aws: Awaited<ReturnType<typeof httpsRequest>>;
@@ -87,7 +85,6 @@ describe('ops: limits.maxQueuedRequests (a full queue refuses at once, as busy)'
       // A presigned-style GET takes its turn without a body, and is refused the same way.
       awsGet = await httpsRequest(`${sts.baseUrl}/?Action=GetCallerIdentity&Version=2011-06-15`, { ca });
       assert.equal(await queued(), 1, 'the refused requests took no place in the queue');
-      assert.equal(held.checks, checksBefore, 'no password check for the refused Issue');
       assertStoreChange(storeBefore, takeStoreSnapshot(sts), {});
     } finally {
       held.release();
@@ -183,37 +180,45 @@ describe('identity: a password check whose client left while it waited for scryp
     await sts?.stop();
   });
 
-  it('no scrypt, no failed-login count, no audit event: logged as 499; the user can log in afterwards', async () => {
+  it('no scrypt, no failed-login count, no audit event, for a known user or an unknown one (its decoy check): logged as 499; the user can log in afterwards', async () => {
     const ca = sts.tlsCertificatePem;
     held.hold();
+    const storeBefore = takeStoreSnapshot(sts);
     const first = issue(HOLDER);
-    let leaving: ClientRequest | undefined;
     try {
       await until(() => held.checks === 1, 'the first check to start');
-      const storeBefore = takeStoreSnapshot(sts);
-      leaving = leavingRequest(`${sts.baseUrl}${pathOf('1.3')}`, ca, trustRequest({ version: '1.3', username: LEAVER.user, password: LEAVER.password, requestType: 'Issue', rstBody: appliesTo(RP) }));
-      await until(async () => (await gauge(sts, 'trustbridge_password_checks_queued')) === 1, 'the second check to queue');
-      leaving.destroy();
-      // The server has seen the connection close: only the first request and this scrape are in flight.
+      // A wrong password, which would count a failed login if it were checked; and a name no user has, which pays a decoy check.
+      const leaving = [
+        { user: LEAVER.user, password: 'Not-The-Leaver-Password-1!' },
+        { user: 'nobody@busy.example', password: 'Nobody-Password-2!' },
+      ].map((who) =>
+        leavingRequest(`${sts.baseUrl}${pathOf('1.3')}`, ca, trustRequest({ version: '1.3', username: who.user, password: who.password, requestType: 'Issue', rstBody: appliesTo(RP) })),
+      );
+      await until(async () => (await gauge(sts, 'trustbridge_password_checks_queued')) === 2, 'both checks to queue');
+      for (const request of leaving) request.destroy();
+      // The server has seen the connections close: only the first request and this scrape are in flight.
       await waitForInFlight(sts.baseUrl, ca, 2);
-      assertStoreChange(storeBefore, takeStoreSnapshot(sts), {});
     } finally {
       held.release();
     }
     rstrOf(await first, COMBO);
-    await until(() => sts.logs.some((r) => r.msg === 'client closed request'), 'the gone request to be dropped');
-    assert.equal(held.checks, 1, 'the gone request\'s password was never hashed');
+    await until(() => sts.logs.filter((r) => r.msg === 'client closed request').length === 2, 'the gone requests to be dropped');
+    assert.equal(held.checks, 1, 'the gone requests\' passwords were never hashed');
     assert.equal(await gauge(sts, 'trustbridge_password_checks_queued'), 0);
+    // The first Issue's ledger row, and nothing of the gone requests.
+    assertStoreChange(storeBefore, takeStoreSnapshot(sts), { issuance_ledger: 1 });
 
-    const line = sts.logs.find((r) => r.msg === 'client closed request');
-    assert.deepEqual([line?.level, line?.fields['path'], line?.fields['httpStatus']], ['warn', pathOf('1.3'), 499]);
-    assert.doesNotMatch(JSON.stringify(line), STACK_TRACE);
-    const requestId = line?.fields['requestId'] as string;
-    assert.deepEqual(sts.logs.filter((r) => r.fields['requestId'] === requestId), [line], 'the one log line of the request');
-    assert.deepEqual(await storedEvents(sts.instance, requestId), [], 'no audit event for a request nobody was answered');
-    assert.equal((await sts.instance.store.users.get(LEAVER.user))?.failedLogins, 0);
+    const lines = sts.logs.filter((r) => r.msg === 'client closed request');
+    for (const line of lines) {
+      assert.deepEqual([line.level, line.fields['path'], line.fields['httpStatus']], ['warn', pathOf('1.3'), 499]);
+      assert.doesNotMatch(JSON.stringify(line), STACK_TRACE);
+      const requestId = line.fields['requestId'] as string;
+      assert.deepEqual(sts.logs.filter((r) => r.fields['requestId'] === requestId), [line], 'the one log line of the request');
+      assert.deepEqual(await storedEvents(sts.instance, requestId), [], 'no audit event for a request nobody was answered');
+    }
+    assert.equal((await sts.instance.store.users.get(LEAVER.user))?.failedLogins, 0, 'the wrong password was never checked');
     const metrics = await scrape(sts.baseUrl, ca);
-    assert.equal(sampleValue(metrics, 'trustbridge_http_requests_total', { route: pathOf('1.3'), status: '499' }), 1);
+    assert.equal(sampleValue(metrics, 'trustbridge_http_requests_total', { route: pathOf('1.3'), status: '499' }), 2);
 
     rstrOf(await issue(LEAVER), COMBO);
     assert.equal(held.checks, 2);

@@ -76,7 +76,6 @@ describe('ops: who copies SQLite\'s write-ahead log back', function () {
         process.kill(sts.pid, 'SIGCONT');
       }
       await until(() => statSync(dbPath).size > before + 100_000, 'the primary copied the log back', 10_000);
-      assert.deepEqual(db.prepare('SELECT COUNT(*) AS n FROM replay_cache WHERE scope = ?').get('while-the-primary-is-stopped'), { n: ROWS });
     } finally {
       db.close();
     }

@@ -1,8 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import {
-  acceptedUnkeyedThrough,
-  issuedLedgerEntry,
+  issuedLedgerEntries,
   KEYED_LEDGER_HASH_SCHEME,
   LEDGER_GENESIS_HASH,
   LedgerChainKeyMissingError,
@@ -73,11 +72,10 @@ export async function readUnkeyedLedgerPrefix(pool: Pool): Promise<number> {
  * The issuance ledger on PostgreSQL: rows are appended with the next sequence number and the hash
  * chaining them to the row before, inside the transaction that holds the append lock, so any number
  * of nodes appending at once still build one chain. Without the chain key it reads but refuses to append;
- * with it, a lookup takes only rows whose own hash verifies (issuedLedgerEntry), the accepted unkeyed prefix bounded as acceptedUnkeyedThrough says.
+ * with it, a lookup takes only rows whose own hash verifies (issuedLedgerEntries).
  */
 export function postgresLedger(pool: Pool, trust: LedgerTrust | undefined, unkeyedAtOpen: number): PostgresLedger {
-  const chainKey = trust?.chainKey;
-  const unkeyedThrough = acceptedUnkeyedThrough(unkeyedAtOpen, trust?.unkeyedEntries ?? 0);
+  const issued = issuedLedgerEntries(trust, unkeyedAtOpen);
   const appendAll = async (key: KeyObject, take: () => readonly LedgerEntryInput[]): Promise<void> => {
     const client = await pool.connect();
     let broken: Error | undefined;
@@ -96,7 +94,7 @@ export function postgresLedger(pool: Pool, trust: LedgerTrust | undefined, unkey
   // Only the token id's key means "already exists"; a clash on the sequence would be a fork averted, not a duplicate.
   const explain = (e: LedgerEntryInput, err: unknown): unknown =>
     isUniqueViolation(err, 'issuance_ledger_pkey') ? new AlreadyExistsError(`token ${e.tokenId}`) : err;
-  const writes = chainKey === undefined ? undefined : new GroupCommit<LedgerEntryInput>((take) => appendAll(chainKey, take), explain);
+  const writes = trust === undefined ? undefined : new GroupCommit<LedgerEntryInput>((take) => appendAll(trust.chainKey, take), explain);
 
   return {
     record: (e) => (writes === undefined ? Promise.reject(new LedgerChainKeyMissingError()) : writes.add(e)),
@@ -107,7 +105,7 @@ export function postgresLedger(pool: Pool, trust: LedgerTrust | undefined, unkey
     get: async (tokenId) => {
       const { rows } = await pool.query<LedgerRow>({ name: 'ledger-get', text: 'SELECT * FROM issuance_ledger WHERE token_id = $1', values: [tokenId] });
       const row = rows[0];
-      return row === undefined ? undefined : issuedLedgerEntry(chainKey, toLedgerEntry(row), toLedgerLink(row), unkeyedThrough);
+      return row === undefined ? undefined : issued(toLedgerEntry(row), toLedgerLink(row));
     },
     unkeyedAtOpen,
     count: async () => {

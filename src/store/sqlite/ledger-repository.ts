@@ -1,8 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import {
-  acceptedUnkeyedThrough,
-  issuedLedgerEntry,
+  issuedLedgerEntries,
   KEYED_LEDGER_HASH_SCHEME,
   LEDGER_GENESIS_HASH,
   LedgerChainKeyMissingError,
@@ -78,8 +77,7 @@ export function sqliteLedger(
   };
   // Read once: rows appended from now on are keyed, so the prefix cannot legitimately grow.
   const unkeyedAtOpen = st.unkeyedPrefix.get()?.n ?? 0;
-  const chainKey = trust?.chainKey;
-  const unkeyedThrough = acceptedUnkeyedThrough(unkeyedAtOpen, trust?.unkeyedEntries ?? 0);
+  const issued = issuedLedgerEntries(trust, unkeyedAtOpen);
   // The chain's head, read once per transaction (under the write lock) and moved on by each append.
   let head: ChainHead = { sequence: 0, entry_hash: LEDGER_GENESIS_HASH };
   const readHead = (): void => {
@@ -119,15 +117,15 @@ export function sqliteLedger(
   });
   // Every Issue and Renew writes one ledger row before its reply leaves: concurrent requests share a transaction.
   const writes =
-    chainKey === undefined
+    trust === undefined
       ? undefined
-      : new GroupCommit<LedgerEntryInput>(async (take) => appendAll.immediate(chainKey, take), (e, err) => explain(`token ${e.tokenId}`, err));
+      : new GroupCommit<LedgerEntryInput>(async (take) => appendAll.immediate(trust.chainKey, take), (e, err) => explain(`token ${e.tokenId}`, err));
   return {
     record: (e) => (writes === undefined ? Promise.reject(new LedgerChainKeyMissingError()) : writes.add(e)),
     cancel: async (tokenId, at) => st.cancel.run(at.getTime(), tokenId).changes === 1,
     get: async (tokenId) => {
       const row = st.get.get(tokenId);
-      return row === undefined ? undefined : issuedLedgerEntry(chainKey, toLedgerEntry(row), toLedgerLink(row), unkeyedThrough);
+      return row === undefined ? undefined : issued(toLedgerEntry(row), toLedgerLink(row));
     },
     unkeyedAtOpen,
     count: async () => st.count.get()?.n ?? 0,

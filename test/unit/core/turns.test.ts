@@ -81,7 +81,9 @@ describe('Turns', () => {
     assert.deepEqual(await Promise.all([first, second]), [false, true]);
   });
 
-  it('work arriving just as a turn frees queues behind the work already waiting', async () => {
+  // Not the race of work arriving between a turn's release and its waiter's wake-up (no caller can run
+  // there: release() hands the turn over in the same step), but the step before it.
+  it('work arriving while the running work is finishing queues behind the work already waiting', async () => {
     const turns = new Turns(1);
     const probe = new Probe();
     const first = turns.run(probe.work(1));
