@@ -4,7 +4,8 @@ import { procMemoryKb, procPssKb } from './server-process';
 // The resident set of each server process over a run, sampled at an interval: the largest one
 // sampled, the kernel's high-water mark, and whether memory is flat: its slope over the second half
 // of the run (for a long run the first half holds the warm-up: JIT, caches and pools filling).
-// Beside them, the whole server's PSS at each sample (see procPssKb): what the node takes.
+// Beside them, the whole server's PSS at each sample (see procPssKb): what the node takes. The
+// monitor runs in the load generator's process, so nothing it reads may hold up its event loop.
 
 /** Samples slower than this over the second half count as flat (MB per minute). */
 export const FLAT_SLOPE_MB_PER_MIN = 2;
@@ -32,6 +33,8 @@ export class RssMonitor {
   private readonly series = new Map<number, Sample[]>();
   private readonly peaks = new Map<number, number>();
   private largestServerPssMb = 0;
+  /** The PSS read in flight, if any: a sample taken meanwhile reads RSS only. */
+  private pssRead: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly started = performance.now();
 
@@ -42,19 +45,22 @@ export class RssMonitor {
     this.timer = setInterval(() => this.sample(), everyMs);
   }
 
-  /** Stops sampling, with one last sample; does nothing if not sampling. */
-  stop(): void {
+  /** Stops sampling, with one last sample, once the PSS read in flight is done; does nothing if not sampling. */
+  async stop(): Promise<void> {
     if (this.timer === undefined) return;
     clearInterval(this.timer);
     this.timer = undefined;
     this.sample();
+    await this.pssRead;
   }
 
   sample(): void {
     const at = (performance.now() - this.started) / 1000;
-    let serverPssKb = 0;
-    for (const pid of this.pids()) {
-      serverPssKb += procPssKb(pid) ?? 0;
+    const pids = this.pids();
+    this.pssRead ??= this.readServerPss(pids).finally(() => {
+      this.pssRead = undefined;
+    });
+    for (const pid of pids) {
       const memory = procMemoryKb(pid);
       if (memory === undefined) continue;
       let list = this.series.get(pid);
@@ -62,7 +68,12 @@ export class RssMonitor {
       list.push({ at, mb: memory.rssKb / 1024 });
       this.peaks.set(pid, memory.peakKb / 1024);
     }
-    this.largestServerPssMb = Math.max(this.largestServerPssMb, serverPssKb / 1024);
+  }
+
+  private async readServerPss(pids: readonly number[]): Promise<void> {
+    const kb = await Promise.all(pids.map(procPssKb));
+    const serverPssMb = kb.reduce((sum: number, k) => sum + (k ?? 0), 0) / 1024;
+    this.largestServerPssMb = Math.max(this.largestServerPssMb, serverPssMb);
   }
 
   /** The largest PSS sampled of all the server's processes together (MiB): one node's memory. */

@@ -282,7 +282,7 @@ async function measureOperation(sts: StsProcess, inst: BenchInstance, run: Opera
       },
     });
   } finally {
-    memory.stop();
+    await memory.stop();
   }
   const processes = memory.processes();
   const sumMb = (mb: (p: ProcessMemory) => number): number => processes.reduce((a, p) => a + mb(p), 0);

@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -178,10 +179,12 @@ export function procMemoryKb(pid: number): { rssKb: number; peakKb: number } | u
  * A process's proportional set size (PSS): its resident pages, each shared page divided by the
  * processes that map it. Summed over a cluster's processes it counts the Node binary's pages and
  * the primary's copied-on-fork pages once, where a sum of RSS counts them once per process.
+ * Read on libuv's thread pool: for smaps_rollup the kernel walks the process's page tables, 1-7 ms
+ * for a loaded worker (measured), which read synchronously would stall the caller's event loop.
  */
-export function procPssKb(pid: number): number | undefined {
+export async function procPssKb(pid: number): Promise<number | undefined> {
   try {
-    const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    const match = /^Pss:\s+(\d+) kB/m.exec(await readFile(`/proc/${pid}/smaps_rollup`, 'utf8'));
     return match ? Number(match[1]) : undefined;
   } catch {
     return undefined;

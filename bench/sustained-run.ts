@@ -49,11 +49,11 @@ export async function runSustained(o: SustainedOptions): Promise<SustainedResult
       ...(o.onSuccess ? { onSuccess: o.onSuccess } : {}),
       onInterval: (w) => o.onInterval?.(w, monitor.processes()),
     });
-    monitor.stop();
+    await monitor.stop();
     return { load, memory: monitor.processes() };
   } finally {
     clearTimeout(sampling);
-    monitor.stop();
+    await monitor.stop();
   }
 }
 
