@@ -1,11 +1,12 @@
 // `node dist/bench/sustained.js`: Issue, Validate and AssumeRoleWithSAML mixed 1:1:1 at a fixed
 // arrival rate (open loop) against one `sts serve` for a sustained period, reporting every 10 s the
 // offered and completed rates, errors, latency per operation and each server process's memory, then
-// the verdicts: no errors, p99 under 20 ms, under 200 MB per process, memory flat.
+// the verdicts: no errors, p99 under 20 ms, the node under 200 MB, memory flat.
 //
 // SUSTAINED_RATE=N sets the rate; otherwise each operation's closed-loop maximum is measured first
 // (SUSTAINED_PROBE_SECONDS each) and the run goes at SUSTAINED_FRACTION (0.8) of the mix's maximum.
-// SUSTAINED_SECONDS (120) after SUSTAINED_WARMUP_SECONDS (10) of ramp, SUSTAINED_WORKERS (1),
+// SUSTAINED_SECONDS (120) after SUSTAINED_WARMUP_SECONDS (10) of ramp, SUSTAINED_WORKERS (one per core, as
+// `sts serve` runs by default: issue 6 asks for p99 at 80% load with all cores used),
 // SUSTAINED_INTERVAL_SECONDS (10), SUSTAINED_CONNECTIONS (32: the generator's keep-alive pool); BENCH_PG_URL
 // puts the store on PostgreSQL and BENCH_MAX_CONCURRENT_REQUESTS sets limits.maxConcurrentRequests, as for `npm run bench`. For investigating a run: SUSTAINED_NODE_ARGS (space-separated,
 // e.g. "--trace-gc") go to the server's node, and SUSTAINED_KEEP_LOG=FILE keeps a copy of the server's log.
@@ -45,7 +46,7 @@ function readSettings(): Settings {
     fraction: envNumber('SUSTAINED_FRACTION', 0.8),
     seconds: envNumber('SUSTAINED_SECONDS', 120),
     warmupSeconds: envNumber('SUSTAINED_WARMUP_SECONDS', 10),
-    workers: Math.round(envNumber('SUSTAINED_WORKERS', 1)),
+    workers: Math.round(envNumber('SUSTAINED_WORKERS', availableParallelism())),
     connections: Math.round(envNumber('SUSTAINED_CONNECTIONS', 32)),
     probeSeconds: envNumber('SUSTAINED_PROBE_SECONDS', 4),
     intervalSeconds: envNumber('SUSTAINED_INTERVAL_SECONDS', 10),
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
   for (const line of describeOperations(load.byOperation)) console.log(`  ${line}`);
   for (const line of describeOperations(new Map([['all', load.all]]))) console.log(`  ${line}`);
   for (const sample of load.errorSamples) console.log(`  error sample: ${sample}`);
-  console.log(`  memory: ${describeMemory(memory)}`);
+  console.log(`  memory: ${describeMemory(memory)}; the node's PSS at most ${fmt(result.nodePssMb, 1)} MB`);
   console.log(
     `  server CPU: ${fmt(serverCpu / elapsedSeconds, 2)} cores, ` +
       `${fmt((serverCpu * 1000) / Math.max(1, load.allReplies), 3)} ms per reply (warm-up included)`,
