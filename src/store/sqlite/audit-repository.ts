@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { AuditEvent, AuditQuery, AuditRepository } from '../store';
+import { immediateWrite } from './immediate-write';
 
 interface AuditRow {
   event_id: string;
@@ -26,7 +27,7 @@ export function sqliteAudit(db: Database.Database): AuditRepository {
        principal, request_parameters, response_elements, additional_event_data, error_code, error_message, alert, severity)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const appendAll = db.transaction((events: readonly AuditEvent[]) => {
+  const appendAll = immediateWrite(db, (events: readonly AuditEvent[]) => {
     for (const e of events) {
       insert.run(
         e.eventId,
@@ -49,7 +50,7 @@ export function sqliteAudit(db: Database.Database): AuditRepository {
   });
   return {
     append: async (events) => {
-      if (events.length > 0) appendAll.immediate(events);
+      if (events.length > 0) await appendAll(events);
     },
     query: async (q) => {
       const { where, params } = auditFilter(q);

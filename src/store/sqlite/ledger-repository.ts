@@ -12,6 +12,7 @@ import {
 } from '../ledger-chain';
 import type { ChainedLedgerEntry, IssuanceLedger, LedgerEntry, LedgerEntryInput, LedgerLink } from '../store';
 import { GroupCommit } from '../group-commit';
+import { immediateWrite } from './immediate-write';
 
 interface LedgerRow {
   token_id: string;
@@ -109,9 +110,9 @@ export function sqliteLedger(
     );
     head = { sequence, entry_hash: entryHash };
   };
-  // BEGIN IMMEDIATE takes the write lock first (waiting up to busy_timeout for another process), so
-  // the head read inside cannot change before the rows are in.
-  const appendAll = db.transaction((key: KeyObject, take: () => readonly LedgerEntryInput[]) => {
+  // BEGIN IMMEDIATE takes the write lock first (waiting up to busy_timeout for another process, off
+  // the event loop), so the head read inside cannot change before the rows are in.
+  const appendAll = immediateWrite(db, (key: KeyObject, take: () => readonly LedgerEntryInput[]) => {
     readHead();
     for (const e of take()) append(key, e);
   });
@@ -119,7 +120,7 @@ export function sqliteLedger(
   const writes =
     trust === undefined
       ? undefined
-      : new GroupCommit<LedgerEntryInput>(async (take) => appendAll.immediate(trust.chainKey, take), (e, err) => explain(`token ${e.tokenId}`, err));
+      : new GroupCommit<LedgerEntryInput>((take) => appendAll(trust.chainKey, take), (e, err) => explain(`token ${e.tokenId}`, err));
   return {
     record: (e) => (writes === undefined ? Promise.reject(new LedgerChainKeyMissingError()) : writes.add(e)),
     cancel: async (tokenId, at) => st.cancel.run(at.getTime(), tokenId).changes === 1,

@@ -14,6 +14,7 @@ import { sqliteAudit } from './audit-repository';
 import { sqliteLedger } from './ledger-repository';
 import { signingKeyRepository } from './signing-key-repository';
 import { sqliteTrustedIssuers } from './trusted-issuer-repository';
+import { immediateWrite } from './immediate-write';
 import { migrateSqlite } from './migrations';
 import { startWalCheckpointer } from './wal-checkpointer';
 
@@ -119,6 +120,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     }
   };
   const ledger = sqliteLedger(db, explain, options.ledgerTrust);
+  // Every AssumeRoleWithSAML and every nonce-bearing UsernameToken writes here before its reply.
+  const rememberOnce = immediateWrite(db, (scope: string, key: string, expiresAt: number): boolean => {
+    if (++insertsSinceSweep >= REPLAY_SWEEP_EVERY) {
+      insertsSinceSweep = 0;
+      st.sweepReplay.run(Date.now());
+    }
+    return st.remember.run(scope, key, expiresAt).changes === 1;
+  });
 
   return {
     users: {
@@ -165,13 +174,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
     ledger,
     replay: {
-      rememberOnce: async (scope, key, expiresAt) => {
-        if (++insertsSinceSweep >= REPLAY_SWEEP_EVERY) {
-          insertsSinceSweep = 0;
-          st.sweepReplay.run(Date.now());
-        }
-        return st.remember.run(scope, key, expiresAt.getTime()).changes === 1;
-      },
+      rememberOnce: (scope, key, expiresAt) => rememberOnce(scope, key, expiresAt.getTime()),
     },
     signingKeys: signingKeyRepository(db, insertOrExplain),
     trustedIssuers: sqliteTrustedIssuers(db, insertOrExplain),
