@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScryptParameters } from '../src/identity/password-hash';
+import type { FloorSignOn } from './floor-server';
 import type { RawRsaRates } from './raw-rsa';
 
 /** Issue 6's target (issue 4 asked for 0.5): Issue at 0.7 or more of the raw signing rate per core it uses. */
@@ -79,6 +80,48 @@ export interface RunFigures {
   readonly cpuBoundRatio: number;
 }
 
+/**
+ * One floor run: bench/floor-server.ts (bare node:https, one RSA signature per request, a reply of an
+ * Issue reply's size) under Issue's load, measured as Issue is. The least CPU per token a Node STS can spend.
+ */
+export interface FloorFigures {
+  readonly signOn: FloorSignOn;
+  readonly concurrency: number;
+  readonly seconds: number;
+  readonly completed: number;
+  readonly perSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+  readonly warmupErrors: number;
+  readonly errorSamples: readonly string[];
+  readonly serverCpuCores: number;
+  readonly cpuMsPerRequest: number;
+  readonly generatorCpuCores: number;
+  readonly otherCpuCores: number;
+  readonly stealCores: number;
+  /** max(1, serverCpuCores), as for Issue on one worker. */
+  readonly coresCounted: number;
+  /** requests/s ÷ (raw signs/s × coresCounted): Issue's per-core ratio, for the floor. */
+  readonly ratioPerCore: number;
+  readonly cpuBoundRatio: number;
+}
+
+/** Both floor runs, and Issue on one worker set against the one that signs where Issue does. */
+export interface FloorReport {
+  readonly requestBytes: number;
+  readonly replyBytes: number;
+  readonly eventLoop: FloorFigures;
+  readonly threadPool: FloorFigures;
+  readonly issueOneWorker: {
+    /** Where one worker signs tokens (the thread pool when the machine has a core to spare). */
+    readonly signsOn: FloorSignOn;
+    readonly cpuMsPerToken: number;
+    /** Issue's CPU per token minus that floor's CPU per request: what the STS itself costs. */
+    readonly cpuMsAboveFloor: number;
+  };
+}
+
 export interface BenchReport {
   readonly when: string;
   readonly machine: { readonly cores: number; readonly cpuModel: string; readonly node: string; readonly platform: string };
@@ -101,6 +144,8 @@ export interface BenchReport {
   readonly target: { readonly oneWorkerRatioAtLeast: number; readonly oneWorkerRatio: number | null; readonly verdict: 'PASS' | 'BELOW' | 'NOT RUN' };
   /** About every run: the largest node PSS any of them reached. */
   readonly memoryTarget: { readonly nodeUnderMb: number; readonly largestNodeMb: number; readonly verdict: 'PASS' | 'ABOVE' };
+  /** The floor runs, after Issue on one worker; null when that run was not asked for. */
+  readonly floor: FloorReport | null;
 }
 
 export const fmt = (n: number, digits = 0): string =>
@@ -135,6 +180,37 @@ export function describeRun(r: RunFigures, raw: RawRsaRates, cores: number): str
     `  CPU-bound ratio:       ${fmt(r.cpuBoundRatio, 3)} = raw ${r.ratioAgainst} time (${fmt(rawMs, 3)} ms) ÷ server CPU per ${info.unit} (what a whole core per worker would give)`,
   ];
   return lines.join('\n');
+}
+
+const SIGN_PLACE: Readonly<Record<FloorSignOn, string>> = { 'event-loop': 'event loop', 'thread-pool': 'thread pool' };
+
+/** The block printed after each floor run. */
+export function describeFloor(f: FloorFigures, raw: RawRsaRates, replyBytes: number): string {
+  const signMs = 1000 / raw.signsPerSecond;
+  return [
+    `  floor, signing on the ${SIGN_PLACE[f.signOn]} (bare node:https, one RSA signature per request, ${fmt(replyBytes)}-byte replies, no STS):`,
+    `  requests/s:            ${fmt(f.perSecond, 1)}  (${fmt(f.completed)} in ${fmt(f.seconds, 1)} s, ${f.concurrency} in flight)`,
+    `  latency:               p50 ${fmt(f.p50Ms, 2)} ms, p99 ${fmt(f.p99Ms, 2)} ms`,
+    `  errors:                ${f.errors} in the window (${f.warmupErrors} during warm-up)${f.errorSamples.length ? ` e.g. ${f.errorSamples.join(' | ')}` : ''}`,
+    `  server CPU:            ${fmt(f.serverCpuCores, 2)} cores busy; ${fmt(f.cpuMsPerRequest, 3)} ms CPU per request, of which one RSA sign is ${fmt(signMs, 3)} ms (${fmt((100 * signMs) / f.cpuMsPerRequest, 0)}%)`,
+    `  load generator CPU:    ${fmt(f.generatorCpuCores, 2)} cores`,
+    `  other processes:       ${fmt(f.otherCpuCores, 2)} cores busy, steal ${fmt(f.stealCores, 2)}` +
+      (f.otherCpuCores > NOISY_OTHER_CORES ? '  ← the machine was not quiet: figures understate the floor; rerun' : ''),
+    `  per core used:         ${fmt(f.ratioPerCore, 3)} = requests/s ÷ (${fmt(raw.signsPerSecond)} raw signs/s × ${fmt(f.coresCounted, 2)} cores), as for Issue on one worker`,
+    `  CPU-bound ratio:       ${fmt(f.cpuBoundRatio, 3)} = raw sign time (${fmt(signMs, 3)} ms) ÷ server CPU per request`,
+  ].join('\n');
+}
+
+/** The floor's lines under the summary table: both runs, and how much more Issue costs per token. */
+export function floorSummary(floor: FloorReport): string {
+  const variant = (f: FloorFigures): string => `${fmt(f.perSecond)}/s, ${fmt(f.cpuMsPerRequest, 3)} ms CPU per request, ${fmt(f.ratioPerCore, 3)} of raw per core`;
+  const issue = floor.issueOneWorker;
+  const matching = issue.signsOn === 'event-loop' ? floor.eventLoop : floor.threadPool;
+  return [
+    `floor (bare HTTPS + one RSA signature per request, no STS): event loop ${variant(floor.eventLoop)}; thread pool ${variant(floor.threadPool)}.`,
+    `Issue (1 worker) costs ${fmt(issue.cpuMsAboveFloor, 3)} ms more CPU per token than the floor that signs where it does` +
+      ` (${SIGN_PLACE[issue.signsOn]}: ${fmt(issue.cpuMsPerToken, 3)} against ${fmt(matching.cpuMsPerRequest, 3)} ms).`,
+  ].join('\n');
 }
 
 export function summaryTable(report: BenchReport): string {

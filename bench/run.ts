@@ -5,17 +5,23 @@
 // Renew (against the raw signing rate: one new token per request, after checking the old one), and
 // the AWS Query API: AssumeRoleWithSAML (one assertion signature verified per exchange) and
 // GetCallerIdentity (SigV4 over a sealed session token, no RSA), both against the verification rate.
+// Right after Issue on one worker it runs the floor, bench/floor-server.ts (bare HTTPS and one RSA
+// signature per request, no STS), to show how much of Issue's CPU per token is Trustbridge's own.
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { STRONG_SCRYPT } from '../src/identity/password-hash';
+import { instanceTlsFiles, issueReplyBytes, measureFloor, startFloorServer, type FloorProcess, type FloorRun } from './floor';
+import type { FloorSignOn } from './floor-server';
 import { createBenchInstance, type BenchInstance } from './instance';
 import { runLoad } from './load';
 import { operationRequests } from './operation-requests';
 import { measureRawRsa } from './raw-rsa';
 import { machineCpu, otherCores, type MachineCpu } from './machine';
 import {
+  describeFloor,
   describeRun,
+  floorSummary,
   fmt,
   mebibytesToMegabytes,
   NODE_MEMORY_TARGET_MB,
@@ -26,6 +32,8 @@ import {
   writeResults,
   type BenchOperation,
   type BenchReport,
+  type FloorFigures,
+  type FloorReport,
   type RunFigures,
 } from './report';
 import type { RawRsaRates } from './raw-rsa';
@@ -95,8 +103,9 @@ function envOperations(): BenchOperation[] {
   return ALL_OPERATIONS.filter((op) => wanted.includes(op.toLowerCase()));
 }
 
-// The server currently running, so the watchdog and Ctrl-C can stop it.
+// The servers currently running, so the watchdog and Ctrl-C can stop them.
 let current: StsProcess | undefined;
+let currentFloor: FloorProcess | undefined;
 let instance: BenchInstance | undefined;
 
 async function main(): Promise<void> {
@@ -130,6 +139,7 @@ async function main(): Promise<void> {
   );
 
   const runs: RunFigures[] = [];
+  let floor: FloorReport | null = null;
   if (settings.logLevel !== undefined) console.log(`log level: ${settings.logLevel} (BENCH_LOG_LEVEL; the instance default is info, one line per token)`);
   if (settings.maxConcurrentRequests !== undefined) console.log(`limits.maxConcurrentRequests: ${settings.maxConcurrentRequests} (BENCH_MAX_CONCURRENT_REQUESTS; the instance default is 0, no limit)`);
   for (const workers of settings.workerCounts) {
@@ -140,7 +150,9 @@ async function main(): Promise<void> {
           ` understates what ${workers} workers do when clients are elsewhere; its own CPU use is shown below.`,
       );
     }
-    runs.push(...(await benchWorkers(instance, workers, settings, raw, cores)));
+    const benched = await benchWorkers(instance, workers, settings, raw, cores);
+    runs.push(...benched.runs);
+    floor = benched.floor ?? floor;
   }
 
   const oneWorker = runs.find((r) => r.operation === 'Issue' && r.workers === 1);
@@ -171,6 +183,7 @@ async function main(): Promise<void> {
       largestNodeMb,
       verdict: largestNodeMb < NODE_MEMORY_TARGET_MB ? 'PASS' : 'ABOVE',
     },
+    floor,
   };
   console.log(
     `\nsummary (raw RSA ${fmt(raw.signsPerSecond)} signs/s and ${fmt(raw.verifiesPerSecond)} verifies/s per core; Node ${process.version}; ${cores} cores)`,
@@ -179,6 +192,7 @@ async function main(): Promise<void> {
   console.log(
     `"per core" = operations/s ÷ (raw rate in "of raw" × the workers, or the server's busy cores if more): Issue and Renew against signs; Validate, AssumeRoleWithSAML and GetCallerIdentity against verifies.`,
   );
+  if (floor !== null) console.log(floorSummary(floor));
   console.log(`target: Issue's per-core ratio on one worker ≥ ${ONE_WORKER_RATIO_TARGET} → ${report.target.verdict}`);
   console.log(`target: memory per node < ${NODE_MEMORY_TARGET_MB} MB at load (PSS of all its processes, every run) → ${report.memoryTarget.verdict} (largest ${fmt(largestNodeMb, 1)} MB)`);
   if (runs.some((r) => r.workers >= cores)) {
@@ -206,9 +220,15 @@ function measureRawRsaWatched(seconds: number): ReturnType<typeof measureRawRsa>
 /**
  * One server, one load run per operation (Issue, then Validate, then Renew): start, take one token
  * for Validate and Renew to present, then for each operation warm up, measure, sample memory and
- * CPU, print; stop.
+ * CPU, print; stop. On one worker, the floor runs right after Issue.
  */
-async function benchWorkers(inst: BenchInstance, workers: number, settings: Settings, raw: RawRsaRates, cores: number): Promise<RunFigures[]> {
+async function benchWorkers(
+  inst: BenchInstance,
+  workers: number,
+  settings: Settings,
+  raw: RawRsaRates,
+  cores: number,
+): Promise<{ runs: RunFigures[]; floor?: FloorReport }> {
   const sts = await startSts({
     repoRoot: REPO_ROOT,
     home: inst.home,
@@ -223,6 +243,7 @@ async function benchWorkers(inst: BenchInstance, workers: number, settings: Sett
       console.log(`  token for Validate and Renew: one SAML 2.0 assertion of ${fmt(Buffer.byteLength(presentedAssertion))} bytes, issued by this server`);
     }
     const runs: RunFigures[] = [];
+    let floor: FloorReport | undefined;
     for (const operation of settings.operations) {
       const request = requests[operation];
       const isIssue = operation === 'Issue';
@@ -238,12 +259,63 @@ async function benchWorkers(inst: BenchInstance, workers: number, settings: Sett
       });
       console.log(describeRun(figures, raw, cores));
       runs.push(figures);
+      if (isIssue && workers === 1) floor = await benchFloor(sts.port, inst, request, figures, settings, raw, cores);
     }
-    return runs;
+    return { runs, floor };
   } finally {
     current = undefined;
     await sts.stop();
   }
+}
+
+/**
+ * The floor (bench/floor-server.ts) signing on its event loop, then on the thread pool, each with
+ * Issue's request, concurrency, warm-up and window. Run right after Issue, while the one-worker STS
+ * waits idle, because this machine's speed drifts within minutes and the two are compared.
+ */
+async function benchFloor(
+  stsPort: number,
+  inst: BenchInstance,
+  issue: BenchRequest,
+  issueRun: RunFigures,
+  settings: Settings,
+  raw: RawRsaRates,
+  cores: number,
+): Promise<FloorReport> {
+  const replyBytes = await issueReplyBytes(stsPort, inst.tlsCertificatePem, issue);
+  const tls = instanceTlsFiles(inst.home);
+  const run: FloorRun = {
+    request: issue,
+    tlsCertificatePem: inst.tlsCertificatePem,
+    concurrency: issueRun.concurrency,
+    warmupSeconds: settings.warmupSeconds,
+    seconds: settings.seconds,
+    rawSignsPerSecond: raw.signsPerSecond,
+  };
+  const floorRun = async (signOn: FloorSignOn): Promise<FloorFigures> => {
+    const floor = await startFloorServer({ tlsCertificateFile: tls.certificateFile, tlsKeyFile: tls.keyFile, replyBytes, signOn, logFile: join(inst.home, `floor-${signOn}.log`) });
+    currentFloor = floor;
+    try {
+      const figures = await measureFloor(floor, signOn, run);
+      console.log(describeFloor(figures, raw, replyBytes));
+      return figures;
+    } finally {
+      currentFloor = undefined;
+      await floor.stop();
+    }
+  };
+  const eventLoop = await floorRun('event-loop');
+  const threadPool = await floorRun('thread-pool');
+  // sts serve's rule (src/server/serve.ts): a worker signs on the thread pool when it has a core to spare.
+  const signsOn: FloorSignOn = 1 < cores ? 'thread-pool' : 'event-loop';
+  const matching = signsOn === 'thread-pool' ? threadPool : eventLoop;
+  return {
+    requestBytes: issue.body.length,
+    replyBytes,
+    eventLoop,
+    threadPool,
+    issueOneWorker: { signsOn, cpuMsPerToken: issueRun.serverCpuMsPerOp, cpuMsAboveFloor: issueRun.serverCpuMsPerOp - matching.cpuMsPerRequest },
+  };
 }
 
 interface OperationRun {
@@ -323,14 +395,17 @@ async function measureOperation(sts: StsProcess, inst: BenchInstance, run: Opera
 /** How long the whole run may take before the watchdog stops it: well beyond what it should need. */
 function watchdogLimitMs(settings: Settings): number {
   const opCount = settings.operations.filter((op) => op !== 'Issue').length;
+  const withIssue = settings.operations.includes('Issue');
   const perRunSeconds =
-    (settings.operations.includes('Issue') ? settings.warmupSeconds + settings.seconds : 0) +
+    (withIssue ? settings.warmupSeconds + settings.seconds : 0) +
     opCount * (settings.opWarmupSeconds + settings.opSeconds + 10) +
     20;
-  return (settings.rawSeconds * 2 + perRunSeconds * settings.workerCounts.length + 60) * 1000;
+  const floorSeconds = withIssue && settings.workerCounts.includes(1) ? 2 * (settings.warmupSeconds + settings.seconds + 10) : 0;
+  return (settings.rawSeconds * 2 + perRunSeconds * settings.workerCounts.length + floorSeconds + 60) * 1000;
 }
 
 async function cleanUp(): Promise<void> {
+  await currentFloor?.stop().catch(() => undefined);
   await current?.stop(2000).catch(() => undefined);
   instance?.remove();
 }
