@@ -11,7 +11,7 @@ import { FLOOR_REPLY_MARKER } from './floor-reply';
 import type { FloorSignOn } from './floor-server';
 import { runLoad } from './load';
 import { machineCpu, otherCores, type MachineCpu } from './machine';
-import type { FloorFigures } from './report';
+import { loadFigures, type FloorFigures } from './report';
 import { loopbackTarget, postOnce, type BenchRequest } from './request-sender';
 import { cpuSecondsOf } from './server-process';
 
@@ -141,14 +141,7 @@ export async function measureFloor(floor: FloorProcess, signOn: FloorSignOn, run
   return {
     signOn,
     concurrency: run.concurrency,
-    seconds: load.seconds,
-    completed: load.completed,
-    perSecond: load.perSecond,
-    p50Ms: load.p50Ms,
-    p99Ms: load.p99Ms,
-    errors: load.errors,
-    warmupErrors: load.warmupErrors,
-    errorSamples: load.errorSamples,
+    ...loadFigures(load),
     serverCpuCores,
     cpuMsPerRequest,
     generatorCpuCores: load.generatorCpuCores,

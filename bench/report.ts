@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScryptParameters } from '../src/identity/password-hash';
 import type { FloorSignOn } from './floor-server';
+import type { LoadResult } from './load';
 import type { RawRsaRates } from './raw-rsa';
 
 /** Issue 6's target (issue 4 asked for 0.5): Issue at 0.7 or more of the raw signing rate per core it uses. */
@@ -32,19 +33,18 @@ export const OPERATION_INFO: Readonly<
 
 const RAW_UNITS = { sign: 'signs', verify: 'verifies' } as const;
 
-export interface RunFigures {
+/** What one closed-loop load run measured, for the STS's runs and the floor's alike. */
+export type LoadFigures = Pick<LoadResult, 'seconds' | 'completed' | 'perSecond' | 'p50Ms' | 'p99Ms' | 'errors' | 'warmupErrors' | 'errorSamples'>;
+
+export function loadFigures(load: LoadResult): LoadFigures {
+  const { seconds, completed, perSecond, p50Ms, p99Ms, errors, warmupErrors, errorSamples } = load;
+  return { seconds, completed, perSecond, p50Ms, p99Ms, errors, warmupErrors, errorSamples };
+}
+
+export interface RunFigures extends LoadFigures {
   readonly operation: BenchOperation;
   readonly workers: number;
   readonly concurrency: number;
-  readonly seconds: number;
-  readonly completed: number;
-  /** Successful operations per second (tokens/s, validations/s, renewals/s). */
-  readonly perSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly errors: number;
-  readonly warmupErrors: number;
-  readonly errorSamples: readonly string[];
   /**
    * Sum over the primary and workers of each process's peak resident set (VmHWM): a high-water mark
    * since the server started, so for Validate and Renew it includes the earlier operations on it.
@@ -84,17 +84,9 @@ export interface RunFigures {
  * One floor run: bench/floor-server.ts (bare node:https, one RSA signature per request, a reply of an
  * Issue reply's size) under Issue's load, measured as Issue is. The least CPU per token a Node STS can spend.
  */
-export interface FloorFigures {
+export interface FloorFigures extends LoadFigures {
   readonly signOn: FloorSignOn;
   readonly concurrency: number;
-  readonly seconds: number;
-  readonly completed: number;
-  readonly perSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly errors: number;
-  readonly warmupErrors: number;
-  readonly errorSamples: readonly string[];
   readonly serverCpuCores: number;
   readonly cpuMsPerRequest: number;
   readonly generatorCpuCores: number;

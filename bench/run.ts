@@ -20,6 +20,7 @@ import { measureRawRsa } from './raw-rsa';
 import { machineCpu, otherCores, type MachineCpu } from './machine';
 import {
   describeFloor,
+  loadFigures,
   describeRun,
   floorSummary,
   fmt,
@@ -367,14 +368,7 @@ async function measureOperation(sts: StsProcess, inst: BenchInstance, run: Opera
     operation: run.operation,
     workers: run.workers,
     concurrency: run.concurrency,
-    seconds: load.seconds,
-    completed: load.completed,
-    perSecond: load.perSecond,
-    p50Ms: load.p50Ms,
-    p99Ms: load.p99Ms,
-    errors: load.errors,
-    warmupErrors: load.warmupErrors,
-    errorSamples: load.errorSamples,
+    ...loadFigures(load),
     peakRssMiB: sumMb((p) => p.peakRssMb),
     maxRssDuringMiB: sumMb((p) => p.maxRssMb),
     maxPssDuringMiB: memory.serverPssMb(),
