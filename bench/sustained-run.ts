@@ -91,7 +91,7 @@ export interface Verdict {
   readonly detail: string;
 }
 
-/** Zero errors, p99 under 20 ms for every operation, each process under 200 MB and flat over the second half. */
+/** Zero errors, p99 under 20 ms for every operation, the node (PSS) under 200 MB, each process flat over the second half. */
 export function verdicts(result: SustainedResult): Verdict[] {
   const { load, memory, nodePssMb } = result;
   const worstP99 = Math.max(...[...load.byOperation.values()].map((f) => f.p99Ms));

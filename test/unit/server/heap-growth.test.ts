@@ -26,8 +26,14 @@ if (live.length !== 200000) process.exit(1);
 process.stdout.write(String(largest / 1048576));
 `;
 
+// With V8's concurrent marking, where a full collection ends depends on how fast its helper threads
+// ran beside the allocating loop: on a busy machine the capped heap measured anywhere from 0.20 to
+// 0.72 of the uncapped one, and a test at 0.7 failed in CI. Marked on the main thread, in steps paid
+// for by allocation, the figures repeat run after run (0.75-0.76 of uncapped, idle or loaded).
+const DETERMINISTIC_GC = '--single-threaded-gc';
+
 async function largestOldSpaceMiB(cap: number | undefined): Promise<number> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['-e', CHURN, cap === undefined ? '' : String(cap)]);
+  const { stdout } = await promisify(execFile)(process.execPath, [DETERMINISTIC_GC, '-e', CHURN, cap === undefined ? '' : String(cap)]);
   return Number(stdout);
 }
 
@@ -37,7 +43,7 @@ describe('capOldGenerationGrowth', () => {
     const uncapped = await largestOldSpaceMiB(undefined);
     const capped = await largestOldSpaceMiB(SERVING_OLD_GENERATION_GROWTH_PERCENT);
     assert.ok(uncapped > 0 && capped > 0, `measured ${uncapped} and ${capped} MiB`);
-    assert.ok(capped < 0.7 * uncapped, `capped at ${SERVING_OLD_GENERATION_GROWTH_PERCENT}%: ${capped.toFixed(1)} MiB against ${uncapped.toFixed(1)} MiB uncapped`);
+    assert.ok(capped < 0.85 * uncapped, `capped at ${SERVING_OLD_GENERATION_GROWTH_PERCENT}%: ${capped.toFixed(1)} MiB against ${uncapped.toFixed(1)} MiB uncapped`);
   });
 
   for (const bad of [0, -5, 1.5, Number.NaN]) {
