@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
-import { ALG, NS } from '../src/xml/namespaces';
+import { signedInfoOf } from '../src/xml/enveloped-signature';
+import { NS } from '../src/xml/namespaces';
 
 // What the floor server (bench/floor-server.ts) signs and sends for each request: the least an STS
-// must do per token besides its protocol work. The bytes signed have the size and shape of a token's
-// canonical ds:SignedInfo (src/xml/enveloped-signature.ts), over a digest of the request body.
+// must do per token besides its protocol work. The bytes signed are a token's canonical ds:SignedInfo,
+// built by the code that builds it for tokens (src/xml/enveloped-signature.ts), over the request body.
 
 /** Where the load generator finds the signature in a floor reply: every successful reply has it. */
 export const FLOOR_REPLY_MARKER = Buffer.from('</ds:SignatureValue>');
@@ -11,18 +11,9 @@ export const FLOOR_REPLY_MARKER = Buffer.from('</ds:SignatureValue>');
 /** Base64 of an RSA-2048 signature (256 bytes): always this long, so a reply's size is known up front. */
 const SIGNATURE_BASE64_CHARS = 344;
 
-const SIGNED_INFO_HEAD =
-  `<ds:SignedInfo xmlns:ds="${NS.ds}">` +
-  `<ds:CanonicalizationMethod Algorithm="${ALG.excC14n}"></ds:CanonicalizationMethod>` +
-  `<ds:SignatureMethod Algorithm="${ALG.rsaSha256}"></ds:SignatureMethod>` +
-  `<ds:Reference URI="#_floor"><ds:Transforms><ds:Transform Algorithm="${ALG.envelopedSignature}"></ds:Transform>` +
-  `<ds:Transform Algorithm="${ALG.excC14n}"></ds:Transform></ds:Transforms>` +
-  `<ds:DigestMethod Algorithm="${ALG.sha256}"></ds:DigestMethod><ds:DigestValue>`;
-const SIGNED_INFO_TAIL = `</ds:DigestValue></ds:Reference></ds:SignedInfo>`;
-
-/** The bytes one request's signature covers: a SignedInfo holding the SHA-256 of the request body. */
+/** The bytes one request's signature covers: a token's canonical SignedInfo, over the SHA-256 of the request body. */
 export function floorSignedData(requestBody: Buffer): Buffer {
-  return Buffer.from(SIGNED_INFO_HEAD + createHash('sha256').update(requestBody).digest('base64') + SIGNED_INFO_TAIL);
+  return signedInfoOf({ id: '_floor', beforeSignature: requestBody.toString('utf8'), afterSignature: '' }).canonical;
 }
 
 /**

@@ -2,18 +2,16 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { validateConfig } from '../src/config/config';
+import { readConfigFile } from '../src/instance/config-file';
 import { isEncryptedPem } from '../src/instance/tls-credentials';
-import { CONFIG_FILE, inHome } from '../src/instance/paths';
+import { inHome } from '../src/instance/paths';
+import { cpuWindow } from './cpu-window';
 import { FLOOR_REPLY_MARKER } from './floor-reply';
 import type { FloorSignOn } from './floor-server';
 import { runLoad } from './load';
-import { machineCpu, otherCores, type MachineCpu } from './machine';
 import { loadFigures, type FloorFigures } from './report';
 import { loopbackTarget, postOnce, type BenchRequest } from './request-sender';
-import { cpuSecondsOf } from './server-process';
+import { stopProcess } from './server-process';
 
 // The floor run of `npm run bench`: bench/floor-server.ts started as a process of its own, driven by
 // the same load generator as the STS and measured the same way (its CPU from /proc, over the window).
@@ -52,12 +50,7 @@ export async function startFloorServer(o: FloorStartOptions): Promise<FloorProce
   const { pid, stdout } = child;
   if (pid === undefined || stdout === null) throw new Error('the floor server could not be started');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    if (await Promise.race([exited.then(() => false), sleep(5000).then(() => true)])) child.kill('SIGKILL');
-    await exited;
-  };
+  const stop = (): Promise<void> => stopProcess(child, pid, exited, 5000);
   try {
     const port = await portPrinted(stdout, exited, o.readyTimeoutMs ?? 15_000);
     return { pid, port, stop };
@@ -88,7 +81,7 @@ function portPrinted(stdout: Readable, exited: Promise<void>, timeoutMs: number)
 
 /** The bench instance's TLS certificate and key files, which the floor server serves with as the STS does. */
 export function instanceTlsFiles(home: string): { certificateFile: string; keyFile: string } {
-  const { tls } = validateConfig(JSON.parse(readFileSync(join(home, CONFIG_FILE), 'utf8')));
+  const { tls } = readConfigFile(home);
   const keyFile = inHome(home, tls.privateKeyFile);
   // The bench instance's key is the plain PEM `sts init` writes; a passphrase would have to reach the floor server too.
   if (isEncryptedPem(readFileSync(keyFile, 'utf8'))) throw new Error(`the floor run needs a plain PEM TLS key; ${keyFile} is encrypted`);
@@ -114,41 +107,24 @@ export interface FloorRun {
 
 /** One load run against a floor server, with its CPU per request and its ratio taken as Issue's are. */
 export async function measureFloor(floor: FloorProcess, signOn: FloorSignOn, run: FloorRun): Promise<FloorFigures> {
-  const window = { cpuStart: 0, cpuEnd: 0, wallStart: 0, wallEnd: 0 };
-  const machine: { start?: MachineCpu; end?: MachineCpu } = {};
+  const cpu = cpuWindow(() => [floor.pid]);
   const load = await runLoad({
     ...loopbackTarget(floor.port, run.tlsCertificatePem),
     request: { ...run.request, markers: [FLOOR_REPLY_MARKER] },
     concurrency: run.concurrency,
     warmupMs: run.warmupSeconds * 1000,
     durationMs: run.seconds * 1000,
-    onWindowStart: () => {
-      machine.start = machineCpu();
-      window.cpuStart = cpuSecondsOf([floor.pid]);
-      window.wallStart = performance.now();
-    },
-    onWindowEnd: () => {
-      window.cpuEnd = cpuSecondsOf([floor.pid]);
-      window.wallEnd = performance.now();
-      machine.end = machineCpu();
-    },
+    ...cpu.hooks,
   });
-  const wallSeconds = (window.wallEnd - window.wallStart) / 1000;
-  const serverCpuCores = (window.cpuEnd - window.cpuStart) / wallSeconds;
-  const cpuMsPerRequest = (serverCpuCores * 1000) / load.perSecond;
-  const coresCounted = Math.max(1, serverCpuCores);
-  const rest = otherCores(machine.start, machine.end, wallSeconds, serverCpuCores + load.generatorCpuCores);
+  const used = cpu.figures(load);
+  const coresCounted = Math.max(1, used.serverCpuCores);
   return {
     signOn,
     concurrency: run.concurrency,
     ...loadFigures(load),
-    serverCpuCores,
-    cpuMsPerRequest,
-    generatorCpuCores: load.generatorCpuCores,
-    otherCpuCores: rest.other,
-    stealCores: rest.steal,
+    ...used,
     coresCounted,
     ratioPerCore: load.perSecond / (run.rawSignsPerSecond * coresCounted),
-    cpuBoundRatio: 1000 / run.rawSignsPerSecond / cpuMsPerRequest,
+    cpuBoundRatio: 1000 / run.rawSignsPerSecond / used.serverCpuMsPerOp,
   };
 }

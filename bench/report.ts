@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScryptParameters } from '../src/identity/password-hash';
+import type { WindowCpu } from './cpu-window';
 import type { FloorSignOn } from './floor-server';
 import type { LoadResult } from './load';
 import type { RawRsaRates } from './raw-rsa';
@@ -41,7 +42,7 @@ export function loadFigures(load: LoadResult): LoadFigures {
   return { seconds, completed, perSecond, p50Ms, p99Ms, errors, warmupErrors, errorSamples };
 }
 
-export interface RunFigures extends LoadFigures {
+export interface RunFigures extends LoadFigures, WindowCpu {
   readonly operation: BenchOperation;
   readonly workers: number;
   readonly concurrency: number;
@@ -55,14 +56,6 @@ export interface RunFigures extends LoadFigures {
   /** The largest PSS of the server's processes together sampled during this operation's load: the node's own memory. */
   readonly maxPssDuringMiB: number;
   readonly processes: number;
-  /** Cores the server processes kept busy in the window (CPU seconds / wall seconds). */
-  readonly serverCpuCores: number;
-  /** Server CPU time per operation (all processes, threads included). */
-  readonly serverCpuMsPerOp: number;
-  readonly generatorCpuCores: number;
-  /** Cores kept busy by everything else on the machine in the window (from /proc/stat). */
-  readonly otherCpuCores: number;
-  readonly stealCores: number;
   /** Which raw RSA rate the ratios use (signs for Issue and Renew, verifies for Validate), and its value. */
   readonly ratioAgainst: 'sign' | 'verify';
   readonly rawPerSecond: number;
@@ -84,14 +77,9 @@ export interface RunFigures extends LoadFigures {
  * One floor run: bench/floor-server.ts (bare node:https, one RSA signature per request, a reply of an
  * Issue reply's size) under Issue's load, measured as Issue is. The least CPU per token a Node STS can spend.
  */
-export interface FloorFigures extends LoadFigures {
+export interface FloorFigures extends LoadFigures, WindowCpu {
   readonly signOn: FloorSignOn;
   readonly concurrency: number;
-  readonly serverCpuCores: number;
-  readonly cpuMsPerRequest: number;
-  readonly generatorCpuCores: number;
-  readonly otherCpuCores: number;
-  readonly stealCores: number;
   /** max(1, serverCpuCores), as for Issue on one worker. */
   readonly coresCounted: number;
   /** requests/s ÷ (raw signs/s × coresCounted): Issue's per-core ratio, for the floor. */
@@ -135,7 +123,7 @@ export interface BenchReport {
   /** About Issue on one worker. */
   readonly target: { readonly oneWorkerRatioAtLeast: number; readonly oneWorkerRatio: number | null; readonly verdict: 'PASS' | 'BELOW' | 'NOT RUN' };
   /** About every run: the largest node PSS any of them reached. */
-  readonly memoryTarget: { readonly nodeUnderMb: number; readonly largestNodeMb: number; readonly verdict: 'PASS' | 'ABOVE' };
+  readonly memoryTarget: { readonly nodeUnderMb: number; readonly largestNodeMb: number; readonly verdict: 'PASS' | 'ABOVE' | 'NOT MEASURED' };
   /** The floor runs, after Issue on one worker; null when that run was not asked for. */
   readonly floor: FloorReport | null;
 }
@@ -159,19 +147,33 @@ export function describeRun(r: RunFigures, raw: RawRsaRates, cores: number): str
   const isTarget = r.operation === 'Issue' && r.workers === 1;
   const lines = [
     `  ${rate.padEnd(22)} ${fmt(r.perSecond, 1)}  (${fmt(r.completed)} ${info.units} in ${fmt(r.seconds, 1)} s, ${r.concurrency} in flight)`,
-    `  latency:               p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms`,
-    `  errors:                ${r.errors} in the window (${r.warmupErrors} during warm-up)${r.errorSamples.length ? ` e.g. ${r.errorSamples.join(' | ')}` : ''}`,
+    ...latencyAndErrorLines(r),
     `  RSS (server):          peak ${fmt(r.peakRssMiB, 1)} MiB since start (sum of VmHWM over ${r.processes} process${r.processes === 1 ? '' : 'es'}); at most ${fmt(r.maxRssDuringMiB, 1)} MiB during this load`,
     `  PSS (server):          at most ${fmt(r.maxPssDuringMiB, 1)} MiB during this load (${fmt(mebibytesToMegabytes(r.maxPssDuringMiB), 1)} MB), shared pages split between the processes: the node's own memory`,
     `  server CPU:            ${fmt(r.serverCpuCores, 2)} cores busy; ${fmt(r.serverCpuMsPerOp, 3)} ms CPU per ${info.unit}, of which ${info.rsaWork} ${fmt(rsaMs, 3)} ms (${fmt((100 * rsaMs) / r.serverCpuMsPerOp, 0)}%)`,
     `  load generator CPU:    ${fmt(r.generatorCpuCores, 2)} cores (of ${cores} on the machine)`,
-    `  other processes:       ${fmt(r.otherCpuCores, 2)} cores busy, steal ${fmt(r.stealCores, 2)}` +
-      (r.otherCpuCores > NOISY_OTHER_CORES ? '  ← the machine was not quiet: figures understate the server; rerun' : ''),
+    otherProcessesLine(r, 'the server'),
     `  per core used:         ${fmt(r.ratioPerCore, 3)} = ${info.units}/s ÷ (${fmt(r.rawPerSecond)} raw ${RAW_UNITS[r.ratioAgainst]}/s × ${fmt(r.coresCounted, 2)} cores: the ${r.workers === 1 ? 'worker' : `${r.workers} workers`}, or the cores the server kept busy if more)` +
       (isTarget ? `   target ≥ ${ONE_WORKER_RATIO_TARGET}: ${verdict(r.ratioPerCore)}` : ''),
     `  CPU-bound ratio:       ${fmt(r.cpuBoundRatio, 3)} = raw ${r.ratioAgainst} time (${fmt(rawMs, 3)} ms) ÷ server CPU per ${info.unit} (what a whole core per worker would give)`,
   ];
   return lines.join('\n');
+}
+
+/** The lines every run's block has alike: latency, then errors with a few samples. */
+function latencyAndErrorLines(l: LoadFigures): string[] {
+  return [
+    `  latency:               p50 ${fmt(l.p50Ms, 2)} ms, p99 ${fmt(l.p99Ms, 2)} ms`,
+    `  errors:                ${l.errors} in the window (${l.warmupErrors} during warm-up)${l.errorSamples.length ? ` e.g. ${l.errorSamples.join(' | ')}` : ''}`,
+  ];
+}
+
+/** What the rest of the machine did meanwhile, with a warning when it was busy enough to understate `measured`. */
+function otherProcessesLine(c: WindowCpu, measured: string): string {
+  return (
+    `  other processes:       ${fmt(c.otherCpuCores, 2)} cores busy, steal ${fmt(c.stealCores, 2)}` +
+    (c.otherCpuCores > NOISY_OTHER_CORES ? `  ← the machine was not quiet: figures understate ${measured}; rerun` : '')
+  );
 }
 
 const SIGN_PLACE: Readonly<Record<FloorSignOn, string>> = { 'event-loop': 'event loop', 'thread-pool': 'thread pool' };
@@ -182,12 +184,10 @@ export function describeFloor(f: FloorFigures, raw: RawRsaRates, replyBytes: num
   return [
     `  floor, signing on the ${SIGN_PLACE[f.signOn]} (bare node:https, one RSA signature per request, ${fmt(replyBytes)}-byte replies, no STS):`,
     `  requests/s:            ${fmt(f.perSecond, 1)}  (${fmt(f.completed)} in ${fmt(f.seconds, 1)} s, ${f.concurrency} in flight)`,
-    `  latency:               p50 ${fmt(f.p50Ms, 2)} ms, p99 ${fmt(f.p99Ms, 2)} ms`,
-    `  errors:                ${f.errors} in the window (${f.warmupErrors} during warm-up)${f.errorSamples.length ? ` e.g. ${f.errorSamples.join(' | ')}` : ''}`,
-    `  server CPU:            ${fmt(f.serverCpuCores, 2)} cores busy; ${fmt(f.cpuMsPerRequest, 3)} ms CPU per request, of which one RSA sign is ${fmt(signMs, 3)} ms (${fmt((100 * signMs) / f.cpuMsPerRequest, 0)}%)`,
+    ...latencyAndErrorLines(f),
+    `  server CPU:            ${fmt(f.serverCpuCores, 2)} cores busy; ${fmt(f.serverCpuMsPerOp, 3)} ms CPU per request, of which one RSA sign is ${fmt(signMs, 3)} ms (${fmt((100 * signMs) / f.serverCpuMsPerOp, 0)}%)`,
     `  load generator CPU:    ${fmt(f.generatorCpuCores, 2)} cores`,
-    `  other processes:       ${fmt(f.otherCpuCores, 2)} cores busy, steal ${fmt(f.stealCores, 2)}` +
-      (f.otherCpuCores > NOISY_OTHER_CORES ? '  ← the machine was not quiet: figures understate the floor; rerun' : ''),
+    otherProcessesLine(f, 'the floor'),
     `  per core used:         ${fmt(f.ratioPerCore, 3)} = requests/s ÷ (${fmt(raw.signsPerSecond)} raw signs/s × ${fmt(f.coresCounted, 2)} cores), as for Issue on one worker`,
     `  CPU-bound ratio:       ${fmt(f.cpuBoundRatio, 3)} = raw sign time (${fmt(signMs, 3)} ms) ÷ server CPU per request`,
   ].join('\n');
@@ -195,13 +195,13 @@ export function describeFloor(f: FloorFigures, raw: RawRsaRates, replyBytes: num
 
 /** The floor's lines under the summary table: both runs, and how much more Issue costs per token. */
 export function floorSummary(floor: FloorReport): string {
-  const variant = (f: FloorFigures): string => `${fmt(f.perSecond)}/s, ${fmt(f.cpuMsPerRequest, 3)} ms CPU per request, ${fmt(f.ratioPerCore, 3)} of raw per core`;
+  const variant = (f: FloorFigures): string => `${fmt(f.perSecond)}/s, ${fmt(f.serverCpuMsPerOp, 3)} ms CPU per request, ${fmt(f.ratioPerCore, 3)} of raw per core`;
   const issue = floor.issueOneWorker;
   const matching = issue.signsOn === 'event-loop' ? floor.eventLoop : floor.threadPool;
   return [
     `floor (bare HTTPS + one RSA signature per request, no STS): event loop ${variant(floor.eventLoop)}; thread pool ${variant(floor.threadPool)}.`,
     `Issue (1 worker) costs ${fmt(issue.cpuMsAboveFloor, 3)} ms more CPU per token than the floor that signs where it does` +
-      ` (${SIGN_PLACE[issue.signsOn]}: ${fmt(issue.cpuMsPerToken, 3)} against ${fmt(matching.cpuMsPerRequest, 3)} ms).`,
+      ` (${SIGN_PLACE[issue.signsOn]}: ${fmt(issue.cpuMsPerToken, 3)} against ${fmt(matching.serverCpuMsPerOp, 3)} ms).`,
   ].join('\n');
 }
 

@@ -81,8 +81,11 @@ function stsProcess(child: ChildProcess, port: number, exited: Promise<void>): S
   };
 }
 
-/** SIGTERM lets the primary disconnect its workers and close cleanly; SIGKILL follows if it hangs. */
-async function stopProcess(child: ChildProcess, pid: number, exited: Promise<void>, timeoutMs: number): Promise<void> {
+/**
+ * SIGTERM lets the primary disconnect its workers and close cleanly; SIGKILL follows if it hangs.
+ * Any server the bench started (the STS, the floor) is stopped so.
+ */
+export async function stopProcess(child: ChildProcess, pid: number, exited: Promise<void>, timeoutMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const workers = childPids(pid);
   child.kill('SIGTERM');

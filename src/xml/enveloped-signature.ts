@@ -42,14 +42,15 @@ export async function signCanonicalElementOffThread(element: CanonicalElement, k
   return withSignature(element, signedInfo, await key.signOffThread('sha256', signedInfo.canonical), key);
 }
 
-interface SignedInfo {
+export interface SignedInfo {
   readonly digest: string;
   readonly body: string;
   /** The bytes the signature is computed over. */
   readonly canonical: Buffer;
 }
 
-function signedInfoOf(element: CanonicalElement): SignedInfo {
+/** The element's digest and its canonical ds:SignedInfo (also what the bench's floor server signs). */
+export function signedInfoOf(element: CanonicalElement): SignedInfo {
   const digest = createHash('sha256').update(element.beforeSignature).update(element.afterSignature).digest('base64');
   const body =
     SIGNED_INFO_HEAD + `<ds:Reference URI="#${element.id}">${TRANSFORMS}<ds:DigestValue>${digest}</ds:DigestValue></ds:Reference>`;

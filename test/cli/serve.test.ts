@@ -4,6 +4,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SERVING_OLD_GENERATION_GROWTH_PERCENT } from '../../src/server/heap-growth';
 import { httpsRequest } from '../support/https-client';
+import { jsonLines } from '../support/ops-client';
 import { childPids, freePort, isAlive, killAllStsProcesses, runSts, StsProcess } from '../support/unit-cli';
 
 const ENDPOINTS = /listening on (https:\/\/\S+) \((\d+) workers?\)/;
@@ -157,10 +158,7 @@ describe('cli: sts serve', function () {
       let answeringPids = new Set<number>();
       while (Date.now() < deadline) {
         answeringPids = new Set(
-          sts.stdout
-            .split('\n')
-            .filter((l) => l.startsWith('{'))
-            .map((l) => JSON.parse(l) as { pid?: number; msg?: string })
+          jsonLines(sts.stdout)
             // The refusals' lines: the primary logs too (at start), but answers nothing.
             .filter((l) => l.msg === 'request failed')
             .map((l) => l.pid)

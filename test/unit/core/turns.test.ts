@@ -185,7 +185,10 @@ describe('Turns', () => {
     assert.equal(await noQueue.run(async () => 'free turn'), 'free turn');
 
     const unlimited = new Turns(0, 0);
-    assert.deepEqual(await Promise.all([unlimited.run(async () => 1), unlimited.run(async () => 2)]), [1, 2]);
+    const both = Promise.all([unlimited.run(async () => 1), unlimited.run(async () => 2)]);
+    // app.ts asks refusal() itself before run(): with no limit it must never refuse either.
+    assert.equal(unlimited.refusal(), undefined);
+    assert.deepEqual(await both, [1, 2]);
   });
 
   it('work that waited and is no longer wanted when its turn comes is not run, and passes the turn on at once', async () => {

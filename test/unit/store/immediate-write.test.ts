@@ -76,7 +76,13 @@ describe('store/sqlite immediateWrite', () => {
     other.exec('BEGIN IMMEDIATE');
     const started = performance.now();
     let ticks = 0;
-    const ticker = setInterval(() => ticks++, 10);
+    let lastTick = performance.now();
+    let longestGapMs = 0;
+    const ticker = setInterval(() => {
+      ticks++;
+      longestGapMs = Math.max(longestGapMs, performance.now() - lastTick);
+      lastTick = performance.now();
+    }, 10);
     const err = await insert().then(
       () => assert.fail('wrote through a held lock'),
       (e: unknown) => e,
@@ -87,12 +93,26 @@ describe('store/sqlite immediateWrite', () => {
     assert.equal(err.code, 'SQLITE_BUSY');
     assert.match(err.message, /another process held the write lock for 300 ms/);
     assert.ok(waitedMs >= 290 && waitedMs < 2000, `gave up after ${waitedMs.toFixed(0)} ms`);
-    // A 10 ms timer kept firing while the write waited (blocked, it would not have fired at all).
+    // A 10 ms timer kept firing while the write waited (blocked, it would not have fired at all),
+    // never held up for long: no attempt sleeps, whatever the retry it is.
     assert.ok(ticks >= 10, `the event loop ran ${ticks} ticks of 10 ms in ${waitedMs.toFixed(0)} ms`);
+    assert.ok(longestGapMs < 100, `the timer once waited ${longestGapMs.toFixed(0)} ms`);
     assert.equal(bodies, 0);
     assert.equal(db.pragma('busy_timeout', { simple: true }), 300);
     other.exec('ROLLBACK');
     assert.deepEqual(rows(), []);
+  });
+
+  it('a BEGIN that fails for another reason than a busy lock fails at once, without running the body', async () => {
+    let bodies = 0;
+    const insert = immediateWrite(db, () => {
+      bodies++;
+    });
+    db.close();
+    const started = performance.now();
+    await assert.rejects(insert(), /not open/);
+    assert.ok(performance.now() - started < 1000);
+    assert.equal(bodies, 0);
   });
 
   it('an error from the body is not retried, even one coded busy, and its writes are rolled back', async () => {

@@ -106,6 +106,55 @@ describe('store/sqlite openSqliteStore', () => {
     });
   });
 
+  // Each of these writes once waited in SQLite's busy handler, asleep on the event loop: the timer
+  // that releases the lock could not fire until the 5 s timeout, and the write failed SQLITE_BUSY.
+  describe('writes on the request path wait for another process\'s write lock without stopping the event loop', () => {
+    const whileLockedFor50Ms = async <T>(write: () => Promise<T>): Promise<{ result: T; tookMs: number }> => {
+      const locker = new Database(path);
+      locker.exec('BEGIN IMMEDIATE');
+      const started = Date.now();
+      const release = setTimeout(() => locker.exec('COMMIT'), 50);
+      try {
+        const result = await write();
+        return { result, tookMs: Date.now() - started };
+      } finally {
+        clearTimeout(release);
+        if (locker.inTransaction) locker.exec('ROLLBACK');
+        locker.close();
+      }
+    };
+
+    it('the replay cache remembers a key once the lock is released', async () => {
+      const { result, tookMs } = await whileLockedFor50Ms(() => store.replay.rememberOnce('nonce', 'k1', new Date(Date.now() + 60_000)));
+      assert.equal(result, true);
+      assert.ok(tookMs >= 45 && tookMs < 2000, `took ${tookMs} ms`);
+      assert.equal(await store.replay.rememberOnce('nonce', 'k1', new Date(Date.now() + 60_000)), false, 'the key was stored');
+    });
+
+    it('the audit trail stores its batch once the lock is released', async () => {
+      const event = {
+        eventId: 'e-locked',
+        eventTime: T0,
+        eventName: 'Issue',
+        eventSource: 'wstrust',
+        requestId: null,
+        sourceAddress: null,
+        userAgent: null,
+        principal: 'alice',
+        requestParameters: null,
+        responseElements: null,
+        additionalEventData: null,
+        errorCode: null,
+        errorMessage: null,
+        alert: null,
+        severity: 'info',
+      } as const;
+      const { tookMs } = await whileLockedFor50Ms(() => store.audit.append([event]));
+      assert.ok(tookMs >= 45 && tookMs < 2000, `took ${tookMs} ms`);
+      assert.deepEqual((await store.audit.query({ limit: 10 })).map((e) => [e.eventId, e.principal]), [['e-locked', 'alice']]);
+    });
+  });
+
   describe('replay cache', () => {
     const later = (): Date => new Date(Date.now() + 60_000);
 
