@@ -87,6 +87,35 @@ export function closeAllSessions(label: string): void {
   onTokenFromOutside(label, (library, slot) => library.C_CloseAllSessions(slot));
 }
 
+/**
+ * Logs this process out of the token (C_Logout) from a session of its own, closed afterwards: the
+ * sessions Trustbridge opened stay open, without the login, as with a token that drops its logins.
+ */
+export function logOutFromOutside(label: string): void {
+  onTokenFromOutside(label, (library, slot) => {
+    const session = library.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION);
+    try {
+      library.C_Logout(session);
+    } finally {
+      library.C_CloseSession(session);
+    }
+  });
+}
+
+/** Whether a session this process opened on the token is still open (C_GetSessionInfo answers for it). */
+export function sessionIsOpen(label: string, session: pkcs11.Handle): boolean {
+  let open = true;
+  onTokenFromOutside(label, (library) => {
+    try {
+      library.C_GetSessionInfo(session);
+    } catch (err) {
+      if (!(err instanceof pkcs11.Pkcs11Error && err.code === pkcs11.CKR_SESSION_HANDLE_INVALID)) throw err;
+      open = false;
+    }
+  });
+  return open;
+}
+
 /** Changes the token's user PIN (C_SetPIN) in a session of its own, closed afterwards. */
 export function changeUserPin(label: string, oldPin: string, newPin: string): void {
   onTokenFromOutside(label, (library, slot) => {

@@ -55,6 +55,13 @@ const SESSION_GONE = new Set<number>([
 ]);
 const isSessionGone = (err: unknown): boolean => SESSION_GONE.has(codeOf(err) ?? 0);
 
+// The session states without the user's login (CKS_RO_PUBLIC_SESSION, CKS_RW_PUBLIC_SESSION; pkcs11js
+// exports no CKS_ constants). A token need not answer CKR_USER_NOT_LOGGED_IN in such a session:
+// SoftHSM2 answers an operation with a private key found before the login went as it answers for a
+// key it does not hold (CKR_OBJECT_HANDLE_INVALID), and a search finds no private key at all.
+const PUBLIC_SESSION_STATES = new Set<number>([0, 2]);
+const userNotLoggedIn = (): pkcs11.Pkcs11Error => new pkcs11.Pkcs11Error('CKR_USER_NOT_LOGGED_IN', pkcs11.CKR_USER_NOT_LOGGED_IN, 'C_GetSessionInfo');
+
 // After a failed reconnect, the next one waits this long; operations in between fail at once with the
 // error that lost the session. Without it every request would open a session and log in again, and each
 // attempt holds up the event loop (a network HSM that is away answers only after its timeout). A PIN the
@@ -148,6 +155,8 @@ export class Pkcs11Token {
     try {
       return this.inSession((session) => {
         const handle = this.findHandle(session, id);
+        // Not found because the session has lost its login is not the key missing.
+        if (handle === undefined && this.withoutLogin(session)) throw userNotLoggedIn();
         return handle === undefined ? undefined : this.remember(id, handle, session);
       });
     } catch (err) {
@@ -202,12 +211,15 @@ export class Pkcs11Token {
    * other error, or a second failure, is the caller's.
    */
   private inSession<T>(operation: (session: pkcs11.Handle, retry: boolean) => T): T {
-    if (this.session !== undefined) {
+    const current = this.session;
+    if (current !== undefined) {
       try {
-        return operation(this.session, false);
+        return operation(current, false);
       } catch (err) {
-        if (this.closed || !isSessionGone(err)) throw err;
-        this.lose(err);
+        if (this.closed) throw err;
+        const lost = isSessionGone(err) ? err : this.withoutLogin(current) ? userNotLoggedIn() : undefined;
+        if (lost === undefined) throw err;
+        this.lose(lost);
       }
     }
     const session = this.reconnect();
@@ -259,6 +271,16 @@ export class Pkcs11Token {
     }
     this.options.onEvent?.({ kind: 'session-restored', tokenLabel: this.label });
     return this.session;
+  }
+
+  /** Whether the session lives on without its login; asked only once an operation in it has failed. */
+  private withoutLogin(session: pkcs11.Handle): boolean {
+    try {
+      return PUBLIC_SESSION_STATES.has(Number(this.library.C_GetSessionInfo(session).state));
+    } catch {
+      // The operation's own failure is the one to report.
+      return false;
+    }
   }
 
   private handleOf(session: pkcs11.Handle, key: TokenPrivateKey): pkcs11.Handle {

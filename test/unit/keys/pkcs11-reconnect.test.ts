@@ -7,7 +7,17 @@ import { parseTokenKeyReference } from '../../../src/keys/pkcs11/pkcs11-uri';
 import { tokenCustody } from '../../../src/keys/pkcs11/token-custody';
 import type { SigningKey } from '../../../src/keys/signing-key';
 import { openSigningKeyCustody } from '../../../src/instance/signing-key-custody';
-import { changeUserPin, closeAllSessions, deleteToken, destroyPrivateKey, newTestToken, openTestToken, type TestToken } from '../../support/softhsm';
+import {
+  changeUserPin,
+  closeAllSessions,
+  deleteToken,
+  destroyPrivateKey,
+  logOutFromOutside,
+  newTestToken,
+  openTestToken,
+  sessionIsOpen,
+  type TestToken,
+} from '../../support/softhsm';
 import { errorThrownBy } from '../../support/unit-soap';
 
 // A token's session lost under a running custody (SoftHSM2): what a network HSM that restarts, a
@@ -38,6 +48,8 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
   let changing: TestToken;
   let flapping: TestToken;
   let vanishing: TestToken;
+  let loggedOut: TestToken;
+  let refusing: TestToken;
   const masterKey = randomBytes(32);
 
   // SoftHSM2 reads its slots at C_Initialize: the tokens exist before the first session opens.
@@ -46,6 +58,8 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     changing = newTestToken();
     flapping = newTestToken();
     vanishing = newTestToken();
+    loggedOut = newTestToken();
+    refusing = newTestToken();
   });
 
   describe('closed from outside (C_CloseAllSessions)', () => {
@@ -128,6 +142,58 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     });
   });
 
+  describe('logged out from outside (C_Logout), its session kept', () => {
+    const events: Pkcs11SessionEvent[] = [];
+    let session: Pkcs11Token;
+    let custody: SigningKeyCustody;
+    const notLoggedIn = (): Pkcs11SessionEvent => ({ kind: 'session-lost', tokenLabel: loggedOut.label, reason: 'CKR_USER_NOT_LOGGED_IN' });
+    // The session the token object holds now, read as the tests from outside see it.
+    const currentSession = (): pkcs11.Handle => (session as unknown as { session: pkcs11.Handle }).session;
+
+    before(() => {
+      session = openTestToken(loggedOut, { onEvent: (e) => events.push(e) });
+      custody = tokenCustody(session, masterKey);
+    });
+    after(() => custody?.close());
+    beforeEach(() => events.splice(0));
+
+    it('a signature, which SoftHSM2 refuses as CKR_OBJECT_HANDLE_INVALID there, closes that session, logs in on a new one and succeeds', () => {
+      const { key, certified } = newKey(custody);
+      const before = currentSession();
+      logOutFromOutside(loggedOut.label);
+      assert.ok(sessionIsOpen(loggedOut.label, before), 'the session outlived the login');
+
+      assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)));
+      assert.deepEqual(events, [notLoggedIn(), restored(loggedOut)]);
+      assert.ok(!sessionIsOpen(loggedOut.label, before), 'the session left without its login is closed, not leaked');
+      assert.ok(sessionIsOpen(loggedOut.label, currentSession()));
+    });
+
+    it('finding a key there (the token shows no private key) logs in again and finds it, rather than reporting it missing', () => {
+      const { id, certified } = newKey(custody);
+      logOutFromOutside(loggedOut.label);
+      const modulus = Buffer.from(certified.export({ format: 'jwk' }).n ?? '', 'base64url');
+      assert.deepEqual(session.findPrivateKey(id)?.publicNumbers.modulus, modulus);
+      assert.deepEqual(events, [notLoggedIn(), restored(loggedOut)]);
+    });
+
+    it('generating a key there (CKR_USER_NOT_LOGGED_IN) logs in again and generates it', () => {
+      logOutFromOutside(loggedOut.label);
+      const generated = custody.generate(REQUEST);
+      const certificate = new X509Certificate(generated.certificatePem);
+      assert.ok(certificate.verify(certificate.publicKey));
+      assert.deepEqual(events, [notLoggedIn(), restored(loggedOut)]);
+    });
+
+    it('a key the token does not hold, in a session still logged in, is reported without a reconnect', () => {
+      assert.equal(session.findPrivateKey(randomBytes(16)), undefined);
+      const { key, id } = newKey(custody);
+      destroyPrivateKey(loggedOut.label, id);
+      assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_OBJECT_HANDLE_INVALID');
+      assert.deepEqual(events, []);
+    });
+  });
+
   describe('the PIN changed meanwhile, so the reconnect fails', () => {
     const lines: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
     let custody: SigningKeyCustody;
@@ -171,6 +237,30 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
       assert.deepEqual(lines, said, 'no attempt after the token refused the PIN');
       assert.ok(!(JSON.stringify(lines) + err.message + (err.stack ?? '')).includes(newPin), 'no PIN in the log or the error');
       assert.ok(!JSON.stringify(lines).includes(changing.pin));
+    });
+  });
+
+  describe('the PIN refused at a reconnect, on a clock the test moves', () => {
+    const events: Pkcs11SessionEvent[] = [];
+    let now = 0;
+    let custody: SigningKeyCustody;
+
+    before(() => {
+      custody = tokenCustody(openTestToken(refusing, { onEvent: (e) => events.push(e), now: () => now }), masterKey);
+    });
+    after(() => custody?.close());
+
+    it('no reconnect is tried again a day later, when the token would take the PIN again', () => {
+      const { key } = newKey(custody);
+      closeAllSessions(refusing.label);
+      changeUserPin(refusing.label, refusing.pin, `${refusing.pin}-changed`);
+      assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
+      assert.deepEqual(events.map((e) => (e.kind === 'reconnect-failed' ? e.retryAfterMs : e.kind)), ['session-lost', null]);
+
+      changeUserPin(refusing.label, `${refusing.pin}-changed`, refusing.pin);
+      now += 24 * 60 * 60 * 1000;
+      assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
+      assert.equal(events.length, 2, 'no attempt: the PIN the process read once was refused');
     });
   });
 
