@@ -27,9 +27,10 @@ const RETRY_DELAYS_MS: readonly number[] = [0, 1, 1, 2, 2, 5, 5, 10, 20];
 export function immediateWrite<A extends unknown[], R>(db: Database.Database, body: (...args: A) => R): ImmediateWrite<A, R> {
   const busyTimeoutMs = Number(db.pragma('busy_timeout', { simple: true }));
   // Not prepared once: SQLite sets busy_timeout when the PRAGMA is compiled, not when it is run.
-  // Both together cost some 5 µs.
-  const noWaiting = (): unknown => db.pragma('busy_timeout = 0');
-  const waiting = (): unknown => db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  // exec compiles and runs it without a Statement object or a result: both together cost some 1 µs
+  // (db.pragma's 5 µs were 1.4% of an Issue's CPU).
+  const noWaiting = (): unknown => db.exec('PRAGMA busy_timeout = 0');
+  const waiting = (): unknown => db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
   let began = false;
   const transaction = db.transaction((...args: A): R => {
     began = true;
