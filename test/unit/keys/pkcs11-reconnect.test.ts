@@ -50,6 +50,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
   let vanishing: TestToken;
   let loggedOut: TestToken;
   let refusing: TestToken;
+  let removed: TestToken;
   const masterKey = randomBytes(32);
 
   // SoftHSM2 reads its slots at C_Initialize: the tokens exist before the first session opens.
@@ -60,6 +61,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     vanishing = newTestToken();
     loggedOut = newTestToken();
     refusing = newTestToken();
+    removed = newTestToken();
   });
 
   describe('closed from outside (C_CloseAllSessions)', () => {
@@ -297,6 +299,36 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
       now += 1;
       assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
       assert.deepEqual(events, [lost(vanishing), failed, failed], 'one more attempt once the interval is over');
+    });
+  });
+
+  describe('the token gone, through the instance\'s custody and logger', () => {
+    const lines: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
+    let custody: SigningKeyCustody;
+
+    before(() => {
+      custody = openSigningKeyCustody('/nonexistent', removed.custody, masterKey, { log: (level, msg, fields) => lines.push({ level, msg, fields: fields ?? {} }) });
+    });
+    after(() => custody?.close());
+
+    it('the log says the reconnect failed, that signatures fail until one succeeds, and when the next is tried', () => {
+      const { key } = newKey(custody);
+      closeAllSessions(removed.label);
+      deleteToken(removed.label);
+      assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
+      assert.deepEqual(lines, [
+        { level: 'warn', msg: 'the PKCS#11 token session was lost; reconnecting', fields: { tokenLabel: removed.label, reason: 'CKR_SESSION_HANDLE_INVALID' } },
+        {
+          level: 'error',
+          msg: 'reconnecting to the PKCS#11 token failed; token signatures fail until it succeeds',
+          fields: {
+            tokenLabel: removed.label,
+            errorMessage: `the PKCS#11 token "${removed.label}" could not be opened: CKR_GENERAL_ERROR`,
+            retryAfterMs: RECONNECT_INTERVAL_MS,
+          },
+        },
+      ]);
+      assert.ok(!JSON.stringify(lines).includes(removed.pin), 'no PIN in the log');
     });
   });
 
