@@ -115,8 +115,9 @@ export class StsProcess {
   private readonly exited: Promise<void>;
   private readonly watchers: Array<() => void> = [];
 
-  constructor(args: readonly string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [STS_BIN, ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `nodeArgs`: options for node itself, before the script (as an operator's `node --… sts.js serve`). */
+  constructor(args: readonly string[], env: Record<string, string> = {}, nodeArgs: readonly string[] = []) {
+    this.child = spawn(process.execPath, [...nodeArgs, STS_BIN, ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       this.stdout += d;
       this.notify();
