@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,6 +122,33 @@ describe('cli: sts serve', function () {
       assert.match(sts.stderr, /config key "listen\.port"/);
       assert.doesNotMatch(sts.stderr, /\n\s+at /);
     });
+  });
+
+  describe('the wrong master key (master.key replaced)', () => {
+    const keyPath = (): string => join(home, 'master.key');
+    let original: string;
+    before(() => {
+      original = readFileSync(keyPath(), 'utf8');
+    });
+    afterEach(() => {
+      writeFileSync(keyPath(), original);
+    });
+
+    for (const workers of ['1', '2']) {
+      it(`--workers ${workers}: sts serve exits 1 saying a sealed secret could not be opened, forks no worker, and prints neither key nor stack trace`, async () => {
+        const wrong = randomBytes(32).toString('base64');
+        writeFileSync(keyPath(), `${wrong}\n`);
+        const sts = new StsProcess(['serve', '--home', home, '--workers', workers, '--port', String(await freePort())]);
+        let forked = 0;
+        const counting = setInterval(() => (forked = Math.max(forked, childPids(sts.pid).length)), 20);
+        const exit = await sts.waitForExit(20_000).finally(() => clearInterval(counting));
+        assert.deepEqual(exit, { code: 1, signal: null });
+        assert.equal(sts.stderr, 'sts serve: a sealed secret could not be opened: wrong master key, or the value was altered\n');
+        assert.equal(forked, 0, 'no worker was forked');
+        assert.doesNotMatch(sts.stdout, /listening/);
+        for (const key of [wrong, original.trim()]) assert.ok(!(sts.stdout + sts.stderr).includes(key), 'no master key in the output');
+      });
+    }
   });
 
   describe('--workers 2', () => {
