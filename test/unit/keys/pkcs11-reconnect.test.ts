@@ -167,6 +167,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
 
       assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)));
       assert.deepEqual(events, [notLoggedIn(), restored(loggedOut)]);
+      // SoftHSM2 numbers sessions upwards and never hands a closed one's number out again.
       assert.ok(!sessionIsOpen(loggedOut.label, before), 'the session left without its login is closed, not leaked');
       assert.ok(sessionIsOpen(loggedOut.label, currentSession()));
     });
