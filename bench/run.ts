@@ -11,6 +11,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { STRONG_SCRYPT } from '../src/identity/password-hash';
+import { signsTokensOffThread } from '../src/server/token-signing';
 import { instanceTlsFiles, issueReplyBytes, measureFloor, startFloorServer, type FloorProcess, type FloorRun } from './floor';
 import type { FloorSignOn } from './floor-server';
 import { createBenchInstance, type BenchInstance } from './instance';
@@ -309,8 +310,8 @@ async function benchFloor(
   };
   const eventLoop = await floorRun('event-loop');
   const threadPool = await floorRun('thread-pool');
-  // sts serve's rule (src/server/serve.ts): a worker signs on the thread pool when it has a core to spare.
-  const signsOn: FloorSignOn = 1 < cores ? 'thread-pool' : 'event-loop';
+  // Where sts serve's one worker signs, by its own rule.
+  const signsOn: FloorSignOn = signsTokensOffThread(1, cores) ? 'thread-pool' : 'event-loop';
   const matching = signsOn === 'thread-pool' ? threadPool : eventLoop;
   return {
     requestBytes: issue.body.length,

@@ -6,6 +6,7 @@ import type { StsConfig } from '../config/config';
 import { listen } from './listen';
 import { capOldGenerationGrowth, SERVING_OLD_GENERATION_GROWTH_PERCENT, WORKER_HEAP_ARGUMENTS } from './heap-growth';
 import { startKeyRolloverTask, type KeyRolloverTask } from './key-rollover-task';
+import { signsTokensOffThread } from './token-signing';
 import { createJsonLogger, describeError, type Logger } from './log';
 import { batchingLineWriter } from './log-writer';
 import { gatherNodeMetrics } from './metrics/cluster-metrics';
@@ -68,10 +69,9 @@ async function serveInProcess(options: ServeOptions, config: StsConfig, workers:
   );
   for (const found of instance.secretsInClear) logger.log('info', 'development mode: production mode would refuse to start with this secret in clear', { found });
   if (!cluster.isWorker) await logStoreWarnings(instance, logger);
-  // With a core to spare per worker, signing on the thread pool lets one worker use it; with a worker
-  // on every core, the hand-over to another thread would only add CPU.
-  const signTokensOffThread = workers < availableParallelism();
-  logger.log('info', 'token signing', { on: signTokensOffThread ? 'thread pool' : 'event loop', workers, cores: availableParallelism() });
+  const cores = availableParallelism();
+  const signTokensOffThread = signsTokensOffThread(workers, cores);
+  logger.log('info', 'token signing', { on: signTokensOffThread ? 'thread pool' : 'event loop', workers, cores });
   logger.log('info', 'heap', { oldGenerationGrowthPercent: SERVING_OLD_GENERATION_GROWTH_PERCENT });
   if (config.store.kind === 'sqlite') logger.log('info', 'SQLite checkpoints', { by: cluster.isWorker ? 'the primary' : 'this process' });
   const running = await listen(instance, logger, {

@@ -162,8 +162,13 @@ describe('Turns', () => {
     });
     assert.deepEqual(probe.started, [1]);
     assert.equal(turns.queued, 2, 'the refused work took no place');
+    // What app.ts and the password-check limiter ask before run(): the same refusal, nothing run.
+    const asked = turns.refusal();
+    assert.ok(asked instanceof TurnQueueFullError);
+    assert.equal(asked.message, '1 running and 2 waiting, the most this process queues');
     probe.release(1);
     await nextTurn();
+    assert.equal(turns.refusal(), undefined, 'a place in the queue is free again');
     const fourth = turns.run(probe.work(5));
     for (const id of [2, 3]) {
       await nextTurn();

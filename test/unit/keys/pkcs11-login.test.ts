@@ -18,25 +18,25 @@ function settings(): Pkcs11TokenSettings {
   return { module: '/hsm/vendor-pkcs11.so', tokenLabel: `hsm-${++tokens}`, pin: 'pin-never-printed', pinSource: 'the file /etc/trustbridge/pin' };
 }
 
-/** A module whose C_Login answers with `code` (0: logs in), counting the calls. */
-function answering(code: number): { library: pkcs11.PKCS11; logins: () => number } {
+/** A module whose C_Login answers with the CKR_ result named (as pkcs11js raises it), counting the calls. */
+function answering(result: string): { library: pkcs11.PKCS11; logins: () => number } {
+  const code = (pkcs11 as unknown as Record<string, number>)[result];
+  assert.equal(typeof code, 'number', `pkcs11js names ${result}`);
   let calls = 0;
   const library = {
     C_Login: (): void => {
       calls++;
-      if (code !== 0) throw new pkcs11.Pkcs11Error(`${codeName(code)}:${code}`, code, 'C_Login');
+      throw new pkcs11.Pkcs11Error(`${result}:${code}`, code, 'C_Login');
     },
   } as unknown as pkcs11.PKCS11;
   return { library, logins: () => calls };
 }
-
-const codeName = (code: number): string => Object.keys(pkcs11).find((k) => k.startsWith('CKR_') && (pkcs11 as unknown as Record<string, unknown>)[k] === code) ?? String(code);
 const loginKey = (s: Pkcs11TokenSettings): string => `${s.module}\0${s.tokenLabel}`;
 
 describe('keys/pkcs11: the login, as a hardware token answers it', () => {
   it('CKR_PIN_LOCKED is a refused PIN, and the message says the security officer must unlock it first', () => {
     const s = settings();
-    const err = errorThrownBy(() => login(answering(pkcs11.CKR_PIN_LOCKED).library, SESSION, loginKey(s), s));
+    const err = errorThrownBy(() => login(answering('CKR_PIN_LOCKED').library, SESSION, loginKey(s), s));
     assert.ok(err instanceof Pkcs11PinRefusedError);
     assert.equal(
       err.message,
@@ -46,17 +46,17 @@ describe('keys/pkcs11: the login, as a hardware token answers it', () => {
   });
 
   it('CKR_PIN_LEN_RANGE and CKR_PIN_INCORRECT are refused PINs, without the unlock advice', () => {
-    for (const code of [pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_INCORRECT]) {
+    for (const result of ['CKR_PIN_LEN_RANGE', 'CKR_PIN_INCORRECT']) {
       const s = settings();
-      const err = errorThrownBy(() => login(answering(code).library, SESSION, loginKey(s), s));
-      assert.ok(err instanceof Pkcs11PinRefusedError, codeName(code));
-      assert.equal(err.message, `the PKCS#11 token "${s.tokenLabel}" refused the PIN from the file /etc/trustbridge/pin (${codeName(code)}): put the token's user PIN there`);
+      const err = errorThrownBy(() => login(answering(result).library, SESSION, loginKey(s), s));
+      assert.ok(err instanceof Pkcs11PinRefusedError, result);
+      assert.equal(err.message, `the PKCS#11 token "${s.tokenLabel}" refused the PIN from the file /etc/trustbridge/pin (${result}): put the token's user PIN there`);
     }
   });
 
   it('any other refusal (CKR_DEVICE_ERROR) is a token error that a reconnect may cure, not a refused PIN', () => {
     const s = settings();
-    const err = errorThrownBy(() => login(answering(pkcs11.CKR_DEVICE_ERROR).library, SESSION, loginKey(s), s));
+    const err = errorThrownBy(() => login(answering('CKR_DEVICE_ERROR').library, SESSION, loginKey(s), s));
     assert.ok(err instanceof Pkcs11TokenError);
     assert.ok(!(err instanceof Pkcs11PinRefusedError));
     assert.equal(err.message, `the PKCS#11 token "${s.tokenLabel}" refused the login: CKR_DEVICE_ERROR`);
@@ -64,7 +64,7 @@ describe('keys/pkcs11: the login, as a hardware token answers it', () => {
 
   it('CKR_USER_ALREADY_LOGGED_IN is this process logged in already: the session counts, and a second opener with another PIN is refused without asking the token', () => {
     const s = settings();
-    const token = answering(pkcs11.CKR_USER_ALREADY_LOGGED_IN);
+    const token = answering('CKR_USER_ALREADY_LOGGED_IN');
     login(token.library, SESSION, loginKey(s), s);
     login(token.library, SESSION, loginKey(s), s);
     assert.equal(token.logins(), 2);

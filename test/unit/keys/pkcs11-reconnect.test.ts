@@ -42,6 +42,32 @@ function newKey(custody: SigningKeyCustody): { key: SigningKey; id: Buffer; cert
   return { key, id: parseTokenKeyReference(generated.privateKeyAtRest).id, certified: new X509Certificate(generated.certificatePem).publicKey };
 }
 
+interface LogLine {
+  readonly level: string;
+  readonly msg: string;
+  readonly fields: Record<string, unknown>;
+}
+
+/**
+ * A custody on the token opened as the instance opens it (its own logger), for the describe block
+ * that calls this: the lines an operator reads are collected in `lines`.
+ */
+function instanceCustody(token: () => TestToken, masterKey: Buffer): { readonly lines: LogLine[]; custody(): SigningKeyCustody } {
+  const lines: LogLine[] = [];
+  let opened: SigningKeyCustody | undefined;
+  before(() => {
+    opened = openSigningKeyCustody('/nonexistent', token().custody, masterKey, { log: (level, msg, fields) => lines.push({ level, msg, fields: fields ?? {} }) });
+  });
+  after(() => opened?.close());
+  return {
+    lines,
+    custody: () => {
+      assert.ok(opened, 'the custody is opened before the tests');
+      return opened;
+    },
+  };
+}
+
 describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', function () {
   this.timeout(60_000);
   let token: TestToken;
@@ -51,6 +77,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
   let loggedOut: TestToken;
   let refusing: TestToken;
   let removed: TestToken;
+  let loggedOutRefusing: TestToken;
   const masterKey = randomBytes(32);
 
   // SoftHSM2 reads its slots at C_Initialize: the tokens exist before the first session opens.
@@ -62,6 +89,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     loggedOut = newTestToken();
     refusing = newTestToken();
     removed = newTestToken();
+    loggedOutRefusing = newTestToken();
   });
 
   describe('closed from outside (C_CloseAllSessions)', () => {
@@ -197,18 +225,41 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     });
   });
 
-  describe('the PIN changed meanwhile, so the reconnect fails', () => {
-    const lines: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
-    let custody: SigningKeyCustody;
+  describe('logged out from outside, and the PIN changed meanwhile', () => {
+    const events: Pkcs11SessionEvent[] = [];
+    let session: Pkcs11Token;
 
-    // Through the instance's own custody and logger: the lines an operator reads.
     before(() => {
-      custody = openSigningKeyCustody('/nonexistent', changing.custody, masterKey, { log: (level, msg, fields) => lines.push({ level, msg, fields: fields ?? {} }) });
+      session = openTestToken(loggedOutRefusing, { onEvent: (e) => events.push(e) });
     });
-    after(() => custody?.close());
+    after(() => session?.close());
+
+    it('a search fails saying the session is not logged in, not that the key is missing, and the reconnect is not tried again', () => {
+      const { id } = newKey(tokenCustody(session, masterKey));
+      // The login is the process's, not a session's: changing the PIN needs it gone, and logs the process
+      // (this session too) in again, so it is logged out once more afterwards.
+      logOutFromOutside(loggedOutRefusing.label);
+      changeUserPin(loggedOutRefusing.label, loggedOutRefusing.pin, `${loggedOutRefusing.pin}-changed`);
+      logOutFromOutside(loggedOutRefusing.label);
+
+      const err = errorThrownBy(() => session.findPrivateKey(id));
+      assert.ok(err instanceof Pkcs11TokenError);
+      assert.equal(err.message, `the PKCS#11 token "${loggedOutRefusing.label}" could not be searched: CKR_USER_NOT_LOGGED_IN`);
+      assert.deepEqual(
+        events.map((e) => (e.kind === 'reconnect-failed' ? [e.kind, e.retryAfterMs] : [e.kind, e.kind === 'session-lost' ? e.reason : ''])),
+        [
+          ['session-lost', 'CKR_USER_NOT_LOGGED_IN'],
+          ['reconnect-failed', null],
+        ],
+      );
+    });
+  });
+
+  describe('the PIN changed meanwhile, so the reconnect fails', () => {
+    const { lines, custody } = instanceCustody(() => changing, masterKey);
 
     it('signatures fail with the error that lost the session, and no reconnect is tried again, however long: the log says to restart', () => {
-      const { key, certified } = newKey(custody);
+      const { key, certified } = newKey(custody());
       assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)));
       const newPin = `${changing.pin}-changed`;
       closeAllSessions(changing.label);
@@ -236,7 +287,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
       changeUserPin(changing.label, newPin, changing.pin);
       const before = Date.now();
       while (Date.now() - before <= RECONNECT_INTERVAL_MS) assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
-      assert.equal(errorThrownBy(() => custody.generate(REQUEST)).message, `the PKCS#11 token "${changing.label}" could not generate a key: CKR_SESSION_HANDLE_INVALID`);
+      assert.equal(errorThrownBy(() => custody().generate(REQUEST)).message, `the PKCS#11 token "${changing.label}" could not generate a key: CKR_SESSION_HANDLE_INVALID`);
       assert.deepEqual(lines, said, 'no attempt after the token refused the PIN');
       assert.ok(!(JSON.stringify(lines) + err.message + (err.stack ?? '')).includes(newPin), 'no PIN in the log or the error');
       assert.ok(!JSON.stringify(lines).includes(changing.pin));
@@ -304,16 +355,10 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
   });
 
   describe('the token gone, through the instance\'s custody and logger', () => {
-    const lines: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
-    let custody: SigningKeyCustody;
-
-    before(() => {
-      custody = openSigningKeyCustody('/nonexistent', removed.custody, masterKey, { log: (level, msg, fields) => lines.push({ level, msg, fields: fields ?? {} }) });
-    });
-    after(() => custody?.close());
+    const { lines, custody } = instanceCustody(() => removed, masterKey);
 
     it('the log says the reconnect failed, that signatures fail until one succeeds, and when the next is tried', () => {
-      const { key } = newKey(custody);
+      const { key } = newKey(custody());
       closeAllSessions(removed.label);
       deleteToken(removed.label);
       assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');

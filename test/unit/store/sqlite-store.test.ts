@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { WriteLockBusyError } from '../../../src/store/sqlite/immediate-write';
 import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store';
 import { SQLITE_MIGRATIONS } from '../../../src/store/sqlite/migrations';
 import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
@@ -157,6 +158,28 @@ describe('store/sqlite openSqliteStore', () => {
 
   describe('replay cache', () => {
     const later = (): Date => new Date(Date.now() + 60_000);
+
+    it('with another process holding the write lock past the busy timeout, remembering fails SQLITE_BUSY and stores nothing: the request fails rather than let a replay through', async function () {
+      this.timeout(20_000);
+      const locker = new Database(path);
+      locker.exec('BEGIN IMMEDIATE');
+      const started = Date.now();
+      let failure: unknown;
+      try {
+        failure = await store.replay.rememberOnce('assertion', 'k-busy', later()).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      } finally {
+        locker.exec('ROLLBACK');
+        locker.close();
+      }
+      assert.ok(failure instanceof WriteLockBusyError, `failed with ${String(failure)}`);
+      assert.equal(failure.code, 'SQLITE_BUSY');
+      const waitedMs = Date.now() - started;
+      assert.ok(waitedMs >= 4_500 && waitedMs < 9_000, `waited ${waitedMs} ms`);
+      assert.equal(await store.replay.rememberOnce('assertion', 'k-busy', later()), true, 'the key was not stored by the failed call');
+    });
 
     it('expired entries are swept from the table after 500 inserts, live ones are kept', async () => {
       const past = new Date(Date.now() - 1000);
