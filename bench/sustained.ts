@@ -32,6 +32,7 @@ interface Settings {
   readonly workers: number;
   readonly connections: number;
   readonly probeSeconds: number;
+  readonly probeWarmupSeconds: number;
   readonly intervalSeconds: number;
   readonly postgresUrl: string | undefined;
   readonly maxConcurrentRequests: number | undefined;
@@ -49,6 +50,7 @@ function readSettings(): Settings {
     workers: Math.round(envNumber('SUSTAINED_WORKERS', availableParallelism())),
     connections: Math.round(envNumber('SUSTAINED_CONNECTIONS', 32)),
     probeSeconds: envNumber('SUSTAINED_PROBE_SECONDS', 4),
+    probeWarmupSeconds: envNumber('SUSTAINED_PROBE_WARMUP_SECONDS', 2),
     intervalSeconds: envNumber('SUSTAINED_INTERVAL_SECONDS', 10),
     postgresUrl: process.env['BENCH_PG_URL'] || undefined,
     maxConcurrentRequests: envMaxConcurrentRequests(),
@@ -82,10 +84,12 @@ async function main(): Promise<void> {
 
   let rate = settings.rate;
   if (rate === undefined) {
-    const max = await measureMixMaximum(sts, instance, mix, 8 * settings.workers, settings.probeSeconds);
+    const max = await measureMixMaximum(sts, instance, mix, 8 * settings.workers, settings.probeSeconds, settings.probeWarmupSeconds);
     const each = [...max.perOperation].map(([op, r]) => `${op} ${fmt(r)}/s`).join(', ');
     rate = settings.fraction * max.mixPerSecond;
-    console.log(`closed-loop maximum (${settings.probeSeconds} s each): ${each}; the 1:1:1 mix ${fmt(max.mixPerSecond)}/s`);
+    console.log(
+      `closed-loop maximum (${settings.probeSeconds} s each, after a ${settings.probeWarmupSeconds} s pass each not counted): ${each}; the 1:1:1 mix ${fmt(max.mixPerSecond)}/s`,
+    );
     console.log(`rate: ${fmt(settings.fraction * 100)}% of it = ${fmt(rate)} requests/s (SUSTAINED_FRACTION)`);
   } else {
     console.log(`rate: ${fmt(rate)} requests/s (SUSTAINED_RATE)`);
@@ -140,7 +144,7 @@ async function main(): Promise<void> {
 
 /** How long the whole run may take before the watchdog stops it: well beyond what it should need. */
 function watchdogLimitMs(settings: Settings): number {
-  return (settings.seconds + settings.warmupSeconds + settings.probeSeconds * 3 + 3 + 120) * 1000;
+  return (settings.seconds + settings.warmupSeconds + (settings.probeWarmupSeconds + settings.probeSeconds + 2) * 3 + 120) * 1000;
 }
 
 async function cleanUp(): Promise<void> {

@@ -1,8 +1,19 @@
+import { performance } from 'node:perf_hooks';
+
 interface Waiting<T> {
   readonly item: T;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
+
+export interface GroupCommitOptions {
+  /** How old the oldest waiting row may grow, in a long turn, before a row starts the transaction at once. */
+  readonly maxWaitMs?: number;
+  /** Milliseconds on a monotonic clock; tests move it by hand. */
+  readonly now?: () => number;
+}
+
+const DEFAULT_MAX_WAIT_MS = 1;
 
 /**
  * Writes one transaction: `take()` hands over the rows waiting at that moment. A writer that must
@@ -19,6 +30,12 @@ export type BatchWriter<T> = (take: () => readonly T[]) => Promise<void>;
  * settles only after the commit holding its row returned, so "recorded before the reply leaves"
  * holds exactly as with one transaction per row.
  *
+ * A long turn (a burst of requests that queued while the process waited for a core) would make
+ * the first rows of the turn wait for the last: a row that finds the oldest waiting row already
+ * `maxWaitMs` old starts the transaction at once, taking the rows of the turn so far. Measured at a
+ * fixed 80% load on two workers: Issue's p99 above Validate's fell from 5-6 ms to about 2 ms at
+ * 1 ms, with no change in CPU. Committing every few rows instead costs CPU (DESIGN decision 18).
+ *
  * If a batch fails, each of its rows is tried again in a transaction of its own, so a failing row
  * (a duplicate token id) fails its caller alone and nothing is half-written. A failure before any
  * row was taken (the database is unreachable, or SQLite's write lock stayed busy past its timeout)
@@ -26,19 +43,32 @@ export type BatchWriter<T> = (take: () => readonly T[]) => Promise<void>;
  */
 export class GroupCommit<T> {
   private waiting: Waiting<T>[] = [];
+  private oldestWaitingSince = 0;
   private scheduled = false;
   private draining: Promise<void> | undefined;
+  private readonly maxWaitMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly write: BatchWriter<T>,
     /** Maps a row's own failure (e.g. a constraint) to the error its caller sees. */
     private readonly explain: (item: T, err: unknown) => unknown,
-  ) {}
+    options: GroupCommitOptions = {},
+  ) {
+    this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+    this.now = options.now ?? (() => performance.now());
+  }
 
   add(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      const now = this.now();
+      if (this.waiting.length === 0) this.oldestWaitingSince = now;
       this.waiting.push({ item, resolve, reject });
-      if (!this.scheduled && this.draining === undefined) {
+      // A transaction under way takes this row next (drain's loop), so nothing is to be started.
+      if (this.draining !== undefined) return;
+      if (now - this.oldestWaitingSince >= this.maxWaitMs) {
+        void this.flush();
+      } else if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.flush());
       }
