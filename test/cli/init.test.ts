@@ -296,6 +296,7 @@ describe('cli: sts init', function () {
       assert.equal(readFileSync(join(dir, 'token-signing.crt.pem', 'keep.txt'), 'utf8'), 'keep me\n');
     });
   });
+
   describe('a database that already holds an instance, without its config, is refused before anything is written', () => {
     let source: string;
     before(() => {
