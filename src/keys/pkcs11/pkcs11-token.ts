@@ -276,11 +276,11 @@ export class Pkcs11Token {
   }
 
   /**
-   * What lost the session, asked of its state only once an operation in it has failed: its login
-   * (it lives on in a public state), or the session itself (the token answers for it with a result
-   * that says it is gone: closed or removed since, or all along under an operation's failure that the
-   * token reported otherwise). Undefined when it lives on logged in, or the token cannot say (any
-   * other answer, e.g. CKR_DEVICE_ERROR): then the operation's own failure is the one to report.
+   * What lost the session, asked of its state only once an operation in it has failed: the login (the
+   * session lives on in a public state), or the session itself (C_GetSessionInfo answers that it is
+   * gone: a token may report a session that went during the operation as a failure of the operation).
+   * Undefined when it lives on logged in, or the token cannot say (any other answer, e.g.
+   * CKR_DEVICE_ERROR): then the operation's own failure is the one to report.
    */
   private lossOf(session: pkcs11.Handle): unknown {
     let state: number;
