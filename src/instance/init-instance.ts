@@ -11,6 +11,7 @@ import { roleArn, samlProviderArn } from '../aws/arn';
 import { awsRoleClaim } from '../aws/role-claim';
 import { AWS_SAML } from '../core/aws-saml';
 import { openConfiguredStore } from './open-configured-store';
+import { sqliteFileHoldsSigningKeys } from '../store/sqlite/holds-signing-keys';
 import type { InitRecords, Store } from '../store/store';
 import { masterKeyFromEnvironment } from './master-key';
 import { FileNotCreated } from './new-file';
@@ -57,6 +58,7 @@ export async function initInstance(home: string, options: InitOptions): Promise<
   });
   refuseFilesInTheWay(home, config, options.demo);
   if (config.store.kind === 'postgres') await refuseInitialisedDatabase(home, config.store);
+  else refuseInitialisedSqliteFile(inHome(home, config.store.path));
   const newHome = makeHome(home);
   try {
     return await populateHome(home, newHome, config, options.demo);
@@ -220,6 +222,27 @@ async function refuseInitialisedDatabase(home: string, settings: StsConfig['stor
     }
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * A database left in the directory without its config (an instance whose config.json was moved or
+ * lost) is refused before anything is written: its keys are sealed under another master key, and
+ * init would get as far as generating a key (in a PKCS#11 token, one that outlives the failure)
+ * before the database refused a second active key.
+ */
+function refuseInitialisedSqliteFile(path: string): void {
+  let holdsKeys: boolean;
+  try {
+    holdsKeys = sqliteFileHoldsSigningKeys(path);
+  } catch (err) {
+    throw new Error(`the database ${path} cannot be read (${(err as Error).message}): move it away or choose another --home`);
+  }
+  if (holdsKeys) {
+    throw new Error(
+      `the database ${path} already holds a Trustbridge instance (its signing keys): choose another --home, ` +
+        `or remove or rename the database if that instance is really meant to be replaced`,
+    );
   }
 }
 

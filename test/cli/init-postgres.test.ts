@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { STACK_TRACE } from '../support/ext-trust';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { newTestToken, privateKeyIds, SOFTHSM_MODULE } from '../support/softhsm';
 import { runSts } from '../support/unit-cli';
@@ -88,12 +89,15 @@ describe('cli: sts init --store postgres', function () {
     }
   });
 
-  it('a second init against the same database is refused with the way to add a node, and creates nothing', () => {
+  it('a second init against the same database is refused with the way to add a node, and creates nothing', async () => {
+    const rows = await initRows(db);
     const home = join(parent, 'node-b');
     const r = runSts(['init', '--home', home, '--store', 'postgres', '--store-url', db.url, '--store-password-file', passwordFile]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /already holds an instance .*copy config\.json, master\.key and tls\/ from an existing node/);
+    assert.match(r.stderr, /^sts init: the database \S+ already holds an instance .*copy config\.json, master\.key and tls\/ from an existing node[^\n]*\n$/);
+    assert.doesNotMatch(r.stderr, STACK_TRACE);
     assert.ok(!existsSync(home));
+    assert.deepEqual(await initRows(db), rows, 'the database changed');
   });
 
   describe('an init that fails after writing rows takes them back', () => {

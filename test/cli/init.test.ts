@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes, verify, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import Database from 'better-sqlite3';
 import { STACK_TRACE } from '../support/ext-trust';
 import { runStsInProcess } from '../support/in-process-cli';
 import { newTestToken, privateKeyIds, SOFTHSM_MODULE } from '../support/softhsm';
@@ -293,6 +294,127 @@ describe('cli: sts init', function () {
       assert.deepEqual(listFiles(dir).map((f) => relative(dir, f)).sort(), ['notes.txt', join('token-signing.crt.pem', 'keep.txt')]);
       assert.equal(readFileSync(join(dir, 'notes.txt'), 'utf8'), 'mine\n');
       assert.equal(readFileSync(join(dir, 'token-signing.crt.pem', 'keep.txt'), 'utf8'), 'keep me\n');
+    });
+  });
+
+  describe('a database that already holds an instance, without its config, is refused before anything is written', () => {
+    let source: string;
+    before(() => {
+      source = join(parent, 'holding-source');
+      const r = runSts(['init', '--home', source, '--demo']);
+      assert.equal(r.status, 0, r.stderr);
+    });
+
+    /** A directory holding `files` from the source instance, and nothing else (its config.json, keys and TLS gone). */
+    function homeHolding(name: string, files: readonly string[] = ['trustbridge.db']): string {
+      const dir = join(parent, name);
+      mkdirSync(dir);
+      for (const file of files) copyFileSync(join(source, file), join(dir, file));
+      return dir;
+    }
+
+    /** Each file's bytes and mtime, by name: what a refused init must leave as it found. */
+    function filesIn(dir: string): Map<string, { bytes: Buffer; mtimeMs: number }> {
+      return new Map(readdirSync(dir).sort().map((name) => [name, { bytes: readFileSync(join(dir, name)), mtimeMs: statSync(join(dir, name)).mtimeMs }]));
+    }
+
+    /** As `before` found them; a `-shm` file only there still (SQLite rebuilds that index of the log as it reads). */
+    function assertFilesUnchanged(dir: string, before: Map<string, { bytes: Buffer; mtimeMs: number }>): void {
+      const after = filesIn(dir);
+      assert.deepEqual([...after.keys()], [...before.keys()], 'files were added to or removed from the home');
+      for (const [name, was] of before) {
+        if (name.endsWith('-shm')) continue;
+        assert.ok(after.get(name)?.bytes.equals(was.bytes), `${name} changed`);
+        assert.equal(after.get(name)?.mtimeMs, was.mtimeMs, `${name} was written`);
+      }
+    }
+
+    /** How many signing keys, users and relying parties the database holds. */
+    async function rowCounts(dir: string): Promise<Record<string, number>> {
+      const store = openSqliteStore(join(dir, 'trustbridge.db'));
+      try {
+        return {
+          signingKeys: (await store.signingKeys.list()).length,
+          users: (await store.users.list()).length,
+          relyingParties: (await store.relyingParties.list()).length,
+        };
+      } finally {
+        await store.close();
+      }
+    }
+
+    const refusal = (dir: string): string =>
+      `sts init: the database ${join(dir, 'trustbridge.db')} already holds a Trustbridge instance (its signing keys): ` +
+      'choose another --home, or remove or rename the database if that instance is really meant to be replaced\n';
+
+    it('refused with one line naming the database and what to do (exit 1, no stack trace); its rows, bytes and mtime stay, no file is added', async () => {
+      const dir = homeHolding('holding-db-only');
+      const rows = await rowCounts(dir);
+      assert.deepEqual(rows, { signingKeys: 1, users: 1, relyingParties: 2 });
+      const before = filesIn(dir);
+      const r = runSts(['init', '--home', dir, '--demo']);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, refusal(dir));
+      assert.doesNotMatch(r.stderr, STACK_TRACE);
+      assertFilesUnchanged(dir, before);
+      assert.deepEqual(await rowCounts(dir), rows);
+    });
+
+    it('with a PKCS#11 token: refused before a key is generated in the token', () => {
+      const token = newTestToken();
+      const dir = homeHolding('holding-db-pkcs11');
+      const before = filesIn(dir);
+      const r = runSts(['init', '--home', dir, '--pkcs11-module', SOFTHSM_MODULE, '--pkcs11-token', token.label, '--pkcs11-pin-env', token.pinEnv]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, refusal(dir));
+      assertFilesUnchanged(dir, before);
+      assert.deepEqual(privateKeyIds(token.label, token.pin), [], 'a key was generated in the token');
+    });
+
+    it('a key found only in the write-ahead log a crash left beside the database: refused, and the log is read, not checkpointed away', async () => {
+      // The crash's state: a connection wrote the key into the log and never checkpointed it; the files are copied while it is open.
+      const staging = homeHolding('holding-wal-staging', []);
+      await openSqliteStore(join(staging, 'trustbridge.db')).close();
+      const writer = new Database(join(staging, 'trustbridge.db'));
+      const dir = join(parent, 'holding-wal');
+      try {
+        writer.pragma('wal_autocheckpoint = 0');
+        writer.exec(`ATTACH '${join(source, 'trustbridge.db')}' AS source; INSERT INTO signing_keys SELECT * FROM source.signing_keys; DETACH source`);
+        mkdirSync(dir);
+        for (const file of ['trustbridge.db', 'trustbridge.db-wal', 'trustbridge.db-shm']) copyFileSync(join(staging, file), join(dir, file));
+      } finally {
+        writer.close();
+      }
+      const before = filesIn(dir);
+      const r = runSts(['init', '--home', dir]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, refusal(dir));
+      assertFilesUnchanged(dir, before);
+    });
+
+    it('a database without signing keys is no instance: init goes ahead with it', async () => {
+      const dir = homeHolding('holding-no-keys');
+      const db = new Database(join(dir, 'trustbridge.db'));
+      try {
+        db.exec('DELETE FROM signing_keys; DELETE FROM relying_parties; DELETE FROM aws_roles; DELETE FROM users');
+      } finally {
+        db.close();
+      }
+      const r = runSts(['init', '--home', dir, '--demo']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(await rowCounts(dir), { signingKeys: 1, users: 1, relyingParties: 2 });
+    });
+
+    it('a file in the database\'s place that SQLite cannot read is refused, naming it, before anything is written', () => {
+      const dir = join(parent, 'holding-not-a-database');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'trustbridge.db'), 'not a database, but somebody\'s notes\n');
+      const before = filesIn(dir);
+      const r = runSts(['init', '--home', dir]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, `sts init: the database ${join(dir, 'trustbridge.db')} cannot be read (file is not a database): move it away or choose another --home\n`);
+      assertFilesUnchanged(dir, before);
     });
   });
 });

@@ -1,10 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as pkcs11 from 'pkcs11js';
 import type { SigningKeyCustodyConfig } from '../../src/config/config';
+import type { SigningKeyCustody } from '../../src/keys/key-custody';
+import { parseTokenKeyReference } from '../../src/keys/pkcs11/pkcs11-uri';
+import type { SigningKey } from '../../src/keys/signing-key';
 import { Pkcs11Token, type Pkcs11TokenOptions } from '../../src/keys/pkcs11/pkcs11-token';
 
 // SoftHSM2 (Debian's softhsm2) as the PKCS#11 token of the tests: one private token directory per
@@ -178,3 +181,10 @@ export function deleteToken(label: string): void {
 /** Opens a session on the test token as a custody does, its PIN's source named as the token's environment variable. */
 export const openTestToken = (token: TestToken, options: Pkcs11TokenOptions = {}, pin = token.pin): Pkcs11Token =>
   Pkcs11Token.open({ module: SOFTHSM_MODULE, tokenLabel: token.label, pin, pinSource: `the environment variable ${token.pinEnv}` }, options);
+
+/** A key generated in a token custody's token and opened, with its CKA_ID and its certificate's public key to verify against. */
+export function newTokenKey(custody: SigningKeyCustody): { key: SigningKey; id: Buffer; certified: KeyObject } {
+  const generated = custody.generate({ commonName: 'Trustbridge Token Signing', validDays: 30 });
+  const key = custody.open({ thumbprint: 'ab', certificatePem: generated.certificatePem, sealedPrivateKey: generated.privateKeyAtRest });
+  return { key, id: parseTokenKeyReference(generated.privateKeyAtRest).id, certified: new X509Certificate(generated.certificatePem).publicKey };
+}

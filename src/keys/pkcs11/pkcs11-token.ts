@@ -155,9 +155,11 @@ export class Pkcs11Token {
     try {
       return this.inSession((session) => {
         const handle = this.findHandle(session, id);
-        // Not found because the session has lost its login is not the key missing.
-        if (handle === undefined && this.withoutLogin(session)) throw userNotLoggedIn();
-        return handle === undefined ? undefined : this.remember(id, handle, session);
+        if (handle !== undefined) return this.remember(id, handle, session);
+        // Not found because the session has lost its login, or is gone, is not the key missing.
+        const lost = this.lossOf(session);
+        if (lost !== undefined) throw lost;
+        return undefined;
       });
     } catch (err) {
       if (err instanceof Pkcs11TokenError) throw err;
@@ -217,7 +219,7 @@ export class Pkcs11Token {
         return operation(current, false);
       } catch (err) {
         if (this.closed) throw err;
-        const lost = isSessionGone(err) ? err : this.withoutLogin(current) ? userNotLoggedIn() : undefined;
+        const lost = isSessionGone(err) ? err : this.lossOf(current);
         if (lost === undefined) throw err;
         this.lose(lost);
       }
@@ -273,14 +275,21 @@ export class Pkcs11Token {
     return this.session;
   }
 
-  /** Whether the session lives on without its login; asked only once an operation in it has failed. */
-  private withoutLogin(session: pkcs11.Handle): boolean {
+  /**
+   * What lost the session, asked of its state only once an operation in it has failed: the login (the
+   * session lives on in a public state), or the session itself (C_GetSessionInfo answers that it is
+   * gone: a token may report a session that went during the operation as a failure of the operation).
+   * Undefined when it lives on logged in, or the token cannot say (any other answer, e.g.
+   * CKR_DEVICE_ERROR): then the operation's own failure is the one to report.
+   */
+  private lossOf(session: pkcs11.Handle): unknown {
+    let state: number;
     try {
-      return PUBLIC_SESSION_STATES.has(Number(this.library.C_GetSessionInfo(session).state));
-    } catch {
-      // The operation's own failure is the one to report.
-      return false;
+      state = Number(this.library.C_GetSessionInfo(session).state);
+    } catch (err) {
+      return isSessionGone(err) ? err : undefined;
     }
+    return PUBLIC_SESSION_STATES.has(state) ? userNotLoggedIn() : undefined;
   }
 
   private handleOf(session: pkcs11.Handle, key: TokenPrivateKey): pkcs11.Handle {

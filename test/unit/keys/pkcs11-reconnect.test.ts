@@ -1,11 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { randomBytes, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import { randomBytes, verify, X509Certificate } from 'node:crypto';
 import * as pkcs11 from 'pkcs11js';
 import type { SigningKeyCustody } from '../../../src/keys/key-custody';
 import { Pkcs11Token, Pkcs11TokenError, RECONNECT_INTERVAL_MS, type Pkcs11SessionEvent } from '../../../src/keys/pkcs11/pkcs11-token';
 import { parseTokenKeyReference } from '../../../src/keys/pkcs11/pkcs11-uri';
 import { tokenCustody } from '../../../src/keys/pkcs11/token-custody';
-import type { SigningKey } from '../../../src/keys/signing-key';
 import { openSigningKeyCustody } from '../../../src/instance/signing-key-custody';
 import {
   changeUserPin,
@@ -14,6 +13,7 @@ import {
   destroyPrivateKey,
   logOutFromOutside,
   newTestToken,
+  newTokenKey,
   openTestToken,
   sessionIsOpen,
   type TestToken,
@@ -34,13 +34,6 @@ const DATA = Buffer.from('<ds:SignedInfo>…</ds:SignedInfo>');
 
 const lost = (token: TestToken): Pkcs11SessionEvent => ({ kind: 'session-lost', tokenLabel: token.label, reason: 'CKR_SESSION_HANDLE_INVALID' });
 const restored = (token: TestToken): Pkcs11SessionEvent => ({ kind: 'session-restored', tokenLabel: token.label });
-
-/** A key generated in the custody's token and opened, with its certificate's public key to verify against. */
-function newKey(custody: SigningKeyCustody): { key: SigningKey; id: Buffer; certified: KeyObject } {
-  const generated = custody.generate(REQUEST);
-  const key = custody.open({ thumbprint: 'ab', certificatePem: generated.certificatePem, sealedPrivateKey: generated.privateKeyAtRest });
-  return { key, id: parseTokenKeyReference(generated.privateKeyAtRest).id, certified: new X509Certificate(generated.certificatePem).publicKey };
-}
 
 interface LogLine {
   readonly level: string;
@@ -105,7 +98,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     beforeEach(() => events.splice(0));
 
     it('the next signature opens a new session, logs in, finds its key again and succeeds; the loss and the reconnect are reported once', () => {
-      const { key, certified } = newKey(custody);
+      const { key, certified } = newTokenKey(custody);
       assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)));
       assert.deepEqual(events, []);
 
@@ -119,7 +112,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     });
 
     it('finding a key, reading its attributes and generating one each survive a lost session', () => {
-      const { id, certified } = newKey(custody);
+      const { id, certified } = newTokenKey(custody);
       const found = session.findPrivateKey(id);
       assert.ok(found);
       const modulus = Buffer.from(certified.export({ format: 'jwk' }).n ?? '', 'base64url');
@@ -139,7 +132,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     });
 
     it("keeps the process's login in step: two openers that lose their sessions together both reconnect, and one closing leaves the other signing", () => {
-      const { key, id, certified } = newKey(custody);
+      const { key, id, certified } = newTokenKey(custody);
       const secondEvents: Pkcs11SessionEvent[] = [];
       const second = openTestToken(token, { onEvent: (e) => secondEvents.push(e) });
       try {
@@ -158,7 +151,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     });
 
     it('a key deleted from the token is reported as before, without a reconnect; after a reconnect, as a key the token no longer holds', () => {
-      const { key, id } = newKey(custody);
+      const { key, id } = newTokenKey(custody);
       destroyPrivateKey(token.label, id);
       // SoftHSM2's answer for a handle whose object is gone (other modules say CKR_KEY_HANDLE_INVALID): neither means the session went.
       assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_OBJECT_HANDLE_INVALID');
@@ -188,7 +181,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     beforeEach(() => events.splice(0));
 
     it('a signature, which SoftHSM2 refuses as CKR_OBJECT_HANDLE_INVALID there, closes that session, logs in on a new one and succeeds', () => {
-      const { key, certified } = newKey(custody);
+      const { key, certified } = newTokenKey(custody);
       const before = currentSession();
       logOutFromOutside(loggedOut.label);
       assert.ok(sessionIsOpen(loggedOut.label, before), 'the session outlived the login');
@@ -201,7 +194,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     });
 
     it('finding a key there (the token shows no private key) logs in again and finds it, rather than reporting it missing', () => {
-      const { id, certified } = newKey(custody);
+      const { id, certified } = newTokenKey(custody);
       logOutFromOutside(loggedOut.label);
       const modulus = Buffer.from(certified.export({ format: 'jwk' }).n ?? '', 'base64url');
       assert.deepEqual(session.findPrivateKey(id)?.publicNumbers.modulus, modulus);
@@ -218,7 +211,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
 
     it('a key the token does not hold, in a session still logged in, is reported without a reconnect', () => {
       assert.equal(session.findPrivateKey(randomBytes(16)), undefined);
-      const { key, id } = newKey(custody);
+      const { key, id } = newTokenKey(custody);
       destroyPrivateKey(loggedOut.label, id);
       assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_OBJECT_HANDLE_INVALID');
       assert.deepEqual(events, []);
@@ -235,7 +228,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     after(() => session?.close());
 
     it('a search fails saying the session is not logged in, not that the key is missing, and the reconnect is not tried again', () => {
-      const { id } = newKey(tokenCustody(session, masterKey));
+      const { id } = newTokenKey(tokenCustody(session, masterKey));
       // The login is the process's, not a session's: changing the PIN needs it gone, and logs the process
       // (this session too) in again, so it is logged out once more afterwards.
       logOutFromOutside(loggedOutRefusing.label);
@@ -259,7 +252,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     const { lines, custody } = instanceCustody(() => changing, masterKey);
 
     it('signatures fail with the error that lost the session, and no reconnect is tried again, however long: the log says to restart', () => {
-      const { key, certified } = newKey(custody());
+      const { key, certified } = newTokenKey(custody());
       assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)));
       const newPin = `${changing.pin}-changed`;
       closeAllSessions(changing.label);
@@ -305,7 +298,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     after(() => custody?.close());
 
     it('no reconnect is tried again a day later, when the token would take the PIN again', () => {
-      const { key } = newKey(custody);
+      const { key } = newTokenKey(custody);
       closeAllSessions(refusing.label);
       changeUserPin(refusing.label, refusing.pin, `${refusing.pin}-changed`);
       assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
@@ -330,7 +323,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     after(() => custody?.close());
 
     it(`signatures fail with the error that lost the session; the next attempt waits ${RECONNECT_INTERVAL_MS} ms, with none in between`, () => {
-      const { key } = newKey(custody);
+      const { key } = newTokenKey(custody);
       closeAllSessions(vanishing.label);
       deleteToken(vanishing.label);
 
@@ -358,7 +351,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     const { lines, custody } = instanceCustody(() => removed, masterKey);
 
     it('the log says the reconnect failed, that signatures fail until one succeeds, and when the next is tried', () => {
-      const { key } = newKey(custody());
+      const { key } = newTokenKey(custody());
       closeAllSessions(removed.label);
       deleteToken(removed.label);
       assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
@@ -395,7 +388,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     after(() => custody?.close());
 
     it('counts as a failed reconnect: the operation fails, and the next attempt waits the interval', () => {
-      const { key, certified } = newKey(custody);
+      const { key, certified } = newTokenKey(custody);
       closeAllSessions(flapping.label);
       assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
       assert.deepEqual(events, [lost(flapping), restored(flapping), lost(flapping)]);

@@ -1,15 +1,16 @@
 import { strict as assert } from 'node:assert';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { AuditTrail } from '../../../src/audit/audit-trail';
 import { WriteLockBusyError } from '../../../src/store/sqlite/immediate-write';
 import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store';
 import { SQLITE_MIGRATIONS } from '../../../src/store/sqlite/migrations';
 import { generateSelfSignedCertificate } from '../../../src/keys/certificates';
 import { certificateThumbprintSha256 } from '../../../src/keys/signing-key';
-import type { NewUserRecord, Store } from '../../../src/store/store';
+import type { AuditEvent, NewUserRecord, Store } from '../../../src/store/store';
 import { expectUnkeyedPrefixThenKeyed, insertLedgerRows, TEST_LEDGER_TRUST, unkeyedChain } from '../../support/ledger-chain-key';
 import { ledgerEntry, T0 } from '../../support/store-fixtures';
 
@@ -24,6 +25,27 @@ function user(name: string, extra: Partial<NewUserRecord> = {}): NewUserRecord {
     ],
     createdAt: T0,
     ...extra,
+  };
+}
+
+/** An audit event as a request records it. */
+function auditEvent(eventId: string): AuditEvent {
+  return {
+    eventId,
+    eventTime: T0,
+    eventName: 'Issue',
+    eventSource: 'wstrust',
+    requestId: null,
+    sourceAddress: null,
+    userAgent: null,
+    principal: 'alice',
+    requestParameters: null,
+    responseElements: null,
+    additionalEventData: null,
+    errorCode: null,
+    errorMessage: null,
+    alert: null,
+    severity: 'info',
   };
 }
 
@@ -133,26 +155,74 @@ describe('store/sqlite openSqliteStore', () => {
     });
 
     it('the audit trail stores its batch once the lock is released', async () => {
-      const event = {
-        eventId: 'e-locked',
-        eventTime: T0,
-        eventName: 'Issue',
-        eventSource: 'wstrust',
-        requestId: null,
-        sourceAddress: null,
-        userAgent: null,
-        principal: 'alice',
-        requestParameters: null,
-        responseElements: null,
-        additionalEventData: null,
-        errorCode: null,
-        errorMessage: null,
-        alert: null,
-        severity: 'info',
-      } as const;
-      const { tookMs } = await whileLockedFor50Ms(() => store.audit.append([event]));
+      const { tookMs } = await whileLockedFor50Ms(() => store.audit.append([auditEvent('e-locked')]));
       assert.ok(tookMs >= 45 && tookMs < 2000, `took ${tookMs} ms`);
       assert.deepEqual((await store.audit.query({ limit: 10 })).map((e) => [e.eventId, e.principal]), [['e-locked', 'alice']]);
+    });
+  });
+
+  describe('audit trail past the busy timeout', () => {
+    const storedIds = async (): Promise<string[]> => (await store.audit.query({ limit: 10 })).map((e) => e.eventId);
+
+    it('with another process holding the write lock past the busy timeout, a batch fails SQLITE_BUSY and stores none of its events; appended again once the lock is released, each is stored once, in order', async function () {
+      this.timeout(20_000);
+      await store.audit.append([auditEvent('e-before')]);
+      const batch = ['e-1', 'e-2', 'e-3'].map(auditEvent);
+      const locker = new Database(path);
+      locker.exec('BEGIN IMMEDIATE');
+      const started = Date.now();
+      let failure: unknown;
+      try {
+        failure = await store.audit.append(batch).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      } finally {
+        locker.exec('ROLLBACK');
+        locker.close();
+      }
+      const waitedMs = Date.now() - started;
+      assert.ok(failure instanceof WriteLockBusyError, `failed with ${String(failure)}`);
+      assert.equal(failure.code, 'SQLITE_BUSY');
+      assert.ok(waitedMs >= 4_500 && waitedMs < 9_000, `waited ${waitedMs} ms`);
+      assert.deepEqual(await storedIds(), ['e-before'], 'part of the failed batch was stored');
+      // The audit trail appends the same batch again (event ids need not be unique: a half-stored batch would now be there twice).
+      await store.audit.append(batch);
+      assert.deepEqual(await storedIds(), ['e-before', 'e-1', 'e-2', 'e-3']);
+    });
+
+    // Requests only record events; the trail stores them off the request's path (src/audit/audit-trail.ts),
+    // so a request does not fail or wait when the store cannot take them: they must wait for it instead.
+    it('through the audit trail: the events wait (filed, logged as not yet stored), and the next flush after the lock is released stores each once', async function () {
+      this.timeout(20_000);
+      const logs: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
+      const file = join(dir, 'audit.jsonl');
+      const trail = new AuditTrail({ repository: store.audit, file, logger: { log: (level, msg, fields) => logs.push({ level, msg, fields: fields ?? {} }) }, now: () => T0 });
+      const locker = new Database(path);
+      locker.exec('BEGIN IMMEDIATE');
+      let recorded: AuditEvent[];
+      try {
+        recorded = ['Issue', 'Validate'].map((eventName) => trail.record({ eventName, eventSource: 'wstrust', principal: 'alice' }));
+        await trail.flush();
+      } finally {
+        locker.exec('ROLLBACK');
+        locker.close();
+      }
+      assert.deepEqual(await storedIds(), []);
+      assert.deepEqual(logs, [
+        {
+          level: 'warn',
+          msg: 'audit events not yet stored',
+          fields: { waiting: 2, errorName: 'WriteLockBusyError', errorMessage: 'database is locked: another process held the write lock for 5000 ms' },
+        },
+      ]);
+      const filedIds = (): string[] => readFileSync(file, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { eventId: string }).eventId);
+      assert.deepEqual(filedIds(), recorded.map((e) => e.eventId), 'the file has them already');
+
+      await trail.close();
+      assert.deepEqual(await storedIds(), recorded.map((e) => e.eventId));
+      assert.deepEqual(filedIds(), recorded.map((e) => e.eventId), 'filed once');
+      assert.equal(logs.length, 1);
     });
   });
 
