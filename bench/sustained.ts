@@ -4,7 +4,8 @@
 // the verdicts: no errors, p99 under 20 ms, the node under 200 MB, memory flat.
 //
 // SUSTAINED_RATE=N sets the rate; otherwise each operation's closed-loop maximum is measured first
-// (SUSTAINED_PROBE_SECONDS each) and the run goes at SUSTAINED_FRACTION (0.8) of the mix's maximum.
+// (SUSTAINED_PROBE_SECONDS each, after a pass of SUSTAINED_PROBE_WARMUP_SECONDS each not counted: a fresh
+// server is slower for its first seconds) and the run goes at SUSTAINED_FRACTION (0.8) of the mix's maximum.
 // SUSTAINED_SECONDS (120) after SUSTAINED_WARMUP_SECONDS (10) of ramp, SUSTAINED_WORKERS (one per core, as
 // `sts serve` runs by default: issue 6 asks for p99 at 80% load with all cores used),
 // SUSTAINED_INTERVAL_SECONDS (10), SUSTAINED_CONNECTIONS (32: the generator's keep-alive pool); BENCH_PG_URL
