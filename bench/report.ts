@@ -87,6 +87,11 @@ export interface FloorFigures extends LoadFigures, WindowCpu {
   readonly cpuBoundRatio: number;
 }
 
+/** Of the two floor runs, the one that signs where `signOn` says. */
+export function floorSigningOn(floor: Pick<FloorReport, 'eventLoop' | 'threadPool'>, signOn: FloorSignOn): FloorFigures {
+  return signOn === 'event-loop' ? floor.eventLoop : floor.threadPool;
+}
+
 /** Both floor runs, and Issue on one worker set against the one that signs where Issue does. */
 export interface FloorReport {
   readonly requestBytes: number;
@@ -197,7 +202,7 @@ export function describeFloor(f: FloorFigures, raw: RawRsaRates, replyBytes: num
 export function floorSummary(floor: FloorReport): string {
   const variant = (f: FloorFigures): string => `${fmt(f.perSecond)}/s, ${fmt(f.serverCpuMsPerOp, 3)} ms CPU per request, ${fmt(f.ratioPerCore, 3)} of raw per core`;
   const issue = floor.issueOneWorker;
-  const matching = issue.signsOn === 'event-loop' ? floor.eventLoop : floor.threadPool;
+  const matching = floorSigningOn(floor, issue.signsOn);
   return [
     `floor (bare HTTPS + one RSA signature per request, no STS): event loop ${variant(floor.eventLoop)}; thread pool ${variant(floor.threadPool)}.`,
     `Issue (1 worker) costs ${fmt(issue.cpuMsAboveFloor, 3)} ms more CPU per token than the floor that signs where it does` +

@@ -24,6 +24,7 @@ import {
   describeFloor,
   loadFigures,
   describeRun,
+  floorSigningOn,
   floorSummary,
   fmt,
   mebibytesToMegabytes,
@@ -312,7 +313,7 @@ async function benchFloor(
   const threadPool = await floorRun('thread-pool');
   // Where sts serve's one worker signs, by its own rule.
   const signsOn: FloorSignOn = signsTokensOffThread(1, cores) ? 'thread-pool' : 'event-loop';
-  const matching = signsOn === 'thread-pool' ? threadPool : eventLoop;
+  const matching = floorSigningOn({ eventLoop, threadPool }, signsOn);
   return {
     requestBytes: issue.body.length,
     replyBytes,

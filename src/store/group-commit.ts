@@ -6,14 +6,8 @@ interface Waiting<T> {
   readonly reject: (err: unknown) => void;
 }
 
-export interface GroupCommitOptions {
-  /** How old the oldest waiting row may grow, in a long turn, before a row starts the transaction at once. */
-  readonly maxWaitMs?: number;
-  /** Milliseconds on a monotonic clock; tests move it by hand. */
-  readonly now?: () => number;
-}
-
-const DEFAULT_MAX_WAIT_MS = 1;
+/** How old the oldest waiting row may grow, in a long turn, before a row starts the transaction at once. */
+const MAX_WAIT_MS = 1;
 
 /**
  * Writes one transaction: `take()` hands over the rows waiting at that moment. A writer that must
@@ -32,7 +26,7 @@ export type BatchWriter<T> = (take: () => readonly T[]) => Promise<void>;
  *
  * A long turn (a burst of requests that queued while the process waited for a core) would make
  * the first rows of the turn wait for the last: a row that finds the oldest waiting row already
- * `maxWaitMs` old starts the transaction at once, taking the rows of the turn so far. Measured at a
+ * MAX_WAIT_MS old starts the transaction at once, taking the rows of the turn so far. Measured at a
  * fixed 1,780 requests/s on two workers: Issue's p99 above Validate's fell from 5-6 ms to about 2 ms
  * at 1 ms, with no change in CPU. Committing every few rows instead costs CPU (DESIGN decision 18).
  *
@@ -46,18 +40,14 @@ export class GroupCommit<T> {
   private oldestWaitingSince = 0;
   private scheduled = false;
   private draining: Promise<void> | undefined;
-  private readonly maxWaitMs: number;
-  private readonly now: () => number;
 
   constructor(
     private readonly write: BatchWriter<T>,
     /** Maps a row's own failure (e.g. a constraint) to the error its caller sees. */
     private readonly explain: (item: T, err: unknown) => unknown,
-    options: GroupCommitOptions = {},
-  ) {
-    this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
-    this.now = options.now ?? (() => performance.now());
-  }
+    /** Milliseconds on a monotonic clock; tests move it by hand. */
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   add(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -66,7 +56,7 @@ export class GroupCommit<T> {
       this.waiting.push({ item, resolve, reject });
       // A transaction under way takes this row next (drain's loop), so nothing is to be started.
       if (this.draining !== undefined) return;
-      if (now - this.oldestWaitingSince >= this.maxWaitMs) {
+      if (now - this.oldestWaitingSince >= MAX_WAIT_MS) {
         void this.flush();
       } else if (!this.scheduled) {
         this.scheduled = true;

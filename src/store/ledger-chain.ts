@@ -89,7 +89,6 @@ function canonicalEntry(previousHash: string, entry: LedgerEntryInput): string {
 export const UNKEYED_PREFIX_SQL = `SELECT coalesce(max(sequence), 0) AS n FROM issuance_ledger WHERE hash_scheme = 'sha256'
   AND sequence < coalesce((SELECT min(sequence) FROM issuance_ledger WHERE hash_scheme = '${KEYED_LEDGER_HASH_SCHEME}'), 9223372036854775807)`;
 
-
 /**
  * Whether a stored row is one Trustbridge wrote, judged on the row alone: keyed, with an HMAC that
  * verifies under the chain key, or within the accepted unkeyed prefix (sequence up to `unkeyedThrough`) with

@@ -386,11 +386,24 @@ describe('cli: sts init', function () {
       } finally {
         writer.close();
       }
+      // The key is in the log alone: the database file by itself (copied away from its log) holds none.
+      assert.ok(statSync(join(dir, 'trustbridge.db-wal')).size > 0, 'the log holds the write');
+      const fileAlone = join(parent, 'holding-wal-file-alone');
+      mkdirSync(fileAlone);
+      copyFileSync(join(dir, 'trustbridge.db'), join(fileAlone, 'trustbridge.db'));
+      assert.equal((await rowCounts(fileAlone)).signingKeys, 0, 'the key reached the database file itself');
       const before = filesIn(dir);
       const r = runSts(['init', '--home', dir]);
       assert.equal(r.status, 1, r.stdout + r.stderr);
       assert.equal(r.stderr, refusal(dir));
       assertFilesUnchanged(dir, before);
+      // The same crash's log without its shared-memory index (-shm): still read, and the index it needs is not left behind.
+      rmSync(join(dir, 'trustbridge.db-shm'));
+      const withoutIndex = filesIn(dir);
+      const again = runSts(['init', '--home', dir]);
+      assert.equal(again.status, 1, again.stdout + again.stderr);
+      assert.equal(again.stderr, refusal(dir));
+      assertFilesUnchanged(dir, withoutIndex);
     });
 
     it('a database without signing keys is no instance: init goes ahead with it', async () => {

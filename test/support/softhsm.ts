@@ -188,3 +188,13 @@ export function newTokenKey(custody: SigningKeyCustody): { key: SigningKey; id: 
   const key = custody.open({ thumbprint: 'ab', certificatePem: generated.certificatePem, sealedPrivateKey: generated.privateKeyAtRest });
   return { key, id: parseTokenKeyReference(generated.privateKeyAtRest).id, certified: new X509Certificate(generated.certificatePem).publicKey };
 }
+
+/** A Cryptoki error as pkcs11js raises it (its message is the CKR_ name): what a stand-in for a token's answer throws. */
+export function cryptokiError(result: string, method: string): pkcs11.Pkcs11Error {
+  const code = (pkcs11 as unknown as Record<string, unknown>)[result];
+  if (typeof code !== 'number') throw new Error(`pkcs11js names no ${result}`);
+  return new pkcs11.Pkcs11Error(`${result}:${code}`, code, method);
+}
+
+/** The session a Pkcs11Token holds now, read as the tests from outside see it. */
+export const currentSession = (token: Pkcs11Token): pkcs11.Handle | undefined => (token as unknown as { session: pkcs11.Handle | undefined }).session;

@@ -9,6 +9,7 @@ import { openSigningKeyCustody } from '../../../src/instance/signing-key-custody
 import {
   changeUserPin,
   closeAllSessions,
+  currentSession,
   deleteToken,
   destroyPrivateKey,
   logOutFromOutside,
@@ -170,8 +171,6 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     let session: Pkcs11Token;
     let custody: SigningKeyCustody;
     const notLoggedIn = (): Pkcs11SessionEvent => ({ kind: 'session-lost', tokenLabel: loggedOut.label, reason: 'CKR_USER_NOT_LOGGED_IN' });
-    // The session the token object holds now, read as the tests from outside see it.
-    const currentSession = (): pkcs11.Handle => (session as unknown as { session: pkcs11.Handle }).session;
 
     before(() => {
       session = openTestToken(loggedOut, { onEvent: (e) => events.push(e) });
@@ -182,7 +181,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
 
     it('a signature, which SoftHSM2 refuses as CKR_OBJECT_HANDLE_INVALID there, closes that session, logs in on a new one and succeeds', () => {
       const { key, certified } = newTokenKey(custody);
-      const before = currentSession();
+      const before = currentSession(session) as pkcs11.Handle;
       logOutFromOutside(loggedOut.label);
       assert.ok(sessionIsOpen(loggedOut.label, before), 'the session outlived the login');
 
@@ -190,7 +189,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
       assert.deepEqual(events, [notLoggedIn(), restored(loggedOut)]);
       // SoftHSM2 numbers sessions upwards and never hands a closed one's number out again.
       assert.ok(!sessionIsOpen(loggedOut.label, before), 'the session left without its login is closed, not leaked');
-      assert.ok(sessionIsOpen(loggedOut.label, currentSession()));
+      assert.ok(sessionIsOpen(loggedOut.label, currentSession(session) as pkcs11.Handle));
     });
 
     it('finding a key there (the token shows no private key) logs in again and finds it, rather than reporting it missing', () => {

@@ -5,7 +5,7 @@ import { acquireModule, releaseModule } from '../../../src/keys/pkcs11/pkcs11-mo
 import { Pkcs11Token, RECONNECT_INTERVAL_MS, type Pkcs11SessionEvent } from '../../../src/keys/pkcs11/pkcs11-token';
 import { tokenCustody } from '../../../src/keys/pkcs11/token-custody';
 import type { SigningKeyCustody } from '../../../src/keys/key-custody';
-import { closeAllSessions, logOutFromOutside, newTestToken, newTokenKey, openTestToken, SOFTHSM_MODULE, sessionIsOpen, type TestToken } from '../../support/softhsm';
+import { closeAllSessions, cryptokiError, currentSession, logOutFromOutside, newTestToken, newTokenKey, openTestToken, SOFTHSM_MODULE, sessionIsOpen, type TestToken } from '../../support/softhsm';
 import { errorThrownBy } from '../../support/unit-soap';
 
 // The answers around a lost session that SoftHSM2 never gives, as a hardware token gives them: the
@@ -18,13 +18,6 @@ import { errorThrownBy } from '../../support/unit-soap';
 const DATA = Buffer.from('<ds:SignedInfo>…</ds:SignedInfo>');
 
 type Cryptoki = Record<string, (...args: unknown[]) => unknown>;
-
-/** A Cryptoki error as pkcs11js raises it (its message is the CKR_ name). */
-function cryptokiError(result: string, method: string): pkcs11.Pkcs11Error {
-  const code = (pkcs11 as unknown as Record<string, number>)[result];
-  assert.equal(typeof code, 'number', `pkcs11js names ${result}`);
-  return new pkcs11.Pkcs11Error(`${result}:${code}`, code, method);
-}
 
 describe('keys/pkcs11: a lost session, as a hardware token answers around it (SoftHSM2 with stand-in answers)', function () {
   this.timeout(60_000);
@@ -72,8 +65,6 @@ describe('keys/pkcs11: a lost session, as a hardware token answers around it (So
     const session = openTestToken(token, { onEvent: (e) => events.push(e), now: () => clock.now });
     return { token, session, custody: tokenCustody(session, randomBytes(32)), events, clock };
   }
-  // The session the token object holds now, read as the tests from outside see it.
-  const currentSession = (session: Pkcs11Token): pkcs11.Handle | undefined => (session as unknown as { session: pkcs11.Handle | undefined }).session;
 
   describe('C_GetSessionInfo, asked after an operation failed for another reason than a lost session', () => {
     it('answering CKR_SESSION_HANDLE_INVALID: the session is lost, so a new one is opened and the signature succeeds in it', () => {

@@ -39,6 +39,7 @@ describe('server: closing a serving process\'s instance at shutdown', () => {
   it('without a rollover (a worker) only closes the instance', async () => {
     assert.equal(await closeServingInstance(instance(), undefined, logger), true);
     assert.deepEqual(steps, ['instance closed']);
+    assert.deepEqual(lines, []);
   });
 
   it('the instance failing to close: false, one error line with the error\'s name and message and no stack', async () => {

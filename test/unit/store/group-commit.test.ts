@@ -8,7 +8,7 @@ describe('store GroupCommit', () => {
   const settle = (p: Promise<void>): Promise<string> => p.then(() => 'ok', (e: Error) => e.message);
   // A clock that stands still: rows added in one turn then share a transaction even on a machine
   // slow enough to take a millisecond between two adds.
-  const oneInstant = { now: () => 0 };
+  const oneInstant = (): number => 0;
 
   it('rows added in one turn share one transaction', async () => {
     const batches: string[][] = [];
@@ -41,7 +41,7 @@ describe('store GroupCommit', () => {
     assert.equal(attempts, 1);
   });
 
-  describe('a long turn: the oldest waiting row reaching maxWaitMs starts the transaction at once', () => {
+  describe('a long turn: the oldest waiting row reaching 1 ms starts the transaction at once', () => {
     // A clock moved by hand, and a writer that notes whether it ran before the turn ended (setImmediate).
     const scripted = (): { commit: GroupCommit<string>; batches: string[][]; log: string[]; at: (ms: number) => void } => {
       let clock = 0;
@@ -54,12 +54,12 @@ describe('store GroupCommit', () => {
           log.push(`commit ${rows.join(',')}`);
         },
         explain,
-        { maxWaitMs: 1, now: () => clock },
+        () => clock,
       );
       return { commit, batches, log, at: (ms) => void (clock = ms) };
     };
 
-    it('rows younger than maxWaitMs wait for the end of the turn; the row that finds the oldest 1 ms old commits with it at once', async () => {
+    it('rows younger than 1 ms wait for the end of the turn; the row that finds the oldest 1 ms old commits with it at once', async () => {
       const { commit, batches, log, at } = scripted();
       at(10);
       const a = commit.add('a');
@@ -106,7 +106,7 @@ describe('store GroupCommit', () => {
           if (rows.includes('dup')) throw new Error('duplicate key');
         },
         explain,
-        { maxWaitMs: 1, now: () => clock },
+        () => clock,
       );
       const a = commit.add('a');
       clock = 2;

@@ -94,9 +94,11 @@ describe('store/sqlite immediateWrite', () => {
     assert.match(err.message, /another process held the write lock for 300 ms/);
     assert.ok(waitedMs >= 290 && waitedMs < 2000, `gave up after ${waitedMs.toFixed(0)} ms`);
     // A 10 ms timer kept firing while the write waited (blocked, it would not have fired at all),
-    // never held up for long: no attempt sleeps, whatever the retry it is.
+    // never held up for long: no attempt sleeps, whatever the retry it is. The bound on the longest
+    // gap leaves room for a busy CI machine's pauses (GC, the scheduler), well under the 300 ms a
+    // sleep in SQLite's busy handler would take.
     assert.ok(ticks >= 10, `the event loop ran ${ticks} ticks of 10 ms in ${waitedMs.toFixed(0)} ms`);
-    assert.ok(longestGapMs < 100, `the timer once waited ${longestGapMs.toFixed(0)} ms`);
+    assert.ok(longestGapMs < 250, `the timer once waited ${longestGapMs.toFixed(0)} ms`);
     assert.equal(bodies, 0);
     assert.equal(db.pragma('busy_timeout', { simple: true }), 300);
     other.exec('ROLLBACK');

@@ -154,6 +154,15 @@ describe('store/sqlite openSqliteStore', () => {
       assert.equal(await store.replay.rememberOnce('nonce', 'k1', new Date(Date.now() + 60_000)), false, 'the key was stored');
     });
 
+    it('the ledger commits a record once the lock is released, linked to the chain', async () => {
+      await store.ledger.record(ledgerEntry('_unlocked'));
+      const { tookMs } = await whileLockedFor50Ms(() => store.ledger.record(ledgerEntry('_locked')));
+      assert.ok(tookMs >= 45 && tookMs < 2000, `took ${tookMs} ms`);
+      const chained = await store.ledger.chain(0, 10);
+      assert.deepEqual(chained.map((e) => e.tokenId), ['_unlocked', '_locked']);
+      assert.equal(chained[1]?.previousHash, chained[0]?.entryHash);
+    });
+
     it('the audit trail stores its batch once the lock is released', async () => {
       const { tookMs } = await whileLockedFor50Ms(() => store.audit.append([auditEvent('e-locked')]));
       assert.ok(tookMs >= 45 && tookMs < 2000, `took ${tookMs} ms`);
