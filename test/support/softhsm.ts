@@ -7,8 +7,9 @@ import * as pkcs11 from 'pkcs11js';
 import type { SigningKeyCustodyConfig } from '../../src/config/config';
 import type { SigningKeyCustody } from '../../src/keys/key-custody';
 import { parseTokenKeyReference } from '../../src/keys/pkcs11/pkcs11-uri';
+import { tokenCustody } from '../../src/keys/pkcs11/token-custody';
 import type { SigningKey } from '../../src/keys/signing-key';
-import { Pkcs11Token, type Pkcs11TokenOptions } from '../../src/keys/pkcs11/pkcs11-token';
+import { Pkcs11Token, type Pkcs11SessionEvent, type Pkcs11TokenOptions } from '../../src/keys/pkcs11/pkcs11-token';
 
 // SoftHSM2 (Debian's softhsm2) as the PKCS#11 token of the tests: one private token directory per
 // test process, named by SOFTHSM2_CONF before any PKCS#11 module is initialised in it (SoftHSM reads
@@ -132,23 +133,65 @@ export function changeUserPin(label: string, oldPin: string, newPin: string): vo
   });
 }
 
+/** The private key with this CKA_ID, found in a session of the test's own. */
+function privateKeyHandle(library: pkcs11.PKCS11, session: pkcs11.Handle, label: string, id: Buffer): pkcs11.Handle {
+  library.C_FindObjectsInit(session, [
+    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
+    { type: pkcs11.CKA_ID, value: id },
+  ]);
+  const [key] = library.C_FindObjects(session, 1);
+  library.C_FindObjectsFinal(session);
+  if (key === undefined) throw new Error(`the token ${label} holds no private key ${id.toString('hex')}`);
+  return key;
+}
+
+/** Logs the user in on a session of the test's own with `pin`, unless this process is logged in already. */
+function logInUser(library: pkcs11.PKCS11, session: pkcs11.Handle, pin: string): void {
+  try {
+    library.C_Login(session, pkcs11.CKU_USER, pin);
+  } catch (err) {
+    // A session of this process's own (openTestToken) logged the user in already.
+    if (!(err instanceof pkcs11.Pkcs11Error && err.code === pkcs11.CKR_USER_ALREADY_LOGGED_IN)) throw err;
+  }
+}
+
 /** Deletes the private key with this CKA_ID from the token, from a session of its own (logged in as this process is). */
 export function destroyPrivateKey(label: string, id: Buffer): void {
   onTokenFromOutside(label, (library, slot) => {
     const session = library.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION | pkcs11.CKF_RW_SESSION);
     try {
-      library.C_FindObjectsInit(session, [
-        { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
-        { type: pkcs11.CKA_ID, value: id },
-      ]);
-      const [key] = library.C_FindObjects(session, 1);
-      library.C_FindObjectsFinal(session);
-      if (key === undefined) throw new Error(`the token ${label} holds no private key ${id.toString('hex')}`);
-      library.C_DestroyObject(session, key);
+      library.C_DestroyObject(session, privateKeyHandle(library, session, label, id));
     } finally {
       library.C_CloseSession(session);
     }
   });
+}
+
+/**
+ * The attributes of the private key with this CKA_ID, read from a session of its own (logged in with
+ * `pin`); each one the token refuses (sensitive, or not an attribute of the object) comes back as
+ * the CKR_ name of the refusal instead of a value.
+ */
+export function privateKeyAttributes(label: string, pin: string, id: Buffer, types: readonly number[]): Array<Buffer | string> {
+  const values: Array<Buffer | string> = [];
+  onTokenFromOutside(label, (library, slot) => {
+    const session = library.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION);
+    try {
+      logInUser(library, session, pin);
+      const key = privateKeyHandle(library, session, label, id);
+      for (const type of types) {
+        try {
+          values.push((library.C_GetAttributeValue(session, key, [{ type }])[0] as { value: Buffer }).value);
+        } catch (err) {
+          if (!(err instanceof pkcs11.Pkcs11Error)) throw err;
+          values.push(err.message);
+        }
+      }
+    } finally {
+      library.C_CloseSession(session);
+    }
+  });
+  return values;
 }
 
 /** The CKA_IDs (hex) of the private keys the token holds, read from a session of its own (logged in with `pin`). */
@@ -157,12 +200,7 @@ export function privateKeyIds(label: string, pin: string): string[] {
   onTokenFromOutside(label, (library, slot) => {
     const session = library.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION);
     try {
-      try {
-        library.C_Login(session, pkcs11.CKU_USER, pin);
-      } catch (err) {
-        // A session of this process's own (openTestToken) logged the user in already.
-        if (!(err instanceof pkcs11.Pkcs11Error && err.code === pkcs11.CKR_USER_ALREADY_LOGGED_IN)) throw err;
-      }
+      logInUser(library, session, pin);
       library.C_FindObjectsInit(session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }]);
       for (const key of library.C_FindObjects(session, 100)) ids.push((library.C_GetAttributeValue(session, key, [{ type: pkcs11.CKA_ID }])[0]?.value as Buffer).toString('hex'));
       library.C_FindObjectsFinal(session);
@@ -181,6 +219,33 @@ export function deleteToken(label: string): void {
 /** Opens a session on the test token as a custody does, its PIN's source named as the token's environment variable. */
 export const openTestToken = (token: TestToken, options: Pkcs11TokenOptions = {}, pin = token.pin): Pkcs11Token =>
   Pkcs11Token.open({ module: SOFTHSM_MODULE, tokenLabel: token.label, pin, pinSource: `the environment variable ${token.pinEnv}` }, options);
+
+/**
+ * A token custody on the test token as the tests watch it: its session's events in `events` (each
+ * also handed to `onEvent` as it happens), its reconnects spaced by `clock.now`, which only the test moves.
+ */
+export interface WatchedTokenCustody {
+  readonly session: Pkcs11Token;
+  readonly custody: SigningKeyCustody;
+  readonly events: Pkcs11SessionEvent[];
+  readonly clock: { now: number };
+}
+
+export function watchedTokenCustody(token: TestToken, masterKey: Buffer, onEvent?: (event: Pkcs11SessionEvent) => void): WatchedTokenCustody {
+  const events: Pkcs11SessionEvent[] = [];
+  const clock = { now: 0 };
+  const session = openTestToken(token, {
+    onEvent: (e) => {
+      events.push(e);
+      onEvent?.(e);
+    },
+    now: () => clock.now,
+  });
+  return { session, custody: tokenCustody(session, masterKey), events, clock };
+}
+
+/** The modulus of an RSA public key as big-endian bytes: what a token's CKA_MODULUS holds for its private key. */
+export const rsaModulus = (publicKey: KeyObject): Buffer => Buffer.from(publicKey.export({ format: 'jwk' }).n ?? '', 'base64url');
 
 /** A key generated in a token custody's token and opened, with its CKA_ID and its certificate's public key to verify against. */
 export function newTokenKey(custody: SigningKeyCustody): { key: SigningKey; id: Buffer; certified: KeyObject } {
