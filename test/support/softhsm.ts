@@ -63,7 +63,7 @@ export function newTestToken(): TestToken {
  * instance (dlopen gives back the library already loaded; its C_Initialize answers
  * CKR_CRYPTOKI_ALREADY_INITIALIZED) and sees the sessions Trustbridge opened in this process.
  */
-function onTokenFromOutside(label: string, act: (library: pkcs11.PKCS11, slot: pkcs11.Handle) => void): void {
+function onTokenFromOutside<T>(label: string, act: (library: pkcs11.PKCS11, slot: pkcs11.Handle) => T): T {
   const library = new pkcs11.PKCS11();
   library.load(SOFTHSM_MODULE);
   let initialisedHere = true;
@@ -76,7 +76,7 @@ function onTokenFromOutside(label: string, act: (library: pkcs11.PKCS11, slot: p
     }
     const slot = library.C_GetSlotList(true).find((s) => library.C_GetTokenInfo(s).label.trimEnd() === label);
     if (slot === undefined) throw new Error(`no SoftHSM2 token labelled ${label}`);
-    act(library, slot);
+    return act(library, slot);
   } finally {
     if (initialisedHere) library.C_Finalize();
     library.close();
@@ -145,16 +145,6 @@ function privateKeyHandle(library: pkcs11.PKCS11, session: pkcs11.Handle, label:
   return key;
 }
 
-/** Logs the user in on a session of the test's own with `pin`, unless this process is logged in already. */
-function logInUser(library: pkcs11.PKCS11, session: pkcs11.Handle, pin: string): void {
-  try {
-    library.C_Login(session, pkcs11.CKU_USER, pin);
-  } catch (err) {
-    // A session of this process's own (openTestToken) logged the user in already.
-    if (!(err instanceof pkcs11.Pkcs11Error && err.code === pkcs11.CKR_USER_ALREADY_LOGGED_IN)) throw err;
-  }
-}
-
 /** Deletes the private key with this CKA_ID from the token, from a session of its own (logged in as this process is). */
 export function destroyPrivateKey(label: string, id: Buffer): void {
   onTokenFromOutside(label, (library, slot) => {
@@ -168,47 +158,52 @@ export function destroyPrivateKey(label: string, id: Buffer): void {
 }
 
 /**
+ * What `read` finds in a read-only session of its own, logged in with `pin` (or already, when a
+ * session of this process's own, openTestToken, logged the user in), closed afterwards.
+ */
+function readLoggedIn<T>(label: string, pin: string, read: (library: pkcs11.PKCS11, session: pkcs11.Handle) => T): T {
+  return onTokenFromOutside(label, (library, slot) => {
+    const session = library.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION);
+    try {
+      try {
+        library.C_Login(session, pkcs11.CKU_USER, pin);
+      } catch (err) {
+        if (!(err instanceof pkcs11.Pkcs11Error && err.code === pkcs11.CKR_USER_ALREADY_LOGGED_IN)) throw err;
+      }
+      return read(library, session);
+    } finally {
+      library.C_CloseSession(session);
+    }
+  });
+}
+
+/**
  * The attributes of the private key with this CKA_ID, read from a session of its own (logged in with
  * `pin`); each one the token refuses (sensitive, or not an attribute of the object) comes back as
  * the CKR_ name of the refusal instead of a value.
  */
 export function privateKeyAttributes(label: string, pin: string, id: Buffer, types: readonly number[]): Array<Buffer | string> {
-  const values: Array<Buffer | string> = [];
-  onTokenFromOutside(label, (library, slot) => {
-    const session = library.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION);
-    try {
-      logInUser(library, session, pin);
-      const key = privateKeyHandle(library, session, label, id);
-      for (const type of types) {
-        try {
-          values.push((library.C_GetAttributeValue(session, key, [{ type }])[0] as { value: Buffer }).value);
-        } catch (err) {
-          if (!(err instanceof pkcs11.Pkcs11Error)) throw err;
-          values.push(err.message);
-        }
+  return readLoggedIn(label, pin, (library, session) => {
+    const key = privateKeyHandle(library, session, label, id);
+    return types.map((type) => {
+      try {
+        return (library.C_GetAttributeValue(session, key, [{ type }])[0] as { value: Buffer }).value;
+      } catch (err) {
+        if (!(err instanceof pkcs11.Pkcs11Error)) throw err;
+        return err.message;
       }
-    } finally {
-      library.C_CloseSession(session);
-    }
+    });
   });
-  return values;
 }
 
 /** The CKA_IDs (hex) of the private keys the token holds, read from a session of its own (logged in with `pin`). */
 export function privateKeyIds(label: string, pin: string): string[] {
-  const ids: string[] = [];
-  onTokenFromOutside(label, (library, slot) => {
-    const session = library.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION);
-    try {
-      logInUser(library, session, pin);
-      library.C_FindObjectsInit(session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }]);
-      for (const key of library.C_FindObjects(session, 100)) ids.push((library.C_GetAttributeValue(session, key, [{ type: pkcs11.CKA_ID }])[0]?.value as Buffer).toString('hex'));
-      library.C_FindObjectsFinal(session);
-    } finally {
-      library.C_CloseSession(session);
-    }
+  return readLoggedIn(label, pin, (library, session) => {
+    library.C_FindObjectsInit(session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }]);
+    const keys = library.C_FindObjects(session, 100);
+    library.C_FindObjectsFinal(session);
+    return keys.map((key) => (library.C_GetAttributeValue(session, key, [{ type: pkcs11.CKA_ID }])[0]?.value as Buffer).toString('hex')).sort();
   });
-  return ids.sort();
 }
 
 /** Deletes the token (its files), as pulling a token out for good would; sessions on it fail from then on. */
