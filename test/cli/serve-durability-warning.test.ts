@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { serveTwoWorkers } from '../support/serve-two-workers';
 import { childPids, freePort, killAllStsProcesses, runStsAsync, SERVE_READY, StsProcess } from '../support/unit-cli';
 
 const WARNING = '"msg":"a database setting lets acknowledged writes be lost"';
@@ -47,9 +48,7 @@ describe('cli: sts serve warns once per start about the database\'s durability',
   });
 
   it('--workers 2: the supervisor names each once, from its own pid, and no worker repeats it', async () => {
-    const sts = new StsProcess(['serve', '--home', home, '--workers', '2', '--port', String(await freePort())]);
-    const [, workers] = await sts.waitForOutput(SERVE_READY, 30_000);
-    assert.equal(workers, '2');
+    const { sts } = await serveTwoWorkers(home);
     // Each worker logs "token signing" after the point where it used to warn: with both out, a
     // worker's warning would be too.
     assert.equal((await sts.waitForLines('"msg":"token signing"', 2)).length, 2);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { initDemoInstance, jsonLines } from '../support/ops-client';
-import { childPids, freePort, killAllStsProcesses, SERVE_READY, StsProcess } from '../support/unit-cli';
+import { serveTwoWorkers } from '../support/serve-two-workers';
+import { freePort, killAllStsProcesses, SERVE_READY, StsProcess } from '../support/unit-cli';
 import { until } from '../support/until';
 
 // SQLite's write-ahead log is copied back into the database file by one process per host: the one
@@ -49,11 +50,8 @@ describe('ops: who copies SQLite\'s write-ahead log back', function () {
   });
 
   it('with two workers the primary does it for both: paused, nothing is copied; running, the log is copied back; it shuts down cleanly', async () => {
-    const sts = new StsProcess(['serve', '--home', home, '--workers', '2', '--port', String(await freePort())]);
-    await sts.waitForOutput(SERVE_READY, 30_000);
+    const { sts, workers } = await serveTwoWorkers(home);
     await sts.waitForLines('"SQLite checkpoints"', 3);
-    const workers = childPids(sts.pid);
-    assert.equal(workers.length, 2);
     assert.deepEqual(
       checkpointLines(sts).sort((a, b) => Number(a['pid']) - Number(b['pid'])),
       [{ pid: sts.pid, by: 'this process', for: 'its workers' }, ...workers.map((pid) => ({ pid, by: 'the primary' }))].sort(

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WORKER_SEMI_SPACE_MB } from '../../src/server/heap-growth';
 import { initDemoInstance } from '../support/ops-client';
-import { childPids, freePort, killAllStsProcesses, SERVE_READY, StsProcess } from '../support/unit-cli';
+import { serveTwoWorkers } from '../support/serve-two-workers';
+import { killAllStsProcesses } from '../support/unit-cli';
 
 // A cluster's workers get a capped young generation (src/server/heap-growth.ts), which is what keeps
 // a node with a worker per core under 200 MB; an operator's own node options still win over it.
@@ -32,24 +33,15 @@ describe("ops: a cluster worker's heap options", function () {
     rmSync(parent, { recursive: true, force: true });
   });
 
-  /** `sts serve --workers 2` started with these node options, once both workers are serving. */
-  async function twoWorkers(nodeArgs: readonly string[] = []): Promise<{ sts: StsProcess; workers: number[] }> {
-    const sts = new StsProcess(['serve', '--home', home, '--workers', '2', '--port', String(await freePort())], {}, nodeArgs);
-    await sts.waitForOutput(SERVE_READY, 30_000);
-    const workers = childPids(sts.pid);
-    assert.equal(workers.length, 2);
-    return { sts, workers };
-  }
-
   it(`each worker runs with --max-semi-space-size=${WORKER_SEMI_SPACE_MB}; the primary keeps node's default`, async () => {
-    const { sts, workers } = await twoWorkers();
+    const { sts, workers } = await serveTwoWorkers(home);
     for (const pid of workers) assert.deepEqual(nodeOptionsOf(pid), [`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`]);
     assert.deepEqual(nodeOptionsOf(sts.pid), []);
   });
 
   it("an operator's node options for `sts serve` reach the workers after the cap, so the operator's own cap wins", async () => {
     const operators = ['--max-semi-space-size=16', '--max-old-space-size=512'];
-    const { sts, workers } = await twoWorkers(operators);
+    const { sts, workers } = await serveTwoWorkers(home, operators);
     for (const pid of workers) assert.deepEqual(nodeOptionsOf(pid), [`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`, ...operators]);
     assert.deepEqual(nodeOptionsOf(sts.pid), operators);
   });

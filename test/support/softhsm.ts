@@ -7,8 +7,9 @@ import * as pkcs11 from 'pkcs11js';
 import type { SigningKeyCustodyConfig } from '../../src/config/config';
 import type { SigningKeyCustody } from '../../src/keys/key-custody';
 import { parseTokenKeyReference } from '../../src/keys/pkcs11/pkcs11-uri';
+import { tokenCustody } from '../../src/keys/pkcs11/token-custody';
 import type { SigningKey } from '../../src/keys/signing-key';
-import { Pkcs11Token, type Pkcs11TokenOptions } from '../../src/keys/pkcs11/pkcs11-token';
+import { Pkcs11Token, type Pkcs11SessionEvent, type Pkcs11TokenOptions } from '../../src/keys/pkcs11/pkcs11-token';
 
 // SoftHSM2 (Debian's softhsm2) as the PKCS#11 token of the tests: one private token directory per
 // test process, named by SOFTHSM2_CONF before any PKCS#11 module is initialised in it (SoftHSM reads
@@ -62,7 +63,7 @@ export function newTestToken(): TestToken {
  * instance (dlopen gives back the library already loaded; its C_Initialize answers
  * CKR_CRYPTOKI_ALREADY_INITIALIZED) and sees the sessions Trustbridge opened in this process.
  */
-function onTokenFromOutside(label: string, act: (library: pkcs11.PKCS11, slot: pkcs11.Handle) => void): void {
+function onTokenFromOutside<T>(label: string, act: (library: pkcs11.PKCS11, slot: pkcs11.Handle) => T): T {
   const library = new pkcs11.PKCS11();
   library.load(SOFTHSM_MODULE);
   let initialisedHere = true;
@@ -75,7 +76,7 @@ function onTokenFromOutside(label: string, act: (library: pkcs11.PKCS11, slot: p
     }
     const slot = library.C_GetSlotList(true).find((s) => library.C_GetTokenInfo(s).label.trimEnd() === label);
     if (slot === undefined) throw new Error(`no SoftHSM2 token labelled ${label}`);
-    act(library, slot);
+    return act(library, slot);
   } finally {
     if (initialisedHere) library.C_Finalize();
     library.close();
@@ -132,45 +133,77 @@ export function changeUserPin(label: string, oldPin: string, newPin: string): vo
   });
 }
 
+/** The private key with this CKA_ID, found in a session of the test's own. */
+function privateKeyHandle(library: pkcs11.PKCS11, session: pkcs11.Handle, label: string, id: Buffer): pkcs11.Handle {
+  library.C_FindObjectsInit(session, [
+    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
+    { type: pkcs11.CKA_ID, value: id },
+  ]);
+  const [key] = library.C_FindObjects(session, 1);
+  library.C_FindObjectsFinal(session);
+  if (key === undefined) throw new Error(`the token ${label} holds no private key ${id.toString('hex')}`);
+  return key;
+}
+
 /** Deletes the private key with this CKA_ID from the token, from a session of its own (logged in as this process is). */
 export function destroyPrivateKey(label: string, id: Buffer): void {
   onTokenFromOutside(label, (library, slot) => {
     const session = library.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION | pkcs11.CKF_RW_SESSION);
     try {
-      library.C_FindObjectsInit(session, [
-        { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
-        { type: pkcs11.CKA_ID, value: id },
-      ]);
-      const [key] = library.C_FindObjects(session, 1);
-      library.C_FindObjectsFinal(session);
-      if (key === undefined) throw new Error(`the token ${label} holds no private key ${id.toString('hex')}`);
-      library.C_DestroyObject(session, key);
+      library.C_DestroyObject(session, privateKeyHandle(library, session, label, id));
     } finally {
       library.C_CloseSession(session);
     }
   });
 }
 
-/** The CKA_IDs (hex) of the private keys the token holds, read from a session of its own (logged in with `pin`). */
-export function privateKeyIds(label: string, pin: string): string[] {
-  const ids: string[] = [];
-  onTokenFromOutside(label, (library, slot) => {
+/**
+ * What `read` finds in a read-only session of its own, logged in with `pin` (or already, when a
+ * session of this process's own, openTestToken, logged the user in), closed afterwards.
+ */
+function readLoggedIn<T>(label: string, pin: string, read: (library: pkcs11.PKCS11, session: pkcs11.Handle) => T): T {
+  return onTokenFromOutside(label, (library, slot) => {
     const session = library.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION);
     try {
       try {
         library.C_Login(session, pkcs11.CKU_USER, pin);
       } catch (err) {
-        // A session of this process's own (openTestToken) logged the user in already.
         if (!(err instanceof pkcs11.Pkcs11Error && err.code === pkcs11.CKR_USER_ALREADY_LOGGED_IN)) throw err;
       }
-      library.C_FindObjectsInit(session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }]);
-      for (const key of library.C_FindObjects(session, 100)) ids.push((library.C_GetAttributeValue(session, key, [{ type: pkcs11.CKA_ID }])[0]?.value as Buffer).toString('hex'));
-      library.C_FindObjectsFinal(session);
+      return read(library, session);
     } finally {
       library.C_CloseSession(session);
     }
   });
-  return ids.sort();
+}
+
+/**
+ * The attributes of the private key with this CKA_ID, read from a session of its own (logged in with
+ * `pin`); each one the token refuses (sensitive, or not an attribute of the object) comes back as
+ * the CKR_ name of the refusal instead of a value.
+ */
+export function privateKeyAttributes(label: string, pin: string, id: Buffer, types: readonly number[]): Array<Buffer | string> {
+  return readLoggedIn(label, pin, (library, session) => {
+    const key = privateKeyHandle(library, session, label, id);
+    return types.map((type) => {
+      try {
+        return (library.C_GetAttributeValue(session, key, [{ type }])[0] as { value: Buffer }).value;
+      } catch (err) {
+        if (!(err instanceof pkcs11.Pkcs11Error)) throw err;
+        return err.message;
+      }
+    });
+  });
+}
+
+/** The CKA_IDs (hex) of the private keys the token holds, read from a session of its own (logged in with `pin`). */
+export function privateKeyIds(label: string, pin: string): string[] {
+  return readLoggedIn(label, pin, (library, session) => {
+    library.C_FindObjectsInit(session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }]);
+    const keys = library.C_FindObjects(session, 100);
+    library.C_FindObjectsFinal(session);
+    return keys.map((key) => (library.C_GetAttributeValue(session, key, [{ type: pkcs11.CKA_ID }])[0]?.value as Buffer).toString('hex')).sort();
+  });
 }
 
 /** Deletes the token (its files), as pulling a token out for good would; sessions on it fail from then on. */
@@ -181,6 +214,33 @@ export function deleteToken(label: string): void {
 /** Opens a session on the test token as a custody does, its PIN's source named as the token's environment variable. */
 export const openTestToken = (token: TestToken, options: Pkcs11TokenOptions = {}, pin = token.pin): Pkcs11Token =>
   Pkcs11Token.open({ module: SOFTHSM_MODULE, tokenLabel: token.label, pin, pinSource: `the environment variable ${token.pinEnv}` }, options);
+
+/**
+ * A token custody on the test token as the tests watch it: its session's events in `events` (each
+ * also handed to `onEvent` as it happens), its reconnects spaced by `clock.now`, which only the test moves.
+ */
+export interface WatchedTokenCustody {
+  readonly session: Pkcs11Token;
+  readonly custody: SigningKeyCustody;
+  readonly events: Pkcs11SessionEvent[];
+  readonly clock: { now: number };
+}
+
+export function watchedTokenCustody(token: TestToken, masterKey: Buffer, onEvent?: (event: Pkcs11SessionEvent) => void): WatchedTokenCustody {
+  const events: Pkcs11SessionEvent[] = [];
+  const clock = { now: 0 };
+  const session = openTestToken(token, {
+    onEvent: (e) => {
+      events.push(e);
+      onEvent?.(e);
+    },
+    now: () => clock.now,
+  });
+  return { session, custody: tokenCustody(session, masterKey), events, clock };
+}
+
+/** The modulus of an RSA public key as big-endian bytes: what a token's CKA_MODULUS holds for its private key. */
+export const rsaModulus = (publicKey: KeyObject): Buffer => Buffer.from(publicKey.export({ format: 'jwk' }).n ?? '', 'base64url');
 
 /** A key generated in a token custody's token and opened, with its CKA_ID and its certificate's public key to verify against. */
 export function newTokenKey(custody: SigningKeyCustody): { key: SigningKey; id: Buffer; certified: KeyObject } {

@@ -175,24 +175,6 @@ export class Pkcs11Token {
     });
   }
 
-  /**
-   * Reads attributes of a key; each one the token refuses (sensitive, or not an attribute of
-   * the object) comes back as the CKR_ name of the refusal instead of a value.
-   */
-  readAttributes(key: TokenPrivateKey, types: readonly number[]): Array<Buffer | string> {
-    return this.inSession((session) => {
-      const handle = this.handleOf(session, key);
-      return types.map((type) => {
-        try {
-          return (this.library.C_GetAttributeValue(session, handle, [{ type }])[0] as { value: Buffer }).value;
-        } catch (err) {
-          if (codeOf(err) === undefined || isSessionGone(err)) throw err;
-          return reason(err);
-        }
-      });
-    });
-  }
-
   /** Closes the session; the last one in this process logs out and finalises the module. */
   close(): void {
     if (this.closed) return;

@@ -22,6 +22,8 @@ import { startWalCheckpointer } from './wal-checkpointer';
 // to one statement.
 const REPLAY_SWEEP_EVERY = 500;
 
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
 interface UserRow {
   name: string;
   password_hash: string;
@@ -59,11 +61,17 @@ export interface SqliteStoreOptions {
   readonly onCheckpointError?: (err: Error) => void;
   /** Keys the issuance ledger's chain and bounds its unkeyed prefix; without it the store refuses to append to the ledger, and its lookups find nothing. */
   readonly ledgerTrust?: LedgerTrust;
+  /**
+   * How long a write waits for another process's write lock before it fails SQLITE_BUSY: SQLite's
+   * busy_timeout, which immediateWrite also waits by (off the event loop). Default 5000 ms.
+   */
+  readonly busyTimeoutMs?: number;
 }
 
 /** The embedded store: one SQLite file in WAL mode, shared safely by the worker processes of one host. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
-  const db = new Database(path);
+  // better-sqlite3 sets busy_timeout from `timeout`, and refuses a value that is not a whole number of ms.
+  const db = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode is durable against process crashes (what we guard against: SIGKILL of a
   // worker); only an OS crash could lose the last transactions.
@@ -74,7 +82,6 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   // While a node serves, the copying is done ahead by one checkpointer thread per host
   // (wal-checkpointer.ts), and this is only the backstop that lets the log restart from its beginning.
   db.pragma('wal_autocheckpoint = 10000');
-  db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   migrateSqlite(db);
   const checkpointer =

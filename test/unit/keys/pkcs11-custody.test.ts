@@ -9,7 +9,7 @@ import { formatTokenKeyReference, parseTokenKeyReference } from '../../../src/ke
 import { TOKEN_IMPORT_REFUSED, tokenCustody } from '../../../src/keys/pkcs11/token-custody';
 import { sealedCustody } from '../../../src/keys/sealed-custody';
 import { certificateThumbprintSha256 } from '../../../src/keys/signing-key';
-import { newTestToken, openTestToken, SOFTHSM_MODULE, type TestToken } from '../../support/softhsm';
+import { newTestToken, openTestToken, privateKeyAttributes, SOFTHSM_MODULE, type TestToken } from '../../support/softhsm';
 import { errorThrownBy } from '../../support/unit-soap';
 
 // Keys held in a PKCS#11 token (SoftHSM2): generated inside it, sensitive and never extractable, the
@@ -83,9 +83,8 @@ describe('keys/pkcs11: a token custody (SoftHSM2)', function () {
     });
 
     it('generates the private key inside the token: a sensitive, never-extractable token object', () => {
-      const found = session.findPrivateKey(id);
-      assert.ok(found, 'the token holds the private key under the referenced id');
-      const [isToken, sensitive, extractable, alwaysSensitive, neverExtractable, isPrivate] = session.readAttributes(found, [
+      assert.ok(session.findPrivateKey(id), 'the token holds the private key under the referenced id');
+      const [isToken, sensitive, extractable, alwaysSensitive, neverExtractable, isPrivate] = privateKeyAttributes(token.label, token.pin, id, [
         pkcs11.CKA_TOKEN,
         pkcs11.CKA_SENSITIVE,
         pkcs11.CKA_EXTRACTABLE,
@@ -102,9 +101,7 @@ describe('keys/pkcs11: a token custody (SoftHSM2)', function () {
     });
 
     it('the token refuses to read out the key: CKA_VALUE, the private exponent and the primes', () => {
-      const found = session.findPrivateKey(id);
-      assert.ok(found);
-      const [value, privateExponent, prime1, prime2] = session.readAttributes(found, [
+      const [value, privateExponent, prime1, prime2] = privateKeyAttributes(token.label, token.pin, id, [
         pkcs11.CKA_VALUE,
         pkcs11.CKA_PRIVATE_EXPONENT,
         pkcs11.CKA_PRIME_1,

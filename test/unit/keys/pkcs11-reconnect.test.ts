@@ -2,9 +2,8 @@ import { strict as assert } from 'node:assert';
 import { randomBytes, verify, X509Certificate } from 'node:crypto';
 import * as pkcs11 from 'pkcs11js';
 import type { SigningKeyCustody } from '../../../src/keys/key-custody';
-import { Pkcs11Token, Pkcs11TokenError, RECONNECT_INTERVAL_MS, type Pkcs11SessionEvent } from '../../../src/keys/pkcs11/pkcs11-token';
+import { Pkcs11TokenError, RECONNECT_INTERVAL_MS, type Pkcs11SessionEvent } from '../../../src/keys/pkcs11/pkcs11-token';
 import { parseTokenKeyReference } from '../../../src/keys/pkcs11/pkcs11-uri';
-import { tokenCustody } from '../../../src/keys/pkcs11/token-custody';
 import { openSigningKeyCustody } from '../../../src/instance/signing-key-custody';
 import {
   changeUserPin,
@@ -16,8 +15,11 @@ import {
   newTestToken,
   newTokenKey,
   openTestToken,
+  rsaModulus,
   sessionIsOpen,
   type TestToken,
+  watchedTokenCustody,
+  type WatchedTokenCustody,
 } from '../../support/softhsm';
 import { errorThrownBy } from '../../support/unit-soap';
 
@@ -31,8 +33,6 @@ import { errorThrownBy } from '../../support/unit-soap';
 const REQUEST = { commonName: 'Trustbridge Token Signing', validDays: 30 };
 const DATA = Buffer.from('<ds:SignedInfo>…</ds:SignedInfo>');
 
-
-
 const lost = (token: TestToken): Pkcs11SessionEvent => ({ kind: 'session-lost', tokenLabel: token.label, reason: 'CKR_SESSION_HANDLE_INVALID' });
 const restored = (token: TestToken): Pkcs11SessionEvent => ({ kind: 'session-restored', tokenLabel: token.label });
 
@@ -40,6 +40,22 @@ interface LogLine {
   readonly level: string;
   readonly msg: string;
   readonly fields: Record<string, unknown>;
+}
+
+/**
+ * For the describe block that calls this: a watched token custody on the token (its events, its
+ * clock: test/support/softhsm.ts), opened before the block's tests and closed after them.
+ */
+function watchedCustody(token: () => TestToken, masterKey: Buffer, onEvent?: (event: Pkcs11SessionEvent) => void): () => WatchedTokenCustody {
+  let opened: WatchedTokenCustody | undefined;
+  before(() => {
+    opened = watchedTokenCustody(token(), masterKey, onEvent);
+  });
+  after(() => opened?.custody.close());
+  return () => {
+    assert.ok(opened, 'the custody is opened before the tests');
+    return opened;
+  };
 }
 
 /**
@@ -87,18 +103,11 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
   });
 
   describe('closed from outside (C_CloseAllSessions)', () => {
-    const events: Pkcs11SessionEvent[] = [];
-    let session: Pkcs11Token;
-    let custody: SigningKeyCustody;
-
-    before(() => {
-      session = openTestToken(token, { onEvent: (e) => events.push(e) });
-      custody = tokenCustody(session, masterKey);
-    });
-    after(() => custody?.close());
-    beforeEach(() => events.splice(0));
+    const watched = watchedCustody(() => token, masterKey);
+    beforeEach(() => watched().events.splice(0));
 
     it('the next signature opens a new session, logs in, finds its key again and succeeds; the loss and the reconnect are reported once', () => {
+      const { custody, events } = watched();
       const { key, certified } = newTokenKey(custody);
       assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)));
       assert.deepEqual(events, []);
@@ -112,27 +121,24 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
       assert.deepEqual(events, [lost(token), restored(token)], 'the new session is kept');
     });
 
-    it('finding a key, reading its attributes and generating one each survive a lost session', () => {
+    it('finding a key and generating one each survive a lost session', () => {
+      const { session, custody, events } = watched();
       const { id, certified } = newTokenKey(custody);
-      const found = session.findPrivateKey(id);
-      assert.ok(found);
-      const modulus = Buffer.from(certified.export({ format: 'jwk' }).n ?? '', 'base64url');
+      assert.ok(session.findPrivateKey(id));
 
       closeAllSessions(token.label);
-      assert.deepEqual(session.findPrivateKey(id)?.publicNumbers.modulus, modulus);
-      closeAllSessions(token.label);
-      // With the key found before the loss: its handle is found again in the new session.
-      assert.deepEqual(session.readAttributes(found, [pkcs11.CKA_SENSITIVE, pkcs11.CKA_EXTRACTABLE]), [Buffer.from([1]), Buffer.from([0])]);
+      assert.deepEqual(session.findPrivateKey(id)?.publicNumbers.modulus, rsaModulus(certified));
       closeAllSessions(token.label);
       const generated = custody.generate(REQUEST);
       const certificate = new X509Certificate(generated.certificatePem);
       assert.ok(certificate.verify(certificate.publicKey), 'the new key signed its certificate in the new session');
       assert.ok(session.findPrivateKey(parseTokenKeyReference(generated.privateKeyAtRest).id), 'the token holds the new key');
 
-      assert.deepEqual(events, [lost(token), restored(token), lost(token), restored(token), lost(token), restored(token)]);
+      assert.deepEqual(events, [lost(token), restored(token), lost(token), restored(token)]);
     });
 
     it("keeps the process's login in step: two openers that lose their sessions together both reconnect, and one closing leaves the other signing", () => {
+      const { custody, events } = watched();
       const { key, id, certified } = newTokenKey(custody);
       const secondEvents: Pkcs11SessionEvent[] = [];
       const second = openTestToken(token, { onEvent: (e) => secondEvents.push(e) });
@@ -152,6 +158,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     });
 
     it('a key deleted from the token is reported as before, without a reconnect; after a reconnect, as a key the token no longer holds', () => {
+      const { custody, events } = watched();
       const { key, id } = newTokenKey(custody);
       destroyPrivateKey(token.label, id);
       // SoftHSM2's answer for a handle whose object is gone (other modules say CKR_KEY_HANDLE_INVALID): neither means the session went.
@@ -167,19 +174,12 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
   });
 
   describe('logged out from outside (C_Logout), its session kept', () => {
-    const events: Pkcs11SessionEvent[] = [];
-    let session: Pkcs11Token;
-    let custody: SigningKeyCustody;
+    const watched = watchedCustody(() => loggedOut, masterKey);
     const notLoggedIn = (): Pkcs11SessionEvent => ({ kind: 'session-lost', tokenLabel: loggedOut.label, reason: 'CKR_USER_NOT_LOGGED_IN' });
-
-    before(() => {
-      session = openTestToken(loggedOut, { onEvent: (e) => events.push(e) });
-      custody = tokenCustody(session, masterKey);
-    });
-    after(() => custody?.close());
-    beforeEach(() => events.splice(0));
+    beforeEach(() => watched().events.splice(0));
 
     it('a signature, which SoftHSM2 refuses as CKR_OBJECT_HANDLE_INVALID there, closes that session, logs in on a new one and succeeds', () => {
+      const { session, custody, events } = watched();
       const { key, certified } = newTokenKey(custody);
       const before = currentSession(session) as pkcs11.Handle;
       logOutFromOutside(loggedOut.label);
@@ -193,14 +193,15 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     });
 
     it('finding a key there (the token shows no private key) logs in again and finds it, rather than reporting it missing', () => {
+      const { session, custody, events } = watched();
       const { id, certified } = newTokenKey(custody);
       logOutFromOutside(loggedOut.label);
-      const modulus = Buffer.from(certified.export({ format: 'jwk' }).n ?? '', 'base64url');
-      assert.deepEqual(session.findPrivateKey(id)?.publicNumbers.modulus, modulus);
+      assert.deepEqual(session.findPrivateKey(id)?.publicNumbers.modulus, rsaModulus(certified));
       assert.deepEqual(events, [notLoggedIn(), restored(loggedOut)]);
     });
 
     it('generating a key there (CKR_USER_NOT_LOGGED_IN) logs in again and generates it', () => {
+      const { custody, events } = watched();
       logOutFromOutside(loggedOut.label);
       const generated = custody.generate(REQUEST);
       const certificate = new X509Certificate(generated.certificatePem);
@@ -209,6 +210,7 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
     });
 
     it('a key the token does not hold, in a session still logged in, is reported without a reconnect', () => {
+      const { session, custody, events } = watched();
       assert.equal(session.findPrivateKey(randomBytes(16)), undefined);
       const { key, id } = newTokenKey(custody);
       destroyPrivateKey(loggedOut.label, id);
@@ -218,16 +220,11 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
   });
 
   describe('logged out from outside, and the PIN changed meanwhile', () => {
-    const events: Pkcs11SessionEvent[] = [];
-    let session: Pkcs11Token;
-
-    before(() => {
-      session = openTestToken(loggedOutRefusing, { onEvent: (e) => events.push(e) });
-    });
-    after(() => session?.close());
+    const watched = watchedCustody(() => loggedOutRefusing, masterKey);
 
     it('a search fails saying the session is not logged in, not that the key is missing, and the reconnect is not tried again', () => {
-      const { id } = newTokenKey(tokenCustody(session, masterKey));
+      const { session, custody, events } = watched();
+      const { id } = newTokenKey(custody);
       // The login is the process's, not a session's: changing the PIN needs it gone, and logs the process
       // (this session too) in again, so it is logged out once more afterwards.
       logOutFromOutside(loggedOutRefusing.label);
@@ -287,16 +284,10 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
   });
 
   describe('the PIN refused at a reconnect, on a clock the test moves', () => {
-    const events: Pkcs11SessionEvent[] = [];
-    let now = 0;
-    let custody: SigningKeyCustody;
-
-    before(() => {
-      custody = tokenCustody(openTestToken(refusing, { onEvent: (e) => events.push(e), now: () => now }), masterKey);
-    });
-    after(() => custody?.close());
+    const watched = watchedCustody(() => refusing, masterKey);
 
     it('no reconnect is tried again a day later, when the token would take the PIN again', () => {
+      const { custody, events, clock } = watched();
       const { key } = newTokenKey(custody);
       closeAllSessions(refusing.label);
       changeUserPin(refusing.label, refusing.pin, `${refusing.pin}-changed`);
@@ -304,24 +295,18 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
       assert.deepEqual(events.map((e) => (e.kind === 'reconnect-failed' ? e.retryAfterMs : e.kind)), ['session-lost', null]);
 
       changeUserPin(refusing.label, `${refusing.pin}-changed`, refusing.pin);
-      now += 24 * 60 * 60 * 1000;
+      clock.now += 24 * 60 * 60 * 1000;
       assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
       assert.equal(events.length, 2, 'no attempt: the PIN the process read once was refused');
     });
   });
 
   describe('the token gone (deleted), so the reconnect fails otherwise', () => {
-    const events: Pkcs11SessionEvent[] = [];
-    // The clock that spaces reconnect attempts, moved by the test: no test depends on how fast the machine is.
-    let now = 0;
-    let custody: SigningKeyCustody;
-
-    before(() => {
-      custody = tokenCustody(openTestToken(vanishing, { onEvent: (e) => events.push(e), now: () => now }), masterKey);
-    });
-    after(() => custody?.close());
+    // The clock that spaces reconnect attempts is moved by the test: no test depends on how fast the machine is.
+    const watched = watchedCustody(() => vanishing, masterKey);
 
     it(`signatures fail with the error that lost the session; the next attempt waits ${RECONNECT_INTERVAL_MS} ms, with none in between`, () => {
+      const { custody, events, clock } = watched();
       const { key } = newTokenKey(custody);
       closeAllSessions(vanishing.label);
       deleteToken(vanishing.label);
@@ -335,12 +320,12 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
       };
       assert.deepEqual(events, [lost(vanishing), failed]);
 
-      now += RECONNECT_INTERVAL_MS - 1;
+      clock.now += RECONNECT_INTERVAL_MS - 1;
       assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
       assert.equal(errorThrownBy(() => custody.generate(REQUEST)).message, `the PKCS#11 token "${vanishing.label}" could not generate a key: CKR_SESSION_HANDLE_INVALID`);
       assert.deepEqual(events, [lost(vanishing), failed], 'no attempt within the interval');
 
-      now += 1;
+      clock.now += 1;
       assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
       assert.deepEqual(events, [lost(vanishing), failed, failed], 'one more attempt once the interval is over');
     });
@@ -371,22 +356,14 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
   });
 
   describe('gone again as soon as it is re-established', () => {
-    const events: Pkcs11SessionEvent[] = [];
-    let now = 0;
     let flap = true;
-    let custody: SigningKeyCustody;
-
-    before(() => {
-      const onEvent = (e: Pkcs11SessionEvent): void => {
-        events.push(e);
-        // A token that comes and goes: the new session is closed before the operation runs again in it.
-        if (e.kind === 'session-restored' && flap) closeAllSessions(flapping.label);
-      };
-      custody = tokenCustody(openTestToken(flapping, { onEvent, now: () => now }), masterKey);
+    // A token that comes and goes: the new session is closed before the operation runs again in it.
+    const watched = watchedCustody(() => flapping, masterKey, (e) => {
+      if (e.kind === 'session-restored' && flap) closeAllSessions(flapping.label);
     });
-    after(() => custody?.close());
 
     it('counts as a failed reconnect: the operation fails, and the next attempt waits the interval', () => {
+      const { custody, events, clock } = watched();
       const { key, certified } = newTokenKey(custody);
       closeAllSessions(flapping.label);
       assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
@@ -394,11 +371,11 @@ describe('keys/pkcs11: a lost token session is re-established (SoftHSM2)', funct
 
       // The token stays now, so an attempt would succeed: the failure within the interval shows there is none.
       flap = false;
-      now += RECONNECT_INTERVAL_MS - 1;
+      clock.now += RECONNECT_INTERVAL_MS - 1;
       assert.equal(errorThrownBy(() => key.sign('sha256', DATA)).message, 'CKR_SESSION_HANDLE_INVALID');
       assert.equal(events.length, 3);
 
-      now += 1;
+      clock.now += 1;
       assert.ok(verify('sha256', DATA, certified, key.sign('sha256', DATA)));
       assert.deepEqual(events, [lost(flapping), restored(flapping), lost(flapping), restored(flapping)]);
     });

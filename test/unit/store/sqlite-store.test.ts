@@ -64,6 +64,19 @@ describe('store/sqlite openSqliteStore', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /**
+   * The tests that hold another connection's write lock past the busy timeout reopen the store with
+   * a short one, rather than wait out the default 5 s; the lock is held until the write has failed.
+   */
+  const SHORT_BUSY_TIMEOUT_MS = 300;
+  const reopenWithShortBusyTimeout = async (): Promise<void> => {
+    await store.close();
+    store = openSqliteStore(path, { ledgerTrust: TEST_LEDGER_TRUST, busyTimeoutMs: SHORT_BUSY_TIMEOUT_MS });
+  };
+  /** Waited out the busy timeout once: not less, and not a second time. */
+  const assertWaitedOneBusyTimeout = (waitedMs: number): void =>
+    assert.ok(waitedMs >= SHORT_BUSY_TIMEOUT_MS - 10 && waitedMs < 2 * SHORT_BUSY_TIMEOUT_MS, `waited ${waitedMs} ms`);
+
   it('opens in WAL mode (checked from an independent connection)', () => {
     const db = new Database(path, { readonly: true });
     try {
@@ -103,8 +116,8 @@ describe('store/sqlite openSqliteStore', () => {
       }
     });
 
-    it('a write lock held by another process past the busy timeout fails every waiting row once, together; the next record links to the chain as if nothing happened', async function () {
-      this.timeout(20_000);
+    it('a write lock held by another process past the busy timeout fails every waiting row once, together; the next record links to the chain as if nothing happened', async () => {
+      await reopenWithShortBusyTimeout();
       await store.ledger.record(ledgerEntry('_before'));
       const locker = new Database(path);
       locker.exec('BEGIN IMMEDIATE');
@@ -120,8 +133,8 @@ describe('store/sqlite openSqliteStore', () => {
       }
       const waitedMs = Date.now() - started;
       assert.deepEqual(settled, ['SQLITE_BUSY', 'SQLITE_BUSY', 'SQLITE_BUSY']);
-      // One busy timeout (5 s) for the batch, not one per row retried alone.
-      assert.ok(waitedMs >= 4_500 && waitedMs < 9_000, `waited ${waitedMs} ms`);
+      // One busy timeout for the batch, not one per row retried alone.
+      assertWaitedOneBusyTimeout(waitedMs);
       await store.ledger.record(ledgerEntry('_after'));
       const chained = await store.ledger.chain(0, 10);
       assert.deepEqual(chained.map((e) => e.tokenId), ['_before', '_after']);
@@ -173,8 +186,8 @@ describe('store/sqlite openSqliteStore', () => {
   describe('audit trail past the busy timeout', () => {
     const storedIds = async (): Promise<string[]> => (await store.audit.query({ limit: 10 })).map((e) => e.eventId);
 
-    it('with another process holding the write lock past the busy timeout, a batch fails SQLITE_BUSY and stores none of its events; appended again once the lock is released, each is stored once, in order', async function () {
-      this.timeout(20_000);
+    it('with another process holding the write lock past the busy timeout, a batch fails SQLITE_BUSY and stores none of its events; appended again once the lock is released, each is stored once, in order', async () => {
+      await reopenWithShortBusyTimeout();
       await store.audit.append([auditEvent('e-before')]);
       const batch = ['e-1', 'e-2', 'e-3'].map(auditEvent);
       const locker = new Database(path);
@@ -193,7 +206,7 @@ describe('store/sqlite openSqliteStore', () => {
       const waitedMs = Date.now() - started;
       assert.ok(failure instanceof WriteLockBusyError, `failed with ${String(failure)}`);
       assert.equal(failure.code, 'SQLITE_BUSY');
-      assert.ok(waitedMs >= 4_500 && waitedMs < 9_000, `waited ${waitedMs} ms`);
+      assertWaitedOneBusyTimeout(waitedMs);
       assert.deepEqual(await storedIds(), ['e-before'], 'part of the failed batch was stored');
       // The audit trail appends the same batch again (event ids need not be unique: a half-stored batch would now be there twice).
       await store.audit.append(batch);
@@ -202,8 +215,8 @@ describe('store/sqlite openSqliteStore', () => {
 
     // Requests only record events; the trail stores them off the request's path (src/audit/audit-trail.ts),
     // so a request does not fail or wait when the store cannot take them: they must wait for it instead.
-    it('through the audit trail: the events wait (filed, logged as not yet stored), and the next flush after the lock is released stores each once', async function () {
-      this.timeout(20_000);
+    it('through the audit trail: the events wait (filed, logged as not yet stored), and the next flush after the lock is released stores each once', async () => {
+      await reopenWithShortBusyTimeout();
       const logs: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
       const file = join(dir, 'audit.jsonl');
       const trail = new AuditTrail({ repository: store.audit, file, logger: { log: (level, msg, fields) => logs.push({ level, msg, fields: fields ?? {} }) }, now: () => T0 });
@@ -222,7 +235,7 @@ describe('store/sqlite openSqliteStore', () => {
         {
           level: 'warn',
           msg: 'audit events not yet stored',
-          fields: { waiting: 2, errorName: 'WriteLockBusyError', errorMessage: 'database is locked: another process held the write lock for 5000 ms' },
+          fields: { waiting: 2, errorName: 'WriteLockBusyError', errorMessage: `database is locked: another process held the write lock for ${SHORT_BUSY_TIMEOUT_MS} ms` },
         },
       ]);
       const filedIds = (): string[] => readFileSync(file, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { eventId: string }).eventId);
@@ -238,8 +251,8 @@ describe('store/sqlite openSqliteStore', () => {
   describe('replay cache', () => {
     const later = (): Date => new Date(Date.now() + 60_000);
 
-    it('with another process holding the write lock past the busy timeout, remembering fails SQLITE_BUSY and stores nothing: the request fails rather than let a replay through', async function () {
-      this.timeout(20_000);
+    it('with another process holding the write lock past the busy timeout, remembering fails SQLITE_BUSY and stores nothing: the request fails rather than let a replay through', async () => {
+      await reopenWithShortBusyTimeout();
       const locker = new Database(path);
       locker.exec('BEGIN IMMEDIATE');
       const started = Date.now();
@@ -255,8 +268,7 @@ describe('store/sqlite openSqliteStore', () => {
       }
       assert.ok(failure instanceof WriteLockBusyError, `failed with ${String(failure)}`);
       assert.equal(failure.code, 'SQLITE_BUSY');
-      const waitedMs = Date.now() - started;
-      assert.ok(waitedMs >= 4_500 && waitedMs < 9_000, `waited ${waitedMs} ms`);
+      assertWaitedOneBusyTimeout(Date.now() - started);
       assert.equal(await store.replay.rememberOnce('assertion', 'k-busy', later()), true, 'the key was not stored by the failed call');
     });
 
