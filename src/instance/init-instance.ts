@@ -11,7 +11,7 @@ import { roleArn, samlProviderArn } from '../aws/arn';
 import { awsRoleClaim } from '../aws/role-claim';
 import { AWS_SAML } from '../core/aws-saml';
 import { openConfiguredStore } from './open-configured-store';
-import { sqliteFileHoldsSigningKeys } from '../store/sqlite/holds-signing-keys';
+import { sqliteFileContents, type SqliteFileContents } from '../store/sqlite/sqlite-file-contents';
 import type { InitRecords, Store } from '../store/store';
 import { masterKeyFromEnvironment } from './master-key';
 import { FileNotCreated } from './new-file';
@@ -58,7 +58,7 @@ export async function initInstance(home: string, options: InitOptions): Promise<
   });
   refuseFilesInTheWay(home, config, options.demo);
   if (config.store.kind === 'postgres') await refuseInitialisedDatabase(home, config.store);
-  else refuseInitialisedSqliteFile(inHome(home, config.store.path));
+  else refuseExistingSqliteFile(inHome(home, config.store.path));
   const newHome = makeHome(home);
   try {
     return await populateHome(home, newHome, config, options.demo);
@@ -117,7 +117,7 @@ async function populateHome(home: string, newHome: NewHome, config: StsConfig, d
   try {
     // The config goes last: its presence is what marks the instance as complete.
     writePublic(newHome, join(home, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
-    // Opening the instance creates these; what was there already (a database the operator placed) stays.
+    // Opening the instance creates these; what was there already (an empty database file the operator placed) stays.
     if (config.store.kind === 'sqlite') for (const path of sqliteFiles(inHome(home, config.store.path))) newHome.willCreate(path);
     if (config.audit.file !== '') newHome.willCreate(inHome(home, config.audit.file));
     const instance = await openInstance(home);
@@ -226,22 +226,29 @@ async function refuseInitialisedDatabase(home: string, settings: StsConfig['stor
 }
 
 /**
- * A database left in the directory without its config (an instance whose config.json was moved or
- * lost) is refused before anything is written: its keys are sealed under another master key, and
+ * Init writes only into a database it creates: a file in its place that is not empty is refused
+ * before anything is written, here rather than when init reaches it. Left without its config (an
+ * instance whose config.json was moved or lost), its keys are sealed under another master key, and
  * init would get as far as generating a key (in a PKCS#11 token, one that outlives the failure)
- * before the database refused a second active key.
+ * before the database refused a second active key; anybody else's would be migrated into.
  */
-function refuseInitialisedSqliteFile(path: string): void {
-  let holdsKeys: boolean;
+function refuseExistingSqliteFile(path: string): void {
+  let contents: SqliteFileContents;
   try {
-    holdsKeys = sqliteFileHoldsSigningKeys(path);
+    contents = sqliteFileContents(path);
   } catch (err) {
     throw new Error(`the database ${path} cannot be read (${(err as Error).message}): move it away or choose another --home`);
   }
-  if (holdsKeys) {
+  if (contents === 'signing keys') {
     throw new Error(
       `the database ${path} already holds a Trustbridge instance (its signing keys): choose another --home, ` +
         `or remove or rename the database if that instance is really meant to be replaced`,
+    );
+  }
+  if (contents === 'something else') {
+    throw new Error(
+      `the database ${path} is not empty and holds no Trustbridge instance: init writes only into a database it creates; ` +
+        'move the file away or choose another --home',
     );
   }
 }

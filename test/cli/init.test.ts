@@ -236,28 +236,6 @@ describe('cli: sts init', function () {
       });
     }
 
-    it('a database the operator placed in the directory keeps its rows, and loses those init wrote before failing', async () => {
-      const dir = join(parent, 'failing-own-database');
-      mkdirSync(dir);
-      const placed = openSqliteStore(join(dir, 'trustbridge.db'));
-      await placed.users.add({ name: 'demo@trustbridge.localhost', passwordHash: 'scrypt$2$1$1$c2FsdA==$aGFzaA==', sealedPassword: null, claims: [], createdAt: new Date() });
-      await placed.close();
-      // Init writes the signing key, the AWS relying party and the demo role, then meets the user already there.
-      const r = runSts(['init', '--home', dir, '--demo']);
-      assert.equal(r.status, 1, r.stdout + r.stderr);
-      assert.equal(r.stderr, 'sts init: user demo@trustbridge.localhost already exists\n');
-      assert.deepEqual(readdirSync(dir), ['trustbridge.db']);
-      const store = openSqliteStore(join(dir, 'trustbridge.db'));
-      try {
-        assert.deepEqual(await store.signingKeys.list(), []);
-        assert.deepEqual(await store.relyingParties.list(), []);
-        assert.deepEqual(await store.awsRoles.list(), []);
-        assert.deepEqual((await store.users.list()).map((u) => u.name), ['demo@trustbridge.localhost']);
-      } finally {
-        await store.close();
-      }
-    });
-
     it('a dangling symbolic link where init would write is in the way too: refused before a key is generated in the token', () => {
       const token = newTestToken();
       const dir = join(parent, 'failing-dangling-link');
@@ -297,7 +275,7 @@ describe('cli: sts init', function () {
     });
   });
 
-  describe('a database that already holds an instance, without its config, is refused before anything is written', () => {
+  describe('a database file already there, an instance\'s or anybody\'s, is refused before anything is written unless it is empty', () => {
     let source: string;
     before(() => {
       source = join(parent, 'holding-source');
@@ -346,6 +324,10 @@ describe('cli: sts init', function () {
     const refusal = (dir: string): string =>
       `sts init: the database ${join(dir, 'trustbridge.db')} already holds a Trustbridge instance (its signing keys): ` +
       'choose another --home, or remove or rename the database if that instance is really meant to be replaced\n';
+
+    const notAnInstance = (dir: string): string =>
+      `sts init: the database ${join(dir, 'trustbridge.db')} is not empty and holds no Trustbridge instance: ` +
+      'init writes only into a database it creates; move the file away or choose another --home\n';
 
     it('refused with one line naming the database and what to do (exit 1, no stack trace); its rows, bytes and mtime stay, no file is added', async () => {
       const dir = homeHolding('holding-db-only');
@@ -406,17 +388,91 @@ describe('cli: sts init', function () {
       assertFilesUnchanged(dir, withoutIndex);
     });
 
-    it('a database without signing keys is no instance: init goes ahead with it', async () => {
+    it('a Trustbridge database without signing keys (its users and relying parties left) is not empty: refused the same way, its rows kept', async () => {
       const dir = homeHolding('holding-no-keys');
       const db = new Database(join(dir, 'trustbridge.db'));
       try {
-        db.exec('DELETE FROM signing_keys; DELETE FROM relying_parties; DELETE FROM aws_roles; DELETE FROM users');
+        db.exec('DELETE FROM signing_keys');
       } finally {
         db.close();
       }
+      const rows = await rowCounts(dir);
+      assert.deepEqual(rows, { signingKeys: 0, users: 1, relyingParties: 2 });
+      const before = filesIn(dir);
+      const r = runSts(['init', '--home', dir, '--demo']);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, notAnInstance(dir));
+      assertFilesUnchanged(dir, before);
+      assert.deepEqual(await rowCounts(dir), rows);
+    });
+
+    /** An SQLite database of another application's, in the database's place, with `journalMode` and one table of its own. */
+    function homeWithOthersDatabase(name: string, journalMode: 'wal' | 'delete'): string {
+      const dir = homeHolding(name, []);
+      const db = new Database(join(dir, 'trustbridge.db'));
+      try {
+        db.pragma(`journal_mode = ${journalMode}`);
+        db.exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total TEXT); INSERT INTO invoices (total) VALUES ('12.50')");
+      } finally {
+        db.close();
+      }
+      assert.deepEqual(readdirSync(dir), ['trustbridge.db']);
+      return dir;
+    }
+
+    it('another application\'s SQLite database (WAL mode, no signing_keys table): refused in one line (exit 1, no stack trace); not migrated, its bytes and mtime stay, no -wal or -shm left', () => {
+      const dir = homeWithOthersDatabase('holding-others-wal', 'wal');
+      const before = filesIn(dir);
+      const r = runSts(['init', '--home', dir]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, notAnInstance(dir));
+      assert.doesNotMatch(r.stderr, STACK_TRACE);
+      assertFilesUnchanged(dir, before);
+      const db = new Database(join(dir, 'trustbridge.db'), { readonly: true });
+      try {
+        assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(), ['invoices']);
+        assert.equal(db.pragma('user_version', { simple: true }), 0, 'migrated');
+      } finally {
+        db.close();
+      }
+    });
+
+    it('with a PKCS#11 token: another application\'s database is refused before a key is generated in the token', () => {
+      const token = newTestToken();
+      const dir = homeWithOthersDatabase('holding-others-pkcs11', 'delete');
+      const before = filesIn(dir);
+      const r = runSts(['init', '--home', dir, '--pkcs11-module', SOFTHSM_MODULE, '--pkcs11-token', token.label, '--pkcs11-pin-env', token.pinEnv]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, notAnInstance(dir));
+      assertFilesUnchanged(dir, before);
+      assert.deepEqual(privateKeyIds(token.label, token.pin), [], 'a key was generated in the token');
+    });
+
+    it('an SQLite database with no table at all (only its header: settings of its own) is not empty either', () => {
+      const dir = homeHolding('holding-header-only', []);
+      const db = new Database(join(dir, 'trustbridge.db'));
+      try {
+        db.pragma('journal_mode = wal');
+      } finally {
+        db.close();
+      }
+      assert.ok(statSync(join(dir, 'trustbridge.db')).size > 0);
+      const before = filesIn(dir);
+      const r = runSts(['init', '--home', dir]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, notAnInstance(dir));
+      assertFilesUnchanged(dir, before);
+    });
+
+    it('a file of 0 bytes is taken for no database (as SQLite takes it): init creates the instance\'s database in it', async () => {
+      const dir = homeHolding('holding-empty-file', []);
+      writeFileSync(join(dir, 'trustbridge.db'), '', { mode: 0o640 });
       const r = runSts(['init', '--home', dir, '--demo']);
       assert.equal(r.status, 0, r.stderr);
       assert.deepEqual(await rowCounts(dir), { signingKeys: 1, users: 1, relyingParties: 2 });
+      assert.equal(mode(join(dir, 'trustbridge.db')), 0o640, 'the operator\'s file was replaced');
     });
 
     it('a file in the database\'s place that SQLite cannot read is refused, naming it, before anything is written', () => {
