@@ -20,7 +20,7 @@ import { openInstance, type Instance } from './open-instance';
 import { CONFIG_FILE, DEMO_CREDENTIALS_FILE, SIGNING_CERTIFICATE_EXPORT, inHome } from './paths';
 import { openSigningKeyCustody } from './signing-key-custody';
 import type { KeyAtRest, SigningKeyCustody } from '../keys/key-custody';
-import { noticingGenerated, recordsLeftInDatabase, tokenKeysLeftBehind, withNotes } from './init-left-behind';
+import { noticingGenerated, recordsLeftInDatabase, tokenKeysLeftBehind, withNotes, withPathsLeft } from './init-left-behind';
 import { createActiveSigningKey } from './signing-keys';
 
 export interface InitOptions {
@@ -47,8 +47,11 @@ const CLAIM = {
   role: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role',
 };
 
-/** Creates an instance directory (config, master key, TLS and signing keys, database); reuses an existing one. */
-export async function initInstance(home: string, options: InitOptions): Promise<InitResult> {
+/**
+ * Creates an instance directory (config, master key, TLS and signing keys, database); reuses an
+ * existing one. `makeNewHome` is how it makes the directory and takes it back (tests make that fail).
+ */
+export async function initInstance(home: string, options: InitOptions, makeNewHome: (home: string) => NewHome = makeHome): Promise<InitResult> {
   if (existsSync(join(home, CONFIG_FILE))) return { created: false };
   const config = validateConfig({
     ...DEFAULT_CONFIG,
@@ -59,17 +62,12 @@ export async function initInstance(home: string, options: InitOptions): Promise<
   refuseFilesInTheWay(home, config, options.demo);
   if (config.store.kind === 'postgres') await refuseInitialisedDatabase(home, config.store);
   else refuseExistingSqliteFile(inHome(home, config.store.path));
-  const newHome = makeHome(home);
+  const newHome = makeNewHome(home);
   try {
     return await populateHome(home, newHome, config, options.demo);
   } catch (err) {
     // A partial instance would pass for a complete one (config.json is there) or be in the next init's way.
-    try {
-      newHome.takeBack();
-    } catch {
-      // What init was doing when it failed is the error to report.
-    }
-    throw err;
+    throw withPathsLeft(err, newHome.takeBack());
   }
 }
 

@@ -8,6 +8,9 @@ import { STACK_TRACE } from '../support/ext-trust';
 import { runStsInProcess } from '../support/in-process-cli';
 import { newTestToken, privateKeyIds, SOFTHSM_MODULE } from '../support/softhsm';
 import { runSts } from '../support/unit-cli';
+import { UsageError } from '../../src/cli/args';
+import { initInstance } from '../../src/instance/init-instance';
+import { makeHome } from '../../src/instance/new-home';
 import { openServingInstance } from '../../src/instance/open-instance';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store';
 
@@ -235,6 +238,39 @@ describe('cli: sts init', function () {
         assert.deepEqual(readdirSync(join(dir, 'tls')).sort(), ['localhost.crt.pem', 'localhost.key.pem', ...Object.keys(files)].sort());
       });
     }
+
+    it('a take-back that cannot remove what init made: the failure first, then one line per path left behind (no stack trace); the rest is removed', async () => {
+      const dir = join(parent, 'failing-take-back');
+      mkdirSync(dir);
+      const locked = join(dir, 'tls', 'localhost.key.pem');
+      // As root no file mode stops a removal (checked: rm -rf goes through a chmod 555 directory), so the
+      // removal fails through makeHome's seam, as under an immutable file (chattr +i): the file, and its directory with it.
+      const refusingRemove = (path: string): void => {
+        if (path === locked || locked.startsWith(`${path}/`)) throw Object.assign(new Error(`EPERM: operation not permitted, unlink '${locked}'`), { code: 'EPERM' });
+        rmSync(path, { recursive: true, force: true });
+      };
+      const failure = await initInstance(
+        dir,
+        { demo: false, signingKeyCustody: { kind: 'pkcs11', module: '/nonexistent/libpkcs11.so', tokenLabel: 'never', pinEnv: 'TRUSTBRIDGE_TEST_UNSET_PIN' } },
+        (home) => makeHome(home, refusingRemove),
+      ).then(
+        () => assert.fail('init succeeded'),
+        (err: unknown) => err,
+      );
+      assert.ok(failure instanceof Error && !(failure instanceof UsageError), 'an error main reports as the failure it is (exit 1)');
+      const leftBehind = (path: string): string =>
+        `left behind: ${path}, which init created and could not remove (EPERM: operation not permitted, unlink '${locked}'): remove it before running sts init there again`;
+      assert.equal(
+        failure.message,
+        [
+          "signingKeyCustody.pinEnv names TRUSTBRIDGE_TEST_UNSET_PIN, which is not set: export TRUSTBRIDGE_TEST_UNSET_PIN with the PKCS#11 token's user PIN",
+          leftBehind(locked),
+          leftBehind(join(dir, 'tls')),
+        ].join('\n'),
+      );
+      assert.doesNotMatch(failure.message, STACK_TRACE);
+      assert.deepEqual(listFiles(dir), [locked], 'the master key and the certificate were removed all the same');
+    });
 
     it('a dangling symbolic link where init would write is in the way too: refused before a key is generated in the token', () => {
       const token = newTestToken();
