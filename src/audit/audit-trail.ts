@@ -52,6 +52,7 @@ export class AuditTrail {
   private storing: Promise<void> | undefined;
   /** The last store write's failure, cleared by the next one that succeeds. */
   private storeError: unknown;
+  /** The first close, which every later call answers with. */
   private closing: Promise<UnstoredEvents | undefined> | undefined;
   private readonly fd: number | null;
   private readonly listeners: Array<(event: AuditEvent) => void> = [];

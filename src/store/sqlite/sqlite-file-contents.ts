@@ -3,9 +3,9 @@ import Database from 'better-sqlite3';
 
 /**
  * What a file found where a new SQLite database would go holds: nothing (no file, or one of 0 bytes
- * with no write-ahead log beside it, which SQLite itself takes for a new database), token-signing
- * keys (a Trustbridge instance's), or anything else (another application's tables, a Trustbridge
- * database without keys, an empty SQLite database with its own settings).
+ * with no write-ahead log of any bytes beside it, which SQLite itself takes for a new database),
+ * token-signing keys (a Trustbridge instance's), or something else (another application's tables, a
+ * Trustbridge database without keys, an SQLite database with no table but settings of its own).
  */
 export type SqliteFileContents = 'nothing' | 'signing keys' | 'something else';
 
@@ -18,10 +18,10 @@ export function sqliteFileContents(path: string): SqliteFileContents {
   // into the file and removed as the last read-write connection's close would. Without one, a
   // read-only connection would leave the -wal and -shm files it creates for a database in WAL mode;
   // a read-write one removes them as it closes.
-  const log = `${path}-wal`;
-  const hasLog = existsSync(log);
+  const logSize = statSync(`${path}-wal`, { throwIfNoEntry: false })?.size;
+  const hasLog = logSize !== undefined;
   const size = statSync(path, { throwIfNoEntry: false })?.size;
-  if (size === undefined || (size === 0 && !(hasLog && statSync(log).size > 0))) return 'nothing';
+  if (size === undefined || (size === 0 && (logSize ?? 0) === 0)) return 'nothing';
   const shm = `${path}-shm`;
   // A crash's log without its shared-memory index: the read-only connection builds the index in a
   // new -shm file and leaves it. A live connection always has one, so this one is ours to remove.
