@@ -115,7 +115,7 @@ async function populateHome(home: string, newHome: NewHome, config: StsConfig, d
   try {
     // The config goes last: its presence is what marks the instance as complete.
     writePublic(newHome, join(home, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
-    // Opening the instance creates these; what was there already (an empty database file the operator placed) stays.
+    // Opening the instance creates these; what was there already (a database the operator placed) stays.
     if (config.store.kind === 'sqlite') for (const path of sqliteFiles(inHome(home, config.store.path))) newHome.willCreate(path);
     if (config.audit.file !== '') newHome.willCreate(inHome(home, config.audit.file));
     const instance = await openInstance(home);
@@ -224,11 +224,12 @@ async function refuseInitialisedDatabase(home: string, settings: StsConfig['stor
 }
 
 /**
- * Init writes only into a database it creates: a file in its place that is not empty is refused
- * before anything is written, here rather than when init reaches it. Left without its config (an
- * instance whose config.json was moved or lost), its keys are sealed under another master key, and
- * init would get as far as generating a key (in a PKCS#11 token, one that outlives the failure)
- * before the database refused a second active key; anybody else's would be migrated into.
+ * Init writes only into a database it creates or one of Trustbridge's without an instance in it (an
+ * operator's, with users they placed, as in PostgreSQL): anything else in its place is refused before
+ * anything is written, here rather than when init reaches it. An instance's left without its config
+ * (config.json moved or lost) has its keys sealed under another master key, and init would get as
+ * far as generating a key (in a PKCS#11 token, one that outlives the failure) before the database
+ * refused a second active key; another application's would be migrated into.
  */
 function refuseExistingSqliteFile(path: string): void {
   let contents: SqliteFileContents;
@@ -245,8 +246,8 @@ function refuseExistingSqliteFile(path: string): void {
   }
   if (contents === 'something else') {
     throw new Error(
-      `the database ${path} is not empty and holds no Trustbridge instance: init writes only into a database it creates; ` +
-        'move the file away or choose another --home',
+      `the database ${path} is not Trustbridge's (it has no signing_keys table) and is not empty: init writes only into ` +
+        `a database it creates or one of Trustbridge's; move the file away or choose another --home`,
     );
   }
 }

@@ -272,6 +272,28 @@ describe('cli: sts init', function () {
       assert.deepEqual(listFiles(dir), [locked], 'the master key and the certificate were removed all the same');
     });
 
+    it('a database the operator placed in the directory keeps its rows, and loses those init wrote before failing', async () => {
+      const dir = join(parent, 'failing-own-database');
+      mkdirSync(dir);
+      const placed = openSqliteStore(join(dir, 'trustbridge.db'));
+      await placed.users.add({ name: 'demo@trustbridge.localhost', passwordHash: 'scrypt$2$1$1$c2FsdA==$aGFzaA==', sealedPassword: null, claims: [], createdAt: new Date() });
+      await placed.close();
+      // Init writes the signing key, the AWS relying party and the demo role, then meets the user already there.
+      const r = runSts(['init', '--home', dir, '--demo']);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, 'sts init: user demo@trustbridge.localhost already exists\n');
+      assert.deepEqual(readdirSync(dir), ['trustbridge.db']);
+      const store = openSqliteStore(join(dir, 'trustbridge.db'));
+      try {
+        assert.deepEqual(await store.signingKeys.list(), []);
+        assert.deepEqual(await store.relyingParties.list(), []);
+        assert.deepEqual(await store.awsRoles.list(), []);
+        assert.deepEqual((await store.users.list()).map((u) => u.name), ['demo@trustbridge.localhost']);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('a dangling symbolic link where init would write is in the way too: refused before a key is generated in the token', () => {
       const token = newTestToken();
       const dir = join(parent, 'failing-dangling-link');
@@ -311,7 +333,7 @@ describe('cli: sts init', function () {
     });
   });
 
-  describe('a database file already there, an instance\'s or anybody\'s, is refused before anything is written unless it is empty', () => {
+  describe('a database file already there, an instance\'s or not Trustbridge\'s, is refused before anything is written', () => {
     let source: string;
     before(() => {
       source = join(parent, 'holding-source');
@@ -362,8 +384,8 @@ describe('cli: sts init', function () {
       'choose another --home, or remove or rename the database if that instance is really meant to be replaced\n';
 
     const notAnInstance = (dir: string): string =>
-      `sts init: the database ${join(dir, 'trustbridge.db')} is not empty and holds no Trustbridge instance: ` +
-      'init writes only into a database it creates; move the file away or choose another --home\n';
+      `sts init: the database ${join(dir, 'trustbridge.db')} is not Trustbridge's (it has no signing_keys table) and is not empty: ` +
+      "init writes only into a database it creates or one of Trustbridge's; move the file away or choose another --home\n";
 
     it('refused with one line naming the database and what to do (exit 1, no stack trace); its rows, bytes and mtime stay, no file is added', async () => {
       const dir = homeHolding('holding-db-only');
@@ -424,23 +446,17 @@ describe('cli: sts init', function () {
       assertFilesUnchanged(dir, withoutIndex);
     });
 
-    it('a Trustbridge database without signing keys (its users and relying parties left) is not empty: refused the same way, its rows kept', async () => {
+    it('a database without signing keys is no instance: init goes ahead with it', async () => {
       const dir = homeHolding('holding-no-keys');
       const db = new Database(join(dir, 'trustbridge.db'));
       try {
-        db.exec('DELETE FROM signing_keys');
+        db.exec('DELETE FROM signing_keys; DELETE FROM relying_parties; DELETE FROM aws_roles; DELETE FROM users');
       } finally {
         db.close();
       }
-      const rows = await rowCounts(dir);
-      assert.deepEqual(rows, { signingKeys: 0, users: 1, relyingParties: 2 });
-      const before = filesIn(dir);
       const r = runSts(['init', '--home', dir, '--demo']);
-      assert.equal(r.status, 1, r.stdout + r.stderr);
-      assert.equal(r.stdout, '');
-      assert.equal(r.stderr, notAnInstance(dir));
-      assertFilesUnchanged(dir, before);
-      assert.deepEqual(await rowCounts(dir), rows);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(await rowCounts(dir), { signingKeys: 1, users: 1, relyingParties: 2 });
     });
 
     /** An SQLite database of another application's, in the database's place, with `journalMode` and one table of its own. */

@@ -4,10 +4,11 @@ import Database from 'better-sqlite3';
 /**
  * What a file found where a new SQLite database would go holds: nothing (no file, or one of 0 bytes
  * with no write-ahead log of any bytes beside it, which SQLite itself takes for a new database),
- * token-signing keys (a Trustbridge instance's), or something else (another application's tables, a
- * Trustbridge database without keys, an SQLite database with no table but settings of its own).
+ * token-signing keys (a Trustbridge instance's), Trustbridge's tables without a key (a database an
+ * operator prepared, as a PostgreSQL one may be), or something else (another application's tables,
+ * an SQLite database with no table but settings of its own).
  */
-export type SqliteFileContents = 'nothing' | 'signing keys' | 'something else';
+export type SqliteFileContents = 'nothing' | 'signing keys' | 'no signing keys' | 'something else';
 
 /**
  * What the SQLite file at `path` holds, read without changing it: not migrated, nothing written, no
@@ -30,7 +31,8 @@ export function sqliteFileContents(path: string): SqliteFileContents {
   try {
     db.exec('PRAGMA query_only = ON');
     const table = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'signing_keys'`).get();
-    return table !== undefined && db.prepare('SELECT 1 FROM signing_keys LIMIT 1').get() !== undefined ? 'signing keys' : 'something else';
+    if (table === undefined) return 'something else';
+    return db.prepare('SELECT 1 FROM signing_keys LIMIT 1').get() !== undefined ? 'signing keys' : 'no signing keys';
   } finally {
     db.close();
     if (madeShm) rmSync(shm, { force: true });
