@@ -1,4 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../server/log';
 import { describeError } from '../server/log';
 import type { AuditEvent, AuditRepository } from '../store/store';
@@ -18,6 +20,13 @@ const RETRY_AFTER_MS = 2000;
 // If the store cannot take them, at most this many wait for it; beyond, the oldest are dropped from
 // the store's copy (they are in the JSON lines file already), and the drop is logged.
 const MAX_WAITING = 20_000;
+
+/** What closing the trail could not store: events in the JSON lines file only (or nowhere, without one). */
+export interface UnstoredEvents {
+  readonly events: readonly AuditEvent[];
+  /** Why the store's last write failed. */
+  readonly storeError: unknown;
+}
 
 export interface AuditTrailOptions {
   readonly repository: AuditRepository;
@@ -41,6 +50,10 @@ export class AuditTrail {
   private retryTimer: NodeJS.Timeout | undefined;
   /** The store write in flight, if any (see flush). */
   private storing: Promise<void> | undefined;
+  /** The last store write's failure, cleared by the next one that succeeds. */
+  private storeError: unknown;
+  /** The first close, which every later call answers with. */
+  private closing: Promise<UnstoredEvents | undefined> | undefined;
   private readonly fd: number | null;
   private readonly listeners: Array<(event: AuditEvent) => void> = [];
 
@@ -125,7 +138,9 @@ export class AuditTrail {
       this.unstored = [];
       try {
         await this.options.repository.append(batch);
+        this.storeError = undefined;
       } catch (err) {
+        this.storeError = err;
         // Put back in front, to be tried again; the file already has them.
         this.unstored = batch.concat(this.unstored);
         this.capUnstored();
@@ -145,10 +160,38 @@ export class AuditTrail {
     this.options.logger.log('error', 'audit events dropped from the store (kept in the audit file)', { dropped: dropped.length });
   }
 
-  async close(): Promise<void> {
+  /**
+   * Files what was recorded, stores what waits and closes the file; a second call waits for the first.
+   * A store that refuses is tried again on the retry schedule while less than `storeWithinMs` has
+   * passed (0: only the one try). Resolves to what the store still had not taken, if anything.
+   */
+  close(storeWithinMs = 0): Promise<UnstoredEvents | undefined> {
+    return (this.closing ??= this.closeOnce(storeWithinMs));
+  }
+
+  private async closeOnce(storeWithinMs: number): Promise<UnstoredEvents | undefined> {
+    const giveUpAt = performance.now() + storeWithinMs;
+    await this.storeAll();
+    while (this.unstored.length > 0 && performance.now() + RETRY_AFTER_MS < giveUpAt) {
+      // On a timer of our own: the trail's retry timer is unref'd, and a process with nothing else
+      // to do (a CLI command at its end) would exit under it.
+      this.cancelRetry();
+      await sleep(RETRY_AFTER_MS);
+      await this.storeAll();
+    }
+    this.cancelRetry();
+    if (this.fd !== null) closeSync(this.fd);
+    return this.unstored.length === 0 ? undefined : { events: [...this.unstored], storeError: this.storeError };
+  }
+
+  private async storeAll(): Promise<void> {
     await this.flush();
     while (this.storing !== undefined) await this.storing;
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
-    if (this.fd !== null) closeSync(this.fd);
+  }
+
+  private cancelRetry(): void {
+    if (this.retryTimer === undefined) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 }

@@ -11,7 +11,7 @@ import { roleArn, samlProviderArn } from '../aws/arn';
 import { awsRoleClaim } from '../aws/role-claim';
 import { AWS_SAML } from '../core/aws-saml';
 import { openConfiguredStore } from './open-configured-store';
-import { sqliteFileHoldsSigningKeys } from '../store/sqlite/holds-signing-keys';
+import { sqliteFileContents, type SqliteFileContents } from '../store/sqlite/sqlite-file-contents';
 import type { InitRecords, Store } from '../store/store';
 import { masterKeyFromEnvironment } from './master-key';
 import { FileNotCreated } from './new-file';
@@ -20,7 +20,7 @@ import { openInstance, type Instance } from './open-instance';
 import { CONFIG_FILE, DEMO_CREDENTIALS_FILE, SIGNING_CERTIFICATE_EXPORT, inHome } from './paths';
 import { openSigningKeyCustody } from './signing-key-custody';
 import type { KeyAtRest, SigningKeyCustody } from '../keys/key-custody';
-import { noticingGenerated, recordsLeftInDatabase, tokenKeysLeftBehind, withNotes } from './init-left-behind';
+import { noticingGenerated, recordsLeftInDatabase, tokenKeysLeftBehind, withNotes, withPathsLeft } from './init-left-behind';
 import { createActiveSigningKey } from './signing-keys';
 
 export interface InitOptions {
@@ -47,8 +47,11 @@ const CLAIM = {
   role: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role',
 };
 
-/** Creates an instance directory (config, master key, TLS and signing keys, database); reuses an existing one. */
-export async function initInstance(home: string, options: InitOptions): Promise<InitResult> {
+/**
+ * Creates an instance directory (config, master key, TLS and signing keys, database); reuses an
+ * existing one. `makeNewHome` is how it makes the directory and takes it back (tests make that fail).
+ */
+export async function initInstance(home: string, options: InitOptions, makeNewHome: (home: string) => NewHome = makeHome): Promise<InitResult> {
   if (existsSync(join(home, CONFIG_FILE))) return { created: false };
   const config = validateConfig({
     ...DEFAULT_CONFIG,
@@ -58,18 +61,13 @@ export async function initInstance(home: string, options: InitOptions): Promise<
   });
   refuseFilesInTheWay(home, config, options.demo);
   if (config.store.kind === 'postgres') await refuseInitialisedDatabase(home, config.store);
-  else refuseInitialisedSqliteFile(inHome(home, config.store.path));
-  const newHome = makeHome(home);
+  else refuseExistingSqliteFile(inHome(home, config.store.path));
+  const newHome = makeNewHome(home);
   try {
     return await populateHome(home, newHome, config, options.demo);
   } catch (err) {
     // A partial instance would pass for a complete one (config.json is there) or be in the next init's way.
-    try {
-      newHome.takeBack();
-    } catch {
-      // What init was doing when it failed is the error to report.
-    }
-    throw err;
+    throw withPathsLeft(err, newHome.takeBack());
   }
 }
 
@@ -226,22 +224,30 @@ async function refuseInitialisedDatabase(home: string, settings: StsConfig['stor
 }
 
 /**
- * A database left in the directory without its config (an instance whose config.json was moved or
- * lost) is refused before anything is written: its keys are sealed under another master key, and
- * init would get as far as generating a key (in a PKCS#11 token, one that outlives the failure)
- * before the database refused a second active key.
+ * Init writes only into a database it creates or one of Trustbridge's without an instance in it (an
+ * operator's, with users they placed, as in PostgreSQL): anything else in its place is refused before
+ * anything is written, here rather than when init reaches it. An instance's left without its config
+ * (config.json moved or lost) has its keys sealed under another master key, and init would get as
+ * far as generating a key (in a PKCS#11 token, one that outlives the failure) before the database
+ * refused a second active key; another application's would be migrated into.
  */
-function refuseInitialisedSqliteFile(path: string): void {
-  let holdsKeys: boolean;
+function refuseExistingSqliteFile(path: string): void {
+  let contents: SqliteFileContents;
   try {
-    holdsKeys = sqliteFileHoldsSigningKeys(path);
+    contents = sqliteFileContents(path);
   } catch (err) {
     throw new Error(`the database ${path} cannot be read (${(err as Error).message}): move it away or choose another --home`);
   }
-  if (holdsKeys) {
+  if (contents === 'signing keys') {
     throw new Error(
       `the database ${path} already holds a Trustbridge instance (its signing keys): choose another --home, ` +
         `or remove or rename the database if that instance is really meant to be replaced`,
+    );
+  }
+  if (contents === 'something else') {
+    throw new Error(
+      `the database ${path} is not Trustbridge's (it has no signing_keys table) and is not empty: init writes only into ` +
+        `a database it creates or one of Trustbridge's; move the file away or choose another --home`,
     );
   }
 }

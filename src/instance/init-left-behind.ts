@@ -1,9 +1,11 @@
 import type { KeyAtRest, SigningKeyCustody } from '../keys/key-custody';
 import { isTokenKeyReference, parseTokenKeyReference } from '../keys/pkcs11/pkcs11-uri';
 import type { InitRecords } from '../store/store';
+import type { NotTakenBack } from './new-home';
 
 // What a failed `sts init` cannot take back, and how its error tells the operator: the files and the
-// rows it wrote are removed, but not a key generated in a PKCS#11 token, nor rows whose removal failed.
+// rows it wrote are removed, but not a key generated in a PKCS#11 token, nor rows or files whose
+// removal failed.
 
 /** `custody`, adding each key it generates to `generated`: one generated in a token outlives a failed init. */
 export function noticingGenerated(custody: SigningKeyCustody, generated: KeyAtRest[]): SigningKeyCustody {
@@ -43,6 +45,18 @@ export function recordsLeftInDatabase(written: InitRecords, removal: unknown): s
     ...written.users.map((u) => `user ${u}`),
   ];
   return `removing what init wrote in the database failed (${messageOf(removal)}), so it still holds ${rows.join(', ')}: delete them before running sts init against it again`;
+}
+
+/**
+ * `err`, then a line for each file or directory init made and could not remove: each would be in
+ * the next init's way, and one may be a secret (the master key, the TLS key).
+ */
+export function withPathsLeft(err: unknown, left: readonly NotTakenBack[]): unknown {
+  if (left.length === 0) return err;
+  const lines = left.map(
+    ({ path, error }) => `left behind: ${path}, which init created and could not remove (${messageOf(error)}): remove it before running sts init there again`,
+  );
+  return new Error([messageOf(err), ...lines].join('\n'), { cause: err });
 }
 
 /** An init that failed, with what it left behind that the operator must know of after its own message. */

@@ -18,16 +18,28 @@ export interface NewHome {
    * it is not there now. One that is there now was not init's, and is kept.
    */
   willCreate(path: string): void;
-  /** Removes what was made through here, the newest first. */
-  takeBack(): void;
+  /**
+   * Removes what was made through here, the newest first; one that cannot be removed does not stop
+   * the others. Returns those left behind.
+   */
+  takeBack(): NotTakenBack[];
 }
+
+/** A file or directory init made and could not remove. */
+export interface NotTakenBack {
+  readonly path: string;
+  readonly error: unknown;
+}
+
+const removeMade = (path: string): void => rmSync(path, { recursive: true, force: true });
 
 /**
  * Makes the instance directory `home` (private, with any missing parents) if it does not exist. When
  * this made it, taking back removes it whole (with the parents made); otherwise only what was made
- * through the NewHome.
+ * through the NewHome. `remove` is how taking back removes a path (tests make it fail: as root, no
+ * file mode stops a removal).
  */
-export function makeHome(home: string): NewHome {
+export function makeHome(home: string, remove: (path: string) => void = removeMade): NewHome {
   const madeHome = mkdirSync(home, { recursive: true, mode: 0o700 });
   const made: string[] = [];
   return {
@@ -44,7 +56,15 @@ export function makeHome(home: string): NewHome {
       if (lstatSync(path, { throwIfNoEntry: false }) === undefined) made.push(path);
     },
     takeBack() {
-      for (const path of madeHome === undefined ? [...made].reverse() : [madeHome]) rmSync(path, { recursive: true, force: true });
+      const left: NotTakenBack[] = [];
+      for (const path of madeHome === undefined ? [...made].reverse() : [madeHome]) {
+        try {
+          remove(path);
+        } catch (error) {
+          left.push({ path, error });
+        }
+      }
+      return left;
     },
   };
 }

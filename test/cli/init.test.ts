@@ -8,6 +8,9 @@ import { STACK_TRACE } from '../support/ext-trust';
 import { runStsInProcess } from '../support/in-process-cli';
 import { newTestToken, privateKeyIds, SOFTHSM_MODULE } from '../support/softhsm';
 import { runSts } from '../support/unit-cli';
+import { UsageError } from '../../src/cli/args';
+import { initInstance } from '../../src/instance/init-instance';
+import { makeHome } from '../../src/instance/new-home';
 import { openServingInstance } from '../../src/instance/open-instance';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store';
 
@@ -236,6 +239,39 @@ describe('cli: sts init', function () {
       });
     }
 
+    it('a take-back that cannot remove what init made: the failure first, then one line per path left behind (no stack trace); the rest is removed', async () => {
+      const dir = join(parent, 'failing-take-back');
+      mkdirSync(dir);
+      const locked = join(dir, 'tls', 'localhost.key.pem');
+      // As root no file mode stops a removal (checked: rm -rf goes through a chmod 555 directory), so the
+      // removal fails through makeHome's seam, as under an immutable file (chattr +i): the file, and its directory with it.
+      const refusingRemove = (path: string): void => {
+        if (path === locked || locked.startsWith(`${path}/`)) throw Object.assign(new Error(`EPERM: operation not permitted, unlink '${locked}'`), { code: 'EPERM' });
+        rmSync(path, { recursive: true, force: true });
+      };
+      const failure = await initInstance(
+        dir,
+        { demo: false, signingKeyCustody: { kind: 'pkcs11', module: '/nonexistent/libpkcs11.so', tokenLabel: 'never', pinEnv: 'TRUSTBRIDGE_TEST_UNSET_PIN' } },
+        (home) => makeHome(home, refusingRemove),
+      ).then(
+        () => assert.fail('init succeeded'),
+        (err: unknown) => err,
+      );
+      assert.ok(failure instanceof Error && !(failure instanceof UsageError), 'an error main reports as the failure it is (exit 1)');
+      const leftBehind = (path: string): string =>
+        `left behind: ${path}, which init created and could not remove (EPERM: operation not permitted, unlink '${locked}'): remove it before running sts init there again`;
+      assert.equal(
+        failure.message,
+        [
+          "signingKeyCustody.pinEnv names TRUSTBRIDGE_TEST_UNSET_PIN, which is not set: export TRUSTBRIDGE_TEST_UNSET_PIN with the PKCS#11 token's user PIN",
+          leftBehind(locked),
+          leftBehind(join(dir, 'tls')),
+        ].join('\n'),
+      );
+      assert.doesNotMatch(failure.message, STACK_TRACE);
+      assert.deepEqual(listFiles(dir), [locked], 'the master key and the certificate were removed all the same');
+    });
+
     it('a database the operator placed in the directory keeps its rows, and loses those init wrote before failing', async () => {
       const dir = join(parent, 'failing-own-database');
       mkdirSync(dir);
@@ -297,7 +333,7 @@ describe('cli: sts init', function () {
     });
   });
 
-  describe('a database that already holds an instance, without its config, is refused before anything is written', () => {
+  describe('a database file already there, an instance\'s or not Trustbridge\'s, is refused before anything is written', () => {
     let source: string;
     before(() => {
       source = join(parent, 'holding-source');
@@ -346,6 +382,10 @@ describe('cli: sts init', function () {
     const refusal = (dir: string): string =>
       `sts init: the database ${join(dir, 'trustbridge.db')} already holds a Trustbridge instance (its signing keys): ` +
       'choose another --home, or remove or rename the database if that instance is really meant to be replaced\n';
+
+    const notAnInstance = (dir: string): string =>
+      `sts init: the database ${join(dir, 'trustbridge.db')} is not Trustbridge's (it has no signing_keys table) and is not empty: ` +
+      "init writes only into a database it creates or one of Trustbridge's; move the file away or choose another --home\n";
 
     it('refused with one line naming the database and what to do (exit 1, no stack trace); its rows, bytes and mtime stay, no file is added', async () => {
       const dir = homeHolding('holding-db-only');
@@ -417,6 +457,74 @@ describe('cli: sts init', function () {
       const r = runSts(['init', '--home', dir, '--demo']);
       assert.equal(r.status, 0, r.stderr);
       assert.deepEqual(await rowCounts(dir), { signingKeys: 1, users: 1, relyingParties: 2 });
+    });
+
+    /** An SQLite database of another application's, in the database's place, with `journalMode` and one table of its own. */
+    function homeWithOthersDatabase(name: string, journalMode: 'wal' | 'delete'): string {
+      const dir = homeHolding(name, []);
+      const db = new Database(join(dir, 'trustbridge.db'));
+      try {
+        db.pragma(`journal_mode = ${journalMode}`);
+        db.exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total TEXT); INSERT INTO invoices (total) VALUES ('12.50')");
+      } finally {
+        db.close();
+      }
+      assert.deepEqual(readdirSync(dir), ['trustbridge.db']);
+      return dir;
+    }
+
+    it('another application\'s SQLite database (WAL mode, no signing_keys table): refused in one line (exit 1, no stack trace); not migrated, its bytes and mtime stay, no -wal or -shm left', () => {
+      const dir = homeWithOthersDatabase('holding-others-wal', 'wal');
+      const before = filesIn(dir);
+      const r = runSts(['init', '--home', dir]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, notAnInstance(dir));
+      assert.doesNotMatch(r.stderr, STACK_TRACE);
+      assertFilesUnchanged(dir, before);
+      const db = new Database(join(dir, 'trustbridge.db'), { readonly: true });
+      try {
+        assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(), ['invoices']);
+        assert.equal(db.pragma('user_version', { simple: true }), 0, 'migrated');
+      } finally {
+        db.close();
+      }
+    });
+
+    it('with a PKCS#11 token: another application\'s database is refused before a key is generated in the token', () => {
+      const token = newTestToken();
+      const dir = homeWithOthersDatabase('holding-others-pkcs11', 'delete');
+      const before = filesIn(dir);
+      const r = runSts(['init', '--home', dir, '--pkcs11-module', SOFTHSM_MODULE, '--pkcs11-token', token.label, '--pkcs11-pin-env', token.pinEnv]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, notAnInstance(dir));
+      assertFilesUnchanged(dir, before);
+      assert.deepEqual(privateKeyIds(token.label, token.pin), [], 'a key was generated in the token');
+    });
+
+    it('an SQLite database with no table at all (only its header: settings of its own) is not empty either', () => {
+      const dir = homeHolding('holding-header-only', []);
+      const db = new Database(join(dir, 'trustbridge.db'));
+      try {
+        db.pragma('journal_mode = wal');
+      } finally {
+        db.close();
+      }
+      assert.ok(statSync(join(dir, 'trustbridge.db')).size > 0);
+      const before = filesIn(dir);
+      const r = runSts(['init', '--home', dir]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, notAnInstance(dir));
+      assertFilesUnchanged(dir, before);
+    });
+
+    it('a file of 0 bytes is taken for no database (as SQLite takes it): init creates the instance\'s database in it', async () => {
+      const dir = homeHolding('holding-empty-file', []);
+      writeFileSync(join(dir, 'trustbridge.db'), '', { mode: 0o640 });
+      const r = runSts(['init', '--home', dir, '--demo']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(await rowCounts(dir), { signingKeys: 1, users: 1, relyingParties: 2 });
+      assert.equal(mode(join(dir, 'trustbridge.db')), 0o640, 'the operator\'s file was replaced');
     });
 
     it('a file in the database\'s place that SQLite cannot read is refused, naming it, before anything is written', () => {

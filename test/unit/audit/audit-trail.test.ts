@@ -150,6 +150,40 @@ describe('audit trail (unit)', () => {
     assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 20_101, 'the file has every event');
   });
 
+  it('close(ms) tries a refusing store again on the retry schedule (2 s) while within ms: stored at the retry, filed once, nothing left', async function () {
+    this.timeout(10_000);
+    const repository = flakyRepository(1);
+    const file = join(dir, 'audit.jsonl');
+    const trail = new AuditTrail({ repository, file, logger, now: () => new Date() });
+    const event = trail.record({ eventName: 'UnlockUser', eventSource: 'admin' });
+    const started = Date.now();
+    assert.equal(await trail.close(5_000), undefined);
+    const tookMs = Date.now() - started;
+    assert.ok(tookMs >= 1_900 && tookMs < 4_000, `took ${tookMs} ms`);
+    assert.equal(repository.calls, 2);
+    assert.deepEqual(repository.stored.map((e) => e.eventId), [event.eventId]);
+    assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 1);
+  });
+
+  it('close(ms) stops trying once another retry would start past ms: resolves to the events left (filed once) and the store\'s last error; closing again answers the same', async function () {
+    this.timeout(10_000);
+    const repository = flakyRepository(Number.MAX_SAFE_INTEGER);
+    const file = join(dir, 'audit.jsonl');
+    const trail = new AuditTrail({ repository, file, logger, now: () => new Date() });
+    const events = ['GenerateSigningKey', 'PromoteSigningKey'].map((eventName) => trail.record({ eventName, eventSource: 'admin' }));
+    const started = Date.now();
+    const unstored = await trail.close(3_000);
+    const tookMs = Date.now() - started;
+    // Tried at once and 2 s later; a third try would start at 4 s.
+    assert.equal(repository.calls, 2);
+    assert.ok(tookMs >= 1_900 && tookMs < 3_000, `took ${tookMs} ms`);
+    assert.deepEqual(unstored?.events.map((e) => e.eventId), events.map((e) => e.eventId));
+    assert.equal((unstored?.storeError as Error).message, 'database unavailable');
+    assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { eventId: string }).eventId), events.map((e) => e.eventId));
+    assert.equal(await trail.close(3_000), unstored);
+    assert.equal(repository.calls, 2, 'the second close tried nothing');
+  });
+
   it('an alert is an error log line at once, with its facts, and a critical event; an ordinary event logs nothing', async () => {
     const repository = flakyRepository(0);
     const trail = new AuditTrail({ repository, file: null, logger, now: () => new Date() });

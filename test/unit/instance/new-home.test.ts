@@ -31,7 +31,7 @@ describe('instance/new-home: makeHome', () => {
     assert.equal(statSync(home).mode & 0o777, 0o700);
     newHome.makeDirectory(join(home, 'tls'));
     newHome.writeNewFile(join(home, 'tls', 'x.pem'), 0o600, () => 'x\n');
-    newHome.takeBack();
+    assert.deepEqual(newHome.takeBack(), [], 'nothing left behind');
     assert.deepEqual(readdirSync(parent), []);
   });
 
@@ -93,4 +93,30 @@ describe('instance/new-home: makeHome', () => {
     assert.ok(lstatSync(join(home, 'tls')).isSymbolicLink());
     assert.deepEqual(readdirSync(elsewhere), ['ca.pem']);
   });
+
+  it('a path it cannot remove does not stop the others: each one left is returned with its error, newest first', () => {
+    const home = join(parent, 'home');
+    mkdirSync(home);
+    const locked = join(home, 'tls', 'localhost.key.pem');
+    // As root no file mode stops a removal, so the removal is made to fail as an immutable file's would, and its directory's with it.
+    const refused = (path: string): Error => Object.assign(new Error(`EPERM: operation not permitted, unlink '${locked}'`), { code: 'EPERM', path });
+    const newHome = makeHome(home, (path) => {
+      if (path === locked || locked.startsWith(`${path}/`)) throw refused(path);
+      rmSync(path, { recursive: true, force: true });
+    });
+    newHome.writeNewFile(join(home, 'master.key'), 0o600, () => 'key\n');
+    newHome.makeDirectory(join(home, 'tls'));
+    newHome.writeNewFile(join(home, 'tls', 'localhost.crt.pem'), 0o644, () => 'certificate\n');
+    newHome.writeNewFile(locked, 0o600, () => 'key\n');
+    const left = newHome.takeBack();
+    assert.deepEqual(
+      left.map(({ path, error }) => [path, (error as Error).message]),
+      [
+        [locked, `EPERM: operation not permitted, unlink '${locked}'`],
+        [join(home, 'tls'), `EPERM: operation not permitted, unlink '${locked}'`],
+      ],
+    );
+    assert.deepEqual(tree(home), ['tls', join('tls', 'localhost.key.pem')], 'the master key and the certificate were removed all the same');
+  });
+
 });
