@@ -2,7 +2,7 @@ import type { BenchInstance } from './instance';
 import { runLoad } from './load';
 import { loopbackTarget } from './request-sender';
 import { fmt, mebibytesToMegabytes, NODE_MEMORY_TARGET_MB } from './report';
-import { runOpenLoop, type MixRequest, type OpenLoopResult, type OperationFigures, type WindowReport } from './open-loop';
+import { runOpenLoop, type ConnectionChoice, type MixRequest, type OpenLoopResult, type OperationFigures, type WindowReport } from './open-loop';
 import { FLAT_SLOPE_MB_PER_MIN, RssMonitor, type ProcessMemory } from './rss-monitor';
 import type { StsProcess } from './server-process';
 
@@ -23,6 +23,7 @@ export interface SustainedOptions {
   readonly intervalSeconds: number;
   /** Keep-alive connections the generator holds (see OpenLoopOptions.connections). */
   readonly connections: number;
+  readonly connectionChoice: ConnectionChoice;
   readonly onInterval?: (window: WindowReport, memory: readonly ProcessMemory[]) => void;
   readonly onSuccess?: (operation: string, body: Buffer) => void;
 }
@@ -47,6 +48,7 @@ export async function runSustained(o: SustainedOptions): Promise<SustainedResult
       durationMs: o.seconds * 1000,
       intervalMs: o.intervalSeconds * 1000,
       connections: o.connections,
+      connectionChoice: o.connectionChoice,
       ...(o.onSuccess ? { onSuccess: o.onSuccess } : {}),
       onInterval: (w) => o.onInterval?.(w, monitor.processes()),
     });

@@ -8,7 +8,9 @@
 // server is slower for its first seconds) and the run goes at SUSTAINED_FRACTION (0.8) of the mix's maximum.
 // SUSTAINED_SECONDS (120) after SUSTAINED_WARMUP_SECONDS (10) of ramp, SUSTAINED_WORKERS (one per core, as
 // `sts serve` runs by default: issue 6 asks for p99 at 80% load with all cores used),
-// SUSTAINED_INTERVAL_SECONDS (10), SUSTAINED_CONNECTIONS (32: the generator's keep-alive pool); BENCH_PG_URL
+// SUSTAINED_INTERVAL_SECONDS (10), SUSTAINED_CONNECTIONS (32: the generator's keep-alive pool), SUSTAINED_CONNECTION_CHOICE (fifo: the
+// connection free longest, so the workers get the requests in turn; lifo: the one freed last, as Node's own
+// agent chooses; see ConnectionChoice in open-loop.ts); BENCH_PG_URL
 // puts the store on PostgreSQL and BENCH_MAX_CONCURRENT_REQUESTS sets limits.maxConcurrentRequests, as for `npm run bench`. For investigating a run: SUSTAINED_NODE_ARGS (space-separated,
 // e.g. "--trace-gc") go to the server's node, and SUSTAINED_KEEP_LOG=FILE keeps a copy of the server's log.
 import { copyFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { fmt } from './report';
 import { serverCpuSeconds, startSts, type StsProcess } from './server-process';
 import { describeMemory, describeOperations, measureMixMaximum, runSustained, verdicts } from './sustained-run';
 import { FLAT_SLOPE_MB_PER_MIN } from './rss-monitor';
+import type { ConnectionChoice } from './open-loop';
 import { armWatchdog, envMaxConcurrentRequests, envNumber, runTool } from './bench-process';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -32,6 +35,7 @@ interface Settings {
   readonly warmupSeconds: number;
   readonly workers: number;
   readonly connections: number;
+  readonly connectionChoice: ConnectionChoice;
   readonly probeSeconds: number;
   readonly probeWarmupSeconds: number;
   readonly intervalSeconds: number;
@@ -50,6 +54,7 @@ function readSettings(): Settings {
     warmupSeconds: envNumber('SUSTAINED_WARMUP_SECONDS', 10),
     workers: Math.round(envNumber('SUSTAINED_WORKERS', availableParallelism())),
     connections: Math.round(envNumber('SUSTAINED_CONNECTIONS', 32)),
+    connectionChoice: envConnectionChoice(),
     probeSeconds: envNumber('SUSTAINED_PROBE_SECONDS', 4),
     probeWarmupSeconds: envNumber('SUSTAINED_PROBE_WARMUP_SECONDS', 2),
     intervalSeconds: envNumber('SUSTAINED_INTERVAL_SECONDS', 10),
@@ -58,6 +63,12 @@ function readSettings(): Settings {
     nodeArgs: (process.env['SUSTAINED_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
     keepLog: process.env['SUSTAINED_KEEP_LOG'] || undefined,
   };
+}
+
+function envConnectionChoice(): ConnectionChoice {
+  const value = process.env['SUSTAINED_CONNECTION_CHOICE'] || 'fifo';
+  if (value !== 'lifo' && value !== 'fifo') throw new Error(`SUSTAINED_CONNECTION_CHOICE must be lifo or fifo, not "${value}"`);
+  return value;
 }
 
 let sts: StsProcess | undefined;
@@ -95,7 +106,9 @@ async function main(): Promise<void> {
   } else {
     console.log(`rate: ${fmt(rate)} requests/s (SUSTAINED_RATE)`);
   }
-  console.log(`connections: at most ${settings.connections}, kept alive, used in turn (SUSTAINED_CONNECTIONS)`);
+  console.log(
+    `connections: at most ${settings.connections}, kept alive (SUSTAINED_CONNECTIONS); a request takes the one ${settings.connectionChoice === 'lifo' ? 'freed last' : 'free longest'} (SUSTAINED_CONNECTION_CHOICE=${settings.connectionChoice})`,
+  );
   console.log(`limits.maxConcurrentRequests: ${settings.maxConcurrentRequests ?? 'the instance default (0, no limit)'} (BENCH_MAX_CONCURRENT_REQUESTS)`);
   console.log(`running ${settings.seconds} s after a ${settings.warmupSeconds} s ramp up to the rate (SUSTAINED_SECONDS, SUSTAINED_WARMUP_SECONDS), a report every ${settings.intervalSeconds} s\n`);
 
@@ -110,6 +123,7 @@ async function main(): Promise<void> {
     seconds: settings.seconds,
     intervalSeconds: settings.intervalSeconds,
     connections: settings.connections,
+    connectionChoice: settings.connectionChoice,
     onInterval: (w, memory) => {
       const p99 = [...w.byOperation].map(([op, f]) => `${op} ${fmt(f.p99Ms, 1)}`).join(', ');
       const errors = [...w.byOperation.values()].reduce((a, f) => a + f.errors, 0);

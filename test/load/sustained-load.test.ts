@@ -48,6 +48,7 @@ describe('load: sustained mixed load against sts serve', function () {
       seconds: SECONDS,
       intervalSeconds: 10,
       connections: 16,
+      connectionChoice: 'fifo',
       onSuccess: (operation, body) => {
         if (operation === 'Issue' && issues++ % VERIFY_EVERY === 0) issued.push(body);
       },

@@ -68,7 +68,7 @@ describe('store/sqlite openSqliteStore', () => {
    * The tests that hold another connection's write lock past the busy timeout reopen the store with
    * a short one, rather than wait out the default 5 s; the lock is held until the write has failed.
    */
-  const SHORT_BUSY_TIMEOUT_MS = 300;
+  const SHORT_BUSY_TIMEOUT_MS = 400;
   const reopenWithShortBusyTimeout = async (): Promise<void> => {
     await store.close();
     store = openSqliteStore(path, { ledgerTrust: TEST_LEDGER_TRUST, busyTimeoutMs: SHORT_BUSY_TIMEOUT_MS });
