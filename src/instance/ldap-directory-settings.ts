@@ -1,5 +1,5 @@
 import { readCertificateFile, readSecretFile } from './secret-file';
-import { FilterParser } from 'ldapts';
+import type { FilterParser } from 'ldapts';
 import { awsRoleClaim } from '../aws/role-claim';
 import type { StsConfig } from '../config/config';
 import type { LdapConfig } from '../config/ldap-config';
@@ -68,9 +68,12 @@ function checkedDn(dn: string, key: string): string {
 
 function checkedFilter(template: string, placeholder: string, key: string): string {
   try {
-    FilterParser.parseString(fillTemplate(template, placeholder, 'x'));
+    filterParser().parseString(fillTemplate(template, placeholder, 'x'));
   } catch (err) {
     throw new Error(`config key "${key}" is not an LDAP filter: ${(err as Error).message}`);
   }
   return template;
 }
+
+// ldapts is loaded when a directory is configured, not with this module, which every instance's opening imports.
+const filterParser = (): typeof FilterParser => (require('ldapts') as { FilterParser: typeof FilterParser }).FilterParser;

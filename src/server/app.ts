@@ -4,7 +4,7 @@ import { Delegation } from '../core/delegation';
 import { OwnTokenValidator } from '../core/own-token-validator';
 import { TokenService } from '../core/token-service';
 import { EmbeddedUserDirectory } from '../identity/embedded-users';
-import { LdapUserDirectory } from '../identity/ldap/ldap-user-directory';
+import type { LdapUserDirectory } from '../identity/ldap/ldap-user-directory';
 import { PasswordCheckLimiter } from '../identity/password-check-limiter';
 import { UsernameTokenAuthenticator } from '../identity/username-token';
 import type { StsConfig } from '../config/config';
@@ -27,18 +27,7 @@ import { awsRecordFields, wsTrustRecordFields } from '../audit/record-fields';
 import { requestAuditObserver } from '../audit/request-audit';
 import { burstDetector } from '../audit/burst-detector';
 import { AbandonedWhileWaitingError, Turns } from '../core/turns';
-
-export const PATHS = {
-  usernameMixed13: '/adfs/services/trust/13/usernamemixed',
-  usernameMixed2005: '/adfs/services/trust/2005/usernamemixed',
-  certificateMixed13: '/adfs/services/trust/13/certificatemixed',
-  mex: '/adfs/services/trust/mex',
-  federationMetadata: '/FederationMetadata/2007-06/FederationMetadata.xml',
-  health: '/healthz',
-  ready: '/readyz',
-  metrics: '/metrics',
-  awsQuery: '/',
-} as const;
+import { PATHS } from './endpoint-paths';
 
 /**
  * The WS-Trust endpoints, each with its protocol version and way of authenticating the caller: the
@@ -120,6 +109,15 @@ export function requestTurns(config: StsConfig): Pick<AppOptions, 'admission' | 
   };
 }
 
+/**
+ * Loaded only for an instance whose users are in a directory: ldapts costs every process that imports
+ * it some 5 MB, and the embedded users need none of it.
+ */
+function ldapUserDirectory(settings: ConstructorParameters<typeof LdapUserDirectory>[0]): LdapUserDirectory {
+  const { LdapUserDirectory: Directory } = require('../identity/ldap/ldap-user-directory') as { LdapUserDirectory: typeof LdapUserDirectory };
+  return new Directory(settings);
+}
+
 /** The Koa application: transport concerns only (limits, request ids, routing, logging); protocols live in adapters. */
 export function createApp(options: AppOptions): Koa {
   const { instance, logger } = options;
@@ -130,7 +128,7 @@ export function createApp(options: AppOptions): Koa {
   const freshness = { clockSkewMs, maxAgeMs: config.usernameTokenMaxAgeSeconds * 1000 };
   const authenticator = new UsernameTokenAuthenticator(
     instance.ldapDirectory
-      ? new LdapUserDirectory(instance.ldapDirectory)
+      ? ldapUserDirectory(instance.ldapDirectory)
       : new EmbeddedUserDirectory(store.users, instance.masterKey, {
           lockout: config.passwordLockout,
           limiter: options.passwordChecks,

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { PATHS } from '../../../src/server/app';
+import { PATHS } from '../../../src/server/endpoint-paths';
 import { awsError } from '../../support/aws-sts';
 import { STACK_TRACE } from '../../support/ext-trust';
 import { httpsRequest } from '../../support/https-client';
