@@ -25,6 +25,8 @@ const RESTART_DELAY_MS = 1000;
 /** What the primary allows a worker beyond its own shutdown budget (closing the store, exiting) before killing it. */
 const WORKER_EXIT_GRACE_MS = 10_000;
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+/** Of the audit events a shutdown could not store, this many are named in its log line. */
+const MAX_UNSTORED_IDS_LOGGED = 10;
 
 /**
  * Serves with one process per worker (Node's cluster shares the port): nothing is shared in
@@ -186,11 +188,21 @@ async function logStoreWarnings(instance: Instance, logger: Logger): Promise<voi
  * instance closes (the audit trail and the ledger flush). Resolves false, the failure logged without
  * a stack, if either fails: the process then exits 1.
  */
-export async function closeServingInstance(instance: Pick<Instance, 'close'>, rollover: KeyRolloverTask | undefined, logger: Logger): Promise<boolean> {
+export async function closeServingInstance(instance: Pick<Instance, 'close' | 'audit'>, rollover: KeyRolloverTask | undefined, logger: Logger): Promise<boolean> {
   try {
     await rollover?.stop();
+    // Tried once (a worker's shutdown is bounded by the primary's patience), but not dropped unsaid:
+    // events the store refused are only in the JSON lines file, where `sts audit` does not look.
+    const unstored = await instance.audit.close();
+    if (unstored !== undefined) {
+      logger.log('error', 'audit events not stored at shutdown: they are only in the audit file', {
+        events: unstored.events.length,
+        eventIds: unstored.events.slice(0, MAX_UNSTORED_IDS_LOGGED).map((e) => e.eventId),
+        ...describeError(unstored.storeError),
+      });
+    }
     await instance.close();
-    return true;
+    return unstored === undefined;
   } catch (err) {
     logger.log('error', 'closing the store failed', describeError(err));
     return false;

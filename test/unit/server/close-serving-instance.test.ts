@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import type { AuditTrail, UnstoredEvents } from '../../../src/audit/audit-trail';
+import type { AuditEvent } from '../../../src/store/store';
 import type { KeyRolloverTask } from '../../../src/server/key-rollover-task';
 import { closeServingInstance } from '../../../src/server/serve';
 import type { Logger, LogLevel } from '../../../src/server/log';
@@ -19,11 +21,17 @@ describe('server: closing a serving process\'s instance at shutdown', () => {
     },
     check: async () => undefined,
   });
-  const instance = (close: () => Promise<void> = async () => undefined) => ({
+  const instance = (close: () => Promise<void> = async () => undefined, unstored?: UnstoredEvents) => ({
     close: async () => {
       steps.push('instance closed');
       await close();
     },
+    audit: {
+      close: async (): Promise<UnstoredEvents | undefined> => {
+        steps.push('audit closed');
+        return unstored;
+      },
+    } as unknown as AuditTrail,
   });
   beforeEach(() => {
     steps = [];
@@ -32,13 +40,28 @@ describe('server: closing a serving process\'s instance at shutdown', () => {
 
   it('stops the rollover, then closes the instance; true, and nothing logged', async () => {
     assert.equal(await closeServingInstance(instance(), rollover(), logger), true);
-    assert.deepEqual(steps, ['rollover stopped', 'instance closed']);
+    assert.deepEqual(steps, ['rollover stopped', 'audit closed', 'instance closed']);
     assert.deepEqual(lines, []);
+  });
+
+  it('audit events the store refused at shutdown: false, one error line with how many, which (at most ten) and why, no stack; the instance is closed all the same', async () => {
+    const events = Array.from({ length: 12 }, (_, i) => ({ eventId: `e-${i}` }) as AuditEvent);
+    const failed = await closeServingInstance(instance(undefined, { events, storeError: new Error('database is locked') }), rollover(), logger);
+    assert.equal(failed, false);
+    assert.deepEqual(steps, ['rollover stopped', 'audit closed', 'instance closed']);
+    assert.deepEqual(lines, [
+      {
+        level: 'error',
+        msg: 'audit events not stored at shutdown: they are only in the audit file',
+        fields: { events: 12, eventIds: events.slice(0, 10).map((e) => e.eventId), errorName: 'Error', errorMessage: 'database is locked' },
+      },
+    ]);
+    assert.doesNotMatch(JSON.stringify(lines), STACK_TRACE);
   });
 
   it('without a rollover (a worker) only closes the instance', async () => {
     assert.equal(await closeServingInstance(instance(), undefined, logger), true);
-    assert.deepEqual(steps, ['instance closed']);
+    assert.deepEqual(steps, ['audit closed', 'instance closed']);
     assert.deepEqual(lines, []);
   });
 
