@@ -119,7 +119,7 @@ export interface StsConfig {
   readonly identity: { readonly source: 'embedded' | 'ldap'; readonly ldap: LdapConfig | null };
   /** AD FS's extranet lockout for users in the store (ExtranetLockoutThreshold, ExtranetObservationWindow). */
   readonly passwordLockout: PasswordLockoutPolicy;
-  /** Scrypt password checks per process: how many run at once, and how many wait before one is refused as busy. */
+  /** Scrypt password checks per process: how many run at once (0: the host's cores shared among its processes), and how many wait before one is refused as busy. */
   readonly passwordChecks: PasswordCheckLimits;
 }
 
@@ -286,7 +286,7 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
   burstDetector: { windowSeconds: integer(1, 86400), maxPerPrincipal: integer(0, 10_000_000), maxPerAddress: integer(0, 10_000_000) },
   identity: { source: oneOf('embedded', 'ldap'), ldap: parseLdapConfig },
   passwordLockout: { threshold: integer(0, 10_000), observationWindowSeconds: integer(1, 7 * 86400) },
-  passwordChecks: { maxConcurrent: integer(1, 256), maxQueued: integer(0, 100_000) },
+  passwordChecks: { maxConcurrent: integer(0, 256), maxQueued: integer(0, 100_000) },
 };
 
 // Checks between keys of one section, after each key passed its own.

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ServerBusyError } from '../core/errors';
 import { Turns } from '../core/turns';
 
@@ -8,19 +9,35 @@ import { Turns } from '../core/turns';
 // is full, a check is refused at once, before it costs anything.
 
 export interface PasswordCheckLimits {
-  /** Checks hashing at once in this process. */
+  /** Checks hashing at once in this process; AUTOMATIC_CHECKS_AT_ONCE: see checksAtOnce. */
   readonly maxConcurrent: number;
   /** Checks waiting for a turn at most; one more is refused (ServerBusyError). */
   readonly maxQueued: number;
 }
 
-export const DEFAULT_PASSWORD_CHECK_LIMITS: PasswordCheckLimits = { maxConcurrent: 2, maxQueued: 100 };
+export const AUTOMATIC_CHECKS_AT_ONCE = 0;
+
+export const DEFAULT_PASSWORD_CHECK_LIMITS: PasswordCheckLimits = { maxConcurrent: AUTOMATIC_CHECKS_AT_ONCE, maxQueued: 100 };
+
+/**
+ * How many checks one of `processes` serving processes on `cores` cores runs at once: as configured, or,
+ * automatically, the cores shared among the processes, at least one each. A check with STRONG_SCRYPT
+ * holds 32 MB while it runs: two at once in each of two workers took a two-core node to 240-252 MB PSS
+ * under a storm of first logins (bench/login-storm.ts), one each to 178-184 MB at 98% of the rate.
+ */
+export function checksAtOnce(configured: number, cores: number, processes: number): number {
+  return configured !== AUTOMATIC_CHECKS_AT_ONCE ? configured : Math.max(1, Math.ceil(cores / processes));
+}
 
 export class PasswordCheckLimiter {
   private readonly turns: Turns;
+  /** Checks hashing at once at most. */
+  readonly maxConcurrent: number;
 
-  constructor(limits: PasswordCheckLimits = DEFAULT_PASSWORD_CHECK_LIMITS) {
-    this.turns = new Turns(limits.maxConcurrent, limits.maxQueued);
+  /** `processes`: the serving processes of this host, which share its cores (see checksAtOnce). */
+  constructor(limits: PasswordCheckLimits = DEFAULT_PASSWORD_CHECK_LIMITS, processes = 1) {
+    this.maxConcurrent = checksAtOnce(limits.maxConcurrent, availableParallelism(), processes);
+    this.turns = new Turns(this.maxConcurrent, limits.maxQueued);
   }
 
   /**

@@ -92,7 +92,8 @@ const METADATA_CACHE_MS = 5 * 60 * 1000;
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /**
- * The turns a serving process's requests and password checks take, as the config sets them.
+ * The turns a serving process's requests and password checks take, as the config sets them
+ * (password checks left automatic share the host's cores among its `servingProcesses`).
  *
  * Why requests may take turns (limits.maxConcurrentRequests): every Issue has turns on the event loop
  * (after its signature on the thread pool, after its ledger commit), and with many requests in flight
@@ -102,10 +103,10 @@ const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
  * check queued behind scrypt), and measured at 80% load it helped by less than this machine's drift
  * (README, "Sustained load").
  */
-export function requestTurns(config: StsConfig): Pick<AppOptions, 'admission' | 'passwordChecks'> {
+export function requestTurns(config: StsConfig, servingProcesses = 1): Pick<AppOptions, 'admission' | 'passwordChecks'> {
   return {
     admission: new Turns(config.limits.maxConcurrentRequests, config.limits.maxQueuedRequests),
-    passwordChecks: new PasswordCheckLimiter(config.passwordChecks),
+    passwordChecks: new PasswordCheckLimiter(config.passwordChecks, servingProcesses),
   };
 }
 

@@ -40,6 +40,8 @@ export interface ListenOptions {
   readonly now?: () => Date;
   /** See AppOptions.signTokensOffThread. */
   readonly signTokensOffThread?: boolean;
+  /** The serving processes of this host (its cluster's workers), 1 by default: see requestTurns. */
+  readonly servingProcesses?: number;
   /** See AppOptions.verifyPassword. */
   readonly verifyPassword?: (password: string, storedHash: string) => Promise<boolean>;
 }
@@ -57,7 +59,7 @@ export async function listen(instance: ServingInstance, logger: Logger, options:
   registerKeyMetrics(registry, instance.store.signingKeys, logger);
   const requests = requestMetrics(registry, instance.audit);
   const inFlightGauge = registry.gauge('trustbridge_http_requests_in_flight', 'Requests being answered (including this scrape).').labels();
-  const { admission, passwordChecks } = requestTurns(instance.config);
+  const { admission, passwordChecks } = requestTurns(instance.config, options.servingProcesses);
   const queuedGauge = registry.gauge('trustbridge_http_requests_queued', 'Requests read and waiting for a turn (limits.maxConcurrentRequests).').labels();
   // A queue that stays long is scrypt's backlog: a password-spraying run, or too few turns for the logins.
   const passwordChecksQueuedGauge = registry

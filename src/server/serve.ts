@@ -7,6 +7,7 @@ import type { listen as listenType } from './listen';
 import { capOldGenerationGrowth, SERVING_OLD_GENERATION_GROWTH_PERCENT, WORKER_HEAP_ARGUMENTS } from './heap-growth';
 import { startKeyRolloverTask, type KeyRolloverTask } from './key-rollover-task';
 import { signsTokensOffThread } from './token-signing';
+import { checksAtOnce } from '../identity/password-check-limiter';
 import { createJsonLogger, describeError, type Logger } from './log';
 import { batchingLineWriter } from './log-writer';
 import { gatherNodeMetrics } from './metrics/cluster-metrics';
@@ -74,6 +75,7 @@ async function serveInProcess(options: ServeOptions, config: StsConfig, workers:
   const cores = availableParallelism();
   const signTokensOffThread = signsTokensOffThread(workers, cores);
   logger.log('info', 'token signing', { on: signTokensOffThread ? 'thread pool' : 'event loop', workers, cores });
+  logger.log('info', 'password checks', { atOnce: checksAtOnce(config.passwordChecks.maxConcurrent, cores, workers), queued: config.passwordChecks.maxQueued });
   logger.log('info', 'heap', { oldGenerationGrowthPercent: SERVING_OLD_GENERATION_GROWTH_PERCENT });
   if (config.store.kind === 'sqlite') logger.log('info', 'SQLite checkpoints', { by: cluster.isWorker ? 'the primary' : 'this process' });
   // The application (Koa, the protocols, XML) is loaded only by a process that serves, not by a
@@ -83,6 +85,7 @@ async function serveInProcess(options: ServeOptions, config: StsConfig, workers:
     ...(options.port === undefined ? {} : { port: options.port }),
     clusterWorker: cluster.isWorker,
     signTokensOffThread,
+    servingProcesses: workers,
   });
   if (cluster.isWorker) process.send?.({ ready: running.baseUrl });
   else options.onReady?.(running.baseUrl, workers);

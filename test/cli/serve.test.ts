@@ -167,6 +167,11 @@ describe('cli: sts serve', function () {
         Array(2).fill([cores > 2 ? 'thread pool' : 'event loop', 2, cores]),
         `2 workers on ${cores} cores: the thread pool only with a core to spare per worker`,
       );
+      assert.deepEqual(
+        sts.stdout.split('\n').filter((l) => l.includes('"msg":"password checks"')).map((l) => (JSON.parse(l) as { atOnce: number }).atOnce),
+        Array(2).fill(Math.max(1, Math.ceil(cores / 2))),
+        'each worker hashes its share of the cores at once (passwordChecks.maxConcurrent left automatic)',
+      );
 
       const health = await Promise.all(Array.from({ length: 8 }, () => httpsRequest(`https://127.0.0.1:${port}/healthz`, { ca })));
       assert.deepEqual(health.map((h) => h.status), Array(8).fill(200));

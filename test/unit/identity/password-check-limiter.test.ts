@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { ServerBusyError } from '../../../src/core/errors';
 import { AbandonedWhileWaitingError } from '../../../src/core/turns';
-import { PasswordCheckLimiter } from '../../../src/identity/password-check-limiter';
+import { availableParallelism } from 'node:os';
+import { AUTOMATIC_CHECKS_AT_ONCE, checksAtOnce, PasswordCheckLimiter } from '../../../src/identity/password-check-limiter';
 
 /** A check the test finishes by hand, recording when it started and whether it had to wait. */
 interface HeldCheck {
@@ -150,6 +151,39 @@ describe('identity: the cap on concurrent password checks', () => {
     next.finish();
     assert.equal(await next.done, 'next');
     assert.equal(limiter.active, 0);
+    assert.equal(limiter.queued, 0);
+  });
+});
+
+describe('identity: how many password checks a process runs at once', () => {
+  it('as configured, whatever the cores and processes', () => {
+    assert.equal(checksAtOnce(3, 2, 2), 3);
+    assert.equal(checksAtOnce(1, 16, 1), 1);
+  });
+
+  it('automatic (0): the cores shared among the serving processes, rounded up, at least one each', () => {
+    assert.equal(AUTOMATIC_CHECKS_AT_ONCE, 0);
+    const automatic = (cores: number, processes: number): number => checksAtOnce(AUTOMATIC_CHECKS_AT_ONCE, cores, processes);
+    assert.equal(automatic(2, 2), 1, 'a worker per core: one check each, both cores hashing');
+    assert.equal(automatic(2, 1), 2, 'one process on two cores: two checks');
+    assert.equal(automatic(4, 3), 2, 'never a core left idle');
+    assert.equal(automatic(1, 4), 1, 'more processes than cores: still one each');
+  });
+
+  it('a limiter left automatic runs this host\'s share: one more check than that waits', async () => {
+    const limiter = new PasswordCheckLimiter({ maxConcurrent: AUTOMATIC_CHECKS_AT_ONCE, maxQueued: 10 }, 2);
+    const share = Math.max(1, Math.ceil(availableParallelism() / 2));
+    assert.equal(limiter.maxConcurrent, share);
+    const releases: Array<() => void> = [];
+    const checks = Array.from({ length: share + 1 }, () => limiter.run(() => new Promise<void>((resolve) => releases.push(resolve))));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(limiter.active, share);
+    assert.equal(limiter.queued, 1);
+    while (releases.length > 0 || limiter.active > 0) {
+      releases.shift()?.();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(checks);
     assert.equal(limiter.queued, 0);
   });
 });

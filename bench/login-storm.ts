@@ -1,0 +1,115 @@
+// `node dist/bench/login-storm.js`: a storm of first logins against `sts serve` (one worker per core).
+// Every Issue comes from another user whose password hash has `sts user add`'s parameters
+// (STRONG_SCRYPT), so none is remembered and every request pays a real scrypt check: what a
+// morning's first logins, or a password-spraying run, cost a node. Prints the logins per second and
+// the node's memory (all its processes' PSS), with the verdict against issue 6's 200 MB.
+//
+// STORM_USERS (3000: more than a run logs in, so no password is checked twice), STORM_SECONDS (15),
+// STORM_CONCURRENCY (16 requests in flight), STORM_WORKERS (one per core).
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { hashPassword, STRONG_SCRYPT } from '../src/identity/password-hash';
+import { openInstance } from '../src/instance/open-instance';
+import { CONFIG_FILE } from '../src/instance/paths';
+import { armWatchdog, envNumber, runTool } from './bench-process';
+import { createBenchInstance, type BenchInstance } from './instance';
+import { buildIssueRequest, ISSUE_PATH, SUCCESS_MARKER } from './issue-request';
+import { fmt, mebibytesToMegabytes, NODE_MEMORY_TARGET_MB } from './report';
+import { loopbackTarget, prepareRequest, sendRequest, serverAgent } from './request-sender';
+import { RssMonitor } from './rss-monitor';
+import { startSts, type StsProcess } from './server-process';
+
+const REPO_ROOT = resolve(__dirname, '..', '..');
+const PASSWORD = 'storm-password-not-a-secret';
+const EMAIL = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress';
+
+let instance: BenchInstance | undefined;
+let sts: StsProcess | undefined;
+
+async function main(): Promise<void> {
+  const users = Math.round(envNumber('STORM_USERS', 3000));
+  const seconds = envNumber('STORM_SECONDS', 15);
+  const concurrency = Math.round(envNumber('STORM_CONCURRENCY', 16));
+  const workers = Math.round(envNumber('STORM_WORKERS', availableParallelism()));
+  armWatchdog('login-storm', (seconds + 120) * 1000, cleanUp);
+  instance = await createBenchInstance();
+  await addStormUsers(instance.home, users);
+  const { passwordChecks } = JSON.parse(readFileSync(join(instance.home, CONFIG_FILE), 'utf8')) as { passwordChecks: { maxConcurrent: number } };
+  const atOnce = passwordChecks.maxConcurrent === 0 ? '0 (automatic: the cores shared among the workers)' : String(passwordChecks.maxConcurrent);
+  console.log(`Trustbridge login storm: ${users} users with STRONG_SCRYPT hashes, each Issue another user's first login`);
+  console.log(`server: sts serve --workers ${workers}; passwordChecks.maxConcurrent ${atOnce}`);
+  sts = await startSts({ repoRoot: REPO_ROOT, home: instance.home, workers, tlsCertificatePem: instance.tlsCertificatePem, logFile: join(instance.home, 'serve.log') });
+  const result = await storm(sts, instance, users, seconds, concurrency);
+  console.log(`first logins: ${result.ok} in ${fmt(seconds)} s (${fmt(result.ok / seconds, 1)}/s), ${result.failed} failed${result.failures.length ? `, e.g. ${result.failures.join(' | ')}` : ''}`);
+  console.log(`memory: the node's PSS at most ${fmt(result.nodePssMb, 1)} MB (${sts.pids().length} processes)`);
+  const pass = result.failed === 0 && result.nodePssMb < NODE_MEMORY_TARGET_MB;
+  console.log(`${pass ? 'PASS' : 'FAIL'}  no errors, and memory per node < ${NODE_MEMORY_TARGET_MB} MB during a storm of first logins`);
+  if (!pass) process.exitCode = 1;
+}
+
+/** Adds `count` users sharing one STRONG_SCRYPT hash: each name's first login still pays the full check. */
+async function addStormUsers(home: string, count: number): Promise<void> {
+  const hash = await hashPassword(PASSWORD, STRONG_SCRYPT);
+  const opened = await openInstance(home);
+  try {
+    for (let n = 0; n < count; n++) {
+      await opened.store.users.add({ name: stormUser(n), passwordHash: hash, sealedPassword: null, claims: [{ name: EMAIL, value: stormUser(n) }], createdAt: new Date() });
+    }
+  } finally {
+    await opened.close();
+  }
+}
+
+const stormUser = (n: number): string => `storm-${n}@trustbridge.localhost`;
+
+interface StormResult {
+  readonly ok: number;
+  readonly failed: number;
+  readonly failures: readonly string[];
+  readonly nodePssMb: number;
+}
+
+/** Closed loop: `concurrency` senders, each sending the next user's Issue as its last reply arrives. */
+async function storm(server: StsProcess, inst: BenchInstance, users: number, seconds: number, concurrency: number): Promise<StormResult> {
+  const target = loopbackTarget(server.port, inst.tlsCertificatePem);
+  const agent = serverAgent(target, { keepAlive: true, maxSockets: concurrency });
+  const monitor = new RssMonitor(() => server.pids());
+  monitor.start(500);
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  const failures = new Set<string>();
+  const endAt = Date.now() + seconds * 1000;
+  const sendOne = (): Promise<void> =>
+    new Promise((done) => {
+      const userName = stormUser(next++ % users);
+      const body = buildIssueRequest({ to: `https://localhost:${server.port}${ISSUE_PATH}`, userName, password: PASSWORD, appliesTo: inst.appliesTo });
+      sendRequest(agent, target, prepareRequest({ path: ISSUE_PATH, body, markers: [SUCCESS_MARKER] }), (failure) => {
+        if (failure === undefined) ok++;
+        else {
+          failed++;
+          if (failures.size < 3) failures.add(failure.slice(0, 200));
+        }
+        done();
+      });
+    });
+  try {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (Date.now() < endAt) await sendOne();
+      }),
+    );
+  } finally {
+    await monitor.stop();
+    agent.destroy();
+  }
+  return { ok, failed, failures: [...failures], nodePssMb: mebibytesToMegabytes(monitor.serverPssMb()) };
+}
+
+async function cleanUp(): Promise<void> {
+  await sts?.stop(15_000).catch(() => undefined);
+  instance?.remove();
+}
+
+runTool('login-storm', main, cleanUp);
