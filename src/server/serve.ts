@@ -188,8 +188,8 @@ async function logStoreWarnings(instance: Instance, logger: Logger): Promise<voi
 
 /**
  * The last step of a serving process's shutdown: the key rollover it runs (if any) stops, then its
- * instance closes (the audit trail and the ledger flush). Resolves false, the failure logged without
- * a stack, if either fails: the process then exits 1.
+ * audit trail and its instance close (the ledger flushes). Resolves false, the failure logged without
+ * a stack, if either fails or the store refused audit events: the process then exits 1.
  */
 export async function closeServingInstance(instance: Pick<Instance, 'close' | 'audit'>, rollover: KeyRolloverTask | undefined, logger: Logger): Promise<boolean> {
   try {
