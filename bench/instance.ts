@@ -117,9 +117,10 @@ async function addBenchUserAndRelyingParty(home: string): Promise<string> {
   }
 }
 
-type ConfigJson = Record<string, unknown>;
+export type ConfigJson = Record<string, unknown>;
 
-function updateConfig(home: string, update: (config: ConfigJson) => ConfigJson): void {
+/** Rewrites the instance's config.json through `update` (validated again when the server starts). */
+export function updateConfig(home: string, update: (config: ConfigJson) => ConfigJson): void {
   const file = join(home, CONFIG_FILE);
   writeFileSync(file, JSON.stringify(update(JSON.parse(readFileSync(file, 'utf8')) as ConfigJson), null, 2) + '\n');
 }

@@ -5,7 +5,8 @@
 // the node's memory (all its processes' PSS), with the verdict against issue 6's 200 MB.
 //
 // STORM_USERS (3000: more than a run logs in, so no password is checked twice), STORM_SECONDS (15),
-// STORM_CONCURRENCY (16 requests in flight), STORM_WORKERS (one per core).
+// STORM_CONCURRENCY (16 requests in flight), STORM_WORKERS (one per core), STORM_PASSWORD_CHECKS (sets
+// passwordChecks.maxConcurrent; by default the config's own, automatic).
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,7 +14,7 @@ import { hashPassword, STRONG_SCRYPT } from '../src/identity/password-hash';
 import { openInstance } from '../src/instance/open-instance';
 import { CONFIG_FILE } from '../src/instance/paths';
 import { armWatchdog, envNumber, runTool } from './bench-process';
-import { createBenchInstance, type BenchInstance } from './instance';
+import { createBenchInstance, updateConfig, type BenchInstance } from './instance';
 import { buildIssueRequest, ISSUE_PATH, SUCCESS_MARKER } from './issue-request';
 import { fmt, mebibytesToMegabytes, NODE_MEMORY_TARGET_MB } from './report';
 import { loopbackTarget, prepareRequest, sendRequest, serverAgent } from './request-sender';
@@ -33,7 +34,11 @@ async function main(): Promise<void> {
   const concurrency = Math.round(envNumber('STORM_CONCURRENCY', 16));
   const workers = Math.round(envNumber('STORM_WORKERS', availableParallelism()));
   armWatchdog('login-storm', (seconds + 120) * 1000, cleanUp);
+  const checksAtOnce = process.env['STORM_PASSWORD_CHECKS'];
   instance = await createBenchInstance();
+  if (checksAtOnce !== undefined && checksAtOnce !== '') {
+    updateConfig(instance.home, (config) => ({ ...config, passwordChecks: { ...(config['passwordChecks'] as object), maxConcurrent: Number(checksAtOnce) } }));
+  }
   await addStormUsers(instance.home, users);
   const { passwordChecks } = JSON.parse(readFileSync(join(instance.home, CONFIG_FILE), 'utf8')) as { passwordChecks: { maxConcurrent: number } };
   const atOnce = passwordChecks.maxConcurrent === 0 ? '0 (automatic: the cores shared among the workers)' : String(passwordChecks.maxConcurrent);
