@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { prepareRequest, sendRequest, serverAgent, type BenchRequest, type Target } from './request-sender';
+import { prepareRequest, sendRequest, serverAgent, type BenchRequest, type PreparedRequest, type Target } from './request-sender';
 
 export interface LoadOptions extends Target {
-  readonly request: BenchRequest;
+  /** The request every send repeats, or one built for each send (a storm of different users, say). */
+  readonly request: BenchRequest | (() => BenchRequest);
   readonly concurrency: number;
   readonly warmupMs: number;
   readonly durationMs: number;
@@ -38,8 +39,10 @@ const MAX_ERROR_SAMPLES = 3;
  */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const agent = serverAgent(o, { keepAlive: true, maxSockets: o.concurrency });
-  const prepared = prepareRequest(o.request);
-  const send = (): Promise<string | undefined> => new Promise((resolve) => sendRequest(agent, o, prepared, resolve));
+  const { request } = o;
+  const prepared = typeof request === 'function' ? undefined : prepareRequest(request);
+  const next = (): PreparedRequest => prepared ?? prepareRequest((request as () => BenchRequest)());
+  const send = (): Promise<string | undefined> => new Promise((resolve) => sendRequest(agent, o, next(), resolve));
   const stats = { phase: 'warmup' as Phase, completed: 0, errors: 0, warmupErrors: 0, samples: new Set<string>(), latencies: [] as number[] };
   let windowStart = 0;
   let windowEnd = 0;

@@ -20,7 +20,7 @@ import { openInstance, type Instance } from './open-instance';
 import { CONFIG_FILE, DEMO_CREDENTIALS_FILE, SIGNING_CERTIFICATE_EXPORT, inHome } from './paths';
 import { openSigningKeyCustody } from './signing-key-custody';
 import type { KeyAtRest, SigningKeyCustody } from '../keys/key-custody';
-import { noticingGenerated, recordsLeftInDatabase, tokenKeysLeftBehind, withNotes, withPathsLeft } from './init-left-behind';
+import { noticingGenerated, pathsLeftBehind, recordsLeftInDatabase, tokenKeysLeftBehind, withNotes } from './init-left-behind';
 import { createActiveSigningKey } from './signing-keys';
 
 export interface InitOptions {
@@ -67,7 +67,7 @@ export async function initInstance(home: string, options: InitOptions, makeNewHo
     return await populateHome(home, newHome, config, options.demo);
   } catch (err) {
     // A partial instance would pass for a complete one (config.json is there) or be in the next init's way.
-    throw withPathsLeft(err, newHome.takeBack());
+    throw withNotes(err, pathsLeftBehind(newHome.takeBack()));
   }
 }
 

@@ -48,15 +48,11 @@ export function recordsLeftInDatabase(written: InitRecords, removal: unknown): s
 }
 
 /**
- * `err`, then a line for each file or directory init made and could not remove: each would be in
- * the next init's way, and one may be a secret (the master key, the TLS key).
+ * A note for each file or directory init made and could not remove: each would be in the next
+ * init's way, and one may be a secret (the master key, the TLS key).
  */
-export function withPathsLeft(err: unknown, left: readonly NotTakenBack[]): unknown {
-  if (left.length === 0) return err;
-  const lines = left.map(
-    ({ path, error }) => `left behind: ${path}, which init created and could not remove (${messageOf(error)}): remove it before running sts init there again`,
-  );
-  return new Error([messageOf(err), ...lines].join('\n'), { cause: err });
+export function pathsLeftBehind(left: readonly NotTakenBack[]): string[] {
+  return left.map(({ path, error }) => `${path}, which init created, stays there (removing it failed: ${messageOf(error)}): remove it before running sts init there again`);
 }
 
 /** An init that failed, with what it left behind that the operator must know of after its own message. */

@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { HOME_FLAG, parseArgs } from '../../src/cli/args';
 import { main } from '../../src/cli/main';
+import { withInstance } from '../../src/cli/with-instance';
 import { STACK_TRACE } from '../support/ext-trust';
 import { runSts } from '../support/unit-cli';
 
@@ -132,5 +134,34 @@ describe('cli: an admin command whose audit event meets a locked store at its en
     assert.doesNotMatch(r.stderr, STACK_TRACE);
     assert.deepEqual(storedEventIds(thumbprint), []);
     assert.equal(keyState(thumbprint), 'pending', 'the key rotate generated is kept');
+  });
+
+  it('a command that fails after recording its event, the lock held past the bound: its own failure first, then the line about the event, which is filed once and not stored', async () => {
+    const locker = new Database(database());
+    let eventId = '';
+    try {
+      const failure = await withInstance(parseArgs(['--home', home], [HOME_FLAG]), async (instance) => {
+        eventId = instance.audit.record({ eventName: 'UnlockUser', eventSource: 'admin', requestParameters: { userName: 'nobody' } }).eventId;
+        locker.exec('BEGIN IMMEDIATE');
+        throw new Error('the change itself failed');
+      }).then(
+        () => assert.fail('withInstance resolved'),
+        (err: unknown) => err as Error,
+      );
+      assert.match(
+        failure.message,
+        new RegExp(
+          `^the change itself failed\\nthe audit event ${eventId} \\(UnlockUser\\) is only in ${join(home, 'audit.jsonl').replace(/[.]/g, '\\.')}, ` +
+            `not in the store's audit trail that sts audit and the defenders read \\(the store refused it for \\d+ s: database is locked: another process held the write lock for 5000 ms\\)$`,
+        ),
+      );
+      assert.doesNotMatch(failure.message, STACK_TRACE);
+    } finally {
+      if (locker.inTransaction) locker.exec('ROLLBACK');
+      locker.close();
+    }
+    const filedIds = readFileSync(join(home, 'audit.jsonl'), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { eventId: string }).eventId);
+    assert.equal(filedIds.filter((id) => id === eventId).length, 1, 'filed once');
+    assert.deepEqual(query('SELECT event_id FROM audit_events WHERE event_id = ?', eventId), [], 'stored');
   });
 });

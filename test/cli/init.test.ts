@@ -22,6 +22,9 @@ function listFiles(dir: string): string[] {
 
 const mode = (path: string): number => statSync(path).mode & 0o777;
 
+/** `sts init`'s options for keys kept in `token` (SoftHSM2). */
+const pkcs11Args = (token: ReturnType<typeof newTestToken>): string[] => ['--pkcs11-module', SOFTHSM_MODULE, '--pkcs11-token', token.label, '--pkcs11-pin-env', token.pinEnv];
+
 describe('cli: sts init', function () {
   this.timeout(60_000);
   let parent: string;
@@ -239,7 +242,7 @@ describe('cli: sts init', function () {
       });
     }
 
-    it('a take-back that cannot remove what init made: the failure first, then one line per path left behind (no stack trace); the rest is removed', async () => {
+    it('a take-back that cannot remove what init made: the failure first, then each path left behind, as init reports what else it leaves (no stack trace); the rest is removed', async () => {
       const dir = join(parent, 'failing-take-back');
       mkdirSync(dir);
       const locked = join(dir, 'tls', 'localhost.key.pem');
@@ -259,14 +262,12 @@ describe('cli: sts init', function () {
       );
       assert.ok(failure instanceof Error && !(failure instanceof UsageError), 'an error main reports as the failure it is (exit 1)');
       const leftBehind = (path: string): string =>
-        `left behind: ${path}, which init created and could not remove (EPERM: operation not permitted, unlink '${locked}'): remove it before running sts init there again`;
+        `${path}, which init created, stays there (removing it failed: EPERM: operation not permitted, unlink '${locked}'): remove it before running sts init there again`;
+      // As every other thing init leaves behind (a key in a token, rows it could not delete): after the failure, in brackets.
       assert.equal(
         failure.message,
-        [
-          "signingKeyCustody.pinEnv names TRUSTBRIDGE_TEST_UNSET_PIN, which is not set: export TRUSTBRIDGE_TEST_UNSET_PIN with the PKCS#11 token's user PIN",
-          leftBehind(locked),
-          leftBehind(join(dir, 'tls')),
-        ].join('\n'),
+        "signingKeyCustody.pinEnv names TRUSTBRIDGE_TEST_UNSET_PIN, which is not set: export TRUSTBRIDGE_TEST_UNSET_PIN with the PKCS#11 token's user PIN " +
+          `(${leftBehind(locked)}; ${leftBehind(join(dir, 'tls'))})`,
       );
       assert.doesNotMatch(failure.message, STACK_TRACE);
       assert.deepEqual(listFiles(dir), [locked], 'the master key and the certificate were removed all the same');
@@ -299,7 +300,7 @@ describe('cli: sts init', function () {
       const dir = join(parent, 'failing-dangling-link');
       mkdirSync(dir);
       symlinkSync(join(parent, 'nowhere.pem'), join(dir, 'token-signing.crt.pem'));
-      const r = runSts(['init', '--home', dir, '--pkcs11-module', SOFTHSM_MODULE, '--pkcs11-token', token.label, '--pkcs11-pin-env', token.pinEnv]);
+      const r = runSts(['init', '--home', dir, ...pkcs11Args(token)]);
       assert.equal(r.status, 1, r.stdout + r.stderr);
       assert.equal(r.stderr, `sts init: ${join(dir, 'token-signing.crt.pem')} exists: it is not overwritten; remove it or choose another file\n`);
       assert.deepEqual(readdirSync(dir), ['token-signing.crt.pem']);
@@ -379,6 +380,15 @@ describe('cli: sts init', function () {
       }
     }
 
+    /** `sts init` with `args` into `dir`: exit 1 with exactly `stderr`, the files in `dir` as they were. */
+    function refusedLeavingFiles(dir: string, args: readonly string[], stderr: string): ReturnType<typeof runSts> {
+      const before = filesIn(dir);
+      const r = runSts(['init', '--home', dir, ...args]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, stderr);
+      assertFilesUnchanged(dir, before);
+      return r;
+    }
     const refusal = (dir: string): string =>
       `sts init: the database ${join(dir, 'trustbridge.db')} already holds a Trustbridge instance (its signing keys): ` +
       'choose another --home, or remove or rename the database if that instance is really meant to be replaced\n';
@@ -391,24 +401,16 @@ describe('cli: sts init', function () {
       const dir = homeHolding('holding-db-only');
       const rows = await rowCounts(dir);
       assert.deepEqual(rows, { signingKeys: 1, users: 1, relyingParties: 2 });
-      const before = filesIn(dir);
-      const r = runSts(['init', '--home', dir, '--demo']);
-      assert.equal(r.status, 1, r.stdout + r.stderr);
+      const r = refusedLeavingFiles(dir, ['--demo'], refusal(dir));
       assert.equal(r.stdout, '');
-      assert.equal(r.stderr, refusal(dir));
       assert.doesNotMatch(r.stderr, STACK_TRACE);
-      assertFilesUnchanged(dir, before);
       assert.deepEqual(await rowCounts(dir), rows);
     });
 
     it('with a PKCS#11 token: refused before a key is generated in the token', () => {
       const token = newTestToken();
       const dir = homeHolding('holding-db-pkcs11');
-      const before = filesIn(dir);
-      const r = runSts(['init', '--home', dir, '--pkcs11-module', SOFTHSM_MODULE, '--pkcs11-token', token.label, '--pkcs11-pin-env', token.pinEnv]);
-      assert.equal(r.status, 1, r.stdout + r.stderr);
-      assert.equal(r.stderr, refusal(dir));
-      assertFilesUnchanged(dir, before);
+      refusedLeavingFiles(dir, pkcs11Args(token), refusal(dir));
       assert.deepEqual(privateKeyIds(token.label, token.pin), [], 'a key was generated in the token');
     });
 
@@ -432,18 +434,10 @@ describe('cli: sts init', function () {
       mkdirSync(fileAlone);
       copyFileSync(join(dir, 'trustbridge.db'), join(fileAlone, 'trustbridge.db'));
       assert.equal((await rowCounts(fileAlone)).signingKeys, 0, 'the key reached the database file itself');
-      const before = filesIn(dir);
-      const r = runSts(['init', '--home', dir]);
-      assert.equal(r.status, 1, r.stdout + r.stderr);
-      assert.equal(r.stderr, refusal(dir));
-      assertFilesUnchanged(dir, before);
+      refusedLeavingFiles(dir, [], refusal(dir));
       // The same crash's log without its shared-memory index (-shm): still read, and the index it needs is not left behind.
       rmSync(join(dir, 'trustbridge.db-shm'));
-      const withoutIndex = filesIn(dir);
-      const again = runSts(['init', '--home', dir]);
-      assert.equal(again.status, 1, again.stdout + again.stderr);
-      assert.equal(again.stderr, refusal(dir));
-      assertFilesUnchanged(dir, withoutIndex);
+      refusedLeavingFiles(dir, [], refusal(dir));
     });
 
     it('a database without signing keys is no instance: init goes ahead with it', async () => {
@@ -475,13 +469,9 @@ describe('cli: sts init', function () {
 
     it('another application\'s SQLite database (WAL mode, no signing_keys table): refused in one line (exit 1, no stack trace); not migrated, its bytes and mtime stay, no -wal or -shm left', () => {
       const dir = homeWithOthersDatabase('holding-others-wal', 'wal');
-      const before = filesIn(dir);
-      const r = runSts(['init', '--home', dir]);
-      assert.equal(r.status, 1, r.stdout + r.stderr);
+      const r = refusedLeavingFiles(dir, [], notAnInstance(dir));
       assert.equal(r.stdout, '');
-      assert.equal(r.stderr, notAnInstance(dir));
       assert.doesNotMatch(r.stderr, STACK_TRACE);
-      assertFilesUnchanged(dir, before);
       const db = new Database(join(dir, 'trustbridge.db'), { readonly: true });
       try {
         assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(), ['invoices']);
@@ -494,11 +484,7 @@ describe('cli: sts init', function () {
     it('with a PKCS#11 token: another application\'s database is refused before a key is generated in the token', () => {
       const token = newTestToken();
       const dir = homeWithOthersDatabase('holding-others-pkcs11', 'delete');
-      const before = filesIn(dir);
-      const r = runSts(['init', '--home', dir, '--pkcs11-module', SOFTHSM_MODULE, '--pkcs11-token', token.label, '--pkcs11-pin-env', token.pinEnv]);
-      assert.equal(r.status, 1, r.stdout + r.stderr);
-      assert.equal(r.stderr, notAnInstance(dir));
-      assertFilesUnchanged(dir, before);
+      refusedLeavingFiles(dir, pkcs11Args(token), notAnInstance(dir));
       assert.deepEqual(privateKeyIds(token.label, token.pin), [], 'a key was generated in the token');
     });
 
@@ -511,11 +497,7 @@ describe('cli: sts init', function () {
         db.close();
       }
       assert.ok(statSync(join(dir, 'trustbridge.db')).size > 0);
-      const before = filesIn(dir);
-      const r = runSts(['init', '--home', dir]);
-      assert.equal(r.status, 1, r.stdout + r.stderr);
-      assert.equal(r.stderr, notAnInstance(dir));
-      assertFilesUnchanged(dir, before);
+      refusedLeavingFiles(dir, [], notAnInstance(dir));
     });
 
     it('a file of 0 bytes is taken for no database (as SQLite takes it): init creates the instance\'s database in it', async () => {
@@ -531,11 +513,7 @@ describe('cli: sts init', function () {
       const dir = join(parent, 'holding-not-a-database');
       mkdirSync(dir);
       writeFileSync(join(dir, 'trustbridge.db'), 'not a database, but somebody\'s notes\n');
-      const before = filesIn(dir);
-      const r = runSts(['init', '--home', dir]);
-      assert.equal(r.status, 1, r.stdout + r.stderr);
-      assert.equal(r.stderr, `sts init: the database ${join(dir, 'trustbridge.db')} cannot be read (file is not a database): move it away or choose another --home\n`);
-      assertFilesUnchanged(dir, before);
+      refusedLeavingFiles(dir, [], `sts init: the database ${join(dir, 'trustbridge.db')} cannot be read (file is not a database): move it away or choose another --home\n`);
     });
   });
 });

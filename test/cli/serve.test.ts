@@ -10,9 +10,24 @@ import { childPids, freePort, isAlive, killAllStsProcesses, runSts, StsProcess }
 
 const ENDPOINTS = /listening on (https:\/\/\S+) \((\d+) workers?\)/;
 
+/** The first `count` JSON log lines whose msg is `msg`, once they are out. */
+async function logLines<T>(sts: StsProcess, msg: string, count: number): Promise<T[]> {
+  return (await sts.waitForLines(`"msg":${JSON.stringify(msg)}`, count)).map((l) => JSON.parse(l) as T);
+}
+
 /** Where each serving process said it signs tokens: the thread pool while a core is spare per worker. */
-async function tokenSigningLines(sts: StsProcess, count: number): Promise<Array<{ on: string; workers: number; cores: number }>> {
-  return (await sts.waitForLines('"msg":"token signing"', count)).map((l) => JSON.parse(l) as { on: string; workers: number; cores: number });
+const tokenSigningLines = (sts: StsProcess, count: number): Promise<Array<{ on: string; workers: number; cores: number }>> => logLines(sts, 'token signing', count);
+
+/** Keeps the file at `path()` as it was before the describe's tests, restoring it after each; returns what it was. */
+function restoredAfterEach(path: () => string): () => string {
+  let original = '';
+  before(() => {
+    original = readFileSync(path(), 'utf8');
+  });
+  afterEach(() => {
+    writeFileSync(path(), original);
+  });
+  return () => original;
 }
 
 describe('cli: sts serve', function () {
@@ -84,13 +99,7 @@ describe('cli: sts serve', function () {
 
   describe('a broken config.json', () => {
     const configPath = (): string => join(home, 'config.json');
-    let original: string;
-    before(() => {
-      original = readFileSync(configPath(), 'utf8');
-    });
-    afterEach(() => {
-      writeFileSync(configPath(), original);
-    });
+    const original = restoredAfterEach(configPath);
 
     const cases: Array<[string, (config: Record<string, unknown>) => string, RegExp]> = [
       ['listen.port "abc"', (c) => JSON.stringify({ ...c, listen: { ...(c['listen'] as object), port: 'abc' } }), /config key "listen\.port"/],
@@ -101,7 +110,7 @@ describe('cli: sts serve', function () {
     ];
     for (const [what, breakIt, message] of cases) {
       it(`${what}: sts serve exits non-zero naming the problem, without a stack trace`, async () => {
-        writeFileSync(configPath(), breakIt(JSON.parse(original) as Record<string, unknown>));
+        writeFileSync(configPath(), breakIt(JSON.parse(original()) as Record<string, unknown>));
         const port = await freePort();
         const sts = new StsProcess(['serve', '--home', home, '--workers', '1', '--port', String(port)]);
         const exit = await sts.waitForExit(20_000);
@@ -115,7 +124,7 @@ describe('cli: sts serve', function () {
     }
 
     it('the same holds with --workers 2 (the supervisor checks the config before forking)', async () => {
-      writeFileSync(configPath(), JSON.stringify({ ...(JSON.parse(original) as object), listen: { port: 'abc' } }));
+      writeFileSync(configPath(), JSON.stringify({ ...(JSON.parse(original()) as object), listen: { port: 'abc' } }));
       const sts = new StsProcess(['serve', '--home', home, '--workers', '2', '--port', String(await freePort())]);
       const exit = await sts.waitForExit(20_000);
       assert.notEqual(exit.code, 0);
@@ -126,13 +135,7 @@ describe('cli: sts serve', function () {
 
   describe('the wrong master key (master.key replaced)', () => {
     const keyPath = (): string => join(home, 'master.key');
-    let original: string;
-    before(() => {
-      original = readFileSync(keyPath(), 'utf8');
-    });
-    afterEach(() => {
-      writeFileSync(keyPath(), original);
-    });
+    const original = restoredAfterEach(keyPath);
 
     for (const workers of ['1', '2']) {
       // With one worker nothing would fork anyway (sts serve serves in its own process): the count matters for two.
@@ -148,7 +151,7 @@ describe('cli: sts serve', function () {
         assert.equal(sts.stderr, 'sts serve: a sealed secret could not be opened: wrong master key, or the value was altered\n');
         assert.equal(forked, 0, 'no worker was forked');
         assert.doesNotMatch(sts.stdout, /listening/);
-        for (const key of [wrong, original.trim()]) assert.ok(!(sts.stdout + sts.stderr).includes(key), 'no master key in the output');
+        for (const key of [wrong, original().trim()]) assert.ok(!(sts.stdout + sts.stderr).includes(key), 'no master key in the output');
       });
     }
   });
@@ -168,7 +171,7 @@ describe('cli: sts serve', function () {
         `2 workers on ${cores} cores: the thread pool only with a core to spare per worker`,
       );
       assert.deepEqual(
-        sts.stdout.split('\n').filter((l) => l.includes('"msg":"password checks"')).map((l) => (JSON.parse(l) as { atOnce: number }).atOnce),
+        (await logLines<{ atOnce: number }>(sts, 'password checks', 2)).map((l) => l.atOnce),
         Array(2).fill(Math.max(1, Math.ceil(cores / 2))),
         'each worker hashes its share of the cores at once (passwordChecks.maxConcurrent left automatic)',
       );
