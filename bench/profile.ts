@@ -1,7 +1,8 @@
 // `node dist/bench/profile.js`: runs a one-worker `sts serve` under `node --cpu-prof` while the
 // benchmark's load runs, then prints where the server's CPU went. Not part of `npm run bench`:
-// profiling slows the server, so its tokens/s are not the benchmark's. BENCH_PROFILE_OP=validate or
-// renew profiles that operation instead of Issue (against a token the server issued just before).
+// profiling slows the server, so its tokens/s are not the benchmark's. BENCH_PROFILE_OP=validate,
+// renew or assumerolewithsaml profiles that operation instead of Issue (against a token the server
+// issued just before).
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,7 +18,7 @@ import { startSts, type StsProcess } from './server-process';
 const REPO_ROOT = resolve(__dirname, '..', '..');
 const TOP = Number(process.env['BENCH_PROFILE_TOP'] ?? 30);
 const OP = (process.env['BENCH_PROFILE_OP'] ?? 'issue').toLowerCase();
-const PROFILED: Readonly<Record<string, BenchOperation>> = { issue: 'Issue', validate: 'Validate', renew: 'Renew' };
+const PROFILED: Readonly<Record<string, BenchOperation>> = { issue: 'Issue', validate: 'Validate', renew: 'Renew', assumerolewithsaml: 'AssumeRoleWithSAML' };
 
 let instance: BenchInstance | undefined;
 let profileDir: string | undefined;
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
   // Start-up, the 2 s warm-up, the load and a profile written at exit, with room to spare.
   armWatchdog('profile', (seconds + 90) * 1000, cleanUp);
   const operation = PROFILED[OP];
-  if (operation === undefined) throw new Error(`BENCH_PROFILE_OP must be issue, validate or renew (got "${OP}")`);
+  if (operation === undefined) throw new Error(`BENCH_PROFILE_OP must be ${Object.keys(PROFILED).join(', ')} (got "${OP}")`);
   instance = await createBenchInstance();
   profileDir = mkdtempSync(join(tmpdir(), 'trustbridge-profile-'));
   sts = await startSts({

@@ -1,9 +1,11 @@
-// The lean tree: what the hardened parser's one linear pass (src/xml/safe-parse.ts) builds for a
-// request instead of an xmldom DOM, when the request is plain enough that nothing in it will have a
-// signature verified. It carries exactly what the readers look at through src/xml/dom.ts (names
-// resolved to namespaces, attributes, text and CDATA) with the same values xmldom would give, and
-// where each element sits in the text. It is read-only and has no serialiser: anything whose
-// signature is checked is always read from the hardened xmldom DOM over the exact text.
+// The lean tree: what the hardened parser's one linear pass (src/xml/safe-parse.ts) builds of a
+// document as it checks it. It carries exactly what the readers look at through src/xml/dom.ts
+// (names resolved to namespaces, attributes, text and CDATA) with the same values xmldom would give,
+// and where each element sits in the text. It is read-only and has no serialiser. It has two uses:
+// a plain request (nothing signed, no token) is read from it directly (LeanBuilder.result), and
+// any other document's xmldom DOM is made from it (src/xml/lean-dom.ts, LeanBuilder.wholeTree)
+// instead of by xmldom's parser, when it holds every node that parser would make inside the root.
+// Signatures are always verified on, and tokens always read from, that DOM.
 
 import type { XmlElementLike, XmlNodeLike } from './dom';
 import { NS } from './namespaces';
@@ -90,8 +92,9 @@ export interface LeanDocument {
 // undeclaration (`xmlns:p=""`, `xmlns=""`), `xml` or `xmlns` rebound, the XHTML namespace (xmldom
 // treats its script and textarea specially), a character reference above U+10FFFF, CDATA outside
 // the root. Line ends xmldom rewrites (CR, NEL, LS) are sent to xmldom before the pass starts.
-// It also stops at a ds:Signature and at WS-Trust's token and key holders (ValidateTarget,
-// RenewTarget, CancelTarget, OnBehalfOf, ActAs, UseKey): such requests are read from xmldom.
+// Past a ds:Signature or one of WS-Trust's token and key holders (ValidateTarget, RenewTarget,
+// CancelTarget, OnBehalfOf, ActAs, UseKey) it goes on building, but the tree is then only the
+// DOM's source (wholeTree), never read as a lean tree (result): such requests are read from a DOM.
 
 // WS-Trust's elements that hold a token or a key (whatever their namespace, to be safe).
 const TOKEN_HOLDERS = new Set(['ValidateTarget', 'RenewTarget', 'CancelTarget', 'OnBehalfOf', 'ActAs', 'UseKey']);
@@ -113,6 +116,10 @@ export class LeanBuilder {
   private readonly stack: LeanElement[] = [];
   private root: LeanElement | undefined;
   private failed = false;
+  // A ds:Signature or a token holder was seen: what is signed or carries a token is read from a DOM.
+  private holdsSignedOrToken = false;
+  // A comment or processing instruction inside the root: xmldom makes a node of it, the tree does not.
+  private leftOutNodes = false;
   // In-scope namespace declarations, innermost last; each element records how many it added.
   private readonly prefixes: string[] = ['xml'];
   private readonly uris: string[] = [NS.xml];
@@ -120,8 +127,20 @@ export class LeanBuilder {
 
   constructor(private readonly source: string) {}
 
+  /** The lean tree for reading, if the document stayed in the plain subset and holds nothing signed. */
   result(): LeanDocument | undefined {
-    if (this.failed || this.root === undefined) return undefined;
+    if (this.failed || this.holdsSignedOrToken || this.root === undefined) return undefined;
+    return { documentElement: this.root };
+  }
+
+  /**
+   * The tree of a document in the plain subset, signed parts and tokens included: what
+   * src/xml/lean-dom.ts builds an xmldom DOM from. Undefined if the document left the subset, or
+   * holds a comment or processing instruction inside its root (xmldom makes nodes of them, which a
+   * signature's canonical form or holdsProcessingInstruction would see).
+   */
+  wholeTree(): LeanDocument | undefined {
+    if (this.failed || this.leftOutNodes || this.root === undefined) return undefined;
     return { documentElement: this.root };
   }
 
@@ -164,7 +183,12 @@ export class LeanBuilder {
 
   /** A comment or CDATA section from `from` to `to`; `inside` when it is inside the root element. */
   markup(from: number, to: number, inside: boolean): void {
-    if (this.failed || this.source.charCodeAt(from + 2) !== 0x5b /* [ */) return; // comments are not read
+    if (this.failed) return;
+    if (this.source.charCodeAt(from + 2) !== 0x5b /* [ */) {
+      // A comment: readers skip it, but a DOM would hold it.
+      if (inside) this.leftOutNodes = true;
+      return;
+    }
     if (!inside) {
       this.failed = true;
       return;
@@ -172,6 +196,11 @@ export class LeanBuilder {
     if (to - 3 > from + 9) {
       (this.stack[this.stack.length - 1] as LeanElement).appendChild(new LeanText(4, this.source.slice(from + 9, to - 3)));
     }
+  }
+
+  /** A processing instruction; `inside` when it is inside the root element. */
+  instruction(inside: boolean): void {
+    if (inside) this.leftOutNodes = true;
   }
 
   private readStartTag(start: number, tagName: string, end: number, selfClosing: boolean): LeanElement {
@@ -255,8 +284,7 @@ export class LeanBuilder {
     if (namespaceURI === undefined && prefix !== '') throw giveUp;
     if (namespaceURI === NS.xhtml) throw giveUp;
     const localName = tagColon > 0 ? tagName.slice(tagColon + 1) : tagName;
-    // What is signed or carries a token is read from xmldom: stop building at its first sign.
-    if ((namespaceURI === NS.ds && localName === 'Signature') || TOKEN_HOLDERS.has(localName)) throw giveUp;
+    if ((namespaceURI === NS.ds && localName === 'Signature') || TOKEN_HOLDERS.has(localName)) this.holdsSignedOrToken = true;
     return new LeanElement(tagName, localName, namespaceURI ?? null, attributes, start);
   }
 

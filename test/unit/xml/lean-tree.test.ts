@@ -1,18 +1,16 @@
 import { strict as assert } from 'node:assert';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { readAddressing } from '../../../src/soap/addressing';
 import { readEnvelope } from '../../../src/soap/envelope';
 import { readSecurityHeader } from '../../../src/soap/security-header';
 import { readRequestSecurityToken, withoutElements } from '../../../src/wstrust/rst';
 import type { XmlElementLike } from '../../../src/xml/dom';
 import { NS } from '../../../src/xml/namespaces';
-import { checkXmlSafely, parseXmlSafely, XmlRejectedError, type XmlLimits } from '../../../src/xml/safe-parse';
+import { checkXmlSafely, XmlRejectedError, type XmlLimits } from '../../../src/xml/safe-parse';
 import { CLIENT_FIXTURES_DIR } from '../../support/fixtures';
-import { buildRst, xmlEscape } from '../../support/wstrust-request';
+import { clientBodies, parsedByXmldom, seededMutations, suiteBodies } from '../../support/xml-corpus';
 
 // The lean tree must read exactly as xmldom's DOM whenever it is built, and the checking pass that
-// builds it must accept and refuse exactly what parseXmlSafely does. Checked on the captured client
+// builds it must accept and refuse exactly what its checks followed by xmldom's parser do. Checked on the captured client
 // requests, on the test suites' own requests, and on thousands of seeded mutations of them.
 
 const LIMITS: XmlLimits = { maxBytes: 256 * 1024, maxDepth: 48, maxElements: 4000, maxAttributesPerElement: 48 };
@@ -53,7 +51,7 @@ function outcome(read: () => ElementView | undefined): Outcome {
 
 /** Checks one text; returns whether a lean tree was built. */
 function agree(text: string): boolean {
-  const dom = outcome(() => view(parseXmlSafely(text, LIMITS).documentElement));
+  const dom = outcome(() => view(parsedByXmldom(text, LIMITS).documentElement));
   const lean = outcome(() => {
     const checked = checkXmlSafely(text, LIMITS, true);
     return checked.lean ? view(checked.lean.documentElement) : undefined;
@@ -66,28 +64,6 @@ function agree(text: string): boolean {
   assert.ok('tree' in dom, `xmldom refuses (${JSON.stringify(dom)}) what the lean tree read: ${JSON.stringify(text.slice(0, 300))}`);
   assert.deepEqual(lean.tree, dom.tree, `the trees differ on ${JSON.stringify(text.slice(0, 300))}`);
   return true;
-}
-
-function clientBodies(): Array<[string, string]> {
-  return readdirSync(CLIENT_FIXTURES_DIR)
-    .filter((f) => f.endsWith('.http'))
-    .map((f): [string, string] => {
-      const raw = readFileSync(join(CLIENT_FIXTURES_DIR, f));
-      const body = raw.subarray(raw.indexOf('\r\n\r\n') + 4).toString('utf8');
-      return [f, body.startsWith('\uFEFF') ? body.slice(1) : body];
-    })
-    .filter(([, body]) => body.trimStart().startsWith('<'));
-}
-
-function suiteBodies(): string[] {
-  const user = { username: 'alice@example.com', password: ' p&ss <wörd> " \' ' };
-  return [
-    buildRst({ usernameToken: user }).body,
-    buildRst({ soap: '1.1', trust: '2005', usernameToken: { ...user, passwordType: 'digest', nonce: Buffer.from('0123456789abcdef') } }).body,
-    buildRst({ usernameToken: { ...user, passwordType: 'text-untyped' }, timestamp: null, lifetime: { expires: '2030-01-01T00:00:00Z' } }).body,
-    buildRst({ usernameToken: { ...user, rawPasswordXml: `${xmlEscape(user.password)}<!-- c --><![CDATA[x]]>&#x20AC;&#65;` } }).body,
-    buildRst({ usernameToken: user, extraHeaderXml: '<x:U xmlns:x="urn:u" s:mustUnderstand="1" xml:lang="en"><?pi x?></x:U>' }).body,
-  ];
 }
 
 describe('xml/lean-tree: the lean tree reads as xmldom does', () => {
@@ -122,7 +98,7 @@ describe('xml/lean-tree: the lean tree reads as xmldom does', () => {
       let fromDom: unknown;
       let fromLean: unknown;
       try {
-        fromDom = read(parseXmlSafely(body, LIMITS).documentElement);
+        fromDom = read(parsedByXmldom(body, LIMITS).documentElement);
       } catch (err) {
         fromDom = err;
       }
@@ -138,32 +114,9 @@ describe('xml/lean-tree: the lean tree reads as xmldom does', () => {
   it('thousands of seeded mutations: the same checks, and the same tree whenever one is built', function () {
     this.timeout(60_000);
     const corpus = [...clientBodies().map(([, b]) => b), ...suiteBodies()];
-    const pieces = [
-      '<', '>', '/', '"', "'", '=', ' ', '\t', '\n', '\r', '\u0085', '\u2028', '\u00a0', 'é', '&amp;', '&lt;', '&', '&#x41;',
-      '&#65;', '&#0;', '&#xD800;', '&#x10FFFF;', '&#1114112;', '<!--c-->', '<![CDATA[x<y]]>', '<?pi x?>', ' xmlns="urn:d"',
-      ' xmlns:p="urn:p"', ' xmlns:p=""', ' xmlns=""', 'p:', ' xml:lang="en"', ' a="1"', " a='1'", ' a=1', ' a', '</x>', '<x>', '<x/>',
-      `<ds:Signature xmlns:ds="${NS.ds}"/>`, `<h:b xmlns:h="${NS.xhtml}">y</h:b>`, '</ a>', '</a >', '<a:b:c/>', '<1a/>', '<_a.b-c/>',
-      ' x:a="1" y:a="2" xmlns:x="urn:1" xmlns:y="urn:1"', ' xmlns:xml="urn:x"',
-    ];
-    let seed = 20240611;
-    const random = (n: number): number => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
     let built = 0;
     const runs = 6000;
-    for (let run = 0; run < runs; run++) {
-      let text = corpus[random(corpus.length)] as string;
-      for (let edits = 1 + random(3); edits > 0; edits--) {
-        const at = random(text.length + 1);
-        const op = random(3);
-        if (op === 0) text = text.slice(0, at) + pieces[random(pieces.length)] + text.slice(at);
-        else if (op === 1) text = text.slice(0, at) + text.slice(at + 1 + random(4));
-        else {
-          const other = random(text.length + 1);
-          text = text.slice(0, at) + text.slice(Math.min(at, other), Math.max(at, other)).slice(0, 40) + text.slice(at);
-        }
-      }
+    for (const text of seededMutations(corpus, runs, 20240611)) {
       if (agree(text)) built++;
     }
     assert.ok(built > runs / 20, `a lean tree was built for only ${built} of ${runs} mutations`);
