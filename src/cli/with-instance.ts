@@ -1,17 +1,18 @@
 import { performance } from 'node:perf_hooks';
+import type { StsConfig } from '../config/config';
 import { openInstance, type Instance } from '../instance/open-instance';
 import { inHome, resolveHome } from '../instance/paths';
 import type { ParsedArgs } from './args';
 
 /**
  * How long a command, once done, keeps trying to store its audit events before it reports them not
- * stored: two of SQLite's busy timeouts (5 s each, see src/store/sqlite/sqlite-store.ts). On the
- * audit trail's retry schedule (2 s after a failed write) that makes two waits for the write lock,
- * some 12 s in all. Another process holds that lock for a transaction (well under a second); one that
- * holds it for 10 s is stuck (a sqlite3 shell left in a transaction, a hung process), and the operator
- * had better hear it now than wait on.
+ * stored: two of the store's busy timeouts (store.busyTimeoutMs, 5 s by default). On the audit
+ * trail's retry schedule (2 s after a failed write) that makes two waits for SQLite's write lock,
+ * some 12 s in all by default. Another process holds that lock for a transaction (well under a
+ * second); one that holds it for two timeouts is stuck (a sqlite3 shell left in a transaction, a hung
+ * process), and the operator had better hear it now than wait on.
  */
-const AUDIT_STORE_WITHIN_MS = 10_000;
+export const auditStoreWithinMs = (store: StsConfig['store']): number => 2 * store.busyTimeoutMs;
 
 /**
  * Opens the instance named by --home (or STS_HOME), runs `fn` on it and always closes it. A command
@@ -40,7 +41,7 @@ export async function withInstance<T>(args: ParsedArgs, fn: (instance: Instance)
 /** Closes the audit trail; undefined once its events are stored, else a line saying which are not, where they are and why. */
 async function storeAuditEvents(instance: Instance): Promise<string | undefined> {
   const started = performance.now();
-  const unstored = await instance.audit.close(AUDIT_STORE_WITHIN_MS);
+  const unstored = await instance.audit.close(auditStoreWithinMs(instance.config.store));
   if (unstored === undefined) return undefined;
   const { events, storeError } = unstored;
   const one = events.length === 1;

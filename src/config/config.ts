@@ -44,6 +44,12 @@ export interface StsConfig {
     readonly poolSize: number;
     /** postgres: the file holding the password; STS_PG_PASSWORD overrides it; empty: none. */
     readonly passwordFile: string;
+    /**
+     * sqlite: how long a write waits for another process's write lock before it fails (SQLite's
+     * busy_timeout). Either store: an `sts` command keeps trying to store its audit events for
+     * twice this (src/cli/with-instance.ts).
+     */
+    readonly busyTimeoutMs: number;
   };
   readonly masterKeyFile: string;
   readonly signingKeyCustody: SigningKeyCustodyConfig;
@@ -129,7 +135,7 @@ export const DEFAULT_CONFIG: StsConfig = {
   listen: { host: '127.0.0.1', port: 9443 },
   publicBaseUrl: '',
   tls: { certificateFile: 'tls/localhost.crt.pem', privateKeyFile: 'tls/localhost.key.pem', privateKeyPassphraseFile: '' },
-  store: { kind: 'sqlite', path: 'trustbridge.db', url: '', poolSize: 10, passwordFile: '' },
+  store: { kind: 'sqlite', path: 'trustbridge.db', url: '', poolSize: 10, passwordFile: '', busyTimeoutMs: 5000 },
   masterKeyFile: 'master.key',
   signingKeyCustody: { kind: 'sealed' },
   clockSkewSeconds: 300,
@@ -251,7 +257,7 @@ const SCHEMA: Record<string, Check | Record<string, Check>> = {
   listen: { host: string(), port: integer(0, 65535) },
   publicBaseUrl: httpsBaseUrl,
   tls: { certificateFile: string(), privateKeyFile: string(), privateKeyPassphraseFile: string(true) },
-  store: { kind: oneOf('sqlite', 'postgres'), path: string(), url: postgresUrl, poolSize: integer(1, 1000), passwordFile: string(true) },
+  store: { kind: oneOf('sqlite', 'postgres'), path: string(), url: postgresUrl, poolSize: integer(1, 1000), passwordFile: string(true), busyTimeoutMs: integer(100, 600_000) },
   masterKeyFile: string(),
   signingKeyCustody: custody,
   clockSkewSeconds: integer(0, 3600),

@@ -26,6 +26,7 @@ export interface OpenStoreOptions {
 export async function openConfiguredStore(settings: StsConfig['store'], options: OpenStoreOptions): Promise<Store> {
   if (settings.kind === 'sqlite') {
     return openSqliteStore(options.resolvePath(settings.path), {
+      busyTimeoutMs: settings.busyTimeoutMs,
       backgroundCheckpoints: options.backgroundCheckpoints === true,
       onCheckpointError: options.onCheckpointError,
       ledgerTrust: options.ledgerTrust,

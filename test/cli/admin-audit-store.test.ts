@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,8 +11,8 @@ import { runSts } from '../support/unit-cli';
 
 // An admin command's audit event goes to audit.jsonl and to the store's audit trail, where `sts audit`
 // and the defenders look. When another process keeps SQLite's write lock as the command ends, the
-// command keeps trying (twice the 5 s busy timeout) and, if the store still refuses, says so and
-// fails: an admin change missing from the store's trail must not pass silently.
+// command keeps trying (twice the busy timeout, store.busyTimeoutMs, 5 s by default) and, if the
+// store still refuses, says so and fails: an admin change missing from the store's trail must not pass silently.
 
 interface LockedRun {
   readonly code: number;
@@ -134,6 +134,23 @@ describe('cli: an admin command whose audit event meets a locked store at its en
     assert.doesNotMatch(r.stderr, STACK_TRACE);
     assert.deepEqual(storedEventIds(thumbprint), []);
     assert.equal(keyState(thumbprint), 'pending', 'the key rotate generated is kept');
+  });
+
+  it('store.busyTimeoutMs sets both SQLite\'s wait for the lock and the bound: at 1000 ms a lock held to the end fails the command within some 3 s, naming the 1000 ms wait', async () => {
+    const configFile = join(home, 'config.json');
+    const original = readFileSync(configFile, 'utf8');
+    const config = JSON.parse(original) as { store: Record<string, unknown> };
+    writeFileSync(configFile, JSON.stringify({ ...config, store: { ...config.store, busyTimeoutMs: 1000 } }));
+    try {
+      const r = await rotateWhileLocked('to the end');
+      const [event] = filed(thumbprintIn(r.stdout));
+      assert.equal(r.code, 1);
+      // One try of 1 s; the next one, 2 s later on the trail's schedule, is past the 2 s bound.
+      assert.ok(r.tookMs >= 1_000 && r.tookMs < 4_000, `took ${r.tookMs} ms`);
+      assert.match(r.stderr, new RegExp(`its audit event ${event?.eventId} \\(GenerateSigningKey\\) is only in .*database is locked: another process held the write lock for 1000 ms\\)\n$`));
+    } finally {
+      writeFileSync(configFile, original);
+    }
   });
 
   it('a command that fails after recording its event, the lock held past the bound: its own failure first, then the line about the event, which is filed once and not stored', async () => {

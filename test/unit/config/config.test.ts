@@ -110,6 +110,9 @@ describe('config/config validateConfig', () => {
       ['store.poolSize 0', { store: { poolSize: 0 } }, 'store.poolSize'],
       ['store.passwordFile a number', { store: { passwordFile: 1 } }, 'store.passwordFile'],
       ['store.path empty', { store: { path: '' } }, 'store.path'],
+      ['store.busyTimeoutMs 99', { store: { busyTimeoutMs: 99 } }, 'store.busyTimeoutMs'],
+      ['store.busyTimeoutMs 600001', { store: { busyTimeoutMs: 600_001 } }, 'store.busyTimeoutMs'],
+      ['store.busyTimeoutMs 1.5', { store: { busyTimeoutMs: 1.5 } }, 'store.busyTimeoutMs'],
       ['masterKeyFile empty', { masterKeyFile: '' }, 'masterKeyFile'],
       ['clockSkewSeconds -1', { clockSkewSeconds: -1 }, 'clockSkewSeconds'],
       ['clockSkewSeconds 3601', { clockSkewSeconds: 3601 }, 'clockSkewSeconds'],
@@ -138,7 +141,14 @@ describe('config/config validateConfig', () => {
       url: 'postgres://sts@db.internal:5432/trustbridge?sslmode=verify-full',
       poolSize: 10,
       passwordFile: 'pg.password',
+      busyTimeoutMs: 5000,
     });
+  });
+
+  it('store.busyTimeoutMs: 5000 by default, any whole number of ms from 100 to 600000', () => {
+    assert.equal(validateConfig({}).store.busyTimeoutMs, 5000);
+    assert.equal(validateConfig({ store: { busyTimeoutMs: 100 } }).store.busyTimeoutMs, 100);
+    assert.equal(validateConfig({ store: { busyTimeoutMs: 600_000 } }).store.busyTimeoutMs, 600_000);
   });
 
   it('a store.url with a password is refused without repeating it', () => {
