@@ -23,8 +23,13 @@ export interface ServeOptions {
 }
 
 const RESTART_DELAY_MS = 1000;
-/** What the primary allows a worker beyond its own shutdown budget (closing the store, exiting) before killing it. */
-const WORKER_EXIT_GRACE_MS = 10_000;
+/**
+ * What the primary allows a worker beyond its own shutdown budget before killing it: closing the
+ * store and exiting, plus storing its last audit events, which may take two of the store's busy
+ * timeouts (tried again for one, and a last try started just before that bound may wait another).
+ */
+const workerExitGraceMs = (store: StsConfig['store']): number => WORKER_EXIT_MARGIN_MS + 2 * store.busyTimeoutMs;
+const WORKER_EXIT_MARGIN_MS = 2_000;
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 /** Of the audit events a shutdown could not store, this many are named in its log line. */
 const MAX_UNSTORED_IDS_LOGGED = 10;
@@ -108,7 +113,7 @@ async function serveInProcess(options: ServeOptions, config: StsConfig, workers:
     running.beginShutdown();
     if (config.shutdownDelaySeconds > 0) await new Promise((r) => setTimeout(r, config.shutdownDelaySeconds * 1000));
     const { drained, unfinished } = await running.close(config.shutdownTimeoutSeconds * 1000);
-    const closed = await closeServingInstance(instance, rollover, logger);
+    const closed = await closeServingInstance(instance, rollover, logger, config.store.busyTimeoutMs);
     logger.log(unfinished > 0 ? 'warn' : 'info', 'shut down', { signal, inFlight: drained, unfinished, durationMs: Date.now() - started });
     process.exit(closed ? 0 : 1);
   };
@@ -151,10 +156,10 @@ async function superviseWorkers(options: ServeOptions, config: StsConfig, worker
     const started = Date.now();
     const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     logger.log('info', 'shutting down', { signal, workers: live.length });
-    const budgetMs = (config.shutdownDelaySeconds + config.shutdownTimeoutSeconds) * 1000 + WORKER_EXIT_GRACE_MS;
+    const budgetMs = (config.shutdownDelaySeconds + config.shutdownTimeoutSeconds) * 1000 + workerExitGraceMs(config.store);
     const outcomes = await Promise.all(live.map((w) => stopWorker(w, budgetMs)));
     const killed = outcomes.filter((o) => o === 'killed').length;
-    const closed = await closeServingInstance(housekeeping, rollover, logger);
+    const closed = await closeServingInstance(housekeeping, rollover, logger, config.store.busyTimeoutMs);
     const code = killed > 0 || !closed ? 1 : 0;
     logger.log(code !== 0 ? 'error' : 'info', 'shut down', { signal, workers: live.length, killed, durationMs: Date.now() - started });
     process.exit(code);
@@ -188,15 +193,21 @@ async function logStoreWarnings(instance: Instance, logger: Logger): Promise<voi
 
 /**
  * The last step of a serving process's shutdown: the key rollover it runs (if any) stops, then its
- * audit trail and its instance close (the ledger flushes). Resolves false, the failure logged without
- * a stack, if either fails or the store refused audit events: the process then exits 1.
+ * audit trail and its instance close (the ledger flushes). The audit trail's last events are tried
+ * again on its retry schedule for `auditStoreWithinMs` (a store restarting as the node stops, say),
+ * which the primary's patience allows for (workerExitGraceMs). Resolves false, the failure logged
+ * without a stack, if either fails or the store refused audit events: the process then exits 1.
  */
-export async function closeServingInstance(instance: Pick<Instance, 'close' | 'audit'>, rollover: KeyRolloverTask | undefined, logger: Logger): Promise<boolean> {
+export async function closeServingInstance(
+  instance: Pick<Instance, 'close' | 'audit'>,
+  rollover: KeyRolloverTask | undefined,
+  logger: Logger,
+  auditStoreWithinMs: number,
+): Promise<boolean> {
   try {
     await rollover?.stop();
-    // Tried once (a worker's shutdown is bounded by the primary's patience), but not dropped unsaid:
-    // events the store refused are only in the JSON lines file, where `sts audit` does not look.
-    const unstored = await instance.audit.close();
+    // Not dropped unsaid: events the store refused are only in the JSON lines file, where `sts audit` does not look.
+    const unstored = await instance.audit.close(auditStoreWithinMs);
     if (unstored !== undefined) {
       logger.log('error', 'audit events not stored at shutdown: they are only in the audit file', {
         events: unstored.events.length,
