@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { SERVING_OLD_GENERATION_GROWTH_PERCENT } from '../../src/server/heap-growth';
 import { httpsRequest } from '../support/https-client';
 import { jsonLines } from '../support/ops-client';
+import { serveTwoWorkers } from '../support/serve-two-workers';
 import { childPids, freePort, isAlive, killAllStsProcesses, runSts, StsProcess } from '../support/unit-cli';
 
 const ENDPOINTS = /listening on (https:\/\/\S+) \((\d+) workers?\)/;
@@ -158,12 +159,7 @@ describe('cli: sts serve', function () {
 
   describe('--workers 2', () => {
     it('both workers answer, and SIGTERM stops every process', async () => {
-      const port = await freePort();
-      const sts = new StsProcess(['serve', '--home', home, '--workers', '2', '--port', String(port)]);
-      const [, , workers] = await sts.waitForOutput(ENDPOINTS, 30_000);
-      assert.equal(workers, '2');
-      const workerPids = childPids(sts.pid);
-      assert.equal(workerPids.length, 2, `expected 2 worker processes, found ${workerPids.join(', ')}`);
+      const { sts, port, workers: workerPids } = await serveTwoWorkers(home);
       const cores = availableParallelism();
       assert.deepEqual(
         (await tokenSigningLines(sts, 2)).map((l) => [l.on, l.workers, l.cores]),
@@ -220,10 +216,7 @@ describe('cli: sts serve', function () {
     });
 
     it('a worker killed from outside is replaced', async () => {
-      const port = await freePort();
-      const sts = new StsProcess(['serve', '--home', home, '--workers', '2', '--port', String(port)]);
-      await sts.waitForOutput(ENDPOINTS, 30_000);
-      const [victim] = childPids(sts.pid);
+      const { sts, port, workers: [victim] } = await serveTwoWorkers(home);
       assert.ok(victim);
       process.kill(victim, 'SIGKILL');
       const until = Date.now() + 15_000;

@@ -12,6 +12,7 @@ import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 import { certificateThumbprintSha256 } from '../../src/keys/signing-key';
 import type { SigningKeyRecord } from '../../src/store/store';
 import { httpsRequest } from '../support/https-client';
+import { serveTwoWorkers } from '../support/serve-two-workers';
 import { closeAllSessions, newTestToken, SOFTHSM_MODULE, type TestToken } from '../support/softhsm';
 import { postToSts } from '../support/sts-post';
 import { startTestSts, type TestSts } from '../support/test-sts';
@@ -177,9 +178,7 @@ describe('keys: token-signing keys held in a PKCS#11 token (SoftHSM2), end to en
 
   describe('sts serve', () => {
     it('with two workers, each opens its own session and signs with the token', async () => {
-      const port = await freePort();
-      const serve = new StsProcess(['serve', '--home', home, '--workers', '2', '--port', String(port)]);
-      await serve.waitForOutput(/listening on (https:\/\/\S+) \(2 workers\)/, 30_000);
+      const { sts: serve, port } = await serveTwoWorkers(home);
       const baseUrl = `https://localhost:${port}`;
       const signers = new Set<string>();
       for (let i = 0; i < 6; i++) {

@@ -8,7 +8,8 @@ import { nonZeroSamples, sampleValue, type Exposition } from '../support/exposit
 import { httpsRequest, type HttpResponse } from '../support/https-client';
 import { demoIssue, initDemoInstance, jsonLines, scrape } from '../support/ops-client';
 import { NODE_SNAPSHOT_TIMEOUT_MS } from '../../src/server/metrics/cluster-metrics';
-import { childPids, freePort, killAllStsProcesses, StsProcess } from '../support/unit-cli';
+import { serveTwoWorkers } from '../support/serve-two-workers';
+import { childPids, killAllStsProcesses, type StsProcess } from '../support/unit-cli';
 import { until } from '../support/until';
 
 // A longer wait than until's default, polled less often: each check reads several processes' output or scrapes /metrics.
@@ -18,7 +19,6 @@ const waitFor = (condition: () => boolean | Promise<boolean>, what: string): Pro
 // node: both workers' counters added up, whichever worker answers, and still after a worker is
 // replaced.
 
-const ENDPOINTS = /listening on (https:\/\/\S+) \((\d+) workers?\)/;
 const ISSUE_PATH = '/adfs/services/trust/13/usernamemixed';
 const NOT_SOAP = { method: 'POST', body: '<not-soap/>', headers: { 'content-type': 'application/soap+xml; charset=utf-8' } };
 
@@ -34,10 +34,9 @@ describe('ops: /metrics of a node with two workers', function () {
     const home = join(parent, 'instance');
     const demo = initDemoInstance(home);
     ca = demo.ca;
-    const port = await freePort();
-    baseUrl = `https://127.0.0.1:${port}`;
-    sts = new StsProcess(['serve', '--home', home, '--workers', '2', '--port', String(port)]);
-    await sts.waitForOutput(ENDPOINTS, 30_000);
+    const cluster = await serveTwoWorkers(home);
+    sts = cluster.sts;
+    baseUrl = `https://127.0.0.1:${cluster.port}`;
     for (let i = 0; i < 2; i++) {
       const { body, headers } = demoIssue(demo.password);
       assert.equal((await httpsRequest(`${baseUrl}${ISSUE_PATH}`, { ca, method: 'POST', body, headers })).status, 200);

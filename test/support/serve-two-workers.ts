@@ -4,6 +4,8 @@ import { childPids, freePort, SERVE_READY, StsProcess } from './unit-cli';
 
 export interface TwoWorkers {
   readonly sts: StsProcess;
+  /** The port it listens on (a free one, chosen here). */
+  readonly port: number;
   /** The workers' pids, both forked by the time the primary says it listens. */
   readonly workers: number[];
 }
@@ -14,10 +16,11 @@ export interface TwoWorkers {
  * killAllStsProcesses.
  */
 export async function serveTwoWorkers(home: string, nodeArgs: readonly string[] = []): Promise<TwoWorkers> {
-  const sts = new StsProcess(['serve', '--home', home, '--workers', '2', '--port', String(await freePort())], {}, nodeArgs);
+  const port = await freePort();
+  const sts = new StsProcess(['serve', '--home', home, '--workers', '2', '--port', String(port)], {}, nodeArgs);
   const [, listeningWith] = await sts.waitForOutput(SERVE_READY, 30_000);
   assert.equal(listeningWith, '2', 'sts serve says it listens with 2 workers');
   const workers = childPids(sts.pid);
   assert.equal(workers.length, 2, `the primary's children: ${workers.join(', ')}`);
-  return { sts, workers };
+  return { sts, port, workers };
 }
