@@ -3,9 +3,9 @@ import { X509Certificate } from 'node:crypto';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 import { partnerKeyAlert } from '../../src/core/token-forensics';
 import { effectivePinState, PIN_MOVES, pinVerdictAt, type PinRefusal } from '../../src/keys/pin-policy';
-import type { SamlTokenView } from '../../src/saml/token-view';
 import type { PinState, TrustedIssuerPin } from '../../src/store/store';
 import { EXPECTED_PIN_MOVES } from '../support/cli-lifecycle';
+import { samlTokenView } from '../support/saml-token-view';
 
 // When a pinned certificate of an external issuer may vouch for a token: its pin's lifecycle (pending
 // until promoted or its activateAt, active until its retireAt, retired, revoked) and the certificate's
@@ -132,22 +132,7 @@ describe('golden-saml: pinVerdictAt, effectivePinState, partnerKeyAlert and PIN_
   });
 
   describe('partnerKeyAlert: which refusals are alerts, for every caller of pinVerdictAt', () => {
-    const token: SamlTokenView = {
-      version: '2.0',
-      id: '_partner-token',
-      issuer: 'https://idp.partner.example/',
-      issueInstant: mid,
-      nameId: 'carol@partner.example',
-      nameIdFormat: undefined,
-      notBefore: mid,
-      notOnOrAfter: at(HOUR),
-      audiences: ['https://sts.example/'],
-      audienceRestrictions: [['https://sts.example/']],
-      confirmationMethods: [],
-      authnInstant: undefined,
-      authnContextClassRef: undefined,
-      attributes: [],
-    };
+    const token = samlTokenView('https://sts.example/', { id: '_partner-token', issuer: 'https://idp.partner.example/', nameId: 'carol@partner.example', issueInstant: mid, notOnOrAfter: at(HOUR) });
     const thumbprint = 'cd'.repeat(32);
     const alertFor = (reason: PinRefusal['reason']) => partnerKeyAlert(token, thumbprint, { accepted: false, reason }, { samlProvider: 'PartnerIdP' });
 

@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { ownSignatureVerdict, verifiedByWithheldKey, type OwnSignature, type OwnSignatureLookups } from '../../../src/core/own-signature-verdict';
-import { MalformedTokenError, type SamlTokenView } from '../../../src/saml/token-view';
+import { MalformedTokenError } from '../../../src/saml/token-view';
 import type { LedgerEntry, SigningKeyRecord } from '../../../src/store/store';
 import { SignatureRejectedError, type TrustedKey } from '../../../src/xml/verify-signature';
+import { samlTokenView } from '../../support/saml-token-view';
 
 // The one decision Validate/Renew/Cancel/delegation and AssumeRoleWithSAML share about a token signed
 // by one of our keys: each state of a withheld key, then the issuance ledger.
@@ -12,22 +13,13 @@ const KEY = 'a'.repeat(64);
 const DIGEST = 'ZGlnZXN0LW9mLXRoZS10b2tlbg==';
 const APPLIES_TO = 'https://rp.verdict.example/';
 
-const token: SamlTokenView = {
-  version: '2.0',
+const token = samlTokenView(APPLIES_TO, {
   id: '_verdict-token',
   issuer: 'https://sts.verdict.example/',
-  issueInstant: new Date('2031-06-01T11:00:00Z'),
   nameId: 'alice@verdict.example',
-  nameIdFormat: undefined,
-  notBefore: new Date('2031-06-01T11:00:00Z'),
+  issueInstant: new Date('2031-06-01T11:00:00Z'),
   notOnOrAfter: new Date('2031-06-01T13:00:00Z'),
-  audiences: [APPLIES_TO],
-  audienceRestrictions: [[APPLIES_TO]],
-  confirmationMethods: [],
-  authnInstant: undefined,
-  authnContextClassRef: undefined,
-  attributes: [],
-};
+});
 const signature: OwnSignature = { token, keyThumbprint: KEY, digest: DIGEST };
 
 const key = (state: SigningKeyRecord['state'], notAfter = new Date('2032-01-01T00:00:00Z')): SigningKeyRecord => ({
