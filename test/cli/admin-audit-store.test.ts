@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { HOME_FLAG, parseArgs } from '../../src/cli/args';
 import { main } from '../../src/cli/main';
 import { withInstance } from '../../src/cli/with-instance';
 import { STACK_TRACE } from '../support/ext-trust';
+import { temporaryHome } from '../support/temporary-home';
 import { runSts } from '../support/unit-cli';
 
 // An admin command's audit event goes to audit.jsonl and to the store's audit trail, where `sts audit`
@@ -30,17 +30,13 @@ interface FiledEvent {
 
 describe('cli: an admin command whose audit event meets a locked store at its end', function () {
   this.timeout(60_000);
-  let parent: string;
-  let home: string;
+  const { home } = temporaryHome('trustbridge-cli-audit-store-');
   const database = (): string => join(home, 'trustbridge.db');
 
   before(() => {
-    parent = mkdtempSync(join(tmpdir(), 'trustbridge-cli-audit-store-'));
-    home = join(parent, 'instance');
     const r = runSts(['init', '--home', home]);
     assert.equal(r.status, 0, r.stderr);
   });
-  after(() => rmSync(parent, { recursive: true, force: true }));
 
   /**
    * `sts keys rotate` in this process. Its first line of output comes once the key is stored and its

@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STACK_TRACE } from '../support/ext-trust';
 import { idpMetadata } from '../support/aws-sts';
 import { quickCertificate } from '../support/quick-certificate';
 import { runStsInProcess as sts, type InProcessRun as CliRun } from '../support/in-process-cli';
+import { temporaryHome } from '../support/temporary-home';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 
 // `sts aws provider add|list`, `sts aws role add|list`, `sts user add --aws-role` and `sts rp add
@@ -22,8 +22,7 @@ const TRUST_POLICY = JSON.stringify({
 
 describe('cli: sts aws provider / role, user add --aws-role, rp add --profile aws', function () {
   this.timeout(60_000);
-  let dir: string;
-  let home: string;
+  const { dir, home } = temporaryHome('trustbridge-cli-aws-');
   const file = (name: string, content: string): string => {
     const path = join(dir, name);
     writeFileSync(path, content);
@@ -40,13 +39,8 @@ describe('cli: sts aws provider / role, user add --aws-role, rp add --profile aw
   const roles = async () => (await sts(['aws', 'role', 'list', '--home', home])).stdout;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'trustbridge-cli-aws-'));
-    home = join(dir, 'instance');
     const init = await sts(['init', '--home', home]);
     assert.equal(init.code, 0, init.stderr);
-  });
-  after(() => {
-    rmSync(dir, { recursive: true, force: true });
   });
 
   describe('sts aws provider add / list', () => {

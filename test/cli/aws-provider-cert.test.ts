@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -16,6 +15,7 @@ import { idpMetadata } from '../support/aws-sts';
 import { lifecycleCommands, lifecycleMoves, PIN_STATES } from '../support/cli-lifecycle';
 import { quickCertificate } from '../support/quick-certificate';
 import { runStsInProcess } from '../support/in-process-cli';
+import { temporaryHome } from '../support/temporary-home';
 
 // `sts aws provider cert add|promote|retire|revoke|remove`, run in-process on a fresh instance: every
 // move from every state (the lifecycle table), and the refusals, each with its exit code and message,
@@ -34,8 +34,7 @@ function certificateFile(dir: string, cn: string): { file: string; pem: string; 
 
 describe('cli: sts aws provider cert (the lifecycle of a SAML provider\'s certificates)', function () {
   this.timeout(60_000);
-  let dir: string;
-  let home: string;
+  const { dir, home } = temporaryHome('trustbridge-cli-provider-cert-');
   /** The provider's certificate from its metadata: active. */
   let registered: { file: string; pem: string; thumbprint: string };
   let counter = 0;
@@ -66,15 +65,12 @@ describe('cli: sts aws provider cert (the lifecycle of a SAML provider\'s certif
   };
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'trustbridge-cli-provider-cert-'));
-    home = join(dir, 'instance');
     assert.equal((await runStsInProcess(['init', '--home', home])).code, 0);
     registered = certificateFile(dir, 'partner-registered');
     writeFileSync(join(dir, 'partner.xml'), idpMetadata('https://idp.partner.example/saml', registered.pem));
     const add = await runStsInProcess(['aws', 'provider', 'add', PROVIDER, '--metadata', join(dir, 'partner.xml'), '--home', home]);
     assert.equal(add.code, 0, add.stderr);
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
 
   describe('every move from every state: allowed exactly from the states its lifecycle says, to the state it names', () => {
     const LIFECYCLE = lifecycleMoves({

@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes, verify, X509Certificate } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import { STACK_TRACE } from '../support/ext-trust';
 import { runStsInProcess } from '../support/in-process-cli';
 import { newTestToken, privateKeyIds, SOFTHSM_MODULE } from '../support/softhsm';
+import { temporaryHome } from '../support/temporary-home';
 import { runSts } from '../support/unit-cli';
 import { UsageError } from '../../src/cli/args';
 import { initInstance } from '../../src/instance/init-instance';
@@ -27,16 +27,7 @@ const pkcs11Args = (token: ReturnType<typeof newTestToken>): string[] => ['--pkc
 
 describe('cli: sts init', function () {
   this.timeout(60_000);
-  let parent: string;
-  let home: string;
-
-  before(() => {
-    parent = mkdtempSync(join(tmpdir(), 'trustbridge-cli-init-'));
-    home = join(parent, 'instance'); // does not exist yet: init creates it
-  });
-  after(() => {
-    rmSync(parent, { recursive: true, force: true });
-  });
+  const { dir: parent, home } = temporaryHome('trustbridge-cli-init-'); // home does not exist yet: init creates it
 
   it('sts init --home D --demo creates the instance', () => {
     const r = runSts(['init', '--home', home, '--demo']);

@@ -1,8 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, sign, verify, X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { openInstance } from '../../src/instance/open-instance';
@@ -12,6 +11,7 @@ import { stsCli } from '../support/golden-saml';
 import { findLeaks, pemSecret, textSecret, type Secret, type Text } from '../support/secret-scan';
 import { newTestToken, SOFTHSM_MODULE } from '../support/softhsm';
 import { unsealPrivateKeyPem } from '../support/stolen-key';
+import { temporaryHome } from '../support/temporary-home';
 import { runSts } from '../support/unit-cli';
 import { ENCRYPTED_PKCS8_LABEL } from '../../src/instance/tls-credentials';
 
@@ -34,8 +34,7 @@ function auditFile(home: string): Array<Record<string, unknown>> {
 
 describe('cli: sts keys export', function () {
   this.timeout(120_000);
-  let parent: string;
-  let home: string;
+  const { dir: parent, home } = temporaryHome('trustbridge-keys-export-');
   let thumbprint: string;
   let certificatePem: string;
   let privateKeyPem: string;
@@ -52,8 +51,6 @@ describe('cli: sts keys export', function () {
   const out = (name: string): string => join(parent, name);
 
   before(async () => {
-    parent = mkdtempSync(join(tmpdir(), 'trustbridge-keys-export-'));
-    home = join(parent, 'instance');
     assert.equal(runSts(['init', '--home', home]).status, 0);
     const instance = await openInstance(home);
     try {
@@ -68,7 +65,6 @@ describe('cli: sts keys export', function () {
     passphraseFile = out('passphrase.txt');
     writeFileSync(passphraseFile, `${PASSPHRASE}\n`, { mode: 0o600 });
   });
-  after(() => rmSync(parent, { recursive: true, force: true }));
 
   it('exports the certificate by default (by thumbprint prefix): an audit event, no alert', async () => {
     const r = await exportKey(thumbprint.slice(0, 12), '--out', out('signing.crt.pem'));

@@ -6,24 +6,21 @@ import { join } from 'node:path';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 import { openInstance } from '../../src/instance/open-instance';
 import { generateSigningKey } from '../../src/keys/key-material';
+import { temporaryHome } from '../support/temporary-home';
 import { freePort, killAllStsProcesses, runSts, StsProcess } from '../support/unit-cli';
 
 const THUMB = /[0-9a-f]{64}/;
 
 describe('cli: sts keys list | rotate | promote | revoke | import', function () {
   this.timeout(60_000);
-  let parent: string;
-  let home: string;
+  const { dir: parent, home } = temporaryHome('trustbridge-cli-keys-');
   const keys = (...args: string[]) => runSts(['keys', ...args, '--home', home]);
   const states = (): Array<[string, string]> =>
     [...keys('list').stdout.matchAll(/^([0-9a-f]{64})  (\w+)$/gm)].map((m) => [m[1] as string, m[2] as string]);
 
   before(() => {
-    parent = mkdtempSync(join(tmpdir(), 'trustbridge-cli-keys-'));
-    home = join(parent, 'instance');
     assert.equal(runSts(['init', '--home', home]).status, 0);
   });
-  after(() => rmSync(parent, { recursive: true, force: true }));
 
   it('list shows the one active key with subject, expiry and times', () => {
     const r = keys('list');

@@ -1,22 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { temporaryHome } from '../support/temporary-home';
 import { runSts } from '../support/unit-cli';
 
 describe('cli: sts rp add / rp list', function () {
   this.timeout(60_000);
-  let parent: string;
-  let home: string;
+  const { home } = temporaryHome('trustbridge-cli-rp-');
 
   before(() => {
-    parent = mkdtempSync(join(tmpdir(), 'trustbridge-cli-rp-'));
-    home = join(parent, 'instance');
     const init = runSts(['init', '--home', home]);
     assert.equal(init.status, 0, init.stderr);
-  });
-  after(() => {
-    rmSync(parent, { recursive: true, force: true });
   });
 
   it('adds a relying party with lifetime, claim and endpoint', () => {

@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { insertLedgerRows, unkeyedChain } from '../support/ledger-chain-key';
 import { ledgerEntry } from '../support/store-fixtures';
+import { temporaryHome } from '../support/temporary-home';
 import { freePort, killAllStsProcesses, runStsAsync, SERVE_READY, StsProcess } from '../support/unit-cli';
 
 const WARNING = '"msg":"the issuance ledger starts with more entries chained without the key than audit.unkeyedLedgerEntries accepts"';
@@ -14,8 +14,7 @@ const WARNING = '"msg":"the issuance ledger starts with more entries chained wit
 // start-up, with what follows and what to do, until the config accepts that many.
 describe('cli: sts serve warns about unkeyed ledger entries the config does not accept', function () {
   this.timeout(90_000);
-  let parent: string;
-  let home: string;
+  const { home } = temporaryHome('trustbridge-serve-unkeyed-');
 
   const serve = async (): Promise<StsProcess> => {
     const sts = new StsProcess(['serve', '--home', home, '--workers', '1', '--port', String(await freePort())]);
@@ -31,8 +30,6 @@ describe('cli: sts serve warns about unkeyed ledger entries the config does not 
   };
 
   before(async () => {
-    parent = mkdtempSync(join(tmpdir(), 'trustbridge-serve-unkeyed-'));
-    home = join(parent, 'instance');
     const init = await runStsAsync(['init', '--home', home]);
     assert.equal(init.status, 0, init.stderr);
     const db = new Database(join(home, 'trustbridge.db'));
@@ -44,9 +41,6 @@ describe('cli: sts serve warns about unkeyed ledger entries the config does not 
   });
   afterEach(async () => {
     await killAllStsProcesses();
-  });
-  after(() => {
-    rmSync(parent, { recursive: true, force: true });
   });
 
   it('2 unkeyed entries, none accepted (the default): one warning naming both counts, what follows and what to do', async () => {

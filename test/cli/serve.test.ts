@@ -1,12 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { SERVING_OLD_GENERATION_GROWTH_PERCENT } from '../../src/server/heap-growth';
 import { httpsRequest } from '../support/https-client';
 import { jsonLines } from '../support/ops-client';
 import { serveTwoWorkers } from '../support/serve-two-workers';
+import { temporaryHome } from '../support/temporary-home';
 import { childPids, freePort, isAlive, killAllStsProcesses, runSts, StsProcess } from '../support/unit-cli';
 
 const ENDPOINTS = /listening on (https:\/\/\S+) \((\d+) workers?\)/;
@@ -33,22 +34,16 @@ function restoredAfterEach(path: () => string): () => string {
 
 describe('cli: sts serve', function () {
   this.timeout(90_000);
-  let parent: string;
-  let home: string;
+  const { dir: parent, home } = temporaryHome('trustbridge-cli-serve-');
   let ca: string;
 
   before(() => {
-    parent = mkdtempSync(join(tmpdir(), 'trustbridge-cli-serve-'));
-    home = join(parent, 'instance');
     const init = runSts(['init', '--home', home, '--demo']);
     assert.equal(init.status, 0, init.stderr);
     ca = readFileSync(join(home, 'tls', 'localhost.crt.pem'), 'utf8');
   });
   afterEach(async () => {
     await killAllStsProcesses();
-  });
-  after(() => {
-    rmSync(parent, { recursive: true, force: true });
   });
 
   describe('--workers 1', () => {

@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NS } from '../../src/xml/namespaces';
 import { only, parseStrict, text } from '../support/ext-trust';
+import { temporaryHome } from '../support/temporary-home';
 import { freePort, killAllStsProcesses, runSts, StsProcess, type CliResult } from '../support/unit-cli';
 import { SAML11_ASSERTION_NODE, SAML2_ASSERTION_ID_ATTRIBUTE, verifyWithXmlsec1 } from '../support/xmlsec1';
 
@@ -17,16 +17,13 @@ const STACK = /\n\s+at\s|\bat [\w.<>]+ \(|\.(?:ts|js):\d+|node_modules/;
 
 describe('cli: sts token (against sts serve on a demo instance)', function () {
   this.timeout(120_000);
-  let parent: string;
-  let home: string;
+  const { home } = temporaryHome('trustbridge-ext-cli-token-', { beforeRemoving: killAllStsProcesses });
   let port: number;
   let password: string;
   let signingCertificatePem: string;
   let server: StsProcess | undefined;
 
   before(async () => {
-    parent = mkdtempSync(join(tmpdir(), 'trustbridge-ext-cli-token-'));
-    home = join(parent, 'instance');
     port = await freePort();
     const init = runSts(['init', '--home', home, '--demo', '--port', String(port)]);
     assert.equal(init.status, 0, init.stderr);
@@ -36,11 +33,6 @@ describe('cli: sts token (against sts serve on a demo instance)', function () {
     server = new StsProcess(['serve', '--home', home, '--workers', '1', '--port', String(port)]);
     const [, baseUrl] = await server.waitForOutput(LISTENING, 30_000);
     assert.equal(baseUrl, `https://localhost:${port}`);
-  });
-
-  after(async () => {
-    await killAllStsProcesses();
-    if (parent) rmSync(parent, { recursive: true, force: true });
   });
 
   const token = (extra: readonly string[], input = `${password}\n`): CliResult =>

@@ -1,13 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { trustPromoteCommand, trustRetireCommand, trustRevokeCommand, trustUnpinCommand } from '../../src/cli/commands/trust';
 import { openInstance } from '../../src/instance/open-instance';
 import type { PinState } from '../../src/store/store';
 import { lifecycleCommands, lifecycleMoves, PIN_STATES } from '../support/cli-lifecycle';
 import { quickCertificate } from '../support/quick-certificate';
 import { runStsInProcess } from '../support/in-process-cli';
+import { temporaryHome } from '../support/temporary-home';
 
 // `sts trust promote|retire|revoke|unpin`, run in-process on a fresh instance: every move from every
 // state (the same lifecycle as a SAML provider's certificates), and the refusals, each with its exit
@@ -18,8 +16,7 @@ const UNKNOWN_THUMBPRINT = 'ab'.repeat(32);
 
 describe('cli: sts trust promote|retire|revoke|unpin (the lifecycle of external issuers\' pins)', function () {
   this.timeout(60_000);
-  let dir: string;
-  let home: string;
+  const { home } = temporaryHome('trustbridge-cli-trust-');
   let counter = 0;
 
   const { sts, snapshot, expectRefused, usage } = lifecycleCommands(['trust'], () => home, (store) => store.trustedIssuers.list());
@@ -38,11 +35,8 @@ describe('cli: sts trust promote|retire|revoke|unpin (the lifecycle of external 
   const pinned = async (thumbprint: string) => (await snapshot()).rows.find((p) => p.thumbprint === thumbprint);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'trustbridge-cli-trust-'));
-    home = join(dir, 'instance');
     assert.equal((await runStsInProcess(['init', '--home', home])).code, 0);
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
 
   const LIFECYCLE = lifecycleMoves({
     promote: [trustPromoteCommand, 'PromotePin'],

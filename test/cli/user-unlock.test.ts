@@ -1,8 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { temporaryHome } from '../support/temporary-home';
 import { runSts } from '../support/unit-cli';
 
 // What an operator sees of the extranet lockout and how they end one early: `sts user list` shows the
@@ -12,8 +11,7 @@ const PASSWORD = 'Unlock-Suite-Staple-6*';
 
 describe('cli: sts user unlock, and the lockout in sts user list', function () {
   this.timeout(60_000);
-  let parent: string;
-  let home: string;
+  const { home } = temporaryHome('trustbridge-cli-unlock-');
 
   const withDb = <T>(fn: (db: Database.Database) => T): T => {
     const db = new Database(join(home, 'trustbridge.db'), { timeout: 5000 });
@@ -32,16 +30,11 @@ describe('cli: sts user unlock, and the lockout in sts user list', function () {
     withDb((db) => db.prepare("SELECT principal, request_parameters, response_elements, event_source FROM audit_events WHERE event_name = 'UnlockUser'").all() as never);
 
   before(() => {
-    parent = mkdtempSync(join(tmpdir(), 'trustbridge-cli-unlock-'));
-    home = join(parent, 'instance');
     assert.equal(runSts(['init', '--home', home]).status, 0);
     for (const name of ['locked', 'mistyped', 'clean']) {
       const r = runSts(['user', 'add', name, '--home', home], { input: `${PASSWORD}\n` });
       assert.equal(r.status, 0, r.stderr);
     }
-  });
-  after(() => {
-    rmSync(parent, { recursive: true, force: true });
   });
 
   it('sts user list shows each user\'s wrong passwords and, past the threshold (10), until when they are locked out', () => {

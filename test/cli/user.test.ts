@@ -1,25 +1,18 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { temporaryHome } from '../support/temporary-home';
 import { runSts } from '../support/unit-cli';
 
 const PASSWORD = 'Tr0ub4dor&3 é';
 
 describe('cli: sts user add / user list', function () {
   this.timeout(60_000);
-  let parent: string;
-  let home: string;
+  const { dir: parent, home } = temporaryHome('trustbridge-cli-user-');
 
   before(() => {
-    parent = mkdtempSync(join(tmpdir(), 'trustbridge-cli-user-'));
-    home = join(parent, 'instance');
     const init = runSts(['init', '--home', home]);
     assert.equal(init.status, 0, init.stderr);
-  });
-  after(() => {
-    rmSync(parent, { recursive: true, force: true });
   });
 
   function row(name: string): { password_hash: string; sealed_password: string | null; claims: string } | undefined {

@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { KeyObject, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG } from '../../src/config/config';
 import { runRolloverCheck } from '../../src/keys/key-rollover';
@@ -15,6 +14,7 @@ import { httpsRequest } from '../support/https-client';
 import { serveTwoWorkers } from '../support/serve-two-workers';
 import { closeAllSessions, newTestToken, SOFTHSM_MODULE, type TestToken } from '../support/softhsm';
 import { postToSts } from '../support/sts-post';
+import { temporaryHome } from '../support/temporary-home';
 import { startTestSts, type TestSts } from '../support/test-sts';
 import { appliesTo, assertionText, pathOf, trustRequest } from '../support/trust-messages';
 import { freePort, killAllStsProcesses, runStsAsync, StsProcess } from '../support/unit-cli';
@@ -36,9 +36,13 @@ const STACK_TRACE = /\n\s+at /;
 describe('keys: token-signing keys held in a PKCS#11 token (SoftHSM2), end to end', function () {
   this.timeout(120_000);
   let token: TestToken;
-  let parent: string;
-  let home: string;
   let server: TestSts;
+  const { dir: parent, home } = temporaryHome('trustbridge-pkcs11-', {
+    beforeRemoving: async () => {
+      await killAllStsProcesses();
+      await server?.stop();
+    },
+  });
 
   const records = (): Promise<SigningKeyRecord[]> => server.instance.store.signingKeys.list();
 
@@ -61,13 +65,6 @@ describe('keys: token-signing keys held in a PKCS#11 token (SoftHSM2), end to en
 
   before(() => {
     token = newTestToken();
-    parent = mkdtempSync(join(tmpdir(), 'trustbridge-pkcs11-'));
-    home = join(parent, 'instance');
-  });
-  after(async () => {
-    await killAllStsProcesses();
-    await server?.stop();
-    rmSync(parent, { recursive: true, force: true });
   });
 
   it('sts init --pkcs11-* generates the first key inside the token; the store holds only a pkcs11: reference', async () => {

@@ -1,14 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { STACK_TRACE } from '../support/ext-trust';
 import { nonZeroSamples, sampleValue, type Exposition } from '../support/exposition';
 import { httpsRequest, type HttpResponse } from '../support/https-client';
 import { demoIssue, initDemoInstance, jsonLines, scrape } from '../support/ops-client';
 import { NODE_SNAPSHOT_TIMEOUT_MS } from '../../src/server/metrics/cluster-metrics';
 import { serveTwoWorkers } from '../support/serve-two-workers';
+import { temporaryHome } from '../support/temporary-home';
 import { childPids, killAllStsProcesses, type StsProcess } from '../support/unit-cli';
 import { until } from '../support/until';
 
@@ -24,14 +22,12 @@ const NOT_SOAP = { method: 'POST', body: '<not-soap/>', headers: { 'content-type
 
 describe('ops: /metrics of a node with two workers', function () {
   this.timeout(120_000);
-  let parent: string;
+  const { home } = temporaryHome('trustbridge-ops-cluster-', { beforeRemoving: killAllStsProcesses });
   let sts: StsProcess;
   let ca: string;
   let baseUrl: string;
 
   before(async () => {
-    parent = mkdtempSync(join(tmpdir(), 'trustbridge-ops-cluster-'));
-    const home = join(parent, 'instance');
     const demo = initDemoInstance(home);
     ca = demo.ca;
     const cluster = await serveTwoWorkers(home);
@@ -41,10 +37,6 @@ describe('ops: /metrics of a node with two workers', function () {
       const { body, headers } = demoIssue(demo.password);
       assert.equal((await httpsRequest(`${baseUrl}${ISSUE_PATH}`, { ca, method: 'POST', body, headers })).status, 200);
     }
-  });
-  after(async () => {
-    await killAllStsProcesses();
-    rmSync(parent, { recursive: true, force: true });
   });
 
   /** How many refused requests each worker logged, by pid. */

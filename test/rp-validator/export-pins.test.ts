@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSelfSignedCertificate } from '../../src/keys/certificates';
 import { readPinsFile, thumbprintOfPem } from '../../src/rp-validator';
+import { temporaryHome } from '../support/temporary-home';
 import { runSts } from '../support/unit-cli';
 
 // `sts trust export-pins`: the pins file for a relying party next to this instance, with the
@@ -13,14 +13,11 @@ const PARTNER = 'https://idp.partner.example/';
 
 describe('cli: sts trust export-pins', function () {
   this.timeout(60_000);
-  let parent: string;
-  let home: string;
+  const { dir: parent, home } = temporaryHome('trustbridge-export-pins-');
   let issuer: string;
   let partnerPem: string;
 
   before(() => {
-    parent = mkdtempSync(join(tmpdir(), 'trustbridge-export-pins-'));
-    home = join(parent, 'instance');
     assert.equal(runSts(['init', '--home', home]).status, 0);
     issuer = (JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as { issuer?: string }).issuer ?? 'http://trustbridge.localhost/adfs/services/trust';
     // The first key retires (retiring) under a new active one; a third waits, pending.
@@ -31,7 +28,6 @@ describe('cli: sts trust export-pins', function () {
     const pinned = runSts(['trust', 'pin', PARTNER, '--cert', join(parent, 'partner.pem'), '--pending', '--activate-at', '2030-01-01T00:00:00Z', '--home', home]);
     assert.equal(pinned.status, 0, pinned.stderr);
   });
-  after(() => rmSync(parent, { recursive: true, force: true }));
 
   it('prints every key of the instance for its issuer (retiring as active) and the partners\' pins, as a pins file', () => {
     const r = runSts(['trust', 'export-pins', '--home', home]);
