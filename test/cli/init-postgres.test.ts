@@ -58,7 +58,7 @@ describe('cli: sts init --store postgres', function () {
     assert.ok(r.stdout.includes(`created the instance in ${home}`), r.stdout);
     assert.ok(!existsSync(join(home, 'trustbridge.db')), 'a SQLite database was created');
     const config = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as { store: Record<string, unknown> };
-    assert.deepEqual(config.store, { kind: 'postgres', path: 'trustbridge.db', url: db.url, poolSize: 10, passwordFile });
+    assert.deepEqual(config.store, { kind: 'postgres', path: 'trustbridge.db', url: db.url, poolSize: 10, passwordFile, busyTimeoutMs: 5000 });
     assert.ok(!readFileSync(join(home, 'config.json'), 'utf8').includes(db.password), 'the password is in config.json');
 
     const keys = runSts(['keys', 'list', '--home', home]);
