@@ -12,7 +12,7 @@ import type { ParsedArgs } from './args';
  * second); one that holds it for two timeouts is stuck (a sqlite3 shell left in a transaction, a hung
  * process), and the operator had better hear it now than wait on.
  */
-export const auditStoreWithinMs = (store: StsConfig['store']): number => 2 * store.busyTimeoutMs;
+const auditStoreWithinMs = (store: StsConfig['store']): number => 2 * store.busyTimeoutMs;
 
 /**
  * Opens the instance named by --home (or STS_HOME), runs `fn` on it and always closes it. A command

@@ -23,13 +23,13 @@ export interface ServeOptions {
 }
 
 const RESTART_DELAY_MS = 1000;
+const WORKER_EXIT_MARGIN_MS = 2_000;
 /**
  * What the primary allows a worker beyond its own shutdown budget before killing it: closing the
  * store and exiting, plus storing its last audit events, which may take two of the store's busy
  * timeouts (tried again for one, and a last try started just before that bound may wait another).
  */
 const workerExitGraceMs = (store: StsConfig['store']): number => WORKER_EXIT_MARGIN_MS + 2 * store.busyTimeoutMs;
-const WORKER_EXIT_MARGIN_MS = 2_000;
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 /** Of the audit events a shutdown could not store, this many are named in its log line. */
 const MAX_UNSTORED_IDS_LOGGED = 10;
