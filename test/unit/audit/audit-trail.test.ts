@@ -7,26 +7,12 @@ import { burstDetector } from '../../../src/audit/burst-detector';
 import type { RequestRecord } from '../../../src/audit/request-record';
 import type { Logger } from '../../../src/server/log';
 import type { AuditEvent, AuditRepository } from '../../../src/store/store';
+import { flakyRepository } from '../../support/flaky-audit-repository';
 
 interface LogLine {
   level: string;
   msg: string;
   fields: Record<string, unknown>;
-}
-
-/** A repository that refuses the first `failures` appends (a store that is down), then keeps what it is given. */
-function flakyRepository(failures: number): AuditRepository & { stored: AuditEvent[]; calls: number } {
-  const repo = {
-    stored: [] as AuditEvent[],
-    calls: 0,
-    append: async (events: readonly AuditEvent[]) => {
-      repo.calls += 1;
-      if (repo.calls <= failures) throw new Error('database unavailable');
-      repo.stored.push(...events);
-    },
-    query: async () => [],
-  };
-  return repo;
 }
 
 describe('audit trail (unit)', () => {

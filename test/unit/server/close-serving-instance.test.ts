@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { AuditTrail, type UnstoredEvents } from '../../../src/audit/audit-trail';
 import type { AuditEvent, AuditRepository } from '../../../src/store/store';
+import { FLAKY_STORE_ERROR, flakyRepository } from '../../support/flaky-audit-repository';
 import type { KeyRolloverTask } from '../../../src/server/key-rollover-task';
 import { closeServingInstance } from '../../../src/server/serve';
 import type { Logger, LogLevel } from '../../../src/server/log';
@@ -61,45 +62,31 @@ describe('server: closing a serving process\'s instance at shutdown', function (
   });
 
   describe('with a real audit trail whose store refuses its last events', () => {
-    /** A store that refuses the first `failures` writes, then keeps what it is given. */
-    const refusing = (failures: number) => {
-      const repository = {
-        stored: [] as string[],
-        tries: 0,
-        append: async (events: readonly AuditEvent[]) => {
-          repository.tries += 1;
-          if (repository.tries <= failures) throw new Error('the database system is starting up');
-          repository.stored.push(...events.map((e) => e.eventId));
-        },
-        query: async () => [],
-      };
-      return repository;
-    };
     const trailOn = (repository: AuditRepository): AuditTrail => new AuditTrail({ repository, file: null, logger, now: () => new Date() });
 
     it('a store back within the bound (a restart as the node stops) takes them on the retry: true, nothing logged', async () => {
-      const repository = refusing(1);
+      const repository = flakyRepository(1);
       const trail = trailOn(repository);
       const { eventId } = trail.record({ eventName: 'Issue', eventSource: 'wstrust' });
       const started = Date.now();
       assert.equal(await closeServingInstance({ audit: trail, close: async () => undefined }, undefined, logger, 5000), true);
-      assert.deepEqual(repository.stored, [eventId]);
-      assert.equal(repository.tries, 2);
+      assert.deepEqual(repository.stored.map((e) => e.eventId), [eventId]);
+      assert.equal(repository.calls, 2);
       assert.ok(Date.now() - started >= 2000, 'the retry came on the trail\'s 2 s schedule');
       assert.deepEqual(lines.filter((l) => l.level === 'error'), []);
     });
 
     it('a store still down at the bound: false, the one error line, and no try after the bound', async () => {
-      const repository = refusing(Number.POSITIVE_INFINITY);
+      const repository = flakyRepository(Number.POSITIVE_INFINITY);
       const trail = trailOn(repository);
       trail.record({ eventName: 'Issue', eventSource: 'wstrust' });
       const started = Date.now();
       assert.equal(await closeServingInstance({ audit: trail, close: async () => undefined }, undefined, logger, 2500), false);
-      assert.equal(repository.tries, 2, 'the first try and one retry 2 s later; the next would start past 2.5 s');
+      assert.equal(repository.calls, 2, 'the first try and one retry 2 s later; the next would start past 2.5 s');
       assert.ok(Date.now() - started < 4000);
       assert.deepEqual(
         lines.filter((l) => l.level === 'error').map((l) => [l.msg, l.fields?.['events'], l.fields?.['errorMessage']]),
-        [['audit events not stored at shutdown: they are only in the audit file', 1, 'the database system is starting up']],
+        [['audit events not stored at shutdown: they are only in the audit file', 1, FLAKY_STORE_ERROR]],
       );
     });
   });
