@@ -7,12 +7,12 @@
 // STORM_USERS (3000: more than a run logs in, so no password is checked twice), STORM_SECONDS (15),
 // STORM_CONCURRENCY (16 requests in flight), STORM_WORKERS (one per core), STORM_PASSWORD_CHECKS (sets
 // passwordChecks.maxConcurrent; by default the config's own, automatic).
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hashPassword, STRONG_SCRYPT } from '../src/identity/password-hash';
+import { AUTOMATIC_CHECKS_AT_ONCE, checksAtOnce } from '../src/identity/password-check-limiter';
+import { readConfigFile } from '../src/instance/config-file';
 import { openInstance } from '../src/instance/open-instance';
-import { CONFIG_FILE } from '../src/instance/paths';
 import { armWatchdog, envNumber, runTool } from './bench-process';
 import { createBenchInstance, updateConfig, type BenchInstance } from './instance';
 import { buildIssueRequest, ISSUE_PATH, SUCCESS_MARKER } from './issue-request';
@@ -35,16 +35,17 @@ async function main(): Promise<void> {
   const concurrency = Math.round(envNumber('STORM_CONCURRENCY', 16));
   const workers = Math.round(envNumber('STORM_WORKERS', availableParallelism()));
   armWatchdog('login-storm', (seconds + 120) * 1000, cleanUp);
-  const checksAtOnce = process.env['STORM_PASSWORD_CHECKS'];
+  const checksSetting = process.env['STORM_PASSWORD_CHECKS'];
   instance = await createBenchInstance();
-  if (checksAtOnce !== undefined && checksAtOnce !== '') {
-    updateConfig(instance.home, (config) => ({ ...config, passwordChecks: { ...(config['passwordChecks'] as object), maxConcurrent: Number(checksAtOnce) } }));
+  if (checksSetting !== undefined && checksSetting !== '') {
+    updateConfig(instance.home, (config) => ({ ...config, passwordChecks: { ...(config['passwordChecks'] as object), maxConcurrent: Number(checksSetting) } }));
   }
   await addStormUsers(instance.home, users);
-  const { passwordChecks } = JSON.parse(readFileSync(join(instance.home, CONFIG_FILE), 'utf8')) as { passwordChecks: { maxConcurrent: number } };
-  const atOnce = passwordChecks.maxConcurrent === 0 ? '0 (automatic: the cores shared among the workers)' : String(passwordChecks.maxConcurrent);
+  const configured = readConfigFile(instance.home).passwordChecks.maxConcurrent;
+  const share = checksAtOnce(configured, availableParallelism(), workers);
+  const atOnce = configured === AUTOMATIC_CHECKS_AT_ONCE ? `automatic: ${share} per worker` : `${configured} per worker`;
   console.log(`Trustbridge login storm: ${users} users with STRONG_SCRYPT hashes, each Issue another user's first login`);
-  console.log(`server: sts serve --workers ${workers}; passwordChecks.maxConcurrent ${atOnce}`);
+  console.log(`server: sts serve --workers ${workers}; password checks at once: ${atOnce} (passwordChecks.maxConcurrent)`);
   sts = await startSts({ repoRoot: REPO_ROOT, home: instance.home, workers, tlsCertificatePem: instance.tlsCertificatePem, logFile: join(instance.home, 'serve.log') });
   const { load, nodePssMb } = await storm(sts, instance, users, seconds, concurrency);
   const failed = load.errors + load.warmupErrors;

@@ -10,62 +10,57 @@ export interface CommandEntry {
 // Each command's module is required when it is chosen: `sts serve`'s primary, which only supervises
 // its workers, then loads neither the other commands nor what they import (the WS-Trust client, the
 // token verifier, the application), and a one-off command loads only its own.
-const commandsIn =
-  <M>(load: () => M) =>
-  (pick: (module: M) => Command) =>
-  (): Command =>
-    pick(load());
-const audit = commandsIn((): typeof import('./commands/audit') => require('./commands/audit'));
-const aws = commandsIn((): typeof import('./commands/aws') => require('./commands/aws'));
-const awsLogin = commandsIn((): typeof import('./commands/aws-login') => require('./commands/aws-login'));
-const awsCerts = commandsIn((): typeof import('./commands/aws-provider-certificates') => require('./commands/aws-provider-certificates'));
-const init = commandsIn((): typeof import('./commands/init') => require('./commands/init'));
-const keys = commandsIn((): typeof import('./commands/keys') => require('./commands/keys'));
-const keysExport = commandsIn((): typeof import('./commands/keys-export') => require('./commands/keys-export'));
-const rp = commandsIn((): typeof import('./commands/rp') => require('./commands/rp'));
-const serve = commandsIn((): typeof import('./commands/serve') => require('./commands/serve'));
-const token = commandsIn((): typeof import('./commands/token') => require('./commands/token'));
-const trust = commandsIn((): typeof import('./commands/trust') => require('./commands/trust'));
-const trustExportPins = commandsIn((): typeof import('./commands/trust-export-pins') => require('./commands/trust-export-pins'));
-const user = commandsIn((): typeof import('./commands/user') => require('./commands/user'));
-const verifyToken = commandsIn((): typeof import('./commands/verify-token') => require('./commands/verify-token'));
+const audit = (): typeof import('./commands/audit') => require('./commands/audit');
+const aws = (): typeof import('./commands/aws') => require('./commands/aws');
+const awsLogin = (): typeof import('./commands/aws-login') => require('./commands/aws-login');
+const awsCerts = (): typeof import('./commands/aws-provider-certificates') => require('./commands/aws-provider-certificates');
+const init = (): typeof import('./commands/init') => require('./commands/init');
+const keys = (): typeof import('./commands/keys') => require('./commands/keys');
+const keysExport = (): typeof import('./commands/keys-export') => require('./commands/keys-export');
+const rp = (): typeof import('./commands/rp') => require('./commands/rp');
+const serve = (): typeof import('./commands/serve') => require('./commands/serve');
+const token = (): typeof import('./commands/token') => require('./commands/token');
+const trust = (): typeof import('./commands/trust') => require('./commands/trust');
+const trustExportPins = (): typeof import('./commands/trust-export-pins') => require('./commands/trust-export-pins');
+const user = (): typeof import('./commands/user') => require('./commands/user');
+const verifyToken = (): typeof import('./commands/verify-token') => require('./commands/verify-token');
 
 /** Every command, in the overview's order; each name is its command's own (a test loads them all to check). */
 export const COMMANDS: readonly CommandEntry[] = [
-  { name: 'init', load: init((m) => m.initCommand) },
-  { name: 'serve', load: serve((m) => m.serveCommand) },
-  { name: 'user add', load: user((m) => m.userAddCommand) },
-  { name: 'user list', load: user((m) => m.userListCommand) },
-  { name: 'user unlock', load: user((m) => m.userUnlockCommand) },
-  { name: 'rp add', load: rp((m) => m.rpAddCommand) },
-  { name: 'rp list', load: rp((m) => m.rpListCommand) },
-  { name: 'trust pin', load: trust((m) => m.trustPinCommand) },
-  { name: 'trust unpin', load: trust((m) => m.trustUnpinCommand) },
-  { name: 'trust promote', load: trust((m) => m.trustPromoteCommand) },
-  { name: 'trust retire', load: trust((m) => m.trustRetireCommand) },
-  { name: 'trust revoke', load: trust((m) => m.trustRevokeCommand) },
-  { name: 'trust list', load: trust((m) => m.trustListCommand) },
-  { name: 'trust export-pins', load: trustExportPins((m) => m.trustExportPinsCommand) },
-  { name: 'keys list', load: keys((m) => m.keysListCommand) },
-  { name: 'keys rotate', load: keys((m) => m.keysRotateCommand) },
-  { name: 'keys promote', load: keys((m) => m.keysPromoteCommand) },
-  { name: 'keys revoke', load: keys((m) => m.keysRevokeCommand) },
-  { name: 'keys import', load: keys((m) => m.keysImportCommand) },
-  { name: 'keys export', load: keysExport((m) => m.keysExportCommand) },
-  { name: 'token', load: token((m) => m.tokenCommand) },
-  { name: 'audit tail', load: audit((m) => m.auditTailCommand) },
-  { name: 'audit verify', load: audit((m) => m.auditVerifyCommand) },
-  { name: 'verify-token', load: verifyToken((m) => m.verifyTokenCommand) },
-  { name: 'aws provider add', load: aws((m) => m.awsProviderAddCommand) },
-  { name: 'aws provider list', load: aws((m) => m.awsProviderListCommand) },
-  { name: 'aws provider cert add', load: awsCerts((m) => m.awsProviderCertAddCommand) },
-  { name: 'aws provider cert promote', load: awsCerts((m) => m.awsProviderCertPromoteCommand) },
-  { name: 'aws provider cert retire', load: awsCerts((m) => m.awsProviderCertRetireCommand) },
-  { name: 'aws provider cert revoke', load: awsCerts((m) => m.awsProviderCertRevokeCommand) },
-  { name: 'aws provider cert remove', load: awsCerts((m) => m.awsProviderCertRemoveCommand) },
-  { name: 'aws role add', load: aws((m) => m.awsRoleAddCommand) },
-  { name: 'aws role list', load: aws((m) => m.awsRoleListCommand) },
-  { name: 'aws login', load: awsLogin((m) => m.awsLoginCommand) },
+  { name: 'init', load: () => init().initCommand },
+  { name: 'serve', load: () => serve().serveCommand },
+  { name: 'user add', load: () => user().userAddCommand },
+  { name: 'user list', load: () => user().userListCommand },
+  { name: 'user unlock', load: () => user().userUnlockCommand },
+  { name: 'rp add', load: () => rp().rpAddCommand },
+  { name: 'rp list', load: () => rp().rpListCommand },
+  { name: 'trust pin', load: () => trust().trustPinCommand },
+  { name: 'trust unpin', load: () => trust().trustUnpinCommand },
+  { name: 'trust promote', load: () => trust().trustPromoteCommand },
+  { name: 'trust retire', load: () => trust().trustRetireCommand },
+  { name: 'trust revoke', load: () => trust().trustRevokeCommand },
+  { name: 'trust list', load: () => trust().trustListCommand },
+  { name: 'trust export-pins', load: () => trustExportPins().trustExportPinsCommand },
+  { name: 'keys list', load: () => keys().keysListCommand },
+  { name: 'keys rotate', load: () => keys().keysRotateCommand },
+  { name: 'keys promote', load: () => keys().keysPromoteCommand },
+  { name: 'keys revoke', load: () => keys().keysRevokeCommand },
+  { name: 'keys import', load: () => keys().keysImportCommand },
+  { name: 'keys export', load: () => keysExport().keysExportCommand },
+  { name: 'token', load: () => token().tokenCommand },
+  { name: 'audit tail', load: () => audit().auditTailCommand },
+  { name: 'audit verify', load: () => audit().auditVerifyCommand },
+  { name: 'verify-token', load: () => verifyToken().verifyTokenCommand },
+  { name: 'aws provider add', load: () => aws().awsProviderAddCommand },
+  { name: 'aws provider list', load: () => aws().awsProviderListCommand },
+  { name: 'aws provider cert add', load: () => awsCerts().awsProviderCertAddCommand },
+  { name: 'aws provider cert promote', load: () => awsCerts().awsProviderCertPromoteCommand },
+  { name: 'aws provider cert retire', load: () => awsCerts().awsProviderCertRetireCommand },
+  { name: 'aws provider cert revoke', load: () => awsCerts().awsProviderCertRevokeCommand },
+  { name: 'aws provider cert remove', load: () => awsCerts().awsProviderCertRemoveCommand },
+  { name: 'aws role add', load: () => aws().awsRoleAddCommand },
+  { name: 'aws role list', load: () => aws().awsRoleListCommand },
+  { name: 'aws login', load: () => awsLogin().awsLoginCommand },
 ];
 
 const processIo: CliIo = {

@@ -96,12 +96,16 @@ export function checkXmlSafely(input: Buffer | string, limits: XmlLimits, readLe
   return {
     text,
     lean: readLean ? builder?.result() : undefined,
-    dom: () => (doc ??= tree ? domOfLeanTree(tree) : parseDom(text)),
+    dom: () => (doc ??= tree ? domOfLeanTree(tree) : parseWithXmldom(text)),
     domFromTree: tree !== undefined,
   };
 }
 
-function parseDom(text: string): Document {
+/**
+ * xmldom's own parser over text the checks have passed (checkXmlSafely's `text`): what makes the DOM
+ * when the checking pass's tree cannot. A parse error of any kind is a malformed document.
+ */
+export function parseWithXmldom(text: string): Document {
   let problem: string | undefined;
   const parser = new DOMParser({
     errorHandler: {

@@ -1,8 +1,7 @@
-import { DOMParser } from '@xmldom/xmldom';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NS } from '../../src/xml/namespaces';
-import { checkXmlSafely, XmlRejectedError, type XmlLimits } from '../../src/xml/safe-parse';
+import { checkXmlSafely, parseWithXmldom, type XmlLimits } from '../../src/xml/safe-parse';
 import { CLIENT_FIXTURES_DIR } from './fixtures';
 import { buildRst, xmlEscape } from './wstrust-request';
 
@@ -74,17 +73,5 @@ export function* seededMutations(corpus: readonly string[], runs: number, seed: 
  * XmlRejectedError as parseXmlSafely does.
  */
 export function parsedByXmldom(text: string, limits: XmlLimits): Document {
-  const checked = checkXmlSafely(text, limits, false);
-  let problem = false;
-  const flag = (): void => {
-    problem = true;
-  };
-  let doc: Document | undefined;
-  try {
-    doc = new DOMParser({ errorHandler: { warning: () => undefined, error: flag, fatalError: flag } }).parseFromString(checked.text, 'application/xml');
-  } catch {
-    problem = true;
-  }
-  if (problem || !doc?.documentElement) throw new XmlRejectedError('malformed', 'the XML is not well-formed');
-  return doc;
+  return parseWithXmldom(checkXmlSafely(text, limits, false).text);
 }

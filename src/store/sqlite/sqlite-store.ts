@@ -17,12 +17,11 @@ import { sqliteTrustedIssuers } from './trusted-issuer-repository';
 import { immediateWrite } from './immediate-write';
 import { migrateSqlite } from './migrations';
 import { startWalCheckpointer } from './wal-checkpointer';
+import { DEFAULT_CONFIG } from '../../config/config';
 
 // Expired replay entries are swept now and then rather than on every insert, to keep the hot path
 // to one statement.
 const REPLAY_SWEEP_EVERY = 500;
-
-const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 interface UserRow {
   name: string;
@@ -63,7 +62,8 @@ export interface SqliteStoreOptions {
   readonly ledgerTrust?: LedgerTrust;
   /**
    * How long a write waits for another process's write lock before it fails SQLITE_BUSY: SQLite's
-   * busy_timeout, which immediateWrite also waits by (off the event loop). Default 5000 ms.
+   * busy_timeout, which immediateWrite also waits by (off the event loop). By default the config's
+   * (store.busyTimeoutMs).
    */
   readonly busyTimeoutMs?: number;
 }
@@ -71,7 +71,7 @@ export interface SqliteStoreOptions {
 /** The embedded store: one SQLite file in WAL mode, shared safely by the worker processes of one host. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
   // better-sqlite3 sets busy_timeout from `timeout`, and refuses a value that is not a whole number of ms.
-  const db = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+  const db = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_CONFIG.store.busyTimeoutMs });
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode is durable against process crashes (what we guard against: SIGKILL of a
   // worker); only an OS crash could lose the last transactions.
