@@ -34,6 +34,9 @@ export interface OpenLoopOptions extends Target {
   readonly connections: number;
   /** Which free connection a request takes (see ConnectionChoice). */
   readonly connectionChoice: ConnectionChoice;
+  /** Called synchronously as the measured seconds start and once their last reply is in, to sample the server alongside (see cpuWindow). */
+  readonly onWindowStart?: () => void;
+  readonly onWindowEnd?: () => void;
 }
 
 /**
@@ -222,6 +225,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   };
   let reporter: NodeJS.Timeout | undefined;
   const measuring = setTimeout(() => {
+    o.onWindowStart?.();
     cpuAtStart = process.cpuUsage();
     windowStarted = performance.now();
     reporter = setInterval(closeWindow, o.intervalMs);
@@ -231,6 +235,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     await sending;
     // Replies still in flight get the request timeout to arrive; each one times itself out.
     await drained;
+    o.onWindowEnd?.();
   } finally {
     clearTimeout(tick);
     clearTimeout(measuring);

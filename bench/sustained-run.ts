@@ -1,3 +1,4 @@
+import { cpuWindow, type WindowCpu } from './cpu-window';
 import type { BenchInstance } from './instance';
 import { runLoad } from './load';
 import { loopbackTarget } from './request-sender';
@@ -33,12 +34,15 @@ export interface SustainedResult {
   readonly memory: readonly ProcessMemory[];
   /** The largest PSS sampled of all the server's processes together (MB): the node's memory. */
   readonly nodePssMb: number;
+  /** Where the machine's CPU went over the measured seconds (ramp not included); per op is per successful reply. */
+  readonly cpu: WindowCpu;
 }
 
 export async function runSustained(o: SustainedOptions): Promise<SustainedResult> {
   const monitor = new RssMonitor(() => o.sts.pids());
   // Memory is sampled from the end of the ramp, so the second half's slope is well after warm-up.
   const sampling = setTimeout(() => monitor.start(), o.warmupSeconds * 1000);
+  const cpu = cpuWindow(() => o.sts.pids());
   try {
     const load = await runOpenLoop({
       ...loopbackTarget(o.sts.port, o.inst.tlsCertificatePem),
@@ -51,9 +55,15 @@ export async function runSustained(o: SustainedOptions): Promise<SustainedResult
       connectionChoice: o.connectionChoice,
       ...(o.onSuccess ? { onSuccess: o.onSuccess } : {}),
       onInterval: (w) => o.onInterval?.(w, monitor.processes()),
+      ...cpu.hooks,
     });
     await monitor.stop();
-    return { load, memory: monitor.processes(), nodePssMb: mebibytesToMegabytes(monitor.serverPssMb()) };
+    return {
+      load,
+      memory: monitor.processes(),
+      nodePssMb: mebibytesToMegabytes(monitor.serverPssMb()),
+      cpu: cpu.figures({ perSecond: load.completed / load.seconds, generatorCpuCores: load.generatorCpuCores }),
+    };
   } finally {
     clearTimeout(sampling);
     await monitor.stop();
@@ -66,7 +76,9 @@ export async function runSustained(o: SustainedOptions): Promise<SustainedResult
  * A fresh server is slower for its first seconds (compiling, sizing its heaps, filling caches): on
  * one server, a first 4 s probe put the mix at 2,323/s and the three after it at 2,757-2,874/s, so
  * 80% of the first would have been 68% of the server's maximum. A pass over the mix whose figures
- * are thrown away (`warmupSeconds` per operation) comes first.
+ * are thrown away (`warmupSeconds` per operation) comes first. The server's CPU per reply in each
+ * closed loop is kept too, to compare with the open loop's: a request that arrives alone costs more
+ * than one of a closed loop's batches, so the same rate keeps the machine busier in an open loop.
  */
 export async function measureMixMaximum(
   sts: StsProcess,
@@ -75,23 +87,39 @@ export async function measureMixMaximum(
   concurrency: number,
   seconds: number,
   warmupSeconds: number,
-): Promise<{ perOperation: Map<string, number>; mixPerSecond: number }> {
-  const closedLoop = async (m: MixRequest, durationSeconds: number): Promise<number> => {
+): Promise<MixMaximum> {
+  const closedLoop = async (m: MixRequest, durationSeconds: number): Promise<{ perSecond: number; cpuMsPerReply: number }> => {
+    const cpu = cpuWindow(() => sts.pids());
     const run = await runLoad({
       ...loopbackTarget(sts.port, inst.tlsCertificatePem),
       request: m,
       concurrency,
       warmupMs: 1000,
       durationMs: durationSeconds * 1000,
+      ...cpu.hooks,
     });
     if (run.errors > 0) throw new Error(`${m.operation} failed while measuring its maximum: ${run.errorSamples.join('; ')}`);
-    return run.perSecond;
+    return { perSecond: run.perSecond, cpuMsPerReply: cpu.figures(run).serverCpuMsPerOp };
   };
   if (warmupSeconds > 0) for (const m of mix) await closedLoop(m, warmupSeconds);
   const perOperation = new Map<string, number>();
-  for (const m of mix) perOperation.set(m.operation, await closedLoop(m, seconds));
+  let cpuMs = 0;
+  for (const m of mix) {
+    const run = await closedLoop(m, seconds);
+    perOperation.set(m.operation, run.perSecond);
+    cpuMs += run.cpuMsPerReply;
+  }
   const busy = mix.reduce((a, m) => a + 1 / (perOperation.get(m.operation) as number), 0);
-  return { perOperation, mixPerSecond: mix.length / busy };
+  return { perOperation, mixPerSecond: mix.length / busy, mixCpuMsPerReply: cpuMs / mix.length };
+}
+
+export interface MixMaximum {
+  /** Each operation's closed-loop maximum, per second. */
+  readonly perOperation: Map<string, number>;
+  /** The rate at which the mix keeps the server as busy as each operation's maximum does. */
+  readonly mixPerSecond: number;
+  /** The server's CPU per reply in the closed loops, averaged one of each (ms). */
+  readonly mixCpuMsPerReply: number;
 }
 
 export interface Verdict {

@@ -16,14 +16,14 @@
 import { copyFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { createBenchInstance, type BenchInstance } from './instance';
 import { buildMix } from './mix-requests';
 import { fmt } from './report';
-import { serverCpuSeconds, startSts, type StsProcess } from './server-process';
+import { startSts, type StsProcess } from './server-process';
 import { describeMemory, describeOperations, measureMixMaximum, runSustained, verdicts } from './sustained-run';
 import { FLAT_SLOPE_MB_PER_MIN } from './rss-monitor';
 import type { ConnectionChoice } from './open-loop';
+import type { WindowCpu } from './cpu-window';
 import { armWatchdog, envMaxConcurrentRequests, envNumber, runTool } from './bench-process';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -95,10 +95,12 @@ async function main(): Promise<void> {
   const mix = await buildMix(sts.port, instance);
 
   let rate = settings.rate;
+  let closedLoopCpuMsPerReply: number | undefined;
   if (rate === undefined) {
     const max = await measureMixMaximum(sts, instance, mix, 8 * settings.workers, settings.probeSeconds, settings.probeWarmupSeconds);
     const each = [...max.perOperation].map(([op, r]) => `${op} ${fmt(r)}/s`).join(', ');
     rate = settings.fraction * max.mixPerSecond;
+    closedLoopCpuMsPerReply = max.mixCpuMsPerReply;
     console.log(
       `closed-loop maximum (${settings.probeSeconds} s each, after a ${settings.probeWarmupSeconds} s pass each not counted): ${each}; the 1:1:1 mix ${fmt(max.mixPerSecond)}/s`,
     );
@@ -112,8 +114,6 @@ async function main(): Promise<void> {
   console.log(`limits.maxConcurrentRequests: ${settings.maxConcurrentRequests ?? 'the instance default (0, no limit)'} (BENCH_MAX_CONCURRENT_REQUESTS)`);
   console.log(`running ${settings.seconds} s after a ${settings.warmupSeconds} s ramp up to the rate (SUSTAINED_SECONDS, SUSTAINED_WARMUP_SECONDS), a report every ${settings.intervalSeconds} s\n`);
 
-  const cpuBefore = serverCpuSeconds(sts);
-  const startedAt = performance.now();
   const result = await runSustained({
     sts,
     inst: instance,
@@ -135,18 +135,18 @@ async function main(): Promise<void> {
     },
   });
 
-  const { load, memory } = result;
-  const serverCpu = serverCpuSeconds(sts) - cpuBefore;
-  const elapsedSeconds = (performance.now() - startedAt) / 1000;
+  const { load, memory, cpu } = result;
   console.log(`\nsummary: ${load.offered} requests offered in ${fmt(settings.seconds)} s (${fmt(load.offered / settings.seconds, 1)}/s), ${load.completed} succeeded, ${load.errors} failed`);
   for (const line of describeOperations(load.byOperation)) console.log(`  ${line}`);
   for (const line of describeOperations(new Map([['all', load.all]]))) console.log(`  ${line}`);
   for (const sample of load.errorSamples) console.log(`  error sample: ${sample}`);
   console.log(`  memory: ${describeMemory(memory)}; the node's PSS at most ${fmt(result.nodePssMb, 1)} MB`);
-  console.log(
-    `  server CPU: ${fmt(serverCpu / elapsedSeconds, 2)} cores, ` +
-      `${fmt((serverCpu * 1000) / Math.max(1, load.allReplies), 3)} ms per reply (warm-up included)`,
-  );
+  const closedLoopComparison =
+    closedLoopCpuMsPerReply === undefined
+      ? ''
+      : `, against ${fmt(closedLoopCpuMsPerReply, 3)} ms in the closed loops that measured the maximum (${fmt(cpu.serverCpuMsPerOp / closedLoopCpuMsPerReply, 2)}×)`;
+  console.log(`  server CPU: ${fmt(cpu.serverCpuCores, 2)} cores, ${fmt(cpu.serverCpuMsPerOp, 3)} ms per reply${closedLoopComparison}`);
+  console.log(`  ${describeMachine(cpu)}`);
   console.log(
     `  load generator: ${fmt(load.generatorCpuCores, 2)} cores; requests left p50 ${fmt(load.sendLagP50Ms, 1)} ms, p99 ${fmt(load.sendLagP99Ms, 1)} ms` +
       ` after they were due (included in the latencies above)`,
@@ -155,6 +155,17 @@ async function main(): Promise<void> {
   const all = verdicts(result);
   for (const v of all) console.log(`  ${v.pass ? 'PASS' : 'FAIL'}  ${v.name}: ${v.detail}`);
   if (all.some((v) => !v.pass)) process.exitCode = 1;
+}
+
+/** How busy the whole machine was over the measured seconds, and with what: past some 80% of its cores, queues grow fast. */
+function describeMachine(cpu: WindowCpu): string {
+  const cores = availableParallelism();
+  const busy = cpu.serverCpuCores + cpu.generatorCpuCores + cpu.otherCpuCores;
+  if (Number.isNaN(busy)) return 'machine: /proc/stat could not be read';
+  return (
+    `machine: ${fmt(busy, 2)} of ${cores} cores busy (${fmt((100 * busy) / cores)}%): the server ${fmt(cpu.serverCpuCores, 2)}, ` +
+    `the load generator ${fmt(cpu.generatorCpuCores, 2)}, the rest ${fmt(cpu.otherCpuCores, 2)}; steal ${fmt(cpu.stealCores, 2)}`
+  );
 }
 
 /** How long the whole run may take before the watchdog stops it: well beyond what it should need. */

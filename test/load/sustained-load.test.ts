@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createBenchInstance, type BenchInstance } from '../../bench/instance';
 import { cutAssertion } from '../../bench/issue-request';
@@ -95,6 +96,19 @@ describe('load: sustained mixed load against sts serve', function () {
       ids.add(assertion.documentElement.getAttribute('ID') ?? '');
     }
     assert.equal(ids.size, issued.length, 'each token is a new one');
+  });
+
+  it("the CPU figures cover the measured seconds only: the server's, per successful reply, and the generator's, within what the machine has", () => {
+    const { cpu, load } = result;
+    assert.ok(cpu.serverCpuCores > 0 && cpu.serverCpuCores < availableParallelism(), `server ${cpu.serverCpuCores} cores`);
+    const repliesPerSecond = load.completed / load.seconds;
+    assert.ok(Math.abs(cpu.serverCpuMsPerOp - (cpu.serverCpuCores * 1000) / repliesPerSecond) < 1e-9, 'per reply is the cores over the replies');
+    // One Issue alone is an RSA signature (some 0.25 ms); 120 requests a second leave the server mostly idle.
+    assert.ok(cpu.serverCpuMsPerOp > 0.1 && cpu.serverCpuMsPerOp < 50, `${cpu.serverCpuMsPerOp} ms per reply`);
+    assert.equal(cpu.generatorCpuCores, load.generatorCpuCores);
+    assert.ok(cpu.otherCpuCores >= 0, `the rest of the machine: ${cpu.otherCpuCores} cores`);
+    const busy = cpu.serverCpuCores + cpu.generatorCpuCores + cpu.otherCpuCores;
+    assert.ok(busy <= availableParallelism() * 1.05, `${busy} of ${availableParallelism()} cores busy`);
   });
 
   it(`memory stays flat: each process grows by less than ${SECOND_HALF_GROWTH_LIMIT_MB} MB over the second half, and the node stays under ${NODE_MEMORY_TARGET_MB} MB`, () => {
