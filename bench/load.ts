@@ -40,8 +40,7 @@ const MAX_ERROR_SAMPLES = 3;
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const agent = serverAgent(o, { keepAlive: true, maxSockets: o.concurrency });
   const { request } = o;
-  const prepared = typeof request === 'function' ? undefined : prepareRequest(request);
-  const next = (): PreparedRequest => prepared ?? prepareRequest((request as () => BenchRequest)());
+  const next = typeof request === 'function' ? (): PreparedRequest => prepareRequest(request()) : always(prepareRequest(request));
   const send = (): Promise<string | undefined> => new Promise((resolve) => sendRequest(agent, o, next(), resolve));
   const stats = { phase: 'warmup' as Phase, completed: 0, errors: 0, warmupErrors: 0, samples: new Set<string>(), latencies: [] as number[] };
   let windowStart = 0;
@@ -116,3 +115,6 @@ export function percentile(sorted: Float64Array, q: number): number {
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[rank] as number;
 }
+
+/** A request prepared once and sent every time. */
+const always = (prepared: PreparedRequest) => (): PreparedRequest => prepared;

@@ -150,7 +150,7 @@ async function main(): Promise<void> {
   console.log(`  server CPU: ${fmt(cpu.serverCpuCores, 2)} cores, ${fmt(cpu.serverCpuMsPerOp, 3)} ms per reply${closedLoopComparison}`);
   console.log(`  ${describeMachine(cpu)}`);
   console.log(
-    `  load generator: ${fmt(load.generatorCpuCores, 2)} cores; requests left p50 ${fmt(load.sendLagP50Ms, 1)} ms, p99 ${fmt(load.sendLagP99Ms, 1)} ms` +
+    `  load generator: requests left p50 ${fmt(load.sendLagP50Ms, 1)} ms, p99 ${fmt(load.sendLagP99Ms, 1)} ms` +
       ` after they were due (included in the latencies above)`,
   );
   console.log(`verdicts (RSS slope over the second half, after warm-up; flat means under ${FLAT_SLOPE_MB_PER_MIN} MB/min):`);

@@ -1,5 +1,4 @@
 import { readCertificateFile, readSecretFile } from './secret-file';
-import type { FilterParser } from 'ldapts';
 import { awsRoleClaim } from '../aws/role-claim';
 import type { StsConfig } from '../config/config';
 import type { LdapConfig } from '../config/ldap-config';
@@ -76,4 +75,4 @@ function checkedFilter(template: string, placeholder: string, key: string): stri
 }
 
 // ldapts is loaded when a directory is configured, not with this module, which every instance's opening imports.
-const filterParser = (): typeof FilterParser => (require('ldapts') as { FilterParser: typeof FilterParser }).FilterParser;
+const filterParser = (): typeof import('ldapts').FilterParser => (require('ldapts') as typeof import('ldapts')).FilterParser;

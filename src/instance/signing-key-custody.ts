@@ -1,7 +1,7 @@
 import { readSecretFile } from './secret-file';
 import type { SigningKeyCustodyConfig } from '../config/config';
 import type { SigningKeyCustody } from '../keys/key-custody';
-import type { Pkcs11SessionEvent, Pkcs11Token } from '../keys/pkcs11/pkcs11-token';
+import type { Pkcs11SessionEvent } from '../keys/pkcs11/pkcs11-token';
 import { tokenCustody } from '../keys/pkcs11/token-custody';
 import { sealedCustody } from '../keys/sealed-custody';
 import { SILENT_LOGGER, type Logger } from '../server/log';
@@ -16,8 +16,8 @@ export function openSigningKeyCustody(home: string, config: SigningKeyCustodyCon
   const { pin, pinSource } = readPin(home, config);
   // Loaded here, not with this module: pkcs11js (a native addon) costs every process that imports it
   // some 1.7 MB, and only an instance whose keys are in a token uses it.
-  const { Pkcs11Token: Token } = require('../keys/pkcs11/pkcs11-token') as { Pkcs11Token: typeof Pkcs11Token };
-  const token = Token.open({ module: config.module, tokenLabel: config.tokenLabel, pin, pinSource }, { onEvent: (e) => logSessionEvent(logger, e) });
+  const { Pkcs11Token } = require('../keys/pkcs11/pkcs11-token') as typeof import('../keys/pkcs11/pkcs11-token');
+  const token = Pkcs11Token.open({ module: config.module, tokenLabel: config.tokenLabel, pin, pinSource }, { onEvent: (e) => logSessionEvent(logger, e) });
   return tokenCustody(token, masterKey);
 }
 

@@ -115,8 +115,8 @@ export function requestTurns(config: StsConfig, servingProcesses = 1): Pick<AppO
  * it some 5 MB, and the embedded users need none of it.
  */
 function ldapUserDirectory(settings: ConstructorParameters<typeof LdapUserDirectory>[0]): LdapUserDirectory {
-  const { LdapUserDirectory: Directory } = require('../identity/ldap/ldap-user-directory') as { LdapUserDirectory: typeof LdapUserDirectory };
-  return new Directory(settings);
+  const directory = require('../identity/ldap/ldap-user-directory') as typeof import('../identity/ldap/ldap-user-directory');
+  return new directory.LdapUserDirectory(settings);
 }
 
 /** The Koa application: transport concerns only (limits, request ids, routing, logging); protocols live in adapters. */

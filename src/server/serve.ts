@@ -3,7 +3,6 @@ import { availableParallelism } from 'node:os';
 import { openInstance, openServingInstance, type Instance } from '../instance/open-instance';
 import { readConfigFile } from '../instance/config-file';
 import type { StsConfig } from '../config/config';
-import type { listen as listenType } from './listen';
 import { capOldGenerationGrowth, SERVING_OLD_GENERATION_GROWTH_PERCENT, WORKER_HEAP_ARGUMENTS } from './heap-growth';
 import { startKeyRolloverTask, type KeyRolloverTask } from './key-rollover-task';
 import { signsTokensOffThread } from './token-signing';
@@ -85,7 +84,7 @@ async function serveInProcess(options: ServeOptions, config: StsConfig, workers:
   if (config.store.kind === 'sqlite') logger.log('info', 'SQLite checkpoints', { by: cluster.isWorker ? 'the primary' : 'this process' });
   // The application (Koa, the protocols, XML) is loaded only by a process that serves, not by a
   // cluster's primary, which only supervises: some 10 MB less in it.
-  const { listen } = require('./listen') as { listen: typeof listenType };
+  const { listen } = require('./listen') as typeof import('./listen');
   const running = await listen(instance, logger, {
     ...(options.port === undefined ? {} : { port: options.port }),
     clusterWorker: cluster.isWorker,

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { ConfigJson } from '../../bench/instance';
 import { HOME_FLAG, parseArgs } from '../../src/cli/args';
 import { main } from '../../src/cli/main';
 import { withInstance } from '../../src/cli/with-instance';
@@ -132,21 +133,42 @@ describe('cli: an admin command whose audit event meets a locked store at its en
     assert.equal(keyState(thumbprint), 'pending', 'the key rotate generated is kept');
   });
 
-  it('store.busyTimeoutMs sets both SQLite\'s wait for the lock and the bound: at 1000 ms a lock held to the end fails the command within some 3 s, naming the 1000 ms wait', async () => {
+  /** Runs `fn` with the instance's config changed by `change`, and puts the config back after. */
+  async function withConfig<T>(change: (config: ConfigJson) => ConfigJson, fn: () => Promise<T>): Promise<T> {
     const configFile = join(home, 'config.json');
     const original = readFileSync(configFile, 'utf8');
-    const config = JSON.parse(original) as { store: Record<string, unknown> };
-    writeFileSync(configFile, JSON.stringify({ ...config, store: { ...config.store, busyTimeoutMs: 1000 } }));
+    writeFileSync(configFile, JSON.stringify(change(JSON.parse(original) as ConfigJson)));
     try {
-      const r = await rotateWhileLocked('to the end');
-      const [event] = filed(thumbprintIn(r.stdout));
-      assert.equal(r.code, 1);
-      // One try of 1 s; the next one, 2 s later on the trail's schedule, is past the 2 s bound.
-      assert.ok(r.tookMs >= 1_000 && r.tookMs < 4_000, `took ${r.tookMs} ms`);
-      assert.match(r.stderr, new RegExp(`its audit event ${event?.eventId} \\(GenerateSigningKey\\) is only in .*database is locked: another process held the write lock for 1000 ms\\)\n$`));
+      return await fn();
     } finally {
       writeFileSync(configFile, original);
     }
+  }
+  const withBusyTimeout = (ms: number) => (config: ConfigJson): ConfigJson => ({ ...config, store: { ...(config['store'] as object), busyTimeoutMs: ms } });
+
+  it('store.busyTimeoutMs sets both SQLite\'s wait for the lock and the bound: at 1000 ms a lock held to the end fails the command within some 3 s, naming the 1000 ms wait', async () => {
+    const r = await withConfig(withBusyTimeout(1000), () => rotateWhileLocked('to the end'));
+    const [event] = filed(thumbprintIn(r.stdout));
+    assert.equal(r.code, 1);
+    // One try of 1 s; the next one, 2 s later on the trail's schedule, is past the 2 s bound.
+    assert.ok(r.tookMs >= 1_000 && r.tookMs < 4_000, `took ${r.tookMs} ms`);
+    assert.match(r.stderr, new RegExp(`its audit event ${event?.eventId} \\(GenerateSigningKey\\) is only in .*database is locked: another process held the write lock for 1000 ms\\)\n$`));
+  });
+
+  it('with no audit file (audit.file empty), a lock held past the bound: the line says the event is in no audit file, exit 1; the event is not stored', async () => {
+    const noFile = (config: ConfigJson): ConfigJson => ({ ...withBusyTimeout(1000)(config), audit: { ...(config['audit'] as object), file: '' } });
+    const filedBefore = readFileSync(join(home, 'audit.jsonl'), 'utf8');
+    const r = await withConfig(noFile, () => rotateWhileLocked('to the end'));
+    const thumbprint = thumbprintIn(r.stdout);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^sts keys rotate: the change was made, but its audit event [0-9a-f-]{36} \(GenerateSigningKey\) is in no audit file \(audit\.file is empty\), not in the store's audit trail that sts audit and the defenders read \(the store refused it for \d+ s: database is locked: another process held the write lock for 1000 ms\)\n$/,
+    );
+    assert.doesNotMatch(r.stderr, STACK_TRACE);
+    assert.equal(readFileSync(join(home, 'audit.jsonl'), 'utf8'), filedBefore, 'nothing filed');
+    assert.deepEqual(storedEventIds(thumbprint), []);
+    assert.equal(keyState(thumbprint), 'pending', 'the key rotate generated is kept');
   });
 
   it('a command that fails after recording its event, the lock held past the bound: its own failure first, then the line about the event, which is filed once and not stored', async () => {

@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import cluster from 'node:cluster';
 import { HELP_FLAG, HOME_FLAG, integerFlag } from '../args';
 import type { Command } from '../command';
-import type { initInstance as initInstanceType } from '../../instance/init-instance';
 import { DEMO_CREDENTIALS_FILE, SIGNING_CERTIFICATE_EXPORT, resolveHome } from '../../instance/paths';
 import { PATHS } from '../../server/endpoint-paths';
 import { serve } from '../../server/serve';
@@ -23,7 +22,7 @@ export const serveCommand: Command = {
     if (args.booleans.has('dev') && cluster.isPrimary) {
       // Loaded only here: init imports the AWS administration and its XML parsing, which serving loads
       // in its workers and the primary need not hold.
-      const { initInstance } = require('../../instance/init-instance') as { initInstance: typeof initInstanceType };
+      const { initInstance } = require('../../instance/init-instance') as typeof import('../../instance/init-instance');
       const result = await initInstance(home, { demo: true });
       if (result.created) io.out(`created a development instance in ${home}\n`);
     }
